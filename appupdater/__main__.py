@@ -1,0 +1,5 @@
+import sys
+
+from appupdater.cli import main
+
+sys.exit(main())

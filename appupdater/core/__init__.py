@@ -1,0 +1,1 @@
+"""Plain-Python domain logic: version order, planning, runs, fleet files. Never imports Qt."""

@@ -1,0 +1,380 @@
+"""Fleet files: reading and checking YAML or JSON into plain dataclasses.
+
+The format is documented in docs/fleet-file.md (schema: docs/fleet-file.schema.json). Every
+problem is reported with the file, its place (``devices[3].applications.line-monitor.installed``)
+and what is wrong; all problems found are reported together. Checks that need the database
+(unknown versions, precedence clashes with stored versions) happen in `fleetimport`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from appupdater.core.versions import parse_version
+from appupdater.errors import FleetFileError, VersionError
+
+MAX_PROBLEMS = 50
+LabelValue = str | int | float | bool
+
+
+@dataclass(frozen=True)
+class ModuleSpec:
+    name: str
+    version: str
+    image: str
+
+
+@dataclass(frozen=True)
+class VersionSpec:
+    version: str
+    modules: tuple[ModuleSpec, ...]
+
+
+@dataclass(frozen=True)
+class ApplicationSpec:
+    name: str
+    versions: tuple[VersionSpec, ...]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DeviceAppSpec:
+    configured: str | None = None
+    installed: str | None = None
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    name: str
+    site: str = ""
+    labels: dict[str, LabelValue] = field(default_factory=dict)
+    endpoint: str | None = None
+    applications: dict[str, DeviceAppSpec] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Fleet:
+    applications: tuple[ApplicationSpec, ...] = ()
+    devices: tuple[DeviceSpec, ...] = ()
+
+
+class Problems:
+    """Collects (place, what) pairs and raises them as one `FleetFileError`."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.items: list[tuple[str, str]] = []
+        self.dropped = 0
+
+    def add(self, place: str, what: str) -> None:
+        if len(self.items) < MAX_PROBLEMS:
+            self.items.append((place, what))
+        else:
+            self.dropped += 1
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            items = list(self.items)
+            if self.dropped:
+                items.append(("", f"... and {self.dropped} more problems"))
+            raise FleetFileError(self.file, items)
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key written twice in one mapping (PyYAML keeps the last)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict[Any, yaml.Mark] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            continue
+        if key in seen:
+            line = key_node.start_mark.line + 1
+            raise yaml.constructor.ConstructorError(
+                None, None, f"'{key}' appears twice in one mapping (line {line})",
+                key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark
+    return loader.construct_mapping_plain(node, deep=deep)
+
+
+_StrictLoader.construct_mapping_plain = yaml.SafeLoader.construct_mapping  # type: ignore[attr-defined]
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"'{key}' appears twice in one object")
+        result[key] = value
+    return result
+
+
+def file_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        return "json"
+    if suffix in (".yaml", ".yml"):
+        return "yaml"
+    raise FleetFileError(str(path), [("", "unknown format: name the file .yaml, .yml or .json")])
+
+
+def read_fleet_file(path: str | Path) -> Fleet:
+    """Read and check a fleet file; raises `FleetFileError` listing every problem."""
+    path = Path(path)
+    kind = file_format(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FleetFileError(str(path), [("", f"cannot be read: {exc.strerror or exc}")]) from exc
+    except UnicodeDecodeError as exc:
+        raise FleetFileError(str(path), [("", f"is not UTF-8 text ({exc.reason})")]) from exc
+    return parse_fleet_text(text, kind, str(path))
+
+
+def parse_fleet_text(text: str, kind: str, file: str) -> Fleet:
+    try:
+        if kind == "json":
+            data = json.loads(text, object_pairs_hook=_json_pairs)
+        else:
+            data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except json.JSONDecodeError as exc:
+        raise FleetFileError(file, [(f"line {exc.lineno} column {exc.colno}", exc.msg)]) from exc
+    except ValueError as exc:
+        raise FleetFileError(file, [("", str(exc))]) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        place = f"line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        what = getattr(exc, "problem", None) or str(exc)
+        raise FleetFileError(file, [(place, f"not valid YAML: {what}")]) from exc
+    return parse_fleet(data, file)
+
+
+# ---- checking --------------------------------------------------------------------------------
+
+
+_TYPE_NAMES = {str: "text", list: "a list", dict: "a mapping", bool: "true or false"}
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    return {str: "text", int: "a number", float: "a number", bool: "true/false",
+            list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+def _check_type(p: Problems, place: str, value: Any, kind: type) -> bool:
+    ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+    if not ok:
+        hint = ""
+        if kind is str and isinstance(value, int | float) and not isinstance(value, bool):
+            hint = f" (write it in quotes: \"{value}\")"
+        p.add(place, f"must be {_TYPE_NAMES[kind]}, not {_type_name(value)}{hint}")
+    return ok
+
+
+def _check_keys(p: Problems, place: str, value: dict, required: tuple[str, ...],
+                optional: tuple[str, ...]) -> bool:
+    ok = True
+    for key in required:
+        if key not in value:
+            p.add(place, f"missing field '{key}'")
+            ok = False
+    for key in value:
+        if key not in required and key not in optional:
+            allowed = ", ".join(f"'{k}'" for k in required + optional)
+            p.add(_join(place, str(key)), f"unknown field (allowed here: {allowed})")
+            ok = False
+    return ok
+
+
+def _join(place: str, key: str) -> str:
+    return f"{place}.{key}" if place else key
+
+
+def _text(p: Problems, place: str, value: Any, *, empty_ok: bool = False) -> str | None:
+    if not _check_type(p, place, value, str):
+        return None
+    if not empty_ok and not value.strip():
+        p.add(place, "must not be empty")
+        return None
+    return value
+
+
+def _version_text(p: Problems, place: str, value: Any) -> str | None:
+    text = _text(p, place, value)
+    if text is None:
+        return None
+    try:
+        parse_version(text)
+    except VersionError as exc:
+        p.add(place, str(exc))
+        return None
+    return text
+
+
+def parse_fleet(data: Any, file: str) -> Fleet:
+    """Check the parsed document `data` and turn it into a `Fleet`."""
+    p = Problems(file)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        p.add("", f"the top level must be a mapping with 'applications' and/or 'devices', "
+                  f"not {_type_name(data)}")
+        p.raise_if_any()
+    _check_keys(p, "", data, (), ("applications", "devices"))
+    apps = _applications(p, data.get("applications", []))
+    devices = _devices(p, data.get("devices", []))
+    p.raise_if_any()
+    return Fleet(tuple(apps), tuple(devices))
+
+
+def _applications(p: Problems, value: Any) -> list[ApplicationSpec]:
+    if not _check_type(p, "applications", value, list):
+        return []
+    apps = []
+    names: dict[str, int] = {}
+    for i, item in enumerate(value):
+        place = f"applications[{i}]"
+        if not _check_type(p, place, item, dict):
+            continue
+        _check_keys(p, place, item, ("name", "versions"), ("description",))
+        name = _text(p, f"{place}.name", item.get("name", ""))
+        if name is not None and name in names:
+            p.add(f"{place}.name", f"application '{name}' is already defined at applications[{names[name]}]")
+        elif name is not None:
+            names[name] = i
+        description = _text(p, f"{place}.description", item.get("description", ""), empty_ok=True)
+        versions = _versions(p, place, item.get("versions", []))
+        if name is not None:
+            apps.append(ApplicationSpec(name, tuple(versions), description or ""))
+    return apps
+
+
+def _versions(p: Problems, app_place: str, value: Any) -> list[VersionSpec]:
+    place = f"{app_place}.versions"
+    if not _check_type(p, place, value, list):
+        return []
+    versions = []
+    seen: dict[tuple, tuple[int, str]] = {}
+    for i, item in enumerate(value):
+        vplace = f"{place}[{i}]"
+        if not _check_type(p, vplace, item, dict):
+            continue
+        _check_keys(p, vplace, item, ("version", "modules"), ())
+        text = _version_text(p, f"{vplace}.version", item.get("version", ""))
+        if text is not None:
+            key = parse_version(text).key
+            if key in seen:
+                j, other = seen[key]
+                what = "is listed twice" if other == text else f"has the same precedence as '{other}'"
+                p.add(f"{vplace}.version", f"version '{text}' {what} ({place}[{j}])")
+            else:
+                seen[key] = (i, text)
+        modules = _modules(p, vplace, item.get("modules", []))
+        if text is not None:
+            versions.append(VersionSpec(text, tuple(modules)))
+    return versions
+
+
+def _modules(p: Problems, version_place: str, value: Any) -> list[ModuleSpec]:
+    place = f"{version_place}.modules"
+    if not _check_type(p, place, value, list):
+        return []
+    modules = []
+    names: dict[str, int] = {}
+    for i, item in enumerate(value):
+        mplace = f"{place}[{i}]"
+        if not _check_type(p, mplace, item, dict):
+            continue
+        if not _check_keys(p, mplace, item, ("name", "version", "image"), ()):
+            continue
+        name = _text(p, f"{mplace}.name", item["name"])
+        version = _text(p, f"{mplace}.version", item["version"])
+        image = _text(p, f"{mplace}.image", item["image"])
+        if name is not None and name in names:
+            p.add(f"{mplace}.name", f"module '{name}' is already listed at {place}[{names[name]}]")
+            continue
+        if name is not None:
+            names[name] = i
+        if name is not None and version is not None and image is not None:
+            modules.append(ModuleSpec(name, version, image))
+    return modules
+
+
+def _devices(p: Problems, value: Any) -> list[DeviceSpec]:
+    if not _check_type(p, "devices", value, list):
+        return []
+    devices = []
+    names: dict[str, int] = {}
+    for i, item in enumerate(value):
+        place = f"devices[{i}]"
+        if not _check_type(p, place, item, dict):
+            continue
+        _check_keys(p, place, item, ("name",), ("site", "labels", "endpoint", "applications"))
+        name = _text(p, f"{place}.name", item.get("name", ""))
+        if name is not None and name in names:
+            p.add(f"{place}.name", f"device '{name}' is already defined at devices[{names[name]}]")
+            name = None
+        elif name is not None:
+            names[name] = i
+        site = _text(p, f"{place}.site", item.get("site", ""), empty_ok=True)
+        endpoint = item.get("endpoint")
+        if endpoint is not None:
+            endpoint = _text(p, f"{place}.endpoint", endpoint)
+        labels = _labels(p, f"{place}.labels", item.get("labels", {}))
+        apps = _device_apps(p, f"{place}.applications", item.get("applications", {}))
+        if name is not None:
+            devices.append(DeviceSpec(name, site or "", labels, endpoint, apps))
+    return devices
+
+
+def _labels(p: Problems, place: str, value: Any) -> dict[str, LabelValue]:
+    if value is None:
+        return {}
+    if not _check_type(p, place, value, dict):
+        return {}
+    labels = {}
+    for key, label in value.items():
+        if not isinstance(key, str):
+            p.add(place, f"label name {key!r} must be text")
+        elif isinstance(label, str | int | float | bool):
+            labels[key] = label
+        else:
+            p.add(_join(place, key), f"must be text, a number or true/false, not {_type_name(label)}")
+    return labels
+
+
+def _device_apps(p: Problems, place: str, value: Any) -> dict[str, DeviceAppSpec]:
+    if value is None:
+        return {}
+    if not _check_type(p, place, value, dict):
+        return {}
+    apps = {}
+    for app, state in value.items():
+        if not isinstance(app, str):
+            p.add(place, f"application name {app!r} must be text")
+            continue
+        aplace = _join(place, app)
+        if not _check_type(p, aplace, state, dict):
+            continue
+        _check_keys(p, aplace, state, (), ("configured", "installed"))
+        versions = {}
+        for key in ("configured", "installed"):
+            text = state.get(key)
+            versions[key] = None if text is None else _version_text(p, _join(aplace, key), text)
+        apps[app] = DeviceAppSpec(versions["configured"], versions["installed"])
+    return apps

@@ -1,0 +1,263 @@
+"""Importing a checked `Fleet` into the store (all or nothing), and exporting the store.
+
+Names are the keys: an import adds what is new and updates what differs, and never deletes.
+Importing the same file twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from appupdater.core.fleetfile import (
+    Fleet,
+    ModuleSpec,
+    Problems,
+    file_format,
+    read_fleet_file,
+)
+from appupdater.core.versions import parse_version
+from appupdater.store.bulk import insert_rows, update_rows
+from appupdater.store.db import writing
+from appupdater.store.models import Application, AppVersion, Device, DeviceApp, Module
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What an import changed; all zeros for a file already imported."""
+
+    applications_added: int = 0
+    versions_added: int = 0
+    versions_changed: int = 0
+    devices_added: int = 0
+    devices_changed: int = 0
+    device_versions_changed: int = 0
+
+    @property
+    def changed_anything(self) -> bool:
+        return any(vars(self).values())
+
+    def describe(self) -> str:
+        if not self.changed_anything:
+            return "nothing to change: the database already matches the file"
+        parts = [
+            (self.applications_added, "application(s) added"),
+            (self.versions_added, "version(s) added"),
+            (self.versions_changed, "version(s) with changed modules"),
+            (self.devices_added, "device(s) added"),
+            (self.devices_changed, "device(s) changed"),
+            (self.device_versions_changed, "device application version(s) set"),
+        ]
+        return ", ".join(f"{n} {what}" for n, what in parts if n)
+
+
+def import_file(path: str | Path, progress: Progress | None = None) -> ImportSummary:
+    """Read, check and import a fleet file."""
+    return import_fleet(read_fleet_file(path), str(path), progress)
+
+
+def import_fleet(fleet: Fleet, file: str, progress: Progress | None = None) -> ImportSummary:
+    """Write `fleet` into the bound database in one transaction; see the module docstring."""
+    report = progress or (lambda stage, done, total: None)
+    with writing():
+        apps = dict(Application.select(Application.name, Application.id).tuples())
+        stored = _stored_versions()
+        _check_against_store(fleet, file, apps, stored)
+        report("applications", 0, len(fleet.applications))
+        apps_added, versions_added, versions_changed = _write_catalog(fleet, apps, stored)
+        report("devices", 0, len(fleet.devices))
+        devices_added, devices_changed = _write_devices(fleet)
+        states = _write_device_apps(fleet, apps, stored)
+        report("devices", len(fleet.devices), len(fleet.devices))
+    return ImportSummary(apps_added, versions_added, versions_changed,
+                         devices_added, devices_changed, states)
+
+
+def _stored_versions() -> dict[str, dict[str, int]]:
+    """Application name -> version text -> version id."""
+    result: dict[str, dict[str, int]] = {}
+    query = AppVersion.select(Application.name, AppVersion.version, AppVersion.id).join(Application)
+    for app, version, version_id in query.tuples():
+        result.setdefault(app, {})[version] = version_id
+    return result
+
+
+def _check_against_store(fleet: Fleet, file: str, apps: dict[str, int],
+                         stored: dict[str, dict[str, int]]) -> None:
+    p = Problems(file)
+    known: dict[str, set[str]] = {name: set(stored.get(name, {})) for name in apps}
+    for i, app in enumerate(fleet.applications):
+        by_key = {parse_version(text).key: text for text in stored.get(app.name, {})}
+        for j, version in enumerate(app.versions):
+            other = by_key.get(parse_version(version.version).key)
+            if other is not None and other != version.version:
+                p.add(f"applications[{i}].versions[{j}].version",
+                      f"version '{version.version}' has the same precedence as '{other}', "
+                      f"already stored for {app.name}")
+        known.setdefault(app.name, set()).update(v.version for v in app.versions)
+    for i, device in enumerate(fleet.devices):
+        for app_name, state in device.applications.items():
+            place = f"devices[{i}].applications.{app_name}"
+            if app_name not in known:
+                p.add(place, f"unknown application '{app_name}'")
+                continue
+            for key in ("configured", "installed"):
+                text = getattr(state, key)
+                if text is not None and text not in known[app_name]:
+                    p.add(f"{place}.{key}", f"unknown version '{text}' of application '{app_name}'")
+    p.raise_if_any()
+
+
+def _write_catalog(fleet: Fleet, apps: dict[str, int],
+                   stored: dict[str, dict[str, int]]) -> tuple[int, int, int]:
+    added = versions_added = versions_changed = 0
+    for app in fleet.applications:
+        app_id = apps.get(app.name)
+        if app_id is None:
+            app_id = apps[app.name] = Application.create(name=app.name, description=app.description).id
+            added += 1
+        else:
+            Application.update(description=app.description).where(
+                (Application.id == app_id) & (Application.description != app.description)
+            ).execute()
+        versions = stored.setdefault(app.name, {})
+        for spec in app.versions:
+            version_id = versions.get(spec.version)
+            if version_id is None:
+                version_id = versions[spec.version] = AppVersion.create(
+                    application=app_id, version=spec.version).id
+                versions_added += 1
+            elif _stored_modules(version_id) != spec.modules:
+                Module.delete().where(Module.app_version == version_id).execute()
+                versions_changed += 1
+            else:
+                continue
+            Module.insert_many(
+                [(version_id, pos, m.name, m.version, m.image) for pos, m in enumerate(spec.modules)],
+                fields=[Module.app_version, Module.position, Module.name, Module.version, Module.image],
+            ).execute()
+    return added, versions_added, versions_changed
+
+
+def _stored_modules(version_id: int) -> tuple[ModuleSpec, ...]:
+    query = (Module.select(Module.name, Module.version, Module.image)
+             .where(Module.app_version == version_id).order_by(Module.position).tuples())
+    return tuple(ModuleSpec(*row) for row in query)
+
+
+def _write_devices(fleet: Fleet) -> tuple[int, int]:
+    existing = {
+        name: (device_id, site, labels, endpoint)
+        for device_id, name, site, labels, endpoint in Device.select(
+            Device.id, Device.name, Device.site, Device.labels, Device.endpoint).tuples()
+    }
+    new_rows, changed_rows = [], []
+    for spec in fleet.devices:
+        labels = Device.labels.db_value(spec.labels)
+        current = existing.get(spec.name)
+        if current is None:
+            new_rows.append((spec.name, spec.site, labels, spec.endpoint, True))
+        elif (current[1], current[2], current[3]) != (spec.site, spec.labels, spec.endpoint):
+            changed_rows.append((spec.site, labels, spec.endpoint, current[0]))
+    insert_rows(Device, (Device.name, Device.site, Device.labels, Device.endpoint, Device.online), new_rows)
+    update_rows(Device, (Device.site, Device.labels, Device.endpoint), changed_rows)
+    return len(new_rows), len(changed_rows)
+
+
+def _write_device_apps(fleet: Fleet, apps: dict[str, int], stored: dict[str, dict[str, int]]) -> int:
+    device_ids = dict(Device.select(Device.name, Device.id).tuples())
+    existing = {
+        (device_id, app_id): (row_id, configured, installed)
+        for row_id, device_id, app_id, configured, installed in DeviceApp.select(
+            DeviceApp.id, DeviceApp.device, DeviceApp.application,
+            DeviceApp.configured, DeviceApp.installed).tuples()
+    }
+    new_rows, changed_rows = [], []
+    for spec in fleet.devices:
+        device_id = device_ids[spec.name]
+        for app_name, state in spec.applications.items():
+            versions = stored[app_name]
+            configured = versions[state.configured] if state.configured else None
+            installed = versions[state.installed] if state.installed else None
+            app_id = apps[app_name]
+            current = existing.get((device_id, app_id))
+            if current is None:
+                new_rows.append((device_id, app_id, configured, installed))
+            elif (current[1], current[2]) != (configured, installed):
+                changed_rows.append((configured, installed, current[0]))
+    insert_rows(DeviceApp, (DeviceApp.device, DeviceApp.application, DeviceApp.configured,
+                            DeviceApp.installed), new_rows)
+    update_rows(DeviceApp, (DeviceApp.configured, DeviceApp.installed), changed_rows)
+    return len(new_rows) + len(changed_rows)
+
+
+# ---- export ----------------------------------------------------------------------------------
+
+
+def fleet_document() -> dict[str, Any]:
+    """The whole store as a fleet-file document (applications, then devices, sorted by name)."""
+    modules: dict[int, list[dict[str, str]]] = {}
+    for version_id, name, version, image in (
+        Module.select(Module.app_version, Module.name, Module.version, Module.image)
+        .order_by(Module.app_version, Module.position).tuples()
+    ):
+        modules.setdefault(version_id, []).append({"name": name, "version": version, "image": image})
+    versions: dict[int, list[tuple[str, int]]] = {}
+    version_text: dict[int, str] = {}
+    for version_id, app_id, text in AppVersion.select(
+            AppVersion.id, AppVersion.application, AppVersion.version).tuples():
+        versions.setdefault(app_id, []).append((text, version_id))
+        version_text[version_id] = text
+    app_names = {}
+    applications = []
+    for app_id, name, description in Application.select(
+            Application.id, Application.name, Application.description).order_by(Application.name).tuples():
+        app_names[app_id] = name
+        ordered = sorted(versions.get(app_id, []), key=lambda v: parse_version(v[0]).key)
+        entry: dict[str, Any] = {"name": name}
+        if description:
+            entry["description"] = description
+        entry["versions"] = [{"version": text, "modules": modules.get(vid, [])} for text, vid in ordered]
+        applications.append(entry)
+    states: dict[int, dict[str, dict[str, str]]] = {}
+    for device_id, app_id, configured, installed in DeviceApp.select(
+            DeviceApp.device, DeviceApp.application, DeviceApp.configured, DeviceApp.installed).tuples():
+        state = {}
+        if configured is not None:
+            state["configured"] = version_text[configured]
+        if installed is not None:
+            state["installed"] = version_text[installed]
+        states.setdefault(device_id, {})[app_names[app_id]] = state
+    devices = []
+    for device_id, name, site, labels, endpoint in Device.select(
+            Device.id, Device.name, Device.site, Device.labels, Device.endpoint).order_by(Device.name).tuples():
+        entry = {"name": name, "site": site}
+        if labels:
+            entry["labels"] = labels
+        if endpoint:
+            entry["endpoint"] = endpoint
+        entry["applications"] = dict(sorted(states.get(device_id, {}).items()))
+        devices.append(entry)
+    return {"applications": applications, "devices": devices}
+
+
+def export_file(path: str | Path) -> int:
+    """Write the store to `path` (YAML or JSON by its name) atomically; returns the device count."""
+    path = Path(path)
+    kind = file_format(path)
+    document = fleet_document()
+    if kind == "json":
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+    return len(document["devices"])

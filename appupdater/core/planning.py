@@ -1,0 +1,226 @@
+"""Planning an update: which devices are affected, from which version, and what changes.
+
+The rules are DESIGN.md's: a device is affected when its configured or installed version of the
+application is earlier than the target, unless its configured version is later (never downgrade a
+configuration: reported as skipped). The diff starts from the configured version when that is
+earlier than the target, else from the installed one. Diffs are computed once per
+(application, from, to) and shared by every device with that pair.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from appupdater.core.catalog import AppInfo, Catalog, VersionInfo, load_catalog
+from appupdater.errors import PlanError
+from appupdater.store.models import Application, Device, DeviceApp
+
+
+class ChangeOp(enum.StrEnum):
+    ADDED = "added"
+    REMOVED = "removed"
+    MODIFIED = "modified"
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleChange:
+    """One module that differs between two versions of an application."""
+
+    module: str
+    op: ChangeOp
+    from_version: str | None
+    to_version: str | None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """An application to update, and the version to update to (None: the latest)."""
+
+    application: str
+    version: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Selection:
+        """``NAME`` or ``NAME=VERSION``, as the command line takes it."""
+        name, _, version = text.partition("=")
+        if not name.strip():
+            raise PlanError(f"'{text}' names no application (expected NAME or NAME=VERSION)")
+        return cls(name.strip(), version.strip() or None)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    id: int
+    name: str
+    site: str
+    online: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PlanTarget:
+    """An affected (device, application): where it is and where it goes."""
+
+    device: DeviceInfo
+    app: AppInfo
+    configured: VersionInfo | None
+    installed: VersionInfo | None
+    from_version: VersionInfo
+    to_version: VersionInfo
+
+    @property
+    def diff_key(self) -> tuple[int, int]:
+        return (self.from_version.id, self.to_version.id)
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedTarget:
+    """A device that has the application but is not updated, and why."""
+
+    device: DeviceInfo
+    app: AppInfo
+    configured: VersionInfo | None
+    installed: VersionInfo | None
+    reason: str
+
+
+@dataclass
+class Plan:
+    """The outcome of planning: targets sorted by device then application, and shared diffs."""
+
+    selections: list[tuple[AppInfo, VersionInfo]]
+    targets: list[PlanTarget]
+    skipped: list[SkippedTarget]
+    diffs: dict[tuple[int, int], tuple[ModuleChange, ...]] = field(default_factory=dict)
+
+    def changes(self, target: PlanTarget) -> tuple[ModuleChange, ...]:
+        return self.diffs[target.diff_key]
+
+    def devices(self) -> list[DeviceInfo]:
+        """Affected devices, each once, in target order."""
+        seen: dict[int, DeviceInfo] = {}
+        for target in self.targets:
+            seen.setdefault(target.device.id, target.device)
+        return list(seen.values())
+
+
+def module_changes(before: VersionInfo, after: VersionInfo) -> tuple[ModuleChange, ...]:
+    """Added, removed and modified modules from `before` to `after`, sorted by module name."""
+    old = {m.name: m.version for m in before.modules}
+    new = {m.name: m.version for m in after.modules}
+    changes = []
+    for name in sorted(old.keys() | new.keys()):
+        if name not in old:
+            changes.append(ModuleChange(name, ChangeOp.ADDED, None, new[name]))
+        elif name not in new:
+            changes.append(ModuleChange(name, ChangeOp.REMOVED, old[name], None))
+        elif old[name] != new[name]:
+            changes.append(ModuleChange(name, ChangeOp.MODIFIED, old[name], new[name]))
+    return tuple(changes)
+
+
+def resolve_selections(catalog: Catalog, selections: Sequence[Selection]) -> list[tuple[AppInfo, VersionInfo]]:
+    """Each selection's application and target version; errors name what is unknown."""
+    if not selections:
+        raise PlanError("no application selected")
+    resolved = []
+    seen = set()
+    for selection in selections:
+        app = catalog.app(selection.application)
+        if app.id in seen:
+            raise PlanError(f"application '{app.name}' is selected twice")
+        seen.add(app.id)
+        if selection.version is None:
+            target = app.latest
+            if target is None:
+                raise PlanError(f"application '{app.name}' has no versions")
+        else:
+            target = app.find(selection.version)
+            if target is None:
+                known = ", ".join(v.text for v in app.versions) or "none"
+                raise PlanError(
+                    f"application '{app.name}' has no version '{selection.version}' (known: {known})"
+                )
+        resolved.append((app, target))
+    return resolved
+
+
+# (device id, name, site, online, application id, configured version id, installed version id)
+StateRow = tuple[int, str, str, bool, int, int | None, int | None]
+
+
+def compute_plan(
+    catalog: Catalog, selections: Sequence[Selection], rows: Iterable[StateRow]
+) -> Plan:
+    """The plan for `selections` over device states `rows` (sorted by device name)."""
+    resolved = resolve_selections(catalog, selections)
+    target_by_app = {app.id: (app, target) for app, target in resolved}
+    versions = catalog.versions
+    devices: dict[int, DeviceInfo] = {}
+    targets: list[PlanTarget] = []
+    skipped: list[SkippedTarget] = []
+    diffs: dict[tuple[int, int], tuple[ModuleChange, ...]] = {}
+    for device_id, name, site, online, app_id, configured_id, installed_id in rows:
+        app, to = target_by_app[app_id]
+        configured = versions[configured_id] if configured_id is not None else None
+        installed = versions[installed_id] if installed_id is not None else None
+        to_key = to.parsed.key
+        config_behind = configured is not None and configured.parsed.key < to_key
+        installed_behind = installed is not None and installed.parsed.key < to_key
+        if not (config_behind or installed_behind):
+            continue
+        device = devices.get(device_id)
+        if device is None:
+            device = devices[device_id] = DeviceInfo(device_id, name, site, bool(online))
+        if configured is not None and configured.parsed.key > to_key:
+            skipped.append(
+                SkippedTarget(
+                    device, app, configured, installed,
+                    f"configured version {configured.text} is newer than the target {to.text}; "
+                    "configurations are never downgraded",
+                )
+            )
+            continue
+        start = configured if config_behind else installed
+        assert start is not None
+        key = (start.id, to.id)
+        if key not in diffs:
+            diffs[key] = module_changes(start, to)
+        targets.append(PlanTarget(device, app, configured, installed, start, to))
+    app_order = {app.id: app.name for app, _ in resolved}
+    targets.sort(key=lambda t: (t.device.name, app_order[t.app.id]))
+    skipped.sort(key=lambda s: (s.device.name, app_order[s.app.id]))
+    return Plan(resolved, targets, skipped, diffs)
+
+
+def load_states(app_ids: Sequence[int]) -> Iterable[StateRow]:
+    """Every device's versions of the given applications, as plain tuples."""
+    return (
+        DeviceApp.select(
+            Device.id, Device.name, Device.site, Device.online,
+            DeviceApp.application, DeviceApp.configured, DeviceApp.installed,
+        )
+        .join(Device)
+        .where(DeviceApp.application.in_(list(app_ids)))
+        .order_by(Device.name)
+        .tuples()
+        .iterator()
+    )
+
+
+def plan_update(selections: Sequence[Selection], catalog: Catalog | None = None) -> Plan:
+    """Plan `selections` against the bound database."""
+    names = [s.application for s in selections]
+    if catalog is None:
+        catalog = load_catalog(names)
+        missing = [name for name in names if name not in catalog.apps]
+        if missing:
+            known = ", ".join(application_names()) or "none; import a fleet file first"
+            raise PlanError(f"unknown application '{missing[0]}' (known: {known})")
+    resolved = resolve_selections(catalog, selections)
+    return compute_plan(catalog, selections, load_states([app.id for app, _ in resolved]))
+
+
+def application_names() -> list[str]:
+    return [name for (name,) in Application.select(Application.name).order_by(Application.name).tuples()]

@@ -1,0 +1,200 @@
+"""Recording an approved update run, and applying its configuration changes.
+
+`create_run` writes the run and its targets in one transaction. `apply_configuration` then sets
+each target device's configured version and creates its deployment (queued for *now*, scheduled
+for *at a time*, none for *do not deploy*); it runs once per run, so calling it again changes
+nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from appupdater.core.catalog import load_catalog
+from appupdater.core.planning import Plan
+from appupdater.errors import RunError
+from appupdater.store.bulk import insert_rows, update_rows
+from appupdater.store.db import writing
+from appupdater.store.fields import to_db_time, utcnow
+from appupdater.store.models import (
+    DeployAction,
+    Deployment,
+    DeploymentEvent,
+    DeploymentState,
+    DeviceApp,
+    RunApplication,
+    Target,
+    UpdateRun,
+)
+
+
+@dataclass(frozen=True)
+class DeviceAction:
+    """A device's deployment action; `at` (aware) only for `DeployAction.AT`."""
+
+    action: DeployAction
+    at: datetime | None = None
+
+    def __post_init__(self):
+        if (self.action is DeployAction.AT) != (self.at is not None):
+            raise ValueError("a time is given exactly when the action is AT")
+        if self.at is not None and self.at.tzinfo is None:
+            raise ValueError("deployment times must be timezone-aware")
+
+    @property
+    def scheduled_at(self) -> datetime | None:
+        return self.at
+
+
+DEPLOY_NOW = DeviceAction(DeployAction.NOW)
+CONFIG_ONLY = DeviceAction(DeployAction.NONE)
+
+
+def validate_actions(
+    plan: Plan, actions: Mapping[int, DeviceAction], now: datetime | None = None
+) -> None:
+    """Raise `RunError` naming every device whose deployment time is not in the future."""
+    now = now or utcnow()
+    names = {d.id: d.name for d in plan.devices()}
+    late = [
+        (names.get(device_id, f"device #{device_id}"), action.at)
+        for device_id, action in actions.items()
+        if action.at is not None and action.at <= now
+    ]
+    if late:
+        shown = ", ".join(f"{name} ({at.isoformat(timespec='minutes')})" for name, at in late[:5])
+        more = f" and {len(late) - 5} more" if len(late) > 5 else ""
+        raise RunError(
+            f"deployment time is in the past for {shown}{more}; choose a time after "
+            f"{now.isoformat(timespec='minutes')}"
+        )
+
+
+def create_run(
+    plan: Plan,
+    actions: Mapping[int, DeviceAction] | None = None,
+    *,
+    approved_by: str,
+    devices: Iterable[int] | None = None,
+    default: DeviceAction = DEPLOY_NOW,
+    note: str = "",
+    now: datetime | None = None,
+) -> int:
+    """Record an approved run of `plan` for `devices` (default: all affected) and return its id.
+
+    `actions` maps device id to its action; devices not in it get `default`. Everything is
+    written in one transaction, or nothing is.
+    """
+    actions = dict(actions or {})
+    chosen = set(devices) if devices is not None else None
+    targets = [t for t in plan.targets if chosen is None or t.device.id in chosen]
+    if not targets:
+        raise RunError("no devices selected: nothing to update")
+    now = now or utcnow()
+    validate_actions(plan, {t.device.id: actions.get(t.device.id, default) for t in targets}, now)
+    with writing():
+        run = UpdateRun.create(approved_by=approved_by, approved_at=now, note=note)
+        RunApplication.insert_many(
+            [(run.id, app.id, version.id) for app, version in plan.selections],
+            fields=[RunApplication.run, RunApplication.application, RunApplication.to_version],
+        ).execute()
+        fields = (
+            Target.run, Target.device, Target.application, Target.from_version,
+            Target.to_version, Target.action, Target.scheduled_at,
+        )
+        cache: dict[DeviceAction, tuple[str, str | None]] = {}
+        rows = []
+        for t in targets:
+            action = actions.get(t.device.id, default)
+            stored = cache.get(action)
+            if stored is None:
+                stored = cache[action] = (action.action.value, to_db_time(action.at))
+            rows.append(
+                (run.id, t.device.id, t.app.id, t.from_version.id, t.to_version.id, *stored)
+            )
+        insert_rows(Target, fields, rows)
+    return run.id
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What `apply_configuration` did."""
+
+    configurations_updated: int
+    deployments_created: int
+    already_applied: bool = False
+
+
+def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
+    """Set the configured versions of the run's targets and create its deployments, once.
+
+    A device whose configuration meanwhile moved past the target keeps it (never downgrade).
+    """
+    now = now or utcnow()
+    with writing():
+        run = UpdateRun.get_by_id(run_id)
+        if run.configured_at is not None:
+            return Applied(0, 0, already_applied=True)
+        rows = list(
+            Target.select(
+                Target.device, Target.application, Target.to_version, Target.action,
+                Target.scheduled_at, DeviceApp.id, DeviceApp.configured,
+            )
+            .join(
+                DeviceApp,
+                on=(DeviceApp.device == Target.device)
+                & (DeviceApp.application == Target.application),
+            )
+            .where(Target.run == run_id)
+            .tuples()
+        )
+        catalog = load_catalog()
+        versions = catalog.versions
+        updates = []
+        deploy: dict[int, tuple[str, object]] = {}
+        for device_id, _app_id, to_id, action, scheduled_at, device_app_id, configured_id in rows:
+            current = versions.get(configured_id) if configured_id is not None else None
+            if current is None or current.parsed.key < versions[to_id].parsed.key:
+                updates.append((to_id, device_app_id))
+            if action != DeployAction.NONE:
+                deploy.setdefault(device_id, (action, scheduled_at))
+        update_rows(DeviceApp, [DeviceApp.configured], updates)
+        stamp = to_db_time(now)
+        deployment_rows = []
+        for device_id, (action, scheduled_at) in deploy.items():
+            state = DeploymentState.QUEUED if action == DeployAction.NOW else DeploymentState.SCHEDULED
+            deployment_rows.append(
+                (run_id, device_id, state.value, stamp, stamp, to_db_time(scheduled_at))
+            )
+        insert_rows(
+            Deployment,
+            (Deployment.run, Deployment.device, Deployment.state, Deployment.created_at,
+             Deployment.updated_at, Deployment.scheduled_at),
+            deployment_rows,
+            ignore=True,
+        )
+        _log_creation(run_id, stamp)
+        UpdateRun.update(configured_at=now).where(UpdateRun.id == run_id).execute()
+    return Applied(len(updates), len(deployment_rows))
+
+
+def _log_creation(run_id: int, stamp: str) -> None:
+    """One event per new deployment of the run, written in SQL to stay fast for big runs."""
+    message = "configuration updated; deployment created"
+    query = Deployment.select(
+        Deployment.id, Deployment.state, Deployment.scheduled_at
+    ).where(Deployment.run == run_id).tuples()
+    events = []
+    for deployment_id, state, scheduled_at in query:
+        if state == DeploymentState.SCHEDULED:
+            text = f"{message}, scheduled for {scheduled_at.isoformat(timespec='minutes')}"
+        else:
+            text = f"{message}, queued to deploy now"
+        events.append((deployment_id, stamp, "info", text))
+    insert_rows(
+        DeploymentEvent,
+        (DeploymentEvent.deployment, DeploymentEvent.at, DeploymentEvent.level, DeploymentEvent.message),
+        events,
+    )

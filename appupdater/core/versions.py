@@ -1,0 +1,91 @@
+"""Application version order: SemVer 2.0.0 precedence, extended as DESIGN.md says.
+
+An optional leading ``v``; one to four numeric components (missing ones count as 0); a
+pre-release after ``-`` sorts before the release; build metadata after ``+`` is ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from appupdater.errors import VersionError
+
+_IDENT = r"[0-9A-Za-z-]+"
+_PATTERN = re.compile(
+    rf"^v?(?P<core>\d+(?:\.\d+){{0,3}})"
+    rf"(?:-(?P<pre>{_IDENT}(?:\.{_IDENT})*))?"
+    rf"(?:\+(?P<build>{_IDENT}(?:\.{_IDENT})*))?$"
+)
+
+# A pre-release identifier sorts as (0, number) when numeric and (1, text) otherwise, so numeric
+# identifiers come first and a shorter list of equal prefix sorts first, exactly as SemVer says.
+PreKey = tuple[tuple[int, int | str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """A parsed version; equality and order are by precedence, `text` keeps the original."""
+
+    text: str = field(compare=False)
+    key: tuple[tuple[int, int, int, int], int, PreKey] = field(repr=False)
+
+    def __lt__(self, other: Version) -> bool:
+        return self.key < other.key
+
+    def __le__(self, other: Version) -> bool:
+        return self.key <= other.key
+
+    def __gt__(self, other: Version) -> bool:
+        return self.key > other.key
+
+    def __ge__(self, other: Version) -> bool:
+        return self.key >= other.key
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def is_prerelease(self) -> bool:
+        return self.key[1] == 0
+
+
+@lru_cache(maxsize=4096)
+def parse_version(text: str) -> Version:
+    """Parse `text`, raising `VersionError` that says why it is not a version."""
+    if not isinstance(text, str):
+        raise VersionError(f"version must be text, not {type(text).__name__}")
+    match = _PATTERN.match(text)
+    if match is None:
+        raise VersionError(f"'{text}' is not a version (expected e.g. 1.2.3, v2.0 or 2.0.0-rc.1)")
+    numbers = [int(part) for part in match["core"].split(".")]
+    numbers += [0] * (4 - len(numbers))
+    pre = match["pre"]
+    if pre is None:
+        return Version(text, (tuple(numbers), 1, ()))  # type: ignore[arg-type]
+    pre_key: list[tuple[int, int | str]] = []
+    for ident in pre.split("."):
+        if ident.isdigit():
+            if len(ident) > 1 and ident.startswith("0"):
+                raise VersionError(
+                    f"'{text}' is not a version: pre-release number '{ident}' has a leading zero"
+                )
+            pre_key.append((0, int(ident)))
+        else:
+            pre_key.append((1, ident))
+    return Version(text, (tuple(numbers), 0, tuple(pre_key)))  # type: ignore[arg-type]
+
+
+def is_version(text: str) -> bool:
+    """True when `text` parses as a version."""
+    try:
+        parse_version(text)
+    except VersionError:
+        return False
+    return True
+
+
+def latest(versions: list[str]) -> str | None:
+    """The version of highest precedence among `versions` (None for an empty list)."""
+    return max(versions, key=lambda v: parse_version(v).key, default=None)

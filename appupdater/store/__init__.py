@@ -1,0 +1,1 @@
+"""Persistence: peewee models, opening the database, schema versions. Never imports Qt."""

@@ -1,0 +1,108 @@
+"""Schema versions: one growing chain of numbered steps.
+
+A new database gets the current schema straight from the models and is stamped with
+`LATEST_VERSION`. An older one is copied aside (SQLite) and then brought forward one step at a
+time, each step and its version stamp inside one transaction. A database stamped with a version
+newer than this program knows is refused untouched.
+
+To change the schema: change the models, append a `Migration` that turns the previous schema into
+the new one (playhouse.migrate's `SchemaMigrator` helps), and bump nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import peewee
+
+from appupdater import __version__
+from appupdater.errors import DatabaseError, SchemaTooNewError
+from appupdater.store.models import ALL_MODELS, SchemaInfo
+
+log = logging.getLogger("appupdater.store")
+
+
+@dataclass(frozen=True)
+class Migration:
+    """Brings a database from `version - 1` to `version`."""
+
+    version: int
+    description: str
+    apply: Callable[[peewee.Database], None]
+
+
+def _baseline(database: peewee.Database) -> None:
+    database.create_tables(ALL_MODELS)
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "initial schema", _baseline),
+]
+
+
+def latest_version() -> int:
+    return MIGRATIONS[-1].version
+
+
+def schema_version(database: peewee.Database) -> int | None:
+    """The stamped version, or None for a database without our schema."""
+    if not database.table_exists(SchemaInfo._meta.table_name):
+        return None
+    row = SchemaInfo.select(SchemaInfo.version).order_by(SchemaInfo.id.desc()).first()
+    return row.version if row else None
+
+
+def ensure_schema(database: peewee.Database) -> None:
+    """Create or migrate the schema of the (already bound) database; see the module docstring."""
+    current = schema_version(database)
+    latest = latest_version()
+    if current is None:
+        with database.atomic():
+            database.create_tables(ALL_MODELS)
+            _stamp(latest)
+        log.info("created schema version %d", latest)
+        return
+    if current > latest:
+        raise SchemaTooNewError(
+            f"the database {database.database} has schema version {current}, written by a newer "
+            f"App Updater; this version ({__version__}) understands up to {latest}. "
+            "Upgrade App Updater, or open another database."
+        )
+    if current == latest:
+        return
+    backup = backup_before_migration(database, current)
+    for step in MIGRATIONS:
+        if step.version <= current:
+            continue
+        try:
+            with database.atomic():
+                step.apply(database)
+                _stamp(step.version)
+        except peewee.DatabaseError as exc:
+            where = f"; a copy from before the migration is at {backup}" if backup else ""
+            raise DatabaseError(
+                f"migrating the database to schema version {step.version} "
+                f"({step.description}) failed: {exc}{where}"
+            ) from exc
+        log.info("migrated schema to version %d (%s)", step.version, step.description)
+
+
+def _stamp(version: int) -> None:
+    SchemaInfo.delete().execute()
+    SchemaInfo.create(version=version, written_by=__version__)
+
+
+def backup_before_migration(database: peewee.Database, version: int) -> Path | None:
+    """Copy a SQLite database file aside (consistent even in WAL mode); None for servers."""
+    if not isinstance(database, peewee.SqliteDatabase) or database.database == ":memory:":
+        return None
+    source = Path(database.database)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = source.with_name(f"{source.name}.schema{version}-{stamp}.bak")
+    database.execute_sql("VACUUM INTO ?", (str(target),))
+    log.info("copied the database to %s before migrating", target)
+    return target

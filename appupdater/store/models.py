@@ -1,0 +1,208 @@
+"""The peewee models: the single description of the schema.
+
+All times are UTC (`UTCDateTimeField`). State enums live beside the model that uses them.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import peewee
+
+from appupdater.store.fields import JSONField, UTCDateTimeField, utcnow
+
+db = peewee.DatabaseProxy()
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class SchemaInfo(BaseModel):
+    """One row: the schema version this database was last migrated to."""
+
+    version = peewee.IntegerField()
+    written_by = peewee.CharField()
+    migrated_at = UTCDateTimeField(default=utcnow)
+
+
+class Application(BaseModel):
+    """A named product, e.g. ``line-monitor``."""
+
+    name = peewee.CharField(unique=True)
+    description = peewee.TextField(default="")
+
+
+class AppVersion(BaseModel):
+    """One release of an application; its modules are `Module` rows."""
+
+    application = peewee.ForeignKeyField(Application, backref="versions", on_delete="CASCADE")
+    version = peewee.CharField()
+    released_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("application", "version"), True),)
+
+
+class Module(BaseModel):
+    """One part of an application version (container, service) with its own version."""
+
+    app_version = peewee.ForeignKeyField(AppVersion, backref="modules", on_delete="CASCADE")
+    position = peewee.IntegerField()
+    name = peewee.CharField()
+    version = peewee.CharField()
+    image = peewee.TextField()
+
+    class Meta:
+        indexes = ((("app_version", "name"), True),)
+
+
+class Device(BaseModel):
+    """One managed machine."""
+
+    name = peewee.CharField(unique=True)
+    site = peewee.CharField(default="", index=True)
+    labels = JSONField(default=dict)
+    endpoint = peewee.TextField(null=True)
+    online = peewee.BooleanField(default=True)
+    last_seen_at = UTCDateTimeField(null=True)
+
+
+class DeviceApp(BaseModel):
+    """A device's configured (desired) and installed (reported) version of one application."""
+
+    device = peewee.ForeignKeyField(Device, backref="apps", on_delete="CASCADE")
+    application = peewee.ForeignKeyField(Application, on_delete="CASCADE")
+    configured = peewee.ForeignKeyField(AppVersion, null=True, on_delete="RESTRICT")
+    installed = peewee.ForeignKeyField(AppVersion, null=True, on_delete="RESTRICT")
+
+    class Meta:
+        indexes = (
+            (("device", "application"), True),
+            (("application", "configured"), False),
+        )
+
+
+class UpdateRun(BaseModel):
+    """One approved pass of the wizard. Its status is derived from its deployments."""
+
+    approved_by = peewee.CharField()
+    approved_at = UTCDateTimeField(default=utcnow, index=True)
+    configured_at = UTCDateTimeField(null=True)  # when its configuration changes were applied
+    note = peewee.TextField(default="")
+
+
+class RunApplication(BaseModel):
+    """Which application a run moves to which version."""
+
+    run = peewee.ForeignKeyField(UpdateRun, backref="applications", on_delete="CASCADE")
+    application = peewee.ForeignKeyField(Application, on_delete="RESTRICT")
+    to_version = peewee.ForeignKeyField(AppVersion, on_delete="RESTRICT")
+
+    class Meta:
+        indexes = ((("run", "application"), True),)
+
+
+class DeployAction(enum.StrEnum):
+    """What happens after a device's configuration is updated (wording from the seed)."""
+
+    NONE = "none"  # Do not deploy the update
+    NOW = "now"  # Deploy the update now
+    AT = "at"  # Deploy the update at a specified time
+
+
+class Target(BaseModel):
+    """One (run, device, application): from/to versions and the device's deployment action."""
+
+    run = peewee.ForeignKeyField(UpdateRun, backref="targets", on_delete="CASCADE")
+    device = peewee.ForeignKeyField(Device, on_delete="CASCADE")
+    application = peewee.ForeignKeyField(Application, on_delete="RESTRICT")
+    from_version = peewee.ForeignKeyField(AppVersion, null=True, on_delete="RESTRICT")
+    to_version = peewee.ForeignKeyField(AppVersion, on_delete="RESTRICT")
+    action = peewee.CharField(choices=[(a.value, a.name) for a in DeployAction])
+    scheduled_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        indexes = (
+            (("run", "device", "application"), True),
+            (("device",), False),
+        )
+
+
+class DeploymentState(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    QUEUED = "queued"
+    RUNNING = "running"
+    RETRYING = "retrying"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (DeploymentState.SUCCEEDED, DeploymentState.FAILED, DeploymentState.CANCELLED)
+
+
+class DeploymentPhase(enum.StrEnum):
+    CONNECTING = "connecting"
+    DOWNLOADING = "downloading"
+    INSTALLING = "installing"
+    VERIFYING = "verifying"
+
+
+class Deployment(BaseModel):
+    """One (run, device) push of the device's whole configuration."""
+
+    run = peewee.ForeignKeyField(UpdateRun, backref="deployments", on_delete="CASCADE")
+    device = peewee.ForeignKeyField(Device, on_delete="CASCADE")
+    state = peewee.CharField(choices=[(s.value, s.name) for s in DeploymentState])
+    phase = peewee.CharField(null=True)
+    progress = peewee.IntegerField(default=0)
+    attempts = peewee.IntegerField(default=0)
+    created_at = UTCDateTimeField(default=utcnow)
+    scheduled_at = UTCDateTimeField(null=True)
+    started_at = UTCDateTimeField(null=True)
+    finished_at = UTCDateTimeField(null=True)
+    next_attempt_at = UTCDateTimeField(null=True)
+    updated_at = UTCDateTimeField(default=utcnow)  # what pollers ask for "changed since"
+    claimed_by = peewee.CharField(null=True)  # which engine instance runs it
+    last_message = peewee.TextField(default="")
+
+    class Meta:
+        indexes = (
+            (("run", "device"), True),
+            (("state", "scheduled_at"), False),
+            (("state", "next_attempt_at"), False),
+            (("device", "state"), False),
+            (("run", "state"), False),
+            (("updated_at",), False),
+        )
+
+
+class DeploymentEvent(BaseModel):
+    """One line of a deployment's event log."""
+
+    deployment = peewee.ForeignKeyField(Deployment, backref="events", on_delete="CASCADE")
+    at = UTCDateTimeField(default=utcnow)
+    level = peewee.CharField(default="info")
+    message = peewee.TextField()
+
+    class Meta:
+        indexes = ((("deployment", "at"), False),)
+
+
+ALL_MODELS: tuple[type[BaseModel], ...] = (
+    SchemaInfo,
+    Application,
+    AppVersion,
+    Module,
+    Device,
+    DeviceApp,
+    UpdateRun,
+    RunApplication,
+    Target,
+    Deployment,
+    DeploymentEvent,
+)

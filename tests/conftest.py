@@ -1,0 +1,42 @@
+"""Shared fixtures: every test gets its own data directory and database file."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+from appupdater.store.db import close_database, open_database  # noqa: E402
+from appupdater.store.models import db as db_proxy  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path, monkeypatch):
+    """Nothing a test does may touch the user's real data directory or database."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.delenv("APPUPDATER_DATABASE", raising=False)
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return tmp_path / "appupdater.sqlite3"
+
+
+@pytest.fixture
+def db(db_path):
+    """A fresh file database (files, not :memory:, so worker threads see the same data)."""
+    database = open_database(str(db_path))
+    yield database
+    close_database()
+    db_proxy.initialize(None)
+
+
+@pytest.fixture
+def demo_db(db):
+    from appupdater.core.demo import load_demo
+
+    load_demo(devices=120, seed=3)
+    return db

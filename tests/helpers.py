@@ -1,0 +1,57 @@
+"""Small builders shared by tests."""
+
+from __future__ import annotations
+
+import textwrap
+
+from appupdater.core.fleetfile import parse_fleet_text
+from appupdater.core.fleetimport import import_fleet
+from appupdater.store.models import ALL_MODELS
+
+CATALOG = """
+applications:
+  - name: line-monitor
+    versions:
+      - version: "2.0.0"
+        modules:
+          - {name: collector, version: "2.0.0", image: "reg/collector:2.0.0"}
+          - {name: alerts, version: "1.0.0", image: "reg/alerts:1.0.0"}
+      - version: "1.0.0"
+        modules:
+          - {name: collector, version: "1.0.0", image: "reg/collector:1.0.0"}
+          - {name: dashboard, version: "0.9.2", image: "reg/dashboard:0.9.2"}
+      - version: "1.5.0"
+        modules:
+          - {name: collector, version: "1.5.0", image: "reg/collector:1.5.0"}
+          - {name: dashboard, version: "0.9.2", image: "reg/dashboard:0.9.2"}
+      - version: "2.1.0-rc.1"
+        modules:
+          - {name: collector, version: "2.1.0", image: "reg/collector:2.1.0"}
+          - {name: alerts, version: "1.0.0", image: "reg/alerts:1.0.0"}
+          - {name: historian, version: "0.1.0", image: "reg/historian:0.1.0"}
+  - name: edge-gateway
+    versions:
+      - version: "3.9"
+        modules:
+          - {name: broker, version: "2.0", image: "reg/broker:2.0"}
+      - version: "3.10"
+        modules:
+          - {name: broker, version: "2.1", image: "reg/broker:2.1"}
+"""
+
+
+def load_yaml(text: str, file: str = "test.yaml"):
+    """Import a fleet given as YAML text into the bound database."""
+    return import_fleet(parse_fleet_text(textwrap.dedent(text), "yaml", file), file)
+
+
+def devices_yaml(*lines: str) -> str:
+    """A `devices:` section from one line per device (flow-style YAML mappings)."""
+    return "devices:\n" + "".join(f"  - {line}\n" for line in lines)
+
+
+def dump_tables() -> dict[str, list[tuple]]:
+    """Every row of every table, for "nothing changed" assertions."""
+    return {
+        model._meta.table_name: sorted(model.select().tuples(), key=repr) for model in ALL_MODELS
+    }

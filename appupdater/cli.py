@@ -22,9 +22,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"appupdater {__version__}")
     parser.add_argument(
-        "--database", metavar="PATH|URL",
+        "--database",
+        metavar="PATH|URL",
         help="SQLite file or database URL (postgresql://user@host/db); default: "
-             "$APPUPDATER_DATABASE or ~/.local/share/appupdater/appupdater.sqlite3",
+        "$APPUPDATER_DATABASE or ~/.local/share/appupdater/appupdater.sqlite3",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens to stderr")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
@@ -37,8 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
 
     p = verbs.add_parser("plan", help="show which devices an update touches and what changes")
-    p.add_argument("--app", action="append", required=True, metavar="NAME[=VERSION]",
-                   help="application to update, to VERSION or the latest (repeatable)")
+    p.add_argument(
+        "--app",
+        action="append",
+        required=True,
+        metavar="NAME[=VERSION]",
+        help="application to update, to VERSION or the latest (repeatable)",
+    )
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
 
     p = verbs.add_parser("demo", help="fill the database with a demo catalog and fleet")
@@ -96,8 +102,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from appupdater.core.planning import Selection, plan_update
     from appupdater.core.plan_report import plan_json, plan_text
+    from appupdater.core.planning import Selection, plan_update
 
     _open(args)
     plan = plan_update([Selection.parse(text) for text in args.app])

@@ -22,7 +22,9 @@ class FleetFileError(AppUpdaterError):
     def __init__(self, file: str, problems: list[tuple[str, str]]):
         self.file = file
         self.problems = problems
-        lines = [f"{file}: {place}: {what}" if place else f"{file}: {what}" for place, what in problems]
+        lines = [
+            f"{file}: {place}: {what}" if place else f"{file}: {what}" for place, what in problems
+        ]
         super().__init__("\n".join(lines))
 
 

@@ -6,10 +6,10 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import pytest  # noqa: E402
+import pytest
 
-from appupdater.store.db import close_database, open_database  # noqa: E402
-from appupdater.store.models import db as db_proxy  # noqa: E402
+from appupdater.store.db import close_database, open_database
+from appupdater.store.models import db as db_proxy
 
 
 @pytest.fixture(autouse=True)

@@ -30,37 +30,99 @@ CATALOG: dict[str, list[tuple[str, dict[str, str]]]] = {
         ("1.0.0", {"collector": "1.0.0", "dashboard": "0.9.2"}),
         ("1.1.0", {"collector": "1.1.0", "dashboard": "0.9.2"}),
         ("1.2.0", {"collector": "1.1.3", "dashboard": "1.0.0", "alerts": "0.1.0"}),
-        ("2.0.0-rc.1", {"collector": "2.0.0-rc.1", "alerts": "1.0.0-rc.1", "historian": "1.0.0-rc.1",
-                        "web-ui": "2.0.0-rc.1"}),
-        ("2.0.0", {"collector": "2.0.0", "alerts": "1.0.0", "historian": "1.0.0", "web-ui": "2.0.0"}),
-        ("2.1.0", {"collector": "2.1.0", "alerts": "1.0.1", "historian": "1.0.0", "web-ui": "2.1.0"}),
+        (
+            "2.0.0-rc.1",
+            {
+                "collector": "2.0.0-rc.1",
+                "alerts": "1.0.0-rc.1",
+                "historian": "1.0.0-rc.1",
+                "web-ui": "2.0.0-rc.1",
+            },
+        ),
+        (
+            "2.0.0",
+            {"collector": "2.0.0", "alerts": "1.0.0", "historian": "1.0.0", "web-ui": "2.0.0"},
+        ),
+        (
+            "2.1.0",
+            {"collector": "2.1.0", "alerts": "1.0.1", "historian": "1.0.0", "web-ui": "2.1.0"},
+        ),
     ],
     "edge-gateway": [
         ("3.4.0", {"mqtt-broker": "2.0.11", "opcua-bridge": "1.4.0", "modbus-adapter": "0.8.1"}),
         ("3.5.0", {"mqtt-broker": "2.0.15", "opcua-bridge": "1.5.0", "modbus-adapter": "0.8.1"}),
-        ("3.6.0", {"mqtt-broker": "2.0.15", "opcua-bridge": "1.5.2", "modbus-adapter": "0.9.0",
-                   "cloud-sync": "0.3.0"}),
-        ("4.0.0", {"mqtt-broker": "2.1.0", "opcua-bridge": "2.0.0", "cloud-sync": "1.0.0",
-                   "protocol-hub": "1.0.0"}),
-        ("4.0.1", {"mqtt-broker": "2.1.0", "opcua-bridge": "2.0.1", "cloud-sync": "1.0.0",
-                   "protocol-hub": "1.0.0"}),
+        (
+            "3.6.0",
+            {
+                "mqtt-broker": "2.0.15",
+                "opcua-bridge": "1.5.2",
+                "modbus-adapter": "0.9.0",
+                "cloud-sync": "0.3.0",
+            },
+        ),
+        (
+            "4.0.0",
+            {
+                "mqtt-broker": "2.1.0",
+                "opcua-bridge": "2.0.0",
+                "cloud-sync": "1.0.0",
+                "protocol-hub": "1.0.0",
+            },
+        ),
+        (
+            "4.0.1",
+            {
+                "mqtt-broker": "2.1.0",
+                "opcua-bridge": "2.0.1",
+                "cloud-sync": "1.0.0",
+                "protocol-hub": "1.0.0",
+            },
+        ),
     ],
     "vision-inspect": [
         ("0.9.0", {"camera-driver": "5.1.0", "inference": "0.9.0", "results-api": "0.9.0"}),
         ("0.10.0", {"camera-driver": "5.1.0", "inference": "0.10.0", "results-api": "0.9.1"}),
-        ("1.0.0", {"camera-driver": "5.2.0", "inference": "1.0.0", "results-api": "1.0.0",
-                   "model-store": "1.0.0"}),
-        ("1.1.0", {"camera-driver": "5.2.0", "inference": "1.1.0", "results-api": "1.0.0",
-                   "model-store": "1.1.0"}),
-        ("1.2.0", {"camera-driver": "6.0.0", "inference": "1.2.0", "results-api": "1.1.0",
-                   "model-store": "1.1.0", "label-tool": "0.1.0"}),
+        (
+            "1.0.0",
+            {
+                "camera-driver": "5.2.0",
+                "inference": "1.0.0",
+                "results-api": "1.0.0",
+                "model-store": "1.0.0",
+            },
+        ),
+        (
+            "1.1.0",
+            {
+                "camera-driver": "5.2.0",
+                "inference": "1.1.0",
+                "results-api": "1.0.0",
+                "model-store": "1.1.0",
+            },
+        ),
+        (
+            "1.2.0",
+            {
+                "camera-driver": "6.0.0",
+                "inference": "1.2.0",
+                "results-api": "1.1.0",
+                "model-store": "1.1.0",
+                "label-tool": "0.1.0",
+            },
+        ),
     ],
     "energy-meter": [
         ("2022.1", {"meter-reader": "1.0.0", "aggregator": "1.0.0", "csv-export": "1.0.0"}),
         ("2023.1", {"meter-reader": "1.1.0", "aggregator": "1.0.0", "csv-export": "1.0.0"}),
         ("2023.2", {"meter-reader": "1.1.0", "aggregator": "1.2.0", "csv-export": "1.0.1"}),
-        ("2024.1", {"meter-reader": "1.2.0", "aggregator": "1.2.0", "prometheus-exporter": "0.5.0"}),
-        ("2024.2", {"meter-reader": "1.3.0", "aggregator": "1.3.0", "prometheus-exporter": "0.6.0"}),
+        (
+            "2024.1",
+            {"meter-reader": "1.2.0", "aggregator": "1.2.0", "prometheus-exporter": "0.5.0"},
+        ),
+        (
+            "2024.2",
+            {"meter-reader": "1.3.0", "aggregator": "1.3.0", "prometheus-exporter": "0.6.0"},
+        ),
     ],
 }
 
@@ -75,10 +137,13 @@ def demo_catalog() -> tuple[ApplicationSpec, ...]:
         ApplicationSpec(
             name,
             tuple(
-                VersionSpec(version, tuple(
-                    ModuleSpec(module, mversion, f"{REGISTRY}/{name}/{module}:{mversion}")
-                    for module, mversion in modules.items()
-                ))
+                VersionSpec(
+                    version,
+                    tuple(
+                        ModuleSpec(module, mversion, f"{REGISTRY}/{name}/{module}:{mversion}")
+                        for module, mversion in modules.items()
+                    ),
+                )
                 for version, modules in versions
             ),
             description=f"Demo application {name}",
@@ -99,7 +164,9 @@ def _device_names(count: int, rng: random.Random) -> Iterator[tuple[str, str]]:
 def demo_fleet(devices: int = 250, seed: int = 7) -> tuple[Fleet, list[str]]:
     """The demo fleet and the names of the devices that are offline."""
     rng = random.Random(seed)
-    releases = {name: [v for v, _ in versions if "-" not in v] for name, versions in CATALOG.items()}
+    releases = {
+        name: [v for v, _ in versions if "-" not in v] for name, versions in CATALOG.items()
+    }
     specs, offline = [], []
     for kind, name in _device_names(devices, rng):
         site = rng.choice(SITES)
@@ -109,7 +176,9 @@ def demo_fleet(devices: int = 250, seed: int = 7) -> tuple[Fleet, list[str]]:
                 continue
             versions = releases[app]
             # most devices are one or two releases behind; some are current
-            installed_at = max(0, len(versions) - 1 - min(int(rng.expovariate(0.8)), len(versions) - 1))
+            installed_at = max(
+                0, len(versions) - 1 - min(int(rng.expovariate(0.8)), len(versions) - 1)
+            )
             installed = versions[installed_at]
             configured = installed
             roll = rng.random()
@@ -122,7 +191,8 @@ def demo_fleet(devices: int = 250, seed: int = 7) -> tuple[Fleet, list[str]]:
             app = rng.choice(list(CATALOG))
             apps[app] = DeviceAppSpec(releases[app][0], releases[app][0])
         labels: dict[str, str | int | float | bool] = {
-            "line": str(rng.randint(1, 9)), "kind": kind,
+            "line": str(rng.randint(1, 9)),
+            "kind": kind,
         }
         if rng.random() < 0.06:
             labels["sim.offline"] = True
@@ -137,6 +207,6 @@ def load_demo(devices: int = 250, seed: int = 7, progress: Progress | None = Non
     summary = import_fleet(fleet, "demo fleet", progress)
     with writing():
         for start in range(0, len(offline), 500):
-            chunk = offline[start:start + 500]
+            chunk = offline[start : start + 500]
             Device.update(online=False).where(Device.name.in_(chunk)).execute()
     return summary

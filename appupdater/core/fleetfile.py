@@ -103,7 +103,9 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
         if key in seen:
             line = key_node.start_mark.line + 1
             raise yaml.constructor.ConstructorError(
-                None, None, f"'{key}' appears twice in one mapping (line {line})",
+                None,
+                None,
+                f"'{key}' appears twice in one mapping (line {line})",
                 key_node.start_mark,
             )
         seen[key] = key_node.start_mark
@@ -150,7 +152,7 @@ def parse_fleet_text(text: str, kind: str, file: str) -> Fleet:
         if kind == "json":
             data = json.loads(text, object_pairs_hook=_json_pairs)
         else:
-            data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+            data = yaml.load(text, Loader=_StrictLoader)
     except json.JSONDecodeError as exc:
         raise FleetFileError(file, [(f"line {exc.lineno} column {exc.colno}", exc.msg)]) from exc
     except ValueError as exc:
@@ -172,8 +174,14 @@ _TYPE_NAMES = {str: "text", list: "a list", dict: "a mapping", bool: "true or fa
 def _type_name(value: Any) -> str:
     if value is None:
         return "nothing (null)"
-    return {str: "text", int: "a number", float: "a number", bool: "true/false",
-            list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+    return {
+        str: "text",
+        int: "a number",
+        float: "a number",
+        bool: "true/false",
+        list: "a list",
+        dict: "a mapping",
+    }.get(type(value), type(value).__name__)
 
 
 def _check_type(p: Problems, place: str, value: Any, kind: type) -> bool:
@@ -181,13 +189,14 @@ def _check_type(p: Problems, place: str, value: Any, kind: type) -> bool:
     if not ok:
         hint = ""
         if kind is str and isinstance(value, int | float) and not isinstance(value, bool):
-            hint = f" (write it in quotes: \"{value}\")"
+            hint = f' (write it in quotes: "{value}")'
         p.add(place, f"must be {_TYPE_NAMES[kind]}, not {_type_name(value)}{hint}")
     return ok
 
 
-def _check_keys(p: Problems, place: str, value: dict, required: tuple[str, ...],
-                optional: tuple[str, ...]) -> bool:
+def _check_keys(
+    p: Problems, place: str, value: dict, required: tuple[str, ...], optional: tuple[str, ...]
+) -> bool:
     ok = True
     for key in required:
         if key not in value:
@@ -232,8 +241,11 @@ def parse_fleet(data: Any, file: str) -> Fleet:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        p.add("", f"the top level must be a mapping with 'applications' and/or 'devices', "
-                  f"not {_type_name(data)}")
+        p.add(
+            "",
+            f"the top level must be a mapping with 'applications' and/or 'devices', "
+            f"not {_type_name(data)}",
+        )
         p.raise_if_any()
     _check_keys(p, "", data, (), ("applications", "devices"))
     apps = _applications(p, data.get("applications", []))
@@ -254,7 +266,10 @@ def _applications(p: Problems, value: Any) -> list[ApplicationSpec]:
         _check_keys(p, place, item, ("name", "versions"), ("description",))
         name = _text(p, f"{place}.name", item.get("name", ""))
         if name is not None and name in names:
-            p.add(f"{place}.name", f"application '{name}' is already defined at applications[{names[name]}]")
+            p.add(
+                f"{place}.name",
+                f"application '{name}' is already defined at applications[{names[name]}]",
+            )
         elif name is not None:
             names[name] = i
         description = _text(p, f"{place}.description", item.get("description", ""), empty_ok=True)
@@ -280,7 +295,9 @@ def _versions(p: Problems, app_place: str, value: Any) -> list[VersionSpec]:
             key = parse_version(text).key
             if key in seen:
                 j, other = seen[key]
-                what = "is listed twice" if other == text else f"has the same precedence as '{other}'"
+                what = (
+                    "is listed twice" if other == text else f"has the same precedence as '{other}'"
+                )
                 p.add(f"{vplace}.version", f"version '{text}' {what} ({place}[{j}])")
             else:
                 seen[key] = (i, text)
@@ -354,7 +371,9 @@ def _labels(p: Problems, place: str, value: Any) -> dict[str, LabelValue]:
         elif isinstance(label, str | int | float | bool):
             labels[key] = label
         else:
-            p.add(_join(place, key), f"must be text, a number or true/false, not {_type_name(label)}")
+            p.add(
+                _join(place, key), f"must be text, a number or true/false, not {_type_name(label)}"
+            )
     return labels
 
 

@@ -76,8 +76,9 @@ def import_fleet(fleet: Fleet, file: str, progress: Progress | None = None) -> I
         devices_added, devices_changed = _write_devices(fleet)
         states = _write_device_apps(fleet, apps, stored)
         report("devices", len(fleet.devices), len(fleet.devices))
-    return ImportSummary(apps_added, versions_added, versions_changed,
-                         devices_added, devices_changed, states)
+    return ImportSummary(
+        apps_added, versions_added, versions_changed, devices_added, devices_changed, states
+    )
 
 
 def _stored_versions() -> dict[str, dict[str, int]]:
@@ -89,8 +90,9 @@ def _stored_versions() -> dict[str, dict[str, int]]:
     return result
 
 
-def _check_against_store(fleet: Fleet, file: str, apps: dict[str, int],
-                         stored: dict[str, dict[str, int]]) -> None:
+def _check_against_store(
+    fleet: Fleet, file: str, apps: dict[str, int], stored: dict[str, dict[str, int]]
+) -> None:
     p = Problems(file)
     known: dict[str, set[str]] = {name: set(stored.get(name, {})) for name in apps}
     for i, app in enumerate(fleet.applications):
@@ -98,9 +100,11 @@ def _check_against_store(fleet: Fleet, file: str, apps: dict[str, int],
         for j, version in enumerate(app.versions):
             other = by_key.get(parse_version(version.version).key)
             if other is not None and other != version.version:
-                p.add(f"applications[{i}].versions[{j}].version",
-                      f"version '{version.version}' has the same precedence as '{other}', "
-                      f"already stored for {app.name}")
+                p.add(
+                    f"applications[{i}].versions[{j}].version",
+                    f"version '{version.version}' has the same precedence as '{other}', "
+                    f"already stored for {app.name}",
+                )
         known.setdefault(app.name, set()).update(v.version for v in app.versions)
     for i, device in enumerate(fleet.devices):
         for app_name, state in device.applications.items():
@@ -115,13 +119,16 @@ def _check_against_store(fleet: Fleet, file: str, apps: dict[str, int],
     p.raise_if_any()
 
 
-def _write_catalog(fleet: Fleet, apps: dict[str, int],
-                   stored: dict[str, dict[str, int]]) -> tuple[int, int, int]:
+def _write_catalog(
+    fleet: Fleet, apps: dict[str, int], stored: dict[str, dict[str, int]]
+) -> tuple[int, int, int]:
     added = versions_added = versions_changed = 0
     for app in fleet.applications:
         app_id = apps.get(app.name)
         if app_id is None:
-            app_id = apps[app.name] = Application.create(name=app.name, description=app.description).id
+            app_id = apps[app.name] = Application.create(
+                name=app.name, description=app.description
+            ).id
             added += 1
         else:
             Application.update(description=app.description).where(
@@ -132,7 +139,8 @@ def _write_catalog(fleet: Fleet, apps: dict[str, int],
             version_id = versions.get(spec.version)
             if version_id is None:
                 version_id = versions[spec.version] = AppVersion.create(
-                    application=app_id, version=spec.version).id
+                    application=app_id, version=spec.version
+                ).id
                 versions_added += 1
             elif _stored_modules(version_id) != spec.modules:
                 Module.delete().where(Module.app_version == version_id).execute()
@@ -140,15 +148,28 @@ def _write_catalog(fleet: Fleet, apps: dict[str, int],
             else:
                 continue
             Module.insert_many(
-                [(version_id, pos, m.name, m.version, m.image) for pos, m in enumerate(spec.modules)],
-                fields=[Module.app_version, Module.position, Module.name, Module.version, Module.image],
+                [
+                    (version_id, pos, m.name, m.version, m.image)
+                    for pos, m in enumerate(spec.modules)
+                ],
+                fields=[
+                    Module.app_version,
+                    Module.position,
+                    Module.name,
+                    Module.version,
+                    Module.image,
+                ],
             ).execute()
     return added, versions_added, versions_changed
 
 
 def _stored_modules(version_id: int) -> tuple[ModuleSpec, ...]:
-    query = (Module.select(Module.name, Module.version, Module.image)
-             .where(Module.app_version == version_id).order_by(Module.position).tuples())
+    query = (
+        Module.select(Module.name, Module.version, Module.image)
+        .where(Module.app_version == version_id)
+        .order_by(Module.position)
+        .tuples()
+    )
     return tuple(ModuleSpec(*row) for row in query)
 
 
@@ -156,7 +177,8 @@ def _write_devices(fleet: Fleet) -> tuple[int, int]:
     existing = {
         name: (device_id, site, labels, endpoint)
         for device_id, name, site, labels, endpoint in Device.select(
-            Device.id, Device.name, Device.site, Device.labels, Device.endpoint).tuples()
+            Device.id, Device.name, Device.site, Device.labels, Device.endpoint
+        ).tuples()
     }
     new_rows, changed_rows = [], []
     for spec in fleet.devices:
@@ -166,18 +188,26 @@ def _write_devices(fleet: Fleet) -> tuple[int, int]:
             new_rows.append((spec.name, spec.site, labels, spec.endpoint, True))
         elif (current[1], current[2], current[3]) != (spec.site, spec.labels, spec.endpoint):
             changed_rows.append((spec.site, labels, spec.endpoint, current[0]))
-    insert_rows(Device, (Device.name, Device.site, Device.labels, Device.endpoint, Device.online), new_rows)
+    insert_rows(
+        Device, (Device.name, Device.site, Device.labels, Device.endpoint, Device.online), new_rows
+    )
     update_rows(Device, (Device.site, Device.labels, Device.endpoint), changed_rows)
     return len(new_rows), len(changed_rows)
 
 
-def _write_device_apps(fleet: Fleet, apps: dict[str, int], stored: dict[str, dict[str, int]]) -> int:
+def _write_device_apps(
+    fleet: Fleet, apps: dict[str, int], stored: dict[str, dict[str, int]]
+) -> int:
     device_ids = dict(Device.select(Device.name, Device.id).tuples())
     existing = {
         (device_id, app_id): (row_id, configured, installed)
         for row_id, device_id, app_id, configured, installed in DeviceApp.select(
-            DeviceApp.id, DeviceApp.device, DeviceApp.application,
-            DeviceApp.configured, DeviceApp.installed).tuples()
+            DeviceApp.id,
+            DeviceApp.device,
+            DeviceApp.application,
+            DeviceApp.configured,
+            DeviceApp.installed,
+        ).tuples()
     }
     new_rows, changed_rows = [], []
     for spec in fleet.devices:
@@ -192,8 +222,11 @@ def _write_device_apps(fleet: Fleet, apps: dict[str, int], stored: dict[str, dic
                 new_rows.append((device_id, app_id, configured, installed))
             elif (current[1], current[2]) != (configured, installed):
                 changed_rows.append((configured, installed, current[0]))
-    insert_rows(DeviceApp, (DeviceApp.device, DeviceApp.application, DeviceApp.configured,
-                            DeviceApp.installed), new_rows)
+    insert_rows(
+        DeviceApp,
+        (DeviceApp.device, DeviceApp.application, DeviceApp.configured, DeviceApp.installed),
+        new_rows,
+    )
     update_rows(DeviceApp, (DeviceApp.configured, DeviceApp.installed), changed_rows)
     return len(new_rows) + len(changed_rows)
 
@@ -206,29 +239,39 @@ def fleet_document() -> dict[str, Any]:
     modules: dict[int, list[dict[str, str]]] = {}
     for version_id, name, version, image in (
         Module.select(Module.app_version, Module.name, Module.version, Module.image)
-        .order_by(Module.app_version, Module.position).tuples()
+        .order_by(Module.app_version, Module.position)
+        .tuples()
     ):
-        modules.setdefault(version_id, []).append({"name": name, "version": version, "image": image})
+        modules.setdefault(version_id, []).append(
+            {"name": name, "version": version, "image": image}
+        )
     versions: dict[int, list[tuple[str, int]]] = {}
     version_text: dict[int, str] = {}
     for version_id, app_id, text in AppVersion.select(
-            AppVersion.id, AppVersion.application, AppVersion.version).tuples():
+        AppVersion.id, AppVersion.application, AppVersion.version
+    ).tuples():
         versions.setdefault(app_id, []).append((text, version_id))
         version_text[version_id] = text
     app_names = {}
     applications = []
-    for app_id, name, description in Application.select(
-            Application.id, Application.name, Application.description).order_by(Application.name).tuples():
+    for app_id, name, description in (
+        Application.select(Application.id, Application.name, Application.description)
+        .order_by(Application.name)
+        .tuples()
+    ):
         app_names[app_id] = name
         ordered = sorted(versions.get(app_id, []), key=lambda v: parse_version(v[0]).key)
         entry: dict[str, Any] = {"name": name}
         if description:
             entry["description"] = description
-        entry["versions"] = [{"version": text, "modules": modules.get(vid, [])} for text, vid in ordered]
+        entry["versions"] = [
+            {"version": text, "modules": modules.get(vid, [])} for text, vid in ordered
+        ]
         applications.append(entry)
     states: dict[int, dict[str, dict[str, str]]] = {}
     for device_id, app_id, configured, installed in DeviceApp.select(
-            DeviceApp.device, DeviceApp.application, DeviceApp.configured, DeviceApp.installed).tuples():
+        DeviceApp.device, DeviceApp.application, DeviceApp.configured, DeviceApp.installed
+    ).tuples():
         state = {}
         if configured is not None:
             state["configured"] = version_text[configured]
@@ -236,8 +279,11 @@ def fleet_document() -> dict[str, Any]:
             state["installed"] = version_text[installed]
         states.setdefault(device_id, {})[app_names[app_id]] = state
     devices = []
-    for device_id, name, site, labels, endpoint in Device.select(
-            Device.id, Device.name, Device.site, Device.labels, Device.endpoint).order_by(Device.name).tuples():
+    for device_id, name, site, labels, endpoint in (
+        Device.select(Device.id, Device.name, Device.site, Device.labels, Device.endpoint)
+        .order_by(Device.name)
+        .tuples()
+    ):
         entry = {"name": name, "site": site}
         if labels:
             entry["labels"] = labels

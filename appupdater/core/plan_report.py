@@ -26,7 +26,12 @@ def plan_json(plan: Plan) -> dict[str, Any]:
                 "from": t.from_version.text,
                 "to": t.to_version.text,
                 "changes": [
-                    {"module": c.module, "op": c.op.value, "from": c.from_version, "to": c.to_version}
+                    {
+                        "module": c.module,
+                        "op": c.op.value,
+                        "from": c.from_version,
+                        "to": c.to_version,
+                    }
                     for c in plan.changes(t)
                 ],
             }
@@ -44,15 +49,20 @@ def plan_text(plan: Plan) -> Iterator[str]:
     goals = ", ".join(f"{app.name} → {version.text}" for app, version in plan.selections)
     devices = plan.devices()
     yield f"Update {goals}\n"
-    yield f"{len(devices)} device(s) affected, {len(plan.targets)} update(s), {len(plan.skipped)} skipped\n"
+    yield (
+        f"{len(devices)} device(s) affected, {len(plan.targets)} update(s), "
+        f"{len(plan.skipped)} skipped\n"
+    )
     current = None
     for t in plan.targets:
         if t.device.id != current:
             current = t.device.id
             state = "" if t.device.online else ", offline"
             yield f"\n{t.device.name} ({t.device.site or 'no site'}{state})\n"
-        yield (f"  {t.app.name} {t.from_version.text} → {t.to_version.text}"
-               f"  (configured {_text(t.configured) or '-'}, installed {_text(t.installed) or '-'})\n")
+        yield (
+            f"  {t.app.name} {t.from_version.text} → {t.to_version.text}"
+            f"  (configured {_text(t.configured) or '-'}, installed {_text(t.installed) or '-'})\n"
+        )
         for c in plan.changes(t):
             versions = {
                 ChangeOp.ADDED: c.to_version,

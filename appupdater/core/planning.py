@@ -120,7 +120,9 @@ def module_changes(before: VersionInfo, after: VersionInfo) -> tuple[ModuleChang
     return tuple(changes)
 
 
-def resolve_selections(catalog: Catalog, selections: Sequence[Selection]) -> list[tuple[AppInfo, VersionInfo]]:
+def resolve_selections(
+    catalog: Catalog, selections: Sequence[Selection]
+) -> list[tuple[AppInfo, VersionInfo]]:
     """Each selection's application and target version; errors name what is unknown."""
     if not selections:
         raise PlanError("no application selected")
@@ -140,7 +142,8 @@ def resolve_selections(catalog: Catalog, selections: Sequence[Selection]) -> lis
             if target is None:
                 known = ", ".join(v.text for v in app.versions) or "none"
                 raise PlanError(
-                    f"application '{app.name}' has no version '{selection.version}' (known: {known})"
+                    f"application '{app.name}' has no version '{selection.version}' "
+                    f"(known: {known})"
                 )
         resolved.append((app, target))
     return resolved
@@ -176,7 +179,10 @@ def compute_plan(
         if configured is not None and configured.parsed.key > to_key:
             skipped.append(
                 SkippedTarget(
-                    device, app, configured, installed,
+                    device,
+                    app,
+                    configured,
+                    installed,
                     f"configured version {configured.text} is newer than the target {to.text}; "
                     "configurations are never downgraded",
                 )
@@ -198,8 +204,13 @@ def load_states(app_ids: Sequence[int]) -> Iterable[StateRow]:
     """Every device's versions of the given applications, as plain tuples."""
     return (
         DeviceApp.select(
-            Device.id, Device.name, Device.site, Device.online,
-            DeviceApp.application, DeviceApp.configured, DeviceApp.installed,
+            Device.id,
+            Device.name,
+            Device.site,
+            Device.online,
+            DeviceApp.application,
+            DeviceApp.configured,
+            DeviceApp.installed,
         )
         .join(Device)
         .where(DeviceApp.application.in_(list(app_ids)))
@@ -223,4 +234,6 @@ def plan_update(selections: Sequence[Selection], catalog: Catalog | None = None)
 
 
 def application_names() -> list[str]:
-    return [name for (name,) in Application.select(Application.name).order_by(Application.name).tuples()]
+    return [
+        name for (name,) in Application.select(Application.name).order_by(Application.name).tuples()
+    ]

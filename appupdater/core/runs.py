@@ -101,8 +101,13 @@ def create_run(
             fields=[RunApplication.run, RunApplication.application, RunApplication.to_version],
         ).execute()
         fields = (
-            Target.run, Target.device, Target.application, Target.from_version,
-            Target.to_version, Target.action, Target.scheduled_at,
+            Target.run,
+            Target.device,
+            Target.application,
+            Target.from_version,
+            Target.to_version,
+            Target.action,
+            Target.scheduled_at,
         )
         cache: dict[DeviceAction, tuple[str, str | None]] = {}
         rows = []
@@ -139,8 +144,13 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
             return Applied(0, 0, already_applied=True)
         rows = list(
             Target.select(
-                Target.device, Target.application, Target.to_version, Target.action,
-                Target.scheduled_at, DeviceApp.id, DeviceApp.configured,
+                Target.device,
+                Target.application,
+                Target.to_version,
+                Target.action,
+                Target.scheduled_at,
+                DeviceApp.id,
+                DeviceApp.configured,
             )
             .join(
                 DeviceApp,
@@ -164,14 +174,22 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
         stamp = to_db_time(now)
         deployment_rows = []
         for device_id, (action, scheduled_at) in deploy.items():
-            state = DeploymentState.QUEUED if action == DeployAction.NOW else DeploymentState.SCHEDULED
+            state = (
+                DeploymentState.QUEUED if action == DeployAction.NOW else DeploymentState.SCHEDULED
+            )
             deployment_rows.append(
                 (run_id, device_id, state.value, stamp, stamp, to_db_time(scheduled_at))
             )
         insert_rows(
             Deployment,
-            (Deployment.run, Deployment.device, Deployment.state, Deployment.created_at,
-             Deployment.updated_at, Deployment.scheduled_at),
+            (
+                Deployment.run,
+                Deployment.device,
+                Deployment.state,
+                Deployment.created_at,
+                Deployment.updated_at,
+                Deployment.scheduled_at,
+            ),
             deployment_rows,
             ignore=True,
         )
@@ -183,9 +201,11 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
 def _log_creation(run_id: int, stamp: str) -> None:
     """One event per new deployment of the run, written in SQL to stay fast for big runs."""
     message = "configuration updated; deployment created"
-    query = Deployment.select(
-        Deployment.id, Deployment.state, Deployment.scheduled_at
-    ).where(Deployment.run == run_id).tuples()
+    query = (
+        Deployment.select(Deployment.id, Deployment.state, Deployment.scheduled_at)
+        .where(Deployment.run == run_id)
+        .tuples()
+    )
     events = []
     for deployment_id, state, scheduled_at in query:
         if state == DeploymentState.SCHEDULED:
@@ -195,6 +215,11 @@ def _log_creation(run_id: int, stamp: str) -> None:
         events.append((deployment_id, stamp, "info", text))
     insert_rows(
         DeploymentEvent,
-        (DeploymentEvent.deployment, DeploymentEvent.at, DeploymentEvent.level, DeploymentEvent.message),
+        (
+            DeploymentEvent.deployment,
+            DeploymentEvent.at,
+            DeploymentEvent.level,
+            DeploymentEvent.message,
+        ),
         events,
     )

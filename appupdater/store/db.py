@@ -27,13 +27,14 @@ SQLITE_PRAGMAS = {
 
 
 def data_dir() -> Path:
-    """The per-user data directory: ``$XDG_DATA_HOME/appupdater`` (``~/.local/share/appupdater``)."""
+    """The per-user data directory: ``$XDG_DATA_HOME/appupdater``, by default
+    ``~/.local/share/appupdater``."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "appupdater"
 
 
 def default_location() -> str:
-    """The database the app uses when nothing else is said: `APPUPDATER_DATABASE` or the data dir."""
+    """The database used when none is named: `APPUPDATER_DATABASE`, else in the data dir."""
     return os.environ.get(ENV_VAR) or str(data_dir() / "appupdater.sqlite3")
 
 
@@ -49,9 +50,15 @@ def make_database(location: str) -> peewee.Database:
         return connect_url(location)
     path = Path(location).expanduser()
     if location != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
-    return peewee.SqliteDatabase(str(path) if location != ":memory:" else ":memory:",
-                                 pragmas=SQLITE_PRAGMAS)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(
+                f"cannot create the folder {path.parent} for the database: {exc.strerror or exc}"
+            ) from exc
+    return peewee.SqliteDatabase(
+        str(path) if location != ":memory:" else ":memory:", pragmas=SQLITE_PRAGMAS
+    )
 
 
 def open_database(location: str | None = None, *, migrate: bool = True) -> peewee.Database:
@@ -63,7 +70,7 @@ def open_database(location: str | None = None, *, migrate: bool = True) -> peewe
     database = make_database(location)
     try:
         database.connect(reuse_if_open=True)
-    except peewee.OperationalError as exc:
+    except peewee.DatabaseError as exc:
         raise DatabaseError(f"cannot open the database {describe(database)}: {exc}") from exc
     except peewee.ImproperlyConfigured as exc:
         raise DatabaseError(f"cannot open the database {location}: {exc}") from exc
@@ -105,8 +112,10 @@ class translate_errors:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if exc is None or not isinstance(exc, peewee.OperationalError | sqlite3.OperationalError):
+        if exc is None or not isinstance(exc, peewee.DatabaseError | sqlite3.DatabaseError):
             return False
+        if isinstance(exc, peewee.IntegrityError | sqlite3.IntegrityError):
+            return False  # a bug of ours, not a problem of the environment
         where = describe(self.database or db.obj)
         text = str(exc)
         if "locked" in text or "busy" in text:

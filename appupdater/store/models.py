@@ -142,7 +142,11 @@ class DeploymentState(enum.StrEnum):
 
     @property
     def is_final(self) -> bool:
-        return self in (DeploymentState.SUCCEEDED, DeploymentState.FAILED, DeploymentState.CANCELLED)
+        return self in (
+            DeploymentState.SUCCEEDED,
+            DeploymentState.FAILED,
+            DeploymentState.CANCELLED,
+        )
 
 
 class DeploymentPhase(enum.StrEnum):

@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta, timezone
+
+import peewee
+import pytest
+
+from appupdater.errors import DatabaseBusyError, DatabaseError, SchemaTooNewError
+from appupdater.store import migrations
+from appupdater.store.db import (
+    close_database,
+    default_location,
+    open_database,
+    translate_errors,
+    writing,
+)
+from appupdater.store.migrations import Migration, latest_version, schema_version
+from appupdater.store.models import Device, SchemaInfo, UpdateRun
+from appupdater.store.models import db as proxy
+
+
+def test_default_location_follows_xdg_and_env(tmp_path, monkeypatch):
+    assert default_location() == str(tmp_path / "xdg-data" / "appupdater" / "appupdater.sqlite3")
+    monkeypatch.setenv("APPUPDATER_DATABASE", "/somewhere/else.sqlite3")
+    assert default_location() == "/somewhere/else.sqlite3"
+
+
+def test_open_creates_file_with_pragmas_and_schema(db, db_path):
+    assert db_path.exists()
+    pragma = lambda name: db.execute_sql(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
+    assert pragma("journal_mode") == "wal"
+    assert pragma("foreign_keys") == 1
+    assert pragma("busy_timeout") == 10_000
+    assert schema_version(db) == latest_version()
+    assert SchemaInfo.get().written_by
+
+
+def test_default_open_uses_data_dir(tmp_path):
+    database = open_database()
+    try:
+        assert database.database == str(tmp_path / "xdg-data" / "appupdater" / "appupdater.sqlite3")
+    finally:
+        close_database()
+
+
+def test_times_are_stored_utc_and_read_aware(db):
+    local = datetime(2026, 11, 27, 10, 0, tzinfo=timezone(timedelta(hours=2)))
+    run = UpdateRun.create(approved_by="a", approved_at=local)
+    raw = db.execute_sql("SELECT approved_at FROM update_run WHERE id = ?", (run.id,)).fetchone()[0]
+    assert raw == "2026-11-27 08:00:00.000000"
+    back = UpdateRun.get_by_id(run.id).approved_at
+    assert back == local and back.tzinfo == UTC
+    with pytest.raises(ValueError, match="naive datetime"):
+        UpdateRun.create(approved_by="a", approved_at=datetime(2026, 1, 1))
+
+
+def test_foreign_keys_are_enforced(db):
+    with pytest.raises(peewee.IntegrityError):
+        db.execute_sql("INSERT INTO device_app (device_id, application_id) VALUES (999, 999)")
+
+
+def test_newer_schema_is_refused_untouched(db, db_path):
+    SchemaInfo.update(version=latest_version() + 5).execute()
+    close_database()
+    before = db_path.read_bytes()
+    with pytest.raises(SchemaTooNewError, match=f"schema version {latest_version() + 5}.*newer"):
+        open_database(str(db_path))
+    close_database()
+    assert db_path.read_bytes() == before
+
+
+def _add_column(database):
+    database.execute_sql("ALTER TABLE device ADD COLUMN colour TEXT DEFAULT 'grey'")
+
+
+def test_migration_chain_copies_aside_and_steps_forward(db, db_path, monkeypatch):
+    Device.create(name="press-01")
+    close_database()
+    chain = [*migrations.MIGRATIONS, Migration(latest_version() + 1, "add colour", _add_column)]
+    monkeypatch.setattr(migrations, "MIGRATIONS", chain)
+    database = open_database(str(db_path))
+    assert schema_version(database) == chain[-1].version
+    columns = [row[1] for row in database.execute_sql("PRAGMA table_info(device)").fetchall()]
+    assert "colour" in columns
+    backups = list(db_path.parent.glob("appupdater.sqlite3.schema1-*.bak"))
+    assert len(backups) == 1
+    with sqlite3.connect(backups[0]) as copy:
+        assert copy.execute("SELECT name FROM device").fetchall() == [("press-01",)]
+    close_database()
+    # opening again: already current, no second copy
+    open_database(str(db_path))
+    assert len(list(db_path.parent.glob("*.bak"))) == 1
+
+
+def test_failed_migration_rolls_back(db, db_path, monkeypatch):
+    close_database()
+
+    def half_then_fail(database):
+        _add_column(database)
+        database.execute_sql("INSERT INTO no_such_table VALUES (1)")
+
+    chain = [*migrations.MIGRATIONS, Migration(latest_version() + 1, "broken step", half_then_fail)]
+    monkeypatch.setattr(migrations, "MIGRATIONS", chain)
+    with pytest.raises(DatabaseError, match=r"schema version 2 \(broken step\) failed.*a copy"):
+        open_database(str(db_path))
+    close_database()
+    with sqlite3.connect(db_path) as raw:
+        columns = [row[1] for row in raw.execute("PRAGMA table_info(device)").fetchall()]
+        assert "colour" not in columns
+        assert raw.execute("SELECT version FROM schema_info").fetchone() == (1,)
+
+
+def test_locked_database_is_reported_in_words(db, db_path):
+    db.execute_sql("PRAGMA busy_timeout = 50")
+    other = sqlite3.connect(db_path)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with (
+            pytest.raises(
+                DatabaseBusyError, match="locked by another program; nothing was changed"
+            ),
+            translate_errors(),
+            writing(),
+        ):
+            Device.create(name="press-01")
+    finally:
+        other.rollback()
+        other.close()
+    assert Device.select().count() == 0
+
+
+def test_unopenable_database(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(DatabaseError, match="cannot create the folder"):
+        open_database(str(blocker / "sub" / "db.sqlite3"))
+    garbage = tmp_path / "garbage.sqlite3"
+    garbage.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(DatabaseError, match="cannot"):
+        open_database(str(garbage))
+    close_database()
+    proxy.initialize(None)

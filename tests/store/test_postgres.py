@@ -1,0 +1,66 @@
+"""The same models, planning and run recording on PostgreSQL (skipped where no server exists)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from appupdater.core.demo import load_demo
+from appupdater.core.fleetimport import fleet_document
+from appupdater.core.planning import Selection, plan_update
+from appupdater.core.runs import DeviceAction, apply_configuration, create_run
+from appupdater.store.db import close_database, open_database
+from appupdater.store.migrations import latest_version, schema_version
+from appupdater.store.models import ALL_MODELS, DeployAction, Deployment, Target, UpdateRun
+from appupdater.store.models import db as proxy
+from tests.pg_server import PostgresServer, find_bin
+
+
+@pytest.fixture(scope="module")
+def pg_url():
+    pytest.importorskip("psycopg2", reason="psycopg2 is not installed (pip install '.[postgres]')")
+    bindir = find_bin()
+    if bindir is None:
+        pytest.skip("no PostgreSQL server binaries (Debian package postgresql)")
+    server = PostgresServer(bindir)
+    url = server.start()
+    yield url
+    server.stop()
+
+
+@pytest.fixture
+def pg(pg_url):
+    database = open_database(pg_url)
+    yield database
+    database.drop_tables(list(reversed(ALL_MODELS)), cascade=True)
+    close_database()
+    proxy.initialize(None)
+
+
+def test_schema_plan_and_run_on_postgres(pg):
+    assert schema_version(pg) == latest_version()
+    load_demo(devices=60, seed=5)
+    assert not load_demo(devices=60, seed=5).changed_anything
+    plan = plan_update([Selection("line-monitor"), Selection("edge-gateway", "4.0.0")])
+    assert plan.targets
+    first = plan.devices()[0].id
+    at = datetime.now(UTC) + timedelta(hours=1)
+    run_id = create_run(plan, {first: DeviceAction(DeployAction.AT, at)}, approved_by="pg")
+    assert Target.select().where(Target.run == run_id).count() == len(plan.targets)
+    applied = apply_configuration(run_id)
+    assert applied.deployments_created == len(plan.devices())
+    scheduled = Deployment.get(Deployment.device == first)
+    assert scheduled.state == "scheduled"
+    assert abs(scheduled.scheduled_at - at) < timedelta(milliseconds=1)
+    assert apply_configuration(run_id).already_applied
+    assert UpdateRun.get_by_id(run_id).configured_at.tzinfo == UTC
+    # after the run, nothing is behind for line-monitor any more in configuration
+    again = plan_update([Selection("line-monitor")])
+    assert all(
+        t.configured is None
+        or t.configured.text == t.to_version.text
+        or t.installed.parsed < t.to_version.parsed
+        for t in again.targets
+    )
+    assert len(fleet_document()["devices"]) == 60

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from appupdater.core.catalog import load_catalog
-from appupdater.core.planning import Plan
+from appupdater.core.planning import Plan, gc_paused
 from appupdater.errors import RunError
 from appupdater.store.bulk import insert_rows, update_rows
 from appupdater.store.db import writing
@@ -94,7 +94,7 @@ def create_run(
         raise RunError("no devices selected: nothing to update")
     now = now or utcnow()
     validate_actions(plan, {t.device.id: actions.get(t.device.id, default) for t in targets}, now)
-    with writing():
+    with gc_paused(), writing():
         run = UpdateRun.create(approved_by=approved_by, approved_at=now, note=note)
         RunApplication.insert_many(
             [(run.id, app.id, version.id) for app, version in plan.selections],

@@ -1,0 +1,125 @@
+"""Planning and run-creation speed on a big fleet.
+
+    python bench/plan.py --devices 100000
+
+Prints name=value lines: import_s (setup), plan_s, create_run_s (every affected device
+deploying now), raw_insert_ratio (create_run_s over plain sqlite3.executemany of the same rows
+into the same tables), targets, peak_rss_mb.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import resource
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from appupdater.core.demo import demo_fleet
+from appupdater.core.fleetfile import DeviceAppSpec
+from appupdater.core.fleetimport import import_fleet
+from appupdater.core.planning import Selection, plan_update
+from appupdater.core.runs import create_run
+from appupdater.store.db import close_database, open_database
+from appupdater.store.fields import to_db_time, utcnow
+from appupdater.store.models import Target
+
+APPS = ("line-monitor", "edge-gateway", "vision-inspect")
+
+
+def three_app_fleet(devices: int, seed: int):
+    fleet, _ = demo_fleet(devices, seed)
+    apps = tuple(a for a in fleet.applications if a.name in APPS)
+    specs = []
+    for device in fleet.devices:
+        kept = {k: v for k, v in device.applications.items() if k in APPS}
+        if not kept:
+            kept = {"line-monitor": DeviceAppSpec("1.0.0", "1.0.0")}
+        specs.append(dataclasses.replace(device, applications=kept))
+    return dataclasses.replace(fleet, applications=apps, devices=tuple(specs))
+
+
+def raw_insert_seconds(path: Path, plan, run_columns) -> float:
+    """The same rows written with nothing but sqlite3.executemany, in one transaction."""
+    now = to_db_time(utcnow())
+    rows = [
+        (t.device.id, t.app.id, t.from_version.id, t.to_version.id, "now", None)
+        for t in plan.targets
+    ]
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        start = time.perf_counter()
+        connection.execute("BEGIN IMMEDIATE")
+        cursor = connection.execute(
+            "INSERT INTO update_run (approved_by, approved_at, note) VALUES (?, ?, ?)",
+            ("bench", now, ""),
+        )
+        run_id = cursor.lastrowid
+        connection.executemany(
+            "INSERT INTO run_application (run_id, application_id, to_version_id) VALUES (?, ?, ?)",
+            [(run_id, app.id, version.id) for app, version in plan.selections],
+        )
+        connection.executemany(
+            f"INSERT INTO target ({', '.join(run_columns)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(run_id, *row) for row in rows],
+        )
+        connection.execute("COMMIT")
+        return time.perf_counter() - start
+    finally:
+        connection.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--devices", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bench.sqlite3"
+        open_database(str(path))
+        fleet = three_app_fleet(args.devices, args.seed)
+        start = time.perf_counter()
+        import_fleet(fleet, "bench")
+        import_s = time.perf_counter() - start
+        del fleet
+
+        start = time.perf_counter()
+        plan = plan_update([Selection(name) for name in APPS])
+        plan_s = time.perf_counter() - start
+
+        start = time.perf_counter()
+        create_run(plan, approved_by="bench")
+        create_run_s = time.perf_counter() - start
+
+        columns = [
+            f.column_name
+            for f in (
+                Target.run,
+                Target.device,
+                Target.application,
+                Target.from_version,
+                Target.to_version,
+                Target.action,
+                Target.scheduled_at,
+            )
+        ]
+        close_database()
+        raw_s = raw_insert_seconds(path, plan, columns)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"devices={args.devices}")
+    print(f"targets={len(plan.targets)}")
+    print(f"import_s={import_s:.3f}")
+    print(f"plan_s={plan_s:.3f}")
+    print(f"create_run_s={create_run_s:.3f}")
+    print(f"raw_insert_s={raw_s:.3f}")
+    print(f"raw_insert_ratio={create_run_s / raw_s:.2f}")
+    print(f"peak_rss_mb={peak:.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -272,3 +272,18 @@ def test_malformed_files_are_rejected_with_a_place_and_change_nothing(
         # an equivalent value) and a second import of it changes nothing more
         assert not import_file(target).changed_anything
         del summary
+
+
+def test_fixture_and_exports_follow_the_documented_schema(db, tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((Path(__file__).parents[2] / "docs" / "fleet-file.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(GOOD, schema)
+    from appupdater.core.demo import load_demo
+
+    load_demo(devices=30, seed=2)
+    target = tmp_path / "demo.json"
+    export_file(target)
+    jsonschema.validate(json.loads(target.read_text()), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(mutate([*DEV, "colour"], "red"), schema)

@@ -28,6 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
         "$APPUPDATER_DATABASE or ~/.local/share/appupdater/appupdater.sqlite3",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens to stderr")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="open the window on a fresh demo database (~/.local/share/appupdater/demo.sqlite3)",
+    )
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
 
     p = verbs.add_parser("import", help="import a fleet file (YAML or JSON)")
@@ -61,8 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(name)s %(levelname)s: %(message)s",
     )
     if args.verb is None:
-        parser.print_help()
-        return 0
+        from appupdater.ui.app import run_gui
+
+        return run_gui(args.database, demo=args.demo)
     try:
         return VERBS[args.verb](args)
     except AppUpdaterError as exc:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import time
 
 import pytest
 
 from appupdater.store.db import close_database, open_database
 from appupdater.store.models import db as db_proxy
+
+# Before any Qt object exists: headless, and a zone away from UTC so that every local/UTC
+# conversion is exercised.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["TZ"] = "Europe/Berlin"
+time.tzset()
 
 
 @pytest.fixture(autouse=True)

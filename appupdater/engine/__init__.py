@@ -1,0 +1,1 @@
+"""Background work with Qt core only (QObject, QThreadPool, QTimer); never imports widgets."""

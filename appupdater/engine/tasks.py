@@ -1,0 +1,94 @@
+"""Running plain functions (planning, importing) off the GUI thread.
+
+A `BackgroundTasks` owns its own `QThreadPool` and one signals object created in the thread
+that owns it; results come back through `@Slot` methods (a per-runnable signals object connected
+to lambdas was verified to lose results, see DESIGN.md). Each task runs with its own database
+connection, closed when it ends.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+from appupdater.store.models import db
+
+log = logging.getLogger("appupdater.engine")
+
+Done = Callable[[Any], None]
+Failed = Callable[[BaseException], None]
+
+
+class _Signals(QObject):
+    finished = Signal(int, object)
+    failed = Signal(int, object)
+
+
+class _Task(QRunnable):
+    def __init__(self, token: int, work: Callable[[], Any], signals: _Signals):
+        super().__init__()
+        self.token = token
+        self.work = work
+        self.signals = signals
+
+    def run(self) -> None:
+        try:
+            database = db.obj
+            if database is None:
+                result = self.work()
+            else:
+                with database.connection_context():
+                    result = self.work()
+        except BaseException as exc:  # handed to the caller's error callback
+            log.debug("background task %d failed", self.token, exc_info=True)
+            self.signals.failed.emit(self.token, exc)
+        else:
+            self.signals.finished.emit(self.token, result)
+
+
+class BackgroundTasks(QObject):
+    """Submit callables; `on_done(result)` or `on_error(exception)` runs in this object's thread."""
+
+    def __init__(self, parent: QObject | None = None, threads: int = 2):
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(threads)
+        self._signals = _Signals(self)
+        self._signals.finished.connect(self._finished)
+        self._signals.failed.connect(self._failed)
+        self._callbacks: dict[int, tuple[Done, Failed]] = {}
+        self._tokens = itertools.count(1)
+
+    def submit(self, work: Callable[[], Any], on_done: Done, on_error: Failed) -> int:
+        token = next(self._tokens)
+        self._callbacks[token] = (on_done, on_error)
+        self.pool.start(_Task(token, work, self._signals))
+        return token
+
+    def forget(self, token: int) -> None:
+        """Drop the callbacks of a task whose result is no longer wanted."""
+        self._callbacks.pop(token, None)
+
+    @property
+    def pending(self) -> int:
+        return len(self._callbacks)
+
+    def wait(self, msecs: int = -1) -> bool:
+        """Block until every task has ended (at shutdown); True when none is left running."""
+        return self.pool.waitForDone(msecs)
+
+    @Slot(int, object)
+    def _finished(self, token: int, result: Any) -> None:
+        callbacks = self._callbacks.pop(token, None)
+        if callbacks is not None:
+            callbacks[0](result)
+
+    @Slot(int, object)
+    def _failed(self, token: int, error: BaseException) -> None:
+        callbacks = self._callbacks.pop(token, None)
+        if callbacks is not None:
+            callbacks[1](error)

@@ -1,0 +1,1 @@
+"""Widgets: the main window, the update wizard, and their item models."""

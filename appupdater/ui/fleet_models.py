@@ -1,0 +1,197 @@
+"""Item models of the main window: applications, and the devices with their versions."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor
+
+from appupdater.core.inventory import AppSummary, DeviceRow
+from appupdater.core.versions import parse_version
+from appupdater.ui.icons import icon
+
+BEHIND = QColor("#b26a00")
+
+
+class ApplicationsModel(QAbstractTableModel):
+    """Application, latest version, devices behind."""
+
+    HEADERS = ("Application", "Latest", "Behind")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.apps: list[AppSummary] = []
+
+    def set_apps(self, apps: list[AppSummary]) -> None:
+        self.beginResetModel()
+        self.apps = list(apps)
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.apps)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        if role == Qt.ItemDataRole.ToolTipRole and section == 2:
+            return "Devices configured for, or running, a version earlier than the latest"
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self.apps):
+            return None
+        app = self.apps[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (app.name, app.latest, f"{app.behind} of {app.devices}")[column]
+        if role == Qt.ItemDataRole.DecorationRole and column == 0:
+            return icon("application")
+        if role == Qt.ItemDataRole.ForegroundRole and column == 2 and app.behind:
+            return QBrush(BEHIND)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return (
+                f"{app.name}: {app.versions} versions, latest {app.latest}; "
+                f"{app.behind} of {app.devices} devices behind"
+            )
+        return None
+
+
+def version_cell(cell) -> str:
+    """How a device's versions of one application read in a cell."""
+    if cell is None:
+        return ""
+    configured, installed, _ = cell
+    if configured == installed:
+        return configured or ""
+    if configured is None:
+        return f"{installed} (unmanaged)"
+    if installed is None:
+        return f"→ {configured}"
+    return f"{installed} → {configured}"
+
+
+def version_tooltip(app: str, cell) -> str:
+    if cell is None:
+        return f"{app} is not on this device"
+    configured, installed, behind = cell
+    text = f"{app}: configured {configured or '—'}, installed {installed or '—'}"
+    if configured is None:
+        text += " (unmanaged: no configured version)"
+    if configured and installed and configured != installed:
+        text += " (configuration not yet deployed)"
+    return text + (", behind the latest" if behind else "")
+
+
+class DevicesModel(QAbstractTableModel):
+    """Every device: name, site, state, then one column per application. Sorted and searched
+    in Python over row numbers: a proxy model over 100,000 rows is too slow."""
+
+    FIXED = ("Device", "Site", "State")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.app_names: list[str] = []
+        self.devices: list[DeviceRow] = []
+        self.rows: list[int] = []
+        self._search = ""
+        self._sort: tuple[int, Qt.SortOrder] | None = None
+
+    def set_devices(self, app_names: list[str], devices: list[DeviceRow]) -> None:
+        self.beginResetModel()
+        self.app_names = list(app_names)
+        self.devices = devices
+        self.rows = self._matching()
+        self._apply_sort()
+        self.endResetModel()
+
+    def set_search(self, text: str) -> None:
+        self.beginResetModel()
+        self._search = text.strip().lower()
+        self.rows = self._matching()
+        self._apply_sort()
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.FIXED) + len(self.app_names)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if section < len(self.FIXED):
+            return self.FIXED[section]
+        return self.app_names[section - len(self.FIXED)]
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+            return None
+        device = self.devices[self.rows[index.row()]]
+        column = index.column()
+        app_column = column - len(self.FIXED)
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == 0:
+                return device.name
+            if column == 1:
+                return device.site
+            if column == 2:
+                return "online" if device.online else "offline"
+            return version_cell(device.versions[app_column])
+        if role == Qt.ItemDataRole.DecorationRole and column == 2:
+            return icon("online" if device.online else "offline")
+        if role == Qt.ItemDataRole.ForegroundRole and app_column >= 0:
+            cell = device.versions[app_column]
+            if cell is not None and cell[2]:
+                return QBrush(BEHIND)
+        if role == Qt.ItemDataRole.ToolTipRole and app_column >= 0:
+            return version_tooltip(self.app_names[app_column], device.versions[app_column])
+        return None
+
+    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
+        self.layoutAboutToBeChanged.emit()
+        self._sort = (column, order)
+        self._apply_sort()
+        self.layoutChanged.emit()
+
+    def _matching(self) -> list[int]:
+        if not self._search:
+            return list(range(len(self.devices)))
+        needle = self._search
+        return [
+            i
+            for i, d in enumerate(self.devices)
+            if needle in d.name.lower() or needle in d.site.lower()
+        ]
+
+    def _apply_sort(self) -> None:
+        if self._sort is None:
+            return
+        column, order = self._sort
+        devices = self.devices
+        if column == 0:
+
+            def key(i):
+                return devices[i].name.lower()
+        elif column == 1:
+
+            def key(i):
+                return (devices[i].site.lower(), devices[i].name.lower())
+        elif column == 2:
+
+            def key(i):
+                return (devices[i].online, devices[i].name.lower())
+        else:
+            slot = column - len(self.FIXED)
+
+            def key(i):
+                cell = devices[i].versions[slot]
+                if cell is None or cell[1] is None:
+                    return (0, ())
+                return (1, parse_version(cell[1]).key)
+
+        self.rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)

@@ -1,0 +1,325 @@
+"""The main window: applications and devices, and the actions an administrator starts from."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from appupdater.core.fleetimport import ImportSummary, export_file, import_file
+from appupdater.core.inventory import Inventory, load_inventory
+from appupdater.core.planning import Selection
+from appupdater.core.runs import Applied
+from appupdater.engine.tasks import BackgroundTasks
+from appupdater.store.db import describe
+from appupdater.store.models import db
+from appupdater.ui.fleet_models import ApplicationsModel, DevicesModel
+from appupdater.ui.icons import icon
+from appupdater.ui.wizard.devices_page import configure_table
+from appupdater.ui.wizard.update_wizard import UpdateWizard
+
+log = logging.getLogger("appupdater.ui")
+
+
+class MainWindow(QMainWindow):
+    """Lists the catalog and the fleet; starts updates, imports and exports."""
+
+    loaded = Signal()
+
+    def __init__(self, tasks: BackgroundTasks | None = None, parent=None):
+        super().__init__(parent)
+        self.tasks = tasks or BackgroundTasks(self)
+        self.inventory: Inventory | None = None
+        self.wizard: UpdateWizard | None = None
+        self._loading = 0
+        self.setWindowTitle("App Updater")
+        self.setWindowIcon(icon("appupdater"))
+        self.setMinimumSize(900, 560)
+
+        self.apps_model = ApplicationsModel(self)
+        self.apps_view = QTableView()
+        self.apps_view.setAccessibleName("Applications")
+        configure_table(self.apps_view)
+        self.apps_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.apps_view.setModel(self.apps_model)
+        self.apps_view.setColumnWidth(0, 135)
+        self.apps_view.setColumnWidth(1, 62)
+        apps_box = QGroupBox("&Applications")
+        apps_layout = QVBoxLayout(apps_box)
+        apps_layout.addWidget(self.apps_view)
+        self.apps_hint = QLabel("Select one or more applications, then Update applications…")
+        self.apps_hint.setWordWrap(True)
+        apps_layout.addWidget(self.apps_hint)
+
+        self.devices_model = DevicesModel(self)
+        self.devices_view = QTableView()
+        self.devices_view.setAccessibleName("Devices")
+        configure_table(self.devices_view)
+        self.devices_view.setModel(self.devices_model)
+        self.devices_view.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        self.devices_view.setSortingEnabled(True)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search devices by name or site")
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("Search devices")
+        self.device_count = QLabel()
+        search_label = QLabel("&Search:")
+        search_label.setBuddy(self.search)
+        search_row = QHBoxLayout()
+        search_row.addWidget(search_label)
+        search_row.addWidget(self.search, 1)
+        search_row.addWidget(self.device_count)
+        devices_box = QGroupBox("&Devices")
+        devices_layout = QVBoxLayout(devices_box)
+        devices_layout.addLayout(search_row)
+        devices_layout.addWidget(self.devices_view)
+
+        self.splitter = QSplitter()
+        self.splitter.addWidget(apps_box)
+        self.splitter.addWidget(devices_box)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([330, 950])
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.splitter)
+        self.setCentralWidget(central)
+
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setMaximumWidth(140)
+        self.busy.setMaximumHeight(14)
+        self.busy.hide()
+        self.busy_label = QLabel()
+        self.database_label = QLabel()
+        self.statusBar().addPermanentWidget(self.busy_label)
+        self.statusBar().addPermanentWidget(self.busy)
+        self.statusBar().addPermanentWidget(self.database_label)
+
+        self._create_actions()
+        self.apps_view.selectionModel().selectionChanged.connect(self._apps_selection_changed)
+        self.apps_view.doubleClicked.connect(lambda _: self.update_applications())
+        self.search.textChanged.connect(self._search_changed)
+        self.devices_model.modelReset.connect(self._show_count)
+        self._restore_state()
+        self.refresh()
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def _create_actions(self) -> None:
+        self.update_action = QAction(icon("update"), "&Update applications…", self)
+        self.update_action.setShortcut(QKeySequence("Ctrl+U"))
+        self.update_action.setStatusTip("Roll out a new version of the selected applications")
+        self.update_action.triggered.connect(self.update_applications)
+        self.update_action.setEnabled(False)
+        self.import_action = QAction(icon("import"), "&Import fleet file…", self)
+        self.import_action.setShortcut(QKeySequence("Ctrl+I"))
+        self.import_action.triggered.connect(self.import_fleet)
+        self.export_action = QAction(icon("export"), "&Export…", self)
+        self.export_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.export_action.triggered.connect(self.export_fleet)
+        self.refresh_action = QAction("&Refresh", self)
+        self.refresh_action.setShortcut(QKeySequence.StandardKey.Refresh)
+        self.refresh_action.triggered.connect(self.refresh)
+        self.quit_action = QAction(icon("quit"), "&Quit", self)
+        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self.quit_action.triggered.connect(self.close)
+
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self.import_action)
+        file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        update_menu = self.menuBar().addMenu("&Update")
+        update_menu.addAction(self.update_action)
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(self.refresh_action)
+
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("main-toolbar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        toolbar.setMovable(False)
+        for action in (self.update_action, self.import_action, self.export_action):
+            toolbar.addAction(action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.quit_action)
+
+    def selected_applications(self) -> list[str]:
+        rows = sorted(index.row() for index in self.apps_view.selectionModel().selectedRows())
+        return [self.apps_model.apps[row].name for row in rows]
+
+    def update_applications(self) -> None:
+        names = self.selected_applications()
+        if not names or self.inventory is None:
+            return
+        if self.wizard is not None:
+            self.wizard.raise_()
+            self.wizard.activateWindow()
+            return
+        self.wizard = UpdateWizard(
+            [Selection(n) for n in names], self.inventory.catalog, self.tasks, self
+        )
+        self.wizard.setWindowModality(Qt.WindowModality.NonModal)
+        self.wizard.run_created.connect(self._run_created)
+        self.wizard.finished.connect(self._wizard_closed)
+        self.wizard.show()
+
+    def import_fleet(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import fleet file", str(Path.home()), "Fleet files (*.yaml *.yml *.json)"
+        )
+        if not path:
+            return
+        self._start(
+            f"Importing {Path(path).name}…",
+            lambda: import_file(path),
+            lambda summary: self._imported(path, summary),
+            "Import fleet file",
+        )
+
+    def export_fleet(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Export fleet file",
+            str(Path.home() / "fleet.yaml"),
+            "YAML (*.yaml *.yml);;JSON (*.json)",
+        )
+        if not path:
+            return
+        self._start(
+            f"Exporting to {Path(path).name}…",
+            lambda: export_file(path),
+            lambda count: self.statusBar().showMessage(
+                f"Exported {count} devices to {path}", 10_000
+            ),
+            "Export",
+        )
+
+    def refresh(self) -> None:
+        self._start("Loading the fleet…", load_inventory, self._loaded_inventory, "Load the fleet")
+
+    # -- background results --------------------------------------------------------------
+
+    def _start(self, message, work, on_done, title) -> None:
+        self._loading += 1
+        self.busy.show()
+        self.busy_label.setText(message)
+
+        def done(result):
+            self._finish()
+            on_done(result)
+
+        def failed(error):
+            self._finish()
+            self.statusBar().showMessage(f"{title} failed", 10_000)
+            QMessageBox.critical(self, title, f"{title} failed.\n\n{error}")
+
+        self.tasks.submit(work, done, failed)
+
+    def _finish(self) -> None:
+        self._loading -= 1
+        self.busy.setVisible(self._loading > 0)
+        if not self._loading:
+            self.busy_label.clear()
+
+    def _loaded_inventory(self, inventory: Inventory) -> None:
+        selected = set(self.selected_applications())
+        self.inventory = inventory
+        self.apps_model.set_apps(inventory.apps)
+        for row, app in enumerate(inventory.apps):
+            if app.name in selected:
+                self.apps_view.selectRow(row)
+        first_load = not self.devices_model.app_names
+        self.devices_model.set_devices([a.name for a in inventory.apps], inventory.devices)
+        if first_load and not self._header_restored:
+            for column, width in enumerate((105, 125, 78)):
+                self.devices_view.setColumnWidth(column, width)
+            for column in range(3, self.devices_model.columnCount()):
+                self.devices_view.setColumnWidth(column, 150)
+        self.database_label.setText(f"Database: {describe(db.obj)}")
+        self._apps_selection_changed()
+        self.loaded.emit()
+
+    def _imported(self, path: str, summary: ImportSummary) -> None:
+        self.statusBar().showMessage(f"{Path(path).name}: {summary.describe()}", 15_000)
+        self.refresh()
+
+    def _run_created(self, run_id: int, applied: Applied) -> None:
+        self.statusBar().showMessage(
+            f"Update run #{run_id} approved: {applied.configurations_updated} configuration(s) "
+            f"updated, {applied.deployments_created} deployment(s) created",
+            15_000,
+        )
+        self.refresh()
+
+    def _wizard_closed(self) -> None:
+        if self.wizard is not None:
+            self.wizard.deleteLater()
+        self.wizard = None
+
+    # -- view state ----------------------------------------------------------------------
+
+    def _apps_selection_changed(self) -> None:
+        names = self.selected_applications()
+        self.update_action.setEnabled(bool(names) and self.inventory is not None)
+        self.update_action.setText(
+            f"&Update {names[0]}…" if len(names) == 1 else "&Update applications…"
+        )
+
+    def _search_changed(self, text: str) -> None:
+        self.devices_model.set_search(text)
+
+    def _show_count(self) -> None:
+        shown, total = len(self.devices_model.rows), len(self.devices_model.devices)
+        self.device_count.setText(
+            f"{shown} of {total} devices" if shown != total else f"{total} devices"
+        )
+
+    def _restore_state(self) -> None:
+        settings = QSettings()
+        geometry = settings.value("main/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        restored = {}
+        for key, restore in (
+            ("main/state", self.restoreState),
+            ("main/splitter", self.splitter.restoreState),
+            ("main/devices-header", self.devices_view.horizontalHeader().restoreState),
+        ):
+            value = settings.value(key)
+            restored[key] = isinstance(value, QByteArray) and restore(value)
+        self._header_restored = bool(restored["main/devices-header"])
+
+    def save_state(self) -> None:
+        settings = QSettings()
+        settings.setValue("main/geometry", self.saveGeometry())
+        settings.setValue("main/state", self.saveState())
+        settings.setValue("main/splitter", self.splitter.saveState())
+        settings.setValue("main/devices-header", self.devices_view.horizontalHeader().saveState())
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.wizard is not None and self.wizard.finalize_page.recording:
+            event.ignore()
+            return
+        self.save_state()
+        if self.wizard is not None:
+            self.wizard.reject()
+        super().closeEvent(event)

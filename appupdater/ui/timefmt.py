@@ -1,0 +1,47 @@
+"""Moments between Python (aware UTC datetimes) and Qt (QDateTime), and how they are shown.
+
+`QDateTime(aware_datetime)` ignores the zone and `toPython()` returns a naive value (verified,
+DESIGN.md), so conversion goes through epoch milliseconds in both directions.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from PySide6.QtCore import QDateTime, QTimeZone
+
+
+def to_qdatetime(moment: datetime) -> QDateTime:
+    """An aware datetime as a QDateTime in the workstation's local time zone."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime")
+    millis = round(moment.timestamp() * 1000)
+    return QDateTime.fromMSecsSinceEpoch(millis, QTimeZone.systemTimeZone())
+
+
+def from_qdatetime(value: QDateTime) -> datetime:
+    """A QDateTime (any zone) as an aware UTC datetime."""
+    return datetime.fromtimestamp(value.toMSecsSinceEpoch() / 1000, tz=UTC)
+
+
+def next_full_hour(now: datetime | None = None) -> datetime:
+    """The next full hour after `now` in local time (a time zone offset can be a half hour)."""
+    now = (now or datetime.now(UTC)).astimezone()
+    return (now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)).astimezone(UTC)
+
+
+def local_text(moment: datetime | None) -> str:
+    """`2026-11-27 14:00` in the workstation's local time; empty for None."""
+    if moment is None:
+        return ""
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def zone_text() -> str:
+    """The workstation's time zone as shown, e.g. `Europe/Berlin (UTC+01:00)`."""
+    zone = QTimeZone.systemTimeZone()
+    offset = zone.offsetFromUtc(QDateTime.currentDateTime())
+    sign = "+" if offset >= 0 else "-"
+    hours, minutes = divmod(abs(offset) // 60, 60)
+    name = bytes(zone.id().data()).decode()
+    return f"{name} (UTC{sign}{hours:02d}:{minutes:02d})"

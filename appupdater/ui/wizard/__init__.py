@@ -1,0 +1,1 @@
+"""The three-page Update wizard: Devices, Deployment, Finalize."""

@@ -1,0 +1,447 @@
+"""Page 1 — Devices: every affected device as a checklist, and each application's target."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWizardPage,
+)
+
+from appupdater.core.planning import Plan, PlanTarget, Selection, SkippedTarget, plan_update
+from appupdater.ui.icons import icon
+from appupdater.ui.wizard.state import WizardState
+
+CHECKED, UNCHECKED = Qt.CheckState.Checked, Qt.CheckState.Unchecked
+
+
+def _version(info) -> str:
+    return info.text if info is not None else "—"
+
+
+class ChecklistModel(QAbstractTableModel):
+    """Affected (device, application) rows; the check belongs to the device, so a device with
+    two applications is checked or unchecked on both rows at once. Filters and sorts in Python
+    over row numbers (no proxy: 100k rows through a proxy's Python `data()` take seconds)."""
+
+    selection_changed = Signal()
+    HEADERS = ("Device", "Site", "Application", "Configured", "Installed", "Target", "State")
+
+    def __init__(self, state: WizardState, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.targets: list[PlanTarget] = []
+        self.rows: list[int] = []
+        self._filter = ""
+        self._sort: tuple[int, Qt.SortOrder] | None = None
+
+    def set_plan(self, plan: Plan | None) -> None:
+        self.beginResetModel()
+        self.targets = plan.targets if plan is not None else []
+        self.rows = self._filtered()
+        self._apply_sort()
+        self.endResetModel()
+
+    # -- Qt model interface ------------------------------------------------------------------
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def flags(self, index):
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if index.column() == 0:
+            flags |= Qt.ItemFlag.ItemIsUserCheckable
+        return flags
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+            return None
+        t = self.targets[self.rows[index.row()]]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(t, column)
+        if role == Qt.ItemDataRole.CheckStateRole and column == 0:
+            return CHECKED if t.device.id in self.state.selected else UNCHECKED
+        if role == Qt.ItemDataRole.DecorationRole and column == 6:
+            return icon("online" if t.device.online else "offline")
+        if role == Qt.ItemDataRole.ToolTipRole and column == 6 and not t.device.online:
+            return "Offline: its deployment waits and retries until the device is reachable."
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return self._text(t, column)
+        return None
+
+    def setData(self, index, value, role=Qt.ItemDataRole.EditRole) -> bool:
+        if not index.isValid() or role != Qt.ItemDataRole.CheckStateRole or index.column() != 0:
+            return False
+        device_id = self.targets[self.rows[index.row()]].device.id
+        self.set_checked([device_id], Qt.CheckState(value) == CHECKED)
+        return True
+
+    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
+        self.layoutAboutToBeChanged.emit()
+        self._sort = (column, order)
+        self._apply_sort()
+        self.layoutChanged.emit()
+
+    # -- what the page asks for --------------------------------------------------------------
+
+    def set_filter(self, text: str) -> None:
+        self.beginResetModel()
+        self._filter = text.strip().lower()
+        self.rows = self._filtered()
+        self._apply_sort()
+        self.endResetModel()
+
+    def visible_devices(self) -> set[int]:
+        return {self.targets[row].device.id for row in self.rows}
+
+    def devices_at(self, rows: list[int]) -> set[int]:
+        return {self.targets[self.rows[row]].device.id for row in rows}
+
+    def set_checked(self, device_ids, checked: bool) -> None:
+        if checked:
+            self.state.selected.update(device_ids)
+        else:
+            self.state.selected.difference_update(device_ids)
+        if self.rows:
+            self.dataChanged.emit(
+                self.index(0, 0),
+                self.index(len(self.rows) - 1, 0),
+                [Qt.ItemDataRole.CheckStateRole],
+            )
+        self.selection_changed.emit()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _text(t: PlanTarget, column: int) -> str:
+        if column == 0:
+            return t.device.name
+        if column == 1:
+            return t.device.site
+        if column == 2:
+            return t.app.name
+        if column == 3:
+            return _version(t.configured)
+        if column == 4:
+            return _version(t.installed)
+        if column == 5:
+            return t.to_version.text
+        return "online" if t.device.online else "offline"
+
+    def _filtered(self) -> list[int]:
+        if not self._filter:
+            return list(range(len(self.targets)))
+        needle = self._filter
+        return [
+            i
+            for i, t in enumerate(self.targets)
+            if needle in t.device.name.lower()
+            or needle in t.device.site.lower()
+            or needle in t.app.name
+        ]
+
+    def _apply_sort(self) -> None:
+        if self._sort is None:
+            return
+        column, order = self._sort
+        targets = self.targets
+        if column in (3, 4, 5):
+            attr = ("configured", "installed", "to_version")[column - 3]
+
+            def key(i):
+                version = getattr(targets[i], attr)
+                return (version is not None, version.parsed.key if version else ())
+        else:
+
+            def key(i):
+                return self._text(targets[i], column).lower()
+
+        self.rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
+
+
+class SkippedModel(QAbstractTableModel):
+    """Devices left out of the update, with the reason."""
+
+    HEADERS = ("Device", "Site", "Application", "Configured", "Installed", "Reason")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.items: list[SkippedTarget] = []
+
+    def set_items(self, items: list[SkippedTarget]) -> None:
+        self.beginResetModel()
+        self.items = items
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.items)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or role not in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.ToolTipRole,
+        ):
+            return None
+        s = self.items[index.row()]
+        values = (
+            s.device.name,
+            s.device.site,
+            s.app.name,
+            _version(s.configured),
+            _version(s.installed),
+            s.reason,
+        )
+        return values[index.column()]
+
+
+class CheckTableView(QTableView):
+    """A table where Space toggles the check of every selected row, wherever the cursor is."""
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        model = self.model()
+        if event.key() == Qt.Key.Key_Space and isinstance(model, ChecklistModel):
+            rows = sorted({index.row() for index in self.selectionModel().selectedRows()})
+            if not rows and self.currentIndex().isValid():
+                rows = [self.currentIndex().row()]
+            if rows:
+                devices = model.devices_at(rows)
+                first = model.index(rows[0], 0)
+                checked = first.data(Qt.ItemDataRole.CheckStateRole) == CHECKED
+                model.set_checked(devices, not checked)
+                event.accept()
+                return
+        super().keyPressEvent(event)
+
+
+def configure_table(view: QTableView) -> None:
+    """Shared look of the wizard's tables: whole-row selection, fixed row height, no grid."""
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setAlternatingRowColors(True)
+    view.setShowGrid(False)
+    view.setWordWrap(False)
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 10)
+    view.horizontalHeader().setHighlightSections(False)
+    view.horizontalHeader().setStretchLastSection(True)
+
+
+class DevicesPage(QWizardPage):
+    """Which devices are on an earlier version of the selected applications; pick the ones to
+    update. Planning runs in the background; choosing another target version re-plans."""
+
+    planned = Signal()
+
+    def __init__(self, state: WizardState, wizard, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.tasks = wizard.tasks
+        self._token: int | None = None
+        self._initialised = False
+        self._total = 0
+        self.setTitle("Devices")
+        self.setSubTitle(
+            "These devices are configured for, or run, an earlier version of the selected "
+            "applications. Choose the ones to update."
+        )
+
+        self.targets_box = QGroupBox("Target versions")
+        self.targets_form = QFormLayout(self.targets_box)
+        self.targets_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        self.version_combos: dict[str, QComboBox] = {}
+
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter by device, site or application")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setAccessibleName("Filter devices")
+        filter_label = QLabel("&Filter:")
+        filter_label.setBuddy(self.filter_edit)
+        self.select_all = QPushButton(icon("select-all"), "Select &all")
+        self.select_all.setToolTip("Select every device shown (the filter applies)")
+        self.select_none = QPushButton(icon("select-none"), "Select n&one")
+        self.select_none.setToolTip("Clear the selection of every device shown")
+        self.count_label = QLabel()
+        self.count_label.setAccessibleName("Selected devices")
+
+        self.model = ChecklistModel(state, self)
+        self.view = CheckTableView()
+        self.view.setAccessibleName("Affected devices")
+        configure_table(self.view)
+        self.view.setModel(self.model)
+        self.view.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        self.view.setSortingEnabled(True)
+        for column, width in enumerate((170, 130, 130, 95, 95, 95)):
+            self.view.setColumnWidth(column, width)
+
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setTextVisible(False)
+        self.busy.setMaximumHeight(6)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+
+        self.skipped_model = SkippedModel(self)
+        self.skipped_view = QTableView()
+        self.skipped_view.setAccessibleName("Skipped devices")
+        configure_table(self.skipped_view)
+        self.skipped_view.setModel(self.skipped_model)
+        self.skipped_view.setMaximumHeight(130)
+        for column, width in enumerate((170, 130, 130, 95, 95)):
+            self.skipped_view.setColumnWidth(column, width)
+        self.skipped_box = QGroupBox()
+        skipped_layout = QVBoxLayout(self.skipped_box)
+        skipped_layout.addWidget(self.skipped_view)
+        self.skipped_box.hide()
+
+        tools = QHBoxLayout()
+        tools.addWidget(filter_label)
+        tools.addWidget(self.filter_edit, 1)
+        tools.addWidget(self.select_all)
+        tools.addWidget(self.select_none)
+        tools.addSpacing(12)
+        tools.addWidget(self.count_label)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.targets_box)
+        layout.addLayout(tools)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.message)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.skipped_box)
+
+        self.filter_edit.textChanged.connect(self.model.set_filter)
+        self.select_all.clicked.connect(
+            lambda: self.model.set_checked(self.model.visible_devices(), True)
+        )
+        self.select_none.clicked.connect(
+            lambda: self.model.set_checked(self.model.visible_devices(), False)
+        )
+        self.model.selection_changed.connect(self._selection_changed)
+        self.model.modelReset.connect(self._update_count)
+        self.busy.hide()
+        self.message.hide()
+
+    # -- QWizardPage -------------------------------------------------------------------------
+
+    def initializePage(self) -> None:
+        if self._initialised:
+            return
+        self._initialised = True
+        catalog = self.wizard().catalog
+        for selection in self.state.selections:
+            app = catalog.app(selection.application)
+            combo = QComboBox()
+            combo.setAccessibleName(f"Target version of {app.name}")
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            combo.setMinimumWidth(160)
+            for info in reversed(app.versions):
+                label = f"{info.text} (latest)" if info is app.latest else info.text
+                combo.addItem(label, info.text)
+            if selection.version is not None:
+                combo.setCurrentIndex(combo.findData(app.find(selection.version).text))
+            combo.currentIndexChanged.connect(self._replan)
+            self.version_combos[app.name] = combo
+            self.targets_form.addRow(f"{app.name}:", combo)
+        self._replan()
+
+    def isComplete(self) -> bool:
+        return self.state.plan is not None and self._token is None and bool(self.state.selected)
+
+    def cleanupPage(self) -> None:
+        """Going back from page 1 is not possible; nothing to undo."""
+
+    # -- planning ----------------------------------------------------------------------------
+
+    def _selections(self) -> list[Selection]:
+        return [Selection(name, combo.currentData()) for name, combo in self.version_combos.items()]
+
+    def _replan(self) -> None:
+        if self._token is not None:
+            self.tasks.forget(self._token)
+        self.state.selections = self._selections()
+        previous = self.state.plan
+        selections = list(self.state.selections)
+        catalog = self.wizard().catalog
+        self._set_busy(True, "Planning…")
+        self._token = self.tasks.submit(
+            lambda: plan_update(selections, catalog),
+            lambda plan: self._planned(plan, previous),
+            self._failed,
+        )
+        self.completeChanged.emit()
+
+    def _planned(self, plan: Plan, previous: Plan | None) -> None:
+        self._token = None
+        affected = {t.device.id for t in plan.targets}
+        if previous is None:
+            self.state.selected = set(affected)
+        else:
+            # keep what the administrator chose; devices new to the plan start selected
+            before = {t.device.id for t in previous.targets}
+            self.state.selected = (self.state.selected & affected) | (affected - before)
+        self.state.plan = plan
+        self._total = len(affected)
+        self.model.set_plan(plan)
+        self.skipped_model.set_items(plan.skipped)
+        self.skipped_box.setTitle(
+            f"Skipped ({len(plan.skipped)}): configured for a version newer than the target"
+        )
+        self.skipped_box.setVisible(bool(plan.skipped))
+        if not plan.targets:
+            self._set_busy(False, "No device is on an earlier version: there is nothing to update.")
+        else:
+            self._set_busy(False)
+        self._update_count()
+        self.completeChanged.emit()
+        self.planned.emit()
+
+    def _failed(self, error: BaseException) -> None:
+        self._token = None
+        self._set_busy(False, f"Cannot plan the update: {error}")
+        self.completeChanged.emit()
+
+    def _set_busy(self, busy: bool, message: str = "") -> None:
+        self.busy.setVisible(busy)
+        self.view.setEnabled(not busy)
+        for combo in self.version_combos.values():
+            combo.setEnabled(not busy)
+        self.message.setText(message)
+        self.message.setVisible(bool(message))
+
+    def _selection_changed(self) -> None:
+        self._update_count()
+        self.completeChanged.emit()
+
+    def _update_count(self) -> None:
+        self.count_label.setText(f"{len(self.state.selected)} of {self._total} devices selected")

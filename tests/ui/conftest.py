@@ -1,0 +1,128 @@
+"""Fixtures for driving the real widgets: a demo database, screenshots, message boxes."""
+
+from __future__ import annotations
+
+import os
+import weakref
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from appupdater.core.demo import load_demo
+from appupdater.engine.tasks import BackgroundTasks
+from appupdater.ui.app import configure_application
+from tests.helpers import devices_yaml, load_yaml
+
+SCREENSHOTS = Path(
+    os.environ.get("APPUPDATER_SCREENSHOTS", Path(__file__).resolve().parents[2] / "screenshots")
+)
+
+
+@pytest.fixture(autouse=True)
+def _application(qapp):
+    configure_application(qapp)
+    return qapp
+
+
+@pytest.fixture(autouse=True)
+def _no_dangling_work(monkeypatch, qtbot):
+    """Fail a test that leaves background tasks running or timers ticking behind it."""
+    pools = weakref.WeakSet()
+    original = BackgroundTasks.__init__
+
+    def tracking_init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        pools.add(self)
+
+    monkeypatch.setattr(BackgroundTasks, "__init__", tracking_init)
+    yield
+    for tasks in list(pools):
+        try:
+            running = tasks.pool.activeThreadCount()
+        except RuntimeError:  # deleted with its window
+            continue
+        assert running == 0, f"a test left {running} background task(s) running"
+    for widget in QApplication.topLevelWidgets():
+        if widget.isVisible():
+            continue
+        ticking = [t for t in widget.findChildren(QTimer) if t.isActive() and t.interval() > 0
+                   and t.objectName() != ""]
+        assert not ticking, f"timers still running in a closed window: {ticking}"
+
+
+@pytest.fixture
+def fleet(db):
+    """The demo fleet, small enough to read, big enough for every case; plus one device that
+    is configured past 2.0.0 of line-monitor while running 1.1.0 (skipped at target 2.0.0)."""
+    load_demo(devices=60, seed=4)
+    load_yaml(
+        devices_yaml(
+            "{name: lab-rig-01, site: Lab, applications: {line-monitor: {configured: '2.1.0', installed: '1.1.0'}}}"
+        )
+    )
+    return db
+
+
+@pytest.fixture
+def screenshot():
+    """Save a widget as screenshots/NAME.png (for people to look at; not compared)."""
+
+    def save(widget, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        QApplication.processEvents()
+        assert widget.grab().save(str(path))
+        return path
+
+    return save
+
+
+class MessageBoxes:
+    """Answers the next modal message box like a person: reads it, then clicks a button, or
+    with the keyboard tabs to it and presses Space. A box still open after that is closed and
+    reported, so a test fails instead of hanging in the box's own event loop."""
+
+    def __init__(self, qtbot):
+        self.qtbot = qtbot
+        self.seen: list[str] = []
+        self.problems: list[str] = []
+
+    def answer(self, button=QMessageBox.StandardButton.Ok, *, keyboard: bool = False):
+        tries = [0]
+
+        def respond():
+            box = QApplication.activeModalWidget()
+            if not isinstance(box, QMessageBox):
+                tries[0] += 1
+                if tries[0] < 400:
+                    QTimer.singleShot(25, respond)
+                else:
+                    self.problems.append("no message box appeared")
+                return
+            self.seen.append(box.text())
+            target = box.button(button)
+            if keyboard:
+                self.qtbot.keyClick(target, Qt.Key.Key_Space)
+            else:
+                self.qtbot.mouseClick(target, Qt.MouseButton.LeftButton)
+            QTimer.singleShot(3000, lambda: self._ensure_closed(box))
+
+        QTimer.singleShot(0, respond)
+
+    def _ensure_closed(self, box):
+        try:
+            visible = box.isVisible()
+        except RuntimeError:  # already deleted: closed
+            return
+        if visible:
+            self.problems.append(f"message box stayed open: {box.text()}")
+            box.reject()
+
+
+@pytest.fixture
+def message_boxes(qtbot):
+    boxes = MessageBoxes(qtbot)
+    yield boxes
+    assert not boxes.problems, boxes.problems

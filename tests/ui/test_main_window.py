@@ -1,0 +1,124 @@
+"""The main window: what it lists, search and sort, import and export, state kept between runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from appupdater.store.models import Device
+from appupdater.ui.main_window import MainWindow
+from tests.helpers import dump_tables
+from tests.ui.drive import click_action
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "fleet.yaml"
+
+
+def make_window(qtbot):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.inventory is not None)
+    return window
+
+
+@pytest.fixture
+def window(qtbot, fleet):
+    window = make_window(qtbot)
+    yield window
+    window.tasks.wait()
+
+
+def column_values(view, column):
+    model = view.model()
+    return [model.index(row, column).data() for row in range(model.rowCount())]
+
+
+def test_lists_applications_and_devices(window):
+    apps = column_values(window.apps_view, 0)
+    assert apps == ["edge-gateway", "energy-meter", "line-monitor", "vision-inspect"]
+    assert column_values(window.apps_view, 1)[2] == "2.1.0"
+    behind = window.apps_model.index(2, 2).data()
+    count, _, total = behind.split()
+    assert 0 < int(count) <= int(total)
+    assert window.devices_model.rowCount() == Device.select().count() == 61
+    assert window.device_count.text() == "61 devices"
+    names = column_values(window.devices_view, 0)
+    assert names == sorted(names, key=str.lower)
+    header = [
+        window.devices_model.headerData(c, Qt.Orientation.Horizontal)
+        for c in range(window.devices_model.columnCount())
+    ]
+    assert header == ["Device", "Site", "State", *apps]
+    assert not window.update_action.isEnabled()
+
+
+def test_search_and_sort(qtbot, window):
+    qtbot.keyClicks(window.search, "warehouse")
+    sites = set(column_values(window.devices_view, 1))
+    assert sites == {"Warehouse North", "Warehouse South"}
+    assert window.device_count.text().endswith("of 61 devices")
+    window.search.clear()
+    header = window.devices_view.horizontalHeader()
+    # click the Site header: sorted by site
+    qtbot.mouseClick(
+        header.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=QPoint(header.sectionViewportPosition(1) + 10, header.height() // 2),
+    )
+    sites = column_values(window.devices_view, 1)
+    assert sites == sorted(sites, key=str.lower)
+    qtbot.mouseClick(
+        header.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=QPoint(header.sectionViewportPosition(1) + 10, header.height() // 2),
+    )
+    assert column_values(window.devices_view, 1) == sorted(sites, key=str.lower, reverse=True)
+
+
+def test_import_then_export(qtbot, window, monkeypatch, tmp_path):
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(FIXTURE), ""))
+    click_action(qtbot, window, window.import_action)
+    # press-07 is in the demo fleet too (updated by name), press-08 is new
+    qtbot.waitUntil(lambda: "press-08" in column_values(window.devices_view, 0))
+    assert window.devices_model.rowCount() == Device.select().count() == 62
+    assert Device.get(Device.name == "press-07").site == "Plant A"
+    assert "device(s) added" in window.statusBar().currentMessage()
+    target = tmp_path / "out.json"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    click_action(qtbot, window, window.export_action)
+    qtbot.waitUntil(target.exists)
+    assert '"press-07"' in target.read_text()
+
+
+def test_bad_fleet_file_is_explained_and_changes_nothing(
+    qtbot, window, monkeypatch, tmp_path, message_boxes
+):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "devices:\n  - name: press-99\n    applications:\n      nope: {installed: '1.0'}\n"
+    )
+    before = dump_tables()
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
+    message_boxes.answer(QMessageBox.StandardButton.Ok)
+    click_action(qtbot, window, window.import_action)
+    qtbot.waitUntil(lambda: bool(message_boxes.seen))
+    assert "devices[0].applications.nope: unknown application 'nope'" in message_boxes.seen[0]
+    assert dump_tables() == before
+
+
+def test_view_state_is_restored(qtbot, fleet):
+    first = make_window(qtbot)
+    first.resize(1000, 640)
+    first.splitter.setSizes([280, 700])
+    first.devices_view.setColumnWidth(1, 211)
+    first.close()
+    first.tasks.wait()
+    assert QSettings().value("main/geometry") == first.saveGeometry()
+    second = make_window(qtbot)
+    # (the window size itself is clamped to the small offscreen screen, so compare the rest)
+    assert second.splitter.sizes()[0] == 280
+    assert second.devices_view.columnWidth(1) == 211
+    second.tasks.wait()

@@ -1,0 +1,299 @@
+"""The whole update flow driven through the real widgets, checked in the database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDateTimeEdit, QMessageBox, QWizard
+
+from appupdater.core.planning import Selection, plan_update
+from appupdater.store.fields import utcnow
+from appupdater.store.models import (
+    Application,
+    AppVersion,
+    DeployAction,
+    Deployment,
+    Device,
+    DeviceApp,
+    Target,
+    UpdateRun,
+)
+from appupdater.ui.main_window import MainWindow
+from appupdater.ui.wizard.deployment_page import ACTION_COLUMN, ACTION_TEXT, TIME_COLUMN
+from tests.helpers import dump_tables
+from tests.ui.drive import (
+    choose_in_combo,
+    click_action,
+    click_check,
+    click_row,
+    click_wizard,
+    next_page,
+    open_editor,
+)
+
+NEXT = QWizard.WizardButton.NextButton
+FINISH = QWizard.WizardButton.FinishButton
+CANCEL = QWizard.WizardButton.CancelButton
+
+
+@pytest.fixture
+def window(qtbot, fleet):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.inventory is not None)
+    yield window
+    window.tasks.wait()
+
+
+def open_wizard(qtbot, window, *apps):
+    names = [a.name for a in window.apps_model.apps]
+    for i, app in enumerate(apps):
+        modifier = Qt.KeyboardModifier.ControlModifier if i else Qt.KeyboardModifier.NoModifier
+        click_row(qtbot, window.apps_view, names.index(app), modifier=modifier)
+    assert window.selected_applications() == sorted(apps)
+    click_action(qtbot, window, window.update_action)
+    wizard = window.wizard
+    assert wizard is not None and wizard.isVisible()
+    qtbot.waitUntil(lambda: wizard.state.plan is not None and wizard.devices_page.isComplete())
+    return wizard
+
+
+def approve(qtbot, wizard, message_boxes):
+    assert wizard.button(FINISH).text().replace("&", "") == "Approve Update"
+    message_boxes.answer(QMessageBox.StandardButton.Ok)
+    with qtbot.waitSignal(wizard.run_created, timeout=10_000) as signal:
+        click_wizard(qtbot, wizard, FINISH)
+    qtbot.waitUntil(lambda: not wizard.isVisible())
+    return signal.args[0]
+
+
+def configured_versions(app):
+    query = (
+        DeviceApp.select(Device.name, AppVersion.version)
+        .join(Device)
+        .switch(DeviceApp)
+        .join(AppVersion, on=DeviceApp.configured == AppVersion.id)
+        .where(DeviceApp.application == Application.get(Application.name == app).id)
+    )
+    return dict(query.tuples())
+
+
+def test_one_application_all_now(qtbot, window, message_boxes, screenshot):
+    screenshot(window, "main-window")
+    wizard = open_wizard(qtbot, window, "line-monitor")
+    page = wizard.devices_page
+    plan = wizard.state.plan
+    affected = {t.device.name for t in plan.targets}
+    assert page.count_label.text() == f"{len(affected)} of {len(affected)} devices selected"
+    # leave the first device out
+    first = page.model.index(0, 0).data()
+    click_check(qtbot, page.view, 0)
+    assert page.count_label.text() == f"{len(affected) - 1} of {len(affected)} devices selected"
+    screenshot(wizard, "wizard-1-devices")
+    next_page(qtbot, wizard)
+    assert wizard.currentPage() is wizard.deployment_page
+    assert wizard.deployment_page.model.rowCount() == len(affected) - 1
+    assert "line-monitor" in wizard.deployment_page.summary.text()
+    next_page(qtbot, wizard)
+    assert wizard.currentPage() is wizard.finalize_page
+    run_id = approve(qtbot, wizard, message_boxes)
+    assert "will be updated" in message_boxes.seen[0]
+
+    run = UpdateRun.get_by_id(run_id)
+    assert run.configured_at is not None
+    targets = {t.device.name for t in Target.select().where(Target.run == run)}
+    assert targets == affected - {first}
+    assert {t.action for t in Target.select()} == {"now"}
+    latest = plan.selections[0][1].text
+    versions = configured_versions("line-monitor")
+    assert all(versions[name] == latest for name in targets)
+    assert versions.get(first) != latest
+    deployments = Deployment.select().where(Deployment.run == run)
+    assert {d.device.name for d in deployments} == targets
+    assert {d.state for d in deployments} == {"queued"}
+    qtbot.waitUntil(lambda: window.wizard is None)
+
+
+def test_two_applications_mixed_actions(qtbot, window, message_boxes, screenshot):
+    wizard = open_wizard(qtbot, window, "line-monitor", "edge-gateway")
+    assert {app.name for app, _ in wizard.state.plan.selections} == {"line-monitor", "edge-gateway"}
+    next_page(qtbot, wizard)
+    page = wizard.deployment_page
+    view = page.view
+    names = [page.model.index(r, 0).data() for r in range(3)]
+    # row 0: do not deploy
+    combo = open_editor(qtbot, view, 0, ACTION_COLUMN)
+    choose_in_combo(qtbot, combo, ACTION_TEXT[DeployAction.NONE])
+    # row 1: at a time, one day after the proposed one
+    combo = open_editor(qtbot, view, 1, ACTION_COLUMN)
+    choose_in_combo(qtbot, combo, "Deploy the update at a specified time")
+    assert page.model.index(1, TIME_COLUMN).flags() & Qt.ItemFlag.ItemIsEditable
+    assert not page.model.index(0, TIME_COLUMN).flags() & Qt.ItemFlag.ItemIsEditable
+    editor = open_editor(qtbot, view, 1, TIME_COLUMN)
+    assert isinstance(editor, QDateTimeEdit)
+    editor.setFocus()
+    editor.setCurrentSection(QDateTimeEdit.Section.DaySection)
+    qtbot.keyClick(editor, Qt.Key.Key_Up)
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: view.indexWidget(page.model.index(1, TIME_COLUMN)) is None)
+    device_1 = Device.get(Device.name == names[1]).id
+    chosen = wizard.state.actions[device_1].at
+    assert chosen - utcnow() > timedelta(hours=23)
+    screenshot(wizard, "wizard-2-deployment")
+    next_page(qtbot, wizard)
+    finalize = wizard.finalize_page
+    counts = finalize.counts()
+    assert (counts["none"], counts["at"]) == (1, 1)
+    assert counts["now"] == counts["devices"] - 2
+    screenshot(wizard, "wizard-3-finalize")
+    run_id = approve(qtbot, wizard, message_boxes)
+
+    by_device = {}
+    for t in Target.select().where(Target.run == run_id):
+        by_device.setdefault(t.device.name, set()).add((t.action, t.scheduled_at))
+    assert by_device[names[0]] == {("none", None)}
+    assert by_device[names[1]] == {("at", chosen)}
+    deployments = {d.device.name: d for d in Deployment.select().where(Deployment.run == run_id)}
+    assert names[0] not in deployments
+    assert deployments[names[1]].state == "scheduled"
+    assert deployments[names[1]].scheduled_at == chosen
+    assert deployments[names[2]].state == "queued"
+    # a device with both applications gets one deployment
+    both = [
+        n
+        for n, s in by_device.items()
+        if len(s) == 1
+        and Target.select()
+        .where((Target.run == run_id) & (Target.device == Device.get(Device.name == n).id))
+        .count()
+        == 2
+    ]
+    assert both, "the demo fleet has devices with both applications"
+    assert all(n in deployments or n == names[0] for n in both)
+
+
+def test_non_latest_target_replans(qtbot, window, message_boxes, screenshot):
+    wizard = open_wizard(qtbot, window, "line-monitor")
+    page = wizard.devices_page
+    combo = page.version_combos["line-monitor"]
+    before = len(wizard.state.plan.targets)
+    choose_in_combo(qtbot, combo, "2.0.0")
+    qtbot.waitUntil(
+        lambda: wizard.state.plan.selections[0][1].text == "2.0.0" and page.isComplete()
+    )
+    plan = wizard.state.plan
+    assert len(plan.targets) < before
+    expected = plan_update([Selection("line-monitor", "2.0.0")])
+    assert [t.device.name for t in plan.targets] == [t.device.name for t in expected.targets]
+    assert page.skipped_box.isVisible()
+    assert page.skipped_model.index(0, 0).data() == "lab-rig-01"
+    assert "newer than the target 2.0.0" in page.skipped_model.index(0, 5).data()
+    screenshot(wizard, "wizard-1-devices-skipped")
+    next_page(qtbot, wizard)
+    next_page(qtbot, wizard)
+    run_id = approve(qtbot, wizard, message_boxes)
+    assert {t.to_version.version for t in Target.select().where(Target.run == run_id)} == {"2.0.0"}
+
+
+def test_past_date_is_rejected_until_fixed(qtbot, window, screenshot):
+    wizard = open_wizard(qtbot, window, "edge-gateway")
+    next_page(qtbot, wizard)
+    page = wizard.deployment_page
+    view = page.view
+    combo = open_editor(qtbot, view, 0, ACTION_COLUMN)
+    choose_in_combo(qtbot, combo, "Deploy the update at a specified time")
+    editor = open_editor(qtbot, view, 0, TIME_COLUMN)
+    editor.setFocus()
+    editor.setCurrentSection(QDateTimeEdit.Section.HourSection)
+    for _ in range(3):  # the proposal is the next full hour: three hours earlier is past
+        qtbot.keyClick(editor, Qt.Key.Key_Down)
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    name = page.model.index(0, 0).data()
+    qtbot.waitUntil(page.error.isVisible)
+    assert f"in the past for {name}" in page.error.text()
+    assert not wizard.button(NEXT).isEnabled()
+    screenshot(wizard, "wizard-2-past-time")
+    # fix it: deploy now instead
+    combo = open_editor(qtbot, view, 0, ACTION_COLUMN)
+    choose_in_combo(qtbot, combo, "Deploy the update now")
+    qtbot.waitUntil(lambda: not page.error.isVisible())
+    assert wizard.button(NEXT).isEnabled()
+
+
+@pytest.mark.parametrize("page_number", [0, 1, 2])
+def test_cancel_on_any_page_changes_nothing(qtbot, window, page_number):
+    before = dump_tables()
+    wizard = open_wizard(qtbot, window, "line-monitor")
+    for _ in range(page_number):
+        next_page(qtbot, wizard)
+    click_wizard(qtbot, wizard, CANCEL)
+    qtbot.waitUntil(lambda: window.wizard is None)
+    assert dump_tables() == before
+
+
+def test_cancel_in_confirmation_keeps_the_wizard(qtbot, window, message_boxes):
+    before = dump_tables()
+    wizard = open_wizard(qtbot, window, "vision-inspect")
+    next_page(qtbot, wizard)
+    next_page(qtbot, wizard)
+    message_boxes.answer(QMessageBox.StandardButton.Cancel)
+    click_wizard(qtbot, wizard, FINISH)
+    qtbot.waitUntil(lambda: len(message_boxes.seen) == 1)
+    assert wizard.isVisible() and wizard.currentPage() is wizard.finalize_page
+    assert dump_tables() == before
+    click_wizard(qtbot, wizard, CANCEL)
+
+
+def test_select_none_disables_next_and_filter_selects(qtbot, window):
+    wizard = open_wizard(qtbot, window, "line-monitor")
+    page = wizard.devices_page
+    qtbot.mouseClick(page.select_none, Qt.MouseButton.LeftButton)
+    assert not wizard.button(NEXT).isEnabled()
+    assert page.count_label.text().startswith("0 of")
+    qtbot.keyClicks(page.filter_edit, "plant a")
+    shown = {page.model.index(r, 0).data() for r in range(page.model.rowCount())}
+    assert shown and all(
+        page.model.index(r, 1).data() == "Plant A" for r in range(page.model.rowCount())
+    )
+    qtbot.mouseClick(page.select_all, Qt.MouseButton.LeftButton)
+    assert page.count_label.text().startswith(f"{len(shown)} of")
+    assert wizard.button(NEXT).isEnabled()
+    click_wizard(qtbot, wizard, CANCEL)
+
+
+def test_keyboard_only(qtbot, window, message_boxes):
+    """Tab to the applications, pick one, open the wizard, toggle with Space, go on with mnemonics."""
+    window.activateWindow()
+    window.apps_view.setFocus()
+    qtbot.keyClick(window.apps_view, Qt.Key.Key_Home)
+    qtbot.keyClick(window.apps_view, Qt.Key.Key_Space)
+    assert window.selected_applications() == [window.apps_model.apps[0].name]
+    qtbot.keyClick(window, Qt.Key.Key_U, Qt.KeyboardModifier.ControlModifier)
+    wizard = window.wizard
+    qtbot.waitUntil(lambda: wizard is not None and wizard.devices_page.isComplete())
+    page = wizard.devices_page
+    total = len(wizard.state.selected)
+    wizard.activateWindow()  # a window manager focuses a newly opened window
+    qtbot.waitUntil(wizard.isActiveWindow)
+    page.view.setFocus()
+    qtbot.keyClick(page.view, Qt.Key.Key_Home)
+    qtbot.keyClick(page.view, Qt.Key.Key_Space)
+    assert len(wizard.state.selected) == total - 1
+    qtbot.keyClick(page.view, Qt.Key.Key_Space)
+    assert len(wizard.state.selected) == total
+    qtbot.keyClick(page.view, Qt.Key.Key_Space)
+    # a mnemonic "animates" the button click, which lands a moment later
+    qtbot.keyClick(wizard, Qt.Key.Key_N, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.deployment_page)
+    qtbot.keyClick(wizard, Qt.Key.Key_N, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.finalize_page)
+    message_boxes.answer(QMessageBox.StandardButton.Ok, keyboard=True)
+    with qtbot.waitSignal(wizard.run_created, timeout=10_000) as signal:
+        qtbot.keyClick(wizard, Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)
+    assert Target.select().where(Target.run == signal.args[0]).count() == sum(
+        1 for t in wizard.state.plan.targets if t.device.id in wizard.state.selected
+    )
+    assert len({t.device_id for t in Target.select()}) == total - 1

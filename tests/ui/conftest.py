@@ -47,8 +47,11 @@ def _no_dangling_work(monkeypatch, qtbot):
     for widget in QApplication.topLevelWidgets():
         if widget.isVisible():
             continue
-        ticking = [t for t in widget.findChildren(QTimer) if t.isActive() and t.interval() > 0
-                   and t.objectName() != ""]
+        ticking = [
+            t
+            for t in widget.findChildren(QTimer)
+            if t.isActive() and t.interval() > 0 and t.objectName() != ""
+        ]
         assert not ticking, f"timers still running in a closed window: {ticking}"
 
 

@@ -161,14 +161,13 @@ class DeploymentModel(QAbstractTableModel):
             )
 
     def past(self) -> list[tuple[str, datetime]]:
-        """Devices whose chosen time is not in the future, with that time."""
+        """Devices whose chosen time is not in the future, with that time, by name."""
         self.now = utcnow()
-        late = []
-        for device_id, targets in self.devices:
-            action = self.state.action(device_id)
-            if action.at is not None and action.at <= self.now:
-                late.append((targets[0].device.name, action.at))
-        return late
+        late = self.state.late_actions(self.now)
+        if not late:
+            return []
+        names = {t.device.id: t.device.name for t in self.state.plan.targets}
+        return sorted((names[device_id], action.at) for device_id, action in late)
 
     def _action(self, row: int) -> DeviceAction:
         return self.state.action(self.devices[row][0])
@@ -356,18 +355,18 @@ class DeploymentPage(QWizardPage):
     def _summary_html(self) -> str:
         plan = self.state.plan
         devices = self.model.devices
-        per_app: dict[str, tuple[set[str], str, int]] = {}
-        for _, targets in devices:
-            for t in targets:
-                froms, to, count = per_app.get(t.app.name, (set(), t.to_version.text, 0))
-                froms.add(t.from_version.text)
-                per_app[t.app.name] = (froms, to, count + 1)
+        versions = {v.id: v for app, _ in plan.selections for v in app.versions} if plan else {}
+        per_app: dict[int, tuple[list, int]] = {}
+        for (from_id, to_id), uses in self.state.diff_uses().items():
+            froms, count = per_app.get(to_id, ([], 0))
+            froms.append(versions[from_id])
+            per_app[to_id] = (froms, count + uses)
         lines = []
-        for app, _ in plan.selections if plan else []:
-            if app.name in per_app:
-                froms, to, count = per_app[app.name]
-                shown = ", ".join(sorted(froms, key=lambda v: app.find(v).parsed.key))
-                lines.append(f"<b>{app.name}</b> {shown} → <b>{to}</b> on {count} device(s)")
+        for app, to in plan.selections if plan else []:
+            if to.id in per_app:
+                froms, count = per_app[to.id]
+                shown = ", ".join(v.text for v in sorted(froms, key=lambda v: v.parsed.key))
+                lines.append(f"<b>{app.name}</b> {shown} → <b>{to.text}</b> on {count} device(s)")
         return (
             f"Updating {len(devices)} device(s): " + "; ".join(lines) + "."
             if lines

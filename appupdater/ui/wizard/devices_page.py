@@ -121,10 +121,7 @@ class ChecklistModel(QAbstractTableModel):
         return {self.targets[self.rows[row]].device.id for row in rows}
 
     def set_checked(self, device_ids, checked: bool) -> None:
-        if checked:
-            self.state.selected.update(device_ids)
-        else:
-            self.state.selected.difference_update(device_ids)
+        self.state.select(device_ids, checked)
         if self.rows:
             self.dataChanged.emit(
                 self.index(0, 0),
@@ -316,7 +313,6 @@ class DevicesPage(QWizardPage):
         self.skipped_view.setAccessibleName("Skipped devices")
         configure_table(self.skipped_view)
         self.skipped_view.setModel(self.skipped_model)
-        self.skipped_view.setMaximumHeight(130)
         for column, width in enumerate((170, 130, 130, 95, 95)):
             self.skipped_view.setColumnWidth(column, width)
         self.skipped_box = QGroupBox()
@@ -405,12 +401,12 @@ class DevicesPage(QWizardPage):
         self._token = None
         affected = {t.device.id for t in plan.targets}
         if previous is None:
-            self.state.selected = set(affected)
+            selected = set(affected)
         else:
             # keep what the administrator chose; devices new to the plan start selected
             before = {t.device.id for t in previous.targets}
-            self.state.selected = (self.state.selected & affected) | (affected - before)
-        self.state.plan = plan
+            selected = (self.state.selected & affected) | (affected - before)
+        self.state.set_plan(plan, selected)
         self._total = len(affected)
         self.model.set_plan(plan)
         self.skipped_model.set_items(plan.skipped)
@@ -418,6 +414,13 @@ class DevicesPage(QWizardPage):
             f"Skipped ({len(plan.skipped)}): configured for a version newer than the target"
         )
         self.skipped_box.setVisible(bool(plan.skipped))
+        shown_rows = min(len(plan.skipped), 4)
+        view = self.skipped_view
+        view.setFixedHeight(
+            view.horizontalHeader().height()
+            + shown_rows * view.verticalHeader().defaultSectionSize()
+            + 2 * view.frameWidth()
+        )
         if not plan.targets:
             self._set_busy(False, "No device is on an earlier version: there is nothing to update.")
         else:

@@ -65,10 +65,13 @@ class FinalizeModel(QAbstractItemModel):
     # -- structure -----------------------------------------------------------------------
 
     def index(self, row, column, parent=QModelIndex()):  # noqa: B008
+        # QTreeView asks for every top-level index when it lays out: keep this path short
+        if not parent.isValid():
+            if 0 <= row < len(self.devices) and 0 <= column < len(self.HEADERS):
+                return self.createIndex(row, column, TOP)
+            return QModelIndex()
         if not self.hasIndex(row, column, parent):
             return QModelIndex()
-        if not parent.isValid():
-            return self.createIndex(row, column, TOP)
         pid = parent.internalId()
         if pid == TOP:
             return self.createIndex(row, column, (parent.row() + 1) << SHIFT)
@@ -85,6 +88,14 @@ class FinalizeModel(QAbstractItemModel):
         if target_row < 0:
             return self.createIndex(device_row, 0, TOP)
         return self.createIndex(target_row, 0, (device_row + 1) << SHIFT)
+
+    def hasChildren(self, parent=QModelIndex()) -> bool:  # noqa: B008
+        # asked for every device on layout: answered without counting
+        if not parent.isValid():
+            return bool(self.devices)
+        if parent.internalId() == TOP:
+            return parent.column() == 0  # a device always has at least one application
+        return self.rowCount(parent) > 0
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
         if not parent.isValid():
@@ -263,13 +274,9 @@ class FinalizePage(QWizardPage):
 
     def counts(self) -> Counter:
         """Devices per action, and module operations over all selected targets."""
-        counts: Counter = Counter(devices=len(self.model.devices), now=0, at=0, none=0)
-        per_diff: Counter = Counter()
-        for device_id, targets in self.model.devices:
-            counts[self.state.action(device_id).action.value] += 1
-            for t in targets:
-                per_diff[t.diff_key] += 1
-        for key, uses in per_diff.items():
+        counts: Counter = Counter(devices=len(self.model.devices), added=0, removed=0, modified=0)
+        counts.update(self.state.action_counts())
+        for key, uses in self.state.diff_uses().items():
             for change in self.state.plan.diffs[key]:
                 counts[change.op.value] += uses
         return counts

@@ -2,32 +2,81 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
-from appupdater.core.planning import Plan, PlanTarget, Selection
+from appupdater.core.planning import Plan, PlanTarget, Selection, gc_paused
 from appupdater.core.runs import DEPLOY_NOW, DeviceAction
+from appupdater.store.models import DeployAction
 
 
 @dataclass
 class WizardState:
+    """Change `plan` and `selected` through `set_plan` and `select`, so derived lists stay true."""
+
     selections: list[Selection]
     plan: Plan | None = None
     selected: set[int] = field(default_factory=set)
     actions: dict[int, DeviceAction] = field(default_factory=dict)
     default_action: DeviceAction = DEPLOY_NOW
+    _grouped: list[tuple[int, list[PlanTarget]]] | None = field(default=None, repr=False)
+    _diff_uses: Counter | None = field(default=None, repr=False)
+
+    def set_plan(self, plan: Plan, selected: set[int]) -> None:
+        self.plan = plan
+        self.selected = selected
+        self._grouped = self._diff_uses = None
+
+    def select(self, device_ids, checked: bool) -> None:
+        if checked:
+            self.selected.update(device_ids)
+        else:
+            self.selected.difference_update(device_ids)
+        self._grouped = self._diff_uses = None
 
     def action(self, device_id: int) -> DeviceAction:
         return self.actions.get(device_id, self.default_action)
 
     def selected_devices(self) -> list[tuple[int, list[PlanTarget]]]:
-        """Selected devices in plan order, each with its targets."""
+        """Selected devices in plan order, each with its targets (computed once per change)."""
         if self.plan is None:
             return []
-        grouped: dict[int, list[PlanTarget]] = {}
-        for target in self.plan.targets:
-            if target.device.id in self.selected:
-                grouped.setdefault(target.device.id, []).append(target)
-        return list(grouped.items())
+        if self._grouped is None:
+            grouped: dict[int, list[PlanTarget]] = {}
+            selected = self.selected
+            with gc_paused():
+                for target in self.plan.targets:
+                    if target.device.id in selected:
+                        grouped.setdefault(target.device.id, []).append(target)
+                self._grouped = list(grouped.items())
+        return self._grouped
+
+    def action_counts(self) -> dict[str, int]:
+        """How many selected devices deploy now, at a time, or not at all."""
+        counts = dict.fromkeys((a.value for a in DeployAction), 0)
+        explicit = 0
+        for device_id, action in self.actions.items():
+            if device_id in self.selected:
+                counts[action.action.value] += 1
+                explicit += 1
+        counts[self.default_action.action.value] += len(self.selected) - explicit
+        return counts
+
+    def diff_uses(self) -> Counter:
+        """How many selected targets use each (from, to) diff (computed once per change)."""
+        if self._diff_uses is None:
+            self._diff_uses = Counter(
+                t.diff_key for _, targets in self.selected_devices() for t in targets
+            )
+        return self._diff_uses
+
+    def late_actions(self, now) -> list[tuple[int, DeviceAction]]:
+        """Selected devices whose deployment time is not after `now` (only timed actions can be)."""
+        return [
+            (device_id, action)
+            for device_id, action in self.actions.items()
+            if action.at is not None and action.at <= now and device_id in self.selected
+        ]
 
     def chosen_actions(self) -> dict[int, DeviceAction]:
         """The action of every selected device."""

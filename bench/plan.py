@@ -24,10 +24,9 @@ from appupdater.core.demo import demo_fleet
 from appupdater.core.fleetfile import DeviceAppSpec
 from appupdater.core.fleetimport import import_fleet
 from appupdater.core.planning import Selection, plan_update
-from appupdater.core.runs import create_run
+from appupdater.core.runs import TARGET_FIELDS, create_run
 from appupdater.store.db import close_database, open_database
 from appupdater.store.fields import to_db_time, utcnow
-from appupdater.store.models import Target
 
 APPS = ("line-monitor", "edge-gateway", "vision-inspect")
 
@@ -96,18 +95,7 @@ def main() -> None:
         create_run(plan, approved_by="bench")
         create_run_s = time.perf_counter() - start
 
-        columns = [
-            f.column_name
-            for f in (
-                Target.run,
-                Target.device,
-                Target.application,
-                Target.from_version,
-                Target.to_version,
-                Target.action,
-                Target.scheduled_at,
-            )
-        ]
+        columns = [field.column_name for field in TARGET_FIELDS]
         close_database()
         raw_s = raw_insert_seconds(path, plan, columns)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

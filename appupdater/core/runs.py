@@ -48,6 +48,17 @@ class DeviceAction:
         return self.at
 
 
+# The columns of a target row, in the order `create_run` writes them.
+TARGET_FIELDS = (
+    Target.run,
+    Target.device,
+    Target.application,
+    Target.from_version,
+    Target.to_version,
+    Target.action,
+    Target.scheduled_at,
+)
+
 DEPLOY_NOW = DeviceAction(DeployAction.NOW)
 CONFIG_ONLY = DeviceAction(DeployAction.NONE)
 
@@ -100,15 +111,6 @@ def create_run(
             [(run.id, app.id, version.id) for app, version in plan.selections],
             fields=[RunApplication.run, RunApplication.application, RunApplication.to_version],
         ).execute()
-        fields = (
-            Target.run,
-            Target.device,
-            Target.application,
-            Target.from_version,
-            Target.to_version,
-            Target.action,
-            Target.scheduled_at,
-        )
         cache: dict[DeviceAction, tuple[str, str | None]] = {}
         rows = []
         for t in targets:
@@ -119,7 +121,7 @@ def create_run(
             rows.append(
                 (run.id, t.device.id, t.app.id, t.from_version.id, t.to_version.id, *stored)
             )
-        insert_rows(Target, fields, rows)
+        insert_rows(Target, TARGET_FIELDS, rows)
     return run.id
 
 

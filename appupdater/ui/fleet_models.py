@@ -2,44 +2,39 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
 from appupdater.core.inventory import AppSummary, DeviceRow
 from appupdater.core.versions import parse_version
 from appupdater.ui.icons import icon
+from appupdater.ui.table_model import ListTableModel
 
 BEHIND = QColor("#b26a00")
 
 
-class ApplicationsModel(QAbstractTableModel):
+class ApplicationsModel(ListTableModel):
     """Application, latest version, devices behind."""
 
     HEADERS = ("Application", "Latest", "Behind")
 
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.apps: list[AppSummary] = []
+    @property
+    def apps(self) -> list[AppSummary]:
+        return self.items
 
     def set_apps(self, apps: list[AppSummary]) -> None:
         self.beginResetModel()
-        self.apps = list(apps)
+        self.items = list(apps)
         self.endResetModel()
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.apps)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        if role == Qt.ItemDataRole.ToolTipRole and section == 2:
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.ToolTipRole
+            and section == 2
+        ):
             return "Devices configured for, or running, a version earlier than the latest"
-        return None
+        return super().headerData(section, orientation, role)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self.apps):
@@ -86,7 +81,7 @@ def version_tooltip(app: str, cell) -> str:
     return text + (", behind the latest" if behind else "")
 
 
-class DevicesModel(QAbstractTableModel):
+class DevicesModel(ListTableModel):
     """Every device: name, site, state, then one column per application. Sorted and searched
     in Python over row numbers: a proxy model over 100,000 rows is too slow."""
 
@@ -118,15 +113,8 @@ class DevicesModel(QAbstractTableModel):
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.FIXED) + len(self.app_names)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if section < len(self.FIXED):
-            return self.FIXED[section]
-        return self.app_names[section - len(self.FIXED)]
+    def headers(self) -> tuple[str, ...]:
+        return (*self.FIXED, *self.app_names)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self.rows):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSize, Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -26,6 +26,7 @@ from appupdater.core.runs import DeviceAction
 from appupdater.store.fields import utcnow
 from appupdater.store.models import DeployAction
 from appupdater.ui.icons import icon
+from appupdater.ui.table_model import ListTableModel
 from appupdater.ui.timefmt import (
     from_qdatetime,
     local_text,
@@ -56,7 +57,7 @@ def updates_text(targets: list[PlanTarget]) -> str:
     return "; ".join(f"{t.app.name} {t.from_version.text} → {t.to_version.text}" for t in targets)
 
 
-class DeploymentModel(QAbstractTableModel):
+class DeploymentModel(ListTableModel):
     """One row per selected device: its updates, its action and time (kept in the state)."""
 
     HEADERS = ("Device", "Site", "Updates", "Deployment", "Time")
@@ -64,24 +65,17 @@ class DeploymentModel(QAbstractTableModel):
     def __init__(self, state: WizardState, parent=None):
         super().__init__(parent)
         self.state = state
-        self.devices: list[tuple[int, list[PlanTarget]]] = []
         self.now = utcnow()
+
+    @property
+    def devices(self) -> list[tuple[int, list[PlanTarget]]]:
+        """(device id, its targets) per row."""
+        return self.items
 
     def reload(self) -> None:
         self.beginResetModel()
-        self.devices = self.state.selected_devices()
+        self.items = self.state.selected_devices()
         self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.devices)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
 
     def flags(self, index):
         if not index.isValid():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from appupdater.core.planning import Plan, PlanTarget, Selection, SkippedTarget, plan_update
 from appupdater.ui.icons import icon
+from appupdater.ui.table_model import ListTableModel
 from appupdater.ui.wizard.state import WizardState
 
 CHECKED, UNCHECKED = Qt.CheckState.Checked, Qt.CheckState.Unchecked
@@ -31,7 +32,7 @@ def _version(info) -> str:
     return info.text if info is not None else "—"
 
 
-class ChecklistModel(QAbstractTableModel):
+class ChecklistModel(ListTableModel):
     """Affected (device, application) rows; the check belongs to the device, so a device with
     two applications is checked or unchecked on both rows at once. Filters and sorts in Python
     over row numbers (no proxy: 100k rows through a proxy's Python `data()` take seconds)."""
@@ -58,14 +59,6 @@ class ChecklistModel(QAbstractTableModel):
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
 
     def flags(self, index):
         if not index.isValid():
@@ -179,30 +172,15 @@ class ChecklistModel(QAbstractTableModel):
         self.rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
 
 
-class SkippedModel(QAbstractTableModel):
+class SkippedModel(ListTableModel):
     """Devices left out of the update, with the reason."""
 
     HEADERS = ("Device", "Site", "Application", "Configured", "Installed", "Reason")
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.items: list[SkippedTarget] = []
 
     def set_items(self, items: list[SkippedTarget]) -> None:
         self.beginResetModel()
         self.items = items
         self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.items)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or role not in (

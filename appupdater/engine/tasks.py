@@ -78,7 +78,13 @@ class BackgroundTasks(QObject):
         return len(self._callbacks)
 
     def wait(self, msecs: int = -1) -> bool:
-        """Block until every task has ended (at shutdown); True when none is left running."""
+        """Block until every task has ended; True when none is left running."""
+        return self.pool.waitForDone(msecs)
+
+    def shutdown(self, msecs: int = -1) -> bool:
+        """Forget every pending callback (their receivers are going away), then wait for the
+        running tasks to end. Results that still arrive are dropped."""
+        self._callbacks.clear()
         return self.pool.waitForDone(msecs)
 
     @Slot(int, object)

@@ -55,6 +55,6 @@ def run_gui(database: str | None, demo: bool = False) -> int:
     window = MainWindow()
     window.show()
     code = app.exec()
-    window.tasks.wait()
+    window.tasks.shutdown()
     close_database()
     return code

@@ -322,4 +322,5 @@ class MainWindow(QMainWindow):
         self.save_state()
         if self.wizard is not None:
             self.wizard.reject()
+        self.tasks.shutdown()
         super().closeEvent(event)

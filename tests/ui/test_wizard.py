@@ -45,7 +45,7 @@ def window(qtbot, fleet):
     window.show()
     qtbot.waitUntil(lambda: window.inventory is not None)
     yield window
-    window.tasks.wait()
+    window.close()  # drops the results of background work still under way
 
 
 def open_wizard(qtbot, window, *apps):

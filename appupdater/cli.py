@@ -55,6 +55,77 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("demo", help="fill the database with a demo catalog and fleet")
     p.add_argument("--devices", type=int, default=250, metavar="N")
     p.add_argument("--seed", type=int, default=7, metavar="S")
+    p.add_argument(
+        "--latency",
+        type=float,
+        metavar="SECONDS",
+        help="simulated deployment time of every device (label sim.latency_s)",
+    )
+    p.add_argument(
+        "--failure-rate",
+        type=float,
+        metavar="P",
+        help="chance 0-1 that a simulated deployment fails (label sim.failure_rate)",
+    )
+    p.add_argument(
+        "--offline",
+        type=float,
+        metavar="P",
+        default=None,
+        help="share 0-1 of devices that are offline (label sim.offline)",
+    )
+
+    p = verbs.add_parser("engine", help="run deployments without windows until SIGINT/SIGTERM")
+    p.add_argument("--concurrency", type=int, default=16, metavar="N")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=1800,
+        metavar="SECONDS",
+        help="per-deployment timeout (default 1800)",
+    )
+    p.add_argument(
+        "--attempts",
+        type=int,
+        default=3,
+        metavar="N",
+        help="attempts for transient failures (default 3)",
+    )
+    p.add_argument(
+        "--backoff",
+        type=float,
+        default=30,
+        metavar="SECONDS",
+        help="wait before the first retry, doubled each time (default 30)",
+    )
+    p.add_argument(
+        "--latency",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="simulated deployment time where a device has no sim.latency_s",
+    )
+
+    p = verbs.add_parser("update", help="record an approved update run, as the wizard would")
+    p.add_argument("--app", action="append", required=True, metavar="NAME[=VERSION]")
+    p.add_argument(
+        "--device",
+        action="append",
+        metavar="NAME",
+        help="only these devices (repeatable; default: every affected device)",
+    )
+    p.add_argument(
+        "--deploy",
+        default="now",
+        metavar="none|now|ISO-TIME",
+        help="deployment action for every device (default now)",
+    )
+    p.add_argument("--yes", action="store_true", help="approve without asking")
+    p.add_argument("--json", action="store_true", help="print the run as JSON")
+
+    p = verbs.add_parser("status", help="runs and deployments with their states")
+    p.add_argument("--run", type=int, metavar="ID")
+    p.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
@@ -127,10 +198,121 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     if args.devices < 1:
         raise AppUpdaterError("--devices must be at least 1")
+    for name, value in (("--failure-rate", args.failure_rate), ("--offline", args.offline)):
+        if value is not None and not 0 <= value <= 1:
+            raise AppUpdaterError(f"{name} must be between 0 and 1")
+    if args.latency is not None and args.latency < 0:
+        raise AppUpdaterError("--latency must not be negative")
     database = _open(args)
-    summary = load_demo(args.devices, args.seed)
+    summary = load_demo(
+        args.devices,
+        args.seed,
+        latency_s=args.latency,
+        failure_rate=args.failure_rate,
+        offline=args.offline,
+    )
     print(f"demo fleet in {describe(database)}: {summary.describe()}")
     return 0
 
 
-VERBS = {"import": cmd_import, "export": cmd_export, "plan": cmd_plan, "demo": cmd_demo}
+def cmd_engine(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from appupdater.engine.execution import EngineSettings
+    from appupdater.engine.headless import run_headless
+
+    if args.concurrency < 1 or args.attempts < 1 or args.timeout <= 0:
+        raise AppUpdaterError("--concurrency and --attempts must be at least 1, --timeout positive")
+    if not args.verbose:
+        logging.getLogger("appupdater").setLevel(logging.INFO)
+    _open(args)
+    settings = EngineSettings(
+        concurrency=args.concurrency,
+        timeout=timedelta(seconds=args.timeout),
+        max_attempts=args.attempts,
+        backoff=timedelta(seconds=args.backoff),
+    )
+    return run_headless(settings, args.latency)
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    import getpass
+
+    from appupdater.core.planning import Selection, plan_update
+    from appupdater.core.runs import apply_configuration, create_run
+    from appupdater.store.models import DeployAction
+
+    if not args.yes:
+        raise AppUpdaterError("add --yes to approve the update (nothing was recorded)")
+    action = _deploy_action(args.deploy)
+    _open(args)
+    plan = plan_update([Selection.parse(text) for text in args.app])
+    devices = None
+    if args.device:
+        by_name = {d.name: d.id for d in plan.devices()}
+        unknown = [name for name in args.device if name not in by_name]
+        if unknown:
+            raise AppUpdaterError(f"not affected by this update: {', '.join(unknown)}")
+        devices = [by_name[name] for name in args.device]
+    run_id = create_run(plan, approved_by=getpass.getuser(), devices=devices, default=action)
+    applied = apply_configuration(run_id)
+    result = {
+        "run": run_id,
+        "configurations_updated": applied.configurations_updated,
+        "deployments_created": applied.deployments_created,
+        "action": action.action.value
+        if action.action is not DeployAction.AT
+        else action.at.isoformat(),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"run {run_id} approved: {applied.configurations_updated} configuration(s) updated, "
+            f"{applied.deployments_created} deployment(s) created ({result['action']})"
+        )
+    return 0
+
+
+def _deploy_action(text: str):
+    from datetime import datetime
+
+    from appupdater.core.runs import CONFIG_ONLY, DEPLOY_NOW, DeviceAction
+    from appupdater.store.models import DeployAction
+
+    if text == "none":
+        return CONFIG_ONLY
+    if text == "now":
+        return DEPLOY_NOW
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise AppUpdaterError(
+            f"--deploy {text!r}: expected none, now or an ISO time like 2026-12-01T22:00+01:00"
+        ) from None
+    if at.tzinfo is None:
+        at = at.astimezone()  # a time without zone is the workstation's local time
+    return DeviceAction(DeployAction.AT, at)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from appupdater.core.status import status_document, status_text
+
+    _open(args)
+    document = status_document(args.run)
+    if args.json:
+        print(json.dumps(document, indent=2))
+    else:
+        sys.stdout.writelines(status_text(document))
+    return 0
+
+
+VERBS = {
+    "import": cmd_import,
+    "export": cmd_export,
+    "plan": cmd_plan,
+    "demo": cmd_demo,
+    "engine": cmd_engine,
+    "update": cmd_update,
+    "status": cmd_status,
+}

@@ -161,13 +161,22 @@ def _device_names(count: int, rng: random.Random) -> Iterator[tuple[str, str]]:
         yield kind, f"{kind}-{counters[kind]:0{width}d}"
 
 
-def demo_fleet(devices: int = 250, seed: int = 7) -> tuple[Fleet, list[str]]:
-    """The demo fleet and the names of the devices that are offline."""
+def demo_fleet(
+    devices: int = 250,
+    seed: int = 7,
+    *,
+    latency_s: float | None = None,
+    failure_rate: float | None = None,
+    offline: float | None = None,
+) -> tuple[Fleet, list[str]]:
+    """The demo fleet and the names of the devices that are offline. `latency_s` and
+    `failure_rate` set the simulation labels of every device; `offline` the share offline."""
+    offline_share = 0.06 if offline is None else offline
     rng = random.Random(seed)
     releases = {
         name: [v for v, _ in versions if "-" not in v] for name, versions in CATALOG.items()
     }
-    specs, offline = [], []
+    specs, offline_names = [], []
     for kind, name in _device_names(devices, rng):
         site = rng.choice(SITES)
         apps: dict[str, DeviceAppSpec] = {}
@@ -194,19 +203,33 @@ def demo_fleet(devices: int = 250, seed: int = 7) -> tuple[Fleet, list[str]]:
             "line": str(rng.randint(1, 9)),
             "kind": kind,
         }
-        if rng.random() < 0.06:
+        if latency_s is not None:
+            labels["sim.latency_s"] = latency_s
+        if failure_rate is not None:
+            labels["sim.failure_rate"] = failure_rate
+        if rng.random() < offline_share:
             labels["sim.offline"] = True
-            offline.append(name)
+            offline_names.append(name)
         specs.append(DeviceSpec(name, site, labels, None, apps))
-    return Fleet(demo_catalog(), tuple(specs)), offline
+    return Fleet(demo_catalog(), tuple(specs)), offline_names
 
 
-def load_demo(devices: int = 250, seed: int = 7, progress: Progress | None = None) -> ImportSummary:
+def load_demo(
+    devices: int = 250,
+    seed: int = 7,
+    progress: Progress | None = None,
+    *,
+    latency_s: float | None = None,
+    failure_rate: float | None = None,
+    offline: float | None = None,
+) -> ImportSummary:
     """Import the demo fleet into the bound database and mark its offline devices."""
-    fleet, offline = demo_fleet(devices, seed)
+    fleet, offline_names = demo_fleet(
+        devices, seed, latency_s=latency_s, failure_rate=failure_rate, offline=offline
+    )
     summary = import_fleet(fleet, "demo fleet", progress)
     with writing():
-        for start in range(0, len(offline), 500):
-            chunk = offline[start : start + 500]
+        for start in range(0, len(offline_names), 500):
+            chunk = offline_names[start : start + 500]
             Device.update(online=False).where(Device.name.in_(chunk)).execute()
     return summary

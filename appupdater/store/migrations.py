@@ -18,10 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import peewee
+from playhouse.migrate import SchemaMigrator, migrate
 
 from appupdater import __version__
 from appupdater.errors import DatabaseError, SchemaTooNewError
-from appupdater.store.models import ALL_MODELS, SchemaInfo
+from appupdater.store.models import ALL_MODELS, Deployment, EngineInstance, SchemaInfo
 
 log = logging.getLogger("appupdater.store")
 
@@ -36,11 +37,19 @@ class Migration:
 
 
 def _baseline(database: peewee.Database) -> None:
-    database.create_tables(ALL_MODELS)
+    """Version 1 is where the chain starts: a database stamped 1 was created with it."""
+    raise DatabaseError("a database without schema version cannot be migrated")
+
+
+def _engine_coordination(database: peewee.Database) -> None:
+    migrator = SchemaMigrator.from_database(database)
+    migrate(migrator.add_column("deployment", "cancel_requested", Deployment.cancel_requested))
+    database.create_tables([EngineInstance])
 
 
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema", _baseline),
+    Migration(2, "cancel flag on deployments, engine instances", _engine_coordination),
 ]
 
 

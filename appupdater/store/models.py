@@ -172,6 +172,7 @@ class Deployment(BaseModel):
     next_attempt_at = UTCDateTimeField(null=True)
     updated_at = UTCDateTimeField(default=utcnow)  # what pollers ask for "changed since"
     claimed_by = peewee.CharField(null=True)  # which engine instance runs it
+    cancel_requested = peewee.BooleanField(default=False)  # seen by the worker, in any process
     last_message = peewee.TextField(default="")
 
     class Meta:
@@ -197,6 +198,17 @@ class DeploymentEvent(BaseModel):
         indexes = ((("deployment", "at"), False),)
 
 
+class EngineInstance(BaseModel):
+    """A running engine (this app, another instance, `appupdater engine`) and its heartbeat;
+    a deployment claimed by an instance whose heartbeat stopped was interrupted."""
+
+    id = peewee.CharField(primary_key=True)
+    host = peewee.CharField()
+    pid = peewee.IntegerField()
+    started_at = UTCDateTimeField(default=utcnow)
+    heartbeat_at = UTCDateTimeField(default=utcnow, index=True)
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     SchemaInfo,
     Application,
@@ -209,4 +221,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     Target,
     Deployment,
     DeploymentEvent,
+    EngineInstance,
 )

@@ -83,7 +83,7 @@ def test_migration_chain_copies_aside_and_steps_forward(db, db_path, monkeypatch
     assert schema_version(database) == chain[-1].version
     columns = [row[1] for row in database.execute_sql("PRAGMA table_info(device)").fetchall()]
     assert "colour" in columns
-    backups = list(db_path.parent.glob("appupdater.sqlite3.schema1-*.bak"))
+    backups = list(db_path.parent.glob(f"appupdater.sqlite3.schema{chain[-2].version}-*.bak"))
     assert len(backups) == 1
     with sqlite3.connect(backups[0]) as copy:
         assert copy.execute("SELECT name FROM device").fetchall() == [("press-01",)]
@@ -102,13 +102,16 @@ def test_failed_migration_rolls_back(db, db_path, monkeypatch):
 
     chain = [*migrations.MIGRATIONS, Migration(latest_version() + 1, "broken step", half_then_fail)]
     monkeypatch.setattr(migrations, "MIGRATIONS", chain)
-    with pytest.raises(DatabaseError, match=r"schema version 2 \(broken step\) failed.*a copy"):
+    broken = chain[-1].version
+    with pytest.raises(
+        DatabaseError, match=rf"schema version {broken} \(broken step\) failed.*a copy"
+    ):
         open_database(str(db_path))
     close_database()
     with sqlite3.connect(db_path) as raw:
         columns = [row[1] for row in raw.execute("PRAGMA table_info(device)").fetchall()]
         assert "colour" not in columns
-        assert raw.execute("SELECT version FROM schema_info").fetchone() == (1,)
+        assert raw.execute("SELECT version FROM schema_info").fetchone() == (broken - 1,)
 
 
 def test_locked_database_is_reported_in_words(db, db_path):
@@ -141,3 +144,28 @@ def test_unopenable_database(tmp_path):
         open_database(str(garbage))
     close_database()
     proxy.initialize(None)
+
+
+def test_real_chain_from_version_1(db, db_path):
+    """A database as version 1 left it gets the engine's columns and table, data intact."""
+    Device.create(name="press-01")
+    db.execute_sql("ALTER TABLE deployment DROP COLUMN cancel_requested")
+    db.execute_sql("DROP TABLE engine_instance")
+    SchemaInfo.update(version=1).execute()
+    close_database()
+    database = open_database(str(db_path))
+    assert schema_version(database) == latest_version() >= 2
+    columns = [row[1] for row in database.execute_sql("PRAGMA table_info(deployment)").fetchall()]
+    assert "cancel_requested" in columns
+    assert database.table_exists("engine_instance")
+    assert Device.get().name == "press-01"
+    # and the migrated schema is the one a new database gets
+    fresh = open_database(str(db_path.parent / "fresh.sqlite3"))
+    describe = lambda d: sorted(  # noqa: E731
+        (t, sorted(c.name for c in d.get_columns(t)), sorted(i.name for i in d.get_indexes(t)))
+        for t in d.get_tables()
+    )
+    fresh_shape = describe(fresh)
+    close_database()
+    migrated = open_database(str(db_path))
+    assert describe(migrated) == fresh_shape

@@ -1,0 +1,250 @@
+"""The rollout engine: configures approved runs, starts deployments when they are due, runs them
+on its own thread pool, and tells whoever listens what changed.
+
+The database is the only record: the engine keeps no state a restart would lose. A dispatcher
+(one thread) does every scheduling step against the database; workers (up to `concurrency`
+threads) each run one claimed deployment. The GUI thread only starts the dispatcher and receives
+signals, so a busy database never freezes a window.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
+
+from appupdater.core import deployments
+from appupdater.core.runs import apply_configuration
+from appupdater.engine.clock import SystemClock
+from appupdater.engine.execution import EngineSettings, Handle, execute
+from appupdater.engine.gateways.base import Gateway
+from appupdater.engine.gateways.simulated import SimulatedGateway
+from appupdater.errors import AppUpdaterError
+from appupdater.store.models import DeploymentState, db
+
+log = logging.getLogger("appupdater.engine")
+
+
+class _Signals(QObject):
+    """Created in the engine's (GUI) thread; emitted from the dispatcher and the workers."""
+
+    changed = Signal()
+    finished = Signal(int, str)
+    failed = Signal(int, str, str)
+    run_completed = Signal(int, int, int)
+
+
+class _Call(QRunnable):
+    def __init__(self, function):
+        super().__init__()
+        self.function = function
+
+    def run(self) -> None:
+        self.function()
+
+
+class Engine(QObject):
+    """See the module docstring. Start it with `start()`, end it with `stop()`."""
+
+    changed = Signal()  # something in the deployments changed: re-read the database
+    deployment_finished = Signal(int, str)  # deployment id, end state (or queued when interrupted)
+    deployment_failed = Signal(int, str, str)  # deployment id, device, message
+    run_completed = Signal(int, int, int)  # run id, succeeded, failed
+
+    def __init__(
+        self,
+        gateway: Gateway | None = None,
+        settings: EngineSettings | None = None,
+        clock=None,
+        parent: QObject | None = None,
+    ):
+        super().__init__(parent)
+        self.gateway = gateway or SimulatedGateway()
+        self.settings = settings or EngineSettings()
+        self.clock = clock or SystemClock()
+        self.instance = uuid.uuid4().hex
+        self.workers = QThreadPool(self)
+        self.workers.setMaxThreadCount(self.settings.concurrency)
+        self.dispatcher = QThreadPool(self)
+        self.dispatcher.setMaxThreadCount(1)
+        self._signals = _Signals(self)
+        self._signals.changed.connect(self._on_changed)
+        self._signals.finished.connect(self._on_finished)
+        self._signals.failed.connect(self._on_failed)
+        self._signals.run_completed.connect(self._on_run_completed)
+        self._timer = QTimer(self)
+        self._timer.setObjectName("engine-tick")
+        self._timer.setInterval(self.settings.tick_ms)
+        self._timer.timeout.connect(self.wake)
+        self._lock = threading.Lock()
+        self._handles: dict[int, Handle] = {}
+        self._dispatch_pending = False
+        self._stopping = False
+        self._completed_runs: set[int] = set()
+        self.last_error: str = ""
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._stopping = False
+        self._timer.start()
+        self.wake()
+
+    def stop(self, *, interrupt: bool = True, msecs: int = -1) -> bool:
+        """Stop scheduling. With `interrupt`, running attempts stop at once and go back to
+        `queued` (they resume at the next start); otherwise they run to their end. Returns True
+        when every worker has ended within `msecs`."""
+        self._timer.stop()
+        with self._lock:
+            self._stopping = True
+            handles = list(self._handles.values())
+        if interrupt:
+            for handle in handles:
+                handle.stop.set()
+        self.dispatcher.waitForDone(msecs)
+        done = self.workers.waitForDone(msecs)
+        if done and db.obj is not None:
+            try:
+                with db.obj.connection_context():
+                    deployments.forget_instance(self.instance)
+            except Exception:  # the database may be gone already; nothing to keep
+                log.debug("could not remove engine instance %s", self.instance, exc_info=True)
+        return done
+
+    @property
+    def running(self) -> int:
+        """Deployments this engine is running right now."""
+        with self._lock:
+            return len(self._handles)
+
+    @property
+    def active(self) -> bool:
+        return self._timer.isActive()
+
+    # -- scheduling --------------------------------------------------------------------------
+
+    @Slot()
+    def wake(self) -> None:
+        """Run a scheduling step soon (at most one is waiting at any time)."""
+        with self._lock:
+            if self._dispatch_pending or self._stopping:
+                return
+            self._dispatch_pending = True
+        self.dispatcher.start(_Call(self._dispatch))
+
+    def _dispatch(self) -> None:
+        with self._lock:
+            self._dispatch_pending = False
+            if self._stopping:
+                return
+        try:
+            with db.obj.connection_context():
+                changed = self._dispatch_step()
+        except AppUpdaterError as exc:  # e.g. the database is locked: try again next tick
+            self.last_error = str(exc)
+            log.warning("scheduling step skipped: %s", exc)
+            return
+        except Exception as exc:
+            self.last_error = f"scheduling failed: {exc}"
+            log.exception("scheduling step failed")
+            return
+        self.last_error = ""
+        if changed:
+            self._signals.changed.emit()
+
+    def _dispatch_step(self) -> bool:
+        from appupdater.store.db import translate_errors
+
+        settings = self.settings
+        with translate_errors():
+            now = self.clock.now()
+            deployments.heartbeat(self.instance, socket.gethostname(), os.getpid(), now)
+            changed = False
+            for run_id in deployments.pending_runs():
+                applied = apply_configuration(run_id, now)
+                changed = changed or not applied.already_applied
+                log.info("run %d configured: %s", run_id, applied)
+            changed |= bool(deployments.promote_due(now))
+            changed |= bool(
+                deployments.requeue_interrupted(now, settings.stale_after, self.instance)
+            )
+            with self._lock:
+                free = settings.concurrency - len(self._handles)
+            jobs = deployments.claim(self.instance, now, free)
+            for job in jobs:
+                handle = Handle()
+                with self._lock:
+                    self._handles[job.id] = handle
+                self.workers.start(_Call(lambda job=job, handle=handle: self._work(job, handle)))
+        return changed or bool(jobs)
+
+    def _work(self, job, handle: Handle) -> None:
+        state, message = DeploymentState.FAILED, "not run"
+        try:
+            with db.obj.connection_context():
+                state, message = execute(job, self.gateway, self.settings, self.clock, handle)
+                done, succeeded, failed = deployments.run_finished(job.run_id)
+        except Exception as exc:  # the database failed us: the attempt is requeued on recovery
+            log.exception("deployment %d could not be recorded", job.id)
+            message, done = str(exc), False
+        finally:
+            with self._lock:
+                self._handles.pop(job.id, None)
+        self._signals.finished.emit(job.id, str(state))
+        if state == DeploymentState.FAILED:
+            self._signals.failed.emit(job.id, job.device, message)
+        if done:
+            with self._lock:
+                first = job.run_id not in self._completed_runs
+                self._completed_runs.add(job.run_id)
+            if first:
+                self._signals.run_completed.emit(job.run_id, succeeded, failed)
+        self.wake()
+
+    # -- what an administrator asks ------------------------------------------------------------
+
+    def cancel(self, ids) -> tuple[list[int], list[int]]:
+        stopped, asked = deployments.cancel(ids, self.clock.now())
+        with self._lock:
+            for deployment_id in asked:
+                if deployment_id in self._handles:
+                    self._handles[deployment_id].cancel.set()
+        self._signals.changed.emit()
+        return stopped, asked
+
+    def retry(self, ids) -> list[int]:
+        return self._then_wake(deployments.retry(ids, self.clock.now()))
+
+    def deploy_now(self, ids) -> list[int]:
+        return self._then_wake(deployments.deploy_now(ids, self.clock.now()))
+
+    def reschedule(self, ids, at) -> list[int]:
+        return self._then_wake(deployments.reschedule(ids, at, self.clock.now()))
+
+    def _then_wake(self, changed: list[int]) -> list[int]:
+        self._signals.changed.emit()
+        self.wake()
+        return changed
+
+    # -- signals into this thread ----------------------------------------------------------------
+
+    @Slot()
+    def _on_changed(self) -> None:
+        self.changed.emit()
+
+    @Slot(int, str)
+    def _on_finished(self, deployment_id: int, state: str) -> None:
+        self.deployment_finished.emit(deployment_id, state)
+        self.changed.emit()
+
+    @Slot(int, str, str)
+    def _on_failed(self, deployment_id: int, device: str, message: str) -> None:
+        self.deployment_failed.emit(deployment_id, device, message)
+
+    @Slot(int, int, int)
+    def _on_run_completed(self, run_id: int, succeeded: int, failed: int) -> None:
+        self.run_completed.emit(run_id, succeeded, failed)

@@ -1,0 +1,130 @@
+"""One deployment attempt from start to end state, as plain Python (the worker wraps it).
+
+Progress and phase go to the database at most every `progress_interval` seconds and at every
+phase change; the event log gets every phase. Cancel, quit and timeout all reach the gateway
+through `should_stop`; which of them it was decides the end state.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from appupdater.core import deployments
+from appupdater.core.deployments import DeploymentJob
+from appupdater.engine.gateways.base import Gateway, GatewayError, Stopped
+from appupdater.store.models import DeploymentState
+
+log = logging.getLogger("appupdater.engine")
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    concurrency: int = 16
+    timeout: timedelta = timedelta(minutes=30)
+    max_attempts: int = 3
+    backoff: timedelta = timedelta(seconds=30)
+    tick_ms: int = 500
+    progress_interval: float = 0.25
+    stale_after: timedelta = timedelta(seconds=15)
+
+
+@dataclass
+class Handle:
+    """How the engine reaches a running attempt from other threads."""
+
+    cancel: threading.Event = field(default_factory=threading.Event)
+    stop: threading.Event = field(default_factory=threading.Event)  # App Updater is quitting
+
+
+class Reporter:
+    """Collects progress and events; writes them throttled; learns of cancel requests."""
+
+    def __init__(self, job: DeploymentJob, clock, interval: float, handle: Handle):
+        self.job = job
+        self.clock = clock
+        self.interval = interval
+        self.handle = handle
+        self.phase = ""
+        self.percent = 0
+        self.events: list[tuple[datetime, str, str]] = []
+        self._last = 0.0
+
+    def __call__(self, phase: str, percent: float, message: str | None = None) -> None:
+        changed = phase != self.phase
+        self.phase = phase
+        self.percent = max(0, min(100, int(percent)))
+        if message:
+            self.events.append((self.clock.now(), "info", message))
+        if changed or time.monotonic() - self._last >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        self._last = time.monotonic()
+        if deployments.report_progress(
+            self.job.id, self.phase, self.percent, self.clock.now(), self.events
+        ):
+            self.handle.cancel.set()
+        self.events = []
+
+    def take_events(self) -> list[tuple[datetime, str, str]]:
+        events, self.events = self.events, []
+        return events
+
+
+def execute(
+    job: DeploymentJob, gateway: Gateway, settings: EngineSettings, clock, handle: Handle
+) -> tuple[DeploymentState, str]:
+    """Run one attempt; write its end; return (state, message)."""
+    reporter = Reporter(job, clock, settings.progress_interval, handle)
+    deadline = time.monotonic() + settings.timeout.total_seconds()
+
+    def should_stop() -> bool:
+        return handle.cancel.is_set() or handle.stop.is_set() or time.monotonic() >= deadline
+
+    try:
+        message = gateway.deploy(job, reporter, should_stop)
+    except Stopped:
+        events = reporter.take_events()
+        now = clock.now()
+        if handle.stop.is_set() and not handle.cancel.is_set():
+            deployments.interrupt(job, now, events)
+            return DeploymentState.QUEUED, "interrupted"
+        if handle.cancel.is_set():
+            deployments.cancelled(job, now, events)
+            return DeploymentState.CANCELLED, "cancelled"
+        minutes = settings.timeout.total_seconds() / 60
+        text = f"{job.device} did not finish within {minutes:g} min (timeout)"
+        return _failed(job, settings, clock, text, transient=True, events=events), text
+    except GatewayError as exc:
+        return _failed(
+            job, settings, clock, str(exc), transient=exc.transient, events=reporter.take_events()
+        ), str(exc)
+    except Exception as exc:  # a bug in a gateway: fail this deployment, keep the engine alive
+        log.exception("gateway failed on deployment %d", job.id)
+        text = f"internal error while deploying to {job.device}: {exc!r}"
+        return _failed(
+            job, settings, clock, text, transient=False, events=reporter.take_events()
+        ), text
+    events = reporter.take_events()
+    if handle.cancel.is_set():
+        events.append(
+            (clock.now(), "info", "cancel came too late: the device had already finished")
+        )
+    deployments.succeed(job, clock.now(), message, events)
+    return DeploymentState.SUCCEEDED, message
+
+
+def _failed(job, settings, clock, text, *, transient, events) -> DeploymentState:
+    return deployments.fail(
+        job,
+        clock.now(),
+        text,
+        transient=transient,
+        max_attempts=settings.max_attempts,
+        backoff=settings.backoff,
+        events=events,
+    )

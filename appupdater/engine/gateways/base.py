@@ -1,0 +1,39 @@
+"""What every gateway offers, and the errors it raises."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+
+from appupdater.core.deployments import DeploymentJob
+
+# (phase, percent 0-100, optional message for the event log)
+Progress = Callable[[str, float, str | None], None]
+ShouldStop = Callable[[], bool]
+
+
+class GatewayError(Exception):
+    """A deployment attempt that did not work. `transient` ones are retried."""
+
+    transient = False
+
+
+class DeviceUnreachable(GatewayError):
+    transient = True
+
+
+class DeviceRejected(GatewayError):
+    """The device refused or failed the deployment; the message is the device's own text."""
+
+
+class Stopped(Exception):
+    """The gateway stopped because `should_stop()` said so (cancel, timeout or quit)."""
+
+
+class Gateway(ABC):
+    """Talks to devices. Called from worker threads; must not touch Qt widgets."""
+
+    @abstractmethod
+    def deploy(self, job: DeploymentJob, progress: Progress, should_stop: ShouldStop) -> str:
+        """Push the job's whole configuration to its device; return a closing message.
+        Call `progress` as phases advance; check `should_stop` often and raise `Stopped`."""

@@ -105,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="simulated deployment time where a device has no sim.latency_s",
     )
+    p.add_argument(
+        "--stale-after",
+        type=float,
+        default=15,
+        metavar="SECONDS",
+        help="take over the deployments of an engine silent this long (default 15)",
+    )
 
     p = verbs.add_parser("update", help="record an approved update run, as the wizard would")
     p.add_argument("--app", action="append", required=True, metavar="NAME[=VERSION]")
@@ -231,6 +238,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
         timeout=timedelta(seconds=args.timeout),
         max_attempts=args.attempts,
         backoff=timedelta(seconds=args.backoff),
+        stale_after=timedelta(seconds=args.stale_after),
     )
     return run_headless(settings, args.latency)
 

@@ -12,7 +12,7 @@ and their order are DESIGN.md's:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -205,10 +205,11 @@ def requeue_interrupted(now: datetime, stale_after: timedelta, instance: str) ->
     return orphans
 
 
-def claim(instance: str, now: datetime, limit: int) -> list[DeploymentJob]:
+def claim(instance: str, now: datetime | Callable[[], datetime], limit: int) -> list[DeploymentJob]:
     """Take up to `limit` queued deployments for `instance`: the oldest of each device, and only
     for devices with nothing running. The update is conditional, so a deployment another engine
-    took first is not taken again."""
+    took first is not taken again. Given a clock (`now` callable), the start time is read once
+    the write lock is held, so it is never before the end of what ran on the device before."""
     if limit <= 0:
         return []
     running = Deployment.alias("running")
@@ -222,6 +223,8 @@ def claim(instance: str, now: datetime, limit: int) -> list[DeploymentJob]:
         & (earlier.id < Deployment.id)
     )
     with writing():
+        if callable(now):
+            now = now()
         candidates = [
             d
             for (d,) in Deployment.select(Deployment.id)

@@ -174,7 +174,7 @@ class Engine(QObject):
             )
             with self._lock:
                 free = settings.concurrency - len(self._handles)
-            jobs = deployments.claim(self.instance, now, free)
+            jobs = deployments.claim(self.instance, self.clock.now, free)
             for job in jobs:
                 handle = Handle()
                 with self._lock:

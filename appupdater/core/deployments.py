@@ -608,3 +608,25 @@ def activity() -> dict[str, int]:
     ):
         counts[state] = number
     return counts
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What the tray tells: work under way, and failures of the last day."""
+
+    running: int
+    waiting: int  # queued or retrying
+    scheduled: int
+    failed_recently: int
+
+
+def current_activity(now: datetime, recent: timedelta = timedelta(hours=24)) -> Activity:
+    counts = activity()
+    failed = (
+        Deployment.select()
+        .where((Deployment.state == S.FAILED) & (Deployment.finished_at >= now - recent))
+        .count()
+    )
+    return Activity(
+        counts[S.RUNNING], counts[S.QUEUED] + counts[S.RETRYING], counts[S.SCHEDULED], failed
+    )

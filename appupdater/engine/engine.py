@@ -115,6 +115,12 @@ class Engine(QObject):
                 log.debug("could not remove engine instance %s", self.instance, exc_info=True)
         return done
 
+    def drain(self) -> None:
+        """Start nothing new; let the running attempts end on their own."""
+        self._timer.stop()
+        with self._lock:
+            self._stopping = True
+
     @property
     def running(self) -> int:
         """Deployments this engine is running right now."""

@@ -1,16 +1,23 @@
-"""The application object: names, settings, the database, the main window, orderly shutdown."""
+"""The application: names and settings, the database, the engine, the main window, the tray,
+one instance per user and database, and an orderly end."""
 
 from __future__ import annotations
 
 import logging
 import sys
 
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from appupdater import __version__
+from appupdater.engine.engine import Engine
+from appupdater.engine.execution import EngineSettings
+from appupdater.engine.tasks import BackgroundTasks
 from appupdater.errors import AppUpdaterError
-from appupdater.store.db import close_database, data_dir, open_database
+from appupdater.store.db import close_database, data_dir, default_location, open_database
 from appupdater.ui.icons import icon
+from appupdater.ui.single_instance import InstanceServer, notify_running
 
 log = logging.getLogger("appupdater.ui")
 
@@ -36,25 +43,155 @@ def demo_database() -> str:
     return str(path)
 
 
-def run_gui(database: str | None, demo: bool = False) -> int:
-    from appupdater.ui.main_window import MainWindow
+class Application(QObject):
+    """Owns the engine, the main window and the tray, and decides what closing means:
+    with a tray the app keeps working there; without one, closing with deployments running
+    asks whether to wait for them or to quit now (they resume at the next start)."""
 
+    def __init__(self, qapp: QApplication, engine: Engine, *, tray: bool | None = None):
+        from appupdater.ui.main_window import MainWindow
+        from appupdater.ui.tray import Tray
+
+        super().__init__()
+        self.qapp = qapp
+        self.engine = engine
+        self.tasks = BackgroundTasks(self)
+        self.window = MainWindow(self.tasks, engine=engine)
+        self.window.close_guard = self._window_closing
+        self.window.quit_action.triggered.disconnect()
+        self.window.quit_action.triggered.connect(self.request_quit)
+        use_tray = QSystemTrayIcon.isSystemTrayAvailable() if tray is None else tray
+        self.tray = Tray(engine, self.tasks, self) if use_tray else None
+        if self.tray is not None:
+            self.tray.open_requested.connect(self.show_window)
+            self.tray.update_requested.connect(self._update_from_tray)
+            self.tray.quit_requested.connect(self.request_quit)
+        qapp.setQuitOnLastWindowClosed(self.tray is None)
+        qapp.setQuitLockEnabled(False)
+        self.instance_server: InstanceServer | None = None
+        self._told_about_tray = False
+        self._drain_timer = QTimer(self)
+        self._drain_timer.setObjectName("wait-for-deployments")
+        self._drain_timer.setInterval(250)
+        self._drain_timer.timeout.connect(self._check_drained)
+        self.quitting = False
+
+    def start(self, database: str) -> None:
+        self.instance_server = InstanceServer(database, self)
+        self.instance_server.show_requested.connect(self.show_window)
+        self.engine.start()
+        self.window.show()
+        if self.tray is not None:
+            self.tray.show()
+
+    @Slot()
+    def show_window(self) -> None:
+        self.window.showNormal()
+        self.window.raise_()
+        self.window.activateWindow()
+
+    def _update_from_tray(self) -> None:
+        self.show_window()
+        self.window.update_applications()
+
+    # -- closing and quitting ----------------------------------------------------------------
+
+    def _window_closing(self, event: QCloseEvent) -> bool:
+        """The main window asks whether it may close."""
+        if self.quitting:
+            return True
+        if self.tray is not None:
+            if not self._told_about_tray:
+                self._told_about_tray = True
+                self.tray.icon.showMessage(
+                    "App Updater keeps running",
+                    "Deployments continue in the background. Open App Updater or quit it "
+                    "from this icon.",
+                    QSystemTrayIcon.MessageIcon.Information,
+                    5000,
+                )
+            return True
+        return self._confirm_quit()
+
+    @Slot()
+    def request_quit(self) -> None:
+        if self._confirm_quit():
+            self.quit()
+
+    def _confirm_quit(self) -> bool:
+        """True to quit now; False to stay (cancelled, or waiting for running deployments)."""
+        running = self.engine.running
+        if running == 0:
+            return True
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Quit App Updater",
+            f"{running} deployment(s) are running.",
+            parent=self.window,
+        )
+        box.setInformativeText(
+            "Wait until they finish, or quit now: deployments stopped now, and those queued or "
+            "scheduled, resume the next time App Updater starts."
+        )
+        wait = box.addButton("&Wait for them", QMessageBox.ButtonRole.AcceptRole)
+        now = box.addButton("&Quit now", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(wait)
+        box.exec()
+        clicked = box.clickedButton()
+        if clicked is now:
+            return True
+        if clicked is wait:
+            self._start_draining()
+        return False
+
+    def _start_draining(self) -> None:
+        """Start no new deployments; quit when the running ones have ended."""
+        self.engine.drain()
+        self.window.statusBar().showMessage("Waiting for the running deployments to finish…")
+        self._drain_timer.start()
+
+    def _check_drained(self) -> None:
+        if self.engine.running == 0:
+            self._drain_timer.stop()
+            self.quit()
+
+    def quit(self) -> None:
+        self.quitting = True
+        self.window.close()
+        self.qapp.quit()
+
+    def shutdown(self) -> None:
+        """After the event loop: stop the engine (running attempts resume next time)."""
+        self._drain_timer.stop()
+        if self.tray is not None:
+            self.tray.hide()
+        if self.instance_server is not None:
+            self.instance_server.close()
+        self.engine.stop(interrupt=True)
+        self.tasks.shutdown()
+        self.window.tasks.shutdown()
+
+
+def run_gui(database: str | None, demo: bool = False) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     configure_application(app)
+    location = demo_database() if demo else (database or default_location())
+    if not demo and notify_running(location):
+        print("App Updater is already running on this database; brought its window forward.")
+        return 0
     try:
+        open_database(location)
         if demo:
             from appupdater.core.demo import load_demo
 
-            open_database(demo_database())
             load_demo(DEMO_DEVICES)
-        else:
-            open_database(database)
     except AppUpdaterError as exc:
         QMessageBox.critical(None, "App Updater", f"App Updater cannot start.\n\n{exc}")
         return 1
-    window = MainWindow()
-    window.show()
+    controller = Application(app, Engine(settings=EngineSettings()))
+    controller.start(location)
     code = app.exec()
-    window.tasks.shutdown()
+    controller.shutdown()
     close_database()
     return code

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
@@ -43,9 +44,12 @@ class MainWindow(QMainWindow):
 
     loaded = Signal()
 
-    def __init__(self, tasks: BackgroundTasks | None = None, parent=None):
+    def __init__(self, tasks: BackgroundTasks | None = None, engine=None, parent=None):
         super().__init__(parent)
         self.tasks = tasks or BackgroundTasks(self)
+        self.engine = engine
+        # asked before closing; False keeps the window open (set by the application)
+        self.close_guard: Callable[[QCloseEvent], bool] | None = None
         self.inventory: Inventory | None = None
         self.wizard: UpdateWizard | None = None
         self._loading = 0
@@ -266,6 +270,8 @@ class MainWindow(QMainWindow):
             f"updated, {applied.deployments_created} deployment(s) created",
             15_000,
         )
+        if self.engine is not None:
+            self.engine.wake()
         self.refresh()
 
     def _wizard_closed(self) -> None:
@@ -317,6 +323,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.wizard is not None and self.wizard.finalize_page.recording:
+            event.ignore()
+            return
+        if self.close_guard is not None and not self.close_guard(event):
             event.ignore()
             return
         self.save_state()

@@ -64,8 +64,7 @@ def test_now_scheduled_and_none(qtbot, fleet, make_engine):
     assert state(run_id, "press-02") == "scheduled"
     assert state(run_id, "press-03") is None  # configuration only: no deployment
     assert (
-        DeviceApp.get(DeviceApp.device == device_id("press-03")).configured.version
-        == "2.1.0-rc.1"
+        DeviceApp.get(DeviceApp.device == device_id("press-03")).configured.version == "2.1.0-rc.1"
     )
     clock.advance(timedelta(minutes=59))
     qtbot.wait(200)  # several ticks pass with the clock short of the time

@@ -92,7 +92,14 @@ class MessageBoxes:
         self.seen: list[str] = []
         self.problems: list[str] = []
 
-    def answer(self, button=QMessageBox.StandardButton.Ok, *, keyboard: bool = False):
+    def answer(
+        self,
+        button=QMessageBox.StandardButton.Ok,
+        *,
+        keyboard: bool = False,
+        text: str | None = None,
+    ):
+        """Answer with a standard `button`, or with the button that reads `text`."""
         tries = [0]
 
         def respond():
@@ -105,7 +112,17 @@ class MessageBoxes:
                     self.problems.append("no message box appeared")
                 return
             self.seen.append(box.text())
-            target = box.button(button)
+            if text is None:
+                target = box.button(button)
+            else:
+                matching = [b for b in box.buttons() if b.text() == text]
+                if not matching:
+                    self.problems.append(
+                        f"no button {text!r} in {[b.text() for b in box.buttons()]}"
+                    )
+                    box.reject()
+                    return
+                target = matching[0]
             if keyboard:
                 self.qtbot.keyClick(target, Qt.Key.Key_Space)
             else:

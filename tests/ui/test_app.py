@@ -1,0 +1,130 @@
+"""The application's lifecycle without a tray host: what closing and quitting do while
+deployments run; one instance per database; the tray's words and notifications."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from appupdater.core.deployments import Activity
+from appupdater.core.planning import Selection, plan_update
+from appupdater.core.runs import create_run
+from appupdater.engine.engine import Engine
+from appupdater.engine.execution import EngineSettings
+from appupdater.engine.gateways.simulated import SimulatedGateway
+from appupdater.engine.tasks import BackgroundTasks
+from appupdater.store.models import Deployment, Device
+from appupdater.ui.app import Application
+from appupdater.ui.single_instance import InstanceServer, notify_running
+from appupdater.ui.tray import Tray, describe_activity
+
+
+class QuitRecorder:
+    """Stands in for QApplication.quit, which would end the test's own event loops."""
+
+    def __init__(self, qapp):
+        self.qapp = qapp
+        self.calls = 0
+
+    def quit(self):
+        self.calls += 1
+
+    def __getattr__(self, name):
+        return getattr(self.qapp, name)
+
+
+@pytest.fixture
+def controller(qtbot, qapp, fleet, db_path):
+    Device.update(labels={"sim.latency_s": 2.0}).execute()
+    engine = Engine(SimulatedGateway(), EngineSettings(tick_ms=50))
+    app = Application(qapp, engine, tray=False)  # (closed below, not by qtbot: it would ask)
+    app.qapp = QuitRecorder(qapp)
+    app.start(str(db_path))
+    qtbot.waitUntil(lambda: app.window.inventory is not None)
+    yield app
+    app.quitting = True
+    app.window.close()
+    app.shutdown()
+    qapp.setQuitOnLastWindowClosed(True)
+
+
+def start_rollout(qtbot, app):
+    create_run(plan_update([Selection("line-monitor")]), approved_by="test")
+    app.engine.wake()
+    qtbot.waitUntil(lambda: app.engine.running > 0, timeout=10_000)
+
+
+def test_closing_with_nothing_running_just_closes(qtbot, controller):
+    assert controller.tray is None
+    controller.window.close()
+    assert not controller.window.isVisible()
+
+
+@pytest.mark.parametrize(("choice", "closes"), [("Quit now", True), ("Cancel", False)])
+def test_closing_with_deployments_running_asks(qtbot, controller, message_boxes, choice, closes):
+    start_rollout(qtbot, controller)
+    button = {"Quit now": None, "Cancel": QMessageBox.StandardButton.Cancel}[choice]
+    if button is None:
+        message_boxes.answer(text="&Quit now")
+    else:
+        message_boxes.answer(button)
+    controller.window.close()
+    assert "deployment(s) are running" in message_boxes.seen[0]
+    assert controller.window.isVisible() is not closes
+
+
+def test_wait_for_running_deployments_then_quit(qtbot, controller, message_boxes):
+    start_rollout(qtbot, controller)
+    message_boxes.answer(text="&Wait for them")
+    controller.window.close()
+    assert controller.window.isVisible()
+    running = {
+        d for (d,) in Deployment.select(Deployment.id).where(Deployment.state == "running").tuples()
+    }
+    qtbot.waitUntil(lambda: controller.qapp.calls == 1, timeout=20_000)
+    # the running ones finished; nothing new was started meanwhile
+    finished = (
+        Deployment.select()
+        .where(Deployment.id.in_(list(running)))
+        .where(Deployment.state == "succeeded")
+        .count()
+    )
+    assert finished == len(running)
+    assert Deployment.select().where(Deployment.state == "running").count() == 0
+    assert Deployment.select().where(Deployment.state == "queued").count() > 0
+
+
+def test_second_start_brings_the_first_forward(qtbot, tmp_path):
+    database = str(tmp_path / "single.sqlite3")
+    assert not notify_running(database, timeout_ms=200)
+    server = InstanceServer(database)
+    with qtbot.waitSignal(server.show_requested, timeout=5000):
+        assert notify_running(database)
+    server.close()
+
+
+def test_tray_words_icons_and_notifications(qtbot, fleet, monkeypatch):
+    engine = Engine(SimulatedGateway(), EngineSettings())
+    tasks = BackgroundTasks()
+    tray = Tray(engine, tasks)
+    shown = []
+    monkeypatch.setattr(
+        tray.icon, "showMessage", lambda title, text, *a: shown.append((title, text))
+    )
+    tray.rebuild_menu()
+    texts = [a.text() for a in tray.menu.actions() if not a.isSeparator()]
+    assert texts == ["Open App Updater", "Update applications…", "0 deployment(s) running", "Quit"]
+    tray._show_activity(Activity(running=2, waiting=1, scheduled=4, failed_recently=0))
+    assert tray.icon.toolTip() == "App Updater — 2 running, 1 waiting, 4 scheduled, 0 failed (24 h)"
+    assert describe_activity(None) == "App Updater"
+    engine.run_completed.emit(7, 10, 2)
+    assert shown[-1] == ("Update run #7 completed", "10 succeeded, 2 failed")
+    # failures in a burst share one notification
+    for device in ("press-01", "press-02", "press-03"):
+        engine.deployment_failed.emit(1, device, "unreachable")
+    qtbot.waitUntil(lambda: shown[-1][0] == "3 deployments failed", timeout=7000)
+    assert shown[-1][1] == "press-01, press-02, press-03"
+    tray.refresh()
+    qtbot.waitUntil(lambda: tray.activity is not None and tray.activity.running == 0)
+    tasks.shutdown()
+    tray.hide()

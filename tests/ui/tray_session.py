@@ -1,0 +1,85 @@
+"""Run by test_tray.py in its own process on a real X display with a tray host:
+the app in the tray, every window closed while a rollout runs, the rollout completing.
+Prints one JSON line with what it saw."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QSystemTrayIcon
+
+from appupdater.core.demo import load_demo
+from appupdater.core.planning import Selection, plan_update
+from appupdater.core.runs import create_run
+from appupdater.engine.engine import Engine
+from appupdater.engine.execution import EngineSettings
+from appupdater.engine.gateways.simulated import SimulatedGateway
+from appupdater.store.db import close_database, open_database
+from appupdater.ui.app import Application, configure_application
+
+
+def main() -> int:
+    database, shots = sys.argv[1], Path(sys.argv[2])
+    app = QApplication(sys.argv[:1])
+    configure_application(app)
+    seen: dict = {"tray_available": QSystemTrayIcon.isSystemTrayAvailable()}
+    open_database(database)
+    load_demo(devices=40, seed=2, latency_s=0.4, offline=0.0)
+    engine = Engine(SimulatedGateway(), EngineSettings(tick_ms=100))
+    controller = Application(app, engine)
+    controller.start(database)
+    completed: list = []
+    engine.run_completed.connect(lambda run, ok, failed: completed.append((run, ok, failed)))
+
+    def step_1_approve_and_close_windows():
+        seen["tray_visible"] = controller.tray is not None and controller.tray.icon.isVisible()
+        plan = plan_update([Selection("line-monitor")])
+        seen["devices"] = len(plan.devices())
+        seen["run"] = create_run(plan, approved_by="tray-test")
+        engine.wake()
+        controller.window.close()
+        QTimer.singleShot(800, step_2_menu)
+
+    def step_2_menu():
+        seen["window_visible_after_close"] = controller.window.isVisible()
+        seen["running_while_closed"] = engine.running
+        menu = controller.tray.menu
+        menu.popup(controller.tray.icon.geometry().center())
+        seen["menu"] = [a.text() for a in menu.actions() if not a.isSeparator()]
+        QTimer.singleShot(300, step_3_screenshot)
+
+    def step_3_screenshot():
+        screen = app.primaryScreen()
+        screen.grabWindow(0).save(str(shots / "tray-menu.png"))
+        controller.tray.menu.hide()
+        seen["tooltip"] = controller.tray.icon.toolTip()
+        QTimer.singleShot(100, wait_for_completion)
+
+    started = time.monotonic()
+
+    def wait_for_completion():
+        if completed or time.monotonic() - started > 60:
+            seen["completed"] = completed
+            seen["windows_visible"] = [
+                type(w).__name__
+                for w in app.topLevelWidgets()
+                if w.isVisible() and isinstance(w, QMainWindow | QDialog)
+            ]
+            controller.quit()
+        else:
+            QTimer.singleShot(100, wait_for_completion)
+
+    QTimer.singleShot(500, step_1_approve_and_close_windows)
+    app.exec()
+    controller.shutdown()
+    close_database()
+    print(json.dumps(seen))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -15,11 +15,12 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import peewee
 
 from appupdater.errors import RunError
-from appupdater.store.bulk import insert_rows
+from appupdater.store.bulk import insert_rows, update_rows, update_where
 from appupdater.store.db import writing
 from appupdater.store.fields import to_db_time
 from appupdater.store.models import (
@@ -56,6 +57,7 @@ class AppConfig:
     version: str
     version_id: int
     modules: tuple[ModuleSpec, ...]
+    application_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,11 @@ def promote_due(now: datetime) -> list[int]:
     """Scheduled deployments whose time has come, and retrying ones whose next attempt is due,
     become queued. A scheduled start more than a minute late says so, and by how much."""
     stamp = to_db_time(now)
+    due_filter = ((Deployment.state == S.SCHEDULED) & (Deployment.scheduled_at <= stamp)) | (
+        (Deployment.state == S.RETRYING) & (Deployment.next_attempt_at <= stamp)
+    )
+    if not Deployment.select(Deployment.id).where(due_filter).limit(1).exists():
+        return []  # the common case, answered without taking the write lock
     with writing():
         due = list(
             Deployment.select(Deployment.id, Deployment.state, Deployment.scheduled_at)
@@ -171,16 +178,13 @@ def requeue_interrupted(now: datetime, stale_after: timedelta, instance: str) ->
     alive = EngineInstance.select(EngineInstance.id).where(
         (EngineInstance.heartbeat_at > stale) | (EngineInstance.id == instance)
     )
+    orphaned = (Deployment.state == S.RUNNING) & (
+        Deployment.claimed_by.is_null() | Deployment.claimed_by.not_in(alive)
+    )
+    if not Deployment.select(Deployment.id).where(orphaned).limit(1).exists():
+        return []  # the common case, answered without taking the write lock
     with writing():
-        orphans = [
-            d
-            for (d,) in Deployment.select(Deployment.id)
-            .where(
-                (Deployment.state == S.RUNNING)
-                & (Deployment.claimed_by.is_null() | Deployment.claimed_by.not_in(alive))
-            )
-            .tuples()
-        ]
+        orphans = [d for (d,) in Deployment.select(Deployment.id).where(orphaned).tuples()]
         if not orphans:
             return []
         Deployment.update(
@@ -205,13 +209,10 @@ def requeue_interrupted(now: datetime, stale_after: timedelta, instance: str) ->
     return orphans
 
 
-def claim(instance: str, now: datetime | Callable[[], datetime], limit: int) -> list[DeploymentJob]:
-    """Take up to `limit` queued deployments for `instance`: the oldest of each device, and only
-    for devices with nothing running. The update is conditional, so a deployment another engine
-    took first is not taken again. Given a clock (`now` callable), the start time is read once
-    the write lock is held, so it is never before the end of what ran on the device before."""
-    if limit <= 0:
-        return []
+@lru_cache(maxsize=4)
+def _claim_query_text(database_id: int) -> tuple[str, tuple]:
+    """The claimable-deployments query as text and its constant parameters, with the LIMIT
+    parameter last and left out; built once per database (it runs after every deployment)."""
     running = Deployment.alias("running")
     earlier = Deployment.alias("earlier")
     busy = running.select(running.id).where(
@@ -222,19 +223,36 @@ def claim(instance: str, now: datetime | Callable[[], datetime], limit: int) -> 
         & (earlier.state == S.QUEUED)
         & (earlier.id < Deployment.id)
     )
+    marker = 987_654_321
+    sql, params = (
+        Deployment.select(Deployment.id)
+        .where((Deployment.state == S.QUEUED) & ~peewee.fn.EXISTS(busy) & ~peewee.fn.EXISTS(older))
+        .order_by(Deployment.id)
+        .limit(marker)
+        .sql()
+    )
+    if params[-1] != marker:  # LIMIT inlined or moved: a peewee change this code must follow
+        raise RuntimeError("unexpected shape of the claim query")
+    return sql, tuple(params[:-1])
+
+
+def _claimable_sql() -> tuple[str, tuple]:
+    return _claim_query_text(id(Deployment._meta.database.obj))
+
+
+def claim(instance: str, now: datetime | Callable[[], datetime], limit: int) -> list[DeploymentJob]:
+    """Take up to `limit` queued deployments for `instance`: the oldest of each device, and only
+    for devices with nothing running. The update is conditional, so a deployment another engine
+    took first is not taken again. Given a clock (`now` callable), the start time is read once
+    the write lock is held, so it is never before the end of what ran on the device before."""
+    if limit <= 0:
+        return []
+    sql, params = _claimable_sql()
     with writing():
         if callable(now):
             now = now()
-        candidates = [
-            d
-            for (d,) in Deployment.select(Deployment.id)
-            .where(
-                (Deployment.state == S.QUEUED) & ~peewee.fn.EXISTS(busy) & ~peewee.fn.EXISTS(older)
-            )
-            .order_by(Deployment.id)
-            .limit(limit)
-            .tuples()
-        ]
+        cursor = Deployment._meta.database.execute_sql(sql, [*params, limit])
+        candidates = [d for (d,) in cursor.fetchall()]
         if not candidates:
             return []
         claimed = [
@@ -284,7 +302,13 @@ def _jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
     device_ids = [row[2] for row in rows]
     configs: dict[int, list[AppConfig]] = {}
     config_rows = (
-        DeviceApp.select(DeviceApp.device, Application.name, AppVersion.version, AppVersion.id)
+        DeviceApp.select(
+            DeviceApp.device,
+            Application.name,
+            AppVersion.version,
+            AppVersion.id,
+            DeviceApp.application,
+        )
         .join(Application)
         .switch(DeviceApp)
         .join(AppVersion, on=DeviceApp.configured == AppVersion.id)
@@ -294,8 +318,8 @@ def _jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
     )
     version_ids = set()
     pending = []
-    for device_id, app, version, version_id in config_rows:
-        pending.append((device_id, app, version, version_id))
+    for device_id, app, version, version_id, app_id in config_rows:
+        pending.append((device_id, app, version, version_id, app_id))
         version_ids.add(version_id)
     modules: dict[int, list[ModuleSpec]] = {}
     for version_id, name, version, image in (
@@ -305,9 +329,9 @@ def _jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
         .tuples()
     ):
         modules.setdefault(version_id, []).append(ModuleSpec(name, version, image))
-    for device_id, app, version, version_id in pending:
+    for device_id, app, version, version_id, app_id in pending:
         configs.setdefault(device_id, []).append(
-            AppConfig(app, version, version_id, tuple(modules.get(version_id, ())))
+            AppConfig(app, version, version_id, tuple(modules.get(version_id, ())), app_id)
         )
     return [
         DeploymentJob(
@@ -360,23 +384,24 @@ def _finish(
     events: list[tuple[datetime, str, str]],
     **extra,
 ) -> bool:
+    values = dict(
+        state=state,
+        finished_at=now if state.is_final else None,
+        updated_at=now,
+        last_message=message,
+        cancel_requested=False,
+        **extra,
+    )
+    where = dict(id=job.id, state=S.RUNNING, claimed_by=job.instance)
     with writing():
-        changed = (
-            Deployment.update(
-                state=state,
-                finished_at=now if state.is_final else None,
-                updated_at=now,
-                last_message=message,
-                cancel_requested=False,
-                **extra,
+        if any(isinstance(v, peewee.Node) for v in values.values()):
+            changed = (
+                Deployment.update(**values)
+                .where(*(getattr(Deployment, k) == v for k, v in where.items()))
+                .execute()
             )
-            .where(
-                (Deployment.id == job.id)
-                & (Deployment.state == S.RUNNING)
-                & (Deployment.claimed_by == job.instance)
-            )
-            .execute()
-        )
+        else:  # the hot path: every attempt ends here
+            changed = update_where(Deployment, values, where)
         log_events(
             [(job.id, at, lvl, text) for at, lvl, text in events] + [(job.id, now, level, message)]
         )
@@ -387,14 +412,12 @@ def _finish(
 
 def _mark_installed(job: DeploymentJob) -> None:
     """What was deployed is now what the device runs."""
-    for app in job.config:
-        DeviceApp.update(installed=app.version_id).where(
-            (DeviceApp.device == job.device_id)
-            & (
-                DeviceApp.application
-                == Application.select(Application.id).where(Application.name == app.application)
-            )
-        ).execute()
+    update_rows(
+        DeviceApp,
+        [DeviceApp.installed],
+        [(app.version_id, job.device_id, app.application_id) for app in job.config],
+        keys=[DeviceApp.device, DeviceApp.application],
+    )
 
 
 def succeed(

@@ -2,9 +2,10 @@
 on its own thread pool, and tells whoever listens what changed.
 
 The database is the only record: the engine keeps no state a restart would lose. A dispatcher
-(one thread) does every scheduling step against the database; workers (up to `concurrency`
-threads) each run one claimed deployment. The GUI thread only starts the dispatcher and receives
-signals, so a busy database never freezes a window.
+(one thread) does every scheduling step against the database and queues what it claimed; workers
+(up to `concurrency` threads, each with one database connection) run queued attempts until the
+queue is empty. The GUI thread only starts the dispatcher and receives signals, so a busy
+database never freezes a window.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import socket
 import threading
 import uuid
+from collections import deque
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
@@ -79,12 +81,16 @@ class Engine(QObject):
         self._timer = QTimer(self)
         self._timer.setObjectName("engine-tick")
         self._timer.setInterval(self.settings.tick_ms)
-        self._timer.timeout.connect(self.wake)
+        self._timer.timeout.connect(self._tick)
         self._lock = threading.Lock()
         self._handles: dict[int, Handle] = {}
         self._dispatch_pending = False
+        self._full_pending = False
         self._stopping = False
         self._completed_runs: set[int] = set()
+        self._runs_seen: set[int] = set()  # runs with deployments this engine ran
+        self._queue: deque = deque()  # claimed (job, handle) waiting for a worker
+        self._loops = 0  # workers running _loop
         self.last_error: str = ""
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -135,8 +141,16 @@ class Engine(QObject):
 
     @Slot()
     def wake(self) -> None:
-        """Run a scheduling step soon (at most one is waiting at any time)."""
+        """Run a whole scheduling step soon (at most one is waiting at any time)."""
+        self._request(full=True)
+
+    @Slot()
+    def _tick(self) -> None:
+        self._request(full=True)
+
+    def _request(self, full: bool) -> None:
         with self._lock:
+            self._full_pending = self._full_pending or full
             if self._dispatch_pending or self._stopping:
                 return
             self._dispatch_pending = True
@@ -145,11 +159,12 @@ class Engine(QObject):
     def _dispatch(self) -> None:
         with self._lock:
             self._dispatch_pending = False
+            full, self._full_pending = self._full_pending, False
             if self._stopping:
                 return
         try:
             with db.obj.connection_context():
-                changed = self._dispatch_step()
+                changed = self._dispatch_step(full)
         except AppUpdaterError as exc:  # e.g. the database is locked: try again next tick
             self.last_error = str(exc)
             log.warning("scheduling step skipped: %s", exc)
@@ -162,54 +177,83 @@ class Engine(QObject):
         if changed:
             self._signals.changed.emit()
 
-    def _dispatch_step(self) -> bool:
+    def _dispatch_step(self, full: bool) -> bool:
+        """A whole step (heartbeat, configure, promote, recover, report finished runs, claim) on
+        every tick; after a deployment ends only the claim, so a fast rollout does not repeat
+        the rest per deployment."""
         from appupdater.store.db import translate_errors
 
         settings = self.settings
+        changed = False
         with translate_errors():
             now = self.clock.now()
-            deployments.heartbeat(self.instance, socket.gethostname(), os.getpid(), now)
-            changed = False
-            for run_id in deployments.pending_runs():
-                applied = apply_configuration(run_id, now)
-                changed = changed or not applied.already_applied
-                log.info("run %d configured: %s", run_id, applied)
-            changed |= bool(deployments.promote_due(now))
-            changed |= bool(
-                deployments.requeue_interrupted(now, settings.stale_after, self.instance)
-            )
+            if full:
+                deployments.heartbeat(self.instance, socket.gethostname(), os.getpid(), now)
+                for run_id in deployments.pending_runs():
+                    applied = apply_configuration(run_id, now)
+                    changed = changed or not applied.already_applied
+                    log.info("run %d configured: %s", run_id, applied)
+                changed |= bool(deployments.promote_due(now))
+                changed |= bool(
+                    deployments.requeue_interrupted(now, settings.stale_after, self.instance)
+                )
+                self._report_finished_runs()
             with self._lock:
                 free = settings.concurrency - len(self._handles)
             jobs = deployments.claim(self.instance, self.clock.now, free)
-            for job in jobs:
-                handle = Handle()
-                with self._lock:
+            with self._lock:
+                for job in jobs:
+                    handle = Handle()
                     self._handles[job.id] = handle
-                self.workers.start(_Call(lambda job=job, handle=handle: self._work(job, handle)))
+                    self._queue.append((job, handle))
+                    self._runs_seen.add(job.run_id)
+                start = min(settings.concurrency - self._loops, len(self._queue))
+                self._loops += start
+            for _ in range(start):
+                self.workers.start(_Call(self._loop))
         return changed or bool(jobs)
+
+    def _report_finished_runs(self) -> None:
+        """Tell once about each run this engine worked on whose deployments all ended."""
+        with self._lock:
+            runs = list(self._runs_seen)
+        for run_id in runs:
+            done, succeeded, failed = deployments.run_finished(run_id)
+            if done:
+                with self._lock:
+                    self._runs_seen.discard(run_id)
+                    first = run_id not in self._completed_runs
+                    self._completed_runs.add(run_id)
+                if first:
+                    self._signals.run_completed.emit(run_id, succeeded, failed)
+
+    def _loop(self) -> None:
+        """A worker: runs queued attempts one after the other on one database connection,
+        and ends when the queue is empty."""
+        with db.obj.connection_context():
+            while True:
+                with self._lock:
+                    if not self._queue:
+                        self._loops -= 1
+                        break
+                    job, handle = self._queue.popleft()
+                self._work(job, handle)
+        self._request(full=True)  # the queue ran dry: look for finished runs and more work
 
     def _work(self, job, handle: Handle) -> None:
         state, message = DeploymentState.FAILED, "not run"
         try:
-            with db.obj.connection_context():
-                state, message = execute(job, self.gateway, self.settings, self.clock, handle)
-                done, succeeded, failed = deployments.run_finished(job.run_id)
+            state, message = execute(job, self.gateway, self.settings, self.clock, handle)
         except Exception as exc:  # the database failed us: the attempt is requeued on recovery
             log.exception("deployment %d could not be recorded", job.id)
-            message, done = str(exc), False
+            message = str(exc)
         finally:
             with self._lock:
                 self._handles.pop(job.id, None)
         self._signals.finished.emit(job.id, str(state))
         if state == DeploymentState.FAILED:
             self._signals.failed.emit(job.id, job.device, message)
-        if done:
-            with self._lock:
-                first = job.run_id not in self._completed_runs
-                self._completed_runs.add(job.run_id)
-            if first:
-                self._signals.run_completed.emit(job.run_id, succeeded, failed)
-        self.wake()
+        self._request(full=False)
 
     # -- what an administrator asks ------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 """One deployment attempt from start to end state, as plain Python (the worker wraps it).
 
-Progress and phase go to the database at most every `progress_interval` seconds and at every
-phase change; the event log gets every phase. Cancel, quit and timeout all reach the gateway
-through `should_stop`; which of them it was decides the end state.
+Progress, phase and events go to the database at most every `progress_interval` seconds, and
+with the end of the attempt; the event log gets every phase. Cancel, quit and timeout all reach
+the gateway through `should_stop`; which of them it was decides the end state.
 """
 
 from __future__ import annotations
@@ -51,15 +51,16 @@ class Reporter:
         self.phase = ""
         self.percent = 0
         self.events: list[tuple[datetime, str, str]] = []
-        self._last = 0.0
+        # the claim wrote "connecting, 0 %": the first write is due one interval later, so a
+        # quick deployment writes its phases and events once, with its end
+        self._last = time.monotonic()
 
     def __call__(self, phase: str, percent: float, message: str | None = None) -> None:
-        changed = phase != self.phase
         self.phase = phase
         self.percent = max(0, min(100, int(percent)))
         if message:
             self.events.append((self.clock.now(), "info", message))
-        if changed or time.monotonic() - self._last >= self.interval:
+        if time.monotonic() - self._last >= self.interval:
             self.flush()
 
     def flush(self) -> None:

@@ -9,6 +9,7 @@ already be in database form (ids, not model instances; times through `to_db_time
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 import peewee
 
@@ -71,13 +72,46 @@ def update_rows(
     model: type[BaseModel],
     set_fields: Sequence[peewee.Field],
     rows: Iterable[Sequence[object]],
+    keys: Sequence[peewee.Field] | None = None,
 ) -> None:
-    """`UPDATE model SET set_fields... WHERE id = ?` for each row (set values, then the id)."""
+    """`UPDATE model SET set_fields... WHERE keys...` for each row: the set values, then the
+    key values (by default the primary key)."""
     database = model._meta.database
+    keys = keys or [model._meta.primary_key]
     assignments = ", ".join(
         f"{_quote(database, f.column_name)} = {database.param}" for f in set_fields
     )
+    condition = " AND ".join(f"{_quote(database, k.column_name)} = {database.param}" for k in keys)
     table = _quote(database, model._meta.table_name)
-    pk = _quote(database, model._meta.primary_key.column_name)
-    sql = f"UPDATE {table} SET {assignments} WHERE {pk} = {database.param}"
+    sql = f"UPDATE {table} SET {assignments} WHERE {condition}"
     database.cursor().executemany(sql, rows)
+
+
+@lru_cache(maxsize=64)
+def _update_sql(
+    model: type[BaseModel], set_names: tuple[str, ...], where_names: tuple[str, ...]
+) -> str:
+    database = model._meta.database
+    fields = model._meta.fields
+
+    def column(name: str) -> str:
+        return _quote(database, fields[name].column_name)
+
+    assignments = ", ".join(f"{column(n)} = {database.param}" for n in set_names)
+    condition = " AND ".join(f"{column(n)} = {database.param}" for n in where_names)
+    return f"UPDATE {_quote(database, model._meta.table_name)} SET {assignments} WHERE {condition}"
+
+
+def update_where(
+    model: type[BaseModel], values: dict[str, object], where: dict[str, object]
+) -> int:
+    """`UPDATE model SET values... WHERE where...` (equalities) for a hot path: the statement
+    text is built once per shape, values go through the fields' conversions. Returns the number
+    of rows changed."""
+    fields = model._meta.fields
+    params = [fields[n].db_value(v) for n, v in values.items()]
+    params += [fields[n].db_value(v) for n, v in where.items()]
+    cursor = model._meta.database.execute_sql(
+        _update_sql(model, tuple(values), tuple(where)), params
+    )
+    return cursor.rowcount

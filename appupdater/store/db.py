@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import peewee
@@ -126,10 +128,20 @@ class translate_errors:
         raise DatabaseError(f"the database {where} cannot be used: {text}") from exc
 
 
+# SQLite lets one writer in at a time and makes the others sleep and poll (busy_timeout), with
+# growing sleeps. Threads of this process queue on a lock instead, which wakes them at once;
+# other processes still meet the busy timeout.
+_sqlite_writers = threading.RLock()
+
+
+@contextmanager
 def writing():
     """A transaction for a multi-row write. On SQLite it takes the write lock up front
     (BEGIN IMMEDIATE), so a busy database fails at the start instead of half-way."""
     database = db.obj
     if isinstance(database, peewee.SqliteDatabase):
-        return database.atomic("IMMEDIATE")
-    return database.atomic()
+        with _sqlite_writers, database.atomic("IMMEDIATE"):
+            yield
+    else:
+        with database.atomic():
+            yield

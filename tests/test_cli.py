@@ -127,3 +127,75 @@ def test_environment_variable_selects_database(capsys, tmp_path, monkeypatch):
     finally:
         close_database()
     assert path.exists()
+
+
+def test_update_records_a_run_like_the_wizard(capsys, database):
+    run(capsys, *database, "import", str(FIXTURE))
+    code, _, err = run(capsys, *database, "update", "--app", "line-monitor")
+    assert code == 1 and "add --yes" in err
+    code, out, _ = run(
+        capsys,
+        *database,
+        "update",
+        "--app",
+        "line-monitor",
+        "--device",
+        "press-07",
+        "--deploy",
+        "2099-01-01T10:00+01:00",
+        "--yes",
+        "--json",
+    )
+    assert code == 0
+    result = json.loads(out)
+    assert result["deployments_created"] == 1 and result["action"] == "2099-01-01T10:00:00+01:00"
+    code, out, _ = run(capsys, *database, "status", "--run", str(result["run"]), "--json")
+    status = json.loads(out)
+    assert status["runs"] == [
+        {
+            "id": result["run"],
+            "status": "in progress",
+            "approved_by": status["runs"][0]["approved_by"],
+            "approved_at": status["runs"][0]["approved_at"],
+            "counts": {"scheduled": 1},
+        }
+    ]
+    [deployment] = status["deployments"]
+    assert {k: deployment[k] for k in ("run", "device", "state", "attempts")} == {
+        "run": result["run"],
+        "device": "press-07",
+        "state": "scheduled",
+        "attempts": 0,
+    }
+    assert set(deployment) == {
+        "id",
+        "run",
+        "device",
+        "state",
+        "phase",
+        "progress",
+        "attempts",
+        "message",
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--deploy", "2001-01-01T00:00Z"], "in the past for press-07"),
+        (["--deploy", "tomorrow"], "expected none, now or an ISO time"),
+        (["--device", "nobody"], "not affected by this update: nobody"),
+    ],
+)
+def test_update_refuses_bad_requests(capsys, database, args, message):
+    run(capsys, *database, "import", str(FIXTURE))
+    code, _, err = run(capsys, *database, "update", "--app", "line-monitor", *args, "--yes")
+    assert code == 1 and message in err
+
+
+def test_status_text(capsys, database):
+    run(capsys, *database, "import", str(FIXTURE))
+    assert run(capsys, *database, "status")[1] == "no update runs yet\n"
+    run(capsys, *database, "update", "--app", "line-monitor", "--deploy", "none", "--yes")
+    code, out, _ = run(capsys, *database, "status")
+    assert code == 0 and "run 1 (" in out and ": completed — no deployments" in out

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 from appupdater import __version__
 from appupdater.engine.engine import Engine
 from appupdater.engine.execution import EngineSettings
+from appupdater.engine.signals import QuitSignals
 from appupdater.engine.tasks import BackgroundTasks
 from appupdater.errors import AppUpdaterError
 from appupdater.store.db import close_database, data_dir, default_location, open_database
@@ -191,7 +192,10 @@ def run_gui(database: str | None, demo: bool = False) -> int:
         return 1
     controller = Application(app, Engine(settings=EngineSettings()))
     controller.start(location)
+    # Ctrl+C or a TERM from the session: quit now; running deployments resume next time
+    signals = QuitSignals(lambda name: controller.quit())
     code = app.exec()
+    signals.restore()
     controller.shutdown()
     close_database()
     return code

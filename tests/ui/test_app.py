@@ -128,3 +128,31 @@ def test_tray_words_icons_and_notifications(qtbot, fleet, monkeypatch):
     qtbot.waitUntil(lambda: tray.activity is not None and tray.activity.running == 0)
     tasks.shutdown()
     tray.hide()
+
+
+def test_wizard_approval_hands_the_run_to_the_engine(qtbot, controller, message_boxes):
+    from PySide6.QtWidgets import QWizard
+
+    from tests.ui.drive import click_action, click_row, click_wizard, next_page
+
+    Device.update(labels={"sim.latency_s": 0.05}).execute()
+    window = controller.window
+    click_row(
+        qtbot, window.apps_view, [a.name for a in window.apps_model.apps].index("edge-gateway")
+    )
+    click_action(qtbot, window, window.update_action)
+    wizard = window.wizard
+    qtbot.waitUntil(wizard.devices_page.isComplete)
+    next_page(qtbot, wizard)
+    next_page(qtbot, wizard)
+    message_boxes.answer(QMessageBox.StandardButton.Ok)
+    with qtbot.waitSignal(controller.engine.run_completed, timeout=20_000) as completed:
+        click_wizard(qtbot, wizard, QWizard.WizardButton.FinishButton)
+    run_id, succeeded, failed = completed.args
+    assert succeeded + failed == Deployment.select().where(Deployment.run == run_id).count() > 0
+    assert (
+        Deployment.select()
+        .where((Deployment.run == run_id) & Deployment.state.not_in(["succeeded", "failed"]))
+        .count()
+        == 0
+    )

@@ -19,6 +19,7 @@ from functools import lru_cache
 
 import peewee
 
+from appupdater.core.catalog import ModuleInfo
 from appupdater.errors import RunError
 from appupdater.store.bulk import insert_rows, update_rows, update_where
 from appupdater.store.db import writing
@@ -43,20 +44,13 @@ LATE_AFTER = timedelta(seconds=60)  # a scheduled start later than this is repor
 
 
 @dataclass(frozen=True)
-class ModuleSpec:
-    name: str
-    version: str
-    image: str
-
-
-@dataclass(frozen=True)
 class AppConfig:
     """One configured application of a device, as deployed."""
 
     application: str
     version: str
     version_id: int
-    modules: tuple[ModuleSpec, ...]
+    modules: tuple[ModuleInfo, ...]
     application_id: int = 0
 
 
@@ -321,14 +315,14 @@ def _jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
     for device_id, app, version, version_id, app_id in config_rows:
         pending.append((device_id, app, version, version_id, app_id))
         version_ids.add(version_id)
-    modules: dict[int, list[ModuleSpec]] = {}
+    modules: dict[int, list[ModuleInfo]] = {}
     for version_id, name, version, image in (
         Module.select(Module.app_version, Module.name, Module.version, Module.image)
         .where(Module.app_version.in_(list(version_ids)))
         .order_by(Module.position)
         .tuples()
     ):
-        modules.setdefault(version_id, []).append(ModuleSpec(name, version, image))
+        modules.setdefault(version_id, []).append(ModuleInfo(name, version, image))
     for device_id, app, version, version_id, app_id in pending:
         configs.setdefault(device_id, []).append(
             AppConfig(app, version, version_id, tuple(modules.get(version_id, ())), app_id)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from appupdater.core.catalog import load_catalog
+from appupdater.core.deployments import log_events
 from appupdater.core.planning import Plan, gc_paused
 from appupdater.errors import RunError
 from appupdater.store.bulk import insert_rows, update_rows
@@ -21,7 +22,6 @@ from appupdater.store.fields import to_db_time, utcnow
 from appupdater.store.models import (
     DeployAction,
     Deployment,
-    DeploymentEvent,
     DeploymentState,
     DeviceApp,
     RunApplication,
@@ -195,12 +195,12 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
             deployment_rows,
             ignore=True,
         )
-        _log_creation(run_id, stamp)
+        _log_creation(run_id, now)
         UpdateRun.update(configured_at=now).where(UpdateRun.id == run_id).execute()
     return Applied(len(updates), len(deployment_rows))
 
 
-def _log_creation(run_id: int, stamp: str) -> None:
+def _log_creation(run_id: int, now: datetime) -> None:
     """One event per new deployment of the run, written in SQL to stay fast for big runs."""
     message = "configuration updated; deployment created"
     query = (
@@ -214,14 +214,5 @@ def _log_creation(run_id: int, stamp: str) -> None:
             text = f"{message}, scheduled for {scheduled_at.isoformat(timespec='minutes')}"
         else:
             text = f"{message}, queued to deploy now"
-        events.append((deployment_id, stamp, "info", text))
-    insert_rows(
-        DeploymentEvent,
-        (
-            DeploymentEvent.deployment,
-            DeploymentEvent.at,
-            DeploymentEvent.level,
-            DeploymentEvent.message,
-        ),
-        events,
-    )
+        events.append((deployment_id, now, "info", text))
+    log_events(events)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from appupdater.core.deployments import DeploymentJob
 
@@ -30,8 +31,32 @@ class Stopped(Exception):
     """The gateway stopped because `should_stop()` said so (cancel, timeout or quit)."""
 
 
+@dataclass(frozen=True)
+class DeviceTarget:
+    """What a gateway needs to reach one device."""
+
+    name: str
+    labels: dict = field(default_factory=dict)
+    endpoint: str | None = None
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What a device says about itself: reachable or not, and what it runs (application name
+    to version) when it could tell."""
+
+    online: bool
+    installed: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+
+
 class Gateway(ABC):
     """Talks to devices. Called from worker threads; must not touch Qt widgets."""
+
+    @abstractmethod
+    def probe(self, device: DeviceTarget) -> ProbeResult:
+        """Ask the device whether it is reachable and what it runs; never raises for an
+        unreachable device (that is `online=False` with the reason in `message`)."""
 
     @abstractmethod
     def deploy(self, job: DeploymentJob, progress: Progress, should_stop: ShouldStop) -> str:

@@ -17,8 +17,10 @@ from collections.abc import Callable
 from appupdater.core.deployments import DeploymentJob
 from appupdater.engine.gateways.base import (
     DeviceRejected,
+    DeviceTarget,
     DeviceUnreachable,
     Gateway,
+    ProbeResult,
     Progress,
     ShouldStop,
     Stopped,
@@ -48,6 +50,13 @@ class SimulatedGateway(Gateway):
         self.failure_rate = failure_rate
         self.offline = offline
         self.sleep = sleep
+
+    def probe(self, device: DeviceTarget) -> ProbeResult:
+        """A simulated device answers unless it is labelled offline. It runs what was last
+        deployed to it, which the database already holds, so it reports nothing new."""
+        if _flag((device.labels or {}).get("sim.offline", self.offline)):
+            return ProbeResult(False, message=f"{device.name} unreachable (simulated: sim.offline)")
+        return ProbeResult(True)
 
     def deploy(self, job: DeploymentJob, progress: Progress, should_stop: ShouldStop) -> str:
         labels = job.labels or {}

@@ -8,11 +8,16 @@ from appupdater.core import deployments
 from appupdater.core.runs import apply_configuration
 from appupdater.engine.clock import SystemClock
 from appupdater.engine.execution import EngineSettings, Handle, execute
-from appupdater.engine.gateways.base import Gateway
+from appupdater.engine.gateways.base import Gateway, ProbeResult
 from tests.engine.conftest import approve, deployment, events
 
 
-class FinishesDespiteCancel(Gateway):
+class FakeGateway(Gateway):
+    def probe(self, device):
+        return ProbeResult(True)
+
+
+class FinishesDespiteCancel(FakeGateway):
     def __init__(self, handle):
         self.handle = handle
 
@@ -22,7 +27,7 @@ class FinishesDespiteCancel(Gateway):
         return "deployed anyway"
 
 
-class Buggy(Gateway):
+class Buggy(FakeGateway):
     def deploy(self, job, progress, should_stop):
         raise KeyError("oops")
 

@@ -38,7 +38,12 @@ from appupdater.ui.wizard.update_wizard import UpdateWizard  # noqa: E402
 def painted(widget, start: float) -> float:
     QApplication.processEvents()
     widget.repaint()
-    return (time.perf_counter() - start) * 1000
+    elapsed = (time.perf_counter() - start) * 1000
+    if os.environ.get("BENCH_DEBUG"):
+        print(
+            f"  ({widget.currentId() if hasattr(widget, 'currentId') else '-'}: {elapsed:.0f} ms)"
+        )
+    return elapsed
 
 
 def main() -> None:

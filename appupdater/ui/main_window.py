@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from appupdater.core.fleetimport import ImportSummary, export_file, import_file
 from appupdater.core.inventory import Inventory, load_inventory
-from appupdater.core.planning import Selection
+from appupdater.core.planning import Selection, settle_heap
 from appupdater.core.runs import Applied
 from appupdater.engine.tasks import BackgroundTasks
 from appupdater.store.db import describe
@@ -245,6 +245,7 @@ class MainWindow(QMainWindow):
     def _loaded_inventory(self, inventory: Inventory) -> None:
         selected = set(self.selected_applications())
         self.inventory = inventory
+        settle_heap()
         self.apps_model.set_apps(inventory.apps)
         for row, app in enumerate(inventory.apps):
             if app.name in selected:

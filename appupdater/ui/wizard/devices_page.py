@@ -20,7 +20,14 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from appupdater.core.planning import Plan, PlanTarget, Selection, SkippedTarget, plan_update
+from appupdater.core.planning import (
+    Plan,
+    PlanTarget,
+    Selection,
+    SkippedTarget,
+    plan_update,
+    settle_heap,
+)
 from appupdater.ui.icons import icon
 from appupdater.ui.table_model import ListTableModel
 from appupdater.ui.wizard.state import WizardState
@@ -385,6 +392,7 @@ class DevicesPage(QWizardPage):
             before = {t.device.id for t in previous.targets}
             selected = (self.state.selected & affected) | (affected - before)
         self.state.set_plan(plan, selected)
+        settle_heap()
         self._total = len(affected)
         self.model.set_plan(plan)
         self.skipped_model.set_items(plan.skipped)

@@ -52,6 +52,7 @@ class FinalizeModel(QAbstractItemModel):
         super().__init__(parent)
         self.state = state
         self.devices: list[tuple[int, list[PlanTarget]]] = []
+        self.shown = 0  # devices handed to the view so far (see fetchMore)
         self.plan: Plan | None = None
         self._bold = QFont()
         self._bold.setBold(True)
@@ -60,14 +61,31 @@ class FinalizeModel(QAbstractItemModel):
         self.beginResetModel()
         self.plan = self.state.plan
         self.devices = self.state.selected_devices()
+        self.shown = min(len(self.devices), self.BATCH)
         self.endResetModel()
+
+    # A tree view lays out every top-level row it knows of, calling back into Python for each:
+    # 100,000 devices took seconds. Devices are handed out in batches as the view scrolls.
+    BATCH = 500
+
+    def canFetchMore(self, parent=QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and self.shown < len(self.devices)
+
+    def fetchMore(self, parent=QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid():
+            return
+        more = min(len(self.devices) - self.shown, self.BATCH * 4)
+        if more > 0:
+            self.beginInsertRows(QModelIndex(), self.shown, self.shown + more - 1)
+            self.shown += more
+            self.endInsertRows()
 
     # -- structure -----------------------------------------------------------------------
 
     def index(self, row, column, parent=QModelIndex()):  # noqa: B008
         # QTreeView asks for every top-level index when it lays out: keep this path short
         if not parent.isValid():
-            if 0 <= row < len(self.devices) and 0 <= column < len(self.HEADERS):
+            if 0 <= row < self.shown and 0 <= column < len(self.HEADERS):
                 return self.createIndex(row, column, TOP)
             return QModelIndex()
         if not self.hasIndex(row, column, parent):
@@ -99,7 +117,7 @@ class FinalizeModel(QAbstractItemModel):
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
         if not parent.isValid():
-            return len(self.devices)
+            return self.shown
         if parent.column() != 0:
             return 0
         pid = parent.internalId()

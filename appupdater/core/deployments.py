@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import peewee
@@ -551,7 +551,7 @@ def reschedule(ids: Iterable[int], at: datetime, now: datetime) -> list[int]:
         ids,
         now,
         (*WAITING, S.FAILED, S.CANCELLED),
-        f"rescheduled for {at.isoformat(timespec='minutes')}",
+        f"rescheduled for {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
         state=S.SCHEDULED,
         scheduled_at=at,
         finished_at=None,

@@ -211,7 +211,7 @@ def _log_creation(run_id: int, now: datetime) -> None:
     events = []
     for deployment_id, state, scheduled_at in query:
         if state == DeploymentState.SCHEDULED:
-            text = f"{message}, scheduled for {scheduled_at.isoformat(timespec='minutes')}"
+            text = f"{message}, scheduled for {scheduled_at:%Y-%m-%d %H:%M} UTC"
         else:
             text = f"{message}, queued to deploy now"
         events.append((deployment_id, now, "info", text))

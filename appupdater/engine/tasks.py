@@ -29,16 +29,22 @@ class _Signals(QObject):
 
 
 class _Task(QRunnable):
-    def __init__(self, token: int, work: Callable[[], Any], signals: _Signals):
+    def __init__(self, token: int, work: Callable[[], Any], signals: _Signals, keep: bool):
         super().__init__()
         self.token = token
         self.work = work
         self.signals = signals
+        self.keep = keep
 
     def run(self) -> None:
         try:
             database = db.obj
             if database is None:
+                result = self.work()
+            elif self.keep:
+                # a poller's thread keeps its connection (and SQLite's page cache) warm; it is
+                # closed when the thread ends with the pool
+                database.connect(reuse_if_open=True)
                 result = self.work()
             else:
                 with database.connection_context():
@@ -53,10 +59,17 @@ class _Task(QRunnable):
 class BackgroundTasks(QObject):
     """Submit callables; `on_done(result)` or `on_error(exception)` runs in this object's thread."""
 
-    def __init__(self, parent: QObject | None = None, threads: int = 2):
+    def __init__(
+        self, parent: QObject | None = None, threads: int = 2, keep_connections: bool = False
+    ):
+        """With `keep_connections` (for a poller), the threads stay and keep their database
+        connections between tasks instead of opening one per task."""
         super().__init__(parent)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(threads)
+        self.keep_connections = keep_connections
+        if keep_connections:
+            self.pool.setExpiryTimeout(-1)
         self._signals = _Signals(self)
         self._signals.finished.connect(self._finished)
         self._signals.failed.connect(self._failed)
@@ -66,7 +79,7 @@ class BackgroundTasks(QObject):
     def submit(self, work: Callable[[], Any], on_done: Done, on_error: Failed) -> int:
         token = next(self._tokens)
         self._callbacks[token] = (on_done, on_error)
-        self.pool.start(_Task(token, work, self._signals))
+        self.pool.start(_Task(token, work, self._signals, self.keep_connections))
         return token
 
     def forget(self, token: int) -> None:

@@ -65,6 +65,7 @@ class Application(QObject):
         self.tray = Tray(engine, self.tasks, self) if use_tray else None
         if self.tray is not None:
             self.tray.open_requested.connect(self.show_window)
+            self.tray.overview_requested.connect(self.window.show_overview)
             self.tray.update_requested.connect(self._update_from_tray)
             self.tray.quit_requested.connect(self.request_quit)
         qapp.setQuitOnLastWindowClosed(self.tray is None)
@@ -159,6 +160,8 @@ class Application(QObject):
 
     def quit(self) -> None:
         self.quitting = True
+        if self.window.overview is not None:
+            self.window.overview.close()
         self.window.close()
         self.qapp.quit()
 

@@ -48,6 +48,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.tasks = tasks or BackgroundTasks(self)
         self.engine = engine
+        self.overview = None  # the Deployment Overview window, once opened
         # asked before closing; False keeps the window open (set by the application)
         self.close_guard: Callable[[QCloseEvent], bool] | None = None
         self.inventory: Inventory | None = None
@@ -135,6 +136,10 @@ class MainWindow(QMainWindow):
         self.import_action = QAction(icon("import"), "&Import fleet file…", self)
         self.import_action.setShortcut(QKeySequence("Ctrl+I"))
         self.import_action.triggered.connect(self.import_fleet)
+        self.overview_action = QAction(icon("overview"), "Deployment &Overview", self)
+        self.overview_action.setShortcut(QKeySequence("Ctrl+O"))
+        self.overview_action.setStatusTip("Follow every update run and its deployments")
+        self.overview_action.triggered.connect(lambda: self.show_overview())
         self.export_action = QAction(icon("export"), "&Export…", self)
         self.export_action.setShortcut(QKeySequence("Ctrl+E"))
         self.export_action.triggered.connect(self.export_fleet)
@@ -152,6 +157,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
         update_menu = self.menuBar().addMenu("&Update")
         update_menu.addAction(self.update_action)
+        update_menu.addAction(self.overview_action)
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.refresh_action)
 
@@ -159,7 +165,12 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("main-toolbar")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.setMovable(False)
-        for action in (self.update_action, self.import_action, self.export_action):
+        for action in (
+            self.update_action,
+            self.overview_action,
+            self.import_action,
+            self.export_action,
+        ):
             toolbar.addAction(action)
         toolbar.addSeparator()
         toolbar.addAction(self.quit_action)
@@ -274,6 +285,19 @@ class MainWindow(QMainWindow):
         if self.engine is not None:
             self.engine.wake()
         self.refresh()
+        self.show_overview(run_id)
+
+    def show_overview(self, run_id: int | None = None) -> None:
+        """Open (or bring forward) the Deployment Overview, on `run_id` when given."""
+        from appupdater.ui.overview.window import OverviewWindow
+
+        if self.overview is None:
+            self.overview = OverviewWindow(engine=self.engine)
+        if run_id is not None:
+            self.overview.show_run(run_id)
+        self.overview.show()
+        self.overview.raise_()
+        self.overview.activateWindow()
 
     def _wizard_closed(self) -> None:
         if self.wizard is not None:
@@ -332,5 +356,7 @@ class MainWindow(QMainWindow):
         self.save_state()
         if self.wizard is not None:
             self.wizard.reject()
+        if self.overview is not None and self.close_guard is None:
+            self.overview.close()  # alone, the main window takes its overview along
         self.tasks.shutdown()
         super().closeEvent(event)

@@ -32,6 +32,7 @@ class Tray(QObject):
     """Icon idle / working / failed, tooltip with counts, a menu rebuilt each time it opens."""
 
     open_requested = Signal()
+    overview_requested = Signal()
     update_requested = Signal()
     quit_requested = Signal()
 
@@ -96,6 +97,8 @@ class Tray(QObject):
         self.menu.clear()
         open_action = QAction(icon("appupdater"), "Open App Updater", self.menu)
         open_action.triggered.connect(self.open_requested)
+        overview_action = QAction(icon("overview"), "Deployment Overview", self.menu)
+        overview_action.triggered.connect(self.overview_requested)
         update_action = QAction(icon("update"), "Update applications…", self.menu)
         update_action.triggered.connect(self.update_requested)
         running = self.engine.running
@@ -103,7 +106,15 @@ class Tray(QObject):
         status.setEnabled(False)
         quit_action = QAction(icon("quit"), "Quit", self.menu)
         quit_action.triggered.connect(self.quit_requested)
-        for action in (open_action, update_action, None, status, None, quit_action):
+        for action in (
+            open_action,
+            overview_action,
+            update_action,
+            None,
+            status,
+            None,
+            quit_action,
+        ):
             if action is None:
                 self.menu.addSeparator()
             else:

@@ -113,7 +113,13 @@ def test_tray_words_icons_and_notifications(qtbot, fleet, monkeypatch):
     )
     tray.rebuild_menu()
     texts = [a.text() for a in tray.menu.actions() if not a.isSeparator()]
-    assert texts == ["Open App Updater", "Update applications…", "0 deployment(s) running", "Quit"]
+    assert texts == [
+        "Open App Updater",
+        "Deployment Overview",
+        "Update applications…",
+        "0 deployment(s) running",
+        "Quit",
+    ]
     tray._show_activity(Activity(running=2, waiting=1, scheduled=4, failed_recently=0))
     assert tray.icon.toolTip() == "App Updater — 2 running, 1 waiting, 4 scheduled, 0 failed (24 h)"
     assert describe_activity(None) == "App Updater"

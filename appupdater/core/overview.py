@@ -1,0 +1,306 @@
+"""What the Deployment Overview shows, read in a few queries: runs with their counts, the
+deployments of a run (or all), only what changed since the last look, one deployment's events
+and module changes, and a run's CSV report."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import peewee
+
+from appupdater.core.catalog import load_catalog
+from appupdater.core.deployments import run_counts, run_status
+from appupdater.core.planning import ModuleChange, gc_paused, module_changes
+from appupdater.store.models import (
+    Application,
+    AppVersion,
+    Deployment,
+    DeploymentEvent,
+    Device,
+    RunApplication,
+    Target,
+    UpdateRun,
+)
+
+# A write committed a moment after a later-stamped one must still be seen: each look reaches
+# back this far before the newest change it saw (rows seen twice are just updated twice).
+OVERLAP = timedelta(seconds=2)
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    id: int
+    approved_at: datetime
+    approved_by: str
+    applications: str  # "line-monitor → 2.1.0, edge-gateway → 4.0.1"
+    configured: bool
+    counts: dict[str, int]
+
+    @property
+    def status(self) -> str:
+        return run_status(self.configured, self.counts)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(slots=True)
+class DeploymentRow:
+    id: int
+    run: int
+    device_id: int
+    device: str
+    state: str
+    phase: str | None
+    progress: int
+    attempts: int
+    # times as the database returns them: `parse_time` makes datetimes of them when shown
+    scheduled_at: str | datetime | None
+    started_at: str | datetime | None
+    finished_at: str | datetime | None
+    next_attempt_at: str | datetime | None
+    message: str
+    updated_at: str | datetime
+
+
+def run_summaries(only: list[int] | None = None) -> list[RunSummary]:
+    """Every run (or those in `only`), newest first."""
+    apps: dict[int, list[str]] = {}
+    for run_id, app, version in (
+        RunApplication.select(RunApplication.run, Application.name, AppVersion.version)
+        .join(Application)
+        .switch(RunApplication)
+        .join(AppVersion)
+        .order_by(RunApplication.run, Application.name)
+        .tuples()
+    ):
+        apps.setdefault(run_id, []).append(f"{app} → {version}")
+    counts = (
+        run_counts()
+        if only is None
+        else {run_id: run_counts(run_id).get(run_id, {}) for run_id in only}
+    )
+    runs = UpdateRun.select(
+        UpdateRun.id, UpdateRun.approved_at, UpdateRun.approved_by, UpdateRun.configured_at
+    ).order_by(UpdateRun.id.desc())
+    if only is not None:
+        runs = runs.where(UpdateRun.id.in_(only))
+    return [
+        RunSummary(
+            run_id,
+            approved_at,
+            approved_by,
+            ", ".join(apps.get(run_id, [])),
+            configured_at is not None,
+            counts.get(run_id, {}),
+        )
+        for run_id, approved_at, approved_by, configured_at in runs.tuples()
+    ]
+
+
+def newest_run() -> int:
+    """The id of the newest run (0 for none): how a window learns of runs made elsewhere."""
+    return UpdateRun.select(peewee.fn.MAX(UpdateRun.id)).scalar() or 0
+
+
+_COLUMNS = (
+    Deployment.id,
+    Deployment.run,
+    Deployment.device,
+    Device.name,
+    Deployment.state,
+    Deployment.phase,
+    Deployment.progress,
+    Deployment.attempts,
+    Deployment.scheduled_at,
+    Deployment.started_at,
+    Deployment.finished_at,
+    Deployment.next_attempt_at,
+    Deployment.last_message,
+    Deployment.updated_at,
+)
+
+
+def deployment_rows(
+    run_id: int | None = None, changed_since: datetime | None = None
+) -> list[DeploymentRow]:
+    """Deployments of `run_id` (all runs for None), by id; only those changed at or after
+    `changed_since` (less the overlap) when given. Rows are read raw — times stay as the
+    database returns them (see `parse_time`) — because a run can have 100,000 of them."""
+    query = Deployment.select(*_COLUMNS).join(Device)
+    if changed_since is not None:
+        # by the updated_at index alone: a run's index, or an ORDER BY id, would make the
+        # planner read the whole table. All runs' changes come back, so that the caller can
+        # keep every run's counts current.
+        query = query.where(Deployment.updated_at >= changed_since - OVERLAP)
+    else:
+        query = query.order_by(Deployment.id)
+        if run_id is not None:
+            query = query.where(Deployment.run == run_id)
+    sql, params = query.sql()
+    with gc_paused():
+        cursor = Deployment._meta.database.execute_sql(sql, params)
+        rows = [DeploymentRow(*row) for row in cursor.fetchall()]
+    if changed_since is not None:
+        rows.sort(key=lambda row: row.id)
+    return rows
+
+
+def parse_time(value) -> datetime | None:
+    """A time as read raw: SQLite text or a naive datetime (PostgreSQL), both UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def newest_change(rows: list[DeploymentRow], previous: datetime | None) -> datetime | None:
+    """The newest `updated_at` among `rows`, or `previous` if that is newer."""
+    latest = parse_time(max((row.updated_at for row in rows), default=None))
+    if previous is None or (latest is not None and latest > previous):
+        return latest
+    return previous
+
+
+def events(deployment_id: int) -> list[tuple[datetime, str, str]]:
+    return list(
+        DeploymentEvent.select(DeploymentEvent.at, DeploymentEvent.level, DeploymentEvent.message)
+        .where(DeploymentEvent.deployment == deployment_id)
+        .order_by(DeploymentEvent.at, DeploymentEvent.id)
+        .tuples()
+    )
+
+
+def carried_changes(deployment_id: int) -> list[tuple[str, str, str, tuple[ModuleChange, ...]]]:
+    """(application, from, to, module changes) for each target the deployment carries."""
+    run_id, device_id = (
+        Deployment.select(Deployment.run, Deployment.device)
+        .where(Deployment.id == deployment_id)
+        .tuples()
+        .get()
+    )
+    catalog = load_catalog()
+    result = []
+    for app, from_id, to_id in (
+        Target.select(Application.name, Target.from_version, Target.to_version)
+        .join(Application)
+        .where((Target.run == run_id) & (Target.device == device_id))
+        .order_by(Application.name)
+        .tuples()
+    ):
+        start, end = catalog.versions.get(from_id), catalog.versions[to_id]
+        changes = module_changes(start, end) if start is not None else ()
+        result.append((app, start.text if start else "—", end.text, changes))
+    return result
+
+
+REPORT_HEADER = (
+    "device",
+    "applications",
+    "from",
+    "to",
+    "action",
+    "state",
+    "scheduled_at",
+    "started_at",
+    "finished_at",
+    "attempts",
+    "last_message",
+)
+
+
+def run_report(run_id: int) -> list[tuple]:
+    """One row per device of the run, as the CSV report has them (times in UTC, ISO 8601)."""
+    targets: dict[int, list[tuple[str, str, str, str]]] = {}
+    versions = {v: t for v, t in AppVersion.select(AppVersion.id, AppVersion.version).tuples()}
+    for device_id, app, from_id, to_id, action in (
+        Target.select(
+            Target.device, Application.name, Target.from_version, Target.to_version, Target.action
+        )
+        .join(Application)
+        .where(Target.run == run_id)
+        .order_by(Application.name)
+        .tuples()
+    ):
+        targets.setdefault(device_id, []).append(
+            (app, versions.get(from_id, ""), versions[to_id], action)
+        )
+    deployments = {
+        device_id: (state, scheduled, started, finished, attempts, message)
+        for device_id, state, scheduled, started, finished, attempts, message in Deployment.select(
+            Deployment.device,
+            Deployment.state,
+            Deployment.scheduled_at,
+            Deployment.started_at,
+            Deployment.finished_at,
+            Deployment.attempts,
+            Deployment.last_message,
+        )
+        .where(Deployment.run == run_id)
+        .tuples()
+    }
+    names = (
+        dict(Device.select(Device.id, Device.name).where(Device.id.in_(list(targets))).tuples())
+        if targets
+        else {}
+    )
+
+    def iso(moment):
+        return moment.isoformat() if moment else ""
+
+    rows = []
+    for device_id, items in targets.items():
+        state, scheduled, started, finished, attempts, message = deployments.get(
+            device_id, ("configuration only", None, None, None, 0, "")
+        )
+        rows.append(
+            (
+                names[device_id],
+                "; ".join(a for a, _, _, _ in items),
+                "; ".join(f for _, f, _, _ in items),
+                "; ".join(t for _, _, t, _ in items),
+                items[0][3],
+                state,
+                iso(scheduled),
+                iso(started),
+                iso(finished),
+                attempts,
+                message,
+            )
+        )
+    rows.sort(key=lambda row: row[0])
+    return rows
+
+
+def export_run_csv(run_id: int, path: str | Path) -> int:
+    """Write the run's report to `path` (atomically); returns the number of devices."""
+    path = Path(path)
+    rows = run_report(run_id)
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(REPORT_HEADER)
+        writer.writerows(rows)
+    partial.replace(path)
+    return len(rows)
+
+
+def target_summaries(run_id: int | None = None) -> dict[tuple[int, int], tuple[str, str]]:
+    """(run, device id) -> (applications text, action) for the deployments list; static per
+    run, so read once when a run is opened (raw: it has a row per device and application)."""
+    names = dict(Application.select(Application.id, Application.name).tuples())
+    query = Target.select(Target.run, Target.device, Target.application, Target.action)
+    if run_id is not None:
+        query = query.where(Target.run == run_id)
+    sql, params = query.sql()
+    summary: dict[tuple[int, int], tuple[list[str], str]] = {}
+    with gc_paused():
+        for run, device, app_id, action in Target._meta.database.execute_sql(sql, params):
+            apps, _ = summary.setdefault((run, device), ([], action))
+            apps.append(names[app_id])
+        return {key: (", ".join(sorted(apps)), action) for key, (apps, action) in summary.items()}

@@ -1,0 +1,1 @@
+"""The Deployment Overview window: runs, their deployments, details and actions."""

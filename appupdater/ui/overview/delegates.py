@@ -1,0 +1,77 @@
+"""Bars painted in the overview's cells (a widget per row would not scale to 100,000 rows)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionProgressBar
+
+from appupdater.ui.overview.models import COUNTS_ROLE, PROGRESS_ROLE
+from appupdater.ui.overview.style import BAR_ORDER, STATE_COLOUR
+
+
+class ProgressDelegate(QStyledItemDelegate):
+    """A progress bar for cells that carry PROGRESS_ROLE."""
+
+    def paint(self, painter: QPainter, option, index) -> None:
+        value = index.data(PROGRESS_ROLE)
+        if value is None:
+            return super().paint(painter, option, index)
+        style = option.widget.style() if option.widget else QApplication.style()
+        style.drawPrimitive(
+            QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, option.widget
+        )
+        bar = QStyleOptionProgressBar()
+        bar.rect = option.rect.adjusted(3, 4, -3, -4)
+        bar.minimum, bar.maximum, bar.progress = 0, 100, int(value)
+        bar.text = f"{int(value)} %"
+        bar.textVisible = True
+        bar.state = option.state | QStyle.StateFlag.State_Horizontal
+        bar.palette = option.palette
+        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)
+        return None
+
+
+class StackedBarDelegate(QStyledItemDelegate):
+    """A run's deployments by state, as coloured segments with the cell's text over them."""
+
+    def paint(self, painter: QPainter, option, index) -> None:
+        counts = index.data(COUNTS_ROLE)
+        if counts is None:
+            return super().paint(painter, option, index)
+        style = option.widget.style() if option.widget else QApplication.style()
+        style.drawPrimitive(
+            QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, option.widget
+        )
+        text_width = option.fontMetrics.horizontalAdvance(index.data() or "") + 12
+        cell = option.rect.adjusted(3, 5, -3, -5)
+        area = cell.adjusted(0, 0, -text_width, 0)
+        total = sum(counts.values())
+        painter.save()
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor("#e6e6e6"))
+        painter.drawRect(area)
+        x = area.left()
+        for state in BAR_ORDER:
+            number = counts.get(state, 0)
+            if not number or not total:
+                continue
+            width = round(area.width() * number / total)
+            painter.setBrush(STATE_COLOUR[state])
+            painter.drawRect(QRect(x, area.top(), max(1, width), area.height()))
+            x += width
+        painter.setPen(
+            QPen(
+                option.palette.color(
+                    option.palette.ColorRole.HighlightedText
+                    if option.state & QStyle.StateFlag.State_Selected
+                    else option.palette.ColorRole.Text
+                )
+            )
+        )
+        label = QRect(area.right() + 8, option.rect.top(), text_width, option.rect.height())
+        painter.drawText(
+            label, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, index.data() or ""
+        )
+        painter.restore()
+        return None

@@ -1,0 +1,264 @@
+"""Item models of the overview: runs, and the deployments of the selected run.
+
+The deployments model is refreshed with only what changed (dataChanged for known rows,
+inserted rows for new ones), never reset by a refresh, so selection and scroll position stay.
+Sorting and filtering happen in the model over row numbers: no proxy over 100,000 rows."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt
+
+from appupdater.core.overview import DeploymentRow, RunSummary, parse_time
+from appupdater.ui.icons import icon
+from appupdater.ui.overview.style import STATE_COLOUR, STATE_ICON
+from appupdater.ui.table_model import ListTableModel
+from appupdater.ui.timefmt import local_text
+from appupdater.ui.wizard.deployment_page import ACTION_TEXT
+
+PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1  # int 0-100 for the progress delegate
+COUNTS_ROLE = Qt.ItemDataRole.UserRole + 2  # dict state -> count for the stacked bar
+ACTION_SHORT = {"now": "now", "at": "at a time", "none": "configuration only"}
+
+
+class RunsModel(ListTableModel):
+    HEADERS = ("Run", "Approved", "By", "Applications", "Progress", "Status")
+
+    def set_runs(self, runs: list[RunSummary]) -> None:
+        """Update in place when the same runs are shown (keeps the selection), else reset."""
+        if [r.id for r in runs] == [r.id for r in self.items]:
+            self.items = runs
+            if runs:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(runs) - 1, 5))
+            return
+        self.beginResetModel()
+        self.items = runs
+        self.endResetModel()
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not self.valid_row(index):
+            return None
+        run: RunSummary = self.items[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == 4:
+                done = (
+                    run.counts.get("succeeded", 0)
+                    + run.counts.get("failed", 0)
+                    + run.counts.get("cancelled", 0)
+                )
+                return f"{done} of {run.total} done" if run.total else "no deployments"
+            return (
+                f"#{run.id}",
+                local_text(run.approved_at),
+                run.approved_by,
+                run.applications,
+                None,
+                run.status,
+            )[column]
+        if role == COUNTS_ROLE and column == 4:
+            return run.counts
+        if role == Qt.ItemDataRole.ToolTipRole and column == 4:
+            return ", ".join(f"{n} {s}" for s, n in sorted(run.counts.items())) or "no deployments"
+        if role == Qt.ItemDataRole.ForegroundRole and column == 5:
+            if "failures" in run.status:
+                return STATE_COLOUR["failed"]
+            if run.status == "completed":
+                return STATE_COLOUR["succeeded"]
+        return None
+
+
+class DeploymentsModel(ListTableModel):
+    HEADERS = (
+        "Device",
+        "Run",
+        "Applications",
+        "Action",
+        "State",
+        "Phase",
+        "Progress",
+        "Scheduled",
+        "Started",
+        "Finished",
+        "Attempts",
+        "Next attempt",
+        "Last message",
+    )
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.rows: list[DeploymentRow] = []
+        self.targets: dict[tuple[int, int], tuple[str, str]] = {}
+        self.visible: list[int] = []  # positions in `rows`, in display order
+        self._where: dict[int, int] = {}  # deployment id -> position in `rows`
+        self._shown_at: dict[int, int] = {}  # position in `rows` -> display row
+        self._states: set[str] = set()
+        self._text = ""
+        self._sort: tuple[int, Qt.SortOrder] | None = None
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def load(self, rows: list[DeploymentRow], targets) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.targets = targets
+        self._where = {row.id: i for i, row in enumerate(rows)}
+        self._rebuild()
+        self.endResetModel()
+
+    def apply(self, changed: list[DeploymentRow], targets=None) -> int:
+        """Take changed and new rows; returns how many rows changed or arrived."""
+        if targets:
+            self.targets.update(targets)
+        touched: list[int] = []
+        arrived: list[int] = []
+        for row in changed:
+            position = self._where.get(row.id)
+            if position is None:
+                self._where[row.id] = len(self.rows)
+                arrived.append(len(self.rows))
+                self.rows.append(row)
+            elif self.rows[position] != row:
+                self.rows[position] = row
+                touched.append(position)
+        last_column = len(self.HEADERS) - 1
+        shown = [self._shown_at[p] for p in touched if p in self._shown_at]
+        if shown:
+            # one signal for the span: views repaint only what is on screen
+            self.dataChanged.emit(self.index(min(shown), 0), self.index(max(shown), last_column))
+        new = [p for p in arrived if self._passes(self.rows[p])]
+        if new:
+            start = len(self.visible)
+            self.beginInsertRows(QModelIndex(), start, start + len(new) - 1)
+            for offset, position in enumerate(new):
+                self._shown_at[position] = start + offset
+            self.visible.extend(new)
+            self.endInsertRows()
+        return len(touched) + len(arrived)
+
+    # -- Qt model interface -----------------------------------------------------------------
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.visible)
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self.visible):
+            return None
+        row = self.rows[self.visible[index.row()]]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text_of(row, column)
+        if role == PROGRESS_ROLE and column == 6 and row.state == "running":
+            return row.progress
+        if role == Qt.ItemDataRole.DecorationRole and column == 4:
+            return icon(STATE_ICON.get(row.state, "info"))
+        if role == Qt.ItemDataRole.ForegroundRole and column == 4:
+            return STATE_COLOUR.get(row.state)
+        if role == Qt.ItemDataRole.ToolTipRole and column == 12 and row.message:
+            return row.message
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (1, 10):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
+        self._sort = (column, order)
+        self.layoutAboutToBeChanged.emit()
+        before = self.persistentIndexList()
+        ids = [self.rows[self.visible[i.row()]].id if i.isValid() else None for i in before]
+        self._apply_sort()
+        self._index_shown()
+        after = []
+        for index, deployment_id in zip(before, ids, strict=True):
+            position = self._where.get(deployment_id) if deployment_id is not None else None
+            shown = self._shown_at.get(position) if position is not None else None
+            after.append(QModelIndex() if shown is None else self.index(shown, index.column()))
+        self.changePersistentIndexList(before, after)
+        self.layoutChanged.emit()
+
+    # -- what the window asks -----------------------------------------------------------------
+
+    def set_filter(self, states: set[str], text: str) -> None:
+        self.beginResetModel()
+        self._states = set(states)
+        self._text = text.strip().lower()
+        self._rebuild()
+        self.endResetModel()
+
+    def row_at(self, display_row: int) -> DeploymentRow:
+        return self.rows[self.visible[display_row]]
+
+    def display_row_of(self, deployment_id: int) -> int | None:
+        position = self._where.get(deployment_id)
+        return None if position is None else self._shown_at.get(position)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _text_of(self, row: DeploymentRow, column: int):
+        if column == 0:
+            return row.device
+        if column == 1:
+            return f"#{row.run}"
+        if column in (2, 3):
+            apps, action = self.targets.get((row.run, row.device_id), ("", ""))
+            return (
+                apps if column == 2 else ACTION_SHORT.get(action, ACTION_TEXT.get(action, action))
+            )
+        if column == 4:
+            return row.state
+        if column == 5:
+            return row.phase or ""
+        if column == 6:
+            return f"{row.progress} %" if row.state in ("running", "succeeded") else ""
+        if column == 7:
+            return local_text(parse_time(row.scheduled_at))
+        if column == 8:
+            return local_text(parse_time(row.started_at))
+        if column == 9:
+            return local_text(parse_time(row.finished_at))
+        if column == 10:
+            return str(row.attempts)
+        if column == 11:
+            return local_text(parse_time(row.next_attempt_at))
+        return row.message
+
+    def _passes(self, row: DeploymentRow) -> bool:
+        if self._states and row.state not in self._states:
+            return False
+        return (
+            not self._text or self._text in row.device.lower() or self._text in row.message.lower()
+        )
+
+    def _rebuild(self) -> None:
+        self.visible = [i for i, row in enumerate(self.rows) if self._passes(row)]
+        self._apply_sort()
+        self._index_shown()
+
+    def _index_shown(self) -> None:
+        self._shown_at = {position: shown for shown, position in enumerate(self.visible)}
+
+    def _apply_sort(self) -> None:
+        if self._sort is None or self._sort[0] < 0:
+            return  # unsorted: in the order of the deployments' ids
+        column, order = self._sort
+        rows = self.rows
+        if column in (6, 10):
+
+            def key(i):
+                return rows[i].progress if column == 6 else rows[i].attempts
+        elif column in (7, 8, 9, 11):
+            attr = {7: "scheduled_at", 8: "started_at", 9: "finished_at", 11: "next_attempt_at"}[
+                column
+            ]
+
+            def key(i):
+                moment = parse_time(getattr(rows[i], attr))
+                return (moment is not None, moment.timestamp() if moment else 0)
+        elif column == 1:
+
+            def key(i):
+                return rows[i].run
+        else:
+
+            def key(i):
+                return str(self._text_of(rows[i], column)).lower()
+
+        self.visible.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)

@@ -90,6 +90,8 @@ class DeploymentsModel(ListTableModel):
         self.targets: dict[tuple[int, int], tuple[str, str]] = {}
         self.visible: list[int] = []  # positions in `rows`, in display order
         self._where: dict[int, int] = {}  # deployment id -> position in `rows`
+        # device id -> name, for the poller (read from its thread; only ever grows)
+        self.device_names: dict[int, str] = {}
         self._shown_at: dict[int, int] = {}  # position in `rows` -> display row
         self._states: set[str] = set()
         self._text = ""
@@ -102,6 +104,7 @@ class DeploymentsModel(ListTableModel):
         self.rows = rows
         self.targets = targets
         self._where = {row.id: i for i, row in enumerate(rows)}
+        self.device_names.update((row.device_id, row.device) for row in rows)
         self._rebuild()
         self.endResetModel()
 
@@ -114,6 +117,7 @@ class DeploymentsModel(ListTableModel):
         for row in changed:
             position = self._where.get(row.id)
             if position is None:
+                self.device_names[row.device_id] = row.device
                 self._where[row.id] = len(self.rows)
                 arrived.append(len(self.rows))
                 self.rows.append(row)

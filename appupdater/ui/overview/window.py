@@ -386,8 +386,10 @@ class OverviewWindow(QMainWindow):
         full = self._ticks % self.FULL_EVERY == 0
         known = set(self.model._where)
 
+        names = self.model.device_names
+
         def work():
-            changed = deployment_rows(run_id, since)
+            changed = deployment_rows(run_id, since, names)
             shown = [r for r in changed if run_id is None or r.run == run_id]
             others = sorted({r.run for r in changed if run_id is not None and r.run != run_id})
             if full or newest_run() > newest_known:

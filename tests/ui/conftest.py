@@ -7,7 +7,7 @@ import weakref
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from appupdater.core.demo import load_demo
@@ -22,8 +22,12 @@ SCREENSHOTS = Path(
 
 @pytest.fixture(autouse=True)
 def _application(qapp):
+    """App names for QSettings, and settings that start empty: Qt resolves the settings file
+    once per process, so one test's saved window state would otherwise reach the next."""
     configure_application(qapp)
-    return qapp
+    QSettings().clear()
+    yield qapp
+    QSettings().clear()
 
 
 @pytest.fixture(autouse=True)

@@ -82,6 +82,7 @@ def configured_versions(app):
 
 
 def test_one_application_all_now(qtbot, window, message_boxes, screenshot):
+    window.resize(1280, 800)
     screenshot(window, "main-window")
     wizard = open_wizard(qtbot, window, "line-monitor")
     page = wizard.devices_page

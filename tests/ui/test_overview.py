@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QFileDialog
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog
 
 from appupdater.core.overview import REPORT_HEADER, run_report
 from appupdater.core.planning import Selection, plan_update
@@ -202,9 +202,14 @@ def test_reschedule_dialog_refuses_the_past(qtbot):
     dialog = RescheduleDialog(3)
     qtbot.addWidget(dialog)
     dialog.edit.setDateTime(dialog.edit.dateTime().addSecs(-3 * 3600))
-    dialog._accept()
-    assert dialog.error.isVisible() or "in the past" in dialog.error.text()
-    assert dialog.result() != QDialog.DialogCode.Accepted
+    dialog.show()
+    ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    assert dialog.error.isVisible() and "is in the past: choose a later time" in dialog.error.text()
+    assert dialog.isVisible() and dialog.result() != QDialog.DialogCode.Accepted
+    dialog.edit.setDateTime(dialog.edit.dateTime().addSecs(6 * 3600))
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    assert dialog.result() == QDialog.DialogCode.Accepted
 
 
 def test_csv_export_matches_the_database(qtbot, overview, tmp_path, monkeypatch):

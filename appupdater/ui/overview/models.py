@@ -187,6 +187,15 @@ class DeploymentsModel(ListTableModel):
         self._rebuild()
         self.endResetModel()
 
+    def knows(self, deployment_id: int) -> bool:
+        """Whether the deployment is loaded (safe to ask from the poller's thread: one lookup
+        in a dict that only grows)."""
+        return deployment_id in self._where
+
+    def state_of(self, deployment_id: int) -> str | None:
+        position = self._where.get(deployment_id)
+        return None if position is None else self.rows[position].state
+
     def row_at(self, display_row: int) -> DeploymentRow:
         return self.rows[self.visible[display_row]]
 

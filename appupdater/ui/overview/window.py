@@ -113,6 +113,7 @@ class OverviewWindow(QMainWindow):
         self._since: datetime | None = None
         self._polling = False
         self._ticks = 0
+        self._detail_stamp: tuple | None = None  # (deployment, updated_at) the details show
         self._generation = 0  # bumped when the shown run changes: late results are dropped
         self.setWindowTitle("Deployment Overview — App Updater")
         self.setWindowIcon(icon("overview"))
@@ -384,9 +385,8 @@ class OverviewWindow(QMainWindow):
         generation, run_id, since = self._generation, self.run_id, self._since
         newest_known = max((r.id for r in self.runs_model.items), default=0)
         full = self._ticks % self.FULL_EVERY == 0
-        known = set(self.model._where)
-
-        names = self.model.device_names
+        model = self.model
+        names = model.device_names
 
         def work():
             changed = deployment_rows(run_id, since, names)
@@ -396,7 +396,9 @@ class OverviewWindow(QMainWindow):
                 summaries, complete = run_summaries(), True
             else:
                 summaries, complete = (run_summaries(others) if others else []), False
-            targets = target_summaries(run_id) if any(r.id not in known for r in shown) else None
+            targets = (
+                target_summaries(run_id) if any(not model.knows(r.id) for r in shown) else None
+            )
             return summaries, complete, shown, targets, newest_change(changed, since)
 
         def done(result):
@@ -422,8 +424,7 @@ class OverviewWindow(QMainWindow):
         before), and take fresh counts for the other runs that changed."""
         deltas: dict[int, dict[str, int]] = {}
         for row in shown:
-            position = self.model._where.get(row.id)
-            before = self.model.rows[position].state if position is not None else None
+            before = self.model.state_of(row.id)
             if before == row.state:
                 continue
             delta = deltas.setdefault(row.run, {})
@@ -474,7 +475,6 @@ class OverviewWindow(QMainWindow):
 
     def _deployment_selected(self) -> None:
         self._update_actions()
-        self._detail_id = None
         self._refresh_details()
 
     def _refresh_details(self) -> None:
@@ -486,7 +486,7 @@ class OverviewWindow(QMainWindow):
             return
         row = self.model.row_at((current if current.isValid() else rows[0]).row())
         stamp = (row.id, row.updated_at)
-        if getattr(self, "_detail_stamp", None) == stamp:
+        if self._detail_stamp == stamp:
             return
         self._detail_stamp = stamp
         deployment_id = row.id

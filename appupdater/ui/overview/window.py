@@ -440,7 +440,8 @@ class OverviewWindow(QMainWindow):
                 counts = dict(run.counts)
                 for state, change in deltas[run.id].items():
                     counts[state] = counts.get(state, 0) + change
-                run = replace(run, counts={k: v for k, v in counts.items() if v})
+                # deployments exist only once a run's configuration is applied
+                run = replace(run, configured=True, counts={k: v for k, v in counts.items() if v})
             runs.append(run)
         self.runs_model.set_runs(runs)
 

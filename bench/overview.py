@@ -23,23 +23,29 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from engine import fleet  # noqa: E402
+from PySide6.QtCore import QEventLoop  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from appupdater.core.fleetimport import import_fleet  # noqa: E402
-from appupdater.core.overview import OVERLAP  # noqa: E402
 from appupdater.core.planning import Selection, plan_update  # noqa: E402
 from appupdater.core.runs import apply_configuration, create_run  # noqa: E402
-from appupdater.store.db import close_database, open_database  # noqa: E402
+from appupdater.store.db import close_database, open_database, writing  # noqa: E402
 from appupdater.store.fields import utcnow  # noqa: E402
 from appupdater.store.models import Deployment  # noqa: E402
+from appupdater.store.revisions import next_revision  # noqa: E402
 from appupdater.ui.app import configure_application  # noqa: E402
 from appupdater.ui.overview.window import OverviewWindow  # noqa: E402
 
 
-def wait_for(app, condition) -> None:
+def wait_for(window, condition) -> None:
+    """Run the event loop until `condition` holds after a refresh: the GUI thread sits idle in
+    the loop, as in the application (a busy loop here would contend for the GIL with the
+    window's reading thread and measure that instead)."""
+    loop = QEventLoop()
+    window.refreshed.connect(loop.quit)
     while not condition():
-        app.processEvents()
-        time.sleep(0.0005)
+        loop.exec()
+    window.refreshed.disconnect(loop.quit)
 
 
 def main() -> None:
@@ -60,16 +66,13 @@ def main() -> None:
         window = OverviewWindow(interval_ms=3_600_000)  # ticks driven by hand below
         window.resize(1280, 800)
         window.show()
-        wait_for(app, lambda: window.model.rowCount() == args.deployments)
+        wait_for(window, lambda: window.model.rowCount() == args.deployments)
         app.processEvents()
         window.repaint()
         load_ms = (time.perf_counter() - start) * 1000
 
-        # Each look reaches back OVERLAP before the newest change it saw; let the rows written
-        # by the setup fall out of that window, so a tick finds just the rows changed for it.
-        time.sleep(OVERLAP.total_seconds() + 0.5)
-        window.poll()
-        wait_for(app, lambda: not window._polling)
+        window.poll()  # a first tick that finds nothing
+        wait_for(window, lambda: not window._polling)
         ticks, gui, paints = [], [], []
         done: list[float] = []
         window.refreshed.connect(lambda: done.append(time.perf_counter()))
@@ -82,19 +85,19 @@ def main() -> None:
             return result
 
         window.model.apply = timed_apply
-        for round_ in range(5):
+        for round_ in range(9):
             first = 1 + round_ * args.changed
-            Deployment.update(progress=round_ + 1, state="running", updated_at=utcnow()).where(
-                Deployment.id.between(first, first + args.changed - 1)
-            ).execute()
-            time.sleep(OVERLAP.total_seconds() + 0.1)  # earlier rounds' rows out of the window
-            Deployment.update(progress=round_ + 2, updated_at=utcnow()).where(
-                Deployment.id.between(first, first + args.changed - 1)
-            ).execute()
+            with writing():  # as the engine writes: one transaction, one revision
+                Deployment.update(
+                    progress=round_ + 1,
+                    state="running",
+                    updated_at=utcnow(),
+                    revision=next_revision(),
+                ).where(Deployment.id.between(first, first + args.changed - 1)).execute()
             done.clear()
             start = time.perf_counter()
             window.poll()
-            wait_for(app, lambda: bool(done))
+            wait_for(window, lambda: bool(done))
             refreshed_at = time.perf_counter()
             app.processEvents()  # paints what the refresh marked dirty, as the event loop does
             ticks.append((time.perf_counter() - start) * 1000)

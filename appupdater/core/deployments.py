@@ -37,6 +37,7 @@ from appupdater.store.models import (
     Module,
     UpdateRun,
 )
+from appupdater.store.revisions import next_revision
 
 S = DeploymentState
 WAITING = (S.SCHEDULED, S.QUEUED, S.RETRYING)
@@ -75,6 +76,12 @@ def _one_less():
 
 
 # ---- events ------------------------------------------------------------------------------
+
+
+def _stamped(now: datetime) -> dict:
+    """The columns every write to deployments sets: when, and the transaction's revision (for
+    pollers, see appupdater/store/revisions.py). Call it inside the write transaction."""
+    return {"updated_at": now, "revision": next_revision()}
 
 
 def log_events(rows: Iterable[tuple[int, datetime, str, str]]) -> None:
@@ -133,7 +140,7 @@ def promote_due(now: datetime) -> list[int]:
         if not due:
             return []
         ids = [d for d, _, _ in due]
-        Deployment.update(state=S.QUEUED, updated_at=now, next_attempt_at=None).where(
+        Deployment.update(state=S.QUEUED, next_attempt_at=None, **_stamped(now)).where(
             Deployment.id.in_(ids) & Deployment.state.in_([S.SCHEDULED, S.RETRYING])
         ).execute()
         events = []
@@ -186,8 +193,8 @@ def requeue_interrupted(now: datetime, stale_after: timedelta, instance: str) ->
             claimed_by=None,
             phase=None,
             progress=0,
-            updated_at=now,
             attempts=_one_less(),
+            **_stamped(now),
         ).where(Deployment.id.in_(orphans) & (Deployment.state == S.RUNNING)).execute()
         log_events(
             (
@@ -258,9 +265,9 @@ def claim(instance: str, now: datetime | Callable[[], datetime], limit: int) -> 
                 finished_at=None,
                 phase=DeploymentPhase.CONNECTING,
                 progress=0,
-                updated_at=now,
                 attempts=Deployment.attempts + 1,
                 cancel_requested=False,
+                **_stamped(now),
             )
             .where(Deployment.id.in_(candidates) & (Deployment.state == S.QUEUED))
             .returning(Deployment.id)
@@ -356,7 +363,7 @@ def report_progress(
     """Write phase, progress and buffered events of a running deployment; True when someone
     asked to cancel it (from any process)."""
     with writing():
-        Deployment.update(phase=phase, progress=progress, updated_at=now).where(
+        Deployment.update(phase=phase, progress=progress, **_stamped(now)).where(
             (Deployment.id == deployment_id) & (Deployment.state == S.RUNNING)
         ).execute()
         log_events((deployment_id, at, level, text) for at, level, text in events)
@@ -378,16 +385,16 @@ def _finish(
     events: list[tuple[datetime, str, str]],
     **extra,
 ) -> bool:
-    values = dict(
-        state=state,
-        finished_at=now if state.is_final else None,
-        updated_at=now,
-        last_message=message,
-        cancel_requested=False,
-        **extra,
-    )
     where = dict(id=job.id, state=S.RUNNING, claimed_by=job.instance)
     with writing():
+        values = dict(
+            state=state,
+            finished_at=now if state.is_final else None,
+            last_message=message,
+            cancel_requested=False,
+            **extra,
+            **_stamped(now),
+        )
         if any(isinstance(v, peewee.Node) for v in values.values()):
             changed = (
                 Deployment.update(**values)
@@ -488,7 +495,7 @@ def _change(ids: Iterable[int], now: datetime, allowed: tuple, message: str, **v
     with writing():
         changed = [
             d
-            for (d,) in Deployment.update(updated_at=now, **values)
+            for (d,) in Deployment.update(**values, **_stamped(now))
             .where(Deployment.id.in_(ids) & Deployment.state.in_(list(allowed)))
             .returning(Deployment.id)
             .tuples()

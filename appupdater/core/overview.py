@@ -5,10 +5,11 @@ and module changes, and a run's CSV report."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import peewee
 
@@ -25,10 +26,6 @@ from appupdater.store.models import (
     Target,
     UpdateRun,
 )
-
-# A write committed a moment after a later-stamped one must still be seen: each look reaches
-# back this far before the newest change it saw (rows seen twice are just updated twice).
-OVERLAP = timedelta(seconds=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +46,10 @@ class RunSummary:
         return sum(self.counts.values())
 
 
-@dataclass(slots=True)
-class DeploymentRow:
+class DeploymentRow(NamedTuple):
+    """One deployment as the overview lists it: an immutable snapshot, compared whole (in C)
+    to find what a refresh changed."""
+
     id: int
     run: int
     device_id: int
@@ -65,7 +64,7 @@ class DeploymentRow:
     finished_at: str | datetime | None
     next_attempt_at: str | datetime | None
     message: str
-    updated_at: str | datetime
+    revision: int  # of the transaction that last wrote it (appupdater/store/revisions.py)
 
 
 def run_summaries(only: list[int] | None = None) -> list[RunSummary]:
@@ -122,34 +121,34 @@ _COLUMNS = (
     Deployment.finished_at,
     Deployment.next_attempt_at,
     Deployment.last_message,
-    Deployment.updated_at,
+    Deployment.revision,
 )
 
 
 def deployment_rows(
     run_id: int | None = None,
-    changed_since: datetime | None = None,
+    changed_after: int | None = None,
     names: Mapping[int, str] | None = None,
 ) -> list[DeploymentRow]:
-    """Deployments of `run_id` (all runs for None), by id; with `changed_since`, those of every
-    run changed at or after it (less the overlap). Rows are read raw — times stay as the
-    database returns them (see `parse_time`) — because a run can have 100,000 of them. For
-    changes, device names come from `names` where it has them (one less join per poll)."""
+    """Deployments of `run_id` (all runs for None), by id; with `changed_after` (a revision),
+    those of every run written after it. Rows are read raw — times stay as the database returns
+    them (see `parse_time`) — because a run can have 100,000 of them. For changes, device names
+    come from `names` where it has them (one less join per poll)."""
     database = Deployment._meta.database
-    if changed_since is None:
+    if changed_after is None:
         query = Deployment.select(*_COLUMNS).join(Device).order_by(Deployment.id)
         if run_id is not None:
             query = query.where(Deployment.run == run_id)
         sql, params = query.sql()
         with gc_paused():
-            return [DeploymentRow(*row) for row in database.execute_sql(sql, params).fetchall()]
-    # by the updated_at index alone: a run's index, or an ORDER BY id, would make the planner
+            make = tuple.__new__  # what DeploymentRow._make does, without a call per row
+            cursor = database.execute_sql(sql, params)
+            return [make(DeploymentRow, row) for row in cursor.fetchall()]
+    # by the revision index alone: a run's index, or an ORDER BY id, would make the planner
     # read the whole table. All runs' changes come back, so that the caller can keep every
     # run's counts current.
     columns = [c for c in _COLUMNS if c is not Device.name]
-    sql, params = (
-        Deployment.select(*columns).where(Deployment.updated_at >= changed_since - OVERLAP).sql()
-    )
+    sql, params = Deployment.select(*columns).where(Deployment.revision > changed_after).sql()
     raw = database.execute_sql(sql, params).fetchall()
     known = names or {}
     missing = list({row[2] for row in raw if row[2] not in known})
@@ -172,12 +171,9 @@ def parse_time(value) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def newest_change(rows: list[DeploymentRow], previous: datetime | None) -> datetime | None:
-    """The newest `updated_at` among `rows`, or `previous` if that is newer."""
-    latest = parse_time(max((row.updated_at for row in rows), default=None))
-    if previous is None or (latest is not None and latest > previous):
-        return latest
-    return previous
+def newest_revision(rows: list[DeploymentRow], previous: int) -> int:
+    """The highest revision among `rows`, or `previous` if that is higher."""
+    return max(previous, max((row.revision for row in rows), default=previous))
 
 
 def events(deployment_id: int) -> list[tuple[datetime, str, str]]:
@@ -303,17 +299,31 @@ def export_run_csv(run_id: int, path: str | Path) -> int:
     return len(rows)
 
 
-def target_summaries(run_id: int | None = None) -> dict[tuple[int, int], tuple[str, str]]:
-    """(run, device id) -> (applications text, action) for the deployments list; static per
-    run, so read once when a run is opened (raw: it has a row per device and application)."""
+def target_summaries(runs: Iterable[int] | None = None) -> dict[int, dict[int, tuple[str, str]]]:
+    """run -> device id -> (applications text, action), for the deployments list: static per
+    run, so read once when a run is opened (all runs for None). Read raw and keyed by plain ints
+    because a run has a row per device and application (100,000 and more); most devices of a
+    run share their few (application, action) pairs, so those values are shared too."""
     names = dict(Application.select(Application.id, Application.name).tuples())
     query = Target.select(Target.run, Target.device, Target.application, Target.action)
-    if run_id is not None:
-        query = query.where(Target.run == run_id)
+    if runs is not None:
+        query = query.where(Target.run.in_(list(runs)))
     sql, params = query.sql()
-    summary: dict[tuple[int, int], tuple[list[str], str]] = {}
+    summary: dict[int, dict[int, tuple[str, str]]] = {}
+    shared: dict[tuple[int, str], tuple[str, str]] = {}
+    several: dict[tuple[int, int], list[str]] = {}
     with gc_paused():
         for run, device, app_id, action in Target._meta.database.execute_sql(sql, params):
-            apps, _ = summary.setdefault((run, device), ([], action))
-            apps.append(names[app_id])
-        return {key: (", ".join(sorted(apps)), action) for key, (apps, action) in summary.items()}
+            devices = summary.get(run)
+            if devices is None:
+                devices = summary[run] = {}
+            if device in devices:  # a device updating more than one application
+                several.setdefault((run, device), [devices[device][0]]).append(names[app_id])
+                continue
+            value = shared.get((app_id, action))
+            if value is None:
+                value = shared[(app_id, action)] = (names[app_id], action)
+            devices[device] = value
+        for (run, device), apps in several.items():
+            summary[run][device] = (", ".join(sorted(apps)), summary[run][device][1])
+    return summary

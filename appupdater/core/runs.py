@@ -28,6 +28,7 @@ from appupdater.store.models import (
     Target,
     UpdateRun,
 )
+from appupdater.store.revisions import next_revision
 
 
 @dataclass(frozen=True)
@@ -174,13 +175,14 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
                 deploy.setdefault(device_id, (action, scheduled_at))
         update_rows(DeviceApp, [DeviceApp.configured], updates)
         stamp = to_db_time(now)
+        revision = next_revision() if deploy else 0
         deployment_rows = []
         for device_id, (action, scheduled_at) in deploy.items():
             state = (
                 DeploymentState.QUEUED if action == DeployAction.NOW else DeploymentState.SCHEDULED
             )
             deployment_rows.append(
-                (run_id, device_id, state.value, stamp, stamp, to_db_time(scheduled_at))
+                (run_id, device_id, state.value, stamp, stamp, revision, to_db_time(scheduled_at))
             )
         insert_rows(
             Deployment,
@@ -190,6 +192,7 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
                 Deployment.state,
                 Deployment.created_at,
                 Deployment.updated_at,
+                Deployment.revision,
                 Deployment.scheduled_at,
             ),
             deployment_rows,

@@ -22,7 +22,14 @@ from playhouse.migrate import SchemaMigrator, migrate
 
 from appupdater import __version__
 from appupdater.errors import DatabaseError, SchemaTooNewError
-from appupdater.store.models import ALL_MODELS, Deployment, EngineInstance, SchemaInfo
+from appupdater.store.models import (
+    ALL_MODELS,
+    ChangeCounter,
+    Deployment,
+    EngineInstance,
+    SchemaInfo,
+)
+from appupdater.store.revisions import create_counters
 
 log = logging.getLogger("appupdater.store")
 
@@ -47,9 +54,21 @@ def _engine_coordination(database: peewee.Database) -> None:
     database.create_tables([EngineInstance])
 
 
+def _revisions(database: peewee.Database) -> None:
+    migrator = SchemaMigrator.from_database(database)
+    database.create_tables([ChangeCounter])
+    create_counters(database)
+    migrate(
+        migrator.add_column("deployment", "revision", Deployment.revision),
+        migrator.drop_index("deployment", "deployment_updated_at"),
+        migrator.add_index("deployment", ("revision",), False),
+    )
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema", _baseline),
     Migration(2, "cancel flag on deployments, engine instances", _engine_coordination),
+    Migration(3, "change counter for pollers instead of a time window", _revisions),
 ]
 
 
@@ -72,6 +91,7 @@ def ensure_schema(database: peewee.Database) -> None:
     if current is None:
         with database.atomic():
             database.create_tables(ALL_MODELS)
+            create_counters(database)
             _stamp(latest)
         log.info("created schema version %d", latest)
         return

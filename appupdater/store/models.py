@@ -170,7 +170,10 @@ class Deployment(BaseModel):
     started_at = UTCDateTimeField(null=True)
     finished_at = UTCDateTimeField(null=True)
     next_attempt_at = UTCDateTimeField(null=True)
-    updated_at = UTCDateTimeField(default=utcnow)  # what pollers ask for "changed since"
+    updated_at = UTCDateTimeField(default=utcnow)
+    # the `ChangeCounter` value of the transaction that last wrote the row: what pollers ask
+    # for "changed since" (see appupdater/store/revisions.py)
+    revision = peewee.BigIntegerField(default=0)
     claimed_by = peewee.CharField(null=True)  # which engine instance runs it
     cancel_requested = peewee.BooleanField(default=False)  # seen by the worker, in any process
     last_message = peewee.TextField(default="")
@@ -182,7 +185,7 @@ class Deployment(BaseModel):
             (("state", "next_attempt_at"), False),
             (("device", "state"), False),
             (("run", "state"), False),
-            (("updated_at",), False),
+            (("revision",), False),
         )
 
 
@@ -209,6 +212,13 @@ class EngineInstance(BaseModel):
     heartbeat_at = UTCDateTimeField(default=utcnow, index=True)
 
 
+class ChangeCounter(BaseModel):
+    """Counters bumped inside write transactions; see appupdater/store/revisions.py."""
+
+    name = peewee.CharField(primary_key=True)
+    value = peewee.BigIntegerField(default=0)
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     SchemaInfo,
     Application,
@@ -222,4 +232,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     Deployment,
     DeploymentEvent,
     EngineInstance,
+    ChangeCounter,
 )

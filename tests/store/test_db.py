@@ -18,6 +18,7 @@ from appupdater.store.db import (
 from appupdater.store.migrations import Migration, latest_version, schema_version
 from appupdater.store.models import Device, SchemaInfo, UpdateRun
 from appupdater.store.models import db as proxy
+from appupdater.store.revisions import next_revision
 
 
 def test_default_location_follows_xdg_and_env(tmp_path, monkeypatch):
@@ -147,10 +148,15 @@ def test_unopenable_database(tmp_path):
 
 
 def test_real_chain_from_version_1(db, db_path):
-    """A database as version 1 left it gets the engine's columns and table, data intact."""
+    """A database as version 1 left it gets every later column, table and index, data intact,
+    and a change counter that starts at 1."""
     Device.create(name="press-01")
     db.execute_sql("ALTER TABLE deployment DROP COLUMN cancel_requested")
     db.execute_sql("DROP TABLE engine_instance")
+    db.execute_sql("DROP INDEX deployment_revision")
+    db.execute_sql("ALTER TABLE deployment DROP COLUMN revision")
+    db.execute_sql("DROP TABLE change_counter")
+    db.execute_sql('CREATE INDEX "deployment_updated_at" ON "deployment" ("updated_at")')
     SchemaInfo.update(version=1).execute()
     close_database()
     database = open_database(str(db_path))
@@ -159,6 +165,8 @@ def test_real_chain_from_version_1(db, db_path):
     assert "cancel_requested" in columns
     assert database.table_exists("engine_instance")
     assert Device.get().name == "press-01"
+    with writing():
+        assert next_revision() == 1
     # and the migrated schema is the one a new database gets
     fresh = open_database(str(db_path.parent / "fresh.sqlite3"))
     describe = lambda d: sorted(  # noqa: E731

@@ -20,8 +20,10 @@ from appupdater.core.runs import DeviceAction, apply_configuration, create_run
 from appupdater.engine.engine import Engine
 from appupdater.engine.execution import EngineSettings
 from appupdater.engine.gateways.simulated import SimulatedGateway
+from appupdater.store.db import writing
 from appupdater.store.fields import utcnow
 from appupdater.store.models import DeployAction, Deployment, DeploymentEvent, Device
+from appupdater.store.revisions import next_revision
 from appupdater.ui.overview.models import DeploymentsModel, RunsModel
 from appupdater.ui.overview.window import OverviewWindow, RescheduleDialog
 from tests.ui.drive import click_action, click_row
@@ -132,9 +134,10 @@ def test_filter_sort_and_selection_survive_refreshes(qtbot, overview):
     overview.view.scrollTo(overview.model.index(2, 0))
     scroll = overview.view.verticalScrollBar().value()
     # another writer changes rows: the refresh updates them in place
-    Deployment.update(last_message="touched", updated_at=utcnow()).where(
-        Deployment.run == run_id
-    ).execute()
+    with writing():
+        Deployment.update(
+            last_message="touched", updated_at=utcnow(), revision=next_revision()
+        ).where(Deployment.run == run_id).execute()
     qtbot.waitUntil(lambda: overview.model.row_at(0).message == "touched", timeout=WAIT)
     assert overview.selected_ids() == [chosen]
     assert overview.view.verticalScrollBar().value() == scroll
@@ -284,7 +287,7 @@ def test_models_pass_the_model_tester(qtmodeltester, fleet):
     runs.set_runs(run_summaries())
     qtmodeltester.check(runs)
     model = DeploymentsModel()
-    model.load(deployment_rows(run_id), target_summaries(run_id))
+    model.load(deployment_rows(run_id), target_summaries([run_id]))
     model.sort(4)
     model.set_filter({"queued"}, "")
     qtmodeltester.check(model)

@@ -6,6 +6,8 @@ Sorting and filtering happen in the model over row numbers: no proxy over 100,00
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from PySide6.QtCore import QModelIndex, Qt
 
 from appupdater.core.overview import DeploymentRow, RunSummary, parse_time
@@ -17,6 +19,7 @@ from appupdater.ui.wizard.deployment_page import ACTION_TEXT
 
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1  # int 0-100 for the progress delegate
 COUNTS_ROLE = Qt.ItemDataRole.UserRole + 2  # dict state -> count for the stacked bar
+RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 ACTION_SHORT = {"now": "now", "at": "at a time", "none": "configuration only"}
 
 
@@ -87,7 +90,7 @@ class DeploymentsModel(ListTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.rows: list[DeploymentRow] = []
-        self.targets: dict[tuple[int, int], tuple[str, str]] = {}
+        self.targets: dict[int, dict[int, tuple[str, str]]] = {}  # run -> device -> (apps, action)
         self.visible: list[int] = []  # positions in `rows`, in display order
         self._where: dict[int, int] = {}  # deployment id -> position in `rows`
         # device id -> name, for the poller (read from its thread; only ever grows)
@@ -111,7 +114,8 @@ class DeploymentsModel(ListTableModel):
     def apply(self, changed: list[DeploymentRow], targets=None) -> int:
         """Take changed and new rows; returns how many rows changed or arrived."""
         if targets:
-            self.targets.update(targets)
+            for run, devices in targets.items():
+                self.targets.setdefault(run, {}).update(devices)
         touched: list[int] = []
         arrived: list[int] = []
         for row in changed:
@@ -145,23 +149,39 @@ class DeploymentsModel(ListTableModel):
         return 0 if parent.isValid() else len(self.visible)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self.visible):
+        # Called for about seven roles of every cell painted: most roles end at the first
+        # lookup, before the index is looked at.
+        answer = self._answers.get(role)
+        if answer is None:
             return None
-        row = self.rows[self.visible[index.row()]]
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._text_of(row, column)
-        if role == PROGRESS_ROLE and column == 6 and row.state == "running":
-            return row.progress
-        if role == Qt.ItemDataRole.DecorationRole and column == 4:
-            return icon(STATE_ICON.get(row.state, "info"))
-        if role == Qt.ItemDataRole.ForegroundRole and column == 4:
-            return STATE_COLOUR.get(row.state)
-        if role == Qt.ItemDataRole.ToolTipRole and column == 12 and row.message:
-            return row.message
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (1, 10):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
+        row = index.row()
+        if not 0 <= row < len(self.visible):  # an invalid index has row -1
+            return None
+        return answer(self, self.rows[self.visible[row]], index.column())
+
+    def _progress(self, row: DeploymentRow, column: int):
+        return row.progress if column == 6 and row.state == "running" else None
+
+    def _decoration(self, row: DeploymentRow, column: int):
+        return icon(STATE_ICON.get(row.state, "info")) if column == 4 else None
+
+    def _foreground(self, row: DeploymentRow, column: int):
+        return STATE_COLOUR.get(row.state) if column == 4 else None
+
+    def _tooltip(self, row: DeploymentRow, column: int):
+        return row.message if column == 12 and row.message else None
+
+    def _alignment(self, row: DeploymentRow, column: int):
+        return RIGHT if column in (1, 10) else None
+
+    _answers: ClassVar[dict] = {
+        Qt.ItemDataRole.DisplayRole: lambda self, row, column: self._text_of(row, column),
+        PROGRESS_ROLE: _progress,
+        Qt.ItemDataRole.DecorationRole: _decoration,
+        Qt.ItemDataRole.ForegroundRole: _foreground,
+        Qt.ItemDataRole.ToolTipRole: _tooltip,
+        Qt.ItemDataRole.TextAlignmentRole: _alignment,
+    }
 
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
         self._sort = (column, order)
@@ -211,7 +231,7 @@ class DeploymentsModel(ListTableModel):
         if column == 1:
             return f"#{row.run}"
         if column in (2, 3):
-            apps, action = self.targets.get((row.run, row.device_id), ("", ""))
+            apps, action = self.targets.get(row.run, {}).get(row.device_id, ("", ""))
             return (
                 apps if column == 2 else ACTION_SHORT.get(action, ACTION_TEXT.get(action, action))
             )
@@ -241,12 +261,15 @@ class DeploymentsModel(ListTableModel):
         )
 
     def _rebuild(self) -> None:
-        self.visible = [i for i, row in enumerate(self.rows) if self._passes(row)]
+        if self._states or self._text:
+            self.visible = [i for i, row in enumerate(self.rows) if self._passes(row)]
+        else:
+            self.visible = list(range(len(self.rows)))
         self._apply_sort()
         self._index_shown()
 
     def _index_shown(self) -> None:
-        self._shown_at = {position: shown for shown, position in enumerate(self.visible)}
+        self._shown_at = dict(zip(self.visible, range(len(self.visible)), strict=True))
 
     def _apply_sort(self) -> None:
         if self._sort is None or self._sort[0] < 0:

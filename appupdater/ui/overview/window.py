@@ -34,13 +34,15 @@ from appupdater.core.overview import (
     deployment_rows,
     events,
     export_run_csv,
-    newest_change,
+    newest_revision,
     newest_run,
     run_summaries,
     target_summaries,
 )
+from appupdater.core.planning import gc_paused, settle_heap
 from appupdater.engine.tasks import BackgroundTasks
 from appupdater.store.fields import utcnow
+from appupdater.store.revisions import current_revision
 from appupdater.ui.icons import icon
 from appupdater.ui.overview.delegates import ProgressDelegate, StackedBarDelegate
 from appupdater.ui.overview.models import DeploymentsModel, RunsModel
@@ -110,10 +112,10 @@ class OverviewWindow(QMainWindow):
         self.tasks = tasks or BackgroundTasks(self, threads=1, keep_connections=True)
         self.engine = engine
         self.run_id: int | None = ALL_RUNS
-        self._since: datetime | None = None
+        self._seen = 0  # the highest revision of deployments read (appupdater/store/revisions.py)
         self._polling = False
         self._ticks = 0
-        self._detail_stamp: tuple | None = None  # (deployment, updated_at) the details show
+        self._detail_stamp: tuple | None = None  # (deployment, revision) the details show
         self._generation = 0  # bumped when the shown run changes: late results are dropped
         self.setWindowTitle("Deployment Overview — App Updater")
         self.setWindowIcon(icon("overview"))
@@ -358,17 +360,22 @@ class OverviewWindow(QMainWindow):
         self._polling = True
 
         def work():
-            rows = deployment_rows(run_id)
-            return run_summaries(), rows, target_summaries(run_id), newest_change(rows, None)
+            with gc_paused():
+                seen = current_revision()  # before the rows: a change in between is read twice
+                rows = deployment_rows(run_id)
+                targets = target_summaries(None if run_id is None else [run_id])
+                summaries = run_summaries()
+            settle_heap()  # the rows live as long as the model: no full GC pass over them
+            return summaries, rows, targets, newest_revision(rows, seen)
 
         def done(result):
             self._polling = False
             if generation != self._generation:
                 return
-            runs, rows, targets, since = result
+            runs, rows, targets, seen = result
             self.runs_model.set_runs(runs)
             self.model.load(rows, targets)
-            self._since = since
+            self._seen = seen
             self._refreshed()
 
         self.tasks.submit(work, done, self._poll_failed)
@@ -382,24 +389,23 @@ class OverviewWindow(QMainWindow):
             return
         self._polling = True
         self._ticks += 1
-        generation, run_id, since = self._generation, self.run_id, self._since
+        generation, run_id, seen = self._generation, self.run_id, self._seen
         newest_known = max((r.id for r in self.runs_model.items), default=0)
         full = self._ticks % self.FULL_EVERY == 0
         model = self.model
         names = model.device_names
 
         def work():
-            changed = deployment_rows(run_id, since, names)
+            changed = deployment_rows(run_id, seen, names)
             shown = [r for r in changed if run_id is None or r.run == run_id]
             others = sorted({r.run for r in changed if run_id is not None and r.run != run_id})
             if full or newest_run() > newest_known:
                 summaries, complete = run_summaries(), True
             else:
                 summaries, complete = (run_summaries(others) if others else []), False
-            targets = (
-                target_summaries(run_id) if any(not model.knows(r.id) for r in shown) else None
-            )
-            return summaries, complete, shown, targets, newest_change(changed, since)
+            new_in = {r.run for r in shown if not model.knows(r.id)}
+            targets = target_summaries(new_in) if new_in else None
+            return summaries, complete, shown, targets, newest_revision(changed, seen)
 
         def done(result):
             self._polling = False
@@ -412,7 +418,7 @@ class OverviewWindow(QMainWindow):
             else:
                 self._count_changes(shown, summaries)
                 self.model.apply(shown, targets)
-            self._since = newest
+            self._seen = newest
             self._refresh_details()
             self._update_actions()
             self._refreshed()
@@ -486,7 +492,7 @@ class OverviewWindow(QMainWindow):
             self.changes.clear()
             return
         row = self.model.row_at((current if current.isValid() else rows[0]).row())
-        stamp = (row.id, row.updated_at)
+        stamp = (row.id, row.revision)
         if self._detail_stamp == stamp:
             return
         self._detail_stamp = stamp

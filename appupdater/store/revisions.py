@@ -1,0 +1,57 @@
+"""Change counters: how a poller reads exactly the rows changed since its last look.
+
+Every transaction that writes deployments takes the next value of the `deployments` counter
+(`next_revision`) and stamps it on the rows it writes (`Deployment.revision`, indexed). A poller
+remembers the highest revision it has seen and asks for `revision > seen`.
+
+Why this never misses a change: the counter is bumped with an UPDATE of one row, which holds
+that row's lock until the transaction ends (SQLite takes the database write lock; PostgreSQL the
+row lock). So revisions are handed out in commit order: when a reader sees revision n
+committed, every transaction with a smaller revision has committed too. A time window cannot
+promise that — a transaction stamped earlier may commit later.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import peewee
+
+from appupdater.store.models import ChangeCounter
+
+DEPLOYMENTS = "deployments"
+
+
+@lru_cache(maxsize=4)
+def _bump_sql(database_id: int) -> tuple[str, tuple]:
+    sql, params = (
+        ChangeCounter.update(value=ChangeCounter.value + 1)
+        .where(ChangeCounter.name == DEPLOYMENTS)
+        .returning(ChangeCounter.value)
+        .sql()
+    )
+    return sql, tuple(params)
+
+
+def next_revision() -> int:
+    """The next revision of the deployments; call it inside the write transaction (`writing()`)
+    whose rows it stamps."""
+    database = ChangeCounter._meta.database
+    row = database.execute_sql(*_bump_sql(id(database.obj))).fetchone()
+    if row is None:  # the counter row is created with the schema; recreate it if it went
+        ChangeCounter.insert(name=DEPLOYMENTS, value=1).on_conflict_ignore().execute()
+        return next_revision()
+    return row[0]
+
+
+def current_revision() -> int:
+    """The newest revision handed out (read it before reading rows: see the module docstring)."""
+    value = (
+        ChangeCounter.select(ChangeCounter.value).where(ChangeCounter.name == DEPLOYMENTS).scalar()
+    )
+    return value or 0
+
+
+def create_counters(database: peewee.Database) -> None:
+    """The counter rows a new (or migrated) schema starts with."""
+    ChangeCounter.insert(name=DEPLOYMENTS, value=0).on_conflict_ignore().execute()

@@ -17,6 +17,8 @@ class ModuleInfo:
     name: str
     version: str
     image: str
+    artifact_url: str | None = None  # the .tar.gz a device agent downloads
+    artifact_sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +85,21 @@ def load_catalog(app_names: Iterable[str] | None = None) -> Catalog:
         .tuples()
     )
     module_query = (
-        Module.select(Module.app_version, Module.name, Module.version, Module.image)
+        Module.select(
+            Module.app_version,
+            Module.name,
+            Module.version,
+            Module.image,
+            Module.artifact_url,
+            Module.artifact_sha256,
+        )
         .join(AppVersion)
         .where(AppVersion.application.in_(app_ids))
         .order_by(Module.app_version, Module.position)
         .tuples()
     )
-    for version_id, name, version, image in module_query:
-        modules.setdefault(version_id, []).append(ModuleInfo(name, version, image))
+    for version_id, *module in module_query:
+        modules.setdefault(version_id, []).append(ModuleInfo(*module))
     catalog = Catalog()
     by_app: dict[int, list[VersionInfo]] = {app_id: [] for app_id in app_ids}
     for version_id, app_id, text in version_rows:

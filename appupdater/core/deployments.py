@@ -68,6 +68,17 @@ class DeploymentJob:
     attempt: int
     instance: str
     config: tuple[AppConfig, ...] = field(default=())
+    connection: Connection | None = None
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How to reach a device's agent. The token is left out of repr() (and so of logs)."""
+
+    endpoint: str
+    token: str | None = field(default=None, repr=False)
+    ca_file: str | None = None
+    fingerprint: str | None = None
 
 
 def _one_less():
@@ -294,6 +305,9 @@ def _jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
             Device.labels,
             Device.endpoint,
             Deployment.attempts,
+            Device.token,
+            Device.tls_ca_file,
+            Device.tls_fingerprint,
         )
         .join(Device)
         .where(Deployment.id.in_(ids))
@@ -323,13 +337,20 @@ def _jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
         pending.append((device_id, app, version, version_id, app_id))
         version_ids.add(version_id)
     modules: dict[int, list[ModuleInfo]] = {}
-    for version_id, name, version, image in (
-        Module.select(Module.app_version, Module.name, Module.version, Module.image)
+    for version_id, *module in (
+        Module.select(
+            Module.app_version,
+            Module.name,
+            Module.version,
+            Module.image,
+            Module.artifact_url,
+            Module.artifact_sha256,
+        )
         .where(Module.app_version.in_(list(version_ids)))
         .order_by(Module.position)
         .tuples()
     ):
-        modules.setdefault(version_id, []).append(ModuleInfo(name, version, image))
+        modules.setdefault(version_id, []).append(ModuleInfo(*module))
     for device_id, app, version, version_id, app_id in pending:
         configs.setdefault(device_id, []).append(
             AppConfig(app, version, version_id, tuple(modules.get(version_id, ())), app_id)
@@ -345,8 +366,9 @@ def _jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
             attempts,
             instance,
             tuple(configs.get(device_id, ())),
+            Connection(endpoint, token, ca_file, fingerprint) if endpoint else None,
         )
-        for d, run, device_id, name, labels, endpoint, attempts in rows
+        for d, run, device_id, name, labels, endpoint, attempts, token, ca_file, fingerprint in rows
     ]
 
 

@@ -9,9 +9,11 @@ and what is wrong; all problems found are reported together. Checks that need th
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -26,7 +28,9 @@ LabelValue = str | int | float | bool
 class ModuleSpec:
     name: str
     version: str
-    image: str
+    image: str = ""
+    artifact_url: str | None = None
+    artifact_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,9 @@ class DeviceSpec:
     labels: dict[str, LabelValue] = field(default_factory=dict)
     endpoint: str | None = None
     applications: dict[str, DeviceAppSpec] = field(default_factory=dict)
+    ca_file: str | None = None
+    fingerprint: str | None = None
+    token: str | None = field(default=None, repr=False)  # never printed
 
 
 @dataclass(frozen=True)
@@ -317,19 +324,64 @@ def _modules(p: Problems, version_place: str, value: Any) -> list[ModuleSpec]:
         mplace = f"{place}[{i}]"
         if not _check_type(p, mplace, item, dict):
             continue
-        if not _check_keys(p, mplace, item, ("name", "version", "image"), ()):
+        if not _check_keys(p, mplace, item, ("name", "version"), ("image", "artifact")):
             continue
         name = _text(p, f"{mplace}.name", item["name"])
         version = _text(p, f"{mplace}.version", item["version"])
-        image = _text(p, f"{mplace}.image", item["image"])
+        image = _text(p, f"{mplace}.image", item.get("image", ""), empty_ok=True)
+        url, sha256 = _artifact(p, f"{mplace}.artifact", item.get("artifact"))
+        if "image" not in item and "artifact" not in item:
+            p.add(mplace, "needs an 'image', an 'artifact' ({url, sha256}), or both")
         if name is not None and name in names:
             p.add(f"{mplace}.name", f"module '{name}' is already listed at {place}[{names[name]}]")
             continue
         if name is not None:
             names[name] = i
         if name is not None and version is not None and image is not None:
-            modules.append(ModuleSpec(name, version, image))
+            modules.append(ModuleSpec(name, version, image, url, sha256))
     return modules
+
+
+SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+FINGERPRINT = re.compile(r"^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$")
+
+
+def _artifact(p: Problems, place: str, value: Any) -> tuple[str | None, str | None]:
+    if value is None:
+        return None, None
+    if not _check_type(p, place, value, dict) or not _check_keys(
+        p, place, value, ("url", "sha256"), ()
+    ):
+        return None, None
+    url = _text(p, f"{place}.url", value["url"])
+    if url is not None and not url.startswith(("http://", "https://", "file://")):
+        p.add(f"{place}.url", "must start with http://, https:// or file://")
+        url = None
+    sha256 = _text(p, f"{place}.sha256", value["sha256"])
+    if sha256 is not None and not SHA256.match(sha256):
+        p.add(f"{place}.sha256", "must be 64 hexadecimal characters (a SHA-256)")
+        sha256 = None
+    return url, sha256.lower() if sha256 else None
+
+
+def check_endpoint(value: str) -> str | None:
+    """Why `value` is not an agent endpoint (`https://host:port`), or None when it is one."""
+    parsed = urlsplit(value)
+    if parsed.scheme not in ("http", "https"):
+        return "must start with https:// (or http:// for agents on a trusted network)"
+    try:
+        port = parsed.port
+    except ValueError:
+        return "has a port that is not a number from 1 to 65535"
+    if not parsed.hostname or port is None:
+        return "must name a host and a port, like https://10.0.3.7:8443"
+    if parsed.path not in ("", "/") or parsed.query or parsed.fragment:
+        return "must be only scheme, host and port, like https://10.0.3.7:8443"
+    return None
+
+
+def normalise_fingerprint(value: str) -> str:
+    return value.replace(":", "").lower()
 
 
 def _devices(p: Problems, value: Any) -> list[DeviceSpec]:
@@ -341,7 +393,13 @@ def _devices(p: Problems, value: Any) -> list[DeviceSpec]:
         place = f"devices[{i}]"
         if not _check_type(p, place, item, dict):
             continue
-        _check_keys(p, place, item, ("name",), ("site", "labels", "endpoint", "applications"))
+        _check_keys(
+            p,
+            place,
+            item,
+            ("name",),
+            ("site", "labels", "endpoint", "ca_file", "fingerprint", "token", "applications"),
+        )
         name = _text(p, f"{place}.name", item.get("name", ""))
         if name is not None and name in names:
             p.add(f"{place}.name", f"device '{name}' is already defined at devices[{names[name]}]")
@@ -352,10 +410,33 @@ def _devices(p: Problems, value: Any) -> list[DeviceSpec]:
         endpoint = item.get("endpoint")
         if endpoint is not None:
             endpoint = _text(p, f"{place}.endpoint", endpoint)
+            problem = check_endpoint(endpoint) if endpoint is not None else None
+            if problem:
+                p.add(f"{place}.endpoint", problem)
+        ca_file = item.get("ca_file")
+        if ca_file is not None:
+            ca_file = _text(p, f"{place}.ca_file", ca_file)
+        fingerprint = item.get("fingerprint")
+        if fingerprint is not None:
+            fingerprint = _text(p, f"{place}.fingerprint", fingerprint)
+            if fingerprint is not None and not FINGERPRINT.match(fingerprint):
+                p.add(f"{place}.fingerprint", "must be a SHA-256 fingerprint: 64 hex digits")
+                fingerprint = None
+            elif fingerprint is not None:
+                fingerprint = normalise_fingerprint(fingerprint)
+        token = item.get("token")
+        if token is not None:  # the value is never repeated in a message
+            if not isinstance(token, str) or len(token.strip()) < 16:
+                p.add(f"{place}.token", "must be text of at least 16 characters")
+                token = None
+            else:
+                token = token.strip()
         labels = _labels(p, f"{place}.labels", item.get("labels", {}))
         apps = _device_apps(p, f"{place}.applications", item.get("applications", {}))
         if name is not None:
-            devices.append(DeviceSpec(name, site or "", labels, endpoint, apps))
+            devices.append(
+                DeviceSpec(name, site or "", labels, endpoint, apps, ca_file, fingerprint, token)
+            )
     return devices
 
 

@@ -149,7 +149,7 @@ def _write_catalog(
                 continue
             Module.insert_many(
                 [
-                    (version_id, pos, m.name, m.version, m.image)
+                    (version_id, pos, m.name, m.version, m.image, m.artifact_url, m.artifact_sha256)
                     for pos, m in enumerate(spec.modules)
                 ],
                 fields=[
@@ -158,6 +158,8 @@ def _write_catalog(
                     Module.name,
                     Module.version,
                     Module.image,
+                    Module.artifact_url,
+                    Module.artifact_sha256,
                 ],
             ).execute()
     return added, versions_added, versions_changed
@@ -165,7 +167,13 @@ def _write_catalog(
 
 def _stored_modules(version_id: int) -> tuple[ModuleSpec, ...]:
     query = (
-        Module.select(Module.name, Module.version, Module.image)
+        Module.select(
+            Module.name,
+            Module.version,
+            Module.image,
+            Module.artifact_url,
+            Module.artifact_sha256,
+        )
         .where(Module.app_version == version_id)
         .order_by(Module.position)
         .tuples()
@@ -173,25 +181,37 @@ def _stored_modules(version_id: int) -> tuple[ModuleSpec, ...]:
     return tuple(ModuleSpec(*row) for row in query)
 
 
+_DEVICE_FIELDS = (
+    Device.site,
+    Device.labels,
+    Device.endpoint,
+    Device.tls_ca_file,
+    Device.tls_fingerprint,
+    Device.token,
+)
+
+
 def _write_devices(fleet: Fleet) -> tuple[int, int]:
+    """New devices are added, changed ones updated. A device's token is replaced only by a file
+    that gives one: exported files never carry tokens, and importing one back keeps them."""
     existing = {
-        name: (device_id, site, labels, endpoint)
-        for device_id, name, site, labels, endpoint in Device.select(
-            Device.id, Device.name, Device.site, Device.labels, Device.endpoint
+        name: (device_id, rest)
+        for device_id, name, *rest in Device.select(
+            Device.id, Device.name, *_DEVICE_FIELDS
         ).tuples()
     }
     new_rows, changed_rows = [], []
     for spec in fleet.devices:
         labels = Device.labels.db_value(spec.labels)
         current = existing.get(spec.name)
+        token = spec.token if spec.token is not None or current is None else current[1][5]
+        wanted = [spec.site, spec.labels, spec.endpoint, spec.ca_file, spec.fingerprint, token]
         if current is None:
-            new_rows.append((spec.name, spec.site, labels, spec.endpoint, True))
-        elif (current[1], current[2], current[3]) != (spec.site, spec.labels, spec.endpoint):
-            changed_rows.append((spec.site, labels, spec.endpoint, current[0]))
-    insert_rows(
-        Device, (Device.name, Device.site, Device.labels, Device.endpoint, Device.online), new_rows
-    )
-    update_rows(Device, (Device.site, Device.labels, Device.endpoint), changed_rows)
+            new_rows.append((spec.name, True, *wanted[:1], labels, *wanted[2:]))
+        elif list(current[1]) != wanted:
+            changed_rows.append((*wanted[:1], labels, *wanted[2:], current[0]))
+    insert_rows(Device, (Device.name, Device.online, *_DEVICE_FIELDS), new_rows)
+    update_rows(Device, _DEVICE_FIELDS, changed_rows)
     return len(new_rows), len(changed_rows)
 
 
@@ -237,14 +257,24 @@ def _write_device_apps(
 def fleet_document() -> dict[str, Any]:
     """The whole store as a fleet-file document (applications, then devices, sorted by name)."""
     modules: dict[int, list[dict[str, str]]] = {}
-    for version_id, name, version, image in (
-        Module.select(Module.app_version, Module.name, Module.version, Module.image)
+    for version_id, name, version, image, url, sha256 in (
+        Module.select(
+            Module.app_version,
+            Module.name,
+            Module.version,
+            Module.image,
+            Module.artifact_url,
+            Module.artifact_sha256,
+        )
         .order_by(Module.app_version, Module.position)
         .tuples()
     ):
-        modules.setdefault(version_id, []).append(
-            {"name": name, "version": version, "image": image}
-        )
+        module: dict[str, Any] = {"name": name, "version": version}
+        if image or not url:
+            module["image"] = image
+        if url:
+            module["artifact"] = {"url": url, "sha256": sha256}
+        modules.setdefault(version_id, []).append(module)
     versions: dict[int, list[tuple[str, int]]] = {}
     version_text: dict[int, str] = {}
     for version_id, app_id, text in AppVersion.select(
@@ -279,8 +309,17 @@ def fleet_document() -> dict[str, Any]:
             state["installed"] = version_text[installed]
         states.setdefault(device_id, {})[app_names[app_id]] = state
     devices = []
-    for device_id, name, site, labels, endpoint in (
-        Device.select(Device.id, Device.name, Device.site, Device.labels, Device.endpoint)
+    # tokens stay in the database: an exported file is shared, printed, checked in
+    for device_id, name, site, labels, endpoint, ca_file, fingerprint in (
+        Device.select(
+            Device.id,
+            Device.name,
+            Device.site,
+            Device.labels,
+            Device.endpoint,
+            Device.tls_ca_file,
+            Device.tls_fingerprint,
+        )
         .order_by(Device.name)
         .tuples()
     ):
@@ -289,6 +328,10 @@ def fleet_document() -> dict[str, Any]:
             entry["labels"] = labels
         if endpoint:
             entry["endpoint"] = endpoint
+        if ca_file:
+            entry["ca_file"] = ca_file
+        if fingerprint:
+            entry["fingerprint"] = fingerprint
         entry["applications"] = dict(sorted(states.get(device_id, {}).items()))
         devices.append(entry)
     return {"applications": applications, "devices": devices}

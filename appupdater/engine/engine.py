@@ -14,17 +14,20 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
 from appupdater.core import deployments
+from appupdater.core.devices import ProbeReport, agent_devices, record_probes
 from appupdater.core.runs import apply_configuration
 from appupdater.engine.clock import SystemClock
 from appupdater.engine.execution import EngineSettings, Handle, execute
-from appupdater.engine.gateways.base import Gateway
-from appupdater.engine.gateways.simulated import SimulatedGateway
+from appupdater.engine.gateways.base import DeviceTarget, Gateway
+from appupdater.engine.gateways.fleet import FleetGateway
 from appupdater.errors import AppUpdaterError
 from appupdater.store.models import DeploymentState, db
 
@@ -65,7 +68,7 @@ class Engine(QObject):
         parent: QObject | None = None,
     ):
         super().__init__(parent)
-        self.gateway = gateway or SimulatedGateway()
+        self.gateway = gateway or FleetGateway()
         self.settings = settings or EngineSettings()
         self.clock = clock or SystemClock()
         self.instance = uuid.uuid4().hex
@@ -91,6 +94,8 @@ class Engine(QObject):
         self._runs_seen: set[int] = set()  # runs with deployments this engine ran
         self._queue: deque = deque()  # claimed (job, handle) waiting for a worker
         self._loops = 0  # workers running _loop
+        self._probing: threading.Thread | None = None
+        self._next_probe = 0.0  # time.monotonic() of the next probe round
         self.last_error: str = ""
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -198,6 +203,7 @@ class Engine(QObject):
                     deployments.requeue_interrupted(now, settings.stale_after, self.instance)
                 )
                 self._report_finished_runs()
+                self._maybe_probe()
             with self._lock:
                 free = settings.concurrency - len(self._handles)
             jobs = deployments.claim(self.instance, self.clock.now, free)
@@ -212,6 +218,49 @@ class Engine(QObject):
             for _ in range(start):
                 self.workers.start(_Call(self._loop))
         return changed or bool(jobs)
+
+    def _maybe_probe(self) -> None:
+        """Start a probe round when one is due and none is running."""
+        interval = self.settings.probe_interval
+        if interval is None or time.monotonic() < self._next_probe:
+            return
+        if self._probing is not None and self._probing.is_alive():
+            return
+        self._next_probe = time.monotonic() + interval.total_seconds()
+        self._probing = threading.Thread(target=self._probe_round, name="probe", daemon=True)
+        self._probing.start()
+
+    def _probe_round(self) -> None:
+        """Ask every device with an agent what it runs; write it in one transaction."""
+        try:
+            with db.obj.connection_context():
+                devices = agent_devices()
+            if not devices:
+                return
+
+            def probe(device):
+                result = self.gateway.probe(
+                    DeviceTarget(device.name, device.labels, device.connection)
+                )
+                return ProbeReport(device.id, result.online, result.installed, result.message)
+
+            workers = max(1, self.settings.probe_concurrency)
+            with ThreadPoolExecutor(workers, thread_name_prefix="probe") as pool:
+                reports = list(pool.map(probe, devices))
+            with db.obj.connection_context():
+                for note in record_probes(reports, self.clock.now()):
+                    log.info("probe: %s", note)
+            for report in reports:
+                if not report.online:
+                    log.info("probe: %s", report.message)
+            self._signals.changed.emit()
+        except Exception:  # a probe round must never take the engine down
+            log.exception("probing devices failed")
+
+    def probe_now(self) -> None:
+        """Probe at the next scheduling step (e.g. after connection settings changed)."""
+        self._next_probe = 0.0
+        self.wake()
 
     def _report_finished_runs(self) -> None:
         """Tell once about each run this engine worked on whose deployments all ended."""

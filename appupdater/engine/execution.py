@@ -30,6 +30,9 @@ class EngineSettings:
     tick_ms: int = 500
     progress_interval: float = 0.25
     stale_after: timedelta = timedelta(seconds=15)
+    # how often devices with an agent are asked what they run (None: never)
+    probe_interval: timedelta | None = timedelta(seconds=60)
+    probe_concurrency: int = 8
 
 
 @dataclass

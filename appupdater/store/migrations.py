@@ -26,7 +26,9 @@ from appupdater.store.models import (
     ALL_MODELS,
     ChangeCounter,
     Deployment,
+    Device,
     EngineInstance,
+    Module,
     SchemaInfo,
 )
 from appupdater.store.revisions import create_counters
@@ -65,10 +67,22 @@ def _revisions(database: peewee.Database) -> None:
     )
 
 
+def _device_agents(database: peewee.Database) -> None:
+    migrator = SchemaMigrator.from_database(database)
+    migrate(
+        migrator.add_column("module", "artifact_url", Module.artifact_url),
+        migrator.add_column("module", "artifact_sha256", Module.artifact_sha256),
+        migrator.add_column("device", "tls_ca_file", Device.tls_ca_file),
+        migrator.add_column("device", "tls_fingerprint", Device.tls_fingerprint),
+        migrator.add_column("device", "token", Device.token),
+    )
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema", _baseline),
     Migration(2, "cancel flag on deployments, engine instances", _engine_coordination),
     Migration(3, "change counter for pollers instead of a time window", _revisions),
+    Migration(4, "module artifacts, device agent connections", _device_agents),
 ]
 
 

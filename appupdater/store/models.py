@@ -53,7 +53,10 @@ class Module(BaseModel):
     position = peewee.IntegerField()
     name = peewee.CharField()
     version = peewee.CharField()
-    image = peewee.TextField()
+    image = peewee.TextField(default="")
+    # what a device agent downloads: a .tar.gz and its SHA-256 (hex)
+    artifact_url = peewee.TextField(null=True)
+    artifact_sha256 = peewee.CharField(null=True)
 
     class Meta:
         indexes = ((("app_version", "name"), True),)
@@ -65,7 +68,10 @@ class Device(BaseModel):
     name = peewee.CharField(unique=True)
     site = peewee.CharField(default="", index=True)
     labels = JSONField(default=dict)
-    endpoint = peewee.TextField(null=True)
+    endpoint = peewee.TextField(null=True)  # https://host:port of its agent; none: simulated
+    tls_ca_file = peewee.TextField(null=True)  # CA to verify the agent's certificate with
+    tls_fingerprint = peewee.CharField(null=True)  # or its pinned SHA-256 fingerprint (hex)
+    token = peewee.TextField(null=True)  # the agent's bearer token: never shown or exported
     online = peewee.BooleanField(default=True)
     last_seen_at = UTCDateTimeField(null=True)
 

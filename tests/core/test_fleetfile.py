@@ -132,7 +132,7 @@ BAD_CASES = [
     (
         mutate([*VER, "modules", 0, "image"], DELETE),
         "applications[0].versions[1].modules[0]",
-        "missing field 'image'",
+        "needs an 'image', an 'artifact'",
     ),
     (mutate([*DEV, "name"], DELETE), "devices[0]", "missing field 'name'"),
     (mutate([*DEV, "labels"], ["a"]), "devices[0].labels", "must be a mapping, not a list"),

@@ -156,6 +156,14 @@ def test_real_chain_from_version_1(db, db_path):
     db.execute_sql("DROP INDEX deployment_revision")
     db.execute_sql("ALTER TABLE deployment DROP COLUMN revision")
     db.execute_sql("DROP TABLE change_counter")
+    for table, column in (
+        ("module", "artifact_url"),
+        ("module", "artifact_sha256"),
+        ("device", "tls_ca_file"),
+        ("device", "tls_fingerprint"),
+        ("device", "token"),
+    ):
+        db.execute_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
     db.execute_sql('CREATE INDEX "deployment_updated_at" ON "deployment" ("updated_at")')
     SchemaInfo.update(version=1).execute()
     close_database()

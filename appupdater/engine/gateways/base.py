@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from appupdater.core.deployments import DeploymentJob
+from appupdater.core.deployments import Connection, DeploymentJob
 
 # (phase, percent 0-100, optional message for the event log)
 Progress = Callable[[str, float, str | None], None]
@@ -37,7 +37,7 @@ class DeviceTarget:
 
     name: str
     labels: dict = field(default_factory=dict)
-    endpoint: str | None = None
+    connection: Connection | None = None
 
 
 @dataclass(frozen=True)

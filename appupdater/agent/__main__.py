@@ -1,0 +1,3 @@
+from appupdater.agent.server import main
+
+raise SystemExit(main())

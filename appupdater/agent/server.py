@@ -1,0 +1,272 @@
+"""The agent's HTTP(S) API under /v1 (docs/agent-api.yaml) and its command line.
+
+Every request needs ``Authorization: Bearer <token>``, compared in constant time; a wrong or
+missing token gets 401 and nothing else. Bodies are JSON; anything malformed gets a 4xx with a
+message, and an unexpected error a 500 — the server thread survives either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hmac
+import json
+import logging
+import os
+import signal
+import ssl
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from appupdater.agent import AGENT_VERSION, API_PREFIX
+from appupdater.agent.protocol import BadRequest, check_deployment_id, parse_configuration
+from appupdater.agent.state import Agent, Conflict
+
+log = logging.getLogger("appupdater.agent")
+
+MAX_BODY = 1024 * 1024
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, text: str):
+        super().__init__(text)
+        self.status = status
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: AgentServer
+    protocol_version = "HTTP/1.1"
+    server_version = f"appupdater-agent/{AGENT_VERSION}"
+
+    # ---- plumbing --------------------------------------------------------------------------
+
+    def log_message(self, format: str, *args) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def _send(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        if status == 401:
+            self.send_header("WWW-Authenticate", 'Bearer realm="appupdater-agent"')
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _authorised(self) -> bool:
+        given = self.headers.get("Authorization", "")
+        scheme, _, token = given.partition(" ")
+        expected = self.server.token.encode()
+        # compare_digest takes the same time wherever the texts differ
+        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected)
+
+    def _body(self):
+        length = self.headers.get("Content-Length")
+        if length is None or not length.isdigit():
+            raise ApiError(411, "a JSON body with Content-Length is required")
+        if int(length) > MAX_BODY:
+            raise ApiError(413, f"the body is larger than {MAX_BODY} bytes")
+        raw = self.rfile.read(int(length))
+        try:
+            return json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ApiError(400, f"the body is not valid JSON: {exc}") from exc
+
+    def _handle(self, method: str) -> None:
+        try:
+            if not self._authorised():
+                self._drain()
+                self._send(401, {"error": "unauthorised"})
+                return
+            status, body = self._route(method)
+            self._send(status, body)
+        except ApiError as exc:
+            self._send(exc.status, {"error": str(exc)})
+        except BadRequest as exc:
+            self._send(400, {"error": str(exc)})
+        except Conflict as exc:
+            self._send(409, {"error": str(exc)})
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        except Exception as exc:  # never let a request take the agent down
+            log.exception("request %s %s failed", method, self.path)
+            with contextlib.suppress(OSError):
+                self._send(500, {"error": f"internal error in the agent: {exc!r}"})
+
+    def _drain(self) -> None:
+        length = self.headers.get("Content-Length")
+        if length and length.isdigit() and int(length) <= MAX_BODY:
+            self.rfile.read(int(length))
+        else:
+            self.close_connection = True
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    # ---- the API ---------------------------------------------------------------------------
+
+    def _route(self, method: str) -> tuple[int, dict]:
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        parts = [p for p in url.path.split("/") if p]
+        if not parts or f"/{parts[0]}" != API_PREFIX:
+            raise ApiError(404, f"unknown path {url.path} (the API is under {API_PREFIX}/)")
+        parts = parts[1:]
+        agent = self.server.agent
+        if parts == ["status"]:
+            self._only(method, "GET")
+            return 200, agent.status()
+        if len(parts) >= 2 and parts[0] == "deployments":
+            deployment_id = check_deployment_id(parts[1])
+            if len(parts) == 2 and method == "PUT":
+                configuration = parse_configuration(self._body())
+                created, body = agent.put(deployment_id, configuration)
+                return (201 if created else 200), body
+            if len(parts) == 2:
+                self._only(method, "GET", "PUT")
+                body = agent.get(
+                    deployment_id,
+                    _number(query, "log_after", int, 0),
+                    _number(query, "wait", float, 0.0),
+                )
+                if body is None:
+                    raise ApiError(404, f"no deployment {deployment_id} on this device")
+                return 200, body
+            if parts[2:] == ["cancel"]:
+                self._only(method, "POST")
+                body = agent.cancel(deployment_id)
+                if body is None:
+                    raise ApiError(404, f"no deployment {deployment_id} on this device")
+                return 200, body
+        raise ApiError(404, f"unknown path {url.path}")
+
+    def _only(self, method: str, *allowed: str) -> None:
+        if method not in allowed:
+            raise ApiError(405, f"{method} is not allowed here (allowed: {', '.join(allowed)})")
+
+
+def _number(query: dict, name: str, kind, default):
+    values = query.get(name)
+    if not values:
+        return default
+    try:
+        value = kind(values[0])
+    except ValueError as exc:
+        raise ApiError(400, f"query parameter {name} must be a number") from exc
+    if value < 0:
+        raise ApiError(400, f"query parameter {name} must not be negative")
+    return value
+
+
+class AgentServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address, agent: Agent, token: str, tls: ssl.SSLContext | None = None):
+        super().__init__(address, Handler)
+        self.agent = agent
+        self.token = token
+        if tls is not None:
+            # the handshake happens in the request thread, so a slow client cannot hold up accept()
+            self.socket = tls.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
+
+    def handle_error(self, request, client_address) -> None:
+        log.debug("connection from %s failed", client_address, exc_info=True)
+
+
+def _read_token(args) -> str:
+    if args.token_file:
+        token = Path(args.token_file).read_text(encoding="utf-8").strip()
+    else:
+        token = os.environ.get("APPUPDATER_AGENT_TOKEN", "").strip()
+    if len(token) < 16:
+        raise SystemExit(
+            "appupdater-agent: a token of at least 16 characters is required "
+            "(--token-file FILE or the APPUPDATER_AGENT_TOKEN environment variable)"
+        )
+    return token
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="appupdater-agent",
+        description="Receive deployments from App Updater and apply them on this device.",
+    )
+    parser.add_argument("--state", required=True, help="folder for the agent's state and modules")
+    parser.add_argument("--listen", default="0.0.0.0", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8443)
+    parser.add_argument("--device", default="", help="this device's name, as App Updater knows it")
+    parser.add_argument(
+        "--token-file", help="file holding the bearer token (else APPUPDATER_AGENT_TOKEN)"
+    )
+    parser.add_argument("--cert", help="TLS certificate (PEM); with --key, the agent speaks HTTPS")
+    parser.add_argument("--key", help="TLS private key (PEM)")
+    parser.add_argument(
+        "--insecure-http",
+        action="store_true",
+        help="speak plain HTTP (tests and trusted networks only)",
+    )
+    parser.add_argument("--download-timeout", type=float, default=30.0)
+    parser.add_argument(
+        "--port-file", help="write the port listened on to this file (for --port 0)"
+    )
+    parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--version", action="version", version=f"appupdater-agent {AGENT_VERSION}")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    token = _read_token(args)
+    tls = None
+    if args.cert or args.key:
+        if not (args.cert and args.key):
+            raise SystemExit("appupdater-agent: --cert and --key go together")
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.minimum_version = ssl.TLSVersion.TLSv1_2
+        tls.load_cert_chain(args.cert, args.key)
+    elif not args.insecure_http:
+        raise SystemExit(
+            "appupdater-agent: give --cert and --key for HTTPS, or --insecure-http for plain HTTP"
+        )
+    agent = Agent(Path(args.state), args.device, args.download_timeout)
+    server = AgentServer((args.listen, args.port), agent, token, tls)
+    port = server.server_address[1]
+    if args.port_file:
+        Path(args.port_file).write_text(str(port), encoding="utf-8")
+    scheme = "https" if tls else "http"
+    log.info(
+        "appupdater-agent %s listening on %s://%s:%d", AGENT_VERSION, scheme, args.listen, port
+    )
+
+    def stop(signum, frame):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    agent.resume()
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+    log.info("appupdater-agent stopped")
+    return 0

@@ -1,0 +1,140 @@
+"""Devices as their agents report them: connection settings, and what a probe found.
+
+A probe keeps `online` and `last_seen_at`, and the *installed* versions as the device reports
+them — a device that fell back to an older version shows as behind again. Versions the catalog
+does not know are left out (and named in the returned notes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from appupdater.core.deployments import Connection
+from appupdater.core.fleetfile import FINGERPRINT, check_endpoint, normalise_fingerprint
+from appupdater.errors import AppUpdaterError
+from appupdater.store.db import writing
+from appupdater.store.models import Application, AppVersion, Device, DeviceApp
+
+
+class DeviceSettingError(AppUpdaterError):
+    """A device connection setting that cannot be stored; the text says which and why."""
+
+
+@dataclass(frozen=True)
+class AgentDevice:
+    id: int
+    name: str
+    labels: dict
+    connection: Connection
+
+
+@dataclass(frozen=True)
+class ProbeReport:
+    device_id: int
+    online: bool
+    installed: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+
+
+def agent_devices() -> list[AgentDevice]:
+    """Every device with an agent endpoint, with what it takes to reach it."""
+    query = Device.select(
+        Device.id,
+        Device.name,
+        Device.labels,
+        Device.endpoint,
+        Device.token,
+        Device.tls_ca_file,
+        Device.tls_fingerprint,
+    ).where(Device.endpoint.is_null(False) & (Device.endpoint != ""))
+    return [
+        AgentDevice(i, name, labels or {}, Connection(endpoint, token, ca_file, fingerprint))
+        for i, name, labels, endpoint, token, ca_file, fingerprint in query.tuples()
+    ]
+
+
+def record_probes(reports: list[ProbeReport], now: datetime) -> list[str]:
+    """Write what the probes found, in one transaction; returns notes on what was left out."""
+    if not reports:
+        return []
+    apps = dict(Application.select(Application.name, Application.id).tuples())
+    versions = {
+        (app_id, text): version_id
+        for version_id, app_id, text in AppVersion.select(
+            AppVersion.id, AppVersion.application, AppVersion.version
+        ).tuples()
+    }
+    names = dict(
+        Device.select(Device.id, Device.name)
+        .where(Device.id.in_([r.device_id for r in reports]))
+        .tuples()
+    )
+    notes = []
+    with writing():
+        for report in reports:
+            values = {"online": report.online}
+            if report.online:
+                values["last_seen_at"] = now
+            Device.update(**values).where(Device.id == report.device_id).execute()
+            for app, text in report.installed.items():
+                app_id = apps.get(app)
+                version_id = versions.get((app_id, text)) if app_id is not None else None
+                if version_id is None:
+                    notes.append(
+                        f"{names.get(report.device_id)} runs {app} {text}, not in the catalog"
+                    )
+                    continue
+                updated = (
+                    DeviceApp.update(installed=version_id)
+                    .where(
+                        (DeviceApp.device == report.device_id)
+                        & (DeviceApp.application == app_id)
+                        & ((DeviceApp.installed != version_id) | DeviceApp.installed.is_null())
+                    )
+                    .execute()
+                )
+                if not updated:
+                    DeviceApp.insert(
+                        device=report.device_id, application=app_id, installed=version_id
+                    ).on_conflict_ignore().execute()
+    return notes
+
+
+KEEP = object()  # set_connection: leave the stored token as it is
+
+
+def set_connection(
+    device_id: int,
+    endpoint: str | None,
+    *,
+    ca_file: str | None = None,
+    fingerprint: str | None = None,
+    token=KEEP,
+) -> None:
+    """Store how to reach a device's agent. The token is kept unless one is given (an empty
+    text removes it); it is never read back by the user interface."""
+    endpoint = (endpoint or "").strip() or None
+    if endpoint is not None and (problem := check_endpoint(endpoint)):
+        raise DeviceSettingError(f"endpoint {endpoint} {problem}")
+    fingerprint = (fingerprint or "").strip() or None
+    if fingerprint is not None:
+        if not FINGERPRINT.match(fingerprint):
+            raise DeviceSettingError("the fingerprint must be a SHA-256: 64 hexadecimal digits")
+        fingerprint = normalise_fingerprint(fingerprint)
+    values = {
+        "endpoint": endpoint,
+        "tls_ca_file": (ca_file or "").strip() or None,
+        "tls_fingerprint": fingerprint,
+    }
+    if token is not KEEP:
+        token = (token or "").strip() or None
+        if token is not None and len(token) < 16:
+            raise DeviceSettingError("a token must have at least 16 characters")
+        values["token"] = token
+    with writing():
+        Device.update(**values).where(Device.id == device_id).execute()
+
+
+def has_token(device_id: int) -> bool:
+    row = Device.select(Device.token).where(Device.id == device_id).tuples().first()
+    return bool(row and row[0])

@@ -47,7 +47,7 @@ def module_files(name: str, version: str) -> dict[str, str]:
 class _QuietHandler(SimpleHTTPRequestHandler):
     delay_per_chunk = 0.0
 
-    def log_message(self, format, *args):  # noqa: A002
+    def log_message(self, format, *args):
         pass
 
     def copyfile(self, source, outputfile):
@@ -69,6 +69,8 @@ class ArtifactServer:
         )
         self.server.daemon_threads = True
         self.server.delay = 0.0
+        # an agent killed mid-download breaks its connection: expected here, not news
+        self.server.handle_error = lambda request, address: None
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -164,3 +166,79 @@ class AgentProcess:
             for link in modules.glob("*/current")
             if link.is_symlink()
         }
+
+
+CATALOG_MODULES = {
+    "1.0.0": [("collector", "1.0.0"), ("dashboard", "1.0.0")],
+    "2.0.0": [("collector", "2.0.0"), ("alerts", "1.0.0")],
+}
+
+
+def build_artifacts(folder: Path, padding: int = 64 * 1024) -> dict[tuple[str, str], tuple]:
+    """The modules of line-monitor 1.0.0 and 2.0.0 as tarballs: (module, version) -> (file
+    name, sha256). Each carries `padding` bytes of noise, so a throttled server is slow."""
+    made = {}
+    for modules in CATALOG_MODULES.values():
+        for name, version in modules:
+            files = module_files(name, version)
+            files[f"{name}/data.bin"] = os.urandom(padding).hex()[:padding]
+            file = f"{name}-{version}.tar.gz"
+            made[(name, version)] = (file, make_tarball(folder / file, files))
+    return made
+
+
+def fleet_yaml(server_url: str, artifacts: dict, agents: list[AgentProcess], **sha_override) -> str:
+    lines = ["applications:", "  - name: line-monitor", "    versions:"]
+    for version, modules in CATALOG_MODULES.items():
+        lines += [f'      - version: "{version}"', "        modules:"]
+        for name, module_version in modules:
+            file, sha = artifacts[(name, module_version)]
+            sha = sha_override.get(name, sha)
+            lines.append(
+                f'          - {{name: {name}, version: "{module_version}", '
+                f"artifact: {{url: '{server_url}/{file}', sha256: '{sha}'}}}}"
+            )
+    lines.append("devices:")
+    for agent in agents:
+        lines.append(
+            f"  - {{name: {agent.name}, endpoint: '{agent.endpoint}', token: '{agent.token}', "
+            "applications: {line-monitor: {configured: '1.0.0', installed: '1.0.0'}}}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def seed_version_1(
+    agent: AgentProcess, server_url: str, artifacts: dict, deployment: str = "seed"
+) -> None:
+    """Put line-monitor 1.0.0 on the agent directly, as if it had run it for months."""
+    import json
+    import urllib.request
+
+    modules = [
+        {
+            "name": n,
+            "version": v,
+            "url": f"{server_url}/{artifacts[(n, v)][0]}",
+            "sha256": artifacts[(n, v)][1],
+        }
+        for n, v in CATALOG_MODULES["1.0.0"]
+    ]
+    body = {"applications": [{"name": "line-monitor", "version": "1.0.0", "modules": modules}]}
+    headers = {"Authorization": f"Bearer {agent.token}"}
+    request = urllib.request.Request(
+        f"{agent.endpoint}/v1/deployments/{deployment}",
+        json.dumps(body).encode(),
+        headers,
+        method="PUT",
+    )
+    urllib.request.urlopen(request, timeout=10).read()
+    seen = 0
+    while True:  # long polls until it ends
+        request = urllib.request.Request(
+            f"{agent.endpoint}/v1/deployments/{deployment}?wait=2&log_after={seen}", headers=headers
+        )
+        answer = json.loads(urllib.request.urlopen(request, timeout=10).read())
+        seen = answer["log_total"]
+        if answer["state"] != "running":
+            assert answer["state"] == "succeeded", answer["message"]
+            return

@@ -257,10 +257,12 @@ class Agent:
         thread.start()
 
     def _log(self, deployment: Deployment, level: str, text: str) -> None:
+        """A line in the deployment's log, written to disk at once: the workstation counts
+        lines, so those it has seen must still be there after a restart."""
         deployment.log.append({"at": _now(), "level": level, "message": text})
         del deployment.log[:-MAX_LOG]
         log.info("%s: %s", deployment.id, text)
-        self.changed.notify_all()
+        self._save()
 
     def _report(self, deployment: Deployment, phase: str, progress: float, text: str = "") -> None:
         with self.lock:

@@ -96,6 +96,7 @@ class Engine(QObject):
         self._loops = 0  # workers running _loop
         self._probing: threading.Thread | None = None
         self._next_probe = 0.0  # time.monotonic() of the next probe round
+        self._probe_requested = False
         self.last_error: str = ""
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -118,6 +119,9 @@ class Engine(QObject):
                 handle.stop.set()
         self.dispatcher.waitForDone(msecs)
         done = self.workers.waitForDone(msecs)
+        if self._probing is not None:  # a probe round ends within its request timeouts
+            self._probing.join(None if msecs < 0 else msecs / 1000)
+            done = done and not self._probing.is_alive()
         if done and db.obj is not None:
             try:
                 with db.obj.connection_context():
@@ -222,11 +226,12 @@ class Engine(QObject):
     def _maybe_probe(self) -> None:
         """Start a probe round when one is due and none is running."""
         interval = self.settings.probe_interval
-        if interval is None or time.monotonic() < self._next_probe:
+        if not self._probe_requested and (interval is None or time.monotonic() < self._next_probe):
             return
         if self._probing is not None and self._probing.is_alive():
             return
-        self._next_probe = time.monotonic() + interval.total_seconds()
+        self._probe_requested = False
+        self._next_probe = time.monotonic() + (interval.total_seconds() if interval else 0)
         self._probing = threading.Thread(target=self._probe_round, name="probe", daemon=True)
         self._probing.start()
 
@@ -259,7 +264,7 @@ class Engine(QObject):
 
     def probe_now(self) -> None:
         """Probe at the next scheduling step (e.g. after connection settings changed)."""
-        self._next_probe = 0.0
+        self._probe_requested = True
         self.wake()
 
     def _report_finished_runs(self) -> None:

@@ -1,0 +1,169 @@
+"""A rollout to real agent processes on loopback: through the workstation, and straight.
+
+    python bench/agents.py --devices 50
+
+Starts N agents and a local artifact server. `direct_s`: a minimal script PUTs line-monitor
+2.0.0 to every agent at once and long-polls each until it ends. `rollout_s`: the same
+deployments approved as a run and carried out by the engine through the HTTP gateway, from the
+run's creation to its last deployment's end (engine concurrency = N, so both push in parallel).
+Agents are wiped and given 1.0.0 before each, so both do the same work. Prints both,
+`overhead_ratio` (rollout_s / direct_s) and peak_rss_mb of the workstation process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from PySide6.QtCore import QCoreApplication, QEventLoop  # noqa: E402
+
+from appupdater.core.planning import Selection, plan_update  # noqa: E402
+from appupdater.core.runs import create_run  # noqa: E402
+from appupdater.engine.engine import Engine  # noqa: E402
+from appupdater.engine.execution import EngineSettings  # noqa: E402
+from appupdater.engine.gateways.http import HttpGateway  # noqa: E402
+from appupdater.store.db import close_database, open_database  # noqa: E402
+from appupdater.store.models import Deployment  # noqa: E402
+from tests.agents import (  # noqa: E402
+    CATALOG_MODULES,
+    AgentProcess,
+    ArtifactServer,
+    build_artifacts,
+    fleet_yaml,
+    seed_version_1,
+)
+from tests.helpers import load_yaml  # noqa: E402
+
+
+def start_all(agents: list[AgentProcess]) -> None:
+    threads = [threading.Thread(target=a.start) for a in agents]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def fresh(agents, server, artifacts) -> None:
+    """Every agent wiped, restarted on its port, running 1.0.0."""
+    for agent in agents:
+        agent.stop()
+        shutil.rmtree(agent.state, ignore_errors=True)
+    start_all(agents)
+    threads = [
+        threading.Thread(target=seed_version_1, args=(a, server.url, artifacts)) for a in agents
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def direct(agents, server, artifacts) -> float:
+    modules = [
+        {
+            "name": n,
+            "version": v,
+            "url": f"{server.url}/{artifacts[(n, v)][0]}",
+            "sha256": artifacts[(n, v)][1],
+        }
+        for n, v in CATALOG_MODULES["2.0.0"]
+    ]
+    body = json.dumps(
+        {"applications": [{"name": "line-monitor", "version": "2.0.0", "modules": modules}]}
+    ).encode()
+    results = []
+
+    def one(agent):
+        headers = {"Authorization": f"Bearer {agent.token}"}
+        url = f"{agent.endpoint}/v1/deployments/direct"
+        urllib.request.urlopen(urllib.request.Request(url, body, headers, method="PUT")).read()
+        seen = 0
+        while True:
+            answer = json.loads(
+                urllib.request.urlopen(
+                    urllib.request.Request(f"{url}?wait=1&log_after={seen}", headers=headers)
+                ).read()
+            )
+            seen = answer["log_total"]
+            if answer["state"] != "running":
+                results.append(answer["state"])
+                return
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=one, args=(a,)) for a in agents]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    assert results.count("succeeded") == len(agents), results
+    return elapsed
+
+
+def rollout(agents, app) -> float:
+    engine = Engine(
+        HttpGateway(timeout=10, poll_wait=1.0),
+        EngineSettings(concurrency=len(agents), probe_interval=None, tick_ms=100),
+    )
+    loop = QEventLoop()
+    engine.run_completed.connect(lambda *args: loop.quit())
+    start = time.perf_counter()
+    create_run(plan_update([Selection("line-monitor", "2.0.0")]), approved_by="bench")
+    engine.start()
+    loop.exec()
+    elapsed = time.perf_counter() - start
+    engine.stop()
+    states = [d.state for d in Deployment.select()]
+    assert states.count("succeeded") == len(agents), states
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--devices", type=int, default=50)
+    parser.add_argument("--padding-kib", type=int, default=256, help="noise in each artifact")
+    args = parser.parse_args()
+    app = QCoreApplication([])
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        artifacts = build_artifacts(root / "artifacts", args.padding_kib * 1024)
+        server = ArtifactServer(root / "artifacts")
+        agents = [
+            AgentProcess(f"dev-{i:03d}", root / "agents" / f"dev-{i:03d}")
+            for i in range(args.devices)
+        ]
+        try:
+            fresh(agents, server, artifacts)
+            direct_s = direct(agents, server, artifacts)
+            fresh(agents, server, artifacts)
+            open_database(str(root / "bench.sqlite3"))
+            load_yaml(fleet_yaml(server.url, artifacts, agents))
+            rollout_s = rollout(agents, app)
+            close_database()
+        finally:
+            for agent in agents:
+                agent.stop()
+            server.close()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"devices={args.devices}")
+    print(f"direct_s={direct_s:.2f}")
+    print(f"rollout_s={rollout_s:.2f}")
+    print(f"overhead_ratio={rollout_s / direct_s:.2f}")
+    print(f"peak_rss_mb={peak:.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from appupdater import __version__
 from appupdater.errors import AppUpdaterError
@@ -73,6 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="P",
         default=None,
         help="share 0-1 of devices that are offline (label sim.offline)",
+    )
+    p.add_argument(
+        "--agents",
+        type=int,
+        metavar="N",
+        help="instead: start N real device agents on this machine and import a fleet that "
+        "points at them; they run until Ctrl+C (deploy to them from `appupdater`)",
+    )
+    p.add_argument(
+        "--folder",
+        metavar="DIR",
+        help="where the agents keep their state (default: a demo-agents folder beside the data)",
     )
 
     p = verbs.add_parser("engine", help="run deployments without windows until SIGINT/SIGTERM")
@@ -203,6 +216,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from appupdater.core.demo import load_demo
     from appupdater.store.db import describe
 
+    if args.agents is not None:
+        return _demo_agents(args)
     if args.devices < 1:
         raise AppUpdaterError("--devices must be at least 1")
     for name, value in (("--failure-rate", args.failure_rate), ("--offline", args.offline)):
@@ -219,6 +234,42 @@ def cmd_demo(args: argparse.Namespace) -> int:
         offline=args.offline,
     )
     print(f"demo fleet in {describe(database)}: {summary.describe()}")
+    return 0
+
+
+def _demo_agents(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from appupdater.core.agentdemo import start_demo, stop_demo
+    from appupdater.core.fleetimport import import_file
+    from appupdater.store.db import default_location, describe
+
+    if not 1 <= args.agents <= 200:
+        raise AppUpdaterError("--agents must be between 1 and 200")
+    folder = Path(args.folder or Path(default_location()).parent / "demo-agents")
+    database = _open(args)
+    print(f"starting {args.agents} agents in {folder} …")
+    agents, fleet = start_demo(folder, args.agents)
+    try:
+        summary = import_file(fleet)
+        print(f"fleet imported into {describe(database)}: {summary.describe()}")
+        for agent in agents:
+            print(f"  {agent.name}  {agent.endpoint}  (state in {folder / 'devices' / agent.name})")
+        print("Now run `appupdater` (same database) and update line-monitor: the agents apply")
+        print("it for real. Ctrl+C stops the agents.")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            while not stop.wait(1):
+                gone = [a.name for a in agents if a.process.poll() is not None]
+                if gone:
+                    raise AppUpdaterError(f"agent {gone[0]} stopped; see its log in {folder}")
+        except KeyboardInterrupt:
+            pass
+    finally:
+        stop_demo(agents)
+        print("agents stopped")
     return 0
 
 

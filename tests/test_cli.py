@@ -199,3 +199,58 @@ def test_status_text(capsys, database):
     run(capsys, *database, "update", "--app", "line-monitor", "--deploy", "none", "--yes")
     code, out, _ = run(capsys, *database, "status")
     assert code == 0 and "run 1 (" in out and ": completed — no deployments" in out
+
+
+def test_demo_with_real_agents(tmp_path):
+    """`demo --agents 2` starts two agents running 1.0.0, imports a fleet pointing at them, and
+    stops them on Ctrl+C; exported fleet files never carry their tokens."""
+    import signal
+
+    from appupdater.core.devices import agent_devices
+    from appupdater.engine.gateways.base import DeviceTarget
+    from appupdater.engine.gateways.http import HttpGateway
+    from appupdater.store.db import open_database
+
+    database = tmp_path / "demo.sqlite3"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "appupdater",
+            "--database",
+            str(database),
+            "demo",
+            "--agents",
+            "2",
+            "--folder",
+            str(tmp_path / "agents"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = []
+        for line in process.stdout:  # blocks until the demo says it is ready
+            lines.append(line)
+            if "Ctrl+C stops the agents" in line:
+                break
+        assert any("2 device(s) added" in line for line in lines), lines
+        open_database(str(database))
+        devices = agent_devices()
+        assert [d.name for d in devices] == ["agent-01", "agent-02"]
+        for device in devices:
+            assert device.connection.token and device.connection.endpoint.startswith("http://")
+            result = HttpGateway().probe(DeviceTarget(device.name, {}, device.connection))
+            assert result.online and result.installed == {"line-monitor": "1.0.0"}
+        exported = tmp_path / "export.yaml"
+        main(["--database", str(database), "export", str(exported)])
+        text = exported.read_text()
+        assert "endpoint: http://127.0.0.1:" in text
+        assert "token" not in text and devices[0].connection.token not in text
+        close_database()
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "agents stopped" in rest

@@ -1,0 +1,199 @@
+"""A demo with real device agents on this machine: `appupdater demo --agents N`.
+
+Builds the artifacts of a small catalog (line-monitor 1.0.0, 1.1.0, 2.0.0) as tarballs, starts
+N agents on loopback (plain HTTP, a random token each), puts 1.0.0 on every one of them, and
+imports a fleet file that points at them. The agents run until the command is interrupted;
+meanwhile `appupdater` (in another terminal) deploys to them for real.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import secrets
+import subprocess
+import sys
+import tarfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+CATALOG = {
+    "1.0.0": [("collector", "1.0.0"), ("dashboard", "1.0.0")],
+    "1.1.0": [("collector", "1.1.0"), ("dashboard", "1.0.0")],
+    "2.0.0": [("collector", "2.0.0"), ("alerts", "1.0.0"), ("web-ui", "2.0.0")],
+}
+
+
+@dataclass
+class DemoAgent:
+    name: str
+    port: int
+    token: str
+    process: subprocess.Popen
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def build_artifact(folder: Path, name: str, version: str) -> tuple[str, str]:
+    """A module tarball: (file URL, SHA-256)."""
+    path = folder / f"{name}-{version}.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for member, text in {
+            f"{name}/VERSION": f"{name} {version}\n",
+            f"{name}/bin/run.sh": f"#!/bin/sh\necho '{name} {version} running'\n",
+        }.items():
+            data = text.encode()
+            info = tarfile.TarInfo(member)
+            info.size, info.mode = len(data), 0o755
+            tar.addfile(info, io.BytesIO(data))
+    return path.as_uri(), hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def start_agent(folder: Path, name: str, token: str) -> DemoAgent:
+    state = folder / "devices" / name
+    state.mkdir(parents=True, exist_ok=True)
+    token_file = state.parent / f"{name}.token"
+    token_file.write_text(token)
+    token_file.chmod(0o600)
+    port_file = state.parent / f"{name}.port"
+    port_file.unlink(missing_ok=True)
+    log = open(state.parent / f"{name}.log", "ab")  # noqa: SIM115 — handed to the process
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "appupdater.agent",
+            "--state",
+            str(state),
+            "--device",
+            name,
+            "--listen",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--port-file",
+            str(port_file),
+            "--token-file",
+            str(token_file),
+            "--insecure-http",
+        ],
+        stdout=log,
+        stderr=log,
+    )
+    log.close()
+    deadline = time.monotonic() + 20
+    while not (port_file.exists() and port_file.read_text().strip()):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"agent {name} did not start; see {state.parent / (name + '.log')}")
+        time.sleep(0.05)
+    return DemoAgent(name, int(port_file.read_text()), token, process)
+
+
+def put_and_wait(agent: DemoAgent, deployment: str, configuration: dict) -> None:
+    headers = {"Authorization": f"Bearer {agent.token}"}
+    url = f"{agent.endpoint}/v1/deployments/{deployment}"
+    body = json.dumps(configuration).encode()
+    urllib.request.urlopen(urllib.request.Request(url, body, headers, method="PUT")).read()
+    seen = 0
+    while True:
+        request = urllib.request.Request(f"{url}?wait=2&log_after={seen}", headers=headers)
+        answer = json.loads(urllib.request.urlopen(request).read())
+        seen = answer["log_total"]
+        if answer["state"] != "running":
+            if answer["state"] != "succeeded":
+                raise RuntimeError(f"{agent.name}: {answer['message']}")
+            return
+
+
+def start_demo(folder: Path, count: int) -> tuple[list[DemoAgent], Path]:
+    """Start `count` agents running line-monitor 1.0.0; returns them and the fleet file."""
+    artifacts_dir = folder / "artifacts"
+    artifacts_dir.mkdir(parents=True, exist_ok=True)
+    artifacts = {
+        module: build_artifact(artifacts_dir, *module)
+        for modules in CATALOG.values()
+        for module in modules
+    }
+    agents = []
+    try:
+        for i in range(1, count + 1):
+            agents.append(start_agent(folder, f"agent-{i:02d}", secrets.token_urlsafe(24)))
+        first = {
+            "applications": [
+                {
+                    "name": "line-monitor",
+                    "version": "1.0.0",
+                    "modules": [
+                        {
+                            "name": n,
+                            "version": v,
+                            "url": artifacts[(n, v)][0],
+                            "sha256": artifacts[(n, v)][1],
+                        }
+                        for n, v in CATALOG["1.0.0"]
+                    ],
+                }
+            ]
+        }
+        for agent in agents:
+            put_and_wait(agent, "demo-initial", first)
+    except BaseException:
+        stop_demo(agents)
+        raise
+    document = {
+        "applications": [
+            {
+                "name": "line-monitor",
+                "description": "Production line monitoring (real agents on this machine)",
+                "versions": [
+                    {
+                        "version": version,
+                        "modules": [
+                            {
+                                "name": n,
+                                "version": v,
+                                "artifact": {
+                                    "url": artifacts[(n, v)][0],
+                                    "sha256": artifacts[(n, v)][1],
+                                },
+                            }
+                            for n, v in modules
+                        ],
+                    }
+                    for version, modules in CATALOG.items()
+                ],
+            }
+        ],
+        "devices": [
+            {
+                "name": agent.name,
+                "site": "This machine",
+                "endpoint": agent.endpoint,
+                "token": agent.token,
+                "applications": {"line-monitor": {"configured": "1.0.0", "installed": "1.0.0"}},
+            }
+            for agent in agents
+        ],
+    }
+    fleet = folder / "fleet-with-tokens.yaml"
+    fleet.write_text(yaml.safe_dump(document, sort_keys=False))
+    fleet.chmod(0o600)
+    return agents, fleet
+
+
+def stop_demo(agents: list[DemoAgent]) -> None:
+    for agent in agents:
+        if agent.process.poll() is None:
+            agent.process.terminate()
+    for agent in agents:
+        try:
+            agent.process.wait(10)
+        except subprocess.TimeoutExpired:
+            agent.process.kill()

@@ -135,6 +135,21 @@ def set_connection(
         Device.update(**values).where(Device.id == device_id).execute()
 
 
-def has_token(device_id: int) -> bool:
-    row = Device.select(Device.token).where(Device.id == device_id).tuples().first()
-    return bool(row and row[0])
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """What the connection dialog shows: everything but the token itself."""
+
+    endpoint: str
+    ca_file: str
+    fingerprint: str
+    has_token: bool
+
+
+def connection_settings(device_id: int) -> ConnectionSettings:
+    endpoint, ca_file, fingerprint, token = (
+        Device.select(Device.endpoint, Device.tls_ca_file, Device.tls_fingerprint, Device.token)
+        .where(Device.id == device_id)
+        .tuples()
+        .get()
+    )
+    return ConnectionSettings(endpoint or "", ca_file or "", fingerprint or "", bool(token))

@@ -120,6 +120,11 @@ class MainWindow(QMainWindow):
         self._create_actions()
         self.apps_view.selectionModel().selectionChanged.connect(self._apps_selection_changed)
         self.apps_view.doubleClicked.connect(lambda _: self.update_applications())
+        self.devices_view.selectionModel().selectionChanged.connect(self._devices_selection_changed)
+        self.devices_model.modelReset.connect(self._devices_selection_changed)
+        self.devices_view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.devices_view.addAction(self.connection_action)
+        self.devices_view.doubleClicked.connect(lambda _: self.edit_connection())
         self.search.textChanged.connect(self._search_changed)
         self.devices_model.modelReset.connect(self._show_count)
         self._restore_state()
@@ -143,6 +148,13 @@ class MainWindow(QMainWindow):
         self.export_action = QAction(icon("export"), "&Export…", self)
         self.export_action.setShortcut(QKeySequence("Ctrl+E"))
         self.export_action.triggered.connect(self.export_fleet)
+        self.connection_action = QAction(icon("online"), "Device &connection…", self)
+        self.connection_action.setShortcut(QKeySequence("Ctrl+K"))
+        self.connection_action.setStatusTip(
+            "Endpoint, certificate and token of the selected device's agent"
+        )
+        self.connection_action.triggered.connect(self.edit_connection)
+        self.connection_action.setEnabled(False)
         self.refresh_action = QAction("&Refresh", self)
         self.refresh_action.setShortcut(QKeySequence.StandardKey.Refresh)
         self.refresh_action.triggered.connect(self.refresh)
@@ -158,6 +170,8 @@ class MainWindow(QMainWindow):
         update_menu = self.menuBar().addMenu("&Update")
         update_menu.addAction(self.update_action)
         update_menu.addAction(self.overview_action)
+        devices_menu = self.menuBar().addMenu("&Devices")
+        devices_menu.addAction(self.connection_action)
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.refresh_action)
 
@@ -174,6 +188,29 @@ class MainWindow(QMainWindow):
             toolbar.addAction(action)
         toolbar.addSeparator()
         toolbar.addAction(self.quit_action)
+
+    def _devices_selection_changed(self, *_args) -> None:
+        self.connection_action.setEnabled(self.selected_device() is not None)
+
+    def selected_device(self) -> tuple[int, str] | None:
+        rows = self.devices_view.selectionModel().selectedRows()
+        if len(rows) != 1:
+            return None
+        device = self.devices_model.devices[self.devices_model.rows[rows[0].row()]]
+        return device.id, device.name
+
+    def edit_connection(self) -> None:
+        from appupdater.ui.connection_dialog import ConnectionDialog
+
+        chosen = self.selected_device()
+        if chosen is None:
+            return
+        dialog = ConnectionDialog(*chosen, parent=self)
+        if dialog.exec() == ConnectionDialog.DialogCode.Accepted:
+            self.statusBar().showMessage(f"Connection of {chosen[1]} saved", 5000)
+            if self.engine is not None and hasattr(self.engine, "probe_now"):
+                self.engine.probe_now()
+            self.refresh()
 
     def selected_applications(self) -> list[str]:
         rows = sorted(index.row() for index in self.apps_view.selectionModel().selectedRows())

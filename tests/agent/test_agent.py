@@ -295,3 +295,13 @@ def test_the_agent_needs_only_the_standard_library(tmp_path):
     assert version.stdout.startswith("appupdater-agent ")
     missing = subprocess.run([str(python), "-c", "import PySide6"], capture_output=True, text=True)
     assert missing.returncode != 0  # the environment really is bare
+
+
+def test_the_documented_api_is_the_served_one():
+    import yaml
+
+    spec = yaml.safe_load((REPO / "docs" / "agent-api.yaml").read_text())
+    assert set(spec["paths"]) == {"/status", "/deployments/{id}", "/deployments/{id}/cancel"}
+    assert spec["servers"][0]["url"].endswith("/v1")
+    served = (REPO / "appupdater" / "agent" / "server.py").read_text()
+    assert 'parts == ["status"]' in served and 'parts[2:] == ["cancel"]' in served

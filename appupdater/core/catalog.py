@@ -21,6 +21,16 @@ class ModuleInfo:
     artifact_sha256: str | None = None
 
 
+# the columns of a module, in ModuleInfo's order
+MODULE_FIELDS = (
+    Module.name,
+    Module.version,
+    Module.image,
+    Module.artifact_url,
+    Module.artifact_sha256,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class VersionInfo:
     """One application version with its modules, in their order."""
@@ -85,14 +95,7 @@ def load_catalog(app_names: Iterable[str] | None = None) -> Catalog:
         .tuples()
     )
     module_query = (
-        Module.select(
-            Module.app_version,
-            Module.name,
-            Module.version,
-            Module.image,
-            Module.artifact_url,
-            Module.artifact_sha256,
-        )
+        Module.select(Module.app_version, *MODULE_FIELDS)
         .join(AppVersion)
         .where(AppVersion.application.in_(app_ids))
         .order_by(Module.app_version, Module.position)

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import peewee
 
-from appupdater.core.catalog import ModuleInfo
+from appupdater.core.catalog import MODULE_FIELDS, ModuleInfo
 from appupdater.errors import RunError
 from appupdater.store.bulk import insert_rows, update_rows, update_where
 from appupdater.store.db import writing
@@ -338,14 +338,7 @@ def _jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
         version_ids.add(version_id)
     modules: dict[int, list[ModuleInfo]] = {}
     for version_id, *module in (
-        Module.select(
-            Module.app_version,
-            Module.name,
-            Module.version,
-            Module.image,
-            Module.artifact_url,
-            Module.artifact_sha256,
-        )
+        Module.select(Module.app_version, *MODULE_FIELDS)
         .where(Module.app_version.in_(list(version_ids)))
         .order_by(Module.position)
         .tuples()

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from appupdater.core.catalog import MODULE_FIELDS
 from appupdater.core.fleetfile import (
     Fleet,
     ModuleSpec,
@@ -167,13 +168,7 @@ def _write_catalog(
 
 def _stored_modules(version_id: int) -> tuple[ModuleSpec, ...]:
     query = (
-        Module.select(
-            Module.name,
-            Module.version,
-            Module.image,
-            Module.artifact_url,
-            Module.artifact_sha256,
-        )
+        Module.select(*MODULE_FIELDS)
         .where(Module.app_version == version_id)
         .order_by(Module.position)
         .tuples()
@@ -258,14 +253,7 @@ def fleet_document() -> dict[str, Any]:
     """The whole store as a fleet-file document (applications, then devices, sorted by name)."""
     modules: dict[int, list[dict[str, str]]] = {}
     for version_id, name, version, image, url, sha256 in (
-        Module.select(
-            Module.app_version,
-            Module.name,
-            Module.version,
-            Module.image,
-            Module.artifact_url,
-            Module.artifact_sha256,
-        )
+        Module.select(Module.app_version, *MODULE_FIELDS)
         .order_by(Module.app_version, Module.position)
         .tuples()
     ):

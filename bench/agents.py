@@ -13,7 +13,6 @@ Agents are wiped and given 1.0.0 before each, so both do the same work. Prints b
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import shutil
@@ -21,7 +20,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -30,6 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from PySide6.QtCore import QCoreApplication, QEventLoop  # noqa: E402
 
+from appupdater.core.agentdemo import put_and_wait  # noqa: E402
 from appupdater.core.planning import Selection, plan_update  # noqa: E402
 from appupdater.core.runs import create_run  # noqa: E402
 from appupdater.engine.engine import Engine  # noqa: E402
@@ -38,9 +37,9 @@ from appupdater.engine.gateways.http import HttpGateway  # noqa: E402
 from appupdater.store.db import close_database, open_database  # noqa: E402
 from appupdater.store.models import Deployment  # noqa: E402
 from tests.agents import (  # noqa: E402
-    CATALOG_MODULES,
     AgentProcess,
     ArtifactServer,
+    agent_configuration,
     build_artifacts,
     fleet_yaml,
     seed_version_1,
@@ -48,12 +47,19 @@ from tests.agents import (  # noqa: E402
 from tests.helpers import load_yaml  # noqa: E402
 
 
-def start_all(agents: list[AgentProcess]) -> None:
-    threads = [threading.Thread(target=a.start) for a in agents]
+def in_parallel(function, items) -> list:
+    """`function(item)` for every item, each in its own thread; the results in order."""
+    results = [None] * len(items)
+
+    def run(i, item):
+        results[i] = function(item)
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(items)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return results
 
 
 def fresh(agents, server, artifacts) -> None:
@@ -61,55 +67,18 @@ def fresh(agents, server, artifacts) -> None:
     for agent in agents:
         agent.stop()
         shutil.rmtree(agent.state, ignore_errors=True)
-    start_all(agents)
-    threads = [
-        threading.Thread(target=seed_version_1, args=(a, server.url, artifacts)) for a in agents
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_parallel(AgentProcess.start, agents)
+    in_parallel(lambda a: seed_version_1(a, server.url, artifacts), agents)
 
 
 def direct(agents, server, artifacts) -> float:
-    modules = [
-        {
-            "name": n,
-            "version": v,
-            "url": f"{server.url}/{artifacts[(n, v)][0]}",
-            "sha256": artifacts[(n, v)][1],
-        }
-        for n, v in CATALOG_MODULES["2.0.0"]
-    ]
-    body = json.dumps(
-        {"applications": [{"name": "line-monitor", "version": "2.0.0", "modules": modules}]}
-    ).encode()
-    results = []
-
-    def one(agent):
-        headers = {"Authorization": f"Bearer {agent.token}"}
-        url = f"{agent.endpoint}/v1/deployments/direct"
-        urllib.request.urlopen(urllib.request.Request(url, body, headers, method="PUT")).read()
-        seen = 0
-        while True:
-            answer = json.loads(
-                urllib.request.urlopen(
-                    urllib.request.Request(f"{url}?wait=1&log_after={seen}", headers=headers)
-                ).read()
-            )
-            seen = answer["log_total"]
-            if answer["state"] != "running":
-                results.append(answer["state"])
-                return
-
+    """What a minimal script does: PUT to every agent at once, long-poll each to its end."""
+    body = agent_configuration(server.url, artifacts, "2.0.0")
     start = time.perf_counter()
-    threads = [threading.Thread(target=one, args=(a,)) for a in agents]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = in_parallel(lambda a: put_and_wait(a.endpoint, a.token, "direct", body), agents)
     elapsed = time.perf_counter() - start
-    assert results.count("succeeded") == len(agents), results
+    states = [answer["state"] for answer in answers]
+    assert states.count("succeeded") == len(agents), states
     return elapsed
 
 

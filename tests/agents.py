@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import subprocess
-import sys
-import tarfile
 import threading
 import time
 from dataclasses import dataclass
@@ -15,38 +11,13 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from appupdater.core.agentdemo import module_files, put_and_wait, spawn_agent, write_tarball
+
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "test-token-0123456789abcdef"
 
 
-def make_tarball(path: Path, files: dict[str, str], links: dict[str, str] | None = None) -> str:
-    """Write a .tar.gz with `files` (name -> text) and symlinks (name -> target); its SHA-256."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(path, "w:gz") as tar:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o644
-            tar.addfile(info, io.BytesIO(data))
-        for name, target in (links or {}).items():
-            info = tarfile.TarInfo(name)
-            info.type = tarfile.SYMTYPE
-            info.linkname = target
-            tar.addfile(info)
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def module_files(name: str, version: str) -> dict[str, str]:
-    return {
-        f"{name}/VERSION": f"{name} {version}\n",
-        f"{name}/bin/run.sh": f"#!/bin/sh\necho {name} {version}\n",
-    }
-
-
 class _QuietHandler(SimpleHTTPRequestHandler):
-    delay_per_chunk = 0.0
-
     def log_message(self, format, *args):
         pass
 
@@ -98,47 +69,16 @@ class AgentProcess:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> AgentProcess:
-        self.state.mkdir(parents=True, exist_ok=True)
-        token_file = self.state.parent / f"{self.name}.token"
-        token_file.write_text(self.token)
-        port_file = self.state.parent / f"{self.name}.port"
-        port_file.unlink(missing_ok=True)
-        log = open(self.state.parent / f"{self.name}.log", "ab")  # noqa: SIM115 — kept by Popen
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "appupdater.agent",
-                "--state",
-                str(self.state),
-                "--device",
-                self.name,
-                "--listen",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--port-file",
-                str(port_file),
-                "--token-file",
-                str(token_file),
-                "--insecure-http",
-                *self.extra,
-            ],
-            stdout=log,
-            stderr=log,
-            env=env,
+    def start(self) -> AgentProcess:
+        """Start (or restart: same state folder and, once known, the same port)."""
+        self.process, self.port = spawn_agent(
+            self.state,
+            self.name,
+            self.token,
+            port=self.port,
+            extra=self.extra,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
         )
-        log.close()
-        deadline = time.monotonic() + timeout
-        while not (port_file.exists() and port_file.read_text().strip()):
-            if self.process.poll() is not None:
-                raise RuntimeError(f"agent {self.name} exited: {self.log_text()}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"agent {self.name} did not start: {self.log_text()}")
-            time.sleep(0.02)  # polling a file another process writes: no signal to wait on
-        self.port = int(port_file.read_text())
         return self
 
     def kill(self) -> None:
@@ -183,7 +123,7 @@ def build_artifacts(folder: Path, padding: int = 64 * 1024) -> dict[tuple[str, s
             files = module_files(name, version)
             files[f"{name}/data.bin"] = os.urandom(padding).hex()[:padding]
             file = f"{name}-{version}.tar.gz"
-            made[(name, version)] = (file, make_tarball(folder / file, files))
+            made[(name, version)] = (file, write_tarball(folder / file, files))
     return made
 
 
@@ -207,13 +147,8 @@ def fleet_yaml(server_url: str, artifacts: dict, agents: list[AgentProcess], **s
     return "\n".join(lines) + "\n"
 
 
-def seed_version_1(
-    agent: AgentProcess, server_url: str, artifacts: dict, deployment: str = "seed"
-) -> None:
-    """Put line-monitor 1.0.0 on the agent directly, as if it had run it for months."""
-    import json
-    import urllib.request
-
+def agent_configuration(server_url: str, artifacts: dict, version: str) -> dict:
+    """line-monitor `version` as an agent's PUT body, artifacts from the test server."""
     modules = [
         {
             "name": n,
@@ -221,24 +156,15 @@ def seed_version_1(
             "url": f"{server_url}/{artifacts[(n, v)][0]}",
             "sha256": artifacts[(n, v)][1],
         }
-        for n, v in CATALOG_MODULES["1.0.0"]
+        for n, v in CATALOG_MODULES[version]
     ]
-    body = {"applications": [{"name": "line-monitor", "version": "1.0.0", "modules": modules}]}
-    headers = {"Authorization": f"Bearer {agent.token}"}
-    request = urllib.request.Request(
-        f"{agent.endpoint}/v1/deployments/{deployment}",
-        json.dumps(body).encode(),
-        headers,
-        method="PUT",
-    )
-    urllib.request.urlopen(request, timeout=10).read()
-    seen = 0
-    while True:  # long polls until it ends
-        request = urllib.request.Request(
-            f"{agent.endpoint}/v1/deployments/{deployment}?wait=2&log_after={seen}", headers=headers
-        )
-        answer = json.loads(urllib.request.urlopen(request, timeout=10).read())
-        seen = answer["log_total"]
-        if answer["state"] != "running":
-            assert answer["state"] == "succeeded", answer["message"]
-            return
+    return {"applications": [{"name": "line-monitor", "version": version, "modules": modules}]}
+
+
+def seed_version_1(
+    agent: AgentProcess, server_url: str, artifacts: dict, deployment: str = "seed"
+) -> None:
+    """Put line-monitor 1.0.0 on the agent directly, as if it had run it for months."""
+    body = agent_configuration(server_url, artifacts, "1.0.0")
+    answer = put_and_wait(agent.endpoint, agent.token, deployment, body)
+    assert answer["state"] == "succeeded", answer["message"]

@@ -132,8 +132,3 @@ def parse_configuration(body: Any) -> Configuration:
     if len(modules) > MAX_MODULES:
         raise BadRequest(f"applications: more than {MAX_MODULES} modules")
     return Configuration(tuple(apps), tuple(modules))
-
-
-def configuration_from_json(data: dict) -> Configuration:
-    """A configuration the agent stored itself (already checked once)."""
-    return parse_configuration(data)

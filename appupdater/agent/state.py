@@ -36,7 +36,7 @@ from appupdater.agent.files import (
     unpack,
     write_json_atomically,
 )
-from appupdater.agent.protocol import Configuration, configuration_from_json
+from appupdater.agent.protocol import Configuration, parse_configuration
 
 log = logging.getLogger("appupdater.agent")
 
@@ -86,7 +86,7 @@ class Deployment:
     def from_json(cls, data: dict) -> Deployment:
         return cls(
             data["id"],
-            configuration_from_json(data["configuration"]),
+            parse_configuration(data["configuration"]),  # written by us, checked again
             data["state"],
             data.get("phase") or "",
             int(data.get("progress", 0)),

@@ -41,75 +41,112 @@ class DemoAgent:
         return f"http://127.0.0.1:{self.port}"
 
 
-def build_artifact(folder: Path, name: str, version: str) -> tuple[str, str]:
-    """A module tarball: (file URL, SHA-256)."""
-    path = folder / f"{name}-{version}.tar.gz"
+def write_tarball(path: Path, files: dict[str, str], links: dict[str, str] | None = None) -> str:
+    """Write a .tar.gz of `files` (member name -> text) and symlinks (name -> target); returns
+    its SHA-256, as a fleet file's artifact wants it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(path, "w:gz") as tar:
-        for member, text in {
-            f"{name}/VERSION": f"{name} {version}\n",
-            f"{name}/bin/run.sh": f"#!/bin/sh\necho '{name} {version} running'\n",
-        }.items():
+        for member, text in files.items():
             data = text.encode()
             info = tarfile.TarInfo(member)
             info.size, info.mode = len(data), 0o755
             tar.addfile(info, io.BytesIO(data))
-    return path.as_uri(), hashlib.sha256(path.read_bytes()).hexdigest()
+        for member, target in (links or {}).items():
+            info = tarfile.TarInfo(member)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            tar.addfile(info)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def start_agent(folder: Path, name: str, token: str) -> DemoAgent:
-    state = folder / "devices" / name
+def module_files(name: str, version: str) -> dict[str, str]:
+    """What a demo module's tarball holds."""
+    return {
+        f"{name}/VERSION": f"{name} {version}\n",
+        f"{name}/bin/run.sh": f"#!/bin/sh\necho '{name} {version} running'\n",
+    }
+
+
+def build_artifact(folder: Path, name: str, version: str) -> tuple[str, str]:
+    """A module tarball: (file URL, SHA-256)."""
+    path = folder / f"{name}-{version}.tar.gz"
+    return path.as_uri(), write_tarball(path, module_files(name, version))
+
+
+def spawn_agent(
+    state: Path,
+    name: str,
+    token: str,
+    *,
+    port: int = 0,
+    extra: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    timeout: float = 20.0,
+) -> tuple[subprocess.Popen, int]:
+    """Start `python -m appupdater.agent` on loopback with its state in `state`; its token, port
+    and log files sit beside that folder. Returns the process and the port it listens on."""
     state.mkdir(parents=True, exist_ok=True)
     token_file = state.parent / f"{name}.token"
     token_file.write_text(token)
     token_file.chmod(0o600)
     port_file = state.parent / f"{name}.port"
     port_file.unlink(missing_ok=True)
-    log = open(state.parent / f"{name}.log", "ab")  # noqa: SIM115 — handed to the process
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "appupdater.agent",
-            "--state",
-            str(state),
-            "--device",
-            name,
-            "--listen",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--port-file",
-            str(port_file),
-            "--token-file",
-            str(token_file),
-            "--insecure-http",
-        ],
-        stdout=log,
-        stderr=log,
-    )
-    log.close()
-    deadline = time.monotonic() + 20
+    log_file = state.parent / f"{name}.log"
+    with open(log_file, "ab") as log:  # the process keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "appupdater.agent",
+                "--state",
+                str(state),
+                "--device",
+                name,
+                "--listen",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--port-file",
+                str(port_file),
+                "--token-file",
+                str(token_file),
+                "--insecure-http",
+                *extra,
+            ],
+            stdout=log,
+            stderr=log,
+            env=env,
+        )
+    deadline = time.monotonic() + timeout
     while not (port_file.exists() and port_file.read_text().strip()):
         if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"agent {name} did not start; see {state.parent / (name + '.log')}")
-        time.sleep(0.05)
-    return DemoAgent(name, int(port_file.read_text()), token, process)
+            process.kill()
+            raise RuntimeError(
+                f"agent {name} did not start: {log_file.read_text(errors='replace')[-2000:]}"
+            )
+        time.sleep(0.05)  # another process writes the file: nothing to wait on but the file
+    return process, int(port_file.read_text())
 
 
-def put_and_wait(agent: DemoAgent, deployment: str, configuration: dict) -> None:
-    headers = {"Authorization": f"Bearer {agent.token}"}
-    url = f"{agent.endpoint}/v1/deployments/{deployment}"
+def start_agent(folder: Path, name: str, token: str) -> DemoAgent:
+    process, port = spawn_agent(folder / "devices" / name, name, token)
+    return DemoAgent(name, port, token, process)
+
+
+def put_and_wait(endpoint: str, token: str, deployment: str, configuration: dict) -> dict:
+    """PUT a deployment to an agent and long-poll it until it ends; its final state."""
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"{endpoint}/v1/deployments/{deployment}"
     body = json.dumps(configuration).encode()
-    urllib.request.urlopen(urllib.request.Request(url, body, headers, method="PUT")).read()
+    urllib.request.urlopen(
+        urllib.request.Request(url, body, headers, method="PUT"), timeout=30
+    ).read()
     seen = 0
     while True:
         request = urllib.request.Request(f"{url}?wait=2&log_after={seen}", headers=headers)
-        answer = json.loads(urllib.request.urlopen(request).read())
+        answer = json.loads(urllib.request.urlopen(request, timeout=30).read())
         seen = answer["log_total"]
         if answer["state"] != "running":
-            if answer["state"] != "succeeded":
-                raise RuntimeError(f"{agent.name}: {answer['message']}")
-            return
+            return answer
 
 
 def start_demo(folder: Path, count: int) -> tuple[list[DemoAgent], Path]:
@@ -143,7 +180,9 @@ def start_demo(folder: Path, count: int) -> tuple[list[DemoAgent], Path]:
             ]
         }
         for agent in agents:
-            put_and_wait(agent, "demo-initial", first)
+            answer = put_and_wait(agent.endpoint, agent.token, "demo-initial", first)
+            if answer["state"] != "succeeded":
+                raise RuntimeError(f"{agent.name}: {answer['message']}")
     except BaseException:
         stop_demo(agents)
         raise

@@ -208,7 +208,7 @@ class MainWindow(QMainWindow):
         dialog = ConnectionDialog(*chosen, parent=self)
         if dialog.exec() == ConnectionDialog.DialogCode.Accepted:
             self.statusBar().showMessage(f"Connection of {chosen[1]} saved", 5000)
-            if self.engine is not None and hasattr(self.engine, "probe_now"):
+            if self.engine is not None:
                 self.engine.probe_now()
             self.refresh()
 

@@ -28,7 +28,7 @@ def main() -> int:
     configure_application(app)
     seen: dict = {"tray_available": QSystemTrayIcon.isSystemTrayAvailable()}
     open_database(database)
-    load_demo(devices=40, seed=2, latency_s=0.4, offline=0.0)
+    load_demo(devices=40, seed=2, latency_s=1.0, offline=0.0)
     engine = Engine(SimulatedGateway(), EngineSettings(tick_ms=100))
     controller = Application(app, engine)
     controller.start(database)
@@ -42,9 +42,17 @@ def main() -> int:
         seen["run"] = create_run(plan, approved_by="tray-test")
         engine.wake()
         controller.window.close()
-        QTimer.singleShot(800, step_2_menu)
+        closed_at.append(time.monotonic())
+        QTimer.singleShot(100, step_2_menu)
+
+    closed_at: list[float] = []
 
     def step_2_menu():
+        # Wait on the condition, not a fixed time: the configuration stage comes first and
+        # its length depends on the machine's load.
+        if not engine.running and time.monotonic() - closed_at[0] < 30:
+            QTimer.singleShot(50, step_2_menu)
+            return
         seen["window_visible_after_close"] = controller.window.isVisible()
         seen["running_while_closed"] = engine.running
         menu = controller.tray.menu

@@ -65,7 +65,6 @@ def x_display():
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(0.5)  # trayer claims the tray selection; the app checks for it at start
     try:
         yield env
     finally:

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QSystemTrayIcon
 
 from appupdater.core.demo import load_demo
@@ -26,6 +26,10 @@ def main() -> int:
     database, shots = sys.argv[1], Path(sys.argv[2])
     app = QApplication(sys.argv[:1])
     configure_application(app)
+    # trayer claims the tray selection a moment after it starts; wait for that, not a set time
+    deadline = time.monotonic() + 20
+    while not QSystemTrayIcon.isSystemTrayAvailable() and time.monotonic() < deadline:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
     seen: dict = {"tray_available": QSystemTrayIcon.isSystemTrayAvailable()}
     open_database(database)
     load_demo(devices=40, seed=2, latency_s=1.0, offline=0.0)

@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from functools import cache
-from pathlib import Path
 
 from PySide6.QtGui import QIcon
 
-import appupdater
-
-
-def resources_dir() -> Path:
-    """`APPUPDATER_RESOURCES`, else resources/ beside the package (checkout) or inside it."""
-    override = os.environ.get("APPUPDATER_RESOURCES")
-    if override:
-        return Path(override)
-    package = Path(appupdater.__file__).resolve().parent
-    for candidate in (package.parent / "resources", package / "resources"):
-        if candidate.is_dir():
-            return candidate
-    return package.parent / "resources"
+from appupdater.core.desktop import resources_dir
 
 
 @cache

@@ -1,0 +1,235 @@
+"""Desktop integration without Qt: where the resources are, and the freedesktop files that put
+App Updater in the application menu (a desktop entry and hicolor icons under
+``$XDG_DATA_HOME``) and, if wanted, start it in the tray at login (an entry under
+``$XDG_CONFIG_HOME/autostart``).
+
+The entries are written from the template ``resources/desktop/<DESKTOP_ID>.desktop`` with
+``Exec`` and ``TryExec`` pointing at the program that writes them: the frozen executable, the
+``appupdater`` script of the virtual environment, or ``python -m appupdater``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import appupdater
+from appupdater.errors import AppUpdaterError
+
+# Reverse-DNS id: the desktop entry's file name, the icon name, and what the GUI passes to
+# QGuiApplication.setDesktopFileName (Wayland's app id; docks match windows to the entry by it).
+DESKTOP_ID = "io.github.appupdater.AppUpdater"
+ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
+TRAY_OPTION = "--tray"
+
+
+class DesktopError(AppUpdaterError):
+    """A desktop file could not be written or removed."""
+
+
+def resources_dir() -> Path:
+    """`APPUPDATER_RESOURCES`, else ``resources/`` inside the installed package (wheel, frozen
+    app), else the checkout's top-level ``resources/``."""
+    override = os.environ.get("APPUPDATER_RESOURCES")
+    if override:
+        return Path(override)
+    package = Path(appupdater.__file__).resolve().parent
+    for candidate in (package / "resources", package.parent / "resources"):
+        if (candidate / "icons").is_dir():
+            return candidate
+    return package / "resources"
+
+
+def template_path() -> Path:
+    return resources_dir() / "desktop" / f"{DESKTOP_ID}.desktop"
+
+
+def data_home() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+
+
+def config_home() -> Path:
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+
+
+def entry_path() -> Path:
+    return data_home() / "applications" / f"{DESKTOP_ID}.desktop"
+
+
+def autostart_path() -> Path:
+    return config_home() / "autostart" / f"{DESKTOP_ID}.desktop"
+
+
+def icon_paths() -> dict[Path, Path]:
+    """Installed icon path -> the resource it is copied from."""
+    hicolor = data_home() / "icons" / "hicolor"
+    source = resources_dir()
+    paths = {
+        hicolor / "scalable" / "apps" / f"{DESKTOP_ID}.svg": source / "icons" / "appupdater.svg"
+    }
+    for size in ICON_SIZES:
+        folder = f"{size}x{size}"
+        paths[hicolor / folder / "apps" / f"{DESKTOP_ID}.png"] = (
+            source / "hicolor" / folder / "apps" / f"{DESKTOP_ID}.png"
+        )
+    return paths
+
+
+def launcher() -> list[str]:
+    """The command that starts this App Updater: the frozen executable, the `appupdater` script
+    beside this Python (a virtual environment's bin/), or this Python with ``-m appupdater``."""
+    if getattr(sys, "frozen", False):
+        return [str(Path(sys.executable).resolve())]
+    script = Path(sys.executable).parent / "appupdater"
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script.absolute())]
+    return [str(Path(sys.executable).absolute()), "-m", "appupdater"]
+
+
+# -- the Desktop Entry format ----------------------------------------------------------------
+
+_RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")
+
+
+def _escape_string(value: str) -> str:
+    """A value of type string: backslash, newline, tab and return escaped."""
+    return (
+        value.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
+    )
+
+
+def exec_value(argv: list[str]) -> str:
+    """`argv` as an Exec value: arguments with reserved characters in double quotes (with ",
+    `, $ and \\ escaped inside), % doubled, then escaped as a string."""
+    parts = []
+    for arg in argv:
+        arg = arg.replace("%", "%%")
+        if any(ch in _RESERVED for ch in arg) or not arg:
+            inner = "".join("\\" + ch if ch in '"`$\\' else ch for ch in arg)
+            arg = f'"{inner}"'
+        parts.append(arg)
+    return _escape_string(" ".join(parts))
+
+
+def render_entry(argv: list[str], *, autostart: bool = False) -> str:
+    """The desktop entry of the template with Exec (and TryExec) set to `argv`. The autostart
+    variant starts in the tray and says so."""
+    try:
+        template = template_path().read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DesktopError(f"the desktop entry template is missing: {exc}") from exc
+    command = [*argv, TRAY_OPTION] if autostart else list(argv)
+    lines = []
+    for line in template.splitlines():
+        key = line.split("=", 1)[0].strip()
+        if key == "Exec":
+            line = f"Exec={exec_value(command)}"
+        elif key == "TryExec":
+            line = f"TryExec={_escape_string(argv[0])}"
+        lines.append(line)
+    if autostart:
+        at = lines.index("[Desktop Entry]") + 1
+        while at < len(lines) and lines[at].strip():
+            at += 1
+        lines[at:at] = [
+            "X-GNOME-Autostart-enabled=true",
+            "X-GNOME-Autostart-Delay=5",
+            "X-KDE-autostart-after=panel",
+        ]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write through a temporary file and a rename: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)
+
+
+@dataclass(frozen=True)
+class Installed:
+    entry: Path
+    icons: list[Path]
+    autostart: Path | None
+
+
+def install(argv: list[str] | None = None, *, autostart: bool = False) -> Installed:
+    """Put App Updater in the current user's application menu (desktop entry and icons);
+    with `autostart`, also start it in the tray at login."""
+    argv = argv or launcher()
+    entry = render_entry(argv)  # the template is read before anything is written
+    sources = icon_paths()
+    missing = [str(s) for s in sources.values() if not s.is_file()]
+    if missing:
+        raise DesktopError(f"icon files are missing from the installation: {', '.join(missing)}")
+    try:
+        for target, source in sources.items():
+            _write(target, source.read_bytes())
+        _write(entry_path(), entry.encode())
+    except OSError as exc:
+        raise DesktopError(f"cannot write the desktop files: {exc}") from exc
+    written_autostart = set_autostart(True, argv) if autostart else None
+    _refresh_caches()
+    return Installed(entry_path(), list(sources), written_autostart)
+
+
+def uninstall() -> list[Path]:
+    """Remove what `install` wrote (and the autostart entry); the removed paths."""
+    removed = []
+    for path in [entry_path(), autostart_path(), *icon_paths()]:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise DesktopError(f"cannot remove {path}: {exc}") from exc
+        removed.append(path)
+    _refresh_caches()
+    return removed
+
+
+def autostart_enabled() -> bool:
+    """True when the login entry exists and is not disabled (Hidden=true, or the GNOME key
+    set to false by a session's settings tool)."""
+    try:
+        text = autostart_path().read_text(encoding="utf-8")
+    except OSError:
+        return False
+    values = dict(
+        line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#")
+    )
+    return (
+        values.get("Hidden", "false").strip() != "true"
+        and values.get("X-GNOME-Autostart-enabled", "true").strip() != "false"
+    )
+
+
+def set_autostart(enabled: bool, argv: list[str] | None = None) -> Path | None:
+    """Write (or remove) the login entry that starts App Updater in the tray."""
+    path = autostart_path()
+    try:
+        if enabled:
+            _write(path, render_entry(argv or launcher(), autostart=True).encode())
+            return path
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        action = "write" if enabled else "remove"
+        raise DesktopError(f"cannot {action} the login entry {path}: {exc}") from exc
+    return None
+
+
+def _refresh_caches() -> None:
+    """Tell menus and icon themes about the change, where the tools exist (they are optional:
+    desktops also notice new files by themselves)."""
+    tools = (
+        ["update-desktop-database", "-q", str(entry_path().parent)],
+        ["gtk-update-icon-cache", "-q", "-t", str(data_home() / "icons" / "hicolor")],
+    )
+    for command in tools:
+        if shutil.which(command[0]) and Path(command[-1]).is_dir():
+            subprocess.run(command, check=False, capture_output=True, timeout=30)

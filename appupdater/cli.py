@@ -34,6 +34,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="open the window on a fresh demo database (~/.local/share/appupdater/demo.sqlite3)",
     )
+    parser.add_argument(
+        "--tray",
+        action="store_true",
+        help="start in the system tray without opening the window (as at login)",
+    )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation: off-screen, on a temporary demo database, open the "
+        "window, approve a small update and deploy it to simulated devices; exit 0 if all worked",
+    )
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
 
     p = verbs.add_parser("import", help="import a fleet file (YAML or JSON)")
@@ -143,6 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="approve without asking")
     p.add_argument("--json", action="store_true", help="print the run as JSON")
 
+    p = verbs.add_parser(
+        "install-desktop",
+        help="add App Updater to your application menu (desktop entry and icons in ~/.local/share)",
+    )
+    p.add_argument("--autostart", action="store_true", help="also start it in the tray at login")
+    verbs.add_parser("uninstall-desktop", help="remove the menu entry, icons and login entry again")
+
     p = verbs.add_parser("status", help="runs and deployments with their states")
     p.add_argument("--run", type=int, metavar="ID")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -156,10 +174,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(name)s %(levelname)s: %(message)s",
     )
+    if args.self_test:
+        from appupdater.ui.selftest import run_self_test
+
+        return run_self_test()
     if args.verb is None:
         from appupdater.ui.app import run_gui
 
-        return run_gui(args.database, demo=args.demo)
+        return run_gui(args.database, demo=args.demo, in_tray=args.tray)
     try:
         return VERBS[args.verb](args)
     except AppUpdaterError as exc:
@@ -366,6 +388,26 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_install_desktop(args: argparse.Namespace) -> int:
+    from appupdater.core import desktop
+
+    installed = desktop.install(autostart=args.autostart)
+    print(f"Menu entry: {installed.entry}")
+    print(f"Icons: {len(installed.icons)} in {desktop.data_home() / 'icons' / 'hicolor'}")
+    if installed.autostart is not None:
+        print(f"Starts in the tray at login: {installed.autostart}")
+    print(f"It runs: {' '.join(desktop.launcher())}")
+    return 0
+
+
+def cmd_uninstall_desktop(args: argparse.Namespace) -> int:
+    from appupdater.core import desktop
+
+    removed = desktop.uninstall()
+    print(f"Removed {len(removed)} file(s)." if removed else "Nothing was installed.")
+    return 0
+
+
 VERBS = {
     "import": cmd_import,
     "export": cmd_export,
@@ -374,4 +416,6 @@ VERBS = {
     "engine": cmd_engine,
     "update": cmd_update,
     "status": cmd_status,
+    "install-desktop": cmd_install_desktop,
+    "uninstall-desktop": cmd_uninstall_desktop,
 }

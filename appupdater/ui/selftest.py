@@ -1,0 +1,299 @@
+"""`appupdater --self-test`: check an installation in seconds.
+
+Off-screen, on a temporary demo database and with temporary settings (nothing of the user's is
+read or written), it renders every icon, opens the main window, drives the Update wizard
+through its three pages to Approve Update, lets the engine deploy to simulated devices until the
+run completes, and opens the Deployment Overview on it. Each step prints a line; the exit code
+is 0 only if every step passed. It catches what packaging breaks: a missing resource or Qt
+plugin, a module left out of a frozen build, a schema migration that fails on a new database.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import PySide6
+from PySide6.QtCore import QLibrary, QLibraryInfo, QTimer, qInstallMessageHandler, qVersion
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from appupdater import __version__
+from appupdater.core.demo import load_demo
+from appupdater.core.desktop import resources_dir
+from appupdater.engine.engine import Engine
+from appupdater.engine.execution import EngineSettings
+from appupdater.engine.gateways.simulated import SimulatedGateway
+from appupdater.store.db import close_database, open_database
+from appupdater.store.migrations import schema_version
+from appupdater.store.models import Deployment, DeploymentState
+from appupdater.ui.app import Application, configure_application
+from appupdater.ui.icons import icon
+
+DEVICES = 6
+TIMEOUT_S = 90.0
+
+
+@dataclass
+class Wait:
+    """Yielded by a step: poll `done` until it is true, for at most `timeout` seconds."""
+
+    done: Callable[[], bool]
+    what: str
+    timeout: float = 30.0
+
+
+class StepFailed(Exception):
+    pass
+
+
+def xcb_platform(plugins: Path) -> str:
+    """Whether Qt's X11 platform plugin would load (the self-test itself runs off-screen):
+    a missing system library, such as libxcb-cursor0 since Qt 6.5, stops the app on X11."""
+    found = sorted((plugins / "platforms").glob("libqxcb*.so"))
+    if not found:
+        return "WARNING: not installed"
+    library = QLibrary(str(found[0]))
+    if not library.load():
+        return f"WARNING: does not load: {library.errorString()}"
+    return "loads"
+
+
+def run_self_test(out: TextIO = sys.stdout) -> int:
+    """Run every step; 0 if all passed, 1 otherwise."""
+    with tempfile.TemporaryDirectory(prefix="appupdater-self-test-") as folder:
+        tmp = Path(folder)
+        # before Qt starts: no window on screen, no settings or data of the user's touched
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        os.environ["XDG_CONFIG_HOME"] = str(tmp / "config")
+        os.environ["XDG_DATA_HOME"] = str(tmp / "data")
+        os.environ["XDG_RUNTIME_DIR"] = str(tmp / "runtime")
+        (tmp / "runtime").mkdir(mode=0o700)
+        return SelfTest(tmp, out).run()
+
+
+class SelfTest:
+    def __init__(self, folder: Path, out: TextIO):
+        self.folder = folder
+        self.out = out
+        self.failures: list[str] = []
+        self.errors: list[str] = []  # exceptions raised inside Qt slots
+        self.qt_messages: list[str] = []  # Qt's warnings, reported (they fail nothing)
+        self.completed: dict[int, tuple[int, int]] = {}
+        self.run_id: int | None = None
+
+    # -- output ----------------------------------------------------------------------------
+
+    def say(self, text: str) -> None:
+        try:
+            print(text, file=self.out, flush=True)
+        except OSError:  # the reader went away (`| head`): finish the test without output
+            self.out = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the test
+
+    # -- the driver ------------------------------------------------------------------------
+
+    def run(self) -> int:
+        started = time.monotonic()
+        self.app = QApplication.instance() or QApplication([sys.argv[0], "-platform", "offscreen"])
+        self.app.setQuitOnLastWindowClosed(False)
+        previous_hook = sys.excepthook
+        sys.excepthook = self._uncaught
+        previous_handler = qInstallMessageHandler(self._qt_message)
+        self.steps = self._steps()
+        self.step_started = time.monotonic()
+        self.timer = QTimer()
+        self.timer.setInterval(20)
+        self.timer.timeout.connect(self._advance)
+        self.waiting: Wait | None = None
+        self.current = ""
+        QTimer.singleShot(0, self._advance)
+        self.timer.start()
+        QTimer.singleShot(int(TIMEOUT_S * 1000), self._overran)
+        self.app.exec()
+        self.timer.stop()
+        self._tear_down()
+        sys.excepthook = previous_hook
+        qInstallMessageHandler(previous_handler)
+        for message in self.qt_messages:
+            self.say(f"  Qt said: {message}")
+        elapsed = time.monotonic() - started
+        if self.failures or self.errors:
+            for error in self.errors:
+                self.say(f"  error raised in the event loop:\n{error}")
+            self.say(f"self-test FAILED after {elapsed:.1f} s")
+            return 1
+        self.say(f"self-test passed in {elapsed:.1f} s")
+        return 0
+
+    def _overran(self) -> None:
+        self.failures.append(f"{self.current}: the self-test did not end in {TIMEOUT_S:.0f} s")
+        self.say(f"  FAIL  {self.failures[-1]}")
+        self.app.quit()
+
+    def _qt_message(self, kind, context, message: str) -> None:
+        # the off-screen platform cannot raise windows or grab the keyboard: not a finding
+        if not message.startswith("This plugin does not support"):
+            self.qt_messages.append(f"{kind.name}: {message}")
+
+    def _uncaught(self, kind, value, tb) -> None:
+        self.errors.append("".join(traceback.format_exception(kind, value, tb)))
+
+    def _advance(self) -> None:
+        """Resume the steps when what they wait for is done; fail a step that overruns."""
+        try:
+            if self.errors:
+                raise StepFailed("an exception was raised in the event loop")
+            if self.waiting is not None:
+                if not self.waiting.done():
+                    if time.monotonic() - self.step_started > self.waiting.timeout:
+                        raise StepFailed(
+                            f"timed out after {self.waiting.timeout:.0f} s waiting "
+                            f"for {self.waiting.what}"
+                        )
+                    return
+                self.waiting = None
+            self.waiting = next(self.steps)
+        except StopIteration:
+            self.app.quit()
+        except Exception as exc:  # every failure is reported, none escapes
+            detail = str(exc) if isinstance(exc, StepFailed) else f"{type(exc).__name__}: {exc}"
+            self.failures.append(f"{self.current}: {detail}")
+            self.say(f"  FAIL  {self.current}: {detail}")
+            if not isinstance(exc, StepFailed):
+                self.say(traceback.format_exc().rstrip())
+            self.app.quit()
+
+    def _begin(self, what: str) -> None:
+        self.current = what
+        self.step_started = time.monotonic()
+
+    def _passed(self, text: str) -> None:
+        self.say(f"  ok    {text} ({time.monotonic() - self.step_started:.2f} s)")
+
+    # -- the steps -------------------------------------------------------------------------
+
+    def _steps(self) -> Iterator[Wait]:
+        plugins = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath))
+        self.say(f"App Updater {__version__} self-test")
+        self.say(
+            f"  Python {platform.python_version()}, Qt {qVersion()} (PySide6 "
+            f"{PySide6.__version__}), {platform.system()} {platform.machine()}"
+        )
+        self.say(f"  resources: {resources_dir()}")
+        self.say(f"  Qt plugins: {plugins}")
+        self.say(f"  X11 (xcb) platform: {xcb_platform(plugins)}")
+
+        self._begin("icons")
+        configure_application(self.app)
+        names = sorted(p.stem for p in (resources_dir() / "icons").glob("*.svg"))
+        if not names:
+            raise StepFailed(f"no icons in {resources_dir() / 'icons'}")
+        blank = [name for name in names if icon(name).pixmap(32, 32).isNull()]
+        if blank:
+            raise StepFailed(f"icons that do not render (SVG image plugin?): {', '.join(blank)}")
+        self._passed(f"{len(names)} icons render")
+
+        self._begin("database")
+        database = str(self.folder / "self-test.sqlite3")
+        bound = open_database(database)
+        summary = load_demo(DEVICES, seed=1, latency_s=0.2, failure_rate=0.0, offline=0.0)
+        self._passed(f"demo database, schema {schema_version(bound)}: {summary.describe()}")
+
+        self._begin("main window")
+        self.engine = Engine(SimulatedGateway(), EngineSettings(tick_ms=50))
+        self.engine.run_completed.connect(self._run_completed)
+        self.controller = Application(self.app, self.engine, tray=False)
+        self.controller.start(database)
+        window = self.controller.window
+        yield Wait(lambda: window.inventory is not None, "the fleet to load")
+        apps = window.apps_model.rowCount()
+        devices = window.devices_model.rowCount()
+        if not (window.isVisible() and apps and devices == DEVICES):
+            raise StepFailed(f"shows {apps} applications and {devices} of {DEVICES} devices")
+        self._passed(f"main window lists {apps} applications and {devices} devices")
+
+        self._begin("update wizard")
+        app_row = next((row for row, app in enumerate(window.apps_model.apps) if app.behind), None)
+        if app_row is None:
+            raise StepFailed("no application of the demo fleet has devices to update")
+        window.apps_view.selectRow(app_row)
+        window.update_action.trigger()
+        wizard = window.wizard
+        if wizard is None or not wizard.isVisible():
+            raise StepFailed("Update applications… opened no wizard")
+        wizard.run_created.connect(lambda run_id, _applied: setattr(self, "run_id", run_id))
+        devices_page = wizard.devices_page
+        yield Wait(devices_page.isComplete, "the plan of the Devices page")
+        devices_page.select_all.click()
+        targets = len(wizard.state.selected)
+        wizard.next()
+        wizard.next()
+        finalize = wizard.finalize_page
+        if wizard.currentPage() is not finalize:
+            raise StepFailed(f"the wizard stopped on {wizard.currentPage().title()!r}")
+        yield Wait(finalize.isComplete, "the Finalize page")
+
+        def confirm() -> bool:
+            box = self.app.activeModalWidget()
+            if isinstance(box, QMessageBox):
+                box.button(QMessageBox.StandardButton.Ok).click()
+                return True
+            return False
+
+        # the question is modal: answer it from inside its own event loop
+        answer = QTimer()
+        answer.setInterval(20)
+        answer.timeout.connect(lambda: confirm() and answer.stop())
+        answer.start()
+        wizard.button(wizard.WizardButton.FinishButton).click()
+        yield Wait(lambda: self.run_id is not None, "the approved run to be recorded")
+        answer.stop()
+        self._passed(f"wizard approved run #{self.run_id} for {targets} device(s)")
+
+        self._begin("rollout")
+        run_id = self.run_id
+        yield Wait(lambda: run_id in self.completed, "the rollout to complete", 60.0)
+        succeeded, failed = self.completed[run_id]
+        states = list(Deployment.select(Deployment.state).where(Deployment.run == run_id).tuples())
+        done = sum(1 for (state,) in states if state == DeploymentState.SUCCEEDED.value)
+        if failed or done != len(states) or done != targets:
+            raise StepFailed(
+                f"{succeeded} succeeded, {failed} failed; {done} of {len(states)} stored as "
+                f"succeeded, {targets} approved"
+            )
+        self._passed(f"{done} deployments succeeded on simulated devices")
+
+        self._begin("deployment overview")
+        overview = window.overview
+        if overview is None or not overview.isVisible():
+            raise StepFailed("Approve Update opened no Deployment Overview")
+
+        def shows_completed() -> bool:
+            return any(
+                run.id == run_id and run.status == "completed" for run in overview.runs_model.items
+            )
+
+        yield Wait(shows_completed, f"the overview to show run #{run_id} completed")
+        self._passed(f"overview shows run #{run_id} completed")
+
+    def _run_completed(self, run_id: int, succeeded: int, failed: int) -> None:
+        self.completed[run_id] = (succeeded, failed)
+
+    def _tear_down(self) -> None:
+        controller = getattr(self, "controller", None)
+        if controller is not None:
+            controller.quitting = True
+            if controller.window.wizard is not None:
+                controller.window.wizard.reject()
+            if controller.window.overview is not None:
+                controller.window.overview.close()
+            controller.window.close()
+            controller.shutdown()
+        close_database()

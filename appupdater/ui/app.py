@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from appupdater import __version__
+from appupdater.core.desktop import DESKTOP_ID
 from appupdater.engine.engine import Engine
 from appupdater.engine.execution import EngineSettings
 from appupdater.engine.signals import QuitSignals
@@ -19,11 +21,12 @@ from appupdater.errors import AppUpdaterError
 from appupdater.store.db import close_database, data_dir, default_location, open_database
 from appupdater.ui.icons import icon
 from appupdater.ui.single_instance import InstanceServer, notify_running
+from appupdater.ui.tray import Tray
 
 log = logging.getLogger("appupdater.ui")
 
-DESKTOP_ID = "io.github.appupdater.AppUpdater"
 DEMO_DEVICES = 250
+TRAY_WAIT_S = 60.0
 
 
 def configure_application(app: QApplication) -> None:
@@ -51,7 +54,6 @@ class Application(QObject):
 
     def __init__(self, qapp: QApplication, engine: Engine, *, tray: bool | None = None):
         from appupdater.ui.main_window import MainWindow
-        from appupdater.ui.tray import Tray
 
         super().__init__()
         self.qapp = qapp
@@ -61,15 +63,17 @@ class Application(QObject):
         self.window.close_guard = self._window_closing
         self.window.quit_action.triggered.disconnect()
         self.window.quit_action.triggered.connect(self.request_quit)
-        use_tray = QSystemTrayIcon.isSystemTrayAvailable() if tray is None else tray
-        self.tray = Tray(engine, self.tasks, self) if use_tray else None
-        if self.tray is not None:
-            self.tray.open_requested.connect(self.show_window)
-            self.tray.overview_requested.connect(self.window.show_overview)
-            self.tray.update_requested.connect(self._update_from_tray)
-            self.tray.quit_requested.connect(self.request_quit)
-        qapp.setQuitOnLastWindowClosed(self.tray is None)
+        self.tray: Tray | None = None
+        qapp.setQuitOnLastWindowClosed(True)
         qapp.setQuitLockEnabled(False)
+        self._tray_allowed = tray is not False
+        if QSystemTrayIcon.isSystemTrayAvailable() if tray is None else tray:
+            self._attach_tray()
+        self._tray_wait = QTimer(self)
+        self._tray_wait.setObjectName("wait-for-tray")
+        self._tray_wait.setInterval(500)
+        self._tray_wait.timeout.connect(self._look_for_tray)
+        self._tray_deadline = 0.0
         self.instance_server: InstanceServer | None = None
         self._told_about_tray = False
         self._drain_timer = QTimer(self)
@@ -78,13 +82,38 @@ class Application(QObject):
         self._drain_timer.timeout.connect(self._check_drained)
         self.quitting = False
 
-    def start(self, database: str) -> None:
+    def _attach_tray(self) -> None:
+        self.tray = Tray(self.engine, self.tasks, self)
+        self.tray.open_requested.connect(self.show_window)
+        self.tray.overview_requested.connect(self.window.show_overview)
+        self.tray.update_requested.connect(self._update_from_tray)
+        self.tray.quit_requested.connect(self.request_quit)
+        self.qapp.setQuitOnLastWindowClosed(False)
+
+    def start(self, database: str, *, in_tray: bool = False) -> None:
+        """Start the engine and show the window, or with `in_tray` (at login) only the tray
+        icon. A session's panel may come up after us: without a tray yet, wait for one for
+        TRAY_WAIT_S before showing the window after all."""
         self.instance_server = InstanceServer(database, self)
         self.instance_server.show_requested.connect(self.show_window)
         self.engine.start()
-        self.window.show()
         if self.tray is not None:
             self.tray.show()
+        if not in_tray or not self._tray_allowed:
+            self.window.show()
+        elif self.tray is None:
+            self._tray_deadline = time.monotonic() + TRAY_WAIT_S
+            self._tray_wait.start()
+
+    def _look_for_tray(self) -> None:
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            self._tray_wait.stop()
+            self._attach_tray()
+            self.tray.show()
+        elif time.monotonic() > self._tray_deadline:
+            self._tray_wait.stop()
+            log.warning("no system tray appeared in %.0f s; showing the window", TRAY_WAIT_S)
+            self.window.show()
 
     @Slot()
     def show_window(self) -> None:
@@ -168,6 +197,7 @@ class Application(QObject):
     def shutdown(self) -> None:
         """After the event loop: stop the engine (running attempts resume next time)."""
         self._drain_timer.stop()
+        self._tray_wait.stop()
         if self.tray is not None:
             self.tray.hide()
         if self.instance_server is not None:
@@ -177,7 +207,7 @@ class Application(QObject):
         self.window.tasks.shutdown()
 
 
-def run_gui(database: str | None, demo: bool = False) -> int:
+def run_gui(database: str | None, demo: bool = False, in_tray: bool = False) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     configure_application(app)
     location = demo_database() if demo else (database or default_location())
@@ -194,7 +224,7 @@ def run_gui(database: str | None, demo: bool = False) -> int:
         QMessageBox.critical(None, "App Updater", f"App Updater cannot start.\n\n{exc}")
         return 1
     controller = Application(app, Engine(settings=EngineSettings()))
-    controller.start(location)
+    controller.start(location, in_tray=in_tray)
     # Ctrl+C or a TERM from the session: quit now; running deployments resume next time
     signals = QuitSignals(lambda name: controller.quit())
     code = app.exec()

@@ -6,10 +6,11 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QSettings, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from appupdater.core import desktop
 from appupdater.core.fleetimport import ImportSummary, export_file, import_file
 from appupdater.core.inventory import Inventory, load_inventory
 from appupdater.core.planning import Selection, settle_heap
@@ -158,6 +160,17 @@ class MainWindow(QMainWindow):
         self.refresh_action = QAction("&Refresh", self)
         self.refresh_action.setShortcut(QKeySequence.StandardKey.Refresh)
         self.refresh_action.triggered.connect(self.refresh)
+        self.autostart_action = QAction("Start in the tray at &login", self)
+        self.autostart_action.setCheckable(True)
+        self.autostart_action.setStatusTip(
+            "Start App Updater in the system tray when you log in, so scheduled deployments run"
+        )
+        self.autostart_action.setChecked(desktop.autostart_enabled())
+        self.autostart_action.toggled.connect(self.set_autostart)
+        self.about_action = QAction(icon("appupdater"), "&About App Updater", self)
+        self.about_action.triggered.connect(self.show_about)
+        self.about_qt_action = QAction("About &Qt", self)
+        self.about_qt_action.triggered.connect(QApplication.aboutQt)
         self.quit_action = QAction(icon("quit"), "&Quit", self)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         self.quit_action.triggered.connect(self.close)
@@ -165,6 +178,8 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.import_action)
         file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.autostart_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         update_menu = self.menuBar().addMenu("&Update")
@@ -174,6 +189,9 @@ class MainWindow(QMainWindow):
         devices_menu.addAction(self.connection_action)
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.refresh_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.about_action)
+        help_menu.addAction(self.about_qt_action)
 
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main-toolbar")
@@ -211,6 +229,27 @@ class MainWindow(QMainWindow):
             if self.engine is not None:
                 self.engine.probe_now()
             self.refresh()
+
+    def set_autostart(self, enabled: bool) -> None:
+        """Write or remove the login entry; on failure say why and show the truth again."""
+        try:
+            path = desktop.set_autostart(enabled)
+        except desktop.DesktopError as exc:
+            QMessageBox.warning(self, "Start at login", str(exc))
+        else:
+            self.statusBar().showMessage(
+                f"App Updater starts in the tray at login ({path})"
+                if enabled
+                else "App Updater no longer starts at login",
+                10_000,
+            )
+        with QSignalBlocker(self.autostart_action):
+            self.autostart_action.setChecked(desktop.autostart_enabled())
+
+    def show_about(self) -> None:
+        from appupdater.ui.about_dialog import AboutDialog
+
+        AboutDialog(self).exec()
 
     def selected_applications(self) -> list[str]:
         rows = sorted(index.row() for index in self.apps_view.selectionModel().selectedRows())

@@ -78,3 +78,21 @@ def choose_in_combo(qtbot, combo, text):
     )
     qtbot.waitUntil(lambda: not popup.isVisible())
     assert combo.currentText() == text
+
+
+def choose_menu(qtbot, window, menu_title, action_text):
+    """Click a menu's title in the window's menu bar, then the entry that reads `action_text`
+    (ampersands ignored). A modal dialog the entry opens runs inside this call: answer it from
+    a timer started before."""
+    bar = window.menuBar()
+    [menu_action] = [
+        a for a in bar.actions() if a.text().replace("&", "") == menu_title.replace("&", "")
+    ]
+    menu = menu_action.menu()
+    qtbot.mouseClick(bar, LEFT, pos=bar.actionGeometry(menu_action).center())
+    qtbot.waitUntil(menu.isVisible)
+    [action] = [
+        a for a in menu.actions() if a.text().replace("&", "") == action_text.replace("&", "")
+    ]
+    assert action.isEnabled(), f"{action_text} is disabled"
+    qtbot.mouseClick(menu, LEFT, pos=menu.actionGeometry(action).center())

@@ -162,3 +162,25 @@ def test_wizard_approval_hands_the_run_to_the_engine(qtbot, controller, message_
         .count()
         == 0
     )
+
+
+def test_started_in_the_tray_without_any_tray_it_shows_the_window_after_a_while(
+    qtbot, qapp, fleet, db_path, monkeypatch
+):
+    """At login the panel may never come (a session without a tray): after waiting for one,
+    the window opens, so App Updater is not left running invisibly."""
+    import appupdater.ui.app as app_module
+
+    monkeypatch.setattr(app_module, "TRAY_WAIT_S", 0.6)
+    app = Application(qapp, Engine(SimulatedGateway(), EngineSettings(tick_ms=50)))
+    app.qapp = QuitRecorder(qapp)
+    try:
+        app.start(str(db_path), in_tray=True)
+        assert app.tray is None and not app.window.isVisible()
+        qtbot.waitUntil(app.window.isVisible, timeout=5000)
+        assert app.tray is None
+    finally:
+        app.quitting = True
+        app.window.close()
+        app.shutdown()
+        qapp.setQuitOnLastWindowClosed(True)

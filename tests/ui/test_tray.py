@@ -29,7 +29,8 @@ def _free_display() -> int:
 
 
 @pytest.fixture
-def x_display():
+def xvfb():
+    """A virtual X display, without a tray host yet: the environment to run on it."""
     missing = [tool for tool in ("Xvfb", "trayer") if shutil.which(tool) is None]
     if missing:
         pytest.skip(
@@ -42,12 +43,20 @@ def x_display():
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    env = {**os.environ, "DISPLAY": display}
     deadline = time.monotonic() + 20
     while not Path(f"/tmp/.X11-unix/X{number}").exists():
         assert time.monotonic() < deadline, "Xvfb did not start"
         time.sleep(0.05)
-    trayer = subprocess.Popen(
+    try:
+        yield {**os.environ, "DISPLAY": display}
+    finally:
+        xvfb.terminate()
+        xvfb.wait(timeout=10)
+
+
+def start_trayer(env) -> subprocess.Popen:
+    """A tray host (a panel with a notification area) on the display of `env`."""
+    return subprocess.Popen(
         [
             "trayer",
             "--edge",
@@ -65,12 +74,17 @@ def x_display():
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+@pytest.fixture
+def x_display(xvfb):
+    """A virtual X display with a tray host."""
+    trayer = start_trayer(xvfb)
     try:
-        yield env
+        yield xvfb
     finally:
-        for process in (trayer, xvfb):
-            process.terminate()
-            process.wait(timeout=10)
+        trayer.terminate()
+        trayer.wait(timeout=10)
 
 
 def test_rollout_completes_from_the_tray_with_every_window_closed(x_display, tmp_path):
@@ -108,3 +122,43 @@ def test_rollout_completes_from_the_tray_with_every_window_closed(x_display, tmp
     [(run, succeeded, failed)] = seen["completed"]
     assert run == seen["run"] and succeeded + failed == seen["devices"] and failed == 0
     assert seen["windows_visible"] == []
+
+
+def test_started_at_login_it_waits_for_the_panel_and_stays_in_the_tray(xvfb, tmp_path):
+    """`appupdater --tray` from the login entry may start before the session's panel: no
+    window then, the tray icon once a tray host appears."""
+    env = {
+        **xvfb,
+        "QT_QPA_PLATFORM": "xcb",
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+    }
+    ready = tmp_path / "started"
+    session = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.ui.login_session",
+            str(tmp_path / "login.sqlite3"),
+            str(ready),
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not ready.exists() and session.poll() is None:
+        assert time.monotonic() < deadline, "the app did not start"
+        time.sleep(0.05)
+    trayer = start_trayer(xvfb)  # the panel comes up after the app
+    try:
+        out, err = session.communicate(timeout=90)
+    finally:
+        trayer.terminate()
+        trayer.wait(timeout=10)
+    assert session.returncode == 0, err[-3000:]
+    seen = json.loads(out.strip().splitlines()[-1])
+    assert seen["at_start"] == {"tray": False, "window": False}
+    assert seen["later"] == {"tray": True, "window": False}, seen

@@ -72,6 +72,14 @@ def build_artifact(folder: Path, name: str, version: str) -> tuple[str, str]:
     return path.as_uri(), write_tarball(path, module_files(name, version))
 
 
+def agent_command() -> list[str]:
+    """How to start the agent from here: the `appupdater-agent` beside a frozen App Updater
+    (which cannot run `-m`), else this Python with `-m appupdater.agent`."""
+    if getattr(sys, "frozen", False):
+        return [str(Path(sys.executable).with_name("appupdater-agent"))]
+    return [sys.executable, "-m", "appupdater.agent"]
+
+
 def spawn_agent(
     state: Path,
     name: str,
@@ -82,7 +90,7 @@ def spawn_agent(
     env: dict[str, str] | None = None,
     timeout: float = 20.0,
 ) -> tuple[subprocess.Popen, int]:
-    """Start `python -m appupdater.agent` on loopback with its state in `state`; its token, port
+    """Start the agent (`agent_command`) on loopback with its state in `state`; its token, port
     and log files sit beside that folder. Returns the process and the port it listens on."""
     state.mkdir(parents=True, exist_ok=True)
     token_file = state.parent / f"{name}.token"
@@ -94,9 +102,7 @@ def spawn_agent(
     with open(log_file, "ab") as log:  # the process keeps its own copy of the descriptor
         process = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "appupdater.agent",
+                *agent_command(),
                 "--state",
                 str(state),
                 "--device",

@@ -96,3 +96,22 @@ def test_a_login_entry_that_cannot_be_written_is_explained_and_left_unchecked(
     qtbot.waitUntil(lambda: bool(message_boxes.seen))
     assert "cannot write the login entry" in message_boxes.seen[0]
     assert not window.autostart_action.isChecked()
+
+
+def test_file_and_help_menus_read_well(qtbot, window, screenshot):
+    from PySide6.QtCore import Qt
+
+    bar = window.menuBar()
+    for title, name in (("&File", "menu-file"), ("&Help", "menu-help")):
+        [entry] = [a for a in bar.actions() if a.text() == title]
+        qtbot.mouseClick(bar, LEFT, pos=bar.actionGeometry(entry).center())
+        menu = entry.menu()
+        qtbot.waitUntil(menu.isVisible)
+        screenshot(menu, name)
+        for action in menu.actions():
+            if not action.isSeparator():
+                assert menu.actionGeometry(action).width() >= menu.fontMetrics().horizontalAdvance(
+                    action.text().replace("&", "")
+                )
+        qtbot.keyClick(menu, Qt.Key.Key_Escape)
+        qtbot.waitUntil(lambda menu=menu: not menu.isVisible())

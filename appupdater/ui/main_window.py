@@ -180,6 +180,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         file_menu.addAction(self.autostart_action)
+        file_menu.aboutToShow.connect(self._show_autostart)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         update_menu = self.menuBar().addMenu("&Update")
@@ -243,6 +244,11 @@ class MainWindow(QMainWindow):
                 else "App Updater no longer starts at login",
                 10_000,
             )
+        self._show_autostart()
+
+    def _show_autostart(self) -> None:
+        """Check the menu entry by the login entry on disk (a session's settings tool may
+        have removed or disabled it meanwhile)."""
         with QSignalBlocker(self.autostart_action):
             self.autostart_action.setChecked(desktop.autostart_enabled())
 

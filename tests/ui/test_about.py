@@ -85,6 +85,16 @@ def test_start_in_the_tray_at_login_writes_and_removes_the_login_entry(qtbot, wi
     choose_menu(qtbot, window, "File", "Start in the tray at login")
     assert not action.isChecked() and not desktop.autostart_path().exists()
 
+    # turned on elsewhere (the session's settings, install-desktop --autostart): the menu
+    # shows it the next time it opens
+    desktop.set_autostart(True)
+    bar = window.menuBar()
+    file_menu = action.associatedObjects()[0]
+    qtbot.mouseClick(bar, LEFT, pos=bar.actionGeometry(file_menu.menuAction()).center())
+    qtbot.waitUntil(file_menu.isVisible)
+    assert action.isChecked()
+    file_menu.hide()
+
 
 def test_a_login_entry_that_cannot_be_written_is_explained_and_left_unchecked(
     qtbot, window, tmp_path, message_boxes

@@ -107,7 +107,7 @@ class SelfTest:
         sys.excepthook = self._uncaught
         previous_handler = qInstallMessageHandler(self._qt_message)
         self.steps = self._steps()
-        self.step_started = time.monotonic()
+        self.step_started = self.wait_started = time.monotonic()
         self.timer = QTimer()
         self.timer.setInterval(20)
         self.timer.timeout.connect(self._advance)
@@ -152,7 +152,7 @@ class SelfTest:
                 raise StepFailed("an exception was raised in the event loop")
             if self.waiting is not None:
                 if not self.waiting.done():
-                    if time.monotonic() - self.step_started > self.waiting.timeout:
+                    if time.monotonic() - self.wait_started > self.waiting.timeout:
                         raise StepFailed(
                             f"timed out after {self.waiting.timeout:.0f} s waiting "
                             f"for {self.waiting.what}"
@@ -160,7 +160,9 @@ class SelfTest:
                     return
                 self.waiting = None
             self.waiting = next(self.steps)
+            self.wait_started = time.monotonic()
         except StopIteration:
+            self.timer.stop()
             self.app.quit()
         except Exception as exc:  # every failure is reported, none escapes
             detail = str(exc) if isinstance(exc, StepFailed) else f"{type(exc).__name__}: {exc}"
@@ -168,6 +170,7 @@ class SelfTest:
             self.say(f"  FAIL  {self.current}: {detail}")
             if not isinstance(exc, StepFailed):
                 self.say(traceback.format_exc().rstrip())
+            self.timer.stop()
             self.app.quit()
 
     def _begin(self, what: str) -> None:

@@ -291,3 +291,37 @@ def test_models_pass_the_model_tester(qtmodeltester, fleet):
     model.sort(4)
     model.set_filter({"queued"}, "")
     qtmodeltester.check(model)
+
+
+def test_counts_agree_with_the_rows_when_a_change_lands_between_reads(qtbot, overview, monkeypatch):
+    """The overview reads a run's rows and its counts one after the other; an engine that
+    finishes a deployment in between must not leave the run's bar and status off (seen:
+    'in progress' for ~8 s after the last deployment ended, until a full recount)."""
+    import appupdater.ui.overview.window as window_module
+
+    run_id = approve()
+    apply_configuration(run_id)
+    [first, *_] = Deployment.select().where(Deployment.run == run_id).order_by(Deployment.id)
+    real = window_module.run_summaries
+    finished = []
+
+    def summaries_after_a_change(*args, **kwargs):
+        if not finished:  # the engine ends one deployment right between the two reads
+            finished.append(first.id)
+            with writing():
+                Deployment.update(
+                    state="succeeded", updated_at=utcnow(), revision=next_revision()
+                ).where(Deployment.id == first.id).execute()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(window_module, "run_summaries", summaries_after_a_change)
+    overview.show_run(run_id)
+    qtbot.waitUntil(lambda: overview.model.state_of(first.id) == "succeeded", timeout=WAIT)
+    overview.poll()
+    qtbot.waitUntil(lambda: not overview._polling, timeout=WAIT)
+
+    truth = {}
+    for (state,) in Deployment.select(Deployment.state).where(Deployment.run == run_id).tuples():
+        truth[state] = truth.get(state, 0) + 1
+    [shown] = [r for r in overview.runs_model.items if r.id == run_id]
+    assert shown.counts == truth

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from appupdater.core import deployments as moves
 from appupdater.core.overview import (
     DeploymentRow,
+    RunSummary,
     carried_changes,
     deployment_rows,
     events,
@@ -45,7 +46,7 @@ from appupdater.store.fields import utcnow
 from appupdater.store.revisions import current_revision
 from appupdater.ui.icons import icon
 from appupdater.ui.overview.delegates import ProgressDelegate, StackedBarDelegate
-from appupdater.ui.overview.models import DeploymentsModel, RunsModel
+from appupdater.ui.overview.models import DeploymentsModel, RunsModel, counts_of
 from appupdater.ui.overview.style import STATES
 from appupdater.ui.timefmt import (
     from_qdatetime,
@@ -363,18 +364,19 @@ class OverviewWindow(QMainWindow):
             with gc_paused():
                 seen = current_revision()  # before the rows: a change in between is read twice
                 rows = deployment_rows(run_id)
+                counts = counts_of(rows)
                 targets = target_summaries(None if run_id is None else [run_id])
                 summaries = run_summaries()
             settle_heap()  # the rows live as long as the model: no full GC pass over them
-            return summaries, rows, targets, newest_revision(rows, seen)
+            return summaries, rows, counts, targets, newest_revision(rows, seen)
 
         def done(result):
             self._polling = False
             if generation != self._generation:
                 return
-            runs, rows, targets, seen = result
-            self.runs_model.set_runs(runs)
-            self.model.load(rows, targets)
+            runs, rows, counts, targets, seen = result
+            self.model.load(rows, targets, counts)
+            self.runs_model.set_runs(self._counted(runs))
             self._seen = seen
             self._refreshed()
 
@@ -412,12 +414,13 @@ class OverviewWindow(QMainWindow):
             if generation != self._generation:
                 return
             summaries, complete, shown, targets, newest = result
+            self.model.apply(shown, targets)
             if complete:
-                self.model.apply(shown, targets)
-                self.runs_model.set_runs(summaries)
+                runs = summaries
             else:
-                self._count_changes(shown, summaries)
-                self.model.apply(shown, targets)
+                fresh = {r.id: r for r in summaries}
+                runs = [fresh.get(run.id, run) for run in self.runs_model.items]
+            self.runs_model.set_runs(self._counted(runs))
             self._seen = newest
             self._refresh_details()
             self._update_actions()
@@ -425,31 +428,19 @@ class OverviewWindow(QMainWindow):
 
         self.tasks.submit(work, done, self._poll_failed)
 
-    def _count_changes(self, shown: list[DeploymentRow], recounted: list) -> None:
-        """Move the shown run's counts by the changes seen (the model knows each row's state
-        before), and take fresh counts for the other runs that changed."""
-        deltas: dict[int, dict[str, int]] = {}
-        for row in shown:
-            before = self.model.state_of(row.id)
-            if before == row.state:
-                continue
-            delta = deltas.setdefault(row.run, {})
-            if before is not None:
-                delta[before] = delta.get(before, 0) - 1
-            delta[row.state] = delta.get(row.state, 0) + 1
-        fresh = {r.id: r for r in recounted}
-        runs = []
-        for run in self.runs_model.items:
-            if run.id in fresh:
-                run = fresh[run.id]
-            elif run.id in deltas:
-                counts = dict(run.counts)
-                for state, change in deltas[run.id].items():
-                    counts[state] = counts.get(state, 0) + change
+    def _counted(self, runs: list[RunSummary]) -> list[RunSummary]:
+        """The runs, with the counts of those whose rows the model holds (the shown run, or
+        all of them) taken from those rows: counts read in another query, a moment apart,
+        could disagree with them, and the bar and status would be off until a recount."""
+        held = self.model.counts
+        counted = []
+        for run in runs:
+            if self.run_id is None or run.id == self.run_id:
+                counts = {state: n for state, n in held.get(run.id, {}).items() if n}
                 # deployments exist only once a run's configuration is applied
-                run = replace(run, configured=True, counts={k: v for k, v in counts.items() if v})
-            runs.append(run)
-        self.runs_model.set_runs(runs)
+                run = replace(run, configured=run.configured or bool(counts), counts=counts)
+            counted.append(run)
+        return counted
 
     def _refreshed(self) -> None:
         self.indicator.setStyleSheet("")

@@ -25,10 +25,22 @@ rm -rf "$dist/AppUpdater"
     --workpath "$work/pyinstaller" --distpath "$dist" "$here/appupdater.spec")
 
 app=$dist/AppUpdater
+# beside the executables, not in _internal/ where PyInstaller puts data files
+install -m 755 "$here/install-user.sh" "$app/install-user.sh"
+
 echo "== check"
 "$app/appupdater" --version
 "$app/appupdater-agent" --help >/dev/null
 "$app/appupdater" --self-test
+# the menu and login entries it writes, in a throw-away home
+home=$(mktemp -d)
+trap 'rm -rf "$home"' EXIT
+env -i PATH=/usr/bin:/bin HOME="$home" sh "$app/install-user.sh" --autostart
+if command -v desktop-file-validate >/dev/null; then
+    desktop-file-validate "$home"/.local/share/applications/*.desktop \
+        "$home"/.config/autostart/*.desktop
+fi
+env -i PATH=/usr/bin:/bin HOME="$home" sh "$app/install-user.sh" --uninstall
 
 version=$("$app/appupdater" --version | awk '{print $2}')
 archive=$dist/AppUpdater-$version-linux-$(uname -m).tar.gz

@@ -396,7 +396,7 @@ def cmd_install_desktop(args: argparse.Namespace) -> int:
     print(f"Icons: {len(installed.icons)} in {desktop.data_home() / 'icons' / 'hicolor'}")
     if installed.autostart is not None:
         print(f"Starts in the tray at login: {installed.autostart}")
-    print(f"It runs: {' '.join(desktop.launcher())}")
+    print(f"It runs: {' '.join(installed.command)}")
     return 0
 
 

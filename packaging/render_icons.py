@@ -19,7 +19,7 @@ from PySide6.QtSvg import QSvgRenderer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout: its appupdater
 
-from appupdater.core.desktop import DESKTOP_ID, ICON_SIZES  # noqa: E402
+from appupdater.core.desktop import ICON_SIZES, png_icon  # noqa: E402
 
 
 def render(svg: Path, size: int) -> bytes:
@@ -42,10 +42,7 @@ def render(svg: Path, size: int) -> bytes:
 
 
 def targets(resources: Path) -> dict[int, Path]:
-    return {
-        size: resources / "hicolor" / f"{size}x{size}" / "apps" / f"{DESKTOP_ID}.png"
-        for size in ICON_SIZES
-    }
+    return {size: png_icon(size, resources) for size in ICON_SIZES}
 
 
 def main() -> int:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import appupdater
 from appupdater.errors import AppUpdaterError
+from appupdater.store.db import data_dir
 
 # Reverse-DNS id: the desktop entry's file name, the icon name, and what the GUI passes to
 # QGuiApplication.setDesktopFileName (Wayland's app id; docks match windows to the entry by it).
@@ -49,7 +50,8 @@ def template_path() -> Path:
 
 
 def data_home() -> Path:
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    """``$XDG_DATA_HOME``, by default ``~/.local/share`` (where the app's own data dir is)."""
+    return data_dir().parent
 
 
 def config_home() -> Path:
@@ -64,6 +66,12 @@ def autostart_path() -> Path:
     return config_home() / "autostart" / f"{DESKTOP_ID}.desktop"
 
 
+def png_icon(size: int, resources: Path | None = None) -> Path:
+    """The application icon rendered at `size` pixels (packaging/render_icons.py makes it)."""
+    folder = f"{size}x{size}"
+    return (resources or resources_dir()) / "hicolor" / folder / "apps" / f"{DESKTOP_ID}.png"
+
+
 def icon_paths() -> dict[Path, Path]:
     """Installed icon path -> the resource it is copied from."""
     hicolor = data_home() / "icons" / "hicolor"
@@ -72,10 +80,7 @@ def icon_paths() -> dict[Path, Path]:
         hicolor / "scalable" / "apps" / f"{DESKTOP_ID}.svg": source / "icons" / "appupdater.svg"
     }
     for size in ICON_SIZES:
-        folder = f"{size}x{size}"
-        paths[hicolor / folder / "apps" / f"{DESKTOP_ID}.png"] = (
-            source / "hicolor" / folder / "apps" / f"{DESKTOP_ID}.png"
-        )
+        paths[hicolor / f"{size}x{size}" / "apps" / f"{DESKTOP_ID}.png"] = png_icon(size, source)
     return paths
 
 
@@ -153,6 +158,7 @@ def _write(path: Path, data: bytes) -> None:
 
 @dataclass(frozen=True)
 class Installed:
+    command: list[str]  # what the entries run
     entry: Path
     icons: list[Path]
     autostart: Path | None
@@ -175,7 +181,7 @@ def install(argv: list[str] | None = None, *, autostart: bool = False) -> Instal
         raise DesktopError(f"cannot write the desktop files: {exc}") from exc
     written_autostart = set_autostart(True, argv) if autostart else None
     _refresh_caches()
-    return Installed(entry_path(), list(sources), written_autostart)
+    return Installed(argv, entry_path(), list(sources), written_autostart)
 
 
 def uninstall() -> list[Path]:

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import PySide6
-from peewee import DatabaseProxy
 from PySide6.QtCore import QSettings, Qt, QUrl, qVersion
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
@@ -29,9 +28,9 @@ from appupdater.store.models import db
 from appupdater.ui.icons import icon
 
 
-def details(database: DatabaseProxy = db) -> list[tuple[str, str]]:
+def details() -> list[tuple[str, str]]:
     """(label, value) pairs shown by the dialog and copied by Copy details."""
-    bound = database.obj
+    bound = db.obj
     if getattr(sys, "frozen", False):
         build = f"frozen app in {Path(sys.executable).parent}"
     else:

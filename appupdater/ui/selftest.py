@@ -292,11 +292,6 @@ class SelfTest:
     def _tear_down(self) -> None:
         controller = getattr(self, "controller", None)
         if controller is not None:
-            controller.quitting = True
-            if controller.window.wizard is not None:
-                controller.window.wizard.reject()
-            if controller.window.overview is not None:
-                controller.window.overview.close()
-            controller.window.close()
+            controller.quit()  # closes the overview, and the window with its wizard
             controller.shutdown()
         close_database()

@@ -4,20 +4,18 @@ named by argv[2] once started, then waits for the tray; prints one JSON line wit
 
 from __future__ import annotations
 
-import json
 import sys
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from appupdater.core.demo import load_demo
 from appupdater.engine.engine import Engine
 from appupdater.engine.execution import EngineSettings
 from appupdater.engine.gateways.simulated import SimulatedGateway
-from appupdater.store.db import close_database, open_database
+from appupdater.store.db import open_database
 from appupdater.ui.app import Application, configure_application
+from tests.ui.session import run_and_report, when
 
 
 def main() -> int:
@@ -35,21 +33,13 @@ def main() -> int:
 
     seen = {"at_start": state()}
     ready.write_text("started")
-    started = time.monotonic()
 
-    def look():
-        if state()["tray"] or time.monotonic() - started > 30:
-            seen["later"] = state()
-            controller.quit()
-        else:
-            QTimer.singleShot(50, look)
+    def record():
+        seen["later"] = state()
+        controller.quit()
 
-    QTimer.singleShot(0, look)
-    app.exec()
-    controller.shutdown()
-    close_database()
-    print(json.dumps(seen))
-    return 0
+    when(lambda: state()["tray"], record, 30)
+    return run_and_report(app, controller, seen)
 
 
 if __name__ == "__main__":

@@ -87,14 +87,19 @@ def x_display(xvfb):
         trayer.wait(timeout=10)
 
 
-def test_rollout_completes_from_the_tray_with_every_window_closed(x_display, tmp_path):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    env = {
-        **x_display,
+def session_env(display: dict, tmp_path) -> dict:
+    """A session process on the real X display, with settings and data of its own."""
+    return {
+        **display,
         "QT_QPA_PLATFORM": "xcb",
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "XDG_DATA_HOME": str(tmp_path / "data"),
     }
+
+
+def test_rollout_completes_from_the_tray_with_every_window_closed(x_display, tmp_path):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    env = session_env(x_display, tmp_path)
     result = subprocess.run(
         [
             sys.executable,
@@ -127,12 +132,7 @@ def test_rollout_completes_from_the_tray_with_every_window_closed(x_display, tmp
 def test_started_at_login_it_waits_for_the_panel_and_stays_in_the_tray(xvfb, tmp_path):
     """`appupdater --tray` from the login entry may start before the session's panel: no
     window then, the tray icon once a tray host appears."""
-    env = {
-        **xvfb,
-        "QT_QPA_PLATFORM": "xcb",
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-    }
+    env = session_env(xvfb, tmp_path)
     ready = tmp_path / "started"
     session = subprocess.Popen(
         [

@@ -4,7 +4,6 @@ Prints one JSON line with what it saw."""
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -18,8 +17,9 @@ from appupdater.core.runs import create_run
 from appupdater.engine.engine import Engine
 from appupdater.engine.execution import EngineSettings
 from appupdater.engine.gateways.simulated import SimulatedGateway
-from appupdater.store.db import close_database, open_database
+from appupdater.store.db import open_database
 from appupdater.ui.app import Application, configure_application
+from tests.ui.session import run_and_report, when
 
 
 def main() -> int:
@@ -46,17 +46,11 @@ def main() -> int:
         seen["run"] = create_run(plan, approved_by="tray-test")
         engine.wake()
         controller.window.close()
-        closed_at.append(time.monotonic())
-        QTimer.singleShot(100, step_2_menu)
-
-    closed_at: list[float] = []
+        # wait on the condition, not a fixed time: the configuration stage comes first and
+        # its length depends on the machine's load
+        when(lambda: engine.running > 0, step_2_menu, 30)
 
     def step_2_menu():
-        # Wait on the condition, not a fixed time: the configuration stage comes first and
-        # its length depends on the machine's load.
-        if not engine.running and time.monotonic() - closed_at[0] < 30:
-            QTimer.singleShot(50, step_2_menu)
-            return
         seen["window_visible_after_close"] = controller.window.isVisible()
         seen["running_while_closed"] = engine.running
         menu = controller.tray.menu
@@ -69,28 +63,19 @@ def main() -> int:
         screen.grabWindow(0).save(str(shots / "tray-menu.png"))
         controller.tray.menu.hide()
         seen["tooltip"] = controller.tray.icon.toolTip()
-        QTimer.singleShot(100, wait_for_completion)
+        when(lambda: bool(completed), step_4_completed, 60)
 
-    started = time.monotonic()
-
-    def wait_for_completion():
-        if completed or time.monotonic() - started > 60:
-            seen["completed"] = completed
-            seen["windows_visible"] = [
-                type(w).__name__
-                for w in app.topLevelWidgets()
-                if w.isVisible() and isinstance(w, QMainWindow | QDialog)
-            ]
-            controller.quit()
-        else:
-            QTimer.singleShot(100, wait_for_completion)
+    def step_4_completed():
+        seen["completed"] = completed
+        seen["windows_visible"] = [
+            type(w).__name__
+            for w in app.topLevelWidgets()
+            if w.isVisible() and isinstance(w, QMainWindow | QDialog)
+        ]
+        controller.quit()
 
     QTimer.singleShot(500, step_1_approve_and_close_windows)
-    app.exec()
-    controller.shutdown()
-    close_database()
-    print(json.dumps(seen))
-    return 0
+    return run_and_report(app, controller, seen)
 
 
 if __name__ == "__main__":

@@ -90,6 +90,7 @@ class Engine(QObject):
         self._dispatch_pending = False
         self._full_pending = False
         self._stopping = False
+        self._interrupting = False  # stop(interrupt=True): attempts claimed from now stop too
         self._completed_runs: set[int] = set()
         self._runs_seen: set[int] = set()  # runs with deployments this engine ran
         self._queue: deque = deque()  # claimed (job, handle) waiting for a worker
@@ -102,7 +103,8 @@ class Engine(QObject):
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._stopping = False
+        with self._lock:
+            self._stopping = self._interrupting = False
         self._timer.start()
         self.wake()
 
@@ -113,8 +115,11 @@ class Engine(QObject):
         self._timer.stop()
         with self._lock:
             self._stopping = True
+            self._interrupting = interrupt
             handles = list(self._handles.values())
         if interrupt:
+            # a scheduling step may have claimed attempts that have no handle here yet: it
+            # stops those itself when it registers them (see _dispatch_step)
             for handle in handles:
                 handle.stop.set()
         self.dispatcher.waitForDone(msecs)
@@ -214,6 +219,8 @@ class Engine(QObject):
             with self._lock:
                 for job in jobs:
                     handle = Handle()
+                    if self._interrupting:  # claimed while stop() ran: back to queued at once
+                        handle.stop.set()
                     self._handles[job.id] = handle
                     self._queue.append((job, handle))
                     self._runs_seen.add(job.run_id)

@@ -258,3 +258,37 @@ def test_stop_interrupts_and_the_next_start_resumes(qtbot, fleet, make_engine):
     Device.update(labels={"sim.latency_s": 0.05}).where(Device.name == "slow-01").execute()
     make_engine().start()
     qtbot.waitUntil(lambda: state(run_id, "slow-01") == "succeeded", timeout=WAIT)
+
+
+def test_stop_also_interrupts_an_attempt_claimed_while_it_stops(
+    qtbot, fleet, make_engine, monkeypatch
+):
+    """The scheduling step commits a claim (the deployment reads `running`) before it hands
+    the attempt to a worker. A stop() in between must still interrupt that attempt, or the app
+    waits for a whole slow deployment when it quits."""
+    import threading
+
+    import appupdater.engine.engine as engine_module
+
+    run_id = approve(devices=["slow-01"])
+    claimed, release = threading.Event(), threading.Event()
+    real_claim = engine_module.deployments.claim
+
+    def claim_then_pause(*args, **kwargs):
+        jobs = real_claim(*args, **kwargs)
+        if jobs:
+            claimed.set()
+            release.wait(10)
+        return jobs
+
+    monkeypatch.setattr(engine_module.deployments, "claim", claim_then_pause)
+    engine = make_engine()
+    engine.start()
+    qtbot.waitUntil(claimed.is_set, timeout=WAIT)
+    assert state(run_id, "slow-01") == "running"
+    threading.Timer(0.2, release.set).start()  # the step goes on while stop() waits for it
+
+    assert engine.stop(interrupt=True, msecs=10_000)
+    d = deployment(run_id, "slow-01")
+    assert d.state == "queued" and d.attempts == 0
+    assert "interrupted: App Updater quit; it resumes at the next start" in events(d.id)

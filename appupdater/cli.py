@@ -127,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=3.0,
         metavar="SECONDS",
-        help="simulated deployment time where a device has no sim.latency_s",
+        help="deployment time of simulated devices (those without an agent endpoint) that have "
+        "no sim.latency_s label; devices with an endpoint are always deployed through their agent",
     )
     p.add_argument(
         "--stale-after",
@@ -298,11 +299,13 @@ def _demo_agents(args: argparse.Namespace) -> int:
 def cmd_engine(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from appupdater.engine.execution import EngineSettings
     from appupdater.engine.headless import run_headless
+    from appupdater.engine.settings import EngineSettings, GatewaySettings
 
     if args.concurrency < 1 or args.attempts < 1 or args.timeout <= 0:
         raise AppUpdaterError("--concurrency and --attempts must be at least 1, --timeout positive")
+    if args.latency < 0:
+        raise AppUpdaterError("--latency must not be negative")
     if not args.verbose:
         logging.getLogger("appupdater").setLevel(logging.INFO)
     _open(args)
@@ -312,8 +315,9 @@ def cmd_engine(args: argparse.Namespace) -> int:
         max_attempts=args.attempts,
         backoff=timedelta(seconds=args.backoff),
         stale_after=timedelta(seconds=args.stale_after),
+        gateways=GatewaySettings(simulated_latency=args.latency),
     )
-    return run_headless(settings, args.latency)
+    return run_headless(settings)
 
 
 def cmd_update(args: argparse.Namespace) -> int:

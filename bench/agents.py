@@ -31,9 +31,8 @@ from PySide6.QtCore import QCoreApplication, QEventLoop  # noqa: E402
 from appupdater.core.agentdemo import put_and_wait  # noqa: E402
 from appupdater.core.planning import Selection, plan_update  # noqa: E402
 from appupdater.core.runs import create_run  # noqa: E402
-from appupdater.engine.engine import Engine  # noqa: E402
-from appupdater.engine.execution import EngineSettings  # noqa: E402
-from appupdater.engine.gateways.http import HttpGateway  # noqa: E402
+from appupdater.engine.build import build_engine  # noqa: E402
+from appupdater.engine.settings import EngineSettings, GatewaySettings  # noqa: E402
 from appupdater.store.db import close_database, open_database  # noqa: E402
 from appupdater.store.models import Deployment  # noqa: E402
 from tests.agents import (  # noqa: E402
@@ -83,9 +82,13 @@ def direct(agents, server, artifacts) -> float:
 
 
 def rollout(agents, app) -> float:
-    engine = Engine(
-        HttpGateway(timeout=10, poll_wait=1.0),
-        EngineSettings(concurrency=len(agents), probe_interval=None, tick_ms=100),
+    engine = build_engine(
+        EngineSettings(
+            concurrency=len(agents),
+            probe_interval=None,
+            tick_ms=100,
+            gateways=GatewaySettings(agent_timeout=10, poll_wait=1.0),
+        ),
     )
     loop = QEventLoop()
     engine.run_completed.connect(lambda *args: loop.quit())

@@ -34,9 +34,8 @@ from appupdater.core.fleetfile import (
 from appupdater.core.fleetimport import import_fleet
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import apply_configuration, create_run
-from appupdater.engine.engine import Engine
-from appupdater.engine.execution import EngineSettings
-from appupdater.engine.gateways.simulated import SimulatedGateway
+from appupdater.engine.build import build_engine
+from appupdater.engine.settings import EngineSettings, GatewaySettings
 from appupdater.store.db import close_database, open_database
 from appupdater.store.models import Deployment
 
@@ -94,9 +93,12 @@ def main() -> None:
         import_fleet(fleet(args.deployments), "bench")
         run_id = create_run(plan_update([Selection("line-monitor")]), approved_by="bench")
         apply_configuration(run_id)
-        engine = Engine(
-            SimulatedGateway(latency_s=0.0),
-            EngineSettings(concurrency=args.concurrency, tick_ms=200),
+        engine = build_engine(
+            EngineSettings(
+                concurrency=args.concurrency,
+                tick_ms=200,
+                gateways=GatewaySettings(simulated_latency=0.0),
+            ),
         )
         done = []
         engine.run_completed.connect(lambda run, ok, failed: done.append((ok, failed)))

@@ -127,7 +127,15 @@ def build_artifacts(folder: Path, padding: int = 64 * 1024) -> dict[tuple[str, s
     return made
 
 
-def fleet_yaml(server_url: str, artifacts: dict, agents: list[AgentProcess], **sha_override) -> str:
+def fleet_yaml(
+    server_url: str,
+    artifacts: dict,
+    agents: list[AgentProcess],
+    simulated: tuple[str, ...] = (),
+    **sha_override,
+) -> str:
+    """line-monitor 1.0.0 and 2.0.0 with artifacts on the test server; the agents as devices
+    on 1.0.0, and `simulated` devices (no endpoint) beside them."""
     lines = ["applications:", "  - name: line-monitor", "    versions:"]
     for version, modules in CATALOG_MODULES.items():
         lines += [f'      - version: "{version}"', "        modules:"]
@@ -142,6 +150,11 @@ def fleet_yaml(server_url: str, artifacts: dict, agents: list[AgentProcess], **s
     for agent in agents:
         lines.append(
             f"  - {{name: {agent.name}, endpoint: '{agent.endpoint}', token: '{agent.token}', "
+            "applications: {line-monitor: {configured: '1.0.0', installed: '1.0.0'}}}"
+        )
+    for name in simulated:
+        lines.append(
+            f"  - {{name: {name}, labels: {{sim.latency_s: 0.1}}, "
             "applications: {line-monitor: {configured: '1.0.0', installed: '1.0.0'}}}"
         )
     return "\n".join(lines) + "\n"

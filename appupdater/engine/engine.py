@@ -24,10 +24,10 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 from appupdater.core import deployments
 from appupdater.core.devices import ProbeReport, agent_devices, record_probes
 from appupdater.core.runs import apply_configuration
-from appupdater.engine.clock import SystemClock
-from appupdater.engine.execution import EngineSettings, Handle, execute
+from appupdater.engine.clock import Clock, SystemClock
+from appupdater.engine.execution import Handle, execute
 from appupdater.engine.gateways.base import DeviceTarget, Gateway
-from appupdater.engine.gateways.fleet import FleetGateway
+from appupdater.engine.settings import EngineSettings
 from appupdater.errors import AppUpdaterError
 from appupdater.store.models import DeploymentState, db
 
@@ -53,7 +53,8 @@ class _Call(QRunnable):
 
 
 class Engine(QObject):
-    """See the module docstring. Start it with `start()`, end it with `stop()`."""
+    """See the module docstring. Start it with `start()`, end it with `stop()`. Built by
+    `appupdater.engine.build.build_engine`; tests may hand it a gateway of their own."""
 
     changed = Signal()  # something in the deployments changed: re-read the database
     deployment_finished = Signal(int, str)  # deployment id, end state (or queued when interrupted)
@@ -62,13 +63,13 @@ class Engine(QObject):
 
     def __init__(
         self,
-        gateway: Gateway | None = None,
+        gateway: Gateway,
         settings: EngineSettings | None = None,
-        clock=None,
+        clock: Clock | None = None,
         parent: QObject | None = None,
     ):
         super().__init__(parent)
-        self.gateway = gateway or FleetGateway()
+        self.gateway = gateway
         self.settings = settings or EngineSettings()
         self.clock = clock or SystemClock()
         self.instance = uuid.uuid4().hex

@@ -11,28 +11,15 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from appupdater.core import deployments
 from appupdater.core.deployments import DeploymentJob
 from appupdater.engine.gateways.base import Gateway, GatewayError, Stopped
+from appupdater.engine.settings import EngineSettings
 from appupdater.store.models import DeploymentState
 
 log = logging.getLogger("appupdater.engine")
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    concurrency: int = 16
-    timeout: timedelta = timedelta(minutes=30)
-    max_attempts: int = 3
-    backoff: timedelta = timedelta(seconds=30)
-    tick_ms: int = 500
-    progress_interval: float = 0.25
-    stale_after: timedelta = timedelta(seconds=15)
-    # how often devices with an agent are asked what they run (None: never)
-    probe_interval: timedelta | None = timedelta(seconds=60)
-    probe_concurrency: int = 8
 
 
 @dataclass

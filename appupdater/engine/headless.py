@@ -6,17 +6,16 @@ import logging
 
 from PySide6.QtCore import QCoreApplication
 
-from appupdater.engine.engine import Engine
-from appupdater.engine.execution import EngineSettings
-from appupdater.engine.gateways.simulated import SimulatedGateway
+from appupdater.engine.build import build_engine
+from appupdater.engine.settings import EngineSettings
 from appupdater.engine.signals import QuitSignals
 
 log = logging.getLogger("appupdater.engine")
 
 
-def run_headless(settings: EngineSettings, latency_s: float) -> int:
+def run_headless(settings: EngineSettings) -> int:
     app = QCoreApplication.instance() or QCoreApplication([])
-    engine = Engine(SimulatedGateway(latency_s=latency_s), settings)
+    engine = build_engine(settings)
 
     def request_stop(name: str) -> None:
         log.info("received %s: stopping; running deployments resume at the next start", name)

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from appupdater import __version__
 from appupdater.core.desktop import DESKTOP_ID
+from appupdater.engine.build import build_engine
 from appupdater.engine.engine import Engine
-from appupdater.engine.execution import EngineSettings
 from appupdater.engine.signals import QuitSignals
 from appupdater.engine.tasks import BackgroundTasks
 from appupdater.errors import AppUpdaterError
@@ -223,7 +223,7 @@ def run_gui(database: str | None, demo: bool = False, in_tray: bool = False) -> 
     except AppUpdaterError as exc:
         QMessageBox.critical(None, "App Updater", f"App Updater cannot start.\n\n{exc}")
         return 1
-    controller = Application(app, Engine(settings=EngineSettings()))
+    controller = Application(app, build_engine())
     controller.start(location, in_tray=in_tray)
     # Ctrl+C or a TERM from the session: quit now; running deployments resume next time
     signals = QuitSignals(lambda name: controller.quit())

@@ -28,9 +28,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from appupdater import __version__
 from appupdater.core.demo import load_demo
 from appupdater.core.desktop import resources_dir
-from appupdater.engine.engine import Engine
-from appupdater.engine.execution import EngineSettings
-from appupdater.engine.gateways.simulated import SimulatedGateway
+from appupdater.engine.build import build_engine
+from appupdater.engine.settings import EngineSettings
 from appupdater.store.db import close_database, open_database
 from appupdater.store.migrations import schema_version
 from appupdater.store.models import Deployment, DeploymentState
@@ -210,7 +209,7 @@ class SelfTest:
         self._passed(f"demo database, schema {schema_version(bound)}: {summary.describe()}")
 
         self._begin("main window")
-        self.engine = Engine(SimulatedGateway(), EngineSettings(tick_ms=50))
+        self.engine = build_engine(EngineSettings(tick_ms=50))
         self.engine.run_completed.connect(self._run_completed)
         self.controller = Application(self.app, self.engine, tray=False)
         self.controller.start(database)

@@ -8,9 +8,9 @@ import pytest
 
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import DeviceAction, create_run
+from appupdater.engine.build import build_engine
 from appupdater.engine.engine import Engine
-from appupdater.engine.execution import EngineSettings
-from appupdater.engine.gateways.simulated import SimulatedGateway
+from appupdater.engine.settings import EngineSettings, GatewaySettings
 from appupdater.store.models import Deployment, DeploymentEvent, Device
 from tests.helpers import CATALOG, devices_yaml, load_yaml
 
@@ -43,7 +43,8 @@ def make_engine(qtbot, db):
             stale_after=timedelta(seconds=2),
         )
         settings.update(overrides)
-        engine = Engine(SimulatedGateway(latency_s=latency), EngineSettings(**settings), clock)
+        gateways = GatewaySettings(simulated_latency=latency)
+        engine = build_engine(EngineSettings(**settings, gateways=gateways), clock=clock)
         engines.append(engine)
         return engine
 

@@ -14,10 +14,11 @@ import pytest
 from appupdater.core.deployments import Connection
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import create_run
+from appupdater.engine.build import build_engine
 from appupdater.engine.engine import Engine
-from appupdater.engine.execution import EngineSettings
 from appupdater.engine.gateways.base import DeviceTarget
 from appupdater.engine.gateways.http import HttpGateway
+from appupdater.engine.settings import EngineSettings, GatewaySettings
 from appupdater.store.models import AppVersion, Deployment, DeploymentEvent, Device, DeviceApp
 from tests.agents import (
     AgentProcess,
@@ -76,9 +77,8 @@ def make_engine(qtbot, db):
             probe_interval=None,
         )
         settings.update(overrides)
-        engine = Engine(
-            HttpGateway(timeout=3, poll_wait=0.5, reconnect_grace=15), EngineSettings(**settings)
-        )
+        gateways = GatewaySettings(agent_timeout=3, poll_wait=0.5, reconnect_grace=15)
+        engine = build_engine(EngineSettings(**settings, gateways=gateways))
         engines.append(engine)
         return engine
 

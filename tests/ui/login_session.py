@@ -10,9 +10,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from appupdater.core.demo import load_demo
-from appupdater.engine.engine import Engine
-from appupdater.engine.execution import EngineSettings
-from appupdater.engine.gateways.simulated import SimulatedGateway
+from appupdater.engine.build import build_engine
+from appupdater.engine.settings import EngineSettings
 from appupdater.store.db import open_database
 from appupdater.ui.app import Application, configure_application
 from tests.ui.session import run_and_report, when
@@ -24,7 +23,7 @@ def main() -> int:
     configure_application(app)
     open_database(database)
     load_demo(devices=10, seed=2)
-    controller = Application(app, Engine(SimulatedGateway(), EngineSettings(tick_ms=100)))
+    controller = Application(app, build_engine(EngineSettings(tick_ms=100)))
     controller.start(database, in_tray=True)
 
     def state() -> dict:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from appupdater.engine.engine import Engine
-from appupdater.engine.execution import EngineSettings
-from appupdater.engine.gateways.fleet import FleetGateway
-from appupdater.engine.gateways.http import HttpGateway
+from appupdater.engine.build import build_engine
+from appupdater.engine.settings import EngineSettings, GatewaySettings
 from appupdater.store.models import Deployment, DeploymentEvent, Device
 from appupdater.ui.main_window import MainWindow
 from tests.agents import AgentProcess, ArtifactServer, build_artifacts, fleet_yaml, seed_version_1
@@ -37,9 +35,13 @@ def agents(tmp_path, db):
 
 
 def test_wizard_approved_update_lands_on_real_devices(qtbot, agents, message_boxes):
-    engine = Engine(
-        FleetGateway(http=HttpGateway(timeout=5, poll_wait=0.5)),
-        EngineSettings(tick_ms=50, progress_interval=0.05, probe_interval=None),
+    engine = build_engine(
+        EngineSettings(
+            tick_ms=50,
+            progress_interval=0.05,
+            probe_interval=None,
+            gateways=GatewaySettings(agent_timeout=5, poll_wait=0.5),
+        )
     )
     window = MainWindow(engine=engine)
     qtbot.addWidget(window)

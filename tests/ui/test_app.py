@@ -9,9 +9,8 @@ from PySide6.QtWidgets import QMessageBox
 from appupdater.core.deployments import Activity
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import create_run
-from appupdater.engine.engine import Engine
-from appupdater.engine.execution import EngineSettings
-from appupdater.engine.gateways.simulated import SimulatedGateway
+from appupdater.engine.build import build_engine
+from appupdater.engine.settings import EngineSettings
 from appupdater.engine.tasks import BackgroundTasks
 from appupdater.store.models import Deployment, Device
 from appupdater.ui.app import Application
@@ -36,7 +35,7 @@ class QuitRecorder:
 @pytest.fixture
 def controller(qtbot, qapp, fleet, db_path):
     Device.update(labels={"sim.latency_s": 2.0}).execute()
-    engine = Engine(SimulatedGateway(), EngineSettings(tick_ms=50))
+    engine = build_engine(EngineSettings(tick_ms=50))
     app = Application(qapp, engine, tray=False)  # (closed below, not by qtbot: it would ask)
     app.qapp = QuitRecorder(qapp)
     app.start(str(db_path))
@@ -104,7 +103,7 @@ def test_second_start_brings_the_first_forward(qtbot, tmp_path):
 
 
 def test_tray_words_icons_and_notifications(qtbot, fleet, monkeypatch):
-    engine = Engine(SimulatedGateway(), EngineSettings())
+    engine = build_engine(EngineSettings())
     tasks = BackgroundTasks()
     tray = Tray(engine, tasks)
     shown = []
@@ -172,7 +171,7 @@ def test_started_in_the_tray_without_any_tray_it_shows_the_window_after_a_while(
     import appupdater.ui.app as app_module
 
     monkeypatch.setattr(app_module, "TRAY_WAIT_S", 0.6)
-    app = Application(qapp, Engine(SimulatedGateway(), EngineSettings(tick_ms=50)))
+    app = Application(qapp, build_engine(EngineSettings(tick_ms=50)))
     app.qapp = QuitRecorder(qapp)
     try:
         app.start(str(db_path), in_tray=True)

@@ -17,9 +17,8 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog
 from appupdater.core.overview import REPORT_HEADER, run_report
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import DeviceAction, apply_configuration, create_run
-from appupdater.engine.engine import Engine
-from appupdater.engine.execution import EngineSettings
-from appupdater.engine.gateways.simulated import SimulatedGateway
+from appupdater.engine.build import build_engine
+from appupdater.engine.settings import EngineSettings
 from appupdater.store.db import writing
 from appupdater.store.fields import utcnow
 from appupdater.store.models import DeployAction, Deployment, DeploymentEvent, Device
@@ -46,7 +45,7 @@ def engine(fleet):
     engines = []
 
     def make(**settings):
-        e = Engine(SimulatedGateway(), EngineSettings(tick_ms=50, **settings))
+        e = build_engine(EngineSettings(tick_ms=50, **settings))
         engines.append(e)
         return e
 

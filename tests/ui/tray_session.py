@@ -14,9 +14,8 @@ from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QSystemTrayIco
 from appupdater.core.demo import load_demo
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import create_run
-from appupdater.engine.engine import Engine
-from appupdater.engine.execution import EngineSettings
-from appupdater.engine.gateways.simulated import SimulatedGateway
+from appupdater.engine.build import build_engine
+from appupdater.engine.settings import EngineSettings
 from appupdater.store.db import open_database
 from appupdater.ui.app import Application, configure_application
 from tests.ui.session import run_and_report, when
@@ -33,7 +32,7 @@ def main() -> int:
     seen: dict = {"tray_available": QSystemTrayIcon.isSystemTrayAvailable()}
     open_database(database)
     load_demo(devices=40, seed=2, latency_s=1.0, offline=0.0)
-    engine = Engine(SimulatedGateway(), EngineSettings(tick_ms=100))
+    engine = build_engine(EngineSettings(tick_ms=100))
     controller = Application(app, engine)
     controller.start(database)
     completed: list = []

@@ -16,9 +16,11 @@ from appupdater.engine.gateways.simulated import SimulatedGateway
 
 
 class FleetGateway(Gateway):
-    def __init__(self, http: HttpGateway | None = None, simulated: SimulatedGateway | None = None):
-        self.http = http or HttpGateway()
-        self.simulated = simulated or SimulatedGateway()
+    """Assembled by `appupdater.engine.build.build_gateway`."""
+
+    def __init__(self, http: HttpGateway, simulated: SimulatedGateway):
+        self.http = http
+        self.simulated = simulated
 
     def probe(self, device: DeviceTarget) -> ProbeResult:
         gateway = self.http if device.connection is not None else self.simulated

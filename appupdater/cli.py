@@ -236,7 +236,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from appupdater.core.demo import load_demo
+    from appupdater.demo.fleet import load_demo
     from appupdater.store.db import describe
 
     if args.agents is not None:
@@ -264,8 +264,8 @@ def _demo_agents(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from appupdater.core.agentdemo import start_demo, stop_demo
     from appupdater.core.fleetimport import import_file
+    from appupdater.demo.agents import start_demo, stop_demo
     from appupdater.store.db import default_location, describe
 
     if not 1 <= args.agents <= 200:
@@ -393,7 +393,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_install_desktop(args: argparse.Namespace) -> int:
-    from appupdater.core import desktop
+    from appupdater import desktop
 
     installed = desktop.install(autostart=args.autostart)
     print(f"Menu entry: {installed.entry}")
@@ -405,7 +405,7 @@ def cmd_install_desktop(args: argparse.Namespace) -> int:
 
 
 def cmd_uninstall_desktop(args: argparse.Namespace) -> int:
-    from appupdater.core import desktop
+    from appupdater import desktop
 
     removed = desktop.uninstall()
     print(f"Removed {len(removed)} file(s)." if removed else "Nothing was installed.")

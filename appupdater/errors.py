@@ -46,3 +46,38 @@ class SchemaTooNewError(DatabaseError):
 
 class DatabaseBusyError(DatabaseError):
     """Another program holds a lock on the database for longer than we wait."""
+
+
+class DeviceSettingError(AppUpdaterError):
+    """A device connection setting that cannot be stored; the text says which and why."""
+
+
+class DesktopError(AppUpdaterError):
+    """A desktop file (menu entry, icon, login entry) could not be written or removed."""
+
+
+class GatewayError(AppUpdaterError):
+    """A deployment attempt that did not work, in the device's words. A `transient` failure
+    (unreachable, a timeout, an agent restarting) is retried; the others end the deployment."""
+
+    transient_by_default = False
+
+    def __init__(self, message: str, *, transient: bool | None = None):
+        super().__init__(message)
+        self.transient = self.transient_by_default if transient is None else transient
+
+
+class DeviceUnreachable(GatewayError):
+    """No answer from the device: refused, timed out, no route."""
+
+    transient_by_default = True
+
+
+class DeviceRejected(GatewayError):
+    """The device refused or failed the deployment; the message is the device's own text."""
+
+
+class AgentError(GatewayError):
+    """The agent answered, but not as the protocol says (HTTP 5xx, not JSON): worth a retry."""
+
+    transient_by_default = True

@@ -28,9 +28,9 @@ sys.path.insert(0, str(REPO))
 
 from PySide6.QtCore import QCoreApplication, QEventLoop  # noqa: E402
 
-from appupdater.core.agentdemo import put_and_wait  # noqa: E402
 from appupdater.core.planning import Selection, plan_update  # noqa: E402
 from appupdater.core.runs import create_run  # noqa: E402
+from appupdater.demo.agents import put_and_wait  # noqa: E402
 from appupdater.engine.build import build_engine  # noqa: E402
 from appupdater.engine.settings import EngineSettings, GatewaySettings  # noqa: E402
 from appupdater.store.db import close_database, open_database  # noqa: E402

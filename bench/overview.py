@@ -29,6 +29,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from appupdater.core.fleetimport import import_fleet  # noqa: E402
 from appupdater.core.planning import Selection, plan_update  # noqa: E402
 from appupdater.core.runs import apply_configuration, create_run  # noqa: E402
+from appupdater.engine.build import build_engine  # noqa: E402
 from appupdater.store.db import close_database, open_database, writing  # noqa: E402
 from appupdater.store.fields import utcnow  # noqa: E402
 from appupdater.store.models import Deployment  # noqa: E402
@@ -63,7 +64,7 @@ def main() -> None:
         apply_configuration(run_id)
 
         start = time.perf_counter()
-        window = OverviewWindow(interval_ms=3_600_000)  # ticks driven by hand below
+        window = OverviewWindow(build_engine(), interval_ms=3_600_000)  # ticks driven by hand below
         window.resize(1280, 800)
         window.show()
         wait_for(window, lambda: window.model.rowCount() == args.deployments)

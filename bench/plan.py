@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from appupdater.core.demo import demo_fleet
 from appupdater.core.fleetfile import DeviceAppSpec
 from appupdater.core.fleetimport import import_fleet
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import TARGET_FIELDS, create_run
+from appupdater.demo.fleet import demo_fleet
 from appupdater.store.db import close_database, open_database
 from appupdater.store.fields import to_db_time, utcnow
 

@@ -29,6 +29,7 @@ from appupdater.core.catalog import load_catalog  # noqa: E402
 from appupdater.core.fleetimport import import_fleet  # noqa: E402
 from appupdater.core.inventory import load_inventory  # noqa: E402
 from appupdater.core.planning import Selection, plan_update  # noqa: E402
+from appupdater.engine.build import build_engine  # noqa: E402
 from appupdater.store.db import close_database, open_database  # noqa: E402
 from appupdater.ui.app import configure_application  # noqa: E402
 from appupdater.ui.main_window import MainWindow  # noqa: E402
@@ -80,7 +81,7 @@ def main() -> None:
         wizard.reject()
 
         inventory = load_inventory()
-        window = MainWindow()
+        window = MainWindow(build_engine())
         window.tasks.wait()
         window.show()
         start = time.perf_counter()

@@ -19,7 +19,7 @@ from PySide6.QtSvg import QSvgRenderer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout: its appupdater
 
-from appupdater.core.desktop import ICON_SIZES, png_icon  # noqa: E402
+from appupdater.desktop import ICON_SIZES, png_icon  # noqa: E402
 
 
 def render(svg: Path, size: int) -> bytes:

@@ -11,7 +11,7 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from appupdater.core.agentdemo import module_files, put_and_wait, spawn_agent, write_tarball
+from appupdater.demo.agents import module_files, put_and_wait, spawn_agent, write_tarball
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "test-token-0123456789abcdef"

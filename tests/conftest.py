@@ -41,7 +41,7 @@ def db(db_path):
 
 @pytest.fixture
 def demo_db(db):
-    from appupdater.core.demo import load_demo
+    from appupdater.demo.fleet import load_demo
 
     load_demo(devices=120, seed=3)
     return db

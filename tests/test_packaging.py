@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from appupdater import __version__
-from appupdater.core.desktop import DESKTOP_ID, ICON_SIZES
+from appupdater.desktop import DESKTOP_ID, ICON_SIZES
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())

@@ -9,15 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from appupdater.core.deployments import Connection
 from appupdater.core.fleetfile import FINGERPRINT, check_endpoint, normalise_fingerprint
-from appupdater.errors import AppUpdaterError
+from appupdater.core.jobs import Connection
+from appupdater.errors import DeviceSettingError
 from appupdater.store.db import writing
 from appupdater.store.models import Application, AppVersion, Device, DeviceApp
-
-
-class DeviceSettingError(AppUpdaterError):
-    """A device connection setting that cannot be stored; the text says which and why."""
 
 
 @dataclass(frozen=True)

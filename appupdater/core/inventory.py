@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from appupdater.core.catalog import Catalog, load_catalog
-from appupdater.core.planning import gc_paused
+from appupdater.heap import gc_paused
 from appupdater.store.models import Device, DeviceApp
 
 

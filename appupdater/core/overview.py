@@ -14,8 +14,9 @@ from typing import NamedTuple
 import peewee
 
 from appupdater.core.catalog import load_catalog
-from appupdater.core.deployments import run_counts, run_status
-from appupdater.core.planning import ModuleChange, gc_paused, module_changes
+from appupdater.core.planning import ModuleChange, module_changes
+from appupdater.core.progress import run_counts, run_status
+from appupdater.heap import gc_paused
 from appupdater.store.models import (
     Application,
     AppVersion,

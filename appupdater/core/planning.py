@@ -10,13 +10,12 @@ earlier than the target, else from the installed one. Diffs are computed once pe
 from __future__ import annotations
 
 import enum
-import gc
 from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from appupdater.core.catalog import AppInfo, Catalog, VersionInfo, load_catalog
 from appupdater.errors import PlanError
+from appupdater.heap import gc_paused
 from appupdater.store.models import Application, Device, DeviceApp
 
 
@@ -168,27 +167,6 @@ def compute_plan(
     """The plan for `selections` over device states `rows` (in any order)."""
     with gc_paused():
         return _compute_plan(catalog, selections, rows)
-
-
-def settle_heap() -> None:
-    """After a big load (a plan, the fleet), move what exists to the collector's permanent
-    generation: the cyclic GC then stops rescanning 100,000s of long-lived objects on every full
-    pass, which otherwise stalls whatever the window does next by 100 ms and more. Objects are
-    still freed by reference counting; only cycles among them would wait."""
-    gc.freeze()
-
-
-@contextmanager
-def gc_paused():
-    """Pause the cyclic garbage collector while building many small acyclic objects: its
-    generational passes rescan the growing heap and doubled planning time on 100k devices."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _compute_plan(

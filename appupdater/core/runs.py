@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from appupdater.core.catalog import load_catalog
-from appupdater.core.deployments import log_events
-from appupdater.core.planning import Plan, gc_paused
+from appupdater.core.events import Event, log_events
+from appupdater.core.planning import Plan
 from appupdater.errors import RunError
+from appupdater.heap import gc_paused
 from appupdater.store.bulk import insert_rows, update_rows
 from appupdater.store.db import writing
 from appupdater.store.fields import to_db_time, utcnow
@@ -43,10 +44,6 @@ class DeviceAction:
             raise ValueError("a time is given exactly when the action is AT")
         if self.at is not None and self.at.tzinfo is None:
             raise ValueError("deployment times must be timezone-aware")
-
-    @property
-    def scheduled_at(self) -> datetime | None:
-        return self.at
 
 
 # The columns of a target row, in the order `create_run` writes them.
@@ -217,5 +214,5 @@ def _log_creation(run_id: int, now: datetime) -> None:
             text = f"{message}, scheduled for {scheduled_at:%Y-%m-%d %H:%M} UTC"
         else:
             text = f"{message}, queued to deploy now"
-        events.append((deployment_id, now, "info", text))
+        events.append((deployment_id, Event.info(now, text)))
     log_events(events)

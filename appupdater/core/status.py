@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from appupdater.core.deployments import run_counts, run_status
+from appupdater.core.progress import run_counts, run_status
 from appupdater.store.models import Deployment, Device, UpdateRun
 
 

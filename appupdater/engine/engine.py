@@ -17,18 +17,23 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
-from appupdater.core import deployments
+from appupdater.core import actions, scheduling
 from appupdater.core.devices import ProbeReport, agent_devices, record_probes
+from appupdater.core.jobs import DeploymentJob
+from appupdater.core.progress import run_end
 from appupdater.core.runs import apply_configuration
 from appupdater.engine.clock import Clock, SystemClock
 from appupdater.engine.execution import Handle, execute
 from appupdater.engine.gateways.base import DeviceTarget, Gateway
 from appupdater.engine.settings import EngineSettings
 from appupdater.errors import AppUpdaterError
+from appupdater.store.db import translate_errors
 from appupdater.store.models import DeploymentState, db
 
 log = logging.getLogger("appupdater.engine")
@@ -44,7 +49,7 @@ class _Signals(QObject):
 
 
 class _Call(QRunnable):
-    def __init__(self, function):
+    def __init__(self, function: Callable[[], None]):
         super().__init__()
         self.function = function
 
@@ -90,16 +95,16 @@ class Engine(QObject):
         self._handles: dict[int, Handle] = {}
         self._dispatch_pending = False
         self._full_pending = False
-        self._stopping = False
+        self._stopping = True  # until start(): an engine not started does no work
         self._interrupting = False  # stop(interrupt=True): attempts claimed from now stop too
         self._completed_runs: set[int] = set()
         self._runs_seen: set[int] = set()  # runs with deployments this engine ran
-        self._queue: deque = deque()  # claimed (job, handle) waiting for a worker
+        self._queue: deque[tuple[DeploymentJob, Handle]] = deque()  # claimed, for a worker
         self._loops = 0  # workers running _loop
         self._probing: threading.Thread | None = None
         self._next_probe = 0.0  # time.monotonic() of the next probe round
         self._probe_requested = False
-        self.last_error: str = ""
+        self._steps = 0  # whole scheduling steps completed
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -131,9 +136,9 @@ class Engine(QObject):
         if done and db.obj is not None:
             try:
                 with db.obj.connection_context():
-                    deployments.forget_instance(self.instance)
-            except Exception:  # the database may be gone already; nothing to keep
-                log.debug("could not remove engine instance %s", self.instance, exc_info=True)
+                    scheduling.forget_instance(self.instance)
+            except Exception as exc:  # its heartbeat goes stale; other engines take over then
+                log.warning("could not remove engine instance %s: %s", self.instance, exc)
         return done
 
     def drain(self) -> None:
@@ -149,8 +154,11 @@ class Engine(QObject):
             return len(self._handles)
 
     @property
-    def active(self) -> bool:
-        return self._timer.isActive()
+    def steps(self) -> int:
+        """How many whole scheduling steps have completed: a test that changes the clock or the
+        database waits for two more, and then knows a whole step has seen the change."""
+        with self._lock:
+            return self._steps
 
     # -- scheduling --------------------------------------------------------------------------
 
@@ -181,14 +189,14 @@ class Engine(QObject):
             with db.obj.connection_context():
                 changed = self._dispatch_step(full)
         except AppUpdaterError as exc:  # e.g. the database is locked: try again next tick
-            self.last_error = str(exc)
             log.warning("scheduling step skipped: %s", exc)
             return
-        except Exception as exc:
-            self.last_error = f"scheduling failed: {exc}"
+        except Exception:
             log.exception("scheduling step failed")
             return
-        self.last_error = ""
+        if full:
+            with self._lock:
+                self._steps += 1
         if changed:
             self._signals.changed.emit()
 
@@ -196,27 +204,25 @@ class Engine(QObject):
         """A whole step (heartbeat, configure, promote, recover, report finished runs, claim) on
         every tick; after a deployment ends only the claim, so a fast rollout does not repeat
         the rest per deployment."""
-        from appupdater.store.db import translate_errors
-
         settings = self.settings
         changed = False
         with translate_errors():
             now = self.clock.now()
             if full:
-                deployments.heartbeat(self.instance, socket.gethostname(), os.getpid(), now)
-                for run_id in deployments.pending_runs():
+                scheduling.heartbeat(self.instance, socket.gethostname(), os.getpid(), now)
+                for run_id in scheduling.pending_runs():
                     applied = apply_configuration(run_id, now)
                     changed = changed or not applied.already_applied
                     log.info("run %d configured: %s", run_id, applied)
-                changed |= bool(deployments.promote_due(now))
+                changed |= bool(scheduling.promote_due(now))
                 changed |= bool(
-                    deployments.requeue_interrupted(now, settings.stale_after, self.instance)
+                    scheduling.requeue_interrupted(now, settings.stale_after, self.instance)
                 )
                 self._report_finished_runs()
                 self._maybe_probe()
             with self._lock:
                 free = settings.concurrency - len(self._handles)
-            jobs = deployments.claim(self.instance, self.clock.now, free)
+            jobs = scheduling.claim(self.instance, self.clock.now, free)
             with self._lock:
                 for job in jobs:
                     handle = Handle()
@@ -280,14 +286,14 @@ class Engine(QObject):
         with self._lock:
             runs = list(self._runs_seen)
         for run_id in runs:
-            done, succeeded, failed = deployments.run_finished(run_id)
-            if done:
+            end = run_end(run_id)
+            if end.ended:
                 with self._lock:
                     self._runs_seen.discard(run_id)
                     first = run_id not in self._completed_runs
                     self._completed_runs.add(run_id)
                 if first:
-                    self._signals.run_completed.emit(run_id, succeeded, failed)
+                    self._signals.run_completed.emit(run_id, end.succeeded, end.failed)
 
     def _loop(self) -> None:
         """A worker: runs queued attempts one after the other on one database connection,
@@ -302,7 +308,7 @@ class Engine(QObject):
                 self._work(job, handle)
         self._request(full=True)  # the queue ran dry: look for finished runs and more work
 
-    def _work(self, job, handle: Handle) -> None:
+    def _work(self, job: DeploymentJob, handle: Handle) -> None:
         state, message = DeploymentState.FAILED, "not run"
         try:
             state, message = execute(job, self.gateway, self.settings, self.clock, handle)
@@ -318,9 +324,14 @@ class Engine(QObject):
         self._request(full=False)
 
     # -- what an administrator asks ------------------------------------------------------------
+    # The one way the user interface changes deployments. Safe from any thread that has a
+    # database connection (the windows call them from their background tasks); the change is
+    # written in the database, so engines in other processes see it too.
 
-    def cancel(self, ids) -> tuple[list[int], list[int]]:
-        stopped, asked = deployments.cancel(ids, self.clock.now())
+    def cancel(self, ids: Iterable[int]) -> tuple[list[int], list[int]]:
+        """Cancel waiting deployments; running ones are asked to stop, those of this engine
+        at once. Returns (cancelled, asked to stop)."""
+        stopped, asked = actions.cancel(ids, self.clock.now())
         with self._lock:
             for deployment_id in asked:
                 if deployment_id in self._handles:
@@ -328,18 +339,18 @@ class Engine(QObject):
         self._signals.changed.emit()
         return stopped, asked
 
-    def retry(self, ids) -> list[int]:
-        return self._then_wake(deployments.retry(ids, self.clock.now()))
+    def retry(self, ids: Iterable[int]) -> list[int]:
+        return self._then_wake(actions.retry(ids, self.clock.now()))
 
-    def deploy_now(self, ids) -> list[int]:
-        return self._then_wake(deployments.deploy_now(ids, self.clock.now()))
+    def deploy_now(self, ids: Iterable[int]) -> list[int]:
+        return self._then_wake(actions.deploy_now(ids, self.clock.now()))
 
-    def reschedule(self, ids, at) -> list[int]:
-        return self._then_wake(deployments.reschedule(ids, at, self.clock.now()))
+    def reschedule(self, ids: Iterable[int], at: datetime) -> list[int]:
+        return self._then_wake(actions.reschedule(ids, at, self.clock.now()))
 
     def _then_wake(self, changed: list[int]) -> list[int]:
         self._signals.changed.emit()
-        self.wake()
+        self._request(full=True)
         return changed
 
     # -- signals into this thread ----------------------------------------------------------------

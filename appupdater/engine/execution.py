@@ -11,12 +11,13 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from appupdater.core import deployments
-from appupdater.core.deployments import DeploymentJob
-from appupdater.engine.gateways.base import Gateway, GatewayError, Stopped
+from appupdater.core import attempts
+from appupdater.core.events import Event
+from appupdater.core.jobs import DeploymentJob
+from appupdater.engine.gateways.base import Gateway, Stopped
 from appupdater.engine.settings import EngineSettings
+from appupdater.errors import GatewayError
 from appupdater.store.models import DeploymentState
 
 log = logging.getLogger("appupdater.engine")
@@ -40,7 +41,7 @@ class Reporter:
         self.handle = handle
         self.phase = ""
         self.percent = 0
-        self.events: list[tuple[datetime, str, str]] = []
+        self.events: list[Event] = []
         # the claim wrote "connecting, 0 %": the first write is due one interval later, so a
         # quick deployment writes its phases and events once, with its end
         self._last = time.monotonic()
@@ -49,19 +50,19 @@ class Reporter:
         self.phase = phase
         self.percent = max(0, min(100, int(percent)))
         if message:
-            self.events.append((self.clock.now(), "info", message))
+            self.events.append(Event.info(self.clock.now(), message))
         if time.monotonic() - self._last >= self.interval:
             self.flush()
 
     def flush(self) -> None:
         self._last = time.monotonic()
-        if deployments.report_progress(
+        if attempts.report_progress(
             self.job.id, self.phase, self.percent, self.clock.now(), self.events
         ):
             self.handle.cancel.set()
         self.events = []
 
-    def take_events(self) -> list[tuple[datetime, str, str]]:
+    def take_events(self) -> list[Event]:
         events, self.events = self.events, []
         return events
 
@@ -82,10 +83,10 @@ def execute(
         events = reporter.take_events()
         now = clock.now()
         if handle.stop.is_set() and not handle.cancel.is_set():
-            deployments.interrupt(job, now, events)
+            attempts.interrupt(job, now, events)
             return DeploymentState.QUEUED, "interrupted"
         if handle.cancel.is_set():
-            deployments.cancelled(job, now, events)
+            attempts.cancelled(job, now, events)
             return DeploymentState.CANCELLED, "cancelled"
         minutes = settings.timeout.total_seconds() / 60
         text = f"{job.device} did not finish within {minutes:g} min (timeout)"
@@ -103,14 +104,14 @@ def execute(
     events = reporter.take_events()
     if handle.cancel.is_set():
         events.append(
-            (clock.now(), "info", "cancel came too late: the device had already finished")
+            Event.info(clock.now(), "cancel came too late: the device had already finished")
         )
-    deployments.succeed(job, clock.now(), message, events)
+    attempts.succeed(job, clock.now(), message, events)
     return DeploymentState.SUCCEEDED, message
 
 
 def _failed(job, settings, clock, text, *, transient, events) -> DeploymentState:
-    return deployments.fail(
+    return attempts.fail(
         job,
         clock.now(),
         text,

@@ -155,6 +155,11 @@ class DeploymentState(enum.StrEnum):
         )
 
 
+# Waiting for a worker or a time; with `running`, the states of work not yet ended.
+WAITING_STATES = (DeploymentState.SCHEDULED, DeploymentState.QUEUED, DeploymentState.RETRYING)
+OPEN_STATES = (*WAITING_STATES, DeploymentState.RUNNING)
+
+
 class DeploymentPhase(enum.StrEnum):
     CONNECTING = "connecting"
     DOWNLOADING = "downloading"

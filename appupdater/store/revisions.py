@@ -13,7 +13,9 @@ promise that — a transaction stamped earlier may commit later.
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 import peewee
 
@@ -42,6 +44,12 @@ def next_revision() -> int:
         ChangeCounter.insert(name=DEPLOYMENTS, value=1).on_conflict_ignore().execute()
         return next_revision()
     return row[0]
+
+
+def stamped(now: datetime) -> dict[str, Any]:
+    """The columns every write to deployments sets: when, and the transaction's revision. Call
+    it inside the write transaction."""
+    return {"updated_at": now, "revision": next_revision()}
 
 
 def current_revision() -> int:

@@ -21,8 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 import appupdater
-from appupdater import __version__
-from appupdater.core import desktop
+from appupdater import __version__, desktop
 from appupdater.store.db import data_dir, describe
 from appupdater.store.models import db
 from appupdater.ui.icons import icon

@@ -12,15 +12,15 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from appupdater import __version__
-from appupdater.core.desktop import DESKTOP_ID
+from appupdater.desktop import DESKTOP_ID
 from appupdater.engine.build import build_engine
 from appupdater.engine.engine import Engine
 from appupdater.engine.signals import QuitSignals
-from appupdater.engine.tasks import BackgroundTasks
 from appupdater.errors import AppUpdaterError
 from appupdater.store.db import close_database, data_dir, default_location, open_database
 from appupdater.ui.icons import icon
 from appupdater.ui.single_instance import InstanceServer, notify_running
+from appupdater.ui.tasks import BackgroundTasks
 from appupdater.ui.tray import Tray
 
 log = logging.getLogger("appupdater.ui")
@@ -59,7 +59,7 @@ class Application(QObject):
         self.qapp = qapp
         self.engine = engine
         self.tasks = BackgroundTasks(self)
-        self.window = MainWindow(self.tasks, engine=engine)
+        self.window = MainWindow(engine, self.tasks)
         self.window.close_guard = self._window_closing
         self.window.quit_action.triggered.disconnect()
         self.window.quit_action.triggered.connect(self.request_quit)
@@ -217,7 +217,7 @@ def run_gui(database: str | None, demo: bool = False, in_tray: bool = False) -> 
     try:
         open_database(location)
         if demo:
-            from appupdater.core.demo import load_demo
+            from appupdater.demo.fleet import load_demo
 
             load_demo(DEMO_DEVICES)
     except AppUpdaterError as exc:

@@ -8,7 +8,7 @@ from PySide6.QtGui import QBrush, QColor
 from appupdater.core.inventory import AppSummary, DeviceRow
 from appupdater.core.versions import parse_version
 from appupdater.ui.icons import icon
-from appupdater.ui.table_model import ListTableModel
+from appupdater.ui.tables import ListTableModel
 
 BEHIND = QColor("#b26a00")
 

@@ -6,7 +6,7 @@ from functools import cache
 
 from PySide6.QtGui import QIcon
 
-from appupdater.core.desktop import resources_dir
+from appupdater.desktop import resources_dir
 
 
 @cache

@@ -25,17 +25,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from appupdater.core import desktop
+from appupdater import desktop, heap
 from appupdater.core.fleetimport import ImportSummary, export_file, import_file
 from appupdater.core.inventory import Inventory, load_inventory
-from appupdater.core.planning import Selection, settle_heap
+from appupdater.core.planning import Selection
 from appupdater.core.runs import Applied
-from appupdater.engine.tasks import BackgroundTasks
+from appupdater.engine.engine import Engine
+from appupdater.errors import DesktopError
 from appupdater.store.db import describe
 from appupdater.store.models import db
 from appupdater.ui.fleet_models import ApplicationsModel, DevicesModel
 from appupdater.ui.icons import icon
-from appupdater.ui.wizard.devices_page import configure_table
+from appupdater.ui.tables import configure_table
+from appupdater.ui.tasks import BackgroundTasks
 from appupdater.ui.wizard.update_wizard import UpdateWizard
 
 log = logging.getLogger("appupdater.ui")
@@ -46,7 +48,9 @@ class MainWindow(QMainWindow):
 
     loaded = Signal()
 
-    def __init__(self, tasks: BackgroundTasks | None = None, engine=None, parent=None):
+    def __init__(
+        self, engine: Engine, tasks: BackgroundTasks | None = None, parent: QWidget | None = None
+    ):
         super().__init__(parent)
         self.tasks = tasks or BackgroundTasks(self)
         self.engine = engine
@@ -227,15 +231,14 @@ class MainWindow(QMainWindow):
         dialog = ConnectionDialog(*chosen, parent=self)
         if dialog.exec() == ConnectionDialog.DialogCode.Accepted:
             self.statusBar().showMessage(f"Connection of {chosen[1]} saved", 5000)
-            if self.engine is not None:
-                self.engine.probe_now()
+            self.engine.probe_now()
             self.refresh()
 
     def set_autostart(self, enabled: bool) -> None:
         """Write or remove the login entry; on failure say why and show the truth again."""
         try:
             path = desktop.set_autostart(enabled)
-        except desktop.DesktopError as exc:
+        except DesktopError as exc:
             QMessageBox.warning(self, "Start at login", str(exc))
         else:
             self.statusBar().showMessage(
@@ -338,7 +341,7 @@ class MainWindow(QMainWindow):
     def _loaded_inventory(self, inventory: Inventory) -> None:
         selected = set(self.selected_applications())
         self.inventory = inventory
-        settle_heap()
+        heap.settle()
         self.apps_model.set_apps(inventory.apps)
         for row, app in enumerate(inventory.apps):
             if app.name in selected:
@@ -364,8 +367,7 @@ class MainWindow(QMainWindow):
             f"updated, {applied.deployments_created} deployment(s) created",
             15_000,
         )
-        if self.engine is not None:
-            self.engine.wake()
+        self.engine.wake()
         self.refresh()
         self.show_overview(run_id)
 
@@ -374,7 +376,7 @@ class MainWindow(QMainWindow):
         from appupdater.ui.overview.window import OverviewWindow
 
         if self.overview is None:
-            self.overview = OverviewWindow(engine=self.engine)
+            self.overview = OverviewWindow(self.engine)
         if run_id is not None:
             self.overview.show_run(run_id)
         self.overview.show()

@@ -26,8 +26,8 @@ from PySide6.QtCore import QLibrary, QLibraryInfo, QTimer, qInstallMessageHandle
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from appupdater import __version__
-from appupdater.core.demo import load_demo
-from appupdater.core.desktop import resources_dir
+from appupdater.demo.fleet import load_demo
+from appupdater.desktop import resources_dir
 from appupdater.engine.build import build_engine
 from appupdater.engine.settings import EngineSettings
 from appupdater.store.db import close_database, open_database

@@ -8,11 +8,11 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from appupdater.core.deployments import Activity, current_activity
+from appupdater.core.progress import Activity, current_activity
 from appupdater.engine.engine import Engine
-from appupdater.engine.tasks import BackgroundTasks
 from appupdater.store.fields import utcnow
 from appupdater.ui.icons import icon
+from appupdater.ui.tasks import BackgroundTasks
 
 FAILURE_NOTICE_GAP_S = 5.0  # failures closer together than this share one notification
 

@@ -14,8 +14,8 @@ import pytest
 from appupdater.agent import files as agent_files
 from appupdater.agent.protocol import BadRequest, parse_configuration
 from appupdater.agent.state import Agent, Conflict
-from appupdater.core.agentdemo import module_files
-from appupdater.core.agentdemo import write_tarball as make_tarball
+from appupdater.demo.agents import module_files
+from appupdater.demo.agents import write_tarball as make_tarball
 from tests.agents import REPO
 
 

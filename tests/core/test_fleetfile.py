@@ -279,7 +279,7 @@ def test_fixture_and_exports_follow_the_documented_schema(db, tmp_path):
     schema = json.loads((Path(__file__).parents[2] / "docs" / "fleet-file.schema.json").read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.validate(GOOD, schema)
-    from appupdater.core.demo import load_demo
+    from appupdater.demo.fleet import load_demo
 
     load_demo(devices=30, seed=2)
     target = tmp_path / "demo.json"

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from appupdater.core import deployments
+from appupdater.core import actions
 from appupdater.core.overview import deployment_rows, newest_revision, target_summaries
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import DeviceAction, apply_configuration, create_run
 from appupdater.store.models import DeployAction, Deployment, Device
 from appupdater.store.revisions import current_revision
-from tests.core.test_runs import fleet  # noqa: F401  (fixture)
 
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 
@@ -22,7 +21,7 @@ def approve(actions=None) -> int:
     return run_id
 
 
-def test_a_poll_reads_exactly_what_changed_whatever_the_clocks_say(fleet):  # noqa: F811
+def test_a_poll_reads_exactly_what_changed_whatever_the_clocks_say(three_presses):
     before = current_revision()
     run_id = approve()
     created = deployment_rows(None, before)
@@ -33,12 +32,12 @@ def test_a_poll_reads_exactly_what_changed_whatever_the_clocks_say(fleet):  # no
     # a writer whose clock is an hour behind (another workstation) is still seen, and only the
     # rows it changed come back
     press_01 = next(r for r in created if r.device == "press-01")
-    assert deployments.cancel([press_01.id], NOW - timedelta(hours=1))[0] == [press_01.id]
+    assert actions.cancel([press_01.id], NOW - timedelta(hours=1))[0] == [press_01.id]
     changed = deployment_rows(None, seen)
     assert [(r.id, r.state) for r in changed] == [(press_01.id, "cancelled")]
     # a refused change (already cancelled) writes nothing, so nothing is read
     seen = newest_revision(changed, seen)
-    assert deployments.cancel([press_01.id], NOW) == ([], [])
+    assert actions.cancel([press_01.id], NOW) == ([], [])
     assert deployment_rows(None, seen) == []
     # the full read carries the same revisions
     assert {r.id: r.revision for r in deployment_rows(run_id)} == {
@@ -46,7 +45,7 @@ def test_a_poll_reads_exactly_what_changed_whatever_the_clocks_say(fleet):  # no
     }
 
 
-def test_target_summaries_per_run_and_device(fleet):  # noqa: F811
+def test_target_summaries_per_run_and_device(three_presses):
     press_03 = Device.get(Device.name == "press-03").id
     run_id = approve({press_03: DeviceAction(DeployAction.AT, NOW + timedelta(days=1))})
     names = {d.device_id: d.device for d in deployment_rows(run_id)}

@@ -4,7 +4,6 @@ import pytest
 
 from appupdater.core.planning import ChangeOp, ModuleChange, Selection, plan_update
 from appupdater.errors import PlanError
-from tests.helpers import CATALOG, devices_yaml, load_yaml
 
 
 def plan_rows(plan):
@@ -13,35 +12,7 @@ def plan_rows(plan):
     ]
 
 
-@pytest.fixture
-def fleet(db):
-    load_yaml(
-        CATALOG
-        + devices_yaml(
-            # behind on both: from the configured version
-            "{name: a-behind, site: S1, applications: {line-monitor: {configured: '1.0.0', installed: '1.0.0'}}}",
-            # configured ahead of installed, still behind the target: from configured
-            "{name: b-ahead, applications: {line-monitor: {configured: '1.5.0', installed: '1.0.0'}}}",
-            # configured at target, installed behind: from installed
-            "{name: c-configured, applications: {line-monitor: {configured: '2.1.0-rc.1', installed: '1.5.0'}}}",
-            # up to date: not affected
-            "{name: d-current, applications: {line-monitor: {configured: '2.1.0-rc.1', installed: '2.1.0-rc.1'}}}",
-            # only installed known
-            "{name: e-installed, applications: {line-monitor: {installed: '1.0.0'}}}",
-            # neither configured nor installed: not affected
-            "{name: f-neither, applications: {line-monitor: {}}}",
-            # two applications
-            "{name: g-both, applications: {line-monitor: {configured: '1.0.0', installed: '1.0.0'},"
-            " edge-gateway: {configured: '3.9', installed: '3.9'}}}",
-            # newer than a non-latest target
-            "{name: h-newer, applications: {line-monitor: {configured: '2.1.0-rc.1', installed: '1.0.0'}}}",
-            # no line-monitor at all
-            "{name: i-other, applications: {edge-gateway: {configured: '3.10', installed: '3.9'}}}",
-        )
-    )
-
-
-def test_latest_target_and_from_versions(fleet):
+def test_latest_target_and_from_versions(planning_cases):
     plan = plan_update([Selection("line-monitor")])
     # the pre-release 2.1.0-rc.1 has the highest precedence, so it is the latest
     assert [(app.name, target.text) for app, target in plan.selections] == [
@@ -58,7 +29,7 @@ def test_latest_target_and_from_versions(fleet):
     assert plan.skipped == []
 
 
-def test_skipped_versions_add_and_remove_modules(fleet):
+def test_skipped_versions_add_and_remove_modules(planning_cases):
     plan = plan_update([Selection("line-monitor")])
     a = plan.targets[0]
     assert plan.changes(a) == (
@@ -69,7 +40,7 @@ def test_skipped_versions_add_and_remove_modules(fleet):
     )
 
 
-def test_diffs_are_shared_per_version_pair(fleet):
+def test_diffs_are_shared_per_version_pair(planning_cases):
     plan = plan_update([Selection("line-monitor")])
     # six targets, but only two distinct (from, to) pairs
     assert len(plan.diffs) == 2
@@ -77,7 +48,7 @@ def test_diffs_are_shared_per_version_pair(fleet):
     assert len({id(plan.changes(t)) for t in same}) == 1
 
 
-def test_non_latest_target_skips_newer_configuration(fleet):
+def test_non_latest_target_skips_newer_configuration(planning_cases):
     plan = plan_update([Selection("line-monitor", "2.0")])
     assert plan.selections[0][1].text == "2.0.0"
     assert plan_rows(plan) == [
@@ -91,7 +62,7 @@ def test_non_latest_target_skips_newer_configuration(fleet):
     assert "configured version 2.1.0-rc.1 is newer than the target 2.0.0" in skipped[0][1]
 
 
-def test_two_applications_at_once(fleet):
+def test_two_applications_at_once(planning_cases):
     plan = plan_update([Selection("line-monitor", "2.0.0"), Selection("edge-gateway")])
     rows = plan_rows(plan)
     assert ("g-both", "edge-gateway", "3.9", "3.10") in rows
@@ -112,7 +83,7 @@ def test_two_applications_at_once(fleet):
         ([], "no application selected"),
     ],
 )
-def test_bad_selections(fleet, selections, message):
+def test_bad_selections(planning_cases, selections, message):
     with pytest.raises(PlanError, match=message.replace("(", r"\(").replace(")", r"\)")):
         plan_update(selections)
 

@@ -22,22 +22,9 @@ from appupdater.store.models import (
     Target,
     UpdateRun,
 )
-from tests.helpers import CATALOG, devices_yaml, dump_tables, load_yaml
+from tests.helpers import dump_tables
 
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def fleet(db):
-    load_yaml(
-        CATALOG
-        + devices_yaml(
-            "{name: press-01, applications: {line-monitor: {configured: '1.0.0', installed: '1.0.0'},"
-            " edge-gateway: {configured: '3.9', installed: '3.9'}}}",
-            "{name: press-02, applications: {line-monitor: {configured: '1.5.0', installed: '1.0.0'}}}",
-            "{name: press-03, applications: {line-monitor: {configured: '1.0.0', installed: '1.0.0'}}}",
-        )
-    )
 
 
 def device_id(name):
@@ -57,7 +44,7 @@ def configured(name, app):
     return row.configured.version
 
 
-def test_create_run_records_run_and_targets(fleet):
+def test_create_run_records_run_and_targets(three_presses):
     plan = plan_update([Selection("line-monitor", "2.0.0"), Selection("edge-gateway")])
     at = NOW + timedelta(hours=2)
     run_id = create_run(
@@ -91,7 +78,7 @@ def test_create_run_records_run_and_targets(fleet):
     assert Deployment.select().count() == 0
 
 
-def test_apply_configuration_then_deployments_once(fleet):
+def test_apply_configuration_then_deployments_once(three_presses):
     plan = plan_update([Selection("line-monitor", "2.0.0"), Selection("edge-gateway")])
     at = NOW + timedelta(days=1)
     run_id = create_run(
@@ -127,7 +114,7 @@ def test_apply_configuration_then_deployments_once(fleet):
     assert dump_tables() == before
 
 
-def test_apply_never_downgrades_a_newer_configuration(fleet):
+def test_apply_never_downgrades_a_newer_configuration(three_presses):
     plan = plan_update([Selection("line-monitor", "2.0.0")])
     run_id = create_run(plan, approved_by="alice", now=NOW)
     # meanwhile press-03 was configured past the target
@@ -140,7 +127,7 @@ def test_apply_never_downgrades_a_newer_configuration(fleet):
     assert applied.configurations_updated == 2
 
 
-def test_past_time_is_rejected_naming_the_device(fleet):
+def test_past_time_is_rejected_naming_the_device(three_presses):
     plan = plan_update([Selection("line-monitor")])
     before = dump_tables()
     with pytest.raises(RunError, match=r"in the past for press-02 \(2026-11-27T09:00"):
@@ -153,7 +140,7 @@ def test_past_time_is_rejected_naming_the_device(fleet):
     assert dump_tables() == before
 
 
-def test_device_subset_and_empty_selection(fleet):
+def test_device_subset_and_empty_selection(three_presses):
     plan = plan_update([Selection("line-monitor")])
     run_id = create_run(plan, approved_by="alice", devices=[device_id("press-03")], now=NOW)
     assert [t.device.name for t in Target.select().where(Target.run == run_id)] == ["press-03"]
@@ -161,7 +148,7 @@ def test_device_subset_and_empty_selection(fleet):
         create_run(plan, approved_by="alice", devices=[], now=NOW)
 
 
-def test_failed_write_leaves_nothing(fleet, monkeypatch):
+def test_failed_write_leaves_nothing(three_presses, monkeypatch):
     plan = plan_update([Selection("line-monitor")])
     before = dump_tables()
 

@@ -6,15 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from appupdater.core.planning import Selection, plan_update
-from appupdater.core.runs import DeviceAction, create_run
 from appupdater.engine.build import build_engine
 from appupdater.engine.engine import Engine
 from appupdater.engine.settings import EngineSettings, GatewaySettings
-from appupdater.store.models import Deployment, DeploymentEvent, Device
 from tests.helpers import CATALOG, devices_yaml, load_yaml
 
-FLEET = CATALOG + devices_yaml(
+SIM_DEVICES = CATALOG + devices_yaml(
     "{name: press-01, applications: {line-monitor: {configured: '1.0.0', installed: '1.0.0'},"
     " edge-gateway: {configured: '3.9', installed: '3.9'}}}",
     "{name: press-02, applications: {line-monitor: {configured: '1.5.0', installed: '1.0.0'}}}",
@@ -26,8 +23,11 @@ FLEET = CATALOG + devices_yaml(
 
 
 @pytest.fixture
-def fleet(db):
-    load_yaml(FLEET)
+def sim_devices(db):
+    """Simulated devices that behave as their labels say: press-01 (two applications),
+    press-02 (configured ahead), press-03 (0.3 s), offline-01, broken-01 (always fails),
+    slow-01 (30 s)."""
+    load_yaml(SIM_DEVICES)
     return db
 
 
@@ -51,44 +51,3 @@ def make_engine(qtbot, db):
     yield make
     for engine in engines:
         assert engine.stop(interrupt=True, msecs=20_000), "workers still running after stop"
-
-
-def device_id(name: str) -> int:
-    return Device.get(Device.name == name).id
-
-
-def approve(apps=("line-monitor",), devices=None, actions=None, now=None) -> int:
-    """Record a run as the wizard would (configuration is left to the engine)."""
-    plan = plan_update([Selection(a) for a in apps])
-    ids = None if devices is None else [device_id(n) for n in devices]
-    actions = {device_id(n): a for n, a in (actions or {}).items()}
-    return create_run(plan, actions, approved_by="test", devices=ids, now=now)
-
-
-def deployment(run_id: int, name: str) -> Deployment:
-    return Deployment.get((Deployment.run == run_id) & (Deployment.device == device_id(name)))
-
-
-def state(run_id: int, name: str) -> str | None:
-    row = (
-        Deployment.select(Deployment.state)
-        .where((Deployment.run == run_id) & (Deployment.device == device_id(name)))
-        .tuples()
-        .first()
-    )
-    return row[0] if row else None
-
-
-def events(deployment_id: int) -> list[str]:
-    return [
-        e.message
-        for e in DeploymentEvent.select()
-        .where(DeploymentEvent.deployment == deployment_id)
-        .order_by(DeploymentEvent.at, DeploymentEvent.id)
-    ]
-
-
-def at(minutes: float, now) -> DeviceAction:
-    from appupdater.store.models import DeployAction
-
-    return DeviceAction(DeployAction.AT, now + timedelta(minutes=minutes))

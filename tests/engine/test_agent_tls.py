@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from appupdater.core.deployments import Connection
+from appupdater.core.jobs import Connection
 from appupdater.engine.gateways.base import DeviceTarget
 from appupdater.engine.gateways.http import HttpGateway
 from tests.agents import TOKEN, AgentProcess

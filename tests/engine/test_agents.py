@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from appupdater.core.deployments import Connection
+from appupdater.core.jobs import Connection
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import create_run
 from appupdater.engine.build import build_engine

@@ -15,7 +15,7 @@ from appupdater.store.models import (
     DeviceApp,
     UpdateRun,
 )
-from tests.engine.conftest import approve, at, deployment, device_id, events, state
+from tests.engine.helpers import after_steps, approve, at, deployment, device_id, events, state
 
 WAIT = 15_000
 
@@ -29,7 +29,7 @@ def installed(name: str) -> set[str]:
     return {v for (v,) in query.tuples()}
 
 
-def test_configuration_first_then_deployments(qtbot, fleet, make_engine):
+def test_configuration_first_then_deployments(qtbot, sim_devices, make_engine):
     run_id = approve(("line-monitor", "edge-gateway"), devices=["press-01", "press-02"])
     assert Deployment.select().count() == 0  # nothing before the engine configures the run
     engine = make_engine()
@@ -51,7 +51,7 @@ def test_configuration_first_then_deployments(qtbot, fleet, make_engine):
     assert installed("press-01") == {"2.1.0-rc.1", "3.10"}
 
 
-def test_now_scheduled_and_none(qtbot, fleet, make_engine):
+def test_now_scheduled_and_none(qtbot, sim_devices, make_engine):
     clock = ManualClock(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
     run_id = approve(
         devices=["press-01", "press-02", "press-03"],
@@ -67,14 +67,14 @@ def test_now_scheduled_and_none(qtbot, fleet, make_engine):
         DeviceApp.get(DeviceApp.device == device_id("press-03")).configured.version == "2.1.0-rc.1"
     )
     clock.advance(timedelta(minutes=59))
-    qtbot.wait(200)  # several ticks pass with the clock short of the time
+    after_steps(qtbot, engine, 2)  # whole scheduling steps with the clock short of the time
     assert state(run_id, "press-02") == "scheduled"
     clock.advance(timedelta(minutes=1, seconds=1))
     qtbot.waitUntil(lambda: state(run_id, "press-02") == "succeeded", timeout=WAIT)
     assert "scheduled time reached; queued" in events(deployment(run_id, "press-02").id)
 
 
-def test_scheduled_time_passed_while_closed_starts_late(qtbot, fleet, make_engine):
+def test_scheduled_time_passed_while_closed_starts_late(qtbot, sim_devices, make_engine):
     approved = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
     run_id = approve(devices=["press-02"], actions={"press-02": at(30, approved)}, now=approved)
     clock = ManualClock(approved + timedelta(hours=2, minutes=30))
@@ -83,7 +83,7 @@ def test_scheduled_time_passed_while_closed_starts_late(qtbot, fleet, make_engin
     assert any("started late by 2 h 0 min" in e for e in events(deployment(run_id, "press-02").id))
 
 
-def test_one_device_one_deployment_at_a_time(qtbot, fleet, make_engine):
+def test_one_device_one_deployment_at_a_time(qtbot, sim_devices, make_engine):
     first = approve(("line-monitor",), devices=["press-03"])
     second = approve(("edge-gateway",), devices=["press-01"])
     # a second run for press-03 while the first is still waiting
@@ -101,7 +101,7 @@ def test_one_device_one_deployment_at_a_time(qtbot, fleet, make_engine):
     assert a.finished_at <= b.started_at, "two deployments ran on press-03 at once"
 
 
-def test_transient_failures_retry_then_fail(qtbot, fleet, make_engine):
+def test_transient_failures_retry_then_fail(qtbot, sim_devices, make_engine):
     clock = ManualClock()
     run_id = approve(devices=["offline-01"], now=clock.now())
     engine = make_engine(clock=clock, max_attempts=3, backoff=timedelta(seconds=30))
@@ -125,7 +125,7 @@ def test_transient_failures_retry_then_fail(qtbot, fleet, make_engine):
     assert sum(e == "next attempt is due; queued" for e in log) == 2
 
 
-def test_permanent_failure_fails_at_once(qtbot, fleet, make_engine):
+def test_permanent_failure_fails_at_once(qtbot, sim_devices, make_engine):
     run_id = approve(devices=["broken-01"])
     engine = make_engine()
     with qtbot.waitSignal(engine.deployment_failed, timeout=WAIT) as failed:
@@ -137,7 +137,7 @@ def test_permanent_failure_fails_at_once(qtbot, fleet, make_engine):
     assert installed("broken-01") == {"1.0.0"}
 
 
-def test_timeout_is_a_transient_failure(qtbot, fleet, make_engine):
+def test_timeout_is_a_transient_failure(qtbot, sim_devices, make_engine):
     run_id = approve(devices=["slow-01"])
     make_engine(timeout=timedelta(seconds=0.3), max_attempts=1).start()
     qtbot.waitUntil(lambda: state(run_id, "slow-01") == "failed", timeout=WAIT)
@@ -146,7 +146,7 @@ def test_timeout_is_a_transient_failure(qtbot, fleet, make_engine):
     )
 
 
-def test_cancel_in_each_state(qtbot, fleet, make_engine):
+def test_cancel_in_each_state(qtbot, sim_devices, make_engine):
     clock = ManualClock()
     now = clock.now()
     run_id = approve(
@@ -171,22 +171,24 @@ def test_cancel_in_each_state(qtbot, fleet, make_engine):
     assert installed("slow-01") == {"1.0.0"}
 
 
-def test_cancel_queued_before_any_engine_runs(qtbot, fleet, make_engine):
-    from appupdater.core import deployments
+def test_cancel_queued_before_any_engine_runs(qtbot, sim_devices, make_engine):
+    from appupdater.core import actions
     from appupdater.core.runs import apply_configuration
 
     run_id = approve(devices=["press-01"])
     apply_configuration(run_id)
     d = deployment(run_id, "press-01")
     assert d.state == "queued"
-    stopped, _ = deployments.cancel([d.id], datetime.now(UTC))
+    stopped, _ = actions.cancel([d.id], datetime.now(UTC))
     assert stopped == [d.id] and state(run_id, "press-01") == "cancelled"
-    make_engine().start()
-    qtbot.wait(300)
+    engine = make_engine()
+    engine.start()
+    after_steps(qtbot, engine, 2)  # whole steps that could have claimed it
     assert state(run_id, "press-01") == "cancelled"
+    assert deployment(run_id, "press-01").attempts == 0
 
 
-def test_retry_deploy_now_and_reschedule(qtbot, fleet, make_engine):
+def test_retry_deploy_now_and_reschedule(qtbot, sim_devices, make_engine):
     clock = ManualClock()
     now = clock.now()
     run_id = approve(
@@ -218,21 +220,21 @@ def test_retry_deploy_now_and_reschedule(qtbot, fleet, make_engine):
     assert engine.reschedule([target], later) == [target]
     assert Deployment.get_by_id(target).scheduled_at == later
     clock.advance(timedelta(hours=3))
-    qtbot.wait(200)
+    after_steps(qtbot, engine, 2)
     assert state(run_id, "press-01") == "scheduled"
     clock.advance(timedelta(hours=2, seconds=1))
     qtbot.waitUntil(lambda: state(run_id, "press-01") == "succeeded", timeout=WAIT)
 
 
-def test_interrupted_by_a_dead_engine_is_requeued(qtbot, fleet, make_engine):
-    from appupdater.core import deployments
+def test_interrupted_by_a_dead_engine_is_requeued(qtbot, sim_devices, make_engine):
+    from appupdater.core import attempts, scheduling
     from appupdater.core.runs import apply_configuration
 
     run_id = approve(devices=["press-01"])
     apply_configuration(run_id)
     long_ago = datetime.now(UTC) - timedelta(minutes=5)
-    deployments.heartbeat("dead-engine", "elsewhere", 1, long_ago)
-    [job] = deployments.claim("dead-engine", long_ago, 5)
+    scheduling.heartbeat("dead-engine", "elsewhere", 1, long_ago)
+    [job] = scheduling.claim("dead-engine", long_ago, 5)
     assert state(run_id, "press-01") == "running"
     make_engine().start()
     qtbot.waitUntil(lambda: state(run_id, "press-01") == "succeeded", timeout=WAIT)
@@ -241,10 +243,10 @@ def test_interrupted_by_a_dead_engine_is_requeued(qtbot, fleet, make_engine):
     log = events(d.id)
     assert any(e.startswith("interrupted: the engine running it stopped") for e in log)
     # the dead engine's late report changes nothing
-    assert not deployments.succeed(job, datetime.now(UTC), "late", [])
+    assert not attempts.succeed(job, datetime.now(UTC), "late", [])
 
 
-def test_stop_interrupts_and_the_next_start_resumes(qtbot, fleet, make_engine):
+def test_stop_interrupts_and_the_next_start_resumes(qtbot, sim_devices, make_engine):
     run_id = approve(devices=["slow-01"])
     first = make_engine()
     first.start()
@@ -261,7 +263,7 @@ def test_stop_interrupts_and_the_next_start_resumes(qtbot, fleet, make_engine):
 
 
 def test_stop_also_interrupts_an_attempt_claimed_while_it_stops(
-    qtbot, fleet, make_engine, monkeypatch
+    qtbot, sim_devices, make_engine, monkeypatch
 ):
     """The scheduling step commits a claim (the deployment reads `running`) before it hands
     the attempt to a worker. A stop() in between must still interrupt that attempt, or the app
@@ -272,7 +274,7 @@ def test_stop_also_interrupts_an_attempt_claimed_while_it_stops(
 
     run_id = approve(devices=["slow-01"])
     claimed, release = threading.Event(), threading.Event()
-    real_claim = engine_module.deployments.claim
+    real_claim = engine_module.scheduling.claim
 
     def claim_then_pause(*args, **kwargs):
         jobs = real_claim(*args, **kwargs)
@@ -281,7 +283,7 @@ def test_stop_also_interrupts_an_attempt_claimed_while_it_stops(
             release.wait(10)
         return jobs
 
-    monkeypatch.setattr(engine_module.deployments, "claim", claim_then_pause)
+    monkeypatch.setattr(engine_module.scheduling, "claim", claim_then_pause)
     engine = make_engine()
     engine.start()
     qtbot.waitUntil(claimed.is_set, timeout=WAIT)

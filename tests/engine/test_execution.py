@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from appupdater.core import deployments
+from appupdater.core import scheduling
 from appupdater.core.runs import apply_configuration
 from appupdater.engine.clock import SystemClock
-from appupdater.engine.execution import EngineSettings, Handle, execute
+from appupdater.engine.execution import Handle, execute
 from appupdater.engine.gateways.base import Gateway, ProbeResult
-from tests.engine.conftest import approve, deployment, events
+from appupdater.engine.settings import EngineSettings
+from tests.engine.helpers import approve, deployment, events
 
 
 class FakeGateway(Gateway):
@@ -35,11 +36,11 @@ class Buggy(FakeGateway):
 def claimed(name):
     run_id = approve(devices=[name])
     apply_configuration(run_id)
-    [job] = deployments.claim("here", datetime.now(UTC), 1)
+    [job] = scheduling.claim("here", datetime.now(UTC), 1)
     return run_id, job
 
 
-def test_cancel_after_the_device_finished_ends_succeeded(fleet):
+def test_cancel_after_the_device_finished_ends_succeeded(sim_devices):
     run_id, job = claimed("press-01")
     handle = Handle()
     state, _ = execute(job, FinishesDespiteCancel(handle), EngineSettings(), SystemClock(), handle)
@@ -51,7 +52,7 @@ def test_cancel_after_the_device_finished_ends_succeeded(fleet):
     assert "cancel came too late: the device had already finished" in log
 
 
-def test_a_gateway_bug_fails_the_deployment_not_the_engine(fleet):
+def test_a_gateway_bug_fails_the_deployment_not_the_engine(sim_devices):
     run_id, job = claimed("press-01")
     state, message = execute(job, Buggy(), EngineSettings(), SystemClock(), Handle())
     assert state == "failed"

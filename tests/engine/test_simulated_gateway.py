@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from appupdater.core.catalog import ModuleInfo
-from appupdater.core.deployments import AppConfig, DeploymentJob
-from appupdater.engine.gateways.base import DeviceRejected, DeviceTarget, DeviceUnreachable, Stopped
+from appupdater.core.jobs import AppConfig, DeploymentJob
+from appupdater.engine.gateways.base import DeviceTarget, Stopped
 from appupdater.engine.gateways.simulated import SimulatedGateway
+from appupdater.errors import DeviceRejected, DeviceUnreachable
 
 
 def job(labels, attempt=1):

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from appupdater.core.demo import load_demo
 from appupdater.core.fleetimport import fleet_document
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import DeviceAction, apply_configuration, create_run
+from appupdater.demo.fleet import load_demo
 from appupdater.store.db import close_database, open_database
 from appupdater.store.migrations import latest_version, schema_version
 from appupdater.store.models import ALL_MODELS, DeployAction, Deployment, Target, UpdateRun

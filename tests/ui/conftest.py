@@ -10,9 +10,12 @@ import pytest
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from appupdater.core.demo import load_demo
-from appupdater.engine.tasks import BackgroundTasks
+from appupdater.demo.fleet import load_demo
+from appupdater.engine.build import build_engine
+from appupdater.engine.settings import EngineSettings
 from appupdater.ui.app import configure_application
+from appupdater.ui.main_window import MainWindow
+from appupdater.ui.tasks import BackgroundTasks
 from tests.helpers import devices_yaml, load_yaml
 
 SCREENSHOTS = Path(
@@ -60,7 +63,7 @@ def _no_dangling_work(monkeypatch, qtbot):
 
 
 @pytest.fixture
-def fleet(db):
+def demo_fleet(db):
     """The demo fleet, small enough to read, big enough for every case; plus one device that
     is configured past 2.0.0 of line-monitor while running 1.1.0 (skipped at target 2.0.0)."""
     load_demo(devices=60, seed=4)
@@ -70,6 +73,26 @@ def fleet(db):
         )
     )
     return db
+
+
+@pytest.fixture
+def engine(db):
+    """The engine the windows act through, built as the application builds it; not started
+    (a test that wants deployments to run starts it)."""
+    engine = build_engine(EngineSettings(tick_ms=50, concurrency=4))
+    yield engine
+    assert engine.stop(interrupt=True, msecs=20_000), "workers still running after stop"
+
+
+@pytest.fixture
+def main_window(qtbot, demo_fleet, engine):
+    """The main window on the demo fleet, shown, with the fleet loaded."""
+    window = MainWindow(engine)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.inventory is not None)
+    yield window
+    window.close()  # drops the results of background work still under way
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
+    QMessageBox,
     QStyle,
     QStyleOptionViewItem,
     QToolBar,
@@ -96,3 +97,29 @@ def choose_menu(qtbot, window, menu_title, action_text):
     ]
     assert action.isEnabled(), f"{action_text} is disabled"
     qtbot.mouseClick(menu, LEFT, pos=menu.actionGeometry(action).center())
+
+
+def open_wizard(qtbot, window, *apps):
+    """Select `apps` in the main window with clicks and open the Update wizard on them."""
+    names = [a.name for a in window.apps_model.apps]
+    for i, app in enumerate(apps):
+        modifier = Qt.KeyboardModifier.ControlModifier if i else Qt.KeyboardModifier.NoModifier
+        click_row(qtbot, window.apps_view, names.index(app), modifier=modifier)
+    assert window.selected_applications() == sorted(apps)
+    click_action(qtbot, window, window.update_action)
+    wizard = window.wizard
+    assert wizard is not None and wizard.isVisible()
+    qtbot.waitUntil(lambda: wizard.state.plan is not None and wizard.devices_page.isComplete())
+    return wizard
+
+
+def approve(qtbot, wizard, message_boxes) -> int:
+    """Click Approve Update, answer its question with OK; the id of the recorded run."""
+    assert (
+        wizard.button(QWizard.WizardButton.FinishButton).text().replace("&", "") == "Approve Update"
+    )
+    message_boxes.answer(QMessageBox.StandardButton.Ok)
+    with qtbot.waitSignal(wizard.run_created, timeout=10_000) as signal:
+        click_wizard(qtbot, wizard, QWizard.WizardButton.FinishButton)
+    qtbot.waitUntil(lambda: not wizard.isVisible())
+    return signal.args[0]

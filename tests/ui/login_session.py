@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from appupdater.core.demo import load_demo
+from appupdater.demo.fleet import load_demo
 from appupdater.engine.build import build_engine
 from appupdater.engine.settings import EngineSettings
 from appupdater.store.db import open_database

@@ -8,18 +8,14 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
-from appupdater import __version__
-from appupdater.core import desktop
+from appupdater import __version__, desktop
 from appupdater.ui.about_dialog import AboutDialog
 from tests.ui.drive import LEFT, choose_menu
-from tests.ui.test_main_window import make_window
 
 
 @pytest.fixture
-def window(qtbot, fleet):
-    window = make_window(qtbot)
-    yield window
-    window.close()
+def window(main_window):
+    return main_window
 
 
 def when_modal(qtbot, kind, handle, problems):

@@ -11,7 +11,7 @@ from appupdater.store.models import Deployment, DeploymentEvent, Device
 from appupdater.ui.main_window import MainWindow
 from tests.agents import AgentProcess, ArtifactServer, build_artifacts, fleet_yaml, seed_version_1
 from tests.helpers import load_yaml
-from tests.ui.test_wizard import approve, next_page, open_wizard
+from tests.ui.drive import approve, next_page, open_wizard
 
 WAIT = 40_000
 
@@ -43,7 +43,7 @@ def test_wizard_approved_update_lands_on_real_devices(qtbot, agents, message_box
             gateways=GatewaySettings(agent_timeout=5, poll_wait=0.5),
         )
     )
-    window = MainWindow(engine=engine)
+    window = MainWindow(engine)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: window.inventory is not None)

@@ -6,15 +6,15 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from appupdater.core.deployments import Activity
 from appupdater.core.planning import Selection, plan_update
+from appupdater.core.progress import Activity
 from appupdater.core.runs import create_run
 from appupdater.engine.build import build_engine
 from appupdater.engine.settings import EngineSettings
-from appupdater.engine.tasks import BackgroundTasks
 from appupdater.store.models import Deployment, Device
 from appupdater.ui.app import Application
 from appupdater.ui.single_instance import InstanceServer, notify_running
+from appupdater.ui.tasks import BackgroundTasks
 from appupdater.ui.tray import Tray, describe_activity
 
 
@@ -33,7 +33,7 @@ class QuitRecorder:
 
 
 @pytest.fixture
-def controller(qtbot, qapp, fleet, db_path):
+def controller(qtbot, qapp, demo_fleet, db_path):
     Device.update(labels={"sim.latency_s": 2.0}).execute()
     engine = build_engine(EngineSettings(tick_ms=50))
     app = Application(qapp, engine, tray=False)  # (closed below, not by qtbot: it would ask)
@@ -102,7 +102,7 @@ def test_second_start_brings_the_first_forward(qtbot, tmp_path):
     server.close()
 
 
-def test_tray_words_icons_and_notifications(qtbot, fleet, monkeypatch):
+def test_tray_words_icons_and_notifications(qtbot, demo_fleet, monkeypatch):
     engine = build_engine(EngineSettings())
     tasks = BackgroundTasks()
     tray = Tray(engine, tasks)
@@ -164,7 +164,7 @@ def test_wizard_approval_hands_the_run_to_the_engine(qtbot, controller, message_
 
 
 def test_started_in_the_tray_without_any_tray_it_shows_the_window_after_a_while(
-    qtbot, qapp, fleet, db_path, monkeypatch
+    qtbot, qapp, demo_fleet, db_path, monkeypatch
 ):
     """At login the panel may never come (a session without a tray): after waiting for one,
     the window opens, so App Updater is not left running invisibly."""

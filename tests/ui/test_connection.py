@@ -8,15 +8,11 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from appupdater.store.models import Device
 from appupdater.ui.connection_dialog import ConnectionDialog
-from appupdater.ui.main_window import MainWindow
 from tests.ui.drive import click_row
 
 
-def test_connection_dialog_stores_endpoint_and_token(qtbot, fleet, screenshot):
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.inventory is not None)
+def test_connection_dialog_stores_endpoint_and_token(qtbot, main_window, screenshot):
+    window = main_window
     assert not window.connection_action.isEnabled()
     click_row(qtbot, window.devices_view, 0)
     device_id, name = window.selected_device()

@@ -16,19 +16,17 @@ from tests.ui.drive import click_action
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "fleet.yaml"
 
 
-def make_window(qtbot):
-    window = MainWindow()
+@pytest.fixture
+def window(main_window):
+    return main_window
+
+
+def make_window(qtbot, engine):
+    window = MainWindow(engine)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: window.inventory is not None)
     return window
-
-
-@pytest.fixture
-def window(qtbot, fleet):
-    window = make_window(qtbot)
-    yield window
-    window.close()  # drops the results of background work still under way
 
 
 def column_values(view, column):
@@ -109,14 +107,14 @@ def test_bad_fleet_file_is_explained_and_changes_nothing(
     assert dump_tables() == before
 
 
-def test_view_state_is_restored(qtbot, fleet):
-    first = make_window(qtbot)
+def test_view_state_is_restored(qtbot, demo_fleet, engine):
+    first = make_window(qtbot, engine)
     first.resize(1000, 640)
     first.splitter.setSizes([280, 700])
     first.devices_view.setColumnWidth(1, 211)
     first.close()
     assert QSettings().value("main/geometry") == first.saveGeometry()
-    second = make_window(qtbot)
+    second = make_window(qtbot, engine)
     # (the window size itself is clamped to the small offscreen screen, so compare the rest)
     assert second.splitter.sizes()[0] == 280
     assert second.devices_view.columnWidth(1) == 211

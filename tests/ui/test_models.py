@@ -19,7 +19,7 @@ from appupdater.ui.wizard.state import WizardState
 
 
 @pytest.fixture
-def state(fleet):
+def state(demo_fleet):
     plan = plan_update([Selection("line-monitor", "2.0.0"), Selection("edge-gateway")])
     assert [s.device.name for s in plan.skipped] == ["lab-rig-01"]
     assert plan.targets and plan.skipped
@@ -64,7 +64,7 @@ def test_finalize_model(qtmodeltester, state):
     qtmodeltester.check(model)
 
 
-def test_fleet_models(qtmodeltester, fleet):
+def test_fleet_models(qtmodeltester, demo_fleet):
     inventory = load_inventory()
     apps = ApplicationsModel()
     apps.set_apps(inventory.apps)

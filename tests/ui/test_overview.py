@@ -17,8 +17,6 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog
 from appupdater.core.overview import REPORT_HEADER, run_report
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import DeviceAction, apply_configuration, create_run
-from appupdater.engine.build import build_engine
-from appupdater.engine.settings import EngineSettings
 from appupdater.store.db import writing
 from appupdater.store.fields import utcnow
 from appupdater.store.models import DeployAction, Deployment, DeploymentEvent, Device
@@ -31,27 +29,14 @@ WAIT = 20_000
 
 
 @pytest.fixture
-def overview(qtbot, fleet):
-    window = OverviewWindow(interval_ms=100)
+def overview(qtbot, demo_fleet, engine):
+    """The overview on the demo fleet, acting through `engine` (not started)."""
+    window = OverviewWindow(engine, interval_ms=100)
     window.resize(1280, 800)
     window.show()
     qtbot.waitUntil(lambda: window.indicator.text().startswith("Updated"), timeout=WAIT)
     yield window
     window.close()
-
-
-@pytest.fixture
-def engine(fleet):
-    engines = []
-
-    def make(**settings):
-        e = build_engine(EngineSettings(tick_ms=50, **settings))
-        engines.append(e)
-        return e
-
-    yield make
-    for e in engines:
-        assert e.stop(interrupt=True, msecs=20_000)
 
 
 def approve(apps=("line-monitor",), scheduled=0, now=None) -> int:
@@ -74,8 +59,7 @@ def test_follows_a_rollout_to_completion(qtbot, overview, engine, screenshot):
     ).execute()
     run_id = approve(("line-monitor", "edge-gateway"), scheduled=3)
     overview.show_run(run_id)
-    e = engine(concurrency=4)
-    e.start()
+    engine.start()
     qtbot.waitUntil(lambda: "running" in states(overview).values(), timeout=WAIT)
     running = [
         r for r in range(overview.model.rowCount()) if overview.model.row_at(r).state == "running"
@@ -277,7 +261,7 @@ def test_unreadable_database_is_reported_then_recovers(qtbot, overview, db_path)
     qtbot.waitUntil(lambda: overview.indicator.text().startswith("Updated"), timeout=WAIT)
 
 
-def test_models_pass_the_model_tester(qtmodeltester, fleet):
+def test_models_pass_the_model_tester(qtmodeltester, demo_fleet):
     from appupdater.core.overview import deployment_rows, run_summaries, target_summaries
 
     run_id = approve(scheduled=2)

@@ -20,54 +20,22 @@ from appupdater.store.models import (
     Target,
     UpdateRun,
 )
-from appupdater.ui.main_window import MainWindow
-from appupdater.ui.wizard.deployment_page import ACTION_COLUMN, ACTION_TEXT, TIME_COLUMN
+from appupdater.ui.wizard.deployment_page import ACTION_COLUMN, TIME_COLUMN
+from appupdater.ui.wording import ACTION_TEXT
 from tests.helpers import dump_tables
 from tests.ui.drive import (
+    approve,
     choose_in_combo,
-    click_action,
     click_check,
-    click_row,
     click_wizard,
     next_page,
     open_editor,
+    open_wizard,
 )
 
 NEXT = QWizard.WizardButton.NextButton
 FINISH = QWizard.WizardButton.FinishButton
 CANCEL = QWizard.WizardButton.CancelButton
-
-
-@pytest.fixture
-def window(qtbot, fleet):
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.inventory is not None)
-    yield window
-    window.close()  # drops the results of background work still under way
-
-
-def open_wizard(qtbot, window, *apps):
-    names = [a.name for a in window.apps_model.apps]
-    for i, app in enumerate(apps):
-        modifier = Qt.KeyboardModifier.ControlModifier if i else Qt.KeyboardModifier.NoModifier
-        click_row(qtbot, window.apps_view, names.index(app), modifier=modifier)
-    assert window.selected_applications() == sorted(apps)
-    click_action(qtbot, window, window.update_action)
-    wizard = window.wizard
-    assert wizard is not None and wizard.isVisible()
-    qtbot.waitUntil(lambda: wizard.state.plan is not None and wizard.devices_page.isComplete())
-    return wizard
-
-
-def approve(qtbot, wizard, message_boxes):
-    assert wizard.button(FINISH).text().replace("&", "") == "Approve Update"
-    message_boxes.answer(QMessageBox.StandardButton.Ok)
-    with qtbot.waitSignal(wizard.run_created, timeout=10_000) as signal:
-        click_wizard(qtbot, wizard, FINISH)
-    qtbot.waitUntil(lambda: not wizard.isVisible())
-    return signal.args[0]
 
 
 def configured_versions(app):
@@ -81,10 +49,10 @@ def configured_versions(app):
     return dict(query.tuples())
 
 
-def test_one_application_all_now(qtbot, window, message_boxes, screenshot):
-    window.resize(1280, 800)
-    screenshot(window, "main-window")
-    wizard = open_wizard(qtbot, window, "line-monitor")
+def test_one_application_all_now(qtbot, main_window, message_boxes, screenshot):
+    main_window.resize(1280, 800)
+    screenshot(main_window, "main-window")
+    wizard = open_wizard(qtbot, main_window, "line-monitor")
     page = wizard.devices_page
     plan = wizard.state.plan
     affected = {t.device.name for t in plan.targets}
@@ -115,11 +83,11 @@ def test_one_application_all_now(qtbot, window, message_boxes, screenshot):
     deployments = Deployment.select().where(Deployment.run == run)
     assert {d.device.name for d in deployments} == targets
     assert {d.state for d in deployments} == {"queued"}
-    qtbot.waitUntil(lambda: window.wizard is None)
+    qtbot.waitUntil(lambda: main_window.wizard is None)
 
 
-def test_two_applications_mixed_actions(qtbot, window, message_boxes, screenshot):
-    wizard = open_wizard(qtbot, window, "line-monitor", "edge-gateway")
+def test_two_applications_mixed_actions(qtbot, main_window, message_boxes, screenshot):
+    wizard = open_wizard(qtbot, main_window, "line-monitor", "edge-gateway")
     assert {app.name for app, _ in wizard.state.plan.selections} == {"line-monitor", "edge-gateway"}
     next_page(qtbot, wizard)
     page = wizard.deployment_page
@@ -176,8 +144,8 @@ def test_two_applications_mixed_actions(qtbot, window, message_boxes, screenshot
     assert all(n in deployments or n == names[0] for n in both)
 
 
-def test_non_latest_target_replans(qtbot, window, message_boxes, screenshot):
-    wizard = open_wizard(qtbot, window, "line-monitor")
+def test_non_latest_target_replans(qtbot, main_window, message_boxes, screenshot):
+    wizard = open_wizard(qtbot, main_window, "line-monitor")
     page = wizard.devices_page
     combo = page.version_combos["line-monitor"]
     before = len(wizard.state.plan.targets)
@@ -199,8 +167,8 @@ def test_non_latest_target_replans(qtbot, window, message_boxes, screenshot):
     assert {t.to_version.version for t in Target.select().where(Target.run == run_id)} == {"2.0.0"}
 
 
-def test_past_date_is_rejected_until_fixed(qtbot, window, screenshot):
-    wizard = open_wizard(qtbot, window, "edge-gateway")
+def test_past_date_is_rejected_until_fixed(qtbot, main_window, screenshot):
+    wizard = open_wizard(qtbot, main_window, "edge-gateway")
     next_page(qtbot, wizard)
     page = wizard.deployment_page
     view = page.view
@@ -225,19 +193,19 @@ def test_past_date_is_rejected_until_fixed(qtbot, window, screenshot):
 
 
 @pytest.mark.parametrize("page_number", [0, 1, 2])
-def test_cancel_on_any_page_changes_nothing(qtbot, window, page_number):
+def test_cancel_on_any_page_changes_nothing(qtbot, main_window, page_number):
     before = dump_tables()
-    wizard = open_wizard(qtbot, window, "line-monitor")
+    wizard = open_wizard(qtbot, main_window, "line-monitor")
     for _ in range(page_number):
         next_page(qtbot, wizard)
     click_wizard(qtbot, wizard, CANCEL)
-    qtbot.waitUntil(lambda: window.wizard is None)
+    qtbot.waitUntil(lambda: main_window.wizard is None)
     assert dump_tables() == before
 
 
-def test_cancel_in_confirmation_keeps_the_wizard(qtbot, window, message_boxes):
+def test_cancel_in_confirmation_keeps_the_wizard(qtbot, main_window, message_boxes):
     before = dump_tables()
-    wizard = open_wizard(qtbot, window, "vision-inspect")
+    wizard = open_wizard(qtbot, main_window, "vision-inspect")
     next_page(qtbot, wizard)
     next_page(qtbot, wizard)
     message_boxes.answer(QMessageBox.StandardButton.Cancel)
@@ -248,8 +216,8 @@ def test_cancel_in_confirmation_keeps_the_wizard(qtbot, window, message_boxes):
     click_wizard(qtbot, wizard, CANCEL)
 
 
-def test_select_none_disables_next_and_filter_selects(qtbot, window):
-    wizard = open_wizard(qtbot, window, "line-monitor")
+def test_select_none_disables_next_and_filter_selects(qtbot, main_window):
+    wizard = open_wizard(qtbot, main_window, "line-monitor")
     page = wizard.devices_page
     qtbot.mouseClick(page.select_none, Qt.MouseButton.LeftButton)
     assert not wizard.button(NEXT).isEnabled()
@@ -265,19 +233,19 @@ def test_select_none_disables_next_and_filter_selects(qtbot, window):
     click_wizard(qtbot, wizard, CANCEL)
 
 
-def test_keyboard_only(qtbot, window, message_boxes):
+def test_keyboard_only(qtbot, main_window, message_boxes):
     """Tab to the applications, pick one, open the wizard, toggle with Space, go on with mnemonics."""
-    window.activateWindow()
-    window.apps_view.setFocus()
-    qtbot.keyClick(window.apps_view, Qt.Key.Key_Home)
-    qtbot.keyClick(window.apps_view, Qt.Key.Key_Space)
-    assert window.selected_applications() == [window.apps_model.apps[0].name]
-    qtbot.keyClick(window, Qt.Key.Key_U, Qt.KeyboardModifier.ControlModifier)
-    wizard = window.wizard
+    main_window.activateWindow()
+    main_window.apps_view.setFocus()
+    qtbot.keyClick(main_window.apps_view, Qt.Key.Key_Home)
+    qtbot.keyClick(main_window.apps_view, Qt.Key.Key_Space)
+    assert main_window.selected_applications() == [main_window.apps_model.apps[0].name]
+    qtbot.keyClick(main_window, Qt.Key.Key_U, Qt.KeyboardModifier.ControlModifier)
+    wizard = main_window.wizard
     qtbot.waitUntil(lambda: wizard is not None and wizard.devices_page.isComplete())
     page = wizard.devices_page
     total = len(wizard.state.selected)
-    wizard.activateWindow()  # a window manager focuses a newly opened window
+    wizard.activateWindow()  # a main_window manager focuses a newly opened main_window
     qtbot.waitUntil(wizard.isActiveWindow)
     page.view.setFocus()
     qtbot.keyClick(page.view, Qt.Key.Key_Home)

@@ -11,9 +11,9 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QSystemTrayIcon
 
-from appupdater.core.demo import load_demo
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import create_run
+from appupdater.demo.fleet import load_demo
 from appupdater.engine.build import build_engine
 from appupdater.engine.settings import EngineSettings
 from appupdater.store.db import open_database

@@ -1,4 +1,4 @@
-"""What every gateway offers, and the errors it raises."""
+"""What every gateway offers. The errors it raises are `appupdater.errors.GatewayError`s."""
 
 from __future__ import annotations
 
@@ -6,25 +6,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from appupdater.core.deployments import Connection, DeploymentJob
+from appupdater.core.jobs import Connection, DeploymentJob
 
 # (phase, percent 0-100, optional message for the event log)
 Progress = Callable[[str, float, str | None], None]
 ShouldStop = Callable[[], bool]
-
-
-class GatewayError(Exception):
-    """A deployment attempt that did not work. `transient` ones are retried."""
-
-    transient = False
-
-
-class DeviceUnreachable(GatewayError):
-    transient = True
-
-
-class DeviceRejected(GatewayError):
-    """The device refused or failed the deployment; the message is the device's own text."""
 
 
 class Stopped(Exception):

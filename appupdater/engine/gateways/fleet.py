@@ -3,7 +3,7 @@ a device without one is simulated (demo fleets, trials) and shown as such in the
 
 from __future__ import annotations
 
-from appupdater.core.deployments import DeploymentJob
+from appupdater.core.jobs import DeploymentJob
 from appupdater.engine.gateways.base import (
     DeviceTarget,
     Gateway,

@@ -20,18 +20,16 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from appupdater.core.deployments import Connection, DeploymentJob
+from appupdater.core.jobs import Connection, DeploymentJob
 from appupdater.engine.gateways.base import (
-    DeviceRejected,
     DeviceTarget,
-    DeviceUnreachable,
     Gateway,
-    GatewayError,
     ProbeResult,
     Progress,
     ShouldStop,
     Stopped,
 )
+from appupdater.errors import AgentError, DeviceRejected, DeviceUnreachable, GatewayError
 from appupdater.store.models import DeploymentPhase
 
 PHASES = {p.value for p in DeploymentPhase}
@@ -42,12 +40,6 @@ _REASONS = {
     errno.ECONNRESET: "connection reset",
     errno.ETIMEDOUT: "timed out",
 }
-
-
-class AgentError(GatewayError):
-    """The agent answered, but not as the protocol says (HTTP 5xx, not JSON): worth a retry."""
-
-    transient = True
 
 
 def _reason(exc: BaseException, timeout: float) -> str:
@@ -250,9 +242,10 @@ class HttpGateway(Gateway):
                 if state == "succeeded":
                     return f"deployed to {job.device}: {answer.get('message', '')}".rstrip(": ")
                 if state == "failed":
-                    error = DeviceRejected(f"{job.device}: {answer.get('message', 'failed')}")
-                    error.transient = bool(answer.get("transient"))
-                    raise error
+                    raise DeviceRejected(
+                        f"{job.device}: {answer.get('message', 'failed')}",
+                        transient=bool(answer.get("transient")),
+                    )
                 if state == "cancelled":
                     raise DeviceRejected(
                         f"{job.device}: the deployment was cancelled on the device"

@@ -14,17 +14,16 @@ import random
 import time
 from collections.abc import Callable
 
-from appupdater.core.deployments import DeploymentJob
+from appupdater.core.jobs import DeploymentJob
 from appupdater.engine.gateways.base import (
-    DeviceRejected,
     DeviceTarget,
-    DeviceUnreachable,
     Gateway,
     ProbeResult,
     Progress,
     ShouldStop,
     Stopped,
 )
+from appupdater.errors import DeviceRejected, DeviceUnreachable
 from appupdater.store.models import DeploymentPhase
 
 P = DeploymentPhase

@@ -15,14 +15,13 @@ from PySide6.QtCore import QModelIndex, Qt
 from appupdater.core.overview import DeploymentRow, RunSummary, parse_time
 from appupdater.ui.icons import icon
 from appupdater.ui.overview.style import STATE_COLOUR, STATE_ICON
-from appupdater.ui.table_model import ListTableModel
+from appupdater.ui.tables import ListTableModel
 from appupdater.ui.timefmt import local_text
-from appupdater.ui.wizard.deployment_page import ACTION_TEXT
+from appupdater.ui.wording import ACTION_SHORT
 
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1  # int 0-100 for the progress delegate
 COUNTS_ROLE = Qt.ItemDataRole.UserRole + 2  # dict state -> count for the stacked bar
 RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-ACTION_SHORT = {"now": "now", "at": "at a time", "none": "configuration only"}
 
 
 class RunsModel(ListTableModel):
@@ -254,9 +253,7 @@ class DeploymentsModel(ListTableModel):
             return f"#{row.run}"
         if column in (2, 3):
             apps, action = self.targets.get(row.run, {}).get(row.device_id, ("", ""))
-            return (
-                apps if column == 2 else ACTION_SHORT.get(action, ACTION_TEXT.get(action, action))
-            )
+            return apps if column == 2 else ACTION_SHORT.get(action, action)
         if column == 4:
             return row.state
         if column == 5:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
@@ -27,7 +28,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from appupdater.core import deployments as moves
 from appupdater.core.overview import (
     DeploymentRow,
     RunSummary,
@@ -40,14 +40,16 @@ from appupdater.core.overview import (
     run_summaries,
     target_summaries,
 )
-from appupdater.core.planning import gc_paused, settle_heap
-from appupdater.engine.tasks import BackgroundTasks
+from appupdater.engine.engine import Engine
+from appupdater.heap import gc_paused, settle
 from appupdater.store.fields import utcnow
 from appupdater.store.revisions import current_revision
 from appupdater.ui.icons import icon
 from appupdater.ui.overview.delegates import ProgressDelegate, StackedBarDelegate
 from appupdater.ui.overview.models import DeploymentsModel, RunsModel, counts_of
 from appupdater.ui.overview.style import STATES
+from appupdater.ui.tables import configure_table
+from appupdater.ui.tasks import BackgroundTasks
 from appupdater.ui.timefmt import (
     from_qdatetime,
     local_text,
@@ -55,8 +57,7 @@ from appupdater.ui.timefmt import (
     to_qdatetime,
     zone_text,
 )
-from appupdater.ui.wizard.devices_page import configure_table
-from appupdater.ui.wizard.finalize_page import OP_COLOUR, OP_ICON, OP_TEXT
+from appupdater.ui.wording import OP_COLOUR, OP_ICON, OP_TEXT
 
 ALL_RUNS = None
 
@@ -104,9 +105,9 @@ class OverviewWindow(QMainWindow):
 
     def __init__(
         self,
+        engine: Engine,
         tasks: BackgroundTasks | None = None,
-        engine=None,
-        parent=None,
+        parent: QWidget | None = None,
         interval_ms: int = 1000,
     ):
         super().__init__(parent)
@@ -207,8 +208,7 @@ class OverviewWindow(QMainWindow):
         self.timer.setObjectName("overview-poll")
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self.poll)
-        if engine is not None:
-            engine.changed.connect(self._engine_changed)
+        engine.changed.connect(self._engine_changed)
         self._restore_state()
         self._load()
 
@@ -277,13 +277,13 @@ class OverviewWindow(QMainWindow):
         return [self.model.row_at(row) for row in sorted(rows)]
 
     def cancel_selected(self) -> None:
-        self._change(lambda ids, now: moves.cancel(ids, now), "cancel")
+        self._act("cancel", self.engine.cancel)
 
     def retry_selected(self) -> None:
-        self._change(moves.retry, "retry")
+        self._act("retry", self.engine.retry)
 
     def deploy_now_selected(self) -> None:
-        self._change(moves.deploy_now, "deploy now")
+        self._act("deploy now", self.engine.deploy_now)
 
     def reschedule_selected(self) -> None:
         ids = self.selected_ids()
@@ -292,23 +292,23 @@ class OverviewWindow(QMainWindow):
         dialog = RescheduleDialog(len(ids), self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             at = dialog.chosen()
-            self._change(lambda ids, now: moves.reschedule(ids, at, now), "reschedule")
+            self._act("reschedule", lambda chosen: self.engine.reschedule(chosen, at))
 
-    def _change(self, move, what: str) -> None:
+    def _act(self, what: str, act: Callable[[list[int]], object]) -> None:
+        """Run an administrator's action on the selected deployments through the engine (in
+        the background: the database may be busy), then look again."""
         ids = self.selected_ids()
         if not ids:
             return
 
-        def done(_result):
+        def done(_result: object) -> None:
             self.statusBar().showMessage(f"{what}: done for the selected deployment(s)", 5000)
-            if self.engine is not None:
-                self.engine.wake()
             self.poll()
 
-        def failed(error):
+        def failed(error: BaseException) -> None:
             QMessageBox.warning(self, "Deployment Overview", f"Could not {what}: {error}")
 
-        self.tasks.submit(lambda: move(ids, utcnow()), done, failed)
+        self.tasks.submit(lambda: act(ids), done, failed)
 
     def export_run(self) -> None:
         if self.run_id is None:
@@ -367,7 +367,7 @@ class OverviewWindow(QMainWindow):
                 counts = counts_of(rows)
                 targets = target_summaries(None if run_id is None else [run_id])
                 summaries = run_summaries()
-            settle_heap()  # the rows live as long as the model: no full GC pass over them
+            settle()  # the rows live as long as the model: no full GC pass over them
             return summaries, rows, counts, targets, newest_revision(rows, seen)
 
         def done(result):

@@ -26,7 +26,7 @@ from appupdater.core.runs import DeviceAction
 from appupdater.store.fields import utcnow
 from appupdater.store.models import DeployAction
 from appupdater.ui.icons import icon
-from appupdater.ui.table_model import ListTableModel
+from appupdater.ui.tables import ListTableModel, configure_table
 from appupdater.ui.timefmt import (
     from_qdatetime,
     local_text,
@@ -34,20 +34,9 @@ from appupdater.ui.timefmt import (
     to_qdatetime,
     zone_text,
 )
-from appupdater.ui.wizard.devices_page import configure_table
 from appupdater.ui.wizard.state import WizardState
+from appupdater.ui.wording import ACTION_ICON, ACTION_TEXT
 
-# The seed's wording, in its order.
-ACTION_TEXT = {
-    DeployAction.NONE: "Do not deploy the update",
-    DeployAction.NOW: "Deploy the update now",
-    DeployAction.AT: "Deploy the update at a specified time",
-}
-ACTION_ICON = {
-    DeployAction.NONE: "deploy-none",
-    DeployAction.NOW: "deploy-now",
-    DeployAction.AT: "deploy-at",
-}
 ACTIONS = list(ACTION_TEXT)
 ACTION_COLUMN, TIME_COLUMN = 3, 4
 PAST_COLOUR = QColor("#c62828")

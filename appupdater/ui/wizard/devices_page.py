@@ -5,12 +5,10 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
@@ -26,10 +24,10 @@ from appupdater.core.planning import (
     Selection,
     SkippedTarget,
     plan_update,
-    settle_heap,
 )
+from appupdater.heap import settle
 from appupdater.ui.icons import icon
-from appupdater.ui.table_model import ListTableModel
+from appupdater.ui.tables import ListTableModel, configure_table
 from appupdater.ui.wizard.state import WizardState
 
 CHECKED, UNCHECKED = Qt.CheckState.Checked, Qt.CheckState.Unchecked
@@ -226,19 +224,6 @@ class CheckTableView(QTableView):
         super().keyPressEvent(event)
 
 
-def configure_table(view: QTableView) -> None:
-    """Shared look of the wizard's tables: whole-row selection, fixed row height, no grid."""
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setAlternatingRowColors(True)
-    view.setShowGrid(False)
-    view.setWordWrap(False)
-    view.verticalHeader().setVisible(False)
-    view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-    view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 10)
-    view.horizontalHeader().setHighlightSections(False)
-    view.horizontalHeader().setStretchLastSection(True)
-
-
 class DevicesPage(QWizardPage):
     """Which devices are on an earlier version of the selected applications; pick the ones to
     update. Planning runs in the background; choosing another target version re-plans."""
@@ -392,7 +377,7 @@ class DevicesPage(QWizardPage):
             before = {t.device.id for t in previous.targets}
             selected = (self.state.selected & affected) | (affected - before)
         self.state.set_plan(plan, selected)
-        settle_heap()
+        settle()
         self._total = len(affected)
         self.model.set_plan(plan)
         self.skipped_model.set_items(plan.skipped)

@@ -6,7 +6,7 @@ import getpass
 from collections import Counter
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QFont
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -23,20 +23,9 @@ from appupdater.core.planning import ChangeOp, ModuleChange, Plan, PlanTarget
 from appupdater.core.runs import Applied, apply_configuration, create_run
 from appupdater.ui.icons import icon
 from appupdater.ui.timefmt import local_text
-from appupdater.ui.wizard.deployment_page import ACTION_ICON, ACTION_TEXT
 from appupdater.ui.wizard.state import WizardState
+from appupdater.ui.wording import ACTION_ICON, ACTION_TEXT, OP_COLOUR, OP_ICON, OP_TEXT
 
-OP_TEXT = {ChangeOp.ADDED: "Added", ChangeOp.REMOVED: "Removed", ChangeOp.MODIFIED: "Modified"}
-OP_ICON = {
-    ChangeOp.ADDED: "op-added",
-    ChangeOp.REMOVED: "op-removed",
-    ChangeOp.MODIFIED: "op-modified",
-}
-OP_COLOUR = {
-    ChangeOp.ADDED: QColor("#2e7d32"),
-    ChangeOp.REMOVED: QColor("#c62828"),
-    ChangeOp.MODIFIED: QColor("#b26a00"),
-}
 TOP = 0  # internal id of device rows
 SHIFT = 10  # low bits of an internal id: a target's index within its device, plus one
 

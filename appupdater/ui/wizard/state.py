@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from appupdater.core.planning import Plan, PlanTarget, Selection, gc_paused
+from appupdater.core.planning import Plan, PlanTarget, Selection
 from appupdater.core.runs import DEPLOY_NOW, DeviceAction
+from appupdater.heap import gc_paused
 from appupdater.store.models import DeployAction
 
 

@@ -7,8 +7,8 @@ from PySide6.QtWidgets import QWizard
 
 from appupdater.core.catalog import Catalog
 from appupdater.core.planning import Selection
-from appupdater.engine.tasks import BackgroundTasks
 from appupdater.ui.icons import icon
+from appupdater.ui.tasks import BackgroundTasks
 from appupdater.ui.wizard.deployment_page import DeploymentPage
 from appupdater.ui.wizard.devices_page import DevicesPage
 from appupdater.ui.wizard.finalize_page import FinalizePage

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import appupdater
-from appupdater.errors import AppUpdaterError
+from appupdater.errors import DesktopError
 from appupdater.store.db import data_dir
 
 # Reverse-DNS id: the desktop entry's file name, the icon name, and what the GUI passes to
@@ -26,10 +26,6 @@ from appupdater.store.db import data_dir
 DESKTOP_ID = "io.github.appupdater.AppUpdater"
 ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
 TRAY_OPTION = "--tray"
-
-
-class DesktopError(AppUpdaterError):
-    """A desktop file could not be written or removed."""
 
 
 def resources_dir() -> Path:

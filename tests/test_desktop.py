@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from appupdater import __version__
+from appupdater import __version__, desktop
 from appupdater.cli import main
-from appupdater.core import desktop
+from appupdater.errors import DesktopError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def validate(path: Path) -> None:
@@ -123,7 +123,7 @@ def test_a_failed_install_names_the_problem_and_writes_no_entry(tmp_path, monkey
     shutil.copytree(ROOT / "resources" / "icons", resources / "icons")  # no hicolor PNGs
     monkeypatch.setenv("APPUPDATER_RESOURCES", str(resources))
 
-    with pytest.raises(desktop.DesktopError, match=r"icon files are missing.*16x16"):
+    with pytest.raises(DesktopError, match=r"icon files are missing.*16x16"):
         desktop.install(["/opt/appupdater"])
     assert not desktop.entry_path().exists()
     assert not (tmp_path / "xdg-data" / "icons").exists()
@@ -132,7 +132,7 @@ def test_a_failed_install_names_the_problem_and_writes_no_entry(tmp_path, monkey
 def test_an_unwritable_login_folder_is_a_clear_error(tmp_path):
     (tmp_path / "xdg-config").mkdir()
     (tmp_path / "xdg-config" / "autostart").write_text("a file where a folder belongs")
-    with pytest.raises(desktop.DesktopError, match="cannot write the login entry"):
+    with pytest.raises(DesktopError, match="cannot write the login entry"):
         desktop.set_autostart(True, ["/opt/appupdater"])
 
 

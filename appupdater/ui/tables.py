@@ -1,8 +1,10 @@
-"""The part every flat table model here shares: a row list, fixed headers."""
+"""What every table here shares: the flat model (a row list, fixed headers) and the look of
+the views."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 
 class ListTableModel(QAbstractTableModel):
@@ -30,3 +32,16 @@ class ListTableModel(QAbstractTableModel):
 
     def valid_row(self, index) -> bool:
         return index.isValid() and 0 <= index.row() < len(self.items)
+
+
+def configure_table(view: QTableView) -> None:
+    """Shared look of the tables: whole-row selection, fixed row height, no grid."""
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setAlternatingRowColors(True)
+    view.setShowGrid(False)
+    view.setWordWrap(False)
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 10)
+    view.horizontalHeader().setHighlightSections(False)
+    view.horizontalHeader().setStretchLastSection(True)

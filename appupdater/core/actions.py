@@ -1,0 +1,102 @@
+"""What an administrator asks of deployments: cancel, retry, deploy now, reschedule.
+
+Each is one conditional update on the states it applies to, with an event per deployment it
+changed, in one transaction; deployments in other states are left as they are. Call them
+through the engine (`Engine.cancel` …), which also reaches attempts running in this process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from appupdater.core.events import Event, log_events
+from appupdater.errors import RunError
+from appupdater.store.db import writing
+from appupdater.store.models import WAITING_STATES, Deployment, DeploymentState
+from appupdater.store.revisions import stamped
+
+S = DeploymentState
+
+
+def _change(
+    ids: Iterable[int],
+    now: datetime,
+    allowed: tuple[DeploymentState, ...],
+    message: str,
+    **values: Any,
+) -> list[int]:
+    ids = list(ids)
+    with writing():
+        changed = [
+            d
+            for (d,) in Deployment.update(**values, **stamped(now))
+            .where(Deployment.id.in_(ids) & Deployment.state.in_(list(allowed)))
+            .returning(Deployment.id)
+            .tuples()
+            .execute()
+        ]
+        log_events((d, Event.info(now, message)) for d in changed)
+    return changed
+
+
+def cancel(ids: Iterable[int], now: datetime) -> tuple[list[int], list[int]]:
+    """Cancel waiting deployments at once; ask running ones to stop. Returns (cancelled,
+    asked to stop)."""
+    ids = list(ids)
+    stopped = _change(
+        ids,
+        now,
+        WAITING_STATES,
+        "cancelled by the administrator",
+        state=S.CANCELLED,
+        finished_at=now,
+        next_attempt_at=None,
+    )
+    asked = _change(
+        ids, now, (S.RUNNING,), "cancel requested; asking the device to stop", cancel_requested=True
+    )
+    return stopped, asked
+
+
+def retry(ids: Iterable[int], now: datetime) -> list[int]:
+    """A failed or cancelled deployment is queued again, with a fresh count of attempts."""
+    return _change(
+        ids,
+        now,
+        (S.FAILED, S.CANCELLED),
+        "retry requested; queued",
+        state=S.QUEUED,
+        attempts=0,
+        finished_at=None,
+        last_message="",
+        next_attempt_at=None,
+    )
+
+
+def deploy_now(ids: Iterable[int], now: datetime) -> list[int]:
+    """A scheduled (or retrying) deployment starts without waiting for its time."""
+    return _change(
+        ids,
+        now,
+        (S.SCHEDULED, S.RETRYING),
+        "deploy now requested; queued",
+        state=S.QUEUED,
+        next_attempt_at=None,
+    )
+
+
+def reschedule(ids: Iterable[int], at: datetime, now: datetime) -> list[int]:
+    """Move waiting, failed or cancelled deployments to a new (future) time."""
+    if at <= now:
+        raise RunError(f"the new time {at.isoformat(timespec='minutes')} is in the past")
+    return _change(
+        ids,
+        now,
+        (*WAITING_STATES, S.FAILED, S.CANCELLED),
+        f"rescheduled for {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+        state=S.SCHEDULED,
+        scheduled_at=at,
+        finished_at=None,
+        next_attempt_at=None,
+    )

@@ -1,0 +1,129 @@
+"""What a worker gets when it claims a deployment: the device, how to reach it, and the whole
+configuration it is to run."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from appupdater.core.catalog import MODULE_FIELDS, ModuleInfo
+from appupdater.store.models import (
+    Application,
+    AppVersion,
+    Deployment,
+    Device,
+    DeviceApp,
+    Module,
+)
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How to reach a device's agent. The token is left out of repr() (and so of logs)."""
+
+    endpoint: str
+    token: str | None = field(default=None, repr=False)
+    ca_file: str | None = None
+    fingerprint: str | None = None
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """One configured application of a device, as deployed."""
+
+    application: str
+    version: str
+    version_id: int
+    modules: tuple[ModuleInfo, ...]
+    application_id: int = 0
+
+
+@dataclass(frozen=True)
+class DeploymentJob:
+    """What a worker needs to push one device's whole configuration."""
+
+    id: int
+    run_id: int
+    device_id: int
+    device: str
+    labels: dict[str, Any]
+    endpoint: str | None
+    attempt: int
+    instance: str
+    config: tuple[AppConfig, ...] = field(default=())
+    connection: Connection | None = None
+
+
+def load_jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
+    """The claimed deployments `ids`, by id, each with its device's whole configuration."""
+    if not ids:
+        return []
+    rows = list(
+        Deployment.select(
+            Deployment.id,
+            Deployment.run,
+            Deployment.device,
+            Device.name,
+            Device.labels,
+            Device.endpoint,
+            Deployment.attempts,
+            Device.token,
+            Device.tls_ca_file,
+            Device.tls_fingerprint,
+        )
+        .join(Device)
+        .where(Deployment.id.in_(ids))
+        .order_by(Deployment.id)
+        .tuples()
+    )
+    configs = _configurations([row[2] for row in rows])
+    return [
+        DeploymentJob(
+            d,
+            run,
+            device_id,
+            name,
+            labels if isinstance(labels, dict) else json.loads(labels or "{}"),
+            endpoint,
+            attempts,
+            instance,
+            tuple(configs.get(device_id, ())),
+            Connection(endpoint, token, ca_file, fingerprint) if endpoint else None,
+        )
+        for d, run, device_id, name, labels, endpoint, attempts, token, ca_file, fingerprint in rows
+    ]
+
+
+def _configurations(device_ids: list[int]) -> dict[int, list[AppConfig]]:
+    """device id -> every configured application with its modules, by application name."""
+    config_rows = list(
+        DeviceApp.select(
+            DeviceApp.device,
+            Application.name,
+            AppVersion.version,
+            AppVersion.id,
+            DeviceApp.application,
+        )
+        .join(Application)
+        .switch(DeviceApp)
+        .join(AppVersion, on=DeviceApp.configured == AppVersion.id)
+        .where(DeviceApp.device.in_(device_ids))
+        .order_by(Application.name)
+        .tuples()
+    )
+    version_ids = list({row[3] for row in config_rows})
+    modules: dict[int, list[ModuleInfo]] = {}
+    for version_id, *module in (
+        Module.select(Module.app_version, *MODULE_FIELDS)
+        .where(Module.app_version.in_(version_ids))
+        .order_by(Module.position)
+        .tuples()
+    ):
+        modules.setdefault(version_id, []).append(ModuleInfo(*module))
+    configs: dict[int, list[AppConfig]] = {}
+    for device_id, app, version, version_id, app_id in config_rows:
+        configs.setdefault(device_id, []).append(
+            AppConfig(app, version, version_id, tuple(modules.get(version_id, ())), app_id)
+        )
+    return configs

@@ -1,0 +1,104 @@
+"""Where runs stand, derived from their deployments (never stored): a run's status, whether
+it has ended, and what is under way across all runs."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import peewee
+
+from appupdater.store.models import OPEN_STATES, Deployment, DeploymentState, UpdateRun
+
+S = DeploymentState
+
+
+class RunStatus(enum.StrEnum):
+    CONFIGURING = "configuring"
+    IN_PROGRESS = "in progress"
+    CANCELLED = "cancelled"
+    COMPLETED_WITH_FAILURES = "completed with failures"
+    COMPLETED = "completed"
+
+
+def run_counts(run_id: int | None = None) -> dict[int, dict[str, int]]:
+    """Deployments per state, per run (of one run, or all)."""
+    query = Deployment.select(Deployment.run, Deployment.state, peewee.fn.COUNT(Deployment.id))
+    if run_id is not None:
+        query = query.where(Deployment.run == run_id)
+    counts: dict[int, dict[str, int]] = {}
+    for run, state, number in query.group_by(Deployment.run, Deployment.state).tuples():
+        counts.setdefault(run, {})[state] = number
+    return counts
+
+
+def run_status(configured: bool, counts: Mapping[str, int]) -> RunStatus:
+    """A run's status from whether its configuration was applied and its deployments' states.
+    Deployments are created when the configuration is applied, so a run that has any is
+    configured, whatever an earlier read of `configured` said."""
+    if not configured and not any(counts.values()):
+        return RunStatus.CONFIGURING
+    if any(counts.get(s, 0) for s in OPEN_STATES):
+        return RunStatus.IN_PROGRESS
+    total = sum(counts.values())
+    if total and counts.get(S.CANCELLED, 0) == total:
+        return RunStatus.CANCELLED
+    if counts.get(S.FAILED, 0):
+        return RunStatus.COMPLETED_WITH_FAILURES
+    return RunStatus.COMPLETED
+
+
+@dataclass(frozen=True)
+class RunEnd:
+    """Whether every deployment of a run has ended, and how many succeeded and failed."""
+
+    ended: bool
+    succeeded: int = 0
+    failed: int = 0
+
+
+def run_end(run_id: int) -> RunEnd:
+    """Cheap while the run goes on: one indexed look for a deployment still open."""
+    open_work = (
+        Deployment.select(Deployment.id)
+        .where((Deployment.run == run_id) & Deployment.state.in_(list(OPEN_STATES)))
+        .limit(1)
+    )
+    if open_work.exists():
+        return RunEnd(False)
+    configured = (
+        UpdateRun.select(UpdateRun.configured_at).where(UpdateRun.id == run_id).scalar() is not None
+    )
+    counts = run_counts(run_id).get(run_id, {})
+    return RunEnd(configured, counts.get(S.SUCCEEDED, 0), counts.get(S.FAILED, 0))
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What the tray tells: work under way, and failures of the last day."""
+
+    running: int
+    waiting: int  # queued or retrying
+    scheduled: int
+    failed_recently: int
+
+
+def current_activity(now: datetime, recent: timedelta = timedelta(hours=24)) -> Activity:
+    counts = dict.fromkeys(S, 0)
+    for state, number in (
+        Deployment.select(Deployment.state, peewee.fn.COUNT(Deployment.id))
+        .where(Deployment.state.in_(list(OPEN_STATES)))
+        .group_by(Deployment.state)
+        .tuples()
+    ):
+        counts[S(state)] = number
+    failed = (
+        Deployment.select()
+        .where((Deployment.state == S.FAILED) & (Deployment.finished_at >= now - recent))
+        .count()
+    )
+    return Activity(
+        counts[S.RUNNING], counts[S.QUEUED] + counts[S.RETRYING], counts[S.SCHEDULED], failed
+    )

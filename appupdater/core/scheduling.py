@@ -1,0 +1,194 @@
+"""The scheduler's moves, written so that several engines on one database agree: due
+deployments become queued, engines tell that they are alive, deployments of an engine that died
+go back to the queue, and queued ones are claimed.
+
+Every change is a conditional update on the state it expects (`queued` → `running` only if
+still `queued`), so the same deployment is never claimed twice, and every change logs an event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+import peewee
+
+from appupdater.core.attempts import not_counted
+from appupdater.core.events import Event, describe_delay, log_events
+from appupdater.core.jobs import DeploymentJob, load_jobs
+from appupdater.store.db import writing
+from appupdater.store.fields import to_db_time
+from appupdater.store.models import (
+    Deployment,
+    DeploymentPhase,
+    DeploymentState,
+    EngineInstance,
+    UpdateRun,
+)
+from appupdater.store.revisions import stamped
+
+S = DeploymentState
+LATE_AFTER = timedelta(seconds=60)  # a scheduled start later than this is reported as late
+
+
+def pending_runs() -> list[int]:
+    """Runs approved but not yet configured."""
+    return [
+        r
+        for (r,) in UpdateRun.select(UpdateRun.id)
+        .where(UpdateRun.configured_at.is_null())
+        .order_by(UpdateRun.id)
+        .tuples()
+    ]
+
+
+def _due(stamp: str) -> peewee.Expression:
+    return ((Deployment.state == S.SCHEDULED) & (Deployment.scheduled_at <= stamp)) | (
+        (Deployment.state == S.RETRYING) & (Deployment.next_attempt_at <= stamp)
+    )
+
+
+def promote_due(now: datetime) -> list[int]:
+    """Scheduled deployments whose time has come, and retrying ones whose next attempt is due,
+    become queued. A scheduled start more than a minute late says so, and by how much."""
+    due_filter = _due(to_db_time(now))
+    if not Deployment.select(Deployment.id).where(due_filter).limit(1).exists():
+        return []  # the common case, answered without taking the write lock
+    with writing():
+        due = list(
+            Deployment.select(Deployment.id, Deployment.state, Deployment.scheduled_at)
+            .where(due_filter)
+            .tuples()
+        )
+        if not due:
+            return []
+        ids = [d for d, _, _ in due]
+        Deployment.update(state=S.QUEUED, next_attempt_at=None, **stamped(now)).where(
+            Deployment.id.in_(ids) & Deployment.state.in_([S.SCHEDULED, S.RETRYING])
+        ).execute()
+        log_events(
+            (d, Event.info(now, _promotion(state, scheduled_at, now)))
+            for d, state, scheduled_at in due
+        )
+    return ids
+
+
+def _promotion(state: str, scheduled_at: datetime | None, now: datetime) -> str:
+    if state == S.RETRYING:
+        return "next attempt is due; queued"
+    if scheduled_at is not None and now - scheduled_at > LATE_AFTER:
+        return (
+            f"scheduled time reached; started late by {describe_delay(now - scheduled_at)} "
+            "(App Updater was not running at the scheduled time)"
+        )
+    return "scheduled time reached; queued"
+
+
+def heartbeat(instance: str, host: str, pid: int, now: datetime) -> None:
+    """Record that engine `instance` is alive."""
+    updated = EngineInstance.update(heartbeat_at=now).where(EngineInstance.id == instance).execute()
+    if not updated:
+        EngineInstance.insert(
+            id=instance, host=host, pid=pid, started_at=now, heartbeat_at=now
+        ).on_conflict_ignore().execute()
+
+
+def forget_instance(instance: str) -> None:
+    EngineInstance.delete().where(EngineInstance.id == instance).execute()
+
+
+def requeue_interrupted(now: datetime, stale_after: timedelta, instance: str) -> list[int]:
+    """Deployments left `running` by an engine that stopped without finishing them (a crash,
+    a power loss, a kill) go back to `queued`; the attempt is not counted against them."""
+    stale = to_db_time(now - stale_after)
+    alive = EngineInstance.select(EngineInstance.id).where(
+        (EngineInstance.heartbeat_at > stale) | (EngineInstance.id == instance)
+    )
+    orphaned = (Deployment.state == S.RUNNING) & (
+        Deployment.claimed_by.is_null() | Deployment.claimed_by.not_in(alive)
+    )
+    if not Deployment.select(Deployment.id).where(orphaned).limit(1).exists():
+        return []  # the common case, answered without taking the write lock
+    with writing():
+        orphans = [d for (d,) in Deployment.select(Deployment.id).where(orphaned).tuples()]
+        if not orphans:
+            return []
+        Deployment.update(
+            state=S.QUEUED,
+            claimed_by=None,
+            phase=None,
+            progress=0,
+            attempts=not_counted(),
+            **stamped(now),
+        ).where(Deployment.id.in_(orphans) & (Deployment.state == S.RUNNING)).execute()
+        text = (
+            "interrupted: the engine running it stopped (crash, power loss or kill); queued again"
+        )
+        log_events((d, Event.warning(now, text)) for d in orphans)
+        EngineInstance.delete().where(EngineInstance.heartbeat_at <= stale).execute()
+    return orphans
+
+
+@lru_cache(maxsize=256)
+def _claimable_query(database_id: int, limit: int) -> tuple[str, tuple[object, ...]]:
+    """The claimable-deployments query as SQL text and parameters, built once per database and
+    limit (it runs after every deployment; the limit takes few values: the free workers)."""
+    running = Deployment.alias("running")
+    earlier = Deployment.alias("earlier")
+    busy = running.select(running.id).where(
+        (running.device == Deployment.device) & (running.state == S.RUNNING)
+    )
+    older = earlier.select(earlier.id).where(
+        (earlier.device == Deployment.device)
+        & (earlier.state == S.QUEUED)
+        & (earlier.id < Deployment.id)
+    )
+    sql, params = (
+        Deployment.select(Deployment.id)
+        .where((Deployment.state == S.QUEUED) & ~peewee.fn.EXISTS(busy) & ~peewee.fn.EXISTS(older))
+        .order_by(Deployment.id)
+        .limit(limit)
+        .sql()
+    )
+    return sql, tuple(params)
+
+
+def claim(instance: str, now: datetime | Callable[[], datetime], limit: int) -> list[DeploymentJob]:
+    """Take up to `limit` queued deployments for `instance`: the oldest of each device, and only
+    for devices with nothing running. The update is conditional, so a deployment another engine
+    took first is not taken again. Given a clock (`now` callable), the start time is read once
+    the write lock is held, so it is never before the end of what ran on the device before."""
+    if limit <= 0:
+        return []
+    database = Deployment._meta.database
+    sql, params = _claimable_query(id(database.obj), limit)
+    with writing():
+        moment = now() if callable(now) else now
+        candidates = [d for (d,) in database.execute_sql(sql, params).fetchall()]
+        if not candidates:
+            return []
+        claimed = [
+            d
+            for (d,) in Deployment.update(
+                state=S.RUNNING,
+                claimed_by=instance,
+                started_at=moment,
+                finished_at=None,
+                phase=DeploymentPhase.CONNECTING,
+                progress=0,
+                attempts=Deployment.attempts + 1,
+                cancel_requested=False,
+                **stamped(moment),
+            )
+            .where(Deployment.id.in_(candidates) & (Deployment.state == S.QUEUED))
+            .returning(Deployment.id)
+            .tuples()
+            .execute()
+        ]
+        jobs = load_jobs(claimed, instance)
+        log_events(
+            (job.id, Event.info(moment, f"attempt {job.attempt} started on {job.device}"))
+            for job in jobs
+        )
+    return jobs

@@ -21,8 +21,10 @@ from appupdater.store.db import writing
 from appupdater.store.fields import utcnow
 from appupdater.store.models import DeployAction, Deployment, DeploymentEvent, Device
 from appupdater.store.revisions import next_revision
+from appupdater.ui.overview.feed import DeploymentTable, counts_of
 from appupdater.ui.overview.models import DeploymentsModel, RunsModel
-from appupdater.ui.overview.window import OverviewWindow, RescheduleDialog
+from appupdater.ui.overview.reschedule_dialog import RescheduleDialog
+from appupdater.ui.overview.window import OverviewWindow
 from tests.ui.drive import click_action, click_row
 
 WAIT = 20_000
@@ -68,7 +70,7 @@ def test_follows_a_rollout_to_completion(qtbot, overview, engine, screenshot):
         lambda: any(overview.model.row_at(r).progress > 0 for r in running), timeout=WAIT
     )
     overview.view.selectRow(running[0])
-    qtbot.waitUntil(lambda: overview.log.topLevelItemCount() > 1, timeout=WAIT)
+    qtbot.waitUntil(lambda: overview.details.log.topLevelItemCount() > 1, timeout=WAIT)
     screenshot(overview, "overview-rollout")
     total = Deployment.select().where(Deployment.run == run_id).count()
     qtbot.waitUntil(
@@ -269,8 +271,11 @@ def test_models_pass_the_model_tester(qtmodeltester, demo_fleet):
     runs = RunsModel()
     runs.set_runs(run_summaries())
     qtmodeltester.check(runs)
-    model = DeploymentsModel()
-    model.load(deployment_rows(run_id), target_summaries([run_id]))
+    table = DeploymentTable()
+    rows = deployment_rows(run_id)
+    table.load(rows, target_summaries([run_id]), counts_of(rows))
+    model = DeploymentsModel(table)
+    model.reload()
     model.sort(4)
     model.set_filter({"queued"}, "")
     qtmodeltester.check(model)
@@ -280,12 +285,12 @@ def test_counts_agree_with_the_rows_when_a_change_lands_between_reads(qtbot, ove
     """The overview reads a run's rows and its counts one after the other; an engine that
     finishes a deployment in between must not leave the run's bar and status off (seen:
     'in progress' for ~8 s after the last deployment ended, until a full recount)."""
-    import appupdater.ui.overview.window as window_module
+    import appupdater.ui.overview.feed as feed_module
 
     run_id = approve()
     apply_configuration(run_id)
     [first, *_] = Deployment.select().where(Deployment.run == run_id).order_by(Deployment.id)
-    real = window_module.run_summaries
+    real = feed_module.run_summaries
     finished = []
 
     def summaries_after_a_change(*args, **kwargs):
@@ -297,11 +302,11 @@ def test_counts_agree_with_the_rows_when_a_change_lands_between_reads(qtbot, ove
                 ).where(Deployment.id == first.id).execute()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(window_module, "run_summaries", summaries_after_a_change)
+    monkeypatch.setattr(feed_module, "run_summaries", summaries_after_a_change)
     overview.show_run(run_id)
     qtbot.waitUntil(lambda: overview.model.state_of(first.id) == "succeeded", timeout=WAIT)
     overview.poll()
-    qtbot.waitUntil(lambda: not overview._polling, timeout=WAIT)
+    qtbot.waitUntil(lambda: not overview.feed.reading, timeout=WAIT)
 
     truth = {}
     for (state,) in Deployment.select(Deployment.state).where(Deployment.run == run_id).tuples():

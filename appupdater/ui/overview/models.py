@@ -1,19 +1,20 @@
 """Item models of the overview: runs, and the deployments of the selected run.
 
-The deployments model is refreshed with only what changed (dataChanged for known rows,
-inserted rows for new ones), never reset by a refresh, so selection and scroll position stay.
+The deployments model shows the feed's table (feed.py). It is refreshed with only what changed
+(dataChanged for known rows, inserted rows for new ones), never reset by a refresh, so
+selection and scroll position stay.
 Sorting and filtering happen in the model over row numbers: no proxy over 100,000 rows."""
 
 from __future__ import annotations
 
-from collections import Counter
-from operator import attrgetter
 from typing import ClassVar
 
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, Qt
 
 from appupdater.core.overview import DeploymentRow, RunSummary, parse_time
+from appupdater.core.progress import RunStatus
 from appupdater.ui.icons import icon
+from appupdater.ui.overview.feed import DeploymentTable
 from appupdater.ui.overview.style import STATE_COLOUR, STATE_ICON
 from appupdater.ui.tables import ListTableModel
 from appupdater.ui.timefmt import local_text
@@ -64,20 +65,11 @@ class RunsModel(ListTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and column == 4:
             return ", ".join(f"{n} {s}" for s, n in sorted(run.counts.items())) or "no deployments"
         if role == Qt.ItemDataRole.ForegroundRole and column == 5:
-            if "failures" in run.status:
+            if run.status is RunStatus.COMPLETED_WITH_FAILURES:
                 return STATE_COLOUR["failed"]
-            if run.status == "completed":
+            if run.status is RunStatus.COMPLETED:
                 return STATE_COLOUR["succeeded"]
         return None
-
-
-def counts_of(rows: list[DeploymentRow]) -> dict[int, Counter[str]]:
-    """run -> state -> number of `rows` (one pass in C: fine for 100,000 rows)."""
-    pairs = Counter(map(attrgetter("run", "state"), rows))
-    counts: dict[int, Counter[str]] = {}
-    for (run, state), number in pairs.items():
-        counts.setdefault(run, Counter())[state] = number
-    return counts
 
 
 class DeploymentsModel(ListTableModel):
@@ -97,58 +89,30 @@ class DeploymentsModel(ListTableModel):
         "Last message",
     )
 
-    def __init__(self, parent=None):
+    def __init__(self, table: DeploymentTable, parent: QObject | None = None):
         super().__init__(parent)
-        self.rows: list[DeploymentRow] = []
-        self.targets: dict[int, dict[int, tuple[str, str]]] = {}  # run -> device -> (apps, action)
-        self.visible: list[int] = []  # positions in `rows`, in display order
-        self._where: dict[int, int] = {}  # deployment id -> position in `rows`
-        # run -> state -> how many of the rows held: counted from the rows themselves, so a
-        # run's bar always agrees with its rows, whenever each was read
-        self.counts: dict[int, Counter[str]] = {}
-        # device id -> name, for the poller (read from its thread; only ever grows)
-        self.device_names: dict[int, str] = {}
-        self._shown_at: dict[int, int] = {}  # position in `rows` -> display row
+        self.table = table
+        self.visible: list[int] = []  # positions in the table, in display order
+        self._shown_at: dict[int, int] = {}  # position in the table -> display row
         self._states: set[str] = set()
         self._text = ""
         self._sort: tuple[int, Qt.SortOrder] | None = None
 
-    # -- loading ---------------------------------------------------------------------------
+    @property
+    def rows(self) -> list[DeploymentRow]:
+        """Every deployment held (shown or filtered out), by position."""
+        return self.table.rows
 
-    def load(self, rows: list[DeploymentRow], targets, counts=None) -> None:
-        """Hold `rows` (with `counts_of(rows)`, computed off the GUI thread if given)."""
+    # -- following the table ----------------------------------------------------------------
+
+    def reload(self) -> None:
+        """The table was loaded whole."""
         self.beginResetModel()
-        self.rows = rows
-        self.targets = targets
-        self.counts = counts if counts is not None else counts_of(rows)
-        self._where = {row.id: i for i, row in enumerate(rows)}
-        self.device_names.update((row.device_id, row.device) for row in rows)
         self._rebuild()
         self.endResetModel()
 
-    def apply(self, changed: list[DeploymentRow], targets=None) -> int:
-        """Take changed and new rows; returns how many rows changed or arrived."""
-        if targets:
-            for run, devices in targets.items():
-                self.targets.setdefault(run, {}).update(devices)
-        touched: list[int] = []
-        arrived: list[int] = []
-        for row in changed:
-            position = self._where.get(row.id)
-            if position is None:
-                self.device_names[row.device_id] = row.device
-                self._where[row.id] = len(self.rows)
-                arrived.append(len(self.rows))
-                self.rows.append(row)
-                self.counts.setdefault(row.run, Counter())[row.state] += 1
-            elif self.rows[position] != row:
-                before = self.rows[position].state
-                if before != row.state:
-                    counts = self.counts[row.run]
-                    counts[before] -= 1
-                    counts[row.state] += 1
-                self.rows[position] = row
-                touched.append(position)
+    def rows_changed(self, touched: list[int], arrived: list[int]) -> None:
+        """Rows of the table at positions `touched` changed, those at `arrived` are new."""
         last_column = len(self.HEADERS) - 1
         shown = [self._shown_at[p] for p in touched if p in self._shown_at]
         if shown:
@@ -162,7 +126,6 @@ class DeploymentsModel(ListTableModel):
                 self._shown_at[position] = start + offset
             self.visible.extend(new)
             self.endInsertRows()
-        return len(touched) + len(arrived)
 
     # -- Qt model interface -----------------------------------------------------------------
 
@@ -178,7 +141,7 @@ class DeploymentsModel(ListTableModel):
         row = index.row()
         if not 0 <= row < len(self.visible):  # an invalid index has row -1
             return None
-        return answer(self, self.rows[self.visible[row]], index.column())
+        return answer(self, self.table.rows[self.visible[row]], index.column())
 
     def _progress(self, row: DeploymentRow, column: int):
         return row.progress if column == 6 and row.state == "running" else None
@@ -213,7 +176,7 @@ class DeploymentsModel(ListTableModel):
         self._index_shown()
         after = []
         for index, deployment_id in zip(before, ids, strict=True):
-            position = self._where.get(deployment_id) if deployment_id is not None else None
+            position = self.table.position_of(deployment_id) if deployment_id is not None else None
             shown = self._shown_at.get(position) if position is not None else None
             after.append(QModelIndex() if shown is None else self.index(shown, index.column()))
         self.changePersistentIndexList(before, after)
@@ -228,20 +191,15 @@ class DeploymentsModel(ListTableModel):
         self._rebuild()
         self.endResetModel()
 
-    def knows(self, deployment_id: int) -> bool:
-        """Whether the deployment is loaded (safe to ask from the poller's thread: one lookup
-        in a dict that only grows)."""
-        return deployment_id in self._where
-
     def state_of(self, deployment_id: int) -> str | None:
-        position = self._where.get(deployment_id)
+        position = self.table.position_of(deployment_id)
         return None if position is None else self.rows[position].state
 
     def row_at(self, display_row: int) -> DeploymentRow:
         return self.rows[self.visible[display_row]]
 
     def display_row_of(self, deployment_id: int) -> int | None:
-        position = self._where.get(deployment_id)
+        position = self.table.position_of(deployment_id)
         return None if position is None else self._shown_at.get(position)
 
     # -- internals ---------------------------------------------------------------------------
@@ -252,7 +210,7 @@ class DeploymentsModel(ListTableModel):
         if column == 1:
             return f"#{row.run}"
         if column in (2, 3):
-            apps, action = self.targets.get(row.run, {}).get(row.device_id, ("", ""))
+            apps, action = self.table.targets.get(row.run, {}).get(row.device_id, ("", ""))
             return apps if column == 2 else ACTION_SHORT.get(action, action)
         if column == 4:
             return row.state

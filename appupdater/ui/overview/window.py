@@ -1,19 +1,17 @@
-"""The Deployment Overview window: follows every run by polling the database."""
+"""The Deployment Overview window: follows every run by polling the database. What it reads
+and when is the feed's (feed.py); the window draws it and turns clicks into engine actions."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDateTimeEdit,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -22,80 +20,21 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSplitter,
     QTableView,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from appupdater.core.overview import (
-    DeploymentRow,
-    RunSummary,
-    carried_changes,
-    deployment_rows,
-    events,
-    export_run_csv,
-    newest_revision,
-    newest_run,
-    run_summaries,
-    target_summaries,
-)
+from appupdater.core.overview import DeploymentRow, carried_changes, events, export_run_csv
 from appupdater.engine.engine import Engine
-from appupdater.heap import gc_paused, settle
-from appupdater.store.fields import utcnow
-from appupdater.store.revisions import current_revision
 from appupdater.ui.icons import icon
 from appupdater.ui.overview.delegates import ProgressDelegate, StackedBarDelegate
-from appupdater.ui.overview.models import DeploymentsModel, RunsModel, counts_of
+from appupdater.ui.overview.details import DeploymentDetails
+from appupdater.ui.overview.feed import ALL_RUNS, ChangesRead, OverviewFeed, WholeRead
+from appupdater.ui.overview.models import DeploymentsModel, RunsModel
+from appupdater.ui.overview.reschedule_dialog import RescheduleDialog
 from appupdater.ui.overview.style import STATES
 from appupdater.ui.tables import configure_table
 from appupdater.ui.tasks import BackgroundTasks
-from appupdater.ui.timefmt import (
-    from_qdatetime,
-    local_text,
-    next_full_hour,
-    to_qdatetime,
-    zone_text,
-)
-from appupdater.ui.wording import OP_COLOUR, OP_ICON, OP_TEXT
-
-ALL_RUNS = None
-
-
-class RescheduleDialog(QDialog):
-    """A new time for the selected deployments, with the wizard's rules (future, local time)."""
-
-    def __init__(self, count: int, parent=None):
-        super().__init__(parent)
-        self.setWindowTitle("Reschedule")
-        self.edit = QDateTimeEdit(to_qdatetime(next_full_hour()))
-        self.edit.setDisplayFormat("yyyy-MM-dd HH:mm")
-        self.edit.setCalendarPopup(True)
-        self.edit.setAccessibleName("New deployment time")
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #c62828; font-weight: bold;")
-        self.error.hide()
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"Deploy {count} selected deployment(s) at:"))
-        layout.addWidget(self.edit)
-        layout.addWidget(QLabel(f"Times are in {zone_text()}"))
-        layout.addWidget(self.error)
-        layout.addWidget(buttons)
-
-    def chosen(self) -> datetime:
-        return from_qdatetime(self.edit.dateTime())
-
-    def _accept(self) -> None:
-        if self.chosen() <= utcnow():
-            self.error.setText(f"{local_text(self.chosen())} is in the past: choose a later time.")
-            self.error.show()
-            return
-        self.accept()
 
 
 class OverviewWindow(QMainWindow):
@@ -113,12 +52,8 @@ class OverviewWindow(QMainWindow):
         super().__init__(parent)
         self.tasks = tasks or BackgroundTasks(self, threads=1, keep_connections=True)
         self.engine = engine
-        self.run_id: int | None = ALL_RUNS
-        self._seen = 0  # the highest revision of deployments read (appupdater/store/revisions.py)
-        self._polling = False
-        self._ticks = 0
-        self._detail_stamp: tuple | None = None  # (deployment, revision) the details show
-        self._generation = 0  # bumped when the shown run changes: late results are dropped
+        self.feed = OverviewFeed()
+        self._detail_stamp: tuple[int, int] | None = None  # (deployment, revision) shown below
         self.setWindowTitle("Deployment Overview — App Updater")
         self.setWindowIcon(icon("overview"))
         self.setMinimumSize(900, 600)
@@ -148,7 +83,7 @@ class OverviewWindow(QMainWindow):
         self.text_filter.setAccessibleName("Filter deployments")
         self.showing = QLabel()
 
-        self.model = DeploymentsModel(self)
+        self.model = DeploymentsModel(self.feed.table, self)
         self.view = QTableView()
         self.view.setAccessibleName("Deployments")
         configure_table(self.view)
@@ -160,16 +95,7 @@ class OverviewWindow(QMainWindow):
         for column, width in enumerate((120, 50, 170, 110, 105, 90, 110, 120, 120, 120, 65, 120)):
             self.view.setColumnWidth(column, width)
 
-        self.log = QTreeWidget()
-        self.log.setAccessibleName("Event log")
-        self.log.setHeaderLabels(["Time", "Level", "Event"])
-        self.log.setRootIsDecorated(False)
-        self.log.setColumnWidth(0, 150)
-        self.log.setColumnWidth(1, 60)
-        self.changes = QTreeWidget()
-        self.changes.setAccessibleName("Module changes")
-        self.changes.setHeaderLabels(["Application / module", "Operation", "From", "To"])
-        self.changes.setColumnWidth(0, 200)
+        self.details = DeploymentDetails()
 
         self.indicator = QLabel()
         self.indicator.setAccessibleName("Last refresh")
@@ -185,14 +111,10 @@ class OverviewWindow(QMainWindow):
         middle_layout.setContentsMargins(0, 0, 0, 0)
         middle_layout.addLayout(filters)
         middle_layout.addWidget(self.view)
-        details = QSplitter()
-        details.addWidget(self.log)
-        details.addWidget(self.changes)
-        details.setSizes([620, 420])
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.runs_view)
         self.splitter.addWidget(middle)
-        self.splitter.addWidget(details)
+        self.splitter.addWidget(self.details)
         self.splitter.setSizes([170, 420, 210])
         self.setCentralWidget(self.splitter)
         self._create_actions()
@@ -211,6 +133,11 @@ class OverviewWindow(QMainWindow):
         engine.changed.connect(self._engine_changed)
         self._restore_state()
         self._load()
+
+    @property
+    def run_id(self) -> int | None:
+        """The run shown (None: every run)."""
+        return self.feed.run_id
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -338,11 +265,11 @@ class OverviewWindow(QMainWindow):
 
     # -- polling -------------------------------------------------------------------------------
 
-    def showEvent(self, event) -> None:
+    def showEvent(self, event: QShowEvent) -> None:
         self.timer.start()
         super().showEvent(event)
 
-    def closeEvent(self, event) -> None:
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.timer.stop()
         settings = QSettings()
         settings.setValue("overview/geometry", self.saveGeometry())
@@ -354,93 +281,31 @@ class OverviewWindow(QMainWindow):
         if self.isVisible():
             self.poll()
 
-    def _load(self) -> None:
-        """Read the shown run's deployments whole (when the run changes)."""
-        self._generation += 1
-        generation, run_id = self._generation, self.run_id
-        self._polling = True
+    def _load(self, run_id: int | None = ALL_RUNS) -> None:
+        """Show `run_id`: read its deployments whole."""
+        self.tasks.submit(self.feed.show(run_id), self._loaded, self._poll_failed)
 
-        def work():
-            with gc_paused():
-                seen = current_revision()  # before the rows: a change in between is read twice
-                rows = deployment_rows(run_id)
-                counts = counts_of(rows)
-                targets = target_summaries(None if run_id is None else [run_id])
-                summaries = run_summaries()
-            settle()  # the rows live as long as the model: no full GC pass over them
-            return summaries, rows, counts, targets, newest_revision(rows, seen)
-
-        def done(result):
-            self._polling = False
-            if generation != self._generation:
-                return
-            runs, rows, counts, targets, seen = result
-            self.model.load(rows, targets, counts)
-            self.runs_model.set_runs(self._counted(runs))
-            self._seen = seen
+    def _loaded(self, result: WholeRead) -> None:
+        if self.feed.take_whole(result):
+            self.model.reload()
+            self.runs_model.set_runs(self.feed.runs)
             self._refreshed()
-
-        self.tasks.submit(work, done, self._poll_failed)
-
-    FULL_EVERY = 10  # ticks between full recounts of every run (incremental in between)
 
     def poll(self) -> None:
-        """Ask only for what changed since the last look; update those rows, and the counts of
-        the runs they belong to, without re-counting a 100,000-deployment run every second."""
-        if self._polling:
+        """Read what changed since the last look (nothing if a read is under way)."""
+        read = self.feed.changes()
+        if read is not None:
+            self.tasks.submit(read, self._polled, self._poll_failed)
+
+    def _polled(self, result: ChangesRead) -> None:
+        moved = self.feed.take_changes(result)
+        if moved is None:
             return
-        self._polling = True
-        self._ticks += 1
-        generation, run_id, seen = self._generation, self.run_id, self._seen
-        newest_known = max((r.id for r in self.runs_model.items), default=0)
-        full = self._ticks % self.FULL_EVERY == 0
-        model = self.model
-        names = model.device_names
-
-        def work():
-            changed = deployment_rows(run_id, seen, names)
-            shown = [r for r in changed if run_id is None or r.run == run_id]
-            others = sorted({r.run for r in changed if run_id is not None and r.run != run_id})
-            if full or newest_run() > newest_known:
-                summaries, complete = run_summaries(), True
-            else:
-                summaries, complete = (run_summaries(others) if others else []), False
-            new_in = {r.run for r in shown if not model.knows(r.id)}
-            targets = target_summaries(new_in) if new_in else None
-            return summaries, complete, shown, targets, newest_revision(changed, seen)
-
-        def done(result):
-            self._polling = False
-            if generation != self._generation:
-                return
-            summaries, complete, shown, targets, newest = result
-            self.model.apply(shown, targets)
-            if complete:
-                runs = summaries
-            else:
-                fresh = {r.id: r for r in summaries}
-                runs = [fresh.get(run.id, run) for run in self.runs_model.items]
-            self.runs_model.set_runs(self._counted(runs))
-            self._seen = newest
-            self._refresh_details()
-            self._update_actions()
-            self._refreshed()
-
-        self.tasks.submit(work, done, self._poll_failed)
-
-    def _counted(self, runs: list[RunSummary]) -> list[RunSummary]:
-        """The runs, with the counts of those whose rows the model holds (the shown run, or
-        all of them) taken from those rows: counts read in another query, a moment apart,
-        could disagree with them, and the bar and status would be off until a recount."""
-        held = self.model.counts
-        counted = []
-        for run in runs:
-            if self.run_id is None or run.id == self.run_id:
-                counts = {state: n for state, n in held.get(run.id, {}).items() if n}
-                # deployments exist only once a run's configuration is applied
-                run = replace(run, configured=run.configured or bool(counts), counts=counts)
-            counted.append(run)
-        return counted
+        self.model.rows_changed(*moved)
+        self.runs_model.set_runs(self.feed.runs)
+        self._refresh_details()
+        self._update_actions()
+        self._refreshed()
 
     def _refreshed(self) -> None:
         self.indicator.setStyleSheet("")
@@ -448,7 +313,7 @@ class OverviewWindow(QMainWindow):
         self.refreshed.emit()
 
     def _poll_failed(self, error: BaseException) -> None:
-        self._polling = False
+        self.feed.read_failed()
         self.indicator.setStyleSheet("color: #c62828; font-weight: bold;")
         self.indicator.setText(f"Cannot read the database: {error} — retrying")
 
@@ -460,15 +325,13 @@ class OverviewWindow(QMainWindow):
             if run.id == run_id:
                 self.runs_view.selectRow(row)
                 return
-        self.run_id = run_id
-        self._load()
+        self._load(run_id)
 
     def _run_selected(self) -> None:
         rows = self.runs_view.selectionModel().selectedRows()
         run_id = self.runs_model.items[rows[0].row()].id if rows else ALL_RUNS
         if run_id != self.run_id:
-            self.run_id = run_id
-            self._load()
+            self._load(run_id)
         self._update_actions()
 
     def _deployment_selected(self) -> None:
@@ -479,8 +342,7 @@ class OverviewWindow(QMainWindow):
         current = self.view.selectionModel().currentIndex()
         rows = self.view.selectionModel().selectedRows()
         if not rows:
-            self.log.clear()
-            self.changes.clear()
+            self.details.clear()
             return
         row = self.model.row_at((current if current.isValid() else rows[0]).row())
         stamp = (row.id, row.revision)
@@ -488,40 +350,20 @@ class OverviewWindow(QMainWindow):
             return
         self._detail_stamp = stamp
         deployment_id = row.id
+
+        def failed(error: BaseException) -> None:
+            self._detail_stamp = None  # read again at the next refresh
+            self.statusBar().showMessage(f"Cannot read deployment #{deployment_id}: {error}", 5000)
+
         self.tasks.submit(
             lambda: (events(deployment_id), carried_changes(deployment_id)),
             lambda result: self._show_details(deployment_id, *result),
-            lambda error: None,
+            failed,
         )
 
-    def _show_details(self, deployment_id, log, changes) -> None:
-        selected = self.selected_ids()
-        if deployment_id not in selected:
-            return
-        self.log.clear()
-        for at, level, message in log:
-            item = QTreeWidgetItem([at.astimezone().strftime("%Y-%m-%d %H:%M:%S"), level, message])
-            item.setToolTip(2, message)
-            self.log.addTopLevelItem(item)
-        self.log.scrollToBottom()
-        self.changes.clear()
-        for app, start, end, module_changes in changes:
-            parent = QTreeWidgetItem([app, "", start, end])
-            parent.setIcon(0, icon("application"))
-            for change in module_changes:
-                child = QTreeWidgetItem(
-                    [
-                        change.module,
-                        OP_TEXT[change.op],
-                        change.from_version or "—",
-                        change.to_version or "—",
-                    ]
-                )
-                child.setIcon(1, icon(OP_ICON[change.op]))
-                child.setForeground(1, OP_COLOUR[change.op])
-                parent.addChild(child)
-            self.changes.addTopLevelItem(parent)
-            parent.setExpanded(True)
+    def _show_details(self, deployment_id: int, log, changes) -> None:
+        if deployment_id in self.selected_ids():
+            self.details.show_deployment(log, changes)
 
     def _filter_changed(self) -> None:
         self.model.set_filter(set(self.state_filter.currentData()), self.text_filter.text())

@@ -9,8 +9,9 @@ Objects in the permanent generation are still freed by reference counting, but a
 them would never be: a wizard closed after a freeze, with its pages, plan and callbacks, would
 stay in memory for the life of the process. So `collect_settled` gives the permanent generation
 back to the collector, collects, and settles what survived. The application calls it when a
-window that held a big load closes and on a slow timer, so garbage frozen by a settle lives a
-bounded time; a long-running tray app does not grow with every wizard it opens.
+window that held a big load closes, and on a slow timer when something was settled since: so
+the settled heap never grows without bound, and a long-running tray app does not keep every
+wizard it ever opened. (A collection with 500,000 objects settled takes ~0.2 s: not every tick.)
 
 Everything here is process-wide and safe from any thread: pauses are counted, so one thread
 ending its pause never re-enables the collector under another that is still in one.
@@ -26,6 +27,7 @@ from contextlib import contextmanager
 _lock = threading.Lock()
 _pauses = 0  # threads inside gc_paused()
 _resume = False  # whether the collector was enabled when the first pause began
+_settles = 0  # settle() calls since the last collect_settled()
 
 
 @contextmanager
@@ -49,16 +51,29 @@ def gc_paused() -> Iterator[None]:
 
 def settle() -> None:
     """After a big load that will live on: spare it the collector's full passes."""
+    global _settles
+    with _lock:
+        _settles += 1
     gc.freeze()
 
 
 def collect_settled() -> int:
     """Give settled objects back to the collector, collect cycles among everything, and settle
     what is left; returns the number of unreachable objects found."""
+    global _settles
+    with _lock:
+        _settles = 0
     gc.unfreeze()
     found = gc.collect()
     gc.freeze()
     return found
+
+
+def settles_since_collect() -> int:
+    """Big loads settled since the last `collect_settled`. With none, what is settled was
+    found reachable then and only it can have become garbage since: a bounded amount, which
+    the next collection after a settle takes."""
+    return _settles
 
 
 def settled_count() -> int:

@@ -4,7 +4,8 @@
 
 Prints devices_page_ms (plan handed to page 1 until painted), deployment_page_ms and
 finalize_page_ms (Next until painted), main_window_ms (inventory handed to the main window until
-painted) and peak_rss_mb.
+painted), settled_objects and heap_collect_ms (what the application's heap keeper then takes to
+collect with all of it settled, appupdater/heap.py) and peak_rss_mb.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ sys.path.insert(0, str(HERE))
 from plan import APPS, three_app_fleet  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from appupdater import heap  # noqa: E402
 from appupdater.core.catalog import load_catalog  # noqa: E402
 from appupdater.core.fleetimport import import_fleet  # noqa: E402
 from appupdater.core.inventory import load_inventory  # noqa: E402
@@ -87,6 +89,11 @@ def main() -> None:
         start = time.perf_counter()
         window._loaded_inventory(inventory)
         main_ms = painted(window, start)
+        # what the application's heap keeper costs with all of that settled
+        settled = heap.settled_count()
+        start = time.perf_counter()
+        heap.collect_settled()
+        collect_ms = (time.perf_counter() - start) * 1000
         window.close()
         window.tasks.wait()
         wizard.tasks.wait()
@@ -98,6 +105,8 @@ def main() -> None:
     print(f"deployment_page_ms={deployment_ms:.0f}")
     print(f"finalize_page_ms={finalize_ms:.0f}")
     print(f"main_window_ms={main_ms:.0f}")
+    print(f"settled_objects={settled}")
+    print(f"heap_collect_ms={collect_ms:.0f}")
     print(f"peak_rss_mb={peak:.0f}")
 
 

@@ -18,6 +18,7 @@ from appupdater.engine.engine import Engine
 from appupdater.engine.signals import QuitSignals
 from appupdater.errors import AppUpdaterError
 from appupdater.store.db import close_database, data_dir, default_location, open_database
+from appupdater.ui.heap_keeper import HeapKeeper
 from appupdater.ui.icons import icon
 from appupdater.ui.single_instance import InstanceServer, notify_running
 from appupdater.ui.tasks import BackgroundTasks
@@ -63,6 +64,8 @@ class Application(QObject):
         self.window.close_guard = self._window_closing
         self.window.quit_action.triggered.disconnect()
         self.window.quit_action.triggered.connect(self.request_quit)
+        self.heap = HeapKeeper(self)
+        self.window.wizard_closed.connect(self.heap.soon)
         self.tray: Tray | None = None
         qapp.setQuitOnLastWindowClosed(True)
         qapp.setQuitLockEnabled(False)
@@ -97,6 +100,7 @@ class Application(QObject):
         self.instance_server = InstanceServer(database, self)
         self.instance_server.show_requested.connect(self.show_window)
         self.engine.start()
+        self.heap.start()
         if self.tray is not None:
             self.tray.show()
         if not in_tray or not self._tray_allowed:
@@ -198,6 +202,7 @@ class Application(QObject):
         """After the event loop: stop the engine (running attempts resume next time)."""
         self._drain_timer.stop()
         self._tray_wait.stop()
+        self.heap.stop()
         if self.tray is not None:
             self.tray.hide()
         if self.instance_server is not None:

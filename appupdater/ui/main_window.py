@@ -47,6 +47,7 @@ class MainWindow(QMainWindow):
     """Lists the catalog and the fleet; starts updates, imports and exports."""
 
     loaded = Signal()
+    wizard_closed = Signal()  # its plan (a big load) is let go
 
     def __init__(
         self, engine: Engine, tasks: BackgroundTasks | None = None, parent: QWidget | None = None
@@ -387,6 +388,7 @@ class MainWindow(QMainWindow):
         if self.wizard is not None:
             self.wizard.deleteLater()
         self.wizard = None
+        self.wizard_closed.emit()
 
     # -- view state ----------------------------------------------------------------------
 

@@ -183,3 +183,40 @@ def test_started_in_the_tray_without_any_tray_it_shows_the_window_after_a_while(
         app.window.close()
         app.shutdown()
         qapp.setQuitOnLastWindowClosed(True)
+
+
+def test_the_heap_keeper_collects_what_a_closed_window_left_settled(qtbot):
+    """Soon after a big load is let go, cycles among settled objects are collected."""
+    import gc
+    import weakref
+
+    from appupdater import heap
+    from appupdater.ui.heap_keeper import HeapKeeper
+
+    class Node:
+        other = None
+
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    ref = weakref.ref(a)
+    heap.settle()
+    del a, b
+    gc.collect()
+    assert ref() is not None
+    keeper = HeapKeeper()
+    keeper.soon()
+    try:
+        qtbot.waitUntil(lambda: ref() is None, timeout=10_000)
+    finally:
+        keeper.stop()
+
+
+def test_closing_the_wizard_asks_for_a_collection(qtbot, controller):
+    window = controller.window
+    window.apps_view.selectRow(0)
+    window.update_applications()
+    wizard = window.wizard
+    qtbot.waitUntil(lambda: wizard.state.plan is not None)
+    with qtbot.waitSignal(window.wizard_closed, timeout=5_000):
+        wizard.reject()
+    assert controller.heap._soon.isActive()

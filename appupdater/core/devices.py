@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from appupdater.core.fleetfile import FINGERPRINT, check_endpoint, normalise_fingerprint
+from appupdater.core.fleetchecks import FINGERPRINT, check_endpoint, normalise_fingerprint
 from appupdater.core.jobs import Connection
 from appupdater.errors import DeviceSettingError
 from appupdater.store.db import writing

@@ -9,18 +9,28 @@ and what is wrong; all problems found are reported together. Checks that need th
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 
+from appupdater.core.fleetchecks import (
+    FINGERPRINT,
+    SHA256,
+    Problems,
+    check_endpoint,
+    check_keys,
+    check_text,
+    check_type,
+    check_version_text,
+    join_place,
+    normalise_fingerprint,
+    type_name,
+)
 from appupdater.core.versions import parse_version
-from appupdater.errors import FleetFileError, VersionError
+from appupdater.errors import FleetFileError
 
-MAX_PROBLEMS = 50
 LabelValue = str | int | float | bool
 
 
@@ -68,28 +78,6 @@ class DeviceSpec:
 class Fleet:
     applications: tuple[ApplicationSpec, ...] = ()
     devices: tuple[DeviceSpec, ...] = ()
-
-
-class Problems:
-    """Collects (place, what) pairs and raises them as one `FleetFileError`."""
-
-    def __init__(self, file: str):
-        self.file = file
-        self.items: list[tuple[str, str]] = []
-        self.dropped = 0
-
-    def add(self, place: str, what: str) -> None:
-        if len(self.items) < MAX_PROBLEMS:
-            self.items.append((place, what))
-        else:
-            self.dropped += 1
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            items = list(self.items)
-            if self.dropped:
-                items.append(("", f"... and {self.dropped} more problems"))
-            raise FleetFileError(self.file, items)
 
 
 # ---- reading ---------------------------------------------------------------------------------
@@ -175,73 +163,6 @@ def parse_fleet_text(text: str, kind: str, file: str) -> Fleet:
 # ---- checking --------------------------------------------------------------------------------
 
 
-_TYPE_NAMES = {str: "text", list: "a list", dict: "a mapping", bool: "true or false"}
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    return {
-        str: "text",
-        int: "a number",
-        float: "a number",
-        bool: "true/false",
-        list: "a list",
-        dict: "a mapping",
-    }.get(type(value), type(value).__name__)
-
-
-def _check_type(p: Problems, place: str, value: Any, kind: type) -> bool:
-    ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
-    if not ok:
-        hint = ""
-        if kind is str and isinstance(value, int | float) and not isinstance(value, bool):
-            hint = f' (write it in quotes: "{value}")'
-        p.add(place, f"must be {_TYPE_NAMES[kind]}, not {_type_name(value)}{hint}")
-    return ok
-
-
-def _check_keys(
-    p: Problems, place: str, value: dict, required: tuple[str, ...], optional: tuple[str, ...]
-) -> bool:
-    ok = True
-    for key in required:
-        if key not in value:
-            p.add(place, f"missing field '{key}'")
-            ok = False
-    for key in value:
-        if key not in required and key not in optional:
-            allowed = ", ".join(f"'{k}'" for k in required + optional)
-            p.add(_join(place, str(key)), f"unknown field (allowed here: {allowed})")
-            ok = False
-    return ok
-
-
-def _join(place: str, key: str) -> str:
-    return f"{place}.{key}" if place else key
-
-
-def _text(p: Problems, place: str, value: Any, *, empty_ok: bool = False) -> str | None:
-    if not _check_type(p, place, value, str):
-        return None
-    if not empty_ok and not value.strip():
-        p.add(place, "must not be empty")
-        return None
-    return value
-
-
-def _version_text(p: Problems, place: str, value: Any) -> str | None:
-    text = _text(p, place, value)
-    if text is None:
-        return None
-    try:
-        parse_version(text)
-    except VersionError as exc:
-        p.add(place, str(exc))
-        return None
-    return text
-
-
 def parse_fleet(data: Any, file: str) -> Fleet:
     """Check the parsed document `data` and turn it into a `Fleet`."""
     p = Problems(file)
@@ -251,10 +172,10 @@ def parse_fleet(data: Any, file: str) -> Fleet:
         p.add(
             "",
             f"the top level must be a mapping with 'applications' and/or 'devices', "
-            f"not {_type_name(data)}",
+            f"not {type_name(data)}",
         )
         p.raise_if_any()
-    _check_keys(p, "", data, (), ("applications", "devices"))
+    check_keys(p, "", data, (), ("applications", "devices"))
     apps = _applications(p, data.get("applications", []))
     devices = _devices(p, data.get("devices", []))
     p.raise_if_any()
@@ -262,16 +183,16 @@ def parse_fleet(data: Any, file: str) -> Fleet:
 
 
 def _applications(p: Problems, value: Any) -> list[ApplicationSpec]:
-    if not _check_type(p, "applications", value, list):
+    if not check_type(p, "applications", value, list):
         return []
     apps = []
     names: dict[str, int] = {}
     for i, item in enumerate(value):
         place = f"applications[{i}]"
-        if not _check_type(p, place, item, dict):
+        if not check_type(p, place, item, dict):
             continue
-        _check_keys(p, place, item, ("name", "versions"), ("description",))
-        name = _text(p, f"{place}.name", item.get("name", ""))
+        check_keys(p, place, item, ("name", "versions"), ("description",))
+        name = check_text(p, f"{place}.name", item.get("name", ""))
         if name is not None and name in names:
             p.add(
                 f"{place}.name",
@@ -279,7 +200,9 @@ def _applications(p: Problems, value: Any) -> list[ApplicationSpec]:
             )
         elif name is not None:
             names[name] = i
-        description = _text(p, f"{place}.description", item.get("description", ""), empty_ok=True)
+        description = check_text(
+            p, f"{place}.description", item.get("description", ""), empty_ok=True
+        )
         versions = _versions(p, place, item.get("versions", []))
         if name is not None:
             apps.append(ApplicationSpec(name, tuple(versions), description or ""))
@@ -288,16 +211,16 @@ def _applications(p: Problems, value: Any) -> list[ApplicationSpec]:
 
 def _versions(p: Problems, app_place: str, value: Any) -> list[VersionSpec]:
     place = f"{app_place}.versions"
-    if not _check_type(p, place, value, list):
+    if not check_type(p, place, value, list):
         return []
     versions = []
     seen: dict[tuple, tuple[int, str]] = {}
     for i, item in enumerate(value):
         vplace = f"{place}[{i}]"
-        if not _check_type(p, vplace, item, dict):
+        if not check_type(p, vplace, item, dict):
             continue
-        _check_keys(p, vplace, item, ("version", "modules"), ())
-        text = _version_text(p, f"{vplace}.version", item.get("version", ""))
+        check_keys(p, vplace, item, ("version", "modules"), ())
+        text = check_version_text(p, f"{vplace}.version", item.get("version", ""))
         if text is not None:
             key = parse_version(text).key
             if key in seen:
@@ -316,19 +239,19 @@ def _versions(p: Problems, app_place: str, value: Any) -> list[VersionSpec]:
 
 def _modules(p: Problems, version_place: str, value: Any) -> list[ModuleSpec]:
     place = f"{version_place}.modules"
-    if not _check_type(p, place, value, list):
+    if not check_type(p, place, value, list):
         return []
     modules = []
     names: dict[str, int] = {}
     for i, item in enumerate(value):
         mplace = f"{place}[{i}]"
-        if not _check_type(p, mplace, item, dict):
+        if not check_type(p, mplace, item, dict):
             continue
-        if not _check_keys(p, mplace, item, ("name", "version"), ("image", "artifact")):
+        if not check_keys(p, mplace, item, ("name", "version"), ("image", "artifact")):
             continue
-        name = _text(p, f"{mplace}.name", item["name"])
-        version = _text(p, f"{mplace}.version", item["version"])
-        image = _text(p, f"{mplace}.image", item.get("image", ""), empty_ok=True)
+        name = check_text(p, f"{mplace}.name", item["name"])
+        version = check_text(p, f"{mplace}.version", item["version"])
+        image = check_text(p, f"{mplace}.image", item.get("image", ""), empty_ok=True)
         url, sha256 = _artifact(p, f"{mplace}.artifact", item.get("artifact"))
         if "image" not in item and "artifact" not in item:
             p.add(mplace, "needs an 'image', an 'artifact' ({url, sha256}), or both")
@@ -342,83 +265,59 @@ def _modules(p: Problems, version_place: str, value: Any) -> list[ModuleSpec]:
     return modules
 
 
-SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
-FINGERPRINT = re.compile(r"^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$")
-
-
 def _artifact(p: Problems, place: str, value: Any) -> tuple[str | None, str | None]:
     if value is None:
         return None, None
-    if not _check_type(p, place, value, dict) or not _check_keys(
+    if not check_type(p, place, value, dict) or not check_keys(
         p, place, value, ("url", "sha256"), ()
     ):
         return None, None
-    url = _text(p, f"{place}.url", value["url"])
+    url = check_text(p, f"{place}.url", value["url"])
     if url is not None and not url.startswith(("http://", "https://", "file://")):
         p.add(f"{place}.url", "must start with http://, https:// or file://")
         url = None
-    sha256 = _text(p, f"{place}.sha256", value["sha256"])
+    sha256 = check_text(p, f"{place}.sha256", value["sha256"])
     if sha256 is not None and not SHA256.match(sha256):
         p.add(f"{place}.sha256", "must be 64 hexadecimal characters (a SHA-256)")
         sha256 = None
     return url, sha256.lower() if sha256 else None
 
 
-def check_endpoint(value: str) -> str | None:
-    """Why `value` is not an agent endpoint (`https://host:port`), or None when it is one."""
-    parsed = urlsplit(value)
-    if parsed.scheme not in ("http", "https"):
-        return "must start with https:// (or http:// for agents on a trusted network)"
-    try:
-        port = parsed.port
-    except ValueError:
-        return "has a port that is not a number from 1 to 65535"
-    if not parsed.hostname or port is None:
-        return "must name a host and a port, like https://10.0.3.7:8443"
-    if parsed.path not in ("", "/") or parsed.query or parsed.fragment:
-        return "must be only scheme, host and port, like https://10.0.3.7:8443"
-    return None
-
-
-def normalise_fingerprint(value: str) -> str:
-    return value.replace(":", "").lower()
-
-
 def _devices(p: Problems, value: Any) -> list[DeviceSpec]:
-    if not _check_type(p, "devices", value, list):
+    if not check_type(p, "devices", value, list):
         return []
     devices = []
     names: dict[str, int] = {}
     for i, item in enumerate(value):
         place = f"devices[{i}]"
-        if not _check_type(p, place, item, dict):
+        if not check_type(p, place, item, dict):
             continue
-        _check_keys(
+        check_keys(
             p,
             place,
             item,
             ("name",),
             ("site", "labels", "endpoint", "ca_file", "fingerprint", "token", "applications"),
         )
-        name = _text(p, f"{place}.name", item.get("name", ""))
+        name = check_text(p, f"{place}.name", item.get("name", ""))
         if name is not None and name in names:
             p.add(f"{place}.name", f"device '{name}' is already defined at devices[{names[name]}]")
             name = None
         elif name is not None:
             names[name] = i
-        site = _text(p, f"{place}.site", item.get("site", ""), empty_ok=True)
+        site = check_text(p, f"{place}.site", item.get("site", ""), empty_ok=True)
         endpoint = item.get("endpoint")
         if endpoint is not None:
-            endpoint = _text(p, f"{place}.endpoint", endpoint)
+            endpoint = check_text(p, f"{place}.endpoint", endpoint)
             problem = check_endpoint(endpoint) if endpoint is not None else None
             if problem:
                 p.add(f"{place}.endpoint", problem)
         ca_file = item.get("ca_file")
         if ca_file is not None:
-            ca_file = _text(p, f"{place}.ca_file", ca_file)
+            ca_file = check_text(p, f"{place}.ca_file", ca_file)
         fingerprint = item.get("fingerprint")
         if fingerprint is not None:
-            fingerprint = _text(p, f"{place}.fingerprint", fingerprint)
+            fingerprint = check_text(p, f"{place}.fingerprint", fingerprint)
             if fingerprint is not None and not FINGERPRINT.match(fingerprint):
                 p.add(f"{place}.fingerprint", "must be a SHA-256 fingerprint: 64 hex digits")
                 fingerprint = None
@@ -443,7 +342,7 @@ def _devices(p: Problems, value: Any) -> list[DeviceSpec]:
 def _labels(p: Problems, place: str, value: Any) -> dict[str, LabelValue]:
     if value is None:
         return {}
-    if not _check_type(p, place, value, dict):
+    if not check_type(p, place, value, dict):
         return {}
     labels = {}
     for key, label in value.items():
@@ -453,7 +352,8 @@ def _labels(p: Problems, place: str, value: Any) -> dict[str, LabelValue]:
             labels[key] = label
         else:
             p.add(
-                _join(place, key), f"must be text, a number or true/false, not {_type_name(label)}"
+                join_place(place, key),
+                f"must be text, a number or true/false, not {type_name(label)}",
             )
     return labels
 
@@ -461,20 +361,22 @@ def _labels(p: Problems, place: str, value: Any) -> dict[str, LabelValue]:
 def _device_apps(p: Problems, place: str, value: Any) -> dict[str, DeviceAppSpec]:
     if value is None:
         return {}
-    if not _check_type(p, place, value, dict):
+    if not check_type(p, place, value, dict):
         return {}
     apps = {}
     for app, state in value.items():
         if not isinstance(app, str):
             p.add(place, f"application name {app!r} must be text")
             continue
-        aplace = _join(place, app)
-        if not _check_type(p, aplace, state, dict):
+        aplace = join_place(place, app)
+        if not check_type(p, aplace, state, dict):
             continue
-        _check_keys(p, aplace, state, (), ("configured", "installed"))
+        check_keys(p, aplace, state, (), ("configured", "installed"))
         versions = {}
         for key in ("configured", "installed"):
             text = state.get(key)
-            versions[key] = None if text is None else _version_text(p, _join(aplace, key), text)
+            versions[key] = (
+                None if text is None else check_version_text(p, join_place(aplace, key), text)
+            )
         apps[app] = DeviceAppSpec(versions["configured"], versions["installed"])
     return apps

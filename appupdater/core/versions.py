@@ -46,10 +46,6 @@ class Version:
     def __str__(self) -> str:
         return self.text
 
-    @property
-    def is_prerelease(self) -> bool:
-        return self.key[1] == 0
-
 
 @lru_cache(maxsize=4096)
 def parse_version(text: str) -> Version:
@@ -75,17 +71,3 @@ def parse_version(text: str) -> Version:
         else:
             pre_key.append((1, ident))
     return Version(text, (tuple(numbers), 0, tuple(pre_key)))  # type: ignore[arg-type]
-
-
-def is_version(text: str) -> bool:
-    """True when `text` parses as a version."""
-    try:
-        parse_version(text)
-    except VersionError:
-        return False
-    return True
-
-
-def latest(versions: list[str]) -> str | None:
-    """The version of highest precedence among `versions` (None for an empty list)."""
-    return max(versions, key=lambda v: parse_version(v).key, default=None)

@@ -98,12 +98,6 @@ def describe(database: peewee.Database) -> str:
     return f"{database.database} on {host}"
 
 
-def sqlite_path(database: peewee.Database) -> Path | None:
-    if isinstance(database, peewee.SqliteDatabase) and database.database != ":memory:":
-        return Path(database.database)
-    return None
-
-
 class translate_errors:
     """Context manager turning driver errors about locks and files into `DatabaseError`s."""
 

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from appupdater.core.devices import KEEP, connection_settings, set_connection
-from appupdater.core.fleetfile import FINGERPRINT, check_endpoint
+from appupdater.core.fleetchecks import FINGERPRINT, check_endpoint
 from appupdater.errors import AppUpdaterError
 
 

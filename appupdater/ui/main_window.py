@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -17,23 +17,22 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
-    QMessageBox,
-    QProgressBar,
     QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from appupdater import desktop, heap
+from appupdater import heap
 from appupdater.core.fleetimport import ImportSummary, export_file, import_file
 from appupdater.core.inventory import Inventory, load_inventory
 from appupdater.core.planning import Selection
 from appupdater.core.runs import Applied
 from appupdater.engine.engine import Engine
-from appupdater.errors import DesktopError
 from appupdater.store.db import describe
 from appupdater.store.models import db
+from appupdater.ui.autostart_action import AutostartAction
+from appupdater.ui.busy_status import BusyStatus
 from appupdater.ui.fleet_models import ApplicationsModel, DevicesModel
 from appupdater.ui.icons import icon
 from appupdater.ui.tables import configure_table
@@ -60,7 +59,6 @@ class MainWindow(QMainWindow):
         self.close_guard: Callable[[QCloseEvent], bool] | None = None
         self.inventory: Inventory | None = None
         self.wizard: UpdateWizard | None = None
-        self._loading = 0
         self.setWindowTitle("App Updater")
         self.setWindowIcon(icon("appupdater"))
         self.setMinimumSize(900, 560)
@@ -113,15 +111,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.splitter)
         self.setCentralWidget(central)
 
-        self.busy = QProgressBar()
-        self.busy.setRange(0, 0)
-        self.busy.setMaximumWidth(140)
-        self.busy.setMaximumHeight(14)
-        self.busy.hide()
-        self.busy_label = QLabel()
+        self.busy = BusyStatus(self, self.tasks)
         self.database_label = QLabel()
-        self.statusBar().addPermanentWidget(self.busy_label)
-        self.statusBar().addPermanentWidget(self.busy)
         self.statusBar().addPermanentWidget(self.database_label)
 
         self._create_actions()
@@ -165,13 +156,7 @@ class MainWindow(QMainWindow):
         self.refresh_action = QAction("&Refresh", self)
         self.refresh_action.setShortcut(QKeySequence.StandardKey.Refresh)
         self.refresh_action.triggered.connect(self.refresh)
-        self.autostart_action = QAction("Start in the tray at &login", self)
-        self.autostart_action.setCheckable(True)
-        self.autostart_action.setStatusTip(
-            "Start App Updater in the system tray when you log in, so scheduled deployments run"
-        )
-        self.autostart_action.setChecked(desktop.autostart_enabled())
-        self.autostart_action.toggled.connect(self.set_autostart)
+        self.autostart_action = AutostartAction(self)
         self.about_action = QAction(icon("appupdater"), "&About App Updater", self)
         self.about_action.triggered.connect(self.show_about)
         self.about_qt_action = QAction("About &Qt", self)
@@ -185,7 +170,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         file_menu.addAction(self.autostart_action)
-        file_menu.aboutToShow.connect(self._show_autostart)
+        file_menu.aboutToShow.connect(self.autostart_action.show_truth)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         update_menu = self.menuBar().addMenu("&Update")
@@ -235,27 +220,6 @@ class MainWindow(QMainWindow):
             self.engine.probe_now()
             self.refresh()
 
-    def set_autostart(self, enabled: bool) -> None:
-        """Write or remove the login entry; on failure say why and show the truth again."""
-        try:
-            path = desktop.set_autostart(enabled)
-        except DesktopError as exc:
-            QMessageBox.warning(self, "Start at login", str(exc))
-        else:
-            self.statusBar().showMessage(
-                f"App Updater starts in the tray at login ({path})"
-                if enabled
-                else "App Updater no longer starts at login",
-                10_000,
-            )
-        self._show_autostart()
-
-    def _show_autostart(self) -> None:
-        """Check the menu entry by the login entry on disk (a session's settings tool may
-        have removed or disabled it meanwhile)."""
-        with QSignalBlocker(self.autostart_action):
-            self.autostart_action.setChecked(desktop.autostart_enabled())
-
     def show_about(self) -> None:
         from appupdater.ui.about_dialog import AboutDialog
 
@@ -287,7 +251,7 @@ class MainWindow(QMainWindow):
         )
         if not path:
             return
-        self._start(
+        self.busy.run(
             f"Importing {Path(path).name}…",
             lambda: import_file(path),
             lambda summary: self._imported(path, summary),
@@ -303,7 +267,7 @@ class MainWindow(QMainWindow):
         )
         if not path:
             return
-        self._start(
+        self.busy.run(
             f"Exporting to {Path(path).name}…",
             lambda: export_file(path),
             lambda count: self.statusBar().showMessage(
@@ -313,31 +277,11 @@ class MainWindow(QMainWindow):
         )
 
     def refresh(self) -> None:
-        self._start("Loading the fleet…", load_inventory, self._loaded_inventory, "Load the fleet")
+        self.busy.run(
+            "Loading the fleet…", load_inventory, self._loaded_inventory, "Load the fleet"
+        )
 
     # -- background results --------------------------------------------------------------
-
-    def _start(self, message, work, on_done, title) -> None:
-        self._loading += 1
-        self.busy.show()
-        self.busy_label.setText(message)
-
-        def done(result):
-            self._finish()
-            on_done(result)
-
-        def failed(error):
-            self._finish()
-            self.statusBar().showMessage(f"{title} failed", 10_000)
-            QMessageBox.critical(self, title, f"{title} failed.\n\n{error}")
-
-        self.tasks.submit(work, done, failed)
-
-    def _finish(self) -> None:
-        self._loading -= 1
-        self.busy.setVisible(self._loading > 0)
-        if not self._loading:
-            self.busy_label.clear()
 
     def _loaded_inventory(self, inventory: Inventory) -> None:
         selected = set(self.selected_applications())

@@ -86,10 +86,6 @@ class BackgroundTasks(QObject):
         """Drop the callbacks of a task whose result is no longer wanted."""
         self._callbacks.pop(token, None)
 
-    @property
-    def pending(self) -> int:
-        return len(self._callbacks)
-
     def wait(self, msecs: int = -1) -> bool:
         """Block until every task has ended; True when none is left running."""
         return self.pool.waitForDone(msecs)

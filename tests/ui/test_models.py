@@ -12,8 +12,8 @@ from appupdater.core.runs import DeviceAction
 from appupdater.store.fields import utcnow
 from appupdater.store.models import DeployAction
 from appupdater.ui.fleet_models import ApplicationsModel, DevicesModel
+from appupdater.ui.wizard.checklist_models import ChecklistModel, SkippedModel
 from appupdater.ui.wizard.deployment_page import DeploymentModel
-from appupdater.ui.wizard.devices_page import ChecklistModel, SkippedModel
 from appupdater.ui.wizard.finalize_page import FinalizeModel
 from appupdater.ui.wizard.state import WizardState
 

@@ -1,0 +1,127 @@
+"""The checks a fleet file's fields go through, and how their problems are collected: every
+problem with its place (``devices[3].endpoint``) and what is wrong, all reported together.
+The connection dialog checks endpoints and fingerprints with the same rules."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from appupdater.core.versions import parse_version
+from appupdater.errors import FleetFileError, VersionError
+
+MAX_PROBLEMS = 50
+
+
+class Problems:
+    """Collects (place, what) pairs and raises them as one `FleetFileError`."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.items: list[tuple[str, str]] = []
+        self.dropped = 0
+
+    def add(self, place: str, what: str) -> None:
+        if len(self.items) < MAX_PROBLEMS:
+            self.items.append((place, what))
+        else:
+            self.dropped += 1
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            items = list(self.items)
+            if self.dropped:
+                items.append(("", f"... and {self.dropped} more problems"))
+            raise FleetFileError(self.file, items)
+
+
+_TYPE_NAMES = {str: "text", list: "a list", dict: "a mapping", bool: "true or false"}
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    return {
+        str: "text",
+        int: "a number",
+        float: "a number",
+        bool: "true/false",
+        list: "a list",
+        dict: "a mapping",
+    }.get(type(value), type(value).__name__)
+
+
+def check_type(p: Problems, place: str, value: Any, kind: type) -> bool:
+    ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+    if not ok:
+        hint = ""
+        if kind is str and isinstance(value, int | float) and not isinstance(value, bool):
+            hint = f' (write it in quotes: "{value}")'
+        p.add(place, f"must be {_TYPE_NAMES[kind]}, not {type_name(value)}{hint}")
+    return ok
+
+
+def check_keys(
+    p: Problems, place: str, value: dict, required: tuple[str, ...], optional: tuple[str, ...]
+) -> bool:
+    ok = True
+    for key in required:
+        if key not in value:
+            p.add(place, f"missing field '{key}'")
+            ok = False
+    for key in value:
+        if key not in required and key not in optional:
+            allowed = ", ".join(f"'{k}'" for k in required + optional)
+            p.add(join_place(place, str(key)), f"unknown field (allowed here: {allowed})")
+            ok = False
+    return ok
+
+
+def join_place(place: str, key: str) -> str:
+    return f"{place}.{key}" if place else key
+
+
+def check_text(p: Problems, place: str, value: Any, *, empty_ok: bool = False) -> str | None:
+    if not check_type(p, place, value, str):
+        return None
+    if not empty_ok and not value.strip():
+        p.add(place, "must not be empty")
+        return None
+    return value
+
+
+def check_version_text(p: Problems, place: str, value: Any) -> str | None:
+    text = check_text(p, place, value)
+    if text is None:
+        return None
+    try:
+        parse_version(text)
+    except VersionError as exc:
+        p.add(place, str(exc))
+        return None
+    return text
+
+
+SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+FINGERPRINT = re.compile(r"^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$")
+
+
+def check_endpoint(value: str) -> str | None:
+    """Why `value` is not an agent endpoint (`https://host:port`), or None when it is one."""
+    parsed = urlsplit(value)
+    if parsed.scheme not in ("http", "https"):
+        return "must start with https:// (or http:// for agents on a trusted network)"
+    try:
+        port = parsed.port
+    except ValueError:
+        return "has a port that is not a number from 1 to 65535"
+    if not parsed.hostname or port is None:
+        return "must name a host and a port, like https://10.0.3.7:8443"
+    if parsed.path not in ("", "/") or parsed.query or parsed.fragment:
+        return "must be only scheme, host and port, like https://10.0.3.7:8443"
+    return None
+
+
+def normalise_fingerprint(value: str) -> str:
+    return value.replace(":", "").lower()

@@ -1,0 +1,56 @@
+"""Background work a window starts (loading the fleet, an import, an export), shown in its
+status bar while any runs; a failure is told in a message box that names what failed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QProgressBar
+
+from appupdater.ui.tasks import BackgroundTasks
+
+
+class BusyStatus:
+    def __init__(self, window: QMainWindow, tasks: BackgroundTasks):
+        self.window = window
+        self.tasks = tasks
+        self.running = 0
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)
+        self.bar.setMaximumWidth(140)
+        self.bar.setMaximumHeight(14)
+        self.bar.hide()
+        self.label = QLabel()
+        window.statusBar().addPermanentWidget(self.label)
+        window.statusBar().addPermanentWidget(self.bar)
+
+    def run(
+        self,
+        message: str,
+        work: Callable[[], Any],
+        on_done: Callable[[Any], None],
+        title: str,
+    ) -> None:
+        """Run `work` in the background with `message` shown; then `on_done(result)`, or a
+        message box titled `title` with what went wrong."""
+        self.running += 1
+        self.bar.show()
+        self.label.setText(message)
+
+        def done(result: Any) -> None:
+            self._finished()
+            on_done(result)
+
+        def failed(error: BaseException) -> None:
+            self._finished()
+            self.window.statusBar().showMessage(f"{title} failed", 10_000)
+            QMessageBox.critical(self.window, title, f"{title} failed.\n\n{error}")
+
+        self.tasks.submit(work, done, failed)
+
+    def _finished(self) -> None:
+        self.running -= 1
+        self.bar.setVisible(self.running > 0)
+        if not self.running:
+            self.label.clear()

@@ -1,7 +1,10 @@
 """The layering contract of DESIGN.md, checked on every module's imports so it cannot rot.
 
-ui -> engine -> core -> store; core and store never import Qt; engine never imports widgets;
-nothing imports ui but the entry point.
+ui -> engine -> core -> store, with the device agent standing alone; core and store never
+import Qt; engine never imports widgets; nothing imports ui but the entry point. Within the
+layers: the overview and the wizard do not import each other, the overview's feed is Qt-free,
+gateways sit below the engine and only the builder assembles them, and core holds domain logic
+only (no processes, sockets or archives).
 """
 
 from __future__ import annotations
@@ -14,17 +17,38 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "appupdater"
-ENTRY_POINTS = {"appupdater.cli", "appupdater.__main__"}
-# what each layer may import from the package (errors and the version are shared by all)
+# what each part may import from the package, besides itself and the shared modules
 ALLOWED = {
-    "store": {"store"},
-    "core": {"store", "core"},
-    "engine": {"store", "core", "engine"},
-    "ui": {"store", "core", "engine", "ui"},
-    "agent": {"agent"},
+    "store": set(),
+    "core": {"store"},
+    "desktop": {"store"},
+    "engine": {"store", "core"},
+    "demo": {"store", "core", "engine", "agent"},
+    "agent": set(),
+    "ui": {"store", "core", "engine", "desktop", "demo"},
+    "cli": {"store", "core", "engine", "desktop", "demo", "agent", "ui"},
+    "__main__": {"cli"},
 }
-SHARED = ("appupdater.errors", "appupdater.__version__")
+# shared by every part: the errors, the collector around big loads, the version
+SHARED = ("appupdater.errors", "appupdater.heap", "appupdater.__version__")
 QT = ("PySide6", "shiboken6", "PyQt5", "PyQt6")
+QT_FREE = ("store", "core", "desktop", "demo", "agent")
+NOT_DOMAIN = ("subprocess", "socket", "ssl", "http", "urllib.request", "tarfile", "shutil")
+# (importer prefix, imported prefix): never
+FORBIDDEN = [
+    ("appupdater.ui.overview", "appupdater.ui.wizard"),
+    ("appupdater.ui.wizard", "appupdater.ui.overview"),
+    ("appupdater.engine.gateways", "appupdater.engine.engine"),
+    ("appupdater.engine.gateways", "appupdater.engine.build"),
+    ("appupdater.engine.gateways", "appupdater.engine.execution"),
+]
+# the concrete gateways are assembled in one place (and the fleet gateway that picks per device)
+GATEWAYS = ("appupdater.engine.gateways.http", "appupdater.engine.gateways.simulated")
+GATEWAY_BUILDERS = {
+    "appupdater.engine.build",
+    "appupdater.engine.gateways.fleet",
+    *GATEWAYS,
+}
 
 
 def modules():
@@ -46,41 +70,69 @@ def imports_of(path: Path):
                 yield f"{node.module}.{alias.name}"
 
 
-def layer_of(module: str) -> str | None:
-    """The layer a dotted name belongs to, or None for the shared top-level modules."""
+def under(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+def shared(module: str) -> bool:
+    return module == "appupdater" or any(under(module, s) for s in SHARED)
+
+
+def part_of(module: str) -> str | None:
+    """The part a dotted name of the package belongs to; None for the shared modules."""
     parts = module.split(".")
-    return parts[1] if len(parts) >= 2 and parts[1] in ALLOWED else None
+    if parts[0] != "appupdater" or shared(module):
+        return None
+    return parts[1]
+
+
+def problems_of(module: str, imported_names) -> list[str]:
+    part = part_of(module)
+    problems = []
+    for imported in imported_names:
+        top = imported.split(".")[0]
+        if top in QT:
+            if part in QT_FREE or under(module, "appupdater.ui.overview.feed"):
+                problems.append(f"{module} must not import Qt: {imported}")
+            if part == "engine" and any(w in imported for w in ("QtWidgets", "QtGui")):
+                problems.append(f"{module} (engine) imports widgets: {imported}")
+        if part == "core" and any(under(imported, n) for n in NOT_DOMAIN):
+            problems.append(f"{module} (core: domain logic only) imports {imported}")
+        if part == "agent" and top != "appupdater" and top not in sys.stdlib_module_names:
+            problems.append(
+                f"the agent needs only the standard library: {module} imports {imported}"
+            )
+        if top != "appupdater" or shared(imported):
+            continue
+        target = part_of(imported)
+        if target is None or target == part:
+            pass
+        elif part is not None and target not in ALLOWED.get(part, set()):
+            problems.append(f"{module} ({part}) imports {imported} ({target})")
+        for importer, forbidden in FORBIDDEN:
+            if under(module, importer) and under(imported, forbidden):
+                problems.append(f"{module} imports {imported}")
+        if any(under(imported, g) for g in GATEWAYS) and module not in GATEWAY_BUILDERS:
+            problems.append(f"{module} constructs gateways itself: only engine.build does")
+    return problems
 
 
 @pytest.mark.parametrize(("module", "path"), list(modules()), ids=[m for m, _ in modules()])
 def test_module_respects_layers(module, path):
-    layer = layer_of(module)
-    problems = []
-    for imported in imports_of(path):
-        top = imported.split(".")[0]
-        if top in QT:
-            if layer in ("core", "store", "agent"):
-                problems.append(f"{module} ({layer}) imports Qt: {imported}")
-            if layer == "engine" and any(w in imported for w in ("QtWidgets", "QtGui")):
-                problems.append(f"{module} (engine) imports widgets: {imported}")
-        if top != "appupdater" or imported == "appupdater" or imported.startswith(SHARED):
-            continue
-        target = layer_of(imported)
-        if target == "ui" and layer != "ui" and module not in ENTRY_POINTS:
-            problems.append(f"{module} imports the ui: {imported}")
-        if layer is not None and target is not None and target not in ALLOWED[layer]:
-            problems.append(f"{module} ({layer}) imports {imported} ({target})")
-        if layer == "agent" and target != "agent":
-            problems.append(f"the agent must stand alone: {module} imports {imported}")
+    assert part_of(module) in (*ALLOWED, None), f"{module}: a part the contract does not know"
+    problems = problems_of(module, imports_of(path))
     assert not problems, "\n".join(problems)
 
 
-def test_core_and_store_load_without_qt():
+def test_qt_free_parts_load_without_qt():
     code = (
-        "import sys, pkgutil, importlib, appupdater.core, appupdater.store\n"
-        "for pkg in (appupdater.core, appupdater.store):\n"
+        "import sys, pkgutil, importlib\n"
+        "import appupdater.core, appupdater.store, appupdater.demo, appupdater.agent\n"
+        "for pkg in (appupdater.core, appupdater.store, appupdater.demo, appupdater.agent):\n"
         "    for info in pkgutil.iter_modules(pkg.__path__, pkg.__name__ + '.'):\n"
-        "        importlib.import_module(info.name)\n"
+        "        if not info.name.endswith('__main__'):\n"
+        "            importlib.import_module(info.name)\n"
+        "import appupdater.desktop, appupdater.heap, appupdater.ui.overview.feed\n"
         "import appupdater.cli\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6')]\n"
         "assert not bad, bad\n"
@@ -88,11 +140,32 @@ def test_core_and_store_load_without_qt():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
-def test_the_contract_test_sees_a_violation(tmp_path):
-    """The checker itself: a core module importing Qt must be caught."""
-    bad = tmp_path / "bad.py"
-    bad.write_text("from PySide6.QtCore import QObject\nimport appupdater.ui.app\n")
-    found = list(imports_of(bad))
-    assert "PySide6.QtCore" in found and "appupdater.ui.app" in found
-    assert layer_of("appupdater.ui.app") == "ui"
-    assert layer_of("appupdater.core.planning") == "core"
+@pytest.mark.parametrize(
+    ("module", "imported", "found"),
+    [
+        ("appupdater.core.planning", "PySide6.QtCore", "must not import Qt"),
+        ("appupdater.core.planning", "subprocess", "domain logic only"),
+        ("appupdater.core.planning", "appupdater.engine.engine", "(core) imports"),
+        ("appupdater.store.db", "appupdater.core.catalog", "(store) imports"),
+        ("appupdater.engine.engine", "PySide6.QtWidgets", "imports widgets"),
+        ("appupdater.engine.engine", "appupdater.ui.app", "(engine) imports"),
+        ("appupdater.ui.overview.window", "appupdater.ui.wizard.state", "imports"),
+        ("appupdater.ui.overview.feed", "PySide6.QtCore", "must not import Qt"),
+        ("appupdater.engine.gateways.http", "appupdater.engine.engine", "imports"),
+        ("appupdater.engine.headless", "appupdater.engine.gateways.simulated", "constructs"),
+        ("appupdater.agent.state", "peewee", "standard library"),
+        ("appupdater.agent.state", "appupdater.core.jobs", "(agent) imports"),
+        ("appupdater.demo.agents", "appupdater.ui.app", "(demo) imports"),
+    ],
+)
+def test_the_contract_catches(module, imported, found):
+    """The checker itself: each kind of violation is found."""
+    problems = problems_of(module, [imported])
+    assert any(found in p for p in problems), problems
+
+
+def test_allowed_imports_pass():
+    assert not problems_of("appupdater.ui.overview.window", ["appupdater.ui.overview.feed"])
+    assert not problems_of("appupdater.engine.build", ["appupdater.engine.gateways.http"])
+    assert not problems_of("appupdater.core.runs", ["appupdater.heap", "appupdater.errors"])
+    assert not problems_of("appupdater.agent.server", ["http.server", "appupdater.agent.state"])

@@ -201,6 +201,7 @@ def test_status_text(capsys, database):
     assert code == 0 and "run 1 (" in out and ": completed — no deployments" in out
 
 
+@pytest.mark.integration
 def test_demo_with_real_agents(tmp_path):
     """`demo --agents 2` starts two agents running 1.0.0, imports a fleet pointing at them, and
     stops them on Ctrl+C; exported fleet files never carry their tokens."""

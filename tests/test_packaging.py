@@ -79,6 +79,7 @@ RESOURCES = [
 
 
 @pytest.mark.slow
+@pytest.mark.integration
 def test_the_wheel_carries_the_resources_and_complete_metadata(built):
     sdist, wheel = built
     assert wheel.name == f"appupdater-{__version__}-py3-none-any.whl"
@@ -108,6 +109,7 @@ def test_the_wheel_carries_the_resources_and_complete_metadata(built):
 
 
 @pytest.mark.slow
+@pytest.mark.integration
 def test_the_wheel_runs_from_a_fresh_venv_outside_the_checkout(built, tmp_path):
     _, wheel = built
     venv = tmp_path / "venv"

@@ -18,12 +18,12 @@ EVERY_MS = 10 * 60 * 1000
 
 
 class HeapKeeper(QObject):
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, soon_ms: int = SOON_MS):
         super().__init__(parent)
         self._soon = QTimer(self)
         self._soon.setObjectName("heap-soon")
         self._soon.setSingleShot(True)
-        self._soon.setInterval(SOON_MS)
+        self._soon.setInterval(soon_ms)
         self._soon.timeout.connect(self.collect)
         self._every = QTimer(self)
         self._every.setObjectName("heap-every")

@@ -15,7 +15,7 @@ from appupdater.core.runs import create_run
 from appupdater.store.models import Deployment, DeploymentEvent
 from tests.helpers import CATALOG, load_yaml
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 DEVICES = 200
 
 

@@ -16,6 +16,8 @@ from appupdater.store.models import ALL_MODELS, DeployAction, Deployment, Target
 from appupdater.store.models import db as proxy
 from tests.pg_server import PostgresServer, find_bin
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def pg_url():

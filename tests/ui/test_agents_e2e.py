@@ -13,6 +13,8 @@ from tests.agents import AgentProcess, ArtifactServer, build_artifacts, fleet_ya
 from tests.helpers import load_yaml
 from tests.ui.drive import approve, next_page, open_wizard
 
+pytestmark = pytest.mark.integration
+
 WAIT = 40_000
 
 

@@ -203,7 +203,7 @@ def test_the_heap_keeper_collects_what_a_closed_window_left_settled(qtbot):
     del a, b
     gc.collect()
     assert ref() is not None
-    keeper = HeapKeeper()
+    keeper = HeapKeeper(soon_ms=50)
     keeper.soon()
     try:
         qtbot.waitUntil(lambda: ref() is None, timeout=10_000)

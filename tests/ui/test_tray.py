@@ -15,7 +15,7 @@ import pytest
 
 from tests.ui.conftest import SCREENSHOTS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 def _free_display() -> int:

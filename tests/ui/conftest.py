@@ -96,6 +96,13 @@ def main_window(qtbot, demo_fleet, engine):
 
 
 @pytest.fixture
+def screenshots_dir() -> Path:
+    """Where screenshots go (for people to look at; not compared)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+@pytest.fixture
 def screenshot():
     """Save a widget as screenshots/NAME.png (for people to look at; not compared)."""
 

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import SCREENSHOTS
-
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
@@ -97,8 +95,9 @@ def session_env(display: dict, tmp_path) -> dict:
     }
 
 
-def test_rollout_completes_from_the_tray_with_every_window_closed(x_display, tmp_path):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def test_rollout_completes_from_the_tray_with_every_window_closed(
+    x_display, tmp_path, screenshots_dir
+):
     env = session_env(x_display, tmp_path)
     result = subprocess.run(
         [
@@ -106,7 +105,7 @@ def test_rollout_completes_from_the_tray_with_every_window_closed(x_display, tmp
             "-m",
             "tests.ui.tray_session",
             str(tmp_path / "tray.sqlite3"),
-            str(SCREENSHOTS),
+            str(screenshots_dir),
         ],
         cwd=Path(__file__).resolve().parents[2],
         env=env,

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from appupdater.agent import AGENT_VERSION
 from appupdater.agent.parsing import (
     BadRequest,
+    NotAllowed,
     Route,
     parse_configuration,
     parse_poll_query,
@@ -40,19 +41,24 @@ class Handler(BaseHTTPRequestHandler):
     server: AgentServer
     protocol_version = "HTTP/1.1"
     server_version = f"appupdater-agent/{AGENT_VERSION}"
+    _body_read = False  # whether this request's body was read (or drained); see _send
 
     # ---- plumbing --------------------------------------------------------------------------
 
     def log_message(self, format: str, *args) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
-    def _send(self, status: int, body: dict) -> None:
+    def _send(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
+        if not self._body_read:  # what the client sent must not be taken for its next request
+            self._drain()
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        if status == 401:
-            self.send_header("WWW-Authenticate", 'Bearer realm="appupdater-agent"')
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
 
@@ -70,26 +76,37 @@ class Handler(BaseHTTPRequestHandler):
         if int(length) > MAX_BODY:
             raise BadRequest(f"the body is larger than {MAX_BODY} bytes", 413)
         raw = self.rfile.read(int(length))
+        self._body_read = True
         try:
             return json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise BadRequest(f"the body is not valid JSON: {exc}") from exc
 
     def _drain(self) -> None:
+        """Read a body nobody wants; one that cannot be read ends the connection instead."""
+        self._body_read = True
         length = self.headers.get("Content-Length")
+        if length is None and "Transfer-Encoding" not in self.headers:
+            return  # no body
         if length and length.isdigit() and int(length) <= MAX_BODY:
             self.rfile.read(int(length))
         else:
             self.close_connection = True
 
     def _handle(self, method: str) -> None:
+        self._body_read = False
         try:
             if not self._authorised():
-                self._drain()
-                self._send(401, {"error": "unauthorised"})
+                self._send(
+                    401,
+                    {"error": "unauthorised"},
+                    {"WWW-Authenticate": 'Bearer realm="appupdater-agent"'},
+                )
                 return
             status, body = self._route(method)
             self._send(status, body)
+        except NotAllowed as exc:
+            self._send(exc.status, {"error": str(exc)}, {"Allow": ", ".join(exc.allowed)})
         except BadRequest as exc:
             self._send(exc.status, {"error": str(exc)})
         except Conflict as exc:
@@ -116,6 +133,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         self._handle("DELETE")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
 
     # ---- the API ---------------------------------------------------------------------------
 

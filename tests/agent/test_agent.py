@@ -272,6 +272,7 @@ def test_malformed_configurations_name_the_problem(body, message):
         parse_configuration(body)
 
 
+@pytest.mark.integration
 def test_the_agent_needs_only_the_standard_library(tmp_path):
     """In a virtual environment without any package (no PySide6, peewee, PyYAML) the agent
     starts and answers --version; and importing it pulls in no third-party module."""

@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from PySide6.QtCore import QCoreApplication, QEventLoop  # noqa: E402
 
+from appupdater.agent.protocol import DeploymentAnswer, DeploymentState  # noqa: E402
 from appupdater.core.planning import Selection, plan_update  # noqa: E402
 from appupdater.core.runs import create_run  # noqa: E402
 from appupdater.demo.agents import put_and_wait  # noqa: E402
@@ -74,10 +75,15 @@ def direct(agents, server, artifacts) -> float:
     """What a minimal script does: PUT to every agent at once, long-poll each to its end."""
     body = agent_configuration(server.url, artifacts, "2.0.0")
     start = time.perf_counter()
-    answers = in_parallel(lambda a: put_and_wait(a.endpoint, a.token, "direct", body), agents)
+
+    def deploy(agent: AgentProcess) -> DeploymentAnswer:
+        with agent.client() as client:
+            return put_and_wait(client, "direct", body)
+
+    answers = in_parallel(deploy, agents)
     elapsed = time.perf_counter() - start
-    states = [answer["state"] for answer in answers]
-    assert states.count("succeeded") == len(agents), states
+    states = [answer.state for answer in answers]
+    assert states.count(DeploymentState.SUCCEEDED) == len(agents), states
     return elapsed
 
 

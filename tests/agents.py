@@ -11,7 +11,10 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from appupdater.agent.protocol import AppRef, Configuration, DeploymentState, ModuleRef
+from appupdater.core.jobs import Connection
 from appupdater.demo.agents import module_files, put_and_wait, spawn_agent, write_tarball
+from appupdater.engine.gateways.agent_client import AgentClient
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "test-token-0123456789abcdef"
@@ -34,7 +37,6 @@ class ArtifactServer:
     """Serves a folder over HTTP on loopback; `delay` seconds per 4 KiB slows it down."""
 
     def __init__(self, folder: Path):
-        self.folder = folder
         self.server = ThreadingHTTPServer(
             ("127.0.0.1", 0), partial(_QuietHandler, directory=str(folder))
         )
@@ -68,6 +70,9 @@ class AgentProcess:
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def client(self) -> AgentClient:
+        return AgentClient(self.name, Connection(self.endpoint, self.token), timeout=30)
 
     def start(self) -> AgentProcess:
         """Start (or restart: same state folder and, once known, the same port)."""
@@ -160,24 +165,21 @@ def fleet_yaml(
     return "\n".join(lines) + "\n"
 
 
-def agent_configuration(server_url: str, artifacts: dict, version: str) -> dict:
-    """line-monitor `version` as an agent's PUT body, artifacts from the test server."""
-    modules = [
-        {
-            "name": n,
-            "version": v,
-            "url": f"{server_url}/{artifacts[(n, v)][0]}",
-            "sha256": artifacts[(n, v)][1],
-        }
+def agent_configuration(server_url: str, artifacts: dict, version: str) -> Configuration:
+    """line-monitor `version` as an agent takes it, artifacts from the test server."""
+    modules = tuple(
+        ModuleRef(n, v, f"{server_url}/{artifacts[(n, v)][0]}", artifacts[(n, v)][1])
         for n, v in CATALOG_MODULES[version]
-    ]
-    return {"applications": [{"name": "line-monitor", "version": version, "modules": modules}]}
+    )
+    return Configuration((AppRef("line-monitor", version, modules),))
 
 
 def seed_version_1(
     agent: AgentProcess, server_url: str, artifacts: dict, deployment: str = "seed"
 ) -> None:
     """Put line-monitor 1.0.0 on the agent directly, as if it had run it for months."""
-    body = agent_configuration(server_url, artifacts, "1.0.0")
-    answer = put_and_wait(agent.endpoint, agent.token, deployment, body)
-    assert answer["state"] == "succeeded", answer["message"]
+    with agent.client() as client:
+        answer = put_and_wait(
+            client, deployment, agent_configuration(server_url, artifacts, "1.0.0")
+        )
+    assert answer.state is DeploymentState.SUCCEEDED, answer.message

@@ -2,11 +2,14 @@
 it. It imports only the Python standard library, so it runs where PySide6 and peewee are not
 installed (``python -m appupdater.agent`` or ``appupdater-agent``).
 
-- `protocol.py`: what a deployment request looks like, checked field by field;
+- `protocol.py`: the API both ends speak — paths, deployment states, the JSON of a
+  configuration, a deployment answer and a status (the workstation's gateway imports it too);
+- `parsing.py`: a request's path, query and body, checked field by field;
 - `files.py`: downloading with a SHA-256 check, unpacking a tarball safely, atomic links;
-- `state.py`: the agent's state on disk, the deployment runner, activation and rollback;
-- `server.py`: the HTTP(S) API under ``/v1`` (docs/agent-api.yaml) and the command line.
+- `deployment.py`: one deployment's record, as kept in state.json and shown by the API;
+- `activation.py`: switching module versions together, journalled, and rolling back;
+- `state.py`: the Agent — its state on disk and the deployment it runs;
+- `server.py`: the HTTP(S) API (docs/agent-api.yaml) and the command line.
 """
 
 AGENT_VERSION = "1.0.0"
-API_PREFIX = "/v1"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import ssl
 import tarfile
 import urllib.error
 import urllib.request
@@ -38,14 +37,13 @@ def download(
     cancelled: Callable[[], bool],
     progress: Callable[[int, int | None], None],
     timeout: float = 30.0,
-    context: ssl.SSLContext | None = None,
 ) -> None:
     """Fetch `url` into `target`, checking its SHA-256 while it streams. A partial or wrong
     file never stays at `target`."""
     partial = target.with_name(target.name + ".part")
     digest = hashlib.sha256()
     try:
-        with urllib.request.urlopen(url, timeout=timeout, context=context) as answer:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
             total = answer.headers.get("Content-Length") if hasattr(answer, "headers") else None
             total = int(total) if total and total.isdigit() else None
             done = 0

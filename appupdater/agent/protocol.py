@@ -1,134 +1,262 @@
-"""The deployment request an agent accepts, checked field by field into plain dataclasses.
+"""The agent's API as both ends speak it (docs/agent-api.yaml): where things are, the states a
+deployment goes through, and the JSON of a configuration, a deployment answer and a status.
 
-Every problem raises `BadRequest` with the place and what is wrong, so the workstation gets a
-4xx that names it ("applications[0].modules[1].sha256: must be 64 hexadecimal characters").
+The agent, the workstation's HTTP gateway and the demo import it, so a path or a state is spelled
+once. Standard library only, because it runs on the device. Checking a request field by field is
+`parsing.py`, the agent's side alone.
 """
 
 from __future__ import annotations
 
-import re
+import enum
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlencode
 
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")  # also safe as a folder name
-DEPLOYMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
-URL_SCHEMES = ("http://", "https://", "file://")
-MAX_MODULES = 1000
+API_PREFIX = "/v1"
+STATUS = "status"
+DEPLOYMENTS = "deployments"
+CANCEL = "cancel"
+LOG_AFTER = "log_after"
+WAIT = "wait"
+MAX_WAIT = 30.0  # seconds an agent holds a long poll at most
+
+E = TypeVar("E", bound=enum.Enum)
 
 
-class BadRequest(ValueError):
-    """A request the agent refuses (HTTP 400); the text names the place and the problem."""
+class Endpoint(enum.Enum):
+    """What the API serves; `methods` are those the document gives it (others get 405)."""
+
+    STATUS = "status"
+    DEPLOYMENT = "deployment"
+    CANCEL = "cancel"
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        return _METHODS[self]
+
+
+_METHODS = {
+    Endpoint.STATUS: ("GET",),
+    Endpoint.DEPLOYMENT: ("GET", "PUT"),
+    Endpoint.CANCEL: ("POST",),
+}
+
+
+def status_path() -> str:
+    return f"{API_PREFIX}/{STATUS}"
+
+
+def deployment_path(deployment_id: str) -> str:
+    return f"{API_PREFIX}/{DEPLOYMENTS}/{deployment_id}"
+
+
+def cancel_path(deployment_id: str) -> str:
+    return f"{deployment_path(deployment_id)}/{CANCEL}"
+
+
+def poll_path(deployment_id: str, log_after: int = 0, wait: float = 0.0) -> str:
+    """The long poll of a deployment: its log lines after `log_after` (the previous answer's
+    `log_total`), the answer held up to `wait` seconds until something changes."""
+    query = urlencode({LOG_AFTER: log_after, WAIT: f"{wait:g}"})
+    return f"{deployment_path(deployment_id)}?{query}"
+
+
+def run_deployment_id(run_id: int, deployment_id: int) -> str:
+    """The id the workstation deploys under: one per (run, deployment), so a repeated PUT (a
+    lost answer, a retry) is answered by the agent instead of run twice."""
+    return f"r{run_id}-d{deployment_id}"
+
+
+class DeploymentState(enum.StrEnum):
+    """Where a deployment on the agent is; every state but `running` is final."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def final(self) -> bool:
+        return self is not DeploymentState.RUNNING
+
+
+class Phase(enum.StrEnum):
+    """The step a running deployment is at; `NONE` before its first step and after its end."""
+
+    NONE = ""
+    DOWNLOADING = "downloading"
+    INSTALLING = "installing"
+    VERIFYING = "verifying"
+
+
+class LogLevel(enum.StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+def _known(kind: type[E], value: Any) -> E | None:
+    """The member of `kind` with this value, or None for a value this side does not know."""
+    try:
+        return kind(value)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line of a deployment's log; the workstation relays it into its own event log."""
+
+    at: str
+    level: LogLevel
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"at": self.at, "level": self.level.value, "message": self.message}
+
+    @classmethod
+    def from_json(cls, data: Any) -> LogLine | None:
+        """A line as sent, or None if it is not one; a level this side does not know is info."""
+        if not isinstance(data, dict):
+            return None
+        level = data.get("level")
+        return cls(
+            str(data.get("at", "")),
+            _known(LogLevel, level) or LogLevel.INFO,
+            str(data.get("message", "")),
+        )
 
 
 @dataclass(frozen=True)
 class ModuleRef:
+    """One module version of a configuration and the artifact it is unpacked from."""
+
     name: str
     version: str
     url: str
     sha256: str
-    application: str
 
 
 @dataclass(frozen=True)
 class AppRef:
+    """One application of a configuration, with its modules in their order."""
+
     name: str
     version: str
+    modules: tuple[ModuleRef, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "modules", tuple(self.modules))  # equal whatever was passed
 
 
 @dataclass(frozen=True)
 class Configuration:
-    """A device's whole configuration: every application and module it should run."""
+    """A device's whole configuration: every application and module it should run. Built from
+    plain values by the workstation, parsed (`parsing.parse_configuration`) by the agent."""
 
     applications: tuple[AppRef, ...]
-    modules: tuple[ModuleRef, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "applications", tuple(self.applications))
+
+    @property
+    def modules(self) -> tuple[ModuleRef, ...]:
+        return tuple(m for a in self.applications for m in a.modules)
 
     def to_json(self) -> dict[str, Any]:
-        by_app: dict[str, list] = {}
-        for m in self.modules:
-            by_app.setdefault(m.application, []).append(
-                {"name": m.name, "version": m.version, "url": m.url, "sha256": m.sha256}
-            )
         return {
             "applications": [
-                {"name": a.name, "version": a.version, "modules": by_app.get(a.name, [])}
+                {
+                    "name": a.name,
+                    "version": a.version,
+                    "modules": [
+                        {"name": m.name, "version": m.version, "url": m.url, "sha256": m.sha256}
+                        for m in a.modules
+                    ],
+                }
                 for a in self.applications
             ]
         }
 
     def installed(self) -> dict[str, Any]:
-        """What the device runs once this configuration is active."""
+        """What the device runs once this configuration is active (a status's `installed`)."""
         return {
-            a.name: {
-                "version": a.version,
-                "modules": {m.name: m.version for m in self.modules if m.application == a.name},
-            }
+            a.name: {"version": a.version, "modules": {m.name: m.version for m in a.modules}}
             for a in self.applications
         }
 
 
-def _text(value: Any, place: str, pattern: re.Pattern | None = None, what: str = "") -> str:
-    if not isinstance(value, str) or not value:
-        raise BadRequest(f"{place}: must be non-empty text")
-    if pattern is not None and not pattern.match(value):
-        raise BadRequest(f"{place}: {what}")
-    return value
+@dataclass(frozen=True)
+class DeploymentAnswer:
+    """A deployment as the workstation reads the agent's answer about it. Tolerant: a state or
+    phase this side does not know is None, so a newer agent is polled on, not misread."""
+
+    state: DeploymentState | None
+    phase: Phase | None
+    progress: int
+    message: str
+    transient: bool
+    log: tuple[LogLine, ...]
+    log_total: int
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], log_after: int = 0) -> DeploymentAnswer:
+        """`log_after` is what was asked for: without a `log_total`, the lines count from it."""
+        state, phase = data.get("state"), data.get("phase") or ""
+        progress = data.get("progress")
+        lines = data.get("log")
+        log = tuple(
+            line for line in (LogLine.from_json(item) for item in (lines or [])) if line is not None
+        )
+        total = data.get("log_total")
+        return cls(
+            _known(DeploymentState, state),
+            _known(Phase, phase),
+            int(progress) if isinstance(progress, int | float) else 0,
+            str(data.get("message") or ""),
+            bool(data.get("transient")),
+            log,
+            total if isinstance(total, int) else log_after + len(lines or []),
+        )
 
 
-def _mapping(value: Any, place: str, required: tuple[str, ...], optional=()) -> dict:
-    if not isinstance(value, dict):
-        raise BadRequest(f"{place or 'the body'}: must be a JSON object")
-    for key in required:
-        if key not in value:
-            raise BadRequest(f"{place or 'the body'}: missing field '{key}'")
-    for key in value:
-        if key not in required and key not in optional:
-            raise BadRequest(f"{place + '.' if place else ''}{key}: unknown field")
-    return value
+@dataclass(frozen=True)
+class Status:
+    """What the agent says about itself (`GET status`)."""
 
+    agent_version: str
+    device: str
+    installed: dict[str, Any]  # application -> {"version": ..., "modules": {module: version}}
+    active_modules: dict[str, str]
+    deployment_in_progress: str | None
 
-def check_deployment_id(value: str) -> str:
-    return _text(
-        value, "deployment id", DEPLOYMENT_ID, "letters, digits, '.', '_' or '-' (at most 64)"
-    )
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "agent_version": self.agent_version,
+            "device": self.device,
+            "installed": self.installed,
+            "active_modules": self.active_modules,
+            "deployment_in_progress": self.deployment_in_progress,
+        }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Status:
+        """Tolerant of what is missing or malformed: an old or odd agent is still probed."""
+        installed, active = data.get("installed"), data.get("active_modules")
+        in_progress = data.get("deployment_in_progress")
+        return cls(
+            str(data.get("agent_version", "")),
+            str(data.get("device", "")),
+            installed if isinstance(installed, dict) else {},
+            active if isinstance(active, dict) else {},
+            in_progress if isinstance(in_progress, str) else None,
+        )
 
-def parse_configuration(body: Any) -> Configuration:
-    """The body of ``PUT /v1/deployments/{id}``."""
-    data = _mapping(body, "", ("applications",))
-    apps_value = data["applications"]
-    if not isinstance(apps_value, list):
-        raise BadRequest("applications: must be a list")
-    apps: list[AppRef] = []
-    modules: list[ModuleRef] = []
-    seen_modules: dict[str, str] = {}
-    for i, item in enumerate(apps_value):
-        place = f"applications[{i}]"
-        item = _mapping(item, place, ("name", "version", "modules"))
-        name = _text(item["name"], f"{place}.name", NAME, "letters, digits, '.', '_', '+', '-'")
-        if any(a.name == name for a in apps):
-            raise BadRequest(f"{place}.name: application '{name}' is listed twice")
-        version = _text(item["version"], f"{place}.version", NAME, "not a version text")
-        apps.append(AppRef(name, version))
-        if not isinstance(item["modules"], list):
-            raise BadRequest(f"{place}.modules: must be a list")
-        for j, module in enumerate(item["modules"]):
-            mplace = f"{place}.modules[{j}]"
-            module = _mapping(module, mplace, ("name", "version", "url", "sha256"))
-            mname = _text(module["name"], f"{mplace}.name", NAME, "letters, digits, '.', '_', '-'")
-            if mname in seen_modules:
-                raise BadRequest(
-                    f"{mplace}.name: module '{mname}' is also part of '{seen_modules[mname]}'"
-                )
-            seen_modules[mname] = name
-            mversion = _text(module["version"], f"{mplace}.version", NAME, "not a version text")
-            url = _text(module["url"], f"{mplace}.url")
-            if not url.startswith(URL_SCHEMES):
-                raise BadRequest(f"{mplace}.url: must start with http://, https:// or file://")
-            sha = _text(
-                module["sha256"], f"{mplace}.sha256", SHA256, "must be 64 hexadecimal characters"
-            )
-            modules.append(ModuleRef(mname, mversion, url, sha, name))
-    if len(modules) > MAX_MODULES:
-        raise BadRequest(f"applications: more than {MAX_MODULES} modules")
-    return Configuration(tuple(apps), tuple(modules))
+    def versions(self) -> dict[str, str]:
+        """application -> installed version, for the applications the status names well."""
+        return {
+            str(name): app["version"]
+            for name, app in self.installed.items()
+            if isinstance(app, dict) and isinstance(app.get("version"), str)
+        }

@@ -1,4 +1,4 @@
-"""The agent's HTTP(S) API under /v1 (docs/agent-api.yaml) and its command line.
+"""The agent's HTTP(S) API (docs/agent-api.yaml, paths in `protocol.py`) and its command line.
 
 Every request needs ``Authorization: Bearer <token>``, compared in constant time; a wrong or
 missing token gets 401 and nothing else. Bodies are JSON; anything malformed gets a 4xx with a
@@ -8,7 +8,6 @@ message, and an unexpected error a 500 — the server thread survives either way
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hmac
 import json
 import logging
@@ -19,10 +18,18 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
-from appupdater.agent import AGENT_VERSION, API_PREFIX
-from appupdater.agent.protocol import BadRequest, check_deployment_id, parse_configuration
+from appupdater.agent import AGENT_VERSION
+from appupdater.agent.parsing import (
+    BadRequest,
+    NotAllowed,
+    Route,
+    parse_configuration,
+    parse_poll_query,
+    parse_route,
+)
+from appupdater.agent.protocol import Endpoint
 from appupdater.agent.state import Agent, Conflict
 
 log = logging.getLogger("appupdater.agent")
@@ -30,29 +37,28 @@ log = logging.getLogger("appupdater.agent")
 MAX_BODY = 1024 * 1024
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, text: str):
-        super().__init__(text)
-        self.status = status
-
-
 class Handler(BaseHTTPRequestHandler):
     server: AgentServer
     protocol_version = "HTTP/1.1"
     server_version = f"appupdater-agent/{AGENT_VERSION}"
+    _body_read = False  # whether this request's body was read (or drained); see _send
 
     # ---- plumbing --------------------------------------------------------------------------
 
     def log_message(self, format: str, *args) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
-    def _send(self, status: int, body: dict) -> None:
+    def _send(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
+        if not self._body_read:  # what the client sent must not be taken for its next request
+            self._drain()
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        if status == 401:
-            self.send_header("WWW-Authenticate", 'Bearer realm="appupdater-agent"')
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
 
@@ -66,42 +72,55 @@ class Handler(BaseHTTPRequestHandler):
     def _body(self):
         length = self.headers.get("Content-Length")
         if length is None or not length.isdigit():
-            raise ApiError(411, "a JSON body with Content-Length is required")
+            raise BadRequest("a JSON body with Content-Length is required", 411)
         if int(length) > MAX_BODY:
-            raise ApiError(413, f"the body is larger than {MAX_BODY} bytes")
+            raise BadRequest(f"the body is larger than {MAX_BODY} bytes", 413)
         raw = self.rfile.read(int(length))
+        self._body_read = True
         try:
             return json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ApiError(400, f"the body is not valid JSON: {exc}") from exc
-
-    def _handle(self, method: str) -> None:
-        try:
-            if not self._authorised():
-                self._drain()
-                self._send(401, {"error": "unauthorised"})
-                return
-            status, body = self._route(method)
-            self._send(status, body)
-        except ApiError as exc:
-            self._send(exc.status, {"error": str(exc)})
-        except BadRequest as exc:
-            self._send(400, {"error": str(exc)})
-        except Conflict as exc:
-            self._send(409, {"error": str(exc)})
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        except Exception as exc:  # never let a request take the agent down
-            log.exception("request %s %s failed", method, self.path)
-            with contextlib.suppress(OSError):
-                self._send(500, {"error": f"internal error in the agent: {exc!r}"})
+            raise BadRequest(f"the body is not valid JSON: {exc}") from exc
 
     def _drain(self) -> None:
+        """Read a body nobody wants; one that cannot be read ends the connection instead."""
+        self._body_read = True
         length = self.headers.get("Content-Length")
+        if length is None and "Transfer-Encoding" not in self.headers:
+            return  # no body
         if length and length.isdigit() and int(length) <= MAX_BODY:
             self.rfile.read(int(length))
         else:
             self.close_connection = True
+
+    def _handle(self, method: str) -> None:
+        self._body_read = False
+        try:
+            if not self._authorised():
+                self._send(
+                    401,
+                    {"error": "unauthorised"},
+                    {"WWW-Authenticate": 'Bearer realm="appupdater-agent"'},
+                )
+                return
+            status, body = self._route(method)
+            self._send(status, body)
+        except NotAllowed as exc:
+            self._send(exc.status, {"error": str(exc)}, {"Allow": ", ".join(exc.allowed)})
+        except BadRequest as exc:
+            self._send(exc.status, {"error": str(exc)})
+        except Conflict as exc:
+            self._send(409, {"error": str(exc)})
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            log.debug("%s %s: the client closed the connection (%s)", method, self.path, exc)
+        except Exception as exc:  # never let a request take the agent down
+            log.exception("request %s %s failed", method, self.path)
+            try:
+                self._send(500, {"error": f"internal error in the agent: {exc!r}"})
+            except OSError as send_error:
+                log.debug(
+                    "%s %s: the 500 answer could not be sent (%s)", method, self.path, send_error
+                )
 
     def do_GET(self) -> None:
         self._handle("GET")
@@ -115,59 +134,32 @@ class Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._handle("DELETE")
 
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
     # ---- the API ---------------------------------------------------------------------------
 
     def _route(self, method: str) -> tuple[int, dict]:
         url = urlsplit(self.path)
-        query = parse_qs(url.query)
-        parts = [p for p in url.path.split("/") if p]
-        if not parts or f"/{parts[0]}" != API_PREFIX:
-            raise ApiError(404, f"unknown path {url.path} (the API is under {API_PREFIX}/)")
-        parts = parts[1:]
+        route = parse_route(url.path)
+        route.check_method(method)
         agent = self.server.agent
-        if parts == ["status"]:
-            self._only(method, "GET")
+        if route.endpoint is Endpoint.STATUS:
             return 200, agent.status()
-        if len(parts) >= 2 and parts[0] == "deployments":
-            deployment_id = check_deployment_id(parts[1])
-            if len(parts) == 2 and method == "PUT":
-                configuration = parse_configuration(self._body())
-                created, body = agent.put(deployment_id, configuration)
-                return (201 if created else 200), body
-            if len(parts) == 2:
-                self._only(method, "GET", "PUT")
-                body = agent.get(
-                    deployment_id,
-                    _number(query, "log_after", int, 0),
-                    _number(query, "wait", float, 0.0),
-                )
-                if body is None:
-                    raise ApiError(404, f"no deployment {deployment_id} on this device")
-                return 200, body
-            if parts[2:] == ["cancel"]:
-                self._only(method, "POST")
-                body = agent.cancel(deployment_id)
-                if body is None:
-                    raise ApiError(404, f"no deployment {deployment_id} on this device")
-                return 200, body
-        raise ApiError(404, f"unknown path {url.path}")
+        if route.endpoint is Endpoint.CANCEL:
+            return 200, self._found(route, agent.cancel(route.deployment_id))
+        if method == "PUT":
+            configuration = parse_configuration(self._body())
+            created, body = agent.put(route.deployment_id, configuration)
+            return (201 if created else 200), body
+        query = parse_poll_query(url.query)
+        return 200, self._found(route, agent.get(route.deployment_id, query.log_after, query.wait))
 
-    def _only(self, method: str, *allowed: str) -> None:
-        if method not in allowed:
-            raise ApiError(405, f"{method} is not allowed here (allowed: {', '.join(allowed)})")
-
-
-def _number(query: dict, name: str, kind, default):
-    values = query.get(name)
-    if not values:
-        return default
-    try:
-        value = kind(values[0])
-    except ValueError as exc:
-        raise ApiError(400, f"query parameter {name} must be a number") from exc
-    if value < 0:
-        raise ApiError(400, f"query parameter {name} must not be negative")
-    return value
+    @staticmethod
+    def _found(route: Route, body: dict | None) -> dict:
+        if body is None:
+            raise BadRequest(f"no deployment {route.deployment_id} on this device", 404)
+        return body
 
 
 class AgentServer(ThreadingHTTPServer):

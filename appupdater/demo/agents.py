@@ -10,17 +10,25 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import secrets
 import subprocess
 import sys
 import tarfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
+from appupdater.agent.protocol import (
+    AppRef,
+    Configuration,
+    DeploymentAnswer,
+    DeploymentState,
+    ModuleRef,
+)
+from appupdater.core.jobs import Connection
+from appupdater.engine.gateways.agent_client import AgentClient
 
 CATALOG = {
     "1.0.0": [("collector", "1.0.0"), ("dashboard", "1.0.0")],
@@ -39,6 +47,9 @@ class DemoAgent:
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def client(self) -> AgentClient:
+        return AgentClient(self.name, Connection(self.endpoint, self.token), timeout=30)
 
 
 def write_tarball(path: Path, files: dict[str, str], links: dict[str, str] | None = None) -> str:
@@ -138,21 +149,15 @@ def start_agent(folder: Path, name: str, token: str) -> DemoAgent:
     return DemoAgent(name, port, token, process)
 
 
-def put_and_wait(endpoint: str, token: str, deployment: str, configuration: dict) -> dict:
-    """PUT a deployment to an agent and long-poll it until it ends; its final state."""
-    headers = {"Authorization": f"Bearer {token}"}
-    url = f"{endpoint}/v1/deployments/{deployment}"
-    body = json.dumps(configuration).encode()
-    urllib.request.urlopen(
-        urllib.request.Request(url, body, headers, method="PUT"), timeout=30
-    ).read()
-    seen = 0
-    while True:
-        request = urllib.request.Request(f"{url}?wait=2&log_after={seen}", headers=headers)
-        answer = json.loads(urllib.request.urlopen(request, timeout=30).read())
-        seen = answer["log_total"]
-        if answer["state"] != "running":
-            return answer
+def put_and_wait(
+    client: AgentClient, deployment_id: str, configuration: Configuration
+) -> DeploymentAnswer:
+    """PUT a deployment to an agent and long-poll it until it ends; its final answer. Errors
+    are the client's `GatewayError`s."""
+    answer = client.put(deployment_id, configuration)
+    while answer.state is None or not answer.state.final:
+        answer = client.poll(deployment_id, answer.log_total, wait=2)
+    return answer
 
 
 def start_demo(folder: Path, count: int) -> tuple[list[DemoAgent], Path]:
@@ -168,27 +173,13 @@ def start_demo(folder: Path, count: int) -> tuple[list[DemoAgent], Path]:
     try:
         for i in range(1, count + 1):
             agents.append(start_agent(folder, f"agent-{i:02d}", secrets.token_urlsafe(24)))
-        first = {
-            "applications": [
-                {
-                    "name": "line-monitor",
-                    "version": "1.0.0",
-                    "modules": [
-                        {
-                            "name": n,
-                            "version": v,
-                            "url": artifacts[(n, v)][0],
-                            "sha256": artifacts[(n, v)][1],
-                        }
-                        for n, v in CATALOG["1.0.0"]
-                    ],
-                }
-            ]
-        }
+        modules = tuple(ModuleRef(n, v, *artifacts[(n, v)]) for n, v in CATALOG["1.0.0"])
+        first = Configuration((AppRef("line-monitor", "1.0.0", modules),))
         for agent in agents:
-            answer = put_and_wait(agent.endpoint, agent.token, "demo-initial", first)
-            if answer["state"] != "succeeded":
-                raise RuntimeError(f"{agent.name}: {answer['message']}")
+            with agent.client() as client:
+                answer = put_and_wait(client, "demo-initial", first)
+            if answer.state is not DeploymentState.SUCCEEDED:
+                raise RuntimeError(f"{agent.name}: {answer.message}")
     except BaseException:
         stop_demo(agents)
         raise

@@ -1,5 +1,5 @@
 """The agent's own behaviour, in process: activation, removal, rollback, unsafe archives,
-restarts, and that it runs on the standard library alone."""
+restarts, and that it runs on the standard library alone (its API: test_api.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from appupdater.agent import files as agent_files
-from appupdater.agent.protocol import BadRequest, parse_configuration
+from appupdater.agent.parsing import BadRequest, parse_configuration
 from appupdater.agent.state import Agent, Conflict
 from appupdater.demo.agents import module_files
 from appupdater.demo.agents import write_tarball as make_tarball
@@ -156,7 +156,7 @@ def test_a_failure_while_switching_links_puts_every_link_back(tmp_path, artifact
             raise OSError(28, "No space left on device")
         real(link, target)
 
-    monkeypatch.setattr("appupdater.agent.state.switch_link", failing)
+    monkeypatch.setattr("appupdater.agent.activation.switch_link", failing)
     agent.put("d2", config(artifacts, "2.0.0", V2))
     answer = finished(agent, "d2")
     monkeypatch.undo()
@@ -272,6 +272,7 @@ def test_malformed_configurations_name_the_problem(body, message):
         parse_configuration(body)
 
 
+@pytest.mark.integration
 def test_the_agent_needs_only_the_standard_library(tmp_path):
     """In a virtual environment without any package (no PySide6, peewee, PyYAML) the agent
     starts and answers --version; and importing it pulls in no third-party module."""
@@ -297,13 +298,3 @@ def test_the_agent_needs_only_the_standard_library(tmp_path):
     assert version.stdout.startswith("appupdater-agent ")
     missing = subprocess.run([str(python), "-c", "import PySide6"], capture_output=True, text=True)
     assert missing.returncode != 0  # the environment really is bare
-
-
-def test_the_documented_api_is_the_served_one():
-    import yaml
-
-    spec = yaml.safe_load((REPO / "docs" / "agent-api.yaml").read_text())
-    assert set(spec["paths"]) == {"/status", "/deployments/{id}", "/deployments/{id}/cancel"}
-    assert spec["servers"][0]["url"].endswith("/v1")
-    served = (REPO / "appupdater" / "agent" / "server.py").read_text()
-    assert 'parts == ["status"]' in served and 'parts[2:] == ["cancel"]' in served

@@ -13,6 +13,8 @@ from appupdater.engine.gateways.base import DeviceTarget
 from appupdater.engine.gateways.http import HttpGateway
 from tests.agents import TOKEN, AgentProcess
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def tls_agent(tmp_path):

@@ -29,6 +29,8 @@ from tests.agents import (
 )
 from tests.helpers import load_yaml
 
+pytestmark = pytest.mark.integration
+
 WAIT = 30_000
 V1 = {"collector": "1.0.0", "dashboard": "1.0.0"}
 V2 = {"collector": "2.0.0", "alerts": "1.0.0"}

@@ -3,24 +3,26 @@
 One deployment is a PUT of the device's whole configuration under an id made of the run and the
 deployment (so a repeated PUT — a lost answer, a retry — never runs it twice), then long polls of
 its state whose phase, progress and log lines are relayed into the deployment's own. Cancel,
-timeout and quit ask the agent to cancel, which rolls the device back. Errors say what happened
-in words: "press-07 refused the token", "press-07 unreachable at https://10.0.3.7:8443
-(connection refused)".
+timeout and quit ask the agent to cancel, which rolls the device back. The requests themselves,
+and their errors in words, are `agent_client.AgentClient`'s.
 """
 
 from __future__ import annotations
 
-import errno
-import hashlib
-import http.client
-import json
-import socket
-import ssl
+import logging
 import time
-from typing import Any
-from urllib.parse import urlsplit
 
-from appupdater.core.jobs import Connection, DeploymentJob
+from appupdater.agent.protocol import (
+    AppRef,
+    Configuration,
+    DeploymentAnswer,
+    DeploymentState,
+    ModuleRef,
+    Phase,
+    run_deployment_id,
+)
+from appupdater.core.jobs import DeploymentJob
+from appupdater.engine.gateways.agent_client import AgentClient
 from appupdater.engine.gateways.base import (
     DeviceTarget,
     Gateway,
@@ -29,147 +31,13 @@ from appupdater.engine.gateways.base import (
     ShouldStop,
     Stopped,
 )
-from appupdater.errors import AgentError, DeviceRejected, DeviceUnreachable, GatewayError
+from appupdater.errors import DeviceRejected, DeviceUnreachable, GatewayError
 from appupdater.store.models import DeploymentPhase
 
-PHASES = {p.value for p in DeploymentPhase}
-_REASONS = {
-    errno.ECONNREFUSED: "connection refused",
-    errno.EHOSTUNREACH: "no route to host",
-    errno.ENETUNREACH: "network unreachable",
-    errno.ECONNRESET: "connection reset",
-    errno.ETIMEDOUT: "timed out",
-}
+log = logging.getLogger("appupdater.engine")
 
 
-def _reason(exc: BaseException, timeout: float) -> str:
-    if isinstance(exc, TimeoutError | socket.timeout):
-        return f"no answer within {timeout:g} s"
-    if isinstance(exc, socket.gaierror):
-        return "unknown host name"
-    if isinstance(exc, OSError) and exc.errno in _REASONS:
-        return _REASONS[exc.errno]
-    if isinstance(exc, http.client.RemoteDisconnected | ConnectionError):
-        return "the connection was closed"
-    return str(exc) or type(exc).__name__
-
-
-class AgentClient:
-    """Requests to one device's agent over one kept-alive connection (reopened when lost)."""
-
-    def __init__(self, device: str, connection: Connection, timeout: float = 10.0):
-        self.device = device
-        self.connection = connection
-        self.timeout = timeout
-        url = urlsplit(connection.endpoint)
-        self.https = url.scheme == "https"
-        self.host = url.hostname or ""
-        self.port = url.port or (443 if self.https else 80)
-        self._http: http.client.HTTPConnection | None = None
-
-    # ---- connection ----------------------------------------------------------------------
-
-    def _context(self) -> ssl.SSLContext:
-        if self.connection.fingerprint:
-            # pinned: the certificate itself is the trust, checked after the handshake
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        else:
-            context = ssl.create_default_context(cafile=self.connection.ca_file)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        return context
-
-    def _open(self, timeout: float) -> http.client.HTTPConnection:
-        if self._http is not None:
-            self._http.timeout = timeout
-            if self._http.sock is not None:
-                self._http.sock.settimeout(timeout)
-            return self._http
-        if self.https:
-            conn = http.client.HTTPSConnection(
-                self.host, self.port, timeout=timeout, context=self._context()
-            )
-        else:
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        conn.connect()
-        if self.https and self.connection.fingerprint:
-            der = conn.sock.getpeercert(binary_form=True) or b""
-            if hashlib.sha256(der).hexdigest() != self.connection.fingerprint:
-                conn.close()
-                raise DeviceRejected(
-                    f"{self.device} at {self.connection.endpoint} presented a certificate that "
-                    "does not match its pinned fingerprint"
-                )
-        self._http = conn
-        return conn
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
-            self._http = None
-
-    # ---- requests --------------------------------------------------------------------------
-
-    def request(
-        self, method: str, path: str, body: Any = None, timeout: float | None = None
-    ) -> tuple[int, dict]:
-        """(status, JSON answer) of a 2xx answer; any other outcome raises a GatewayError
-        whose text names the device and what happened."""
-        timeout = timeout or self.timeout
-        data = json.dumps(body).encode() if body is not None else None
-        headers = {"Authorization": f"Bearer {self.connection.token or ''}"}
-        if data is not None:
-            headers["Content-Type"] = "application/json"
-        for reuse in (True, False):  # a kept-alive connection the agent closed: once more
-            try:
-                conn = self._open(timeout)
-                conn.request(method, path, body=data, headers=headers)
-                answer = conn.getresponse()
-                raw = answer.read()
-                break
-            except ssl.SSLCertVerificationError as exc:
-                self.close()
-                raise DeviceRejected(
-                    f"{self.device} at {self.connection.endpoint} presented a certificate that "
-                    f"is not trusted ({exc.verify_message})"
-                ) from exc
-            except (OSError, http.client.HTTPException) as exc:
-                was_open = self._http is not None and reuse
-                self.close()
-                if was_open and isinstance(
-                    exc, http.client.RemoteDisconnected | ConnectionResetError | BrokenPipeError
-                ):
-                    continue
-                raise DeviceUnreachable(
-                    f"{self.device} unreachable at {self.connection.endpoint} "
-                    f"({_reason(exc, timeout)})"
-                ) from exc
-        if answer.will_close:
-            self.close()
-        status = answer.status
-        try:
-            parsed = json.loads(raw) if raw else {}
-            if not isinstance(parsed, dict):
-                raise ValueError("not an object")
-        except ValueError as exc:
-            snippet = raw[:60].decode("utf-8", "replace")
-            raise AgentError(
-                f"{self.device} sent an answer that is not JSON (HTTP {status}: {snippet!r})"
-            ) from exc
-        text = str(parsed.get("error", "")) or answer.reason
-        if status == 401:
-            raise DeviceRejected(f"{self.device} refused the token")
-        if status >= 500:
-            raise AgentError(f"{self.device} answered HTTP {status}: {text}")
-        if status == 409:
-            raise AgentError(f"{self.device} is busy: {text}")
-        if status >= 400:
-            raise DeviceRejected(f"{self.device} refused the request (HTTP {status}): {text}")
-        return status, parsed
-
-
-def configuration_of(job: DeploymentJob) -> dict:
+def configuration_of(job: DeploymentJob) -> Configuration:
     """The device's whole configuration as the agent takes it."""
     applications = []
     for app in job.config:
@@ -181,15 +49,20 @@ def configuration_of(job: DeploymentJob) -> dict:
                     f"artifact (url and sha256 in the fleet file), so it cannot go to {job.device}"
                 )
             modules.append(
-                {
-                    "name": module.name,
-                    "version": module.version,
-                    "url": module.artifact_url,
-                    "sha256": module.artifact_sha256,
-                }
+                ModuleRef(module.name, module.version, module.artifact_url, module.artifact_sha256)
             )
-        applications.append({"name": app.application, "version": app.version, "modules": modules})
-    return {"applications": applications}
+        applications.append(AppRef(app.application, app.version, tuple(modules)))
+    return Configuration(tuple(applications))
+
+
+def _phase(answer: DeploymentAnswer) -> DeploymentPhase:
+    """The workstation's phase for the agent's: none yet is still connecting, and a phase this
+    workstation does not know is some kind of installing."""
+    if answer.phase is None:
+        return DeploymentPhase.INSTALLING
+    if answer.phase is Phase.NONE:
+        return DeploymentPhase.CONNECTING
+    return DeploymentPhase(answer.phase.value)
 
 
 class HttpGateway(Gateway):
@@ -210,86 +83,70 @@ class HttpGateway(Gateway):
     def probe(self, device: DeviceTarget) -> ProbeResult:
         if device.connection is None:
             return ProbeResult(False, message=f"{device.name} has no endpoint")
-        client = AgentClient(device.name, device.connection, self.timeout)
         try:
-            _, status = client.request("GET", "/v1/status")
+            with AgentClient(device.name, device.connection, self.timeout) as client:
+                status = client.status()
         except GatewayError as exc:
             return ProbeResult(False, message=str(exc))
-        finally:
-            client.close()
-        installed = {}
-        for name, app in (status.get("installed") or {}).items():
-            if isinstance(app, dict) and isinstance(app.get("version"), str):
-                installed[str(name)] = app["version"]
-        return ProbeResult(True, installed)
+        return ProbeResult(True, status.versions())
 
     def deploy(self, job: DeploymentJob, progress: Progress, should_stop: ShouldStop) -> str:
         if job.connection is None:
             raise DeviceRejected(f"{job.device} has no endpoint to deploy to")
-        body = configuration_of(job)
-        client = AgentClient(job.device, job.connection, self.timeout)
-        path = f"/v1/deployments/r{job.run_id}-d{job.id}"
-        try:
+        configuration = configuration_of(job)
+        deployment_id = run_deployment_id(job.run_id, job.id)
+        with AgentClient(job.device, job.connection, self.timeout) as client:
             progress(DeploymentPhase.CONNECTING, 0, f"connecting to {job.connection.endpoint}")
             if should_stop():
                 raise Stopped()
-            _, answer = client.request("PUT", path, body)
+            answer = client.put(deployment_id, configuration)
             log_after = 0
             last_contact = time.monotonic()
             while True:
-                log_after = self._relay(answer, log_after, progress)
-                state = answer.get("state")
-                if state == "succeeded":
-                    return f"deployed to {job.device}: {answer.get('message', '')}".rstrip(": ")
-                if state == "failed":
+                log_after = self._relay(answer, progress)
+                if answer.state is DeploymentState.SUCCEEDED:
+                    return f"deployed to {job.device}: {answer.message}".rstrip(": ")
+                if answer.state is DeploymentState.FAILED:
                     raise DeviceRejected(
-                        f"{job.device}: {answer.get('message', 'failed')}",
-                        transient=bool(answer.get("transient")),
+                        f"{job.device}: {answer.message or 'failed'}", transient=answer.transient
                     )
-                if state == "cancelled":
+                if answer.state is DeploymentState.CANCELLED:
                     raise DeviceRejected(
                         f"{job.device}: the deployment was cancelled on the device"
                     )
                 if should_stop():
-                    self._cancel(client, path)
+                    self._cancel(client, deployment_id)
                     raise Stopped()
                 try:
-                    _, answer = client.request(
-                        "GET",
-                        f"{path}?log_after={log_after}&wait={self.poll_wait:g}",
-                        timeout=self.timeout + self.poll_wait,
-                    )
+                    answer = client.poll(deployment_id, log_after, self.poll_wait)
                     last_contact = time.monotonic()
                 except DeviceUnreachable:
                     # an agent restarting picks the deployment up again: wait a little for it
                     if time.monotonic() - last_contact > self.reconnect_grace:
                         raise
                     self._pause(0.5, should_stop)
-        finally:
-            client.close()
 
-    def _relay(self, answer: dict, log_after: int, progress: Progress) -> int:
-        phase = answer.get("phase") or DeploymentPhase.CONNECTING
-        if phase not in PHASES:
-            phase = DeploymentPhase.INSTALLING
-        percent = answer.get("progress") or 0
-        lines = answer.get("log") or []
-        for line in lines:
-            if isinstance(line, dict):
-                progress(phase, percent, f"{line.get('level', 'info')}: {line.get('message', '')}")
-        progress(phase, percent, None)
-        total = answer.get("log_total")
-        return total if isinstance(total, int) else log_after + len(lines)
+    @staticmethod
+    def _relay(answer: DeploymentAnswer, progress: Progress) -> int:
+        """Pass the answer's phase, progress and new log lines on; the log lines seen so far."""
+        phase = _phase(answer)
+        for line in answer.log:
+            progress(phase, answer.progress, f"{line.level}: {line.message}")
+        progress(phase, answer.progress, None)
+        return answer.log_total
 
-    def _cancel(self, client: AgentClient, path: str) -> None:
+    def _cancel(self, client: AgentClient, deployment_id: str) -> None:
         """Ask the agent to cancel and wait (a while) for it to have rolled back."""
         deadline = time.monotonic() + self.cancel_wait
         try:
-            _, answer = client.request("POST", f"{path}/cancel")
-            while answer.get("state") == "running" and time.monotonic() < deadline:
-                _, answer = client.request("GET", f"{path}?wait=1", timeout=self.timeout + 1)
-        except GatewayError:
-            pass  # unreachable now: the agent rolls back on its own once it sees the cancel
+            answer = client.cancel(deployment_id)
+            while answer.state is DeploymentState.RUNNING and time.monotonic() < deadline:
+                answer = client.poll(deployment_id, wait=1)
+        except GatewayError as exc:
+            # unreachable now: once the agent has the cancel, it rolls back on its own
+            log.warning(
+                "could not confirm the cancel of %s on %s: %s", deployment_id, client.device, exc
+            )
 
     @staticmethod
     def _pause(seconds: float, should_stop: ShouldStop) -> None:

@@ -1,0 +1,79 @@
+"""Activating module versions together, and undoing it.
+
+Under ``modules/`` every module has a folder per unpacked version and a ``current`` link to the
+active one. An activation switches the links of every module it touches; before it does, a
+journal of what they pointed at is written to state.json, so that a failure — or an agent that
+stops in the middle — puts every link back and the device runs what it ran before.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from appupdater.agent.files import StepFailed, switch_link
+
+
+@dataclass(frozen=True)
+class Journal:
+    """The links an activation is changing: module -> the version active before (None: no
+    link). Kept in state.json until the activation is complete or undone."""
+
+    deployment: str
+    previous: dict[str, str | None]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"deployment": self.deployment, "previous": self.previous}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Journal:
+        return cls(data.get("deployment", ""), dict(data.get("previous", {})))
+
+    def deactivated(self, wanted: dict[str, str]) -> dict[str, str]:
+        """module -> version, for the modules active before that `wanted` leaves out."""
+        return {m: v for m, v in self.previous.items() if v is not None and m not in wanted}
+
+
+class Modules:
+    """The module versions on the device and which of them are active."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def version_dir(self, module: str, version: str) -> Path:
+        return self.folder / module / version
+
+    def active(self) -> dict[str, str]:
+        """module -> active version, read from the links."""
+        active = {}
+        for link in self.folder.glob("*/current"):
+            if link.is_symlink():
+                active[link.parent.name] = os.readlink(link)
+        return active
+
+    def journal_for(self, deployment: str, wanted: dict[str, str]) -> Journal:
+        """What activating `wanted` (module -> version) will change, before it changes it."""
+        before = self.active()
+        return Journal(deployment, {m: before.get(m) for m in sorted(set(before) | set(wanted))})
+
+    def switch(self, journal: Journal, wanted: dict[str, str]) -> None:
+        """Point every link the journal names at its wanted version; modules not wanted lose
+        their link (their versions stay on disk)."""
+        for module in journal.previous:
+            switch_link(self.folder / module / "current", wanted.get(module))
+
+    def check(self, wanted: dict[str, str]) -> None:
+        """Every wanted version is active and not empty, or StepFailed says which is not."""
+        active = self.active()
+        for module, version in wanted.items():
+            if active.get(module) != version or not any(
+                self.version_dir(module, version).iterdir()
+            ):
+                raise StepFailed(f"{module} {version} is not active after switching")
+
+    def restore(self, journal: Journal) -> None:
+        """Put every link the journal names back as it was."""
+        for module, version in journal.previous.items():
+            switch_link(self.folder / module / "current", version)

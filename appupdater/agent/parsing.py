@@ -1,0 +1,172 @@
+"""Requests to the agent, checked field by field into the protocol's dataclasses.
+
+Every problem raises `BadRequest` with the place and what is wrong, so the workstation gets a
+4xx that names it ("applications[0].modules[1].sha256: must be 64 hexadecimal characters").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from appupdater.agent.protocol import (
+    API_PREFIX,
+    CANCEL,
+    DEPLOYMENTS,
+    LOG_AFTER,
+    STATUS,
+    WAIT,
+    AppRef,
+    Configuration,
+    Endpoint,
+    ModuleRef,
+)
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")  # also safe as a folder name
+DEPLOYMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+URL_SCHEMES = ("http://", "https://", "file://")
+MAX_MODULES = 1000
+
+
+class BadRequest(ValueError):
+    """A request the agent refuses with `status` (400 unless said); the text names the place
+    and the problem."""
+
+    def __init__(self, text: str, status: int = 400):
+        super().__init__(text)
+        self.status = status
+
+
+class NotAllowed(BadRequest):
+    """A method the path does not take (405); `allowed` are those it does."""
+
+    def __init__(self, method: str, allowed: tuple[str, ...]):
+        super().__init__(f"{method} is not allowed here (allowed: {', '.join(allowed)})", 405)
+        self.allowed = allowed
+
+
+@dataclass(frozen=True)
+class Route:
+    """Which endpoint a request path names, and the deployment for those under `deployments`."""
+
+    endpoint: Endpoint
+    deployment_id: str = ""
+
+    def check_method(self, method: str) -> None:
+        if method not in self.endpoint.methods:
+            raise NotAllowed(method, self.endpoint.methods)
+
+
+@dataclass(frozen=True)
+class PollQuery:
+    """The query of a deployment's long poll."""
+
+    log_after: int
+    wait: float
+
+
+def parse_route(path: str) -> Route:
+    """The route of a request path (without its query); unknown paths are a 404."""
+    parts = [p for p in path.split("/") if p]
+    if not parts or f"/{parts[0]}" != API_PREFIX:
+        raise BadRequest(f"unknown path {path} (the API is under {API_PREFIX}/)", 404)
+    parts = parts[1:]
+    if parts == [STATUS]:
+        return Route(Endpoint.STATUS)
+    if len(parts) >= 2 and parts[0] == DEPLOYMENTS:
+        deployment_id = check_deployment_id(parts[1])
+        if len(parts) == 2:
+            return Route(Endpoint.DEPLOYMENT, deployment_id)
+        if parts[2:] == [CANCEL]:
+            return Route(Endpoint.CANCEL, deployment_id)
+    raise BadRequest(f"unknown path {path}", 404)
+
+
+def parse_poll_query(query: str) -> PollQuery:
+    values = parse_qs(query)
+    return PollQuery(
+        _number(values, LOG_AFTER, int, 0),
+        _number(values, WAIT, float, 0.0),
+    )
+
+
+def _number(values: dict[str, list[str]], name: str, kind: type[int | float], default):
+    if not values.get(name):
+        return default
+    try:
+        value = kind(values[name][0])
+    except ValueError as exc:
+        raise BadRequest(f"query parameter {name} must be a number") from exc
+    if value < 0:
+        raise BadRequest(f"query parameter {name} must not be negative")
+    return value
+
+
+def _text(value: Any, place: str, pattern: re.Pattern | None = None, what: str = "") -> str:
+    if not isinstance(value, str) or not value:
+        raise BadRequest(f"{place}: must be non-empty text")
+    if pattern is not None and not pattern.match(value):
+        raise BadRequest(f"{place}: {what}")
+    return value
+
+
+def _mapping(value: Any, place: str, required: tuple[str, ...]) -> dict:
+    if not isinstance(value, dict):
+        raise BadRequest(f"{place or 'the body'}: must be a JSON object")
+    for key in required:
+        if key not in value:
+            raise BadRequest(f"{place or 'the body'}: missing field '{key}'")
+    for key in value:
+        if key not in required:
+            raise BadRequest(f"{place + '.' if place else ''}{key}: unknown field")
+    return value
+
+
+def check_deployment_id(value: str) -> str:
+    return _text(
+        value, "deployment id", DEPLOYMENT_ID, "letters, digits, '.', '_' or '-' (at most 64)"
+    )
+
+
+def parse_configuration(body: Any) -> Configuration:
+    """The body of a deployment's PUT."""
+    data = _mapping(body, "", ("applications",))
+    apps_value = data["applications"]
+    if not isinstance(apps_value, list):
+        raise BadRequest("applications: must be a list")
+    apps: list[AppRef] = []
+    seen_modules: dict[str, str] = {}
+    for i, item in enumerate(apps_value):
+        place = f"applications[{i}]"
+        item = _mapping(item, place, ("name", "version", "modules"))
+        name = _text(item["name"], f"{place}.name", NAME, "letters, digits, '.', '_', '+', '-'")
+        if any(a.name == name for a in apps):
+            raise BadRequest(f"{place}.name: application '{name}' is listed twice")
+        version = _text(item["version"], f"{place}.version", NAME, "not a version text")
+        if not isinstance(item["modules"], list):
+            raise BadRequest(f"{place}.modules: must be a list")
+        modules: list[ModuleRef] = []
+        for j, module in enumerate(item["modules"]):
+            mplace = f"{place}.modules[{j}]"
+            module = _mapping(module, mplace, ("name", "version", "url", "sha256"))
+            mname = _text(module["name"], f"{mplace}.name", NAME, "letters, digits, '.', '_', '-'")
+            if mname in seen_modules:
+                raise BadRequest(
+                    f"{mplace}.name: module '{mname}' is also part of '{seen_modules[mname]}'"
+                )
+            seen_modules[mname] = name
+            mversion = _text(module["version"], f"{mplace}.version", NAME, "not a version text")
+            url = _text(module["url"], f"{mplace}.url")
+            if not url.startswith(URL_SCHEMES):
+                raise BadRequest(f"{mplace}.url: must start with http://, https:// or file://")
+            sha = _text(
+                module["sha256"], f"{mplace}.sha256", SHA256, "must be 64 hexadecimal characters"
+            )
+            modules.append(ModuleRef(mname, mversion, url, sha))
+        apps.append(AppRef(name, version, tuple(modules)))
+    if len(seen_modules) > MAX_MODULES:
+        raise BadRequest(f"applications: more than {MAX_MODULES} modules")
+    return Configuration(tuple(apps))

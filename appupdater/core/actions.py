@@ -17,6 +17,11 @@ from appupdater.store.models import WAITING_STATES, Deployment, DeploymentState
 from appupdater.store.revisions import stamped
 
 S = DeploymentState
+# the states each action applies to (a window offers an action only for these)
+CANCELLABLE = (*WAITING_STATES, S.RUNNING)
+RETRYABLE = (S.FAILED, S.CANCELLED)
+DEPLOYABLE_NOW = (S.SCHEDULED, S.RETRYING)
+RESCHEDULABLE = (*WAITING_STATES, S.FAILED, S.CANCELLED)
 
 
 def _change(
@@ -64,7 +69,7 @@ def retry(ids: Iterable[int], now: datetime) -> list[int]:
     return _change(
         ids,
         now,
-        (S.FAILED, S.CANCELLED),
+        RETRYABLE,
         "retry requested; queued",
         state=S.QUEUED,
         attempts=0,
@@ -79,7 +84,7 @@ def deploy_now(ids: Iterable[int], now: datetime) -> list[int]:
     return _change(
         ids,
         now,
-        (S.SCHEDULED, S.RETRYING),
+        DEPLOYABLE_NOW,
         "deploy now requested; queued",
         state=S.QUEUED,
         next_attempt_at=None,
@@ -93,7 +98,7 @@ def reschedule(ids: Iterable[int], at: datetime, now: datetime) -> list[int]:
     return _change(
         ids,
         now,
-        (*WAITING_STATES, S.FAILED, S.CANCELLED),
+        RESCHEDULABLE,
         f"rescheduled for {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
         state=S.SCHEDULED,
         scheduled_at=at,

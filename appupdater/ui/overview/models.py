@@ -13,6 +13,7 @@ from PySide6.QtCore import QModelIndex, QObject, Qt
 
 from appupdater.core.overview import DeploymentRow, RunSummary, parse_time
 from appupdater.core.progress import RunStatus
+from appupdater.store.models import DeploymentState as S
 from appupdater.ui.icons import icon
 from appupdater.ui.overview.feed import DeploymentTable
 from appupdater.ui.overview.style import STATE_COLOUR, STATE_ICON
@@ -46,11 +47,7 @@ class RunsModel(ListTableModel):
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 4:
-                done = (
-                    run.counts.get("succeeded", 0)
-                    + run.counts.get("failed", 0)
-                    + run.counts.get("cancelled", 0)
-                )
+                done = sum(n for state, n in run.counts.items() if S(state).is_final)
                 return f"{done} of {run.total} done" if run.total else "no deployments"
             return (
                 f"#{run.id}",
@@ -66,9 +63,9 @@ class RunsModel(ListTableModel):
             return ", ".join(f"{n} {s}" for s, n in sorted(run.counts.items())) or "no deployments"
         if role == Qt.ItemDataRole.ForegroundRole and column == 5:
             if run.status is RunStatus.COMPLETED_WITH_FAILURES:
-                return STATE_COLOUR["failed"]
+                return STATE_COLOUR[S.FAILED]
             if run.status is RunStatus.COMPLETED:
-                return STATE_COLOUR["succeeded"]
+                return STATE_COLOUR[S.SUCCEEDED]
         return None
 
 
@@ -144,7 +141,7 @@ class DeploymentsModel(ListTableModel):
         return answer(self, self.table.rows[self.visible[row]], index.column())
 
     def _progress(self, row: DeploymentRow, column: int):
-        return row.progress if column == 6 and row.state == "running" else None
+        return row.progress if column == 6 and row.state == S.RUNNING else None
 
     def _decoration(self, row: DeploymentRow, column: int):
         return icon(STATE_ICON.get(row.state, "info")) if column == 4 else None
@@ -217,7 +214,7 @@ class DeploymentsModel(ListTableModel):
         if column == 5:
             return row.phase or ""
         if column == 6:
-            return f"{row.progress} %" if row.state in ("running", "succeeded") else ""
+            return f"{row.progress} %" if row.state in (S.RUNNING, S.SUCCEEDED) else ""
         if column == 7:
             return local_text(parse_time(row.scheduled_at))
         if column == 8:

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 from PySide6.QtGui import QColor
 
+from appupdater.store.models import DeploymentState as S
+
 STATE_COLOUR = {
-    "succeeded": QColor("#2e7d32"),
-    "failed": QColor("#c62828"),
-    "running": QColor("#1f6feb"),
-    "queued": QColor("#6a8caf"),
-    "retrying": QColor("#e08a00"),
-    "scheduled": QColor("#8e6bbf"),
-    "cancelled": QColor("#9e9e9e"),
+    S.SUCCEEDED: QColor("#2e7d32"),
+    S.FAILED: QColor("#c62828"),
+    S.RUNNING: QColor("#1f6feb"),
+    S.QUEUED: QColor("#6a8caf"),
+    S.RETRYING: QColor("#e08a00"),
+    S.SCHEDULED: QColor("#8e6bbf"),
+    S.CANCELLED: QColor("#9e9e9e"),
 }
 # The order of the stacked bar's segments.
-BAR_ORDER = ("succeeded", "failed", "running", "queued", "retrying", "scheduled", "cancelled")
-STATES = ("scheduled", "queued", "running", "retrying", "succeeded", "failed", "cancelled")
+BAR_ORDER = (S.SUCCEEDED, S.FAILED, S.RUNNING, S.QUEUED, S.RETRYING, S.SCHEDULED, S.CANCELLED)
+# The order of the state filter.
+STATES = (S.SCHEDULED, S.QUEUED, S.RUNNING, S.RETRYING, S.SUCCEEDED, S.FAILED, S.CANCELLED)
 STATE_ICON = {
-    "succeeded": "op-added",
-    "failed": "op-removed",
-    "running": "deploy-now",
-    "queued": "deploy-now",
-    "retrying": "warning",
-    "scheduled": "deploy-at",
-    "cancelled": "select-none",
+    S.SUCCEEDED: "op-added",
+    S.FAILED: "op-removed",
+    S.RUNNING: "deploy-now",
+    S.QUEUED: "deploy-now",
+    S.RETRYING: "warning",
+    S.SCHEDULED: "deploy-at",
+    S.CANCELLED: "select-none",
 }

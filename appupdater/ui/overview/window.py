@@ -24,8 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from appupdater.core.actions import CANCELLABLE, DEPLOYABLE_NOW, RESCHEDULABLE, RETRYABLE
 from appupdater.core.overview import DeploymentRow, carried_changes, events, export_run_csv
 from appupdater.engine.engine import Engine
+from appupdater.store.models import DeploymentState as S
 from appupdater.ui.icons import icon
 from appupdater.ui.overview.delegates import ProgressDelegate, StackedBarDelegate
 from appupdater.ui.overview.details import DeploymentDetails
@@ -71,12 +73,12 @@ class OverviewWindow(QMainWindow):
         self.state_filter = QComboBox()
         self.state_filter.setAccessibleName("Filter by state")
         self.state_filter.addItem("All states", [])
-        self.state_filter.addItem("Needs attention (failed, retrying)", ["failed", "retrying"])
-        self.state_filter.addItem(
-            "In progress (queued, running, retrying)", ["queued", "running", "retrying"]
-        )
-        for state in STATES:
-            self.state_filter.addItem(state.capitalize(), [state])
+        for label, states in (
+            ("Needs attention (failed, retrying)", [S.FAILED, S.RETRYING]),
+            ("In progress (queued, running, retrying)", [S.QUEUED, S.RUNNING, S.RETRYING]),
+            *((state.capitalize(), [state]) for state in STATES),
+        ):
+            self.state_filter.addItem(label, [str(s) for s in states])
         self.text_filter = QLineEdit()
         self.text_filter.setPlaceholderText("Filter by device or message")
         self.text_filter.setClearButtonEnabled(True)
@@ -257,10 +259,10 @@ class OverviewWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         states = {row.state for row in self._selected_rows()}
-        self.cancel_action.setEnabled(bool(states & {"scheduled", "queued", "retrying", "running"}))
-        self.retry_action.setEnabled(bool(states & {"failed", "cancelled"}))
-        self.now_action.setEnabled(bool(states & {"scheduled", "retrying"}))
-        self.reschedule_action.setEnabled(bool(states - {"running", "succeeded"}))
+        self.cancel_action.setEnabled(not states.isdisjoint(CANCELLABLE))
+        self.retry_action.setEnabled(not states.isdisjoint(RETRYABLE))
+        self.now_action.setEnabled(not states.isdisjoint(DEPLOYABLE_NOW))
+        self.reschedule_action.setEnabled(not states.isdisjoint(RESCHEDULABLE))
         self.export_action.setEnabled(self.run_id is not None)
 
     # -- polling -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from appupdater.agent.activation import Modules
 from appupdater.agent.protocol import AppRef, Configuration, DeploymentState, ModuleRef
 from appupdater.core.jobs import Connection
 from appupdater.demo.agents import module_files, put_and_wait, spawn_agent, write_tarball
@@ -105,12 +106,7 @@ class AgentProcess:
 
     def active(self) -> dict[str, str]:
         """module -> active version, read from the links on disk."""
-        modules = self.state / "modules"
-        return {
-            link.parent.name: os.readlink(link)
-            for link in modules.glob("*/current")
-            if link.is_symlink()
-        }
+        return Modules(self.state / "modules").active()
 
 
 CATALOG_MODULES = {

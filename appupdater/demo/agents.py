@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import secrets
 import subprocess
 import sys
@@ -20,12 +21,14 @@ from pathlib import Path
 
 import yaml
 
+from appupdater.agent.activation import Modules
 from appupdater.agent.protocol import (
     AppRef,
     Configuration,
     DeploymentAnswer,
     DeploymentState,
     ModuleRef,
+    run_deployment_id,
 )
 from appupdater.core.jobs import Connection
 from appupdater.engine.gateways.agent_client import AgentClient
@@ -50,6 +53,34 @@ class DemoAgent:
 
     def client(self) -> AgentClient:
         return AgentClient(self.name, Connection(self.endpoint, self.token), timeout=30)
+
+
+@dataclass(frozen=True)
+class AgentOnDisk:
+    """What an agent's state folder says, read by whoever started it (checks, tests)."""
+
+    active: dict[str, str]  # module -> active version, from the links
+    installed: dict[str, str]  # application -> version, from state.json
+    deployments: dict[str, DeploymentState]  # deployment id -> its state, from state.json
+
+    def succeeded(self, run_id: int, deployment_id: int) -> bool:
+        """Whether the agent ran the workstation's deployment `deployment_id` of `run_id` to
+        success."""
+        pushed = run_deployment_id(run_id, deployment_id)
+        return self.deployments.get(pushed) is DeploymentState.SUCCEEDED
+
+
+def read_agent_state(state: Path) -> AgentOnDisk:
+    record = json.loads((state / "state.json").read_text(encoding="utf-8"))
+    installed = {
+        name: str(app.get("version"))
+        for name, app in (record.get("installed") or {}).items()
+        if isinstance(app, dict)
+    }
+    deployments = {
+        str(d["id"]): DeploymentState(d["state"]) for d in record.get("deployments") or []
+    }
+    return AgentOnDisk(Modules(state / "modules").active(), installed, deployments)
 
 
 def write_tarball(path: Path, files: dict[str, str], links: dict[str, str] | None = None) -> str:
@@ -160,8 +191,11 @@ def put_and_wait(
     return answer
 
 
-def start_demo(folder: Path, count: int) -> tuple[list[DemoAgent], Path]:
-    """Start `count` agents running line-monitor 1.0.0; returns them and the fleet file."""
+def start_demo(
+    folder: Path, count: int, *, simulated: int = 0, simulated_latency: float = 1.0
+) -> tuple[list[DemoAgent], Path]:
+    """Start `count` agents running line-monitor 1.0.0; returns them and the fleet file, in
+    which `simulated` devices without an endpoint (sim-01 …) stand beside them."""
     artifacts_dir = folder / "artifacts"
     artifacts_dir.mkdir(parents=True, exist_ok=True)
     artifacts = {
@@ -216,6 +250,15 @@ def start_demo(folder: Path, count: int) -> tuple[list[DemoAgent], Path]:
                 "applications": {"line-monitor": {"configured": "1.0.0", "installed": "1.0.0"}},
             }
             for agent in agents
+        ]
+        + [
+            {
+                "name": f"sim-{i:02d}",
+                "site": "Simulated",
+                "labels": {"sim.latency_s": simulated_latency},
+                "applications": {"line-monitor": {"configured": "1.0.0", "installed": "1.0.0"}},
+            }
+            for i in range(1, simulated + 1)
         ],
     }
     fleet = folder / "fleet-with-tokens.yaml"

@@ -1,11 +1,13 @@
 """`appupdater --self-test`: check an installation in seconds.
 
-Off-screen, on a temporary demo database and with temporary settings (nothing of the user's is
-read or written), it renders every icon, opens the main window, drives the Update wizard
-through its three pages to Approve Update, lets the engine deploy to simulated devices until the
-run completes, and opens the Deployment Overview on it. Each step prints a line; the exit code
-is 0 only if every step passed. It catches what packaging breaks: a missing resource or Qt
-plugin, a module left out of a frozen build, a schema migration that fails on a new database.
+Off-screen, on a temporary database and with temporary settings (nothing of the user's is read
+or written), it renders every icon, starts a real device agent on loopback beside simulated
+devices, opens the main window, drives the Update wizard through its three pages to Approve
+Update, lets the engine deploy until the run completes — checking on the agent's own disk that
+the new module versions are active, and that the devices without an agent were simulated — and
+opens the Deployment Overview on it. Each step prints a line; the exit code is 0 only if every
+step passed. It catches what packaging breaks: a missing resource or Qt plugin, a module or the
+agent left out of a frozen build, a schema migration that fails on a new database.
 """
 
 from __future__ import annotations
@@ -26,17 +28,24 @@ from PySide6.QtCore import QLibrary, QLibraryInfo, QTimer, qInstallMessageHandle
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from appupdater import __version__
-from appupdater.demo.fleet import load_demo
+from appupdater.core.fleetimport import import_file
+from appupdater.core.versions import parse_version
+from appupdater.demo.agents import CATALOG, DemoAgent, read_agent_state, start_demo, stop_demo
 from appupdater.desktop import resources_dir
 from appupdater.engine.build import build_engine
 from appupdater.engine.settings import EngineSettings
 from appupdater.store.db import close_database, open_database
 from appupdater.store.migrations import schema_version
-from appupdater.store.models import Deployment, DeploymentState
+from appupdater.store.models import Deployment, DeploymentState, Device
 from appupdater.ui.app import Application, configure_application
 from appupdater.ui.icons import icon
 
-DEVICES = 6
+AGENTS = 1
+SIMULATED = 5
+DEVICES = AGENTS + SIMULATED
+APP = "line-monitor"  # the agent demo's application
+# the wizard updates to the latest version of the agent demo's catalog
+TARGET = max(CATALOG, key=lambda text: parse_version(text).key)
 TIMEOUT_S = 90.0
 
 
@@ -65,17 +74,24 @@ def xcb_platform(plugins: Path) -> str:
     return "loads"
 
 
-def run_self_test(out: TextIO = sys.stdout) -> int:
-    """Run every step; 0 if all passed, 1 otherwise."""
+def run_self_test(out: TextIO = sys.stdout, keep: Path | None = None) -> int:
+    """Run every step; 0 if all passed, 1 otherwise. Everything it makes lives in a temporary
+    folder, removed at the end — or in `keep` (which must not exist yet), left to look at."""
+    if keep is not None:
+        keep.mkdir(parents=True)
+        return _run_in(keep, out)
     with tempfile.TemporaryDirectory(prefix="appupdater-self-test-") as folder:
-        tmp = Path(folder)
-        # before Qt starts: no window on screen, no settings or data of the user's touched
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-        os.environ["XDG_CONFIG_HOME"] = str(tmp / "config")
-        os.environ["XDG_DATA_HOME"] = str(tmp / "data")
-        os.environ["XDG_RUNTIME_DIR"] = str(tmp / "runtime")
-        (tmp / "runtime").mkdir(mode=0o700)
-        return SelfTest(tmp, out).run()
+        return _run_in(Path(folder), out)
+
+
+def _run_in(tmp: Path, out: TextIO) -> int:
+    # before Qt starts: no window on screen, no settings or data of the user's touched
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    os.environ["XDG_CONFIG_HOME"] = str(tmp / "config")
+    os.environ["XDG_DATA_HOME"] = str(tmp / "data")
+    os.environ["XDG_RUNTIME_DIR"] = str(tmp / "runtime")
+    (tmp / "runtime").mkdir(mode=0o700)
+    return SelfTest(tmp, out).run()
 
 
 class SelfTest:
@@ -87,6 +103,7 @@ class SelfTest:
         self.qt_messages: list[str] = []  # Qt's warnings, reported (they fail nothing)
         self.completed: dict[int, tuple[int, int]] = {}
         self.run_id: int | None = None
+        self.agents: list[DemoAgent] = []
 
     # -- output ----------------------------------------------------------------------------
 
@@ -202,14 +219,20 @@ class SelfTest:
             raise StepFailed(f"icons that do not render (SVG image plugin?): {', '.join(blank)}")
         self._passed(f"{len(names)} icons render")
 
-        self._begin("database")
+        self._begin("database and devices")
         database = str(self.folder / "self-test.sqlite3")
         bound = open_database(database)
-        summary = load_demo(DEVICES, seed=1, latency_s=0.2, failure_rate=0.0, offline=0.0)
-        self._passed(f"demo database, schema {schema_version(bound)}: {summary.describe()}")
+        self.agents, fleet = start_demo(
+            self.folder / "agents", AGENTS, simulated=SIMULATED, simulated_latency=0.2
+        )
+        summary = import_file(fleet)
+        self._passed(
+            f"schema {schema_version(bound)}, {AGENTS} agent on loopback and {SIMULATED} "
+            f"simulated devices: {summary.describe()}"
+        )
 
         self._begin("main window")
-        self.engine = build_engine(EngineSettings(tick_ms=50))
+        self.engine = build_engine(EngineSettings(tick_ms=50, probe_interval=None))
         self.engine.run_completed.connect(self._run_completed)
         self.controller = Application(self.app, self.engine, tray=False)
         self.controller.start(database)
@@ -219,7 +242,7 @@ class SelfTest:
         devices = window.devices_model.rowCount()
         if not (window.isVisible() and apps and devices == DEVICES):
             raise StepFailed(f"shows {apps} applications and {devices} of {DEVICES} devices")
-        self._passed(f"main window lists {apps} applications and {devices} devices")
+        self._passed(f"main window lists {apps} application(s) and {devices} devices")
 
         self._begin("update wizard")
         app_row = next((row for row, app in enumerate(window.apps_model.apps) if app.behind), None)
@@ -263,14 +286,24 @@ class SelfTest:
         run_id = self.run_id
         yield Wait(lambda: run_id in self.completed, "the rollout to complete", 60.0)
         succeeded, failed = self.completed[run_id]
-        states = list(Deployment.select(Deployment.state).where(Deployment.run == run_id).tuples())
-        done = sum(1 for (state,) in states if state == DeploymentState.SUCCEEDED.value)
-        if failed or done != len(states) or done != targets:
+        states = dict(
+            Deployment.select(Device.name, Deployment.state)
+            .join(Device)
+            .where(Deployment.run == run_id)
+            .tuples()
+        )
+        done = [name for name, state in states.items() if state == DeploymentState.SUCCEEDED]
+        if failed or len(done) != len(states) or len(done) != targets:
             raise StepFailed(
-                f"{succeeded} succeeded, {failed} failed; {done} of {len(states)} stored as "
-                f"succeeded, {targets} approved"
+                f"{succeeded} succeeded, {failed} failed; {len(done)} of {len(states)} stored "
+                f"as succeeded, {targets} approved"
             )
-        self._passed(f"{done} deployments succeeded on simulated devices")
+        self._check_agents(run_id)
+        self._check_simulated(run_id)
+        self._passed(
+            f"{len(done)} deployments succeeded: {APP} {TARGET} active on the agent's "
+            f"disk, {SIMULATED} devices simulated"
+        )
 
         self._begin("deployment overview")
         overview = window.overview
@@ -285,6 +318,42 @@ class SelfTest:
         yield Wait(shows_completed, f"the overview to show run #{run_id} completed")
         self._passed(f"overview shows run #{run_id} completed")
 
+    def _check_agents(self, run_id: int) -> None:
+        """What each agent itself says, on its disk: the target's modules are the active ones,
+        and the deployment it ran is the one this run pushed."""
+        wanted = dict(CATALOG[TARGET])
+        for agent in self.agents:
+            disk = read_agent_state(self.folder / "agents" / "devices" / agent.name)
+            if disk.active != wanted:
+                raise StepFailed(f"{agent.name} runs {disk.active} after the rollout, not {wanted}")
+            deployment_id = (
+                Deployment.select(Deployment.id)
+                .join(Device)
+                .where((Deployment.run == run_id) & (Device.name == agent.name))
+                .scalar()
+            )
+            if not disk.succeeded(run_id, deployment_id) or disk.installed.get(APP) != TARGET:
+                raise StepFailed(
+                    f"{agent.name} did not record deployment #{deployment_id} as succeeded, "
+                    f"with {APP} {TARGET} installed: {disk.deployments}, {disk.installed}"
+                )
+
+    def _check_simulated(self, run_id: int) -> None:
+        """The devices without an endpoint were deployed by simulation, not through an agent."""
+        messages = dict(
+            Deployment.select(Device.name, Deployment.last_message)
+            .join(Device)
+            .where((Deployment.run == run_id) & Device.endpoint.is_null())
+            .tuples()
+        )
+        wrong = {
+            name: text
+            for name, text in messages.items()
+            if text != f"deployed to {name}: {APP} {TARGET}"
+        }
+        if len(messages) != SIMULATED or wrong:
+            raise StepFailed(f"simulated devices: {len(messages)} of {SIMULATED}; {wrong}")
+
     def _run_completed(self, run_id: int, succeeded: int, failed: int) -> None:
         self.completed[run_id] = (succeeded, failed)
 
@@ -293,4 +362,5 @@ class SelfTest:
         if controller is not None:
             controller.quit()  # closes the overview, and the window with its wizard
             controller.shutdown()
+        stop_demo(self.agents)
         close_database()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +16,9 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def self_test(tmp_path, **env):
+def self_test(tmp_path, *, keep: Path | None = None, **env):
+    """`appupdater --self-test` in a process of its own; with `keep`, the same run through
+    `run_self_test(keep=...)`, so that the test can look at what it left on disk."""
     environment = {
         **os.environ,
         "XDG_DATA_HOME": str(tmp_path / "user-data"),
@@ -22,8 +26,16 @@ def self_test(tmp_path, **env):
         **env,
     }
     environment.pop("QT_QPA_PLATFORM", None)  # it must choose off-screen by itself
+    command = [sys.executable, "-m", "appupdater", "--self-test"]
+    if keep is not None:
+        command = [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from appupdater.ui.selftest import "
+            f"run_self_test; sys.exit(run_self_test(keep=Path({str(keep)!r})))",
+        ]
     return subprocess.run(
-        [sys.executable, "-m", "appupdater", "--self-test"],
+        command,
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -32,7 +44,9 @@ def self_test(tmp_path, **env):
     )
 
 
-def test_self_test_rolls_out_to_simulated_devices_and_leaves_the_user_alone(tmp_path):
+def test_self_test_rolls_out_to_an_agent_and_simulated_devices_and_leaves_the_user_alone(
+    tmp_path,
+):
     result = self_test(tmp_path)
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -40,10 +54,11 @@ def test_self_test_rolls_out_to_simulated_devices_and_leaves_the_user_alone(tmp_
     passed = [line.split(maxsplit=1)[1] for line in lines if line.startswith("  ok ")]
     expected = (
         "icons render",
-        "demo database",
-        "main window lists",
-        "wizard approved run #1",
-        "deployments succeeded on simulated devices",
+        "1 agent on loopback and 5 simulated devices",
+        "main window lists 1 application(s) and 6 devices",
+        "wizard approved run #1 for 6 device(s)",
+        "6 deployments succeeded: line-monitor 2.0.0 active on the agent's disk, 5 devices "
+        "simulated",
         "overview shows run #1 completed",
     )
     assert len(passed) == len(expected)
@@ -61,3 +76,32 @@ def test_a_broken_installation_fails_the_self_test_and_names_the_step(tmp_path):
     assert result.returncode == 1
     assert "  FAIL  icons: FileNotFoundError: icon 'appupdater' not found" in result.stdout
     assert result.stdout.splitlines()[-1].startswith("self-test FAILED after ")
+
+
+def test_the_agent_of_the_self_test_runs_the_new_versions_and_the_rest_was_simulated(tmp_path):
+    """The self-test's own disk and database, read afterwards: the agent switched to the
+    target's modules, the devices without an endpoint never reached an agent."""
+    kept = tmp_path / "kept"
+    result = self_test(tmp_path, keep=kept)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    state = kept / "agents" / "devices" / "agent-01"
+    active = {
+        link.parent.name: os.readlink(link)
+        for link in (state / "modules").glob("*/current")
+        if link.is_symlink()
+    }
+    assert active == {"collector": "2.0.0", "alerts": "1.0.0", "web-ui": "2.0.0"}
+    record = json.loads((state / "state.json").read_text())
+    assert record["installed"]["line-monitor"]["version"] == "2.0.0"
+    with sqlite3.connect(kept / "self-test.sqlite3") as database:
+        rows = database.execute(
+            "SELECT device.name, device.endpoint, deployment.state, deployment.last_message "
+            "FROM deployment JOIN device ON device.id = deployment.device_id"
+        ).fetchall()
+    assert len(rows) == 6 and {state for _, _, state, _ in rows} == {"succeeded"}
+    for name, endpoint, _, message in rows:
+        if endpoint is None:
+            assert message == f"deployed to {name}: line-monitor 2.0.0"
+        else:
+            assert name == "agent-01" and message.startswith("deployed to agent-01: active:")

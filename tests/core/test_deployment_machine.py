@@ -1,0 +1,591 @@
+"""The deployment state machine under random sequences of its moves: runs approved and
+configured, engines heartbeating, claiming, dying and being taken over, attempts ending every
+way (late reports of engines that lost their claim included), the administrator's actions, and
+time passing. The invariants are checked after every call; no threads, no wall clock.
+
+Invariants checked after every call (`_after`; a rule may make several, as the engine's step
+does), besides what each rule checks of its own call (claim: exactly the oldest queued deployment of each free device, in id order, none that a
+job still holds; promote: exactly the due ones; takeover: exactly the running ones of engines
+silent for `stale_after`; the administrator's actions: exactly the deployments in the states
+they apply to; an attempt's end: the state its report asks for, or, for a job that lost its
+claim, no change to the row at all):
+
+1. At most one deployment per device is `running`, and each running one is held by the job the
+   model last saw claim it (same instance, same attempt number).
+2. Attempts change only three ways: +1 when a deployment starts running (a claim); exactly -1
+   when a running deployment goes back to `queued` (interrupt or takeover: the attempt is given
+   back); reset to 0 by `retry`. Any other call leaves them as they were.
+3. `succeeded` never changes; `failed` and `cancelled` change only to `queued` by `retry` or to
+   `scheduled` by `reschedule` (what `actions.reschedule` allows).
+4. Every change of a deployment's state is a transition the design allows, made by the action
+   that may make it, and a new event of that deployment says so (its text is checked).
+5. New events are written only for deployments whose row the call changed (the one exception,
+   a known bug, is said where it is allowed).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import shutil
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+
+from appupdater.core import actions, attempts, scheduling
+from appupdater.core.events import Event
+from appupdater.core.jobs import DeploymentJob
+from appupdater.core.runs import CONFIG_ONLY, DEPLOY_NOW, DeviceAction, apply_configuration
+from appupdater.errors import RunError
+from appupdater.store.db import close_database, open_database
+from appupdater.store.models import DeployAction
+from appupdater.store.models import db as db_proxy
+from tests.core.lifecycle import (
+    DEVICES,
+    T0,
+    VERSIONS,
+    approve,
+    device_ids,
+    events_since,
+    last_event_id,
+    load_fleet,
+    row,
+    rows,
+)
+
+STALE_AFTER = timedelta(seconds=15)
+BACKOFF = timedelta(seconds=30)
+WAITING = ("scheduled", "queued", "retrying")
+FINAL = ("succeeded", "failed", "cancelled")
+_MINUTE = r"\d{4}-\d\d-\d\d \d\d:\d\d UTC"
+
+# (state before, state after) → (the actions that may make it, the event that says so); `None`
+# is "no deployment yet". {attempts} is the attempts after the call, {next} one more.
+TRANSITIONS: dict[tuple[str | None, str], tuple[set[str], str]] = {
+    (None, "queued"): (
+        {"configure"},
+        "configuration updated; deployment created, queued to deploy now",
+    ),
+    (None, "scheduled"): (
+        {"configure"},
+        f"configuration updated; deployment created, scheduled for {_MINUTE}",
+    ),
+    ("scheduled", "queued"): (
+        {"promote", "deploy now"},
+        r"scheduled time reached; (queued|started late by .+)|deploy now requested; queued",
+    ),
+    ("retrying", "queued"): (
+        {"promote", "deploy now"},
+        "next attempt is due; queued|deploy now requested; queued",
+    ),
+    ("queued", "running"): ({"claim"}, "attempt {attempts} started on {device}"),
+    ("running", "queued"): (
+        {"interrupt", "take over"},
+        r"interrupted: App Updater quit; it resumes at the next start"
+        r"|interrupted: the engine running it stopped \(crash, power loss or kill\); queued again",
+    ),
+    ("running", "succeeded"): ({"succeed"}, "deployed to {device}"),
+    ("running", "retrying"): (
+        {"fail"},
+        r"{device} unreachable; retrying in .+ \(attempt {next} of \d\)",
+    ),
+    ("running", "failed"): (
+        {"fail"},
+        r"{device} unreachable \(gave up after {attempts} attempts\)"
+        r"|{device} rejected the configuration",
+    ),
+    ("running", "cancelled"): (
+        {"cancelled"},
+        "cancelled while running; the device was told to stop",
+    ),
+    **{(s, "cancelled"): ({"cancel"}, "cancelled by the administrator") for s in WAITING},
+    **{(s, "queued"): ({"retry"}, "retry requested; queued") for s in ("failed", "cancelled")},
+    **{
+        (s, "scheduled"): ({"reschedule"}, f"rescheduled for {_MINUTE}")
+        for s in ("queued", "retrying", "failed", "cancelled")
+    },
+}
+
+
+class KnownBugFound(AssertionError):
+    """An invariant that a known bug breaks (checked only by the xfail runs)."""
+
+
+def _pattern(template: str, **values: object) -> str:
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", re.escape(str(value)))
+    return template
+
+
+@dataclass
+class EngineModel:
+    """What the test knows of one engine instance."""
+
+    workers: int  # how many attempts it runs at once
+    heartbeat: datetime | None = None
+    alive: bool = True  # heartbeats, claims and takes over; a dead engine does none of it
+
+
+class DeploymentMachine(RuleBasedStateMachine):
+    """The deployment moves of `scheduling`, `attempts` and `actions` on a fresh database."""
+
+    # Known bugs: test_deployment_states.py has a direct xfail reproduction of each. The main
+    # run leaves each out exactly where it would fire and checks everything else; switch a
+    # check on (True) once its bug is fixed. `RejectionsAreSilent` below runs with the first on,
+    # as an xfail: random runs meet that bug within a few examples. They meet the other three
+    # too rarely (tens to hundreds of examples) for a dependable xfail.
+    silent_rejections = False  # a report of a job that lost its claim writes no event
+    progress_needs_claim = False  # a progress report of such a job changes no column
+    cancel_sticks = False  # a running deployment the administrator cancelled never runs again
+    # An engine whose deployments were taken over retires: it never uses its instance id again
+    # (as an engine should once it was declared dead). With `revive`, it goes on under the same
+    # id, as a process that was suspended does, and its old attempt's late report can end the
+    # attempt it claimed since.
+    revive = False
+
+    def __init__(self, template: Path):
+        super().__init__()
+        self.path = template.with_name(f"machine-{next(_DATABASES)}.sqlite3")
+        shutil.copyfile(template, self.path)
+        open_database(str(self.path))
+        self.devices = {i: name for name, i in device_ids().items()}
+        self.now = T0
+        self.version = 1
+        self.numbers = itertools.count(1)
+        self.engines: dict[str, EngineModel] = {}
+        self.current: dict[int, DeploymentJob] = {}  # deployment → the job holding its claim
+        self.stale: list[DeploymentJob] = []  # jobs whose claim was taken back, unreported
+        self.cancel_asked: set[int] = set()  # running when the administrator cancelled them
+        self.before = rows()
+        self.seen = last_event_id()
+        self.action = "start"
+        self.retried: set[int] = set()
+        self.rejected: int | None = None  # the deployment of a rejected report in this call
+
+    def teardown(self) -> None:
+        close_database()
+        db_proxy.initialize(None)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def live(self) -> list[str]:
+        return [name for name, engine in self.engines.items() if engine.alive]
+
+    def open(self) -> int:
+        """Deployments not yet ended, and runs not yet configured (they will have some)."""
+        ended = sum(r["state"] in FINAL for r in self.before.values())
+        return len(self.before) - ended + len(scheduling.pending_runs())
+
+    def _engine(self, data) -> str:
+        return data.draw(st.sampled_from(self.live()), label="engine")
+
+    def free(self, name: str) -> int:
+        """Workers of engine `name` not running an attempt (one whose claim was taken back
+        still runs in its process until it reports)."""
+        running = sum(job.instance == name for job in (*self.current.values(), *self.stale))
+        return self.engines[name].workers - running
+
+    def _job(self, data) -> DeploymentJob:
+        """A job to report: one that lost its claim as often as one that holds it."""
+        pools = [pool for pool in (list(self.current.values()), self.stale) if pool]
+        pool = pools[data.draw(st.integers(0, len(pools) - 1), label="late")]
+        return pool[data.draw(st.integers(0, len(pool) - 1), label="job")]
+
+    def _ids(self, data) -> list[int]:
+        return data.draw(
+            st.lists(st.sampled_from(sorted(self.before)), min_size=1, max_size=3, unique=True),
+            label="deployments",
+        )
+
+    # -- the moves -------------------------------------------------------------------------
+    #
+    # One rule draws the move, with weights, among those that apply now. (Hypothesis switches
+    # rules off at random per example; with a rule per move, most examples lost the moves that
+    # make the interesting states: an engine's step, time passing, an attempt's end.)
+
+    @initialize(workers=st.tuples(st.integers(1, 3), st.integers(1, 3)))
+    def two_engines(self, workers):
+        for count in workers:
+            self._start(count)
+
+    @rule(data=st.data())
+    def step(self, data):
+        moves = [name for name, weight, applies in MOVES if applies(self) for _ in range(weight)]
+        getattr(self, data.draw(st.sampled_from(moves), label="move"))(data)
+
+    def advance(self, data) -> None:
+        seconds = data.draw(st.sampled_from([1, 10, 16, 31, 120, 900]), label="seconds")
+        self.now += timedelta(seconds=seconds)
+
+    def approve(self, data) -> None:
+        choices = data.draw(
+            st.lists(
+                st.tuples(
+                    st.sampled_from(DEVICES),
+                    st.sampled_from(["now", "at", "none"]),
+                    st.sampled_from([1, 30, 600]),
+                ),
+                min_size=1,
+                max_size=3,
+                unique_by=lambda choice: choice[0],
+            ),
+            label="devices, action, seconds to wait",
+        )
+        plan = {
+            name: DEPLOY_NOW
+            if how == "now"
+            else CONFIG_ONLY
+            if how == "none"
+            else DeviceAction(DeployAction.AT, self.now + timedelta(seconds=seconds))
+            for name, how, seconds in choices
+        }
+        approve(self.version, plan, self.now)
+        self.version += 1
+        self._after("approve")
+
+    def start_engine(self, data) -> None:
+        self._start(data.draw(st.integers(1, 3), label="workers"))
+
+    def _start(self, workers: int) -> None:
+        name = f"engine-{next(self.numbers)}"
+        self.engines[name] = EngineModel(workers)
+        self._heartbeat(name)
+
+    def engine_dies(self, data) -> None:
+        """It stops heartbeating and claiming; its attempts may still report, late."""
+        self.engines[self._engine(data)].alive = False
+
+    def engine_resumes(self, data) -> None:
+        dead = [name for name, engine in self.engines.items() if not engine.alive]
+        name = data.draw(st.sampled_from(dead), label="engine")
+        self.engines[name].alive = True
+        self._heartbeat(name)
+
+    def engine_step(self, data) -> None:
+        """A tick of one engine, a few seconds after the last step: heartbeat, configure
+        approved runs, promote due deployments, take over those of silent engines, claim for
+        its free workers. Each call is checked on its own."""
+        name = self._engine(data)
+        self.now += timedelta(seconds=data.draw(st.sampled_from([1, 5, 10]), label="seconds"))
+        self._heartbeat(name)
+        self._configure()
+        self._promote()
+        self._take_over(name)
+        self._claim(name, self.free(name))
+
+    def claim(self, data) -> None:
+        """What the engine does when an attempt ended: claim only."""
+        name = self._engine(data)
+        self._claim(name, self.free(name))
+
+    # -- the engine's calls, each checked against what it must do --------------------------
+
+    def _heartbeat(self, name: str) -> None:
+        scheduling.heartbeat(name, "host", 1, self.now)
+        self.engines[name].heartbeat = self.now
+        self._after("heartbeat")
+
+    def _configure(self) -> None:
+        for run_id in scheduling.pending_runs():
+            assert not apply_configuration(run_id, self.now).already_applied
+        self._after("configure")
+
+    def _promote(self) -> None:
+        due = {
+            d
+            for d, r in self.before.items()
+            if (r["state"] == "scheduled" and r["scheduled_at"] <= self.now)
+            or (r["state"] == "retrying" and r["next_attempt_at"] <= self.now)
+        }
+        assert set(scheduling.promote_due(self.now)) == due
+        self._after("promote")
+
+    def _take_over(self, name: str) -> None:
+        limit = self.now - STALE_AFTER
+
+        def silent(holder: str) -> bool:
+            engine = self.engines.get(holder)
+            return engine is None or engine.heartbeat is None or engine.heartbeat <= limit
+
+        expected = {
+            d
+            for d, r in self.before.items()
+            if r["state"] == "running" and r["claimed_by"] != name and silent(r["claimed_by"])
+        }
+        taken = scheduling.requeue_interrupted(self.now, STALE_AFTER, name)
+        assert set(taken) == expected
+        for d in taken:
+            job = self.current.pop(d)
+            self.stale.append(job)
+            if not self.revive:
+                self.engines[job.instance].alive = False
+        self._after("take over")
+
+    def _claim(self, name: str, limit: int) -> None:
+        busy = {r["device"] for r in self.before.values() if r["state"] == "running"}
+        oldest: dict[int, int] = {}
+        for d, r in sorted(self.before.items()):
+            if r["state"] == "queued" and r["device"] not in busy:
+                oldest.setdefault(r["device"], d)
+        jobs = scheduling.claim(name, self.now, limit)
+        assert [job.id for job in jobs] == sorted(oldest.values())[:limit]
+        for job in jobs:
+            assert job.id not in self.current, f"claimed {job.id}, which another job holds"
+            assert (job.instance, job.attempt) == (name, self.before[job.id]["attempts"] + 1)
+            self.current[job.id] = job
+        self._after("claim")
+
+    # -- the end of an attempt, as its worker reports it -----------------------------------
+
+    def end_attempt(self, data) -> None:
+        job = self._job(data)
+        how = data.draw(
+            st.sampled_from(["fail", "succeed", "fail permanently", "cancelled", "interrupt"]),
+            label="report",
+        )
+        max_attempts = data.draw(st.sampled_from([3, 1, 2]), label="max_attempts")
+        holds = self.current.get(job.id) is job
+        now, device = self.now, job.device
+        if how == "succeed":
+            changed = attempts.succeed(job, now, f"deployed to {device}", [])
+            expected = "succeeded"
+        elif how.startswith("fail"):
+            transient = how == "fail"
+            error = f"{device} unreachable" if transient else f"{device} rejected the configuration"
+            attempts.fail(
+                job,
+                now,
+                error,
+                transient=transient,
+                max_attempts=max_attempts,
+                backoff=BACKOFF,
+                events=[],
+            )
+            changed = None  # fail() returns the state it asked for, changed or not
+            expected = "retrying" if transient and job.attempt < max_attempts else "failed"
+        elif how == "cancelled":
+            changed = attempts.cancelled(job, now, [])
+            expected = "cancelled"
+        else:
+            changed = attempts.interrupt(job, now, [])
+            expected = "queued"
+        after = row(job.id)
+        if holds:
+            assert after["state"] == expected
+            del self.current[job.id]
+        elif after != self.before[job.id]:
+            held = self.current.get(job.id)
+            if self.revive and held is not None and held.instance == job.instance:
+                raise KnownBugFound(f"a report taken back ended a later attempt on {job.id}")
+            raise AssertionError(f"a report of a job without its claim changed {job.id}")
+        else:
+            self.stale = [j for j in self.stale if j is not job]
+            self.rejected = job.id
+        assert changed in (None, holds)
+        self._after(how.split()[0])
+
+    def report_progress(self, data) -> None:
+        job = self._job(data)
+        percent = data.draw(st.integers(0, 100), label="percent")
+        holds = self.current.get(job.id) is job
+        event = Event.info(self.now, f"installing: {percent} %")
+        asked = attempts.report_progress(job.id, "installing", percent, self.now, [event])
+        after, before = row(job.id), self.before[job.id]
+        if holds:
+            assert (after["state"], after["phase"], after["progress"]) == (
+                "running",
+                "installing",
+                percent,
+            )
+            assert asked == after["cancel_requested"]
+        else:
+            # known bug: phase and progress may be overwritten; never state, claim or attempts
+            same = ("state", "claimed_by", "attempts", "cancel_requested")
+            assert {k: after[k] for k in same} == {k: before[k] for k in same}
+            if self.progress_needs_claim and after != before:
+                raise KnownBugFound(f"a progress report without the claim changed {job.id}")
+            self.rejected = job.id
+        self._after("progress")
+
+    # -- the administrator -----------------------------------------------------------------
+
+    def administrator(self, data) -> None:
+        ids = self._ids(data)
+        action = data.draw(
+            st.sampled_from(["cancel", "retry", "deploy now", "reschedule"]), label="action"
+        )
+        minutes = data.draw(st.sampled_from([-5, 0, 5, 60]), label="minutes from now")
+        states = {d: self.before[d]["state"] for d in ids}
+        if action == "cancel":
+            stopped, asked = actions.cancel(ids, self.now)
+            assert set(stopped) == {d for d, s in states.items() if s in WAITING}
+            assert set(asked) == {d for d, s in states.items() if s == "running"}
+            self.cancel_asked |= set(asked)
+        elif action == "retry":
+            self.retried = set(actions.retry(ids, self.now))
+            assert self.retried == {d for d, s in states.items() if s in ("failed", "cancelled")}
+            self.cancel_asked -= self.retried
+        elif action == "deploy now":
+            moved = set(actions.deploy_now(ids, self.now))
+            assert moved == {d for d, s in states.items() if s in ("scheduled", "retrying")}
+            self.cancel_asked -= moved
+        elif minutes <= 0:
+            with pytest.raises(RunError, match="in the past"):
+                actions.reschedule(ids, self.now + timedelta(minutes=minutes), self.now)
+        else:
+            moved = set(actions.reschedule(ids, self.now + timedelta(minutes=minutes), self.now))
+            allowed = (*WAITING, "failed", "cancelled")
+            assert moved == {d for d, s in states.items() if s in allowed}
+            self.cancel_asked -= moved
+        self._after(action)
+
+    # -- after every call ------------------------------------------------------------------
+
+    def _after(self, action: str) -> None:
+        """Check the invariants over what the call `action` just did (module docstring)."""
+        self.action = action
+        after = rows()
+        written: dict[int, list[str]] = defaultdict(list)
+        events = events_since(self.seen)
+        for _, d, message in events:
+            written[d].append(message)
+        # 1. one running deployment per device, held by the job that claimed it last
+        running = [r["device"] for r in after.values() if r["state"] == "running"]
+        assert len(running) == len(set(running)), "two deployments run on one device"
+        for d, r in after.items():
+            if r["state"] == "running":
+                job = self.current.get(d)
+                assert job is not None, f"{d} runs without a job holding it"
+                assert (r["claimed_by"], r["attempts"]) == (job.instance, job.attempt)
+        assert all(after[d]["state"] == "running" for d in self.current)
+        changed = set()
+        for d, r in after.items():
+            old = self.before.get(d)
+            if old != r:
+                changed.add(d)
+            s0, s1 = (old["state"] if old else None), r["state"]
+            a0, a1 = (old["attempts"] if old else 0), r["attempts"]
+            # 2. attempts
+            if s0 != "running" and s1 == "running":
+                assert a1 == a0 + 1, f"{d}: attempts {a0} → {a1} when an attempt started"
+            elif s0 == "running" and s1 == "queued":
+                assert a0 >= 1 and a1 == a0 - 1, f"{d}: attempts {a0} → {a1}, given back"
+            elif self.action == "retry" and d in self.retried:
+                assert a1 == 0, f"{d}: attempts {a1} after retry"
+            else:
+                assert a1 == a0, f"{d}: attempts {a0} → {a1} on {self.action} ({s0} → {s1})"
+            # 3. final states
+            if s0 in FINAL and s1 != s0:
+                assert (s0, self.action, s1) in {
+                    ("failed", "retry", "queued"),
+                    ("cancelled", "retry", "queued"),
+                    ("failed", "reschedule", "scheduled"),
+                    ("cancelled", "reschedule", "scheduled"),
+                }, f"{d}: {s0} → {s1} by {self.action}"
+            # 4. allowed transitions, each with its event
+            if s1 != s0:
+                assert (s0, s1) in TRANSITIONS, f"{d}: {s0} → {s1} by {self.action}"
+                actors, template = TRANSITIONS[(s0, s1)]
+                assert self.action in actors, f"{d}: {s0} → {s1} by {self.action}"
+                device = self.devices[r["device"]]
+                pattern = _pattern(template, attempts=a1, next=a1 + 1, device=device)
+                assert any(re.fullmatch(pattern, m) for m in written[d]), (
+                    f"{d}: {s0} → {s1} by {self.action}, events {written[d]}"
+                )
+            if self.cancel_sticks and d in self.cancel_asked and s0 != s1 == "running":
+                raise KnownBugFound(f"{d} runs again after it was cancelled while running")
+            if s1 in FINAL:
+                self.cancel_asked.discard(d)
+        # 5. events only for changed rows; the known bug: a rejected report is still logged
+        silent = set(written) - changed
+        assert silent <= {self.rejected}, f"events without a change: {dict(written)}"
+        if self.silent_rejections and silent:
+            raise KnownBugFound(f"a rejected report was logged: {dict(written)}")
+        self.before, self.seen = after, events[-1][0] if events else self.seen
+        self.retried, self.rejected = set(), None
+
+    @invariant()
+    def nothing_changed_between_calls(self):
+        """Every change was made by a checked call: none is left to find after a step."""
+        assert rows() == self.before and last_event_id() == self.seen
+
+
+def _has_jobs(machine: DeploymentMachine) -> bool:
+    return bool(machine.current or machine.stale)
+
+
+# (method, weight, when it applies)
+MOVES = [
+    ("engine_step", 4, lambda m: m.live()),
+    ("advance", 3, lambda m: True),
+    ("end_attempt", 3, _has_jobs),
+    ("approve", 2, lambda m: m.version < VERSIONS and m.open() < 6),
+    ("administrator", 2, lambda m: m.before),
+    ("claim", 1, lambda m: m.live()),
+    ("report_progress", 2, _has_jobs),
+    ("engine_dies", 1, lambda m: m.live()),
+    ("start_engine", 1, lambda m: len(m.live()) < 2),
+    ("engine_resumes", 1, lambda m: m.revive and len(m.live()) < len(m.engines)),
+]
+_DATABASES = itertools.count()
+
+# No shrinking: minimising a failing run of this machine takes Hypothesis minutes (its cap is
+# 5 min; the suite's per-test timeout is 2). A failure prints its whole run, at most 40 steps;
+# add Phase.shrink to `phases` locally to minimise one.
+SETTINGS = settings(
+    max_examples=80,
+    stateful_step_count=40,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    phases=(Phase.explicit, Phase.generate),
+)
+# The xfail run stops at its first failure. Over 40 random seeds the bug was met within 4 to 51
+# examples.
+FIND_ONLY = settings(SETTINGS, max_examples=150)
+
+
+@pytest.fixture
+def template(tmp_path):
+    """A database with the fleet loaded, closed: each example starts from a copy."""
+    path = tmp_path / "template.sqlite3"
+    open_database(str(path))
+    load_fleet()
+    close_database()
+    db_proxy.initialize(None)
+    return path
+
+
+def test_deployment_state_machine_keeps_its_invariants(template):
+    """Random sequences of every move keep the module docstring's invariants."""
+    run_state_machine_as_test(lambda: DeploymentMachine(template), settings=SETTINGS)
+
+
+class RejectionsAreSilent(DeploymentMachine):
+    silent_rejections = True
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=KnownBugFound,
+    reason="BUG: attempts._finish and attempts.report_progress log a report's events even when "
+    "its conditional update changed nothing (the job no longer holds the claim)",
+)
+def test_the_machine_finds_the_logged_rejections(template):
+    """With the check of silent rejections on, a random run finds a rejected report that was
+    logged (xfail until fixed; then switch `silent_rejections` on for the main run)."""
+    run_state_machine_as_test(lambda: RejectionsAreSilent(template), settings=FIND_ONLY)

@@ -27,13 +27,13 @@ class UTCDateTimeField(peewee.DateTimeField, Generic[_V]):
         # model class in place of fields, so none of this exists at run time.
         @overload
         def __new__(
-            cls, *args: object, null: Literal[True], **kwargs: Any
+            cls, *args: object, null: Literal[True], **kwargs: object
         ) -> UTCDateTimeField[datetime | None]: ...
         @overload
         def __new__(
-            cls, *args: object, null: Literal[False] = ..., **kwargs: Any
+            cls, *args: object, null: Literal[False] = ..., **kwargs: object
         ) -> UTCDateTimeField[datetime]: ...
-        def __new__(cls, *args: object, **kwargs: Any) -> UTCDateTimeField[Any]: ...
+        def __new__(cls, *args: object, **kwargs: object) -> UTCDateTimeField[Any]: ...
         @overload
         def __get__(self, instance: None, owner: object) -> Self: ...
         @overload
@@ -62,6 +62,12 @@ class UTCDateTimeField(peewee.DateTimeField, Generic[_V]):
         return value.replace(tzinfo=UTC)
 
 
+@overload
+def to_db_time(value: datetime) -> str: ...
+@overload
+def to_db_time(value: None) -> None: ...
+@overload
+def to_db_time(value: datetime | None) -> str | None: ...
 def to_db_time(value: datetime | None) -> str | None:
     """The SQLite text form of an aware datetime, for the bulk write paths."""
     if value is None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TypedDict
 
 import peewee
 
@@ -48,7 +48,12 @@ def next_revision() -> int:
     return revision
 
 
-def stamped(now: datetime) -> dict[str, Any]:
+class Stamp(TypedDict):
+    updated_at: datetime
+    revision: int
+
+
+def stamped(now: datetime) -> Stamp:
     """The columns every write to deployments sets: when, and the transaction's revision. Call
     it inside the write transaction."""
     return {"updated_at": now, "revision": next_revision()}

@@ -31,8 +31,7 @@ from appupdater.core.fleetchecks import (
 )
 from appupdater.core.versions import VersionKey, parse_version
 from appupdater.errors import FleetFileError
-
-LabelValue = str | int | float | bool
+from appupdater.store.models import Labels
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ class DeviceAppSpec:
 class DeviceSpec:
     name: str
     site: str = ""
-    labels: dict[str, LabelValue] = field(default_factory=dict)
+    labels: Labels = field(default_factory=dict)
     endpoint: str | None = None
     applications: dict[str, DeviceAppSpec] = field(default_factory=dict)
     ca_file: str | None = None
@@ -341,7 +340,7 @@ def _devices(p: Problems, value: Any) -> list[DeviceSpec]:
     return devices
 
 
-def _labels(p: Problems, place: str, value: Any) -> dict[str, LabelValue]:
+def _labels(p: Problems, place: str, value: Any) -> Labels:
     if value is None:
         return {}
     if not check_type(p, place, value, dict):

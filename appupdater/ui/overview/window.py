@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from appupdater.core.overview import DeploymentRow, carried_changes, events, export_run_csv
+from appupdater.core.planning import ModuleChange
 from appupdater.engine.engine import Engine
 from appupdater.ui.icons import icon
 from appupdater.ui.overview.delegates import ProgressDelegate, StackedBarDelegate
@@ -142,7 +143,13 @@ class OverviewWindow(QMainWindow):
     # -- actions ---------------------------------------------------------------------------
 
     def _create_actions(self) -> None:
-        def action(name, text, slot, shortcut=None, tip=""):
+        def action(
+            name: str,
+            text: str,
+            slot: Callable[[], object],
+            shortcut: str | None = None,
+            tip: str = "",
+        ) -> QAction:
             act = QAction(icon(name), text, self)
             act.triggered.connect(slot)
             act.setStatusTip(tip)
@@ -361,7 +368,12 @@ class OverviewWindow(QMainWindow):
             failed,
         )
 
-    def _show_details(self, deployment_id: int, log, changes) -> None:
+    def _show_details(
+        self,
+        deployment_id: int,
+        log: list[tuple[datetime, str, str]],
+        changes: list[tuple[str, str, str, tuple[ModuleChange, ...]]],
+    ) -> None:
         if deployment_id in self.selected_ids():
             self.details.show_deployment(log, changes)
 

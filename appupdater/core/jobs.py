@@ -3,7 +3,6 @@ configuration it is to run."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from appupdater.core.catalog import MODULE_FIELDS, ModuleInfo
@@ -90,7 +89,7 @@ def load_jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
             run,
             device_id,
             name,
-            labels if isinstance(labels, dict) else json.loads(labels or "{}"),
+            labels or {},  # JSONField decodes it, in tuple rows too
             endpoint,
             attempts,
             instance,

@@ -104,8 +104,9 @@ def load_catalog(app_names: Iterable[str] | None = None) -> Catalog:
         .where(AppVersion.application.in_(app_ids))
         .order_by(Module.app_version, Module.position)
     )
-    module_rows = tuples(module_query, tuple[int, str, str, str, str | None, str | None])
-    for version_id, name, version, image, url, sha256 in module_rows:
+    for version_id, name, version, image, url, sha256 in tuples(
+        module_query, tuple[int, str, str, str, str | None, str | None]
+    ):
         modules.setdefault(version_id, []).append(ModuleInfo(name, version, image, url, sha256))
     catalog = Catalog()
     by_app: dict[int, list[VersionInfo]] = {app_id: [] for app_id in app_ids}

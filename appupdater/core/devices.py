@@ -45,10 +45,11 @@ def agent_devices() -> list[AgentDevice]:
         Device.tls_ca_file,
         Device.tls_fingerprint,
     ).where(Device.endpoint.is_null(False) & (Device.endpoint != ""))
-    rows = tuples(query, tuple[int, str, Labels, str, str | None, str | None, str | None])
     return [
         AgentDevice(i, name, labels or {}, Connection(endpoint, token, ca_file, fingerprint))
-        for i, name, labels, endpoint, token, ca_file, fingerprint in rows
+        for i, name, labels, endpoint, token, ca_file, fingerprint in tuples(
+            query, tuple[int, str, Labels, str, str | None, str | None, str | None]
+        )
     ]
 
 

@@ -181,11 +181,13 @@ _DEVICE_FIELDS = (
 def _write_devices(fleet: Fleet) -> tuple[int, int]:
     """New devices are added, changed ones updated. A device's token is replaced only by a file
     that gives one: exported files never carry tokens, and importing one back keeps them."""
-    rows = tuples(
-        Device.select(Device.id, Device.name, *_DEVICE_FIELDS),
-        tuple[int, str, str, Labels, str | None, str | None, str | None, str | None],
-    )
-    existing = {name: (device_id, rest) for device_id, name, *rest in rows}
+    query = Device.select(Device.id, Device.name, *_DEVICE_FIELDS)
+    existing = {
+        name: (device_id, rest)
+        for device_id, name, *rest in tuples(
+            query, tuple[int, str, str, Labels, str | None, str | None, str | None, str | None]
+        )
+    }
     new_rows: list[tuple[object, ...]] = []
     changed_rows: list[tuple[object, ...]] = []
     for spec in fleet.devices:

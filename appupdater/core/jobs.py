@@ -124,8 +124,9 @@ def _configurations(device_ids: list[int]) -> dict[int, list[AppConfig]]:
         .where(Module.app_version.in_(version_ids))
         .order_by(Module.position)
     )
-    module_rows = tuples(module_query, tuple[int, str, str, str, str | None, str | None])
-    for version_id, name, version, image, url, sha256 in module_rows:
+    for version_id, name, version, image, url, sha256 in tuples(
+        module_query, tuple[int, str, str, str, str | None, str | None]
+    ):
         modules.setdefault(version_id, []).append(ModuleInfo(name, version, image, url, sha256))
     configs: dict[int, list[AppConfig]] = {}
     for device_id, app, version, version_id, app_id in config_rows:

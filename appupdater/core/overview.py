@@ -149,9 +149,11 @@ def deployment_rows(
         sql, params = query.sql()
         with gc_paused():
             make = tuple.__new__  # what DeploymentRow._make does, without a call per row
-            # unchecked, as _make: the columns are DeploymentRow's fields, in its order
-            raw_rows = sql_fetchall(sql, params, tuple[object, ...])
-            return [make(DeploymentRow, row) for row in raw_rows]
+            # Unchecked, as _make: the columns are DeploymentRow's fields, in its order. The raw
+            # rows are not kept in a variable: freed here, with collections still paused.
+            return [
+                make(DeploymentRow, row) for row in sql_fetchall(sql, params, tuple[object, ...])
+            ]
     # by the revision index alone: a run's index, or an ORDER BY id, would make the planner
     # read the whole table. All runs' changes come back, so that the caller can keep every
     # run's counts current.

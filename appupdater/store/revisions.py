@@ -49,6 +49,8 @@ def next_revision() -> int:
 
 
 class Stamp(TypedDict):
+    """What `stamped` gives: keyword arguments for an update of deployments."""
+
     updated_at: datetime
     revision: int
 

@@ -74,7 +74,7 @@ def main() -> None:
         load_ms = (time.perf_counter() - start) * 1000
 
         window.poll()  # a first tick that finds nothing
-        wait_for(window, lambda: not window._polling)
+        wait_for(window, lambda: not window.feed.reading)
         ticks, gui, paints = [], [], []
         done: list[float] = []
         window.refreshed.connect(lambda: done.append(time.perf_counter()))

@@ -36,7 +36,7 @@ class Deployment:
         self.log.append(LogLine(now(), level, text))
         del self.log[:-MAX_LOG]
 
-    def mark(self) -> tuple:
+    def mark(self) -> tuple[DeploymentState, Phase, int, int]:
         """What a long poll waits to see change."""
         return (self.state, self.phase, self.progress, len(self.log))
 
@@ -59,7 +59,7 @@ class Deployment:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> Deployment:
+    def from_json(cls, data: dict[str, Any]) -> Deployment:
         """From state.json, which an agent of this or an earlier version wrote."""
         return cls(
             data["id"],

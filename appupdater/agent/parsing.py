@@ -87,15 +87,13 @@ def parse_route(path: str) -> Route:
 
 def parse_poll_query(query: str) -> PollQuery:
     values = parse_qs(query)
-    return PollQuery(
-        _number(values, LOG_AFTER, int, 0),
-        _number(values, WAIT, float, 0.0),
-    )
+    return PollQuery(int(_number(values, LOG_AFTER, int)), _number(values, WAIT, float))
 
 
-def _number(values: dict[str, list[str]], name: str, kind: type[int | float], default):
+def _number(values: dict[str, list[str]], name: str, kind: type[int] | type[float]) -> float:
+    """The query parameter `name` as `kind`; 0 when it is not given."""
     if not values.get(name):
-        return default
+        return kind(0)
     try:
         value = kind(values[name][0])
     except ValueError as exc:
@@ -105,7 +103,7 @@ def _number(values: dict[str, list[str]], name: str, kind: type[int | float], de
     return value
 
 
-def _text(value: Any, place: str, pattern: re.Pattern | None = None, what: str = "") -> str:
+def _text(value: Any, place: str, pattern: re.Pattern[str] | None = None, what: str = "") -> str:
     if not isinstance(value, str) or not value:
         raise BadRequest(f"{place}: must be non-empty text")
     if pattern is not None and not pattern.match(value):
@@ -113,7 +111,7 @@ def _text(value: Any, place: str, pattern: re.Pattern | None = None, what: str =
     return value
 
 
-def _mapping(value: Any, place: str, required: tuple[str, ...]) -> dict:
+def _mapping(value: Any, place: str, required: tuple[str, ...]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise BadRequest(f"{place or 'the body'}: must be a JSON object")
     for key in required:

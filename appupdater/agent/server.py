@@ -18,6 +18,8 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import FrameType
+from typing import Any
 from urllib.parse import urlsplit
 
 from appupdater.agent import AGENT_VERSION
@@ -45,10 +47,12 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- plumbing --------------------------------------------------------------------------
 
-    def log_message(self, format: str, *args) -> None:
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
-    def _send(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         if not self._body_read:  # what the client sent must not be taken for its next request
             self._drain()
         data = json.dumps(body).encode()
@@ -69,7 +73,7 @@ class Handler(BaseHTTPRequestHandler):
         # compare_digest takes the same time wherever the texts differ
         return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected)
 
-    def _body(self):
+    def _body(self) -> Any:
         length = self.headers.get("Content-Length")
         if length is None or not length.isdigit():
             raise BadRequest("a JSON body with Content-Length is required", 411)
@@ -139,7 +143,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- the API ---------------------------------------------------------------------------
 
-    def _route(self, method: str) -> tuple[int, dict]:
+    def _route(self, method: str) -> tuple[int, dict[str, Any]]:
         url = urlsplit(self.path)
         route = parse_route(url.path)
         route.check_method(method)
@@ -156,7 +160,7 @@ class Handler(BaseHTTPRequestHandler):
         return 200, self._found(route, agent.get(route.deployment_id, query.log_after, query.wait))
 
     @staticmethod
-    def _found(route: Route, body: dict | None) -> dict:
+    def _found(route: Route, body: dict[str, Any] | None) -> dict[str, Any]:
         if body is None:
             raise BadRequest(f"no deployment {route.deployment_id} on this device", 404)
         return body
@@ -166,7 +170,13 @@ class AgentServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address, agent: Agent, token: str, tls: ssl.SSLContext | None = None):
+    def __init__(
+        self,
+        address: tuple[str, int],
+        agent: Agent,
+        token: str,
+        tls: ssl.SSLContext | None = None,
+    ):
         super().__init__(address, Handler)
         self.agent = agent
         self.token = token
@@ -176,11 +186,11 @@ class AgentServer(ThreadingHTTPServer):
                 self.socket, server_side=True, do_handshake_on_connect=False
             )
 
-    def handle_error(self, request, client_address) -> None:
+    def handle_error(self, request: object, client_address: object) -> None:
         log.debug("connection from %s failed", client_address, exc_info=True)
 
 
-def _read_token(args) -> str:
+def _read_token(args: argparse.Namespace) -> str:
     if args.token_file:
         token = Path(args.token_file).read_text(encoding="utf-8").strip()
     else:
@@ -250,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         "appupdater-agent %s listening on %s://%s:%d", AGENT_VERSION, scheme, args.listen, port
     )
 
-    def stop(signum, frame):
+    def stop(signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)

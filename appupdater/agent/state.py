@@ -135,7 +135,7 @@ class Agent:
                 running[0] if running else None,
             ).to_json()
 
-    def put(self, deployment_id: str, configuration: Configuration) -> tuple[bool, dict]:
+    def put(self, deployment_id: str, configuration: Configuration) -> tuple[bool, dict[str, Any]]:
         """Take a deployment; the same id again is answered with its state (no second run),
         unless it ended in failure or was cancelled: then it runs again (a retry). Returns
         (created, deployment)."""
@@ -161,7 +161,9 @@ class Agent:
             self._start(deployment)
             return existing is None, deployment.to_json()
 
-    def get(self, deployment_id: str, log_after: int = 0, wait: float = 0.0) -> dict | None:
+    def get(
+        self, deployment_id: str, log_after: int = 0, wait: float = 0.0
+    ) -> dict[str, Any] | None:
         """The deployment's state and its log lines after `log_after`; with `wait`, hold the
         answer until something changes (or `wait` seconds pass)."""
         deadline = time.monotonic() + max(0.0, min(wait, MAX_WAIT))
@@ -177,7 +179,7 @@ class Agent:
                 self.changed.wait(left)
             return deployment.to_json(log_after)
 
-    def cancel(self, deployment_id: str) -> dict | None:
+    def cancel(self, deployment_id: str) -> dict[str, Any] | None:
         with self.lock:
             deployment = self.deployments.get(deployment_id)
             if deployment is None:
@@ -247,7 +249,11 @@ class Agent:
             self._end(deployment, DeploymentState.SUCCEEDED, f"active: {names or 'nothing'}")
 
     def _end(
-        self, deployment: Deployment, state: DeploymentState, message: str, transient=False
+        self,
+        deployment: Deployment,
+        state: DeploymentState,
+        message: str,
+        transient: bool = False,
     ) -> None:
         succeeded = state is DeploymentState.SUCCEEDED
         with self.lock:
@@ -274,7 +280,7 @@ class Agent:
             if not archive.exists():
                 self._report(deployment, Phase.DOWNLOADING, base, f"downloading {what}")
 
-                def progress(done, total, base=base):
+                def progress(done: int, total: int | None, base: float = base) -> None:
                     if total:
                         done_share = share * 0.8 * done / total
                         self._report(deployment, Phase.DOWNLOADING, base + done_share)

@@ -8,11 +8,17 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appupdater.errors import AppUpdaterError
 
+if TYPE_CHECKING:
+    import peewee
 
-def _open(args: argparse.Namespace):
+    from appupdater.core.runs import DeviceAction
+
+
+def _open(args: argparse.Namespace) -> peewee.Database:
     from appupdater.store.db import open_database
 
     return open_database(args.database)
@@ -143,7 +149,6 @@ def cmd_update(args: argparse.Namespace) -> int:
 
     from appupdater.core.planning import Selection, plan_update
     from appupdater.core.runs import apply_configuration, create_run
-    from appupdater.store.models import DeployAction
 
     if not args.yes:
         raise AppUpdaterError("add --yes to approve the update (nothing was recorded)")
@@ -163,9 +168,8 @@ def cmd_update(args: argparse.Namespace) -> int:
         "run": run_id,
         "configurations_updated": applied.configurations_updated,
         "deployments_created": applied.deployments_created,
-        "action": action.action.value
-        if action.action is not DeployAction.AT
-        else action.at.isoformat(),
+        # a time is given exactly for DeployAction.AT
+        "action": action.at.isoformat() if action.at is not None else action.action.value,
     }
     if args.json:
         print(json.dumps(result))
@@ -177,7 +181,7 @@ def cmd_update(args: argparse.Namespace) -> int:
     return 0
 
 
-def _deploy_action(text: str):
+def _deploy_action(text: str) -> DeviceAction:
     from datetime import datetime
 
     from appupdater.core.runs import CONFIG_ONLY, DEPLOY_NOW, DeviceAction

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 
 from appupdater.core.events import Event, log_events
 from appupdater.errors import RunError
 from appupdater.store.db import writing
 from appupdater.store.models import WAITING_STATES, Deployment, DeploymentState
 from appupdater.store.revisions import stamped
+from appupdater.store.rows import returned
 
 S = DeploymentState
 # the states each action applies to (a window offers an action only for these)
@@ -29,18 +29,16 @@ def _change(
     now: datetime,
     allowed: tuple[DeploymentState, ...],
     message: str,
-    **values: Any,
+    **values: object,
 ) -> list[int]:
     ids = list(ids)
     with writing():
-        changed = [
-            d
-            for (d,) in Deployment.update(**values, **stamped(now))
+        query = (
+            Deployment.update(**values, **stamped(now))
             .where(Deployment.id.in_(ids) & Deployment.state.in_(list(allowed)))
             .returning(Deployment.id)
-            .tuples()
-            .execute()
-        ]
+        )
+        changed = [d for (d,) in returned(query, tuple[int])]
         log_events((d, Event.info(now, message)) for d in changed)
     return changed
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 import peewee
 
@@ -18,6 +17,7 @@ from appupdater.store.bulk import update_rows, update_where
 from appupdater.store.db import writing
 from appupdater.store.models import Deployment, DeploymentState, DeviceApp
 from appupdater.store.revisions import stamped
+from appupdater.store.rows import first
 
 S = DeploymentState
 
@@ -38,12 +38,8 @@ def report_progress(
             (Deployment.id == deployment_id) & (Deployment.state == S.RUNNING)
         ).execute()
         log_events((deployment_id, e) for e in events)
-        row = (
-            Deployment.select(Deployment.cancel_requested)
-            .where(Deployment.id == deployment_id)
-            .tuples()
-            .first()
-        )
+        query = Deployment.select(Deployment.cancel_requested).where(Deployment.id == deployment_id)
+        row = first(query, tuple[bool])
     return bool(row and row[0])
 
 
@@ -54,7 +50,7 @@ def _finish(
     message: str,
     level: EventLevel,
     events: Sequence[Event],
-    **extra: Any,
+    **extra: object,
 ) -> bool:
     where = {"id": job.id, "state": S.RUNNING, "claimed_by": job.instance}
     with writing():

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from appupdater.core.versions import Version, parse_version
 from appupdater.errors import PlanError
 from appupdater.store.models import Application, AppVersion, Module
+from appupdater.store.rows import tuples
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,23 +87,27 @@ def load_catalog(app_names: Iterable[str] | None = None) -> Catalog:
     apps = Application.select(Application.id, Application.name)
     if app_names is not None:
         apps = apps.where(Application.name.in_(list(app_names)))
-    app_rows = list(apps.tuples())
+    app_rows = list(tuples(apps, tuple[int, str]))
     app_ids = [row[0] for row in app_rows]
     modules: dict[int, list[ModuleInfo]] = {}
     version_rows = list(
-        AppVersion.select(AppVersion.id, AppVersion.application, AppVersion.version)
-        .where(AppVersion.application.in_(app_ids))
-        .tuples()
+        tuples(
+            AppVersion.select(AppVersion.id, AppVersion.application, AppVersion.version).where(
+                AppVersion.application.in_(app_ids)
+            ),
+            tuple[int, int, str],
+        )
     )
     module_query = (
         Module.select(Module.app_version, *MODULE_FIELDS)
         .join(AppVersion)
         .where(AppVersion.application.in_(app_ids))
         .order_by(Module.app_version, Module.position)
-        .tuples()
     )
-    for version_id, *module in module_query:
-        modules.setdefault(version_id, []).append(ModuleInfo(*module))
+    for version_id, name, version, image, url, sha256 in tuples(
+        module_query, tuple[int, str, str, str, str | None, str | None]
+    ):
+        modules.setdefault(version_id, []).append(ModuleInfo(name, version, image, url, sha256))
     catalog = Catalog()
     by_app: dict[int, list[VersionInfo]] = {app_id: [] for app_id in app_ids}
     for version_id, app_id, text in version_rows:

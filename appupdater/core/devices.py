@@ -6,6 +6,7 @@ does not know are left out (and named in the returned notes)."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -13,14 +14,15 @@ from appupdater.core.fleetchecks import FINGERPRINT, check_endpoint, normalise_f
 from appupdater.core.jobs import Connection
 from appupdater.errors import DeviceSettingError
 from appupdater.store.db import writing
-from appupdater.store.models import Application, AppVersion, Device, DeviceApp
+from appupdater.store.models import Application, AppVersion, Device, DeviceApp, Labels
+from appupdater.store.rows import one, tuples
 
 
 @dataclass(frozen=True)
 class AgentDevice:
     id: int
     name: str
-    labels: dict
+    labels: Labels
     connection: Connection
 
 
@@ -45,7 +47,9 @@ def agent_devices() -> list[AgentDevice]:
     ).where(Device.endpoint.is_null(False) & (Device.endpoint != ""))
     return [
         AgentDevice(i, name, labels or {}, Connection(endpoint, token, ca_file, fingerprint))
-        for i, name, labels, endpoint, token, ca_file, fingerprint in query.tuples()
+        for i, name, labels, endpoint, token, ca_file, fingerprint in tuples(
+            query, tuple[int, str, Labels, str, str | None, str | None, str | None]
+        )
     ]
 
 
@@ -53,22 +57,20 @@ def record_probes(reports: list[ProbeReport], now: datetime) -> list[str]:
     """Write what the probes found, in one transaction; returns notes on what was left out."""
     if not reports:
         return []
-    apps = dict(Application.select(Application.name, Application.id).tuples())
+    apps = dict(tuples(Application.select(Application.name, Application.id), tuple[str, int]))
+    version_query = AppVersion.select(AppVersion.id, AppVersion.application, AppVersion.version)
     versions = {
         (app_id, text): version_id
-        for version_id, app_id, text in AppVersion.select(
-            AppVersion.id, AppVersion.application, AppVersion.version
-        ).tuples()
+        for version_id, app_id, text in tuples(version_query, tuple[int, int, str])
     }
-    names = dict(
-        Device.select(Device.id, Device.name)
-        .where(Device.id.in_([r.device_id for r in reports]))
-        .tuples()
+    name_query = Device.select(Device.id, Device.name).where(
+        Device.id.in_([r.device_id for r in reports])
     )
+    names = dict(tuples(name_query, tuple[int, str]))
     notes = []
     with writing():
         for report in reports:
-            values = {"online": report.online}
+            values: dict[str, object] = {"online": report.online}
             if report.online:
                 values["last_seen_at"] = now
             Device.update(**values).where(Device.id == report.device_id).execute()
@@ -96,7 +98,13 @@ def record_probes(reports: list[ProbeReport], now: datetime) -> list[str]:
     return notes
 
 
-KEEP = object()  # set_connection: leave the stored token as it is
+class _Keep(enum.Enum):
+    """The type of `KEEP`, so that the checker can tell it from a token."""
+
+    KEEP = enum.auto()
+
+
+KEEP = _Keep.KEEP  # set_connection: leave the stored token as it is
 
 
 def set_connection(
@@ -105,7 +113,7 @@ def set_connection(
     *,
     ca_file: str | None = None,
     fingerprint: str | None = None,
-    token=KEEP,
+    token: str | _Keep | None = KEEP,
 ) -> None:
     """Store how to reach a device's agent. The token is kept unless one is given (an empty
     text removes it); it is never read back by the user interface."""
@@ -117,7 +125,7 @@ def set_connection(
         if not FINGERPRINT.match(fingerprint):
             raise DeviceSettingError("the fingerprint must be a SHA-256: 64 hexadecimal digits")
         fingerprint = normalise_fingerprint(fingerprint)
-    values = {
+    values: dict[str, str | None] = {
         "endpoint": endpoint,
         "tls_ca_file": (ca_file or "").strip() or None,
         "tls_fingerprint": fingerprint,
@@ -142,10 +150,10 @@ class ConnectionSettings:
 
 
 def connection_settings(device_id: int) -> ConnectionSettings:
-    endpoint, ca_file, fingerprint, token = (
-        Device.select(Device.endpoint, Device.tls_ca_file, Device.tls_fingerprint, Device.token)
-        .where(Device.id == device_id)
-        .tuples()
-        .get()
+    query = Device.select(
+        Device.endpoint, Device.tls_ca_file, Device.tls_fingerprint, Device.token
+    ).where(Device.id == device_id)
+    endpoint, ca_file, fingerprint, token = one(
+        query, tuple[str | None, str | None, str | None, str | None]
     )
     return ConnectionSettings(endpoint or "", ca_file or "", fingerprint or "", bool(token))

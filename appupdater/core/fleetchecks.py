@@ -5,6 +5,7 @@ The connection dialog checks endpoints and fingerprints with the same rules."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,7 +18,7 @@ MAX_PROBLEMS = 50
 class Problems:
     """Collects (place, what) pairs and raises them as one `FleetFileError`."""
 
-    def __init__(self, file: str):
+    def __init__(self, file: str) -> None:
         self.file = file
         self.items: list[tuple[str, str]] = []
         self.dropped = 0
@@ -53,6 +54,7 @@ def type_name(value: Any) -> str:
 
 
 def check_type(p: Problems, place: str, value: Any, kind: type) -> bool:
+    """Whether `value` is a `kind` (a bool never counts as a number); if not, says so in `p`."""
     ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
     if not ok:
         hint = ""
@@ -63,17 +65,21 @@ def check_type(p: Problems, place: str, value: Any, kind: type) -> bool:
 
 
 def check_keys(
-    p: Problems, place: str, value: dict, required: tuple[str, ...], optional: tuple[str, ...]
+    p: Problems,
+    place: str,
+    value: Mapping[object, object],
+    required: tuple[str, ...],
+    optional: tuple[str, ...],
 ) -> bool:
     ok = True
     for key in required:
         if key not in value:
             p.add(place, f"missing field '{key}'")
             ok = False
-    for key in value:
-        if key not in required and key not in optional:
+    for found in value:
+        if found not in required and found not in optional:
             allowed = ", ".join(f"'{k}'" for k in required + optional)
-            p.add(join_place(place, str(key)), f"unknown field (allowed here: {allowed})")
+            p.add(join_place(place, str(found)), f"unknown field (allowed here: {allowed})")
             ok = False
     return ok
 
@@ -85,10 +91,11 @@ def join_place(place: str, key: str) -> str:
 def check_text(p: Problems, place: str, value: Any, *, empty_ok: bool = False) -> str | None:
     if not check_type(p, place, value, str):
         return None
-    if not empty_ok and not value.strip():
+    text: str = value
+    if not empty_ok and not text.strip():
         p.add(place, "must not be empty")
         return None
-    return value
+    return text
 
 
 def check_version_text(p: Problems, place: str, value: Any) -> str | None:

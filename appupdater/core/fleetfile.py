@@ -9,6 +9,7 @@ and what is wrong; all problems found are reported together. Checks that need th
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,9 @@ from appupdater.core.fleetchecks import (
     normalise_fingerprint,
     type_name,
 )
-from appupdater.core.versions import parse_version
+from appupdater.core.versions import VersionKey, parse_version
 from appupdater.errors import FleetFileError
-
-LabelValue = str | int | float | bool
+from appupdater.store.models import Labels
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class DeviceAppSpec:
 class DeviceSpec:
     name: str
     site: str = ""
-    labels: dict[str, LabelValue] = field(default_factory=dict)
+    labels: Labels = field(default_factory=dict)
     endpoint: str | None = None
     applications: dict[str, DeviceAppSpec] = field(default_factory=dict)
     ca_file: str | None = None
@@ -87,7 +87,9 @@ class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses a key written twice in one mapping (PyYAML keeps the last)."""
 
 
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
+def _construct_mapping(
+    loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False
+) -> dict[Hashable, Any]:
     seen: dict[Any, yaml.Mark] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=True)
@@ -104,10 +106,9 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
                 key_node.start_mark,
             )
         seen[key] = key_node.start_mark
-    return loader.construct_mapping_plain(node, deep=deep)
+    return loader.construct_mapping(node, deep=deep)
 
 
-_StrictLoader.construct_mapping_plain = yaml.SafeLoader.construct_mapping  # type: ignore[attr-defined]
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
@@ -214,7 +215,7 @@ def _versions(p: Problems, app_place: str, value: Any) -> list[VersionSpec]:
     if not check_type(p, place, value, list):
         return []
     versions = []
-    seen: dict[tuple, tuple[int, str]] = {}
+    seen: dict[VersionKey, tuple[int, str]] = {}
     for i, item in enumerate(value):
         vplace = f"{place}[{i}]"
         if not check_type(p, vplace, item, dict):
@@ -339,7 +340,7 @@ def _devices(p: Problems, value: Any) -> list[DeviceSpec]:
     return devices
 
 
-def _labels(p: Problems, place: str, value: Any) -> dict[str, LabelValue]:
+def _labels(p: Problems, place: str, value: Any) -> Labels:
     if value is None:
         return {}
     if not check_type(p, place, value, dict):

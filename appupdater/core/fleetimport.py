@@ -10,22 +10,18 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import NotRequired, TypedDict
 
 import yaml
 
 from appupdater.core.catalog import MODULE_FIELDS
-from appupdater.core.fleetfile import (
-    Fleet,
-    ModuleSpec,
-    Problems,
-    file_format,
-    read_fleet_file,
-)
+from appupdater.core.fleetchecks import Problems
+from appupdater.core.fleetfile import Fleet, ModuleSpec, file_format, read_fleet_file
 from appupdater.core.versions import parse_version
 from appupdater.store.bulk import insert_rows, update_rows
 from appupdater.store.db import writing
-from appupdater.store.models import Application, AppVersion, Device, DeviceApp, Module
+from appupdater.store.models import Application, AppVersion, Device, DeviceApp, Labels, Module
+from appupdater.store.rows import tuples
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -68,7 +64,7 @@ def import_fleet(fleet: Fleet, file: str, progress: Progress | None = None) -> I
     """Write `fleet` into the bound database in one transaction; see the module docstring."""
     report = progress or (lambda stage, done, total: None)
     with writing():
-        apps = dict(Application.select(Application.name, Application.id).tuples())
+        apps = dict(tuples(Application.select(Application.name, Application.id), tuple[str, int]))
         stored = _stored_versions()
         _check_against_store(fleet, file, apps, stored)
         report("applications", 0, len(fleet.applications))
@@ -86,7 +82,7 @@ def _stored_versions() -> dict[str, dict[str, int]]:
     """Application name -> version text -> version id."""
     result: dict[str, dict[str, int]] = {}
     query = AppVersion.select(Application.name, AppVersion.version, AppVersion.id).join(Application)
-    for app, version, version_id in query.tuples():
+    for app, version, version_id in tuples(query, tuple[str, str, int]):
         result.setdefault(app, {})[version] = version_id
     return result
 
@@ -167,13 +163,9 @@ def _write_catalog(
 
 
 def _stored_modules(version_id: int) -> tuple[ModuleSpec, ...]:
-    query = (
-        Module.select(*MODULE_FIELDS)
-        .where(Module.app_version == version_id)
-        .order_by(Module.position)
-        .tuples()
-    )
-    return tuple(ModuleSpec(*row) for row in query)
+    query = Module.select(*MODULE_FIELDS).where(Module.app_version == version_id)
+    rows = tuples(query.order_by(Module.position), tuple[str, str, str, str | None, str | None])
+    return tuple(ModuleSpec(*row) for row in rows)
 
 
 _DEVICE_FIELDS = (
@@ -189,13 +181,15 @@ _DEVICE_FIELDS = (
 def _write_devices(fleet: Fleet) -> tuple[int, int]:
     """New devices are added, changed ones updated. A device's token is replaced only by a file
     that gives one: exported files never carry tokens, and importing one back keeps them."""
+    query = Device.select(Device.id, Device.name, *_DEVICE_FIELDS)
     existing = {
         name: (device_id, rest)
-        for device_id, name, *rest in Device.select(
-            Device.id, Device.name, *_DEVICE_FIELDS
-        ).tuples()
+        for device_id, name, *rest in tuples(
+            query, tuple[int, str, str, Labels, str | None, str | None, str | None, str | None]
+        )
     }
-    new_rows, changed_rows = [], []
+    new_rows: list[tuple[object, ...]] = []
+    changed_rows: list[tuple[object, ...]] = []
     for spec in fleet.devices:
         labels = Device.labels.db_value(spec.labels)
         current = existing.get(spec.name)
@@ -213,18 +207,22 @@ def _write_devices(fleet: Fleet) -> tuple[int, int]:
 def _write_device_apps(
     fleet: Fleet, apps: dict[str, int], stored: dict[str, dict[str, int]]
 ) -> int:
-    device_ids = dict(Device.select(Device.name, Device.id).tuples())
+    device_ids = dict(tuples(Device.select(Device.name, Device.id), tuple[str, int]))
+    query = DeviceApp.select(
+        DeviceApp.id,
+        DeviceApp.device,
+        DeviceApp.application,
+        DeviceApp.configured,
+        DeviceApp.installed,
+    )
     existing = {
         (device_id, app_id): (row_id, configured, installed)
-        for row_id, device_id, app_id, configured, installed in DeviceApp.select(
-            DeviceApp.id,
-            DeviceApp.device,
-            DeviceApp.application,
-            DeviceApp.configured,
-            DeviceApp.installed,
-        ).tuples()
+        for row_id, device_id, app_id, configured, installed in tuples(
+            query, tuple[int, int, int, int | None, int | None]
+        )
     }
-    new_rows, changed_rows = [], []
+    new_rows: list[tuple[int, int, int | None, int | None]] = []
+    changed_rows: list[tuple[int | None, int | None, int]] = []
     for spec in fleet.devices:
         device_id = device_ids[spec.name]
         for app_name, state in spec.applications.items():
@@ -249,15 +247,64 @@ def _write_device_apps(
 # ---- export ----------------------------------------------------------------------------------
 
 
-def fleet_document() -> dict[str, Any]:
+class ArtifactEntry(TypedDict):
+    url: str
+    sha256: str | None
+
+
+class ModuleEntry(TypedDict):
+    name: str
+    version: str
+    image: NotRequired[str]
+    artifact: NotRequired[ArtifactEntry]
+
+
+class VersionEntry(TypedDict):
+    version: str
+    modules: list[ModuleEntry]
+
+
+class ApplicationEntry(TypedDict):
+    name: str
+    description: NotRequired[str]
+    versions: list[VersionEntry]
+
+
+class DeviceAppEntry(TypedDict, total=False):
+    configured: str
+    installed: str
+
+
+class DeviceConnectionEntry(TypedDict, total=False):
+    labels: Labels
+    endpoint: str
+    ca_file: str
+    fingerprint: str
+
+
+class DeviceEntry(DeviceConnectionEntry):
+    name: str
+    site: str
+    applications: dict[str, DeviceAppEntry]
+
+
+class FleetDocument(TypedDict):
+    """A fleet file as written (docs/fleet-file.md); keys in the order they are written."""
+
+    applications: list[ApplicationEntry]
+    devices: list[DeviceEntry]
+
+
+def fleet_document() -> FleetDocument:
     """The whole store as a fleet-file document (applications, then devices, sorted by name)."""
-    modules: dict[int, list[dict[str, str]]] = {}
-    for version_id, name, version, image, url, sha256 in (
-        Module.select(Module.app_version, *MODULE_FIELDS)
-        .order_by(Module.app_version, Module.position)
-        .tuples()
+    modules: dict[int, list[ModuleEntry]] = {}
+    module_query = Module.select(Module.app_version, *MODULE_FIELDS).order_by(
+        Module.app_version, Module.position
+    )
+    for version_id, name, version, image, url, sha256 in tuples(
+        module_query, tuple[int, str, str, str, str | None, str | None]
     ):
-        module: dict[str, Any] = {"name": name, "version": version}
+        module: ModuleEntry = {"name": name, "version": version}
         if image or not url:
             module["image"] = image
         if url:
@@ -265,63 +312,65 @@ def fleet_document() -> dict[str, Any]:
         modules.setdefault(version_id, []).append(module)
     versions: dict[int, list[tuple[str, int]]] = {}
     version_text: dict[int, str] = {}
-    for version_id, app_id, text in AppVersion.select(
-        AppVersion.id, AppVersion.application, AppVersion.version
-    ).tuples():
+    version_query = AppVersion.select(AppVersion.id, AppVersion.application, AppVersion.version)
+    for version_id, app_id, text in tuples(version_query, tuple[int, int, str]):
         versions.setdefault(app_id, []).append((text, version_id))
         version_text[version_id] = text
     app_names = {}
-    applications = []
-    for app_id, name, description in (
-        Application.select(Application.id, Application.name, Application.description)
-        .order_by(Application.name)
-        .tuples()
-    ):
+    applications: list[ApplicationEntry] = []
+    app_query = Application.select(
+        Application.id, Application.name, Application.description
+    ).order_by(Application.name)
+    for app_id, name, description in tuples(app_query, tuple[int, str, str]):
         app_names[app_id] = name
         ordered = sorted(versions.get(app_id, []), key=lambda v: parse_version(v[0]).key)
-        entry: dict[str, Any] = {"name": name}
-        if description:
-            entry["description"] = description
-        entry["versions"] = [
+        app_versions: list[VersionEntry] = [
             {"version": text, "modules": modules.get(vid, [])} for text, vid in ordered
         ]
-        applications.append(entry)
-    states: dict[int, dict[str, dict[str, str]]] = {}
-    for device_id, app_id, configured, installed in DeviceApp.select(
+        if description:
+            applications.append(
+                {"name": name, "description": description, "versions": app_versions}
+            )
+        else:
+            applications.append({"name": name, "versions": app_versions})
+    states: dict[int, dict[str, DeviceAppEntry]] = {}
+    state_query = DeviceApp.select(
         DeviceApp.device, DeviceApp.application, DeviceApp.configured, DeviceApp.installed
-    ).tuples():
-        state = {}
+    )
+    for device_id, app_id, configured, installed in tuples(
+        state_query, tuple[int, int, int | None, int | None]
+    ):
+        state: DeviceAppEntry = {}
         if configured is not None:
             state["configured"] = version_text[configured]
         if installed is not None:
             state["installed"] = version_text[installed]
         states.setdefault(device_id, {})[app_names[app_id]] = state
-    devices = []
+    devices: list[DeviceEntry] = []
     # tokens stay in the database: an exported file is shared, printed, checked in
-    for device_id, name, site, labels, endpoint, ca_file, fingerprint in (
-        Device.select(
-            Device.id,
-            Device.name,
-            Device.site,
-            Device.labels,
-            Device.endpoint,
-            Device.tls_ca_file,
-            Device.tls_fingerprint,
-        )
-        .order_by(Device.name)
-        .tuples()
+    device_query = Device.select(
+        Device.id,
+        Device.name,
+        Device.site,
+        Device.labels,
+        Device.endpoint,
+        Device.tls_ca_file,
+        Device.tls_fingerprint,
+    ).order_by(Device.name)
+    for device_id, name, site, labels, endpoint, ca_file, fingerprint in tuples(
+        device_query, tuple[int, str, str, Labels, str | None, str | None, str | None]
     ):
-        entry = {"name": name, "site": site}
+        connection: DeviceConnectionEntry = {}
         if labels:
-            entry["labels"] = labels
+            connection["labels"] = labels
         if endpoint:
-            entry["endpoint"] = endpoint
+            connection["endpoint"] = endpoint
         if ca_file:
-            entry["ca_file"] = ca_file
+            connection["ca_file"] = ca_file
         if fingerprint:
-            entry["fingerprint"] = fingerprint
-        entry["applications"] = dict(sorted(states.get(device_id, {}).items()))
-        devices.append(entry)
+            connection["fingerprint"] = fingerprint
+        applications_of = dict(sorted(states.get(device_id, {}).items()))
+        devices.append({"name": name, "site": site, **connection, "applications": applications_of})
     return {"applications": applications, "devices": devices}
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from appupdater.core.catalog import Catalog, load_catalog
+from appupdater.core.versions import VersionKey
 from appupdater.heap import gc_paused
 from appupdater.store.models import Device, DeviceApp
+from appupdater.store.rows import sql_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,14 +21,18 @@ class AppSummary:
     behind: int  # devices whose configured or installed version is earlier than the latest
 
 
+# a device's (configured, installed, behind latest) versions of one application
+VersionCell = tuple[str | None, str | None, bool]
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceRow:
     id: int
     name: str
     site: str
     online: bool
-    # per application, in `Inventory.apps` order: (configured, installed, behind latest) or None
-    versions: tuple[tuple[str | None, str | None, bool] | None, ...]
+    # per application, in `Inventory.apps` order; None where it does not have it
+    versions: tuple[VersionCell | None, ...]
 
 
 @dataclass
@@ -42,11 +48,10 @@ def load_inventory() -> Inventory:
         catalog = load_catalog()
         names = sorted(catalog.apps)
         column = {catalog.apps[name].id: i for i, name in enumerate(names)}
-        latest_key = {}
+        latest_key: dict[int, VersionKey | None] = {}
         for app in catalog.apps.values():
             latest_key[app.id] = app.latest.parsed.key if app.latest else None
         versions = catalog.versions
-        database = Device._meta.database
         device_sql, params = (
             Device.select(Device.id, Device.name, Device.site, Device.online)
             .order_by(Device.name)
@@ -55,11 +60,11 @@ def load_inventory() -> Inventory:
         state_sql, state_params = DeviceApp.select(
             DeviceApp.device, DeviceApp.application, DeviceApp.configured, DeviceApp.installed
         ).sql()
-        per_device: dict[int, list] = {}
+        per_device: dict[int, list[VersionCell | None]] = {}
         counts = [[0, 0] for _ in names]
         width = len(names)
-        for device_id, app_id, configured_id, installed_id in database.execute_sql(
-            state_sql, state_params
+        for device_id, app_id, configured_id, installed_id in sql_rows(
+            state_sql, state_params, tuple[int, int, int | None, int | None]
         ):
             configured = versions[configured_id] if configured_id is not None else None
             installed = versions[installed_id] if installed_id is not None else None
@@ -87,16 +92,21 @@ def load_inventory() -> Inventory:
                 bool(online),
                 tuple(per_device[device_id]) if device_id in per_device else empty,
             )
-            for device_id, name, site, online in database.execute_sql(device_sql, params)
+            for device_id, name, site, online in sql_rows(
+                device_sql, params, tuple[int, str, str, int]
+            )
         ]
-    apps = [
-        AppSummary(
-            name,
-            catalog.apps[name].latest.text if catalog.apps[name].latest else "",
-            len(catalog.apps[name].versions),
-            counts[i][0],
-            counts[i][1],
+    apps = []
+    for i, name in enumerate(names):
+        app_info = catalog.apps[name]
+        newest = app_info.latest
+        apps.append(
+            AppSummary(
+                name,
+                newest.text if newest else "",
+                len(app_info.versions),
+                counts[i][0],
+                counts[i][1],
+            )
         )
-        for i, name in enumerate(names)
-    ]
     return Inventory(apps, devices, catalog)

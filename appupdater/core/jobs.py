@@ -3,9 +3,7 @@ configuration it is to run."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from typing import Any
 
 from appupdater.core.catalog import MODULE_FIELDS, ModuleInfo
 from appupdater.store.models import (
@@ -14,8 +12,10 @@ from appupdater.store.models import (
     Deployment,
     Device,
     DeviceApp,
+    Labels,
     Module,
 )
+from appupdater.store.rows import tuples
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class DeploymentJob:
     run_id: int
     device_id: int
     device: str
-    labels: dict[str, Any]
+    labels: Labels
     endpoint: str | None
     attempt: int
     instance: str
@@ -59,7 +59,7 @@ def load_jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
     """The claimed deployments `ids`, by id, each with its device's whole configuration."""
     if not ids:
         return []
-    rows = list(
+    query = (
         Deployment.select(
             Deployment.id,
             Deployment.run,
@@ -75,7 +75,12 @@ def load_jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
         .join(Device)
         .where(Deployment.id.in_(ids))
         .order_by(Deployment.id)
-        .tuples()
+    )
+    rows = list(
+        tuples(
+            query,
+            tuple[int, int, int, str, Labels, str | None, int, str | None, str | None, str | None],
+        )
     )
     configs = _configurations([row[2] for row in rows])
     return [
@@ -84,7 +89,7 @@ def load_jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
             run,
             device_id,
             name,
-            labels if isinstance(labels, dict) else json.loads(labels or "{}"),
+            labels or {},  # JSONField decodes it, in tuple rows too
             endpoint,
             attempts,
             instance,
@@ -97,7 +102,7 @@ def load_jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
 
 def _configurations(device_ids: list[int]) -> dict[int, list[AppConfig]]:
     """device id -> every configured application with its modules, by application name."""
-    config_rows = list(
+    config_query = (
         DeviceApp.select(
             DeviceApp.device,
             Application.name,
@@ -110,17 +115,19 @@ def _configurations(device_ids: list[int]) -> dict[int, list[AppConfig]]:
         .join(AppVersion, on=DeviceApp.configured == AppVersion.id)
         .where(DeviceApp.device.in_(device_ids))
         .order_by(Application.name)
-        .tuples()
     )
+    config_rows = list(tuples(config_query, tuple[int, str, str, int, int]))
     version_ids = list({row[3] for row in config_rows})
     modules: dict[int, list[ModuleInfo]] = {}
-    for version_id, *module in (
+    module_query = (
         Module.select(Module.app_version, *MODULE_FIELDS)
         .where(Module.app_version.in_(version_ids))
         .order_by(Module.position)
-        .tuples()
+    )
+    for version_id, name, version, image, url, sha256 in tuples(
+        module_query, tuple[int, str, str, str, str | None, str | None]
     ):
-        modules.setdefault(version_id, []).append(ModuleInfo(*module))
+        modules.setdefault(version_id, []).append(ModuleInfo(name, version, image, url, sha256))
     configs: dict[int, list[AppConfig]] = {}
     for device_id, app, version, version_id, app_id in config_rows:
         configs.setdefault(device_id, []).append(

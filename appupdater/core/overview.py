@@ -27,6 +27,7 @@ from appupdater.store.models import (
     Target,
     UpdateRun,
 )
+from appupdater.store.rows import one, scalar, sql_fetchall, sql_rows, tuples
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,10 @@ class RunSummary:
         return sum(self.counts.values())
 
 
+# a time read raw: SQLite's text, or PostgreSQL's naive datetime (both UTC)
+RawTime = str | datetime | None
+
+
 class DeploymentRow(NamedTuple):
     """One deployment as the overview lists it: an immutable snapshot, compared whole (in C)
     to find what a refresh changed."""
@@ -60,10 +65,10 @@ class DeploymentRow(NamedTuple):
     progress: int
     attempts: int
     # times as the database returns them: `parse_time` makes datetimes of them when shown
-    scheduled_at: str | datetime | None
-    started_at: str | datetime | None
-    finished_at: str | datetime | None
-    next_attempt_at: str | datetime | None
+    scheduled_at: RawTime
+    started_at: RawTime
+    finished_at: RawTime
+    next_attempt_at: RawTime
     message: str
     revision: int  # of the transaction that last wrote it (appupdater/store/revisions.py)
 
@@ -71,14 +76,14 @@ class DeploymentRow(NamedTuple):
 def run_summaries(only: list[int] | None = None) -> list[RunSummary]:
     """Every run (or those in `only`), newest first."""
     apps: dict[int, list[str]] = {}
-    for run_id, app, version in (
+    app_query = (
         RunApplication.select(RunApplication.run, Application.name, AppVersion.version)
         .join(Application)
         .switch(RunApplication)
         .join(AppVersion)
         .order_by(RunApplication.run, Application.name)
-        .tuples()
-    ):
+    )
+    for run_id, app, version in tuples(app_query, tuple[int, str, str]):
         apps.setdefault(run_id, []).append(f"{app} → {version}")
     counts = (
         run_counts()
@@ -99,13 +104,15 @@ def run_summaries(only: list[int] | None = None) -> list[RunSummary]:
             configured_at is not None,
             counts.get(run_id, {}),
         )
-        for run_id, approved_at, approved_by, configured_at in runs.tuples()
+        for run_id, approved_at, approved_by, configured_at in tuples(
+            runs, tuple[int, datetime, str, datetime | None]
+        )
     ]
 
 
 def newest_run() -> int:
     """The id of the newest run (0 for none): how a window learns of runs made elsewhere."""
-    return UpdateRun.select(peewee.fn.MAX(UpdateRun.id)).scalar() or 0
+    return scalar(UpdateRun.select(peewee.fn.MAX(UpdateRun.id)), int) or 0
 
 
 _COLUMNS = (
@@ -135,7 +142,6 @@ def deployment_rows(
     those of every run written after it. Rows are read raw — times stay as the database returns
     them (see `parse_time`) — because a run can have 100,000 of them. For changes, device names
     come from `names` where it has them (one less join per poll)."""
-    database = Deployment._meta.database
     if changed_after is None:
         query = Deployment.select(*_COLUMNS).join(Device).order_by(Deployment.id)
         if run_id is not None:
@@ -143,27 +149,35 @@ def deployment_rows(
         sql, params = query.sql()
         with gc_paused():
             make = tuple.__new__  # what DeploymentRow._make does, without a call per row
-            cursor = database.execute_sql(sql, params)
-            return [make(DeploymentRow, row) for row in cursor.fetchall()]
+            # Unchecked, as _make: the columns are DeploymentRow's fields, in its order. The raw
+            # rows are not kept in a variable: freed here, with collections still paused.
+            return [
+                make(DeploymentRow, row) for row in sql_fetchall(sql, params, tuple[object, ...])
+            ]
     # by the revision index alone: a run's index, or an ORDER BY id, would make the planner
     # read the whole table. All runs' changes come back, so that the caller can keep every
     # run's counts current.
     columns = [c for c in _COLUMNS if c is not Device.name]
     sql, params = Deployment.select(*columns).where(Deployment.revision > changed_after).sql()
-    raw = database.execute_sql(sql, params).fetchall()
+    raw = sql_fetchall(
+        sql,
+        params,
+        tuple[
+            int, int, int, str, str | None, int, int, RawTime, RawTime, RawTime, RawTime, str, int
+        ],
+    )
     known = names or {}
     missing = list({row[2] for row in raw if row[2] not in known})
-    extra = (
-        dict(Device.select(Device.id, Device.name).where(Device.id.in_(missing)).tuples())
-        if missing
-        else {}
-    )
+    extra: dict[int, str] = {}
+    if missing:
+        named = Device.select(Device.id, Device.name).where(Device.id.in_(missing))
+        extra = dict(tuples(named, tuple[int, str]))
     rows = [DeploymentRow(r[0], r[1], r[2], known.get(r[2]) or extra[r[2]], *r[3:]) for r in raw]
     rows.sort(key=lambda row: row.id)
     return rows
 
 
-def parse_time(value) -> datetime | None:
+def parse_time(value: RawTime) -> datetime | None:
     """A time as read raw: SQLite text or a naive datetime (PostgreSQL), both UTC."""
     if value is None:
         return None
@@ -178,32 +192,32 @@ def newest_revision(rows: list[DeploymentRow], previous: int) -> int:
 
 
 def events(deployment_id: int) -> list[tuple[datetime, str, str]]:
-    return list(
+    """(at, level, message) of each event of the deployment, oldest first."""
+    query = (
         DeploymentEvent.select(DeploymentEvent.at, DeploymentEvent.level, DeploymentEvent.message)
         .where(DeploymentEvent.deployment == deployment_id)
         .order_by(DeploymentEvent.at, DeploymentEvent.id)
-        .tuples()
     )
+    return list(tuples(query, tuple[datetime, str, str]))
 
 
 def carried_changes(deployment_id: int) -> list[tuple[str, str, str, tuple[ModuleChange, ...]]]:
     """(application, from, to, module changes) for each target the deployment carries."""
-    run_id, device_id = (
-        Deployment.select(Deployment.run, Deployment.device)
-        .where(Deployment.id == deployment_id)
-        .tuples()
-        .get()
+    deployment = Deployment.select(Deployment.run, Deployment.device).where(
+        Deployment.id == deployment_id
     )
+    run_id, device_id = one(deployment, tuple[int, int])
     catalog = load_catalog()
     result = []
-    for app, from_id, to_id in (
+    query = (
         Target.select(Application.name, Target.from_version, Target.to_version)
         .join(Application)
         .where((Target.run == run_id) & (Target.device == device_id))
         .order_by(Application.name)
-        .tuples()
-    ):
-        start, end = catalog.versions.get(from_id), catalog.versions[to_id]
+    )
+    for app, from_id, to_id in tuples(query, tuple[str, int | None, int]):
+        start = catalog.versions.get(from_id) if from_id is not None else None
+        end = catalog.versions[to_id]
         changes = module_changes(start, end) if start is not None else ()
         result.append((app, start.text if start else "—", end.text, changes))
     return result
@@ -224,46 +238,52 @@ REPORT_HEADER = (
 )
 
 
-def run_report(run_id: int) -> list[tuple]:
+# a row of the CSV report, in the order of REPORT_HEADER
+ReportRow = tuple[str, str, str, str, str, str, str, str, str, int, str]
+
+
+def run_report(run_id: int) -> list[ReportRow]:
     """One row per device of the run, as the CSV report has them (times in UTC, ISO 8601)."""
     targets: dict[int, list[tuple[str, str, str, str]]] = {}
-    versions = {v: t for v, t in AppVersion.select(AppVersion.id, AppVersion.version).tuples()}
-    for device_id, app, from_id, to_id, action in (
+    version_query = AppVersion.select(AppVersion.id, AppVersion.version)
+    versions = {v: t for v, t in tuples(version_query, tuple[int, str])}
+    target_query = (
         Target.select(
             Target.device, Application.name, Target.from_version, Target.to_version, Target.action
         )
         .join(Application)
         .where(Target.run == run_id)
         .order_by(Application.name)
-        .tuples()
+    )
+    for device_id, app, from_id, to_id, action in tuples(
+        target_query, tuple[int, str, int | None, int, str]
     ):
         targets.setdefault(device_id, []).append(
-            (app, versions.get(from_id, ""), versions[to_id], action)
+            (app, versions.get(from_id, "") if from_id is not None else "", versions[to_id], action)
         )
+    deployment_query = Deployment.select(
+        Deployment.device,
+        Deployment.state,
+        Deployment.scheduled_at,
+        Deployment.started_at,
+        Deployment.finished_at,
+        Deployment.attempts,
+        Deployment.last_message,
+    ).where(Deployment.run == run_id)
     deployments = {
         device_id: (state, scheduled, started, finished, attempts, message)
-        for device_id, state, scheduled, started, finished, attempts, message in Deployment.select(
-            Deployment.device,
-            Deployment.state,
-            Deployment.scheduled_at,
-            Deployment.started_at,
-            Deployment.finished_at,
-            Deployment.attempts,
-            Deployment.last_message,
+        for device_id, state, scheduled, started, finished, attempts, message in tuples(
+            deployment_query,
+            tuple[int, str, datetime | None, datetime | None, datetime | None, int, str],
         )
-        .where(Deployment.run == run_id)
-        .tuples()
     }
-    names = (
-        dict(Device.select(Device.id, Device.name).where(Device.id.in_(list(targets))).tuples())
-        if targets
-        else {}
-    )
+    name_query = Device.select(Device.id, Device.name).where(Device.id.in_(list(targets)))
+    names = dict(tuples(name_query, tuple[int, str])) if targets else {}
 
-    def iso(moment):
+    def iso(moment: datetime | None) -> str:
         return moment.isoformat() if moment else ""
 
-    rows = []
+    rows: list[ReportRow] = []
     for device_id, items in targets.items():
         state, scheduled, started, finished, attempts, message = deployments.get(
             device_id, ("configuration only", None, None, None, 0, "")
@@ -305,7 +325,7 @@ def target_summaries(runs: Iterable[int] | None = None) -> dict[int, dict[int, t
     run, so read once when a run is opened (all runs for None). Read raw and keyed by plain ints
     because a run has a row per device and application (100,000 and more); most devices of a
     run share their few (application, action) pairs, so those values are shared too."""
-    names = dict(Application.select(Application.id, Application.name).tuples())
+    names = dict(tuples(Application.select(Application.id, Application.name), tuple[int, str]))
     query = Target.select(Target.run, Target.device, Target.application, Target.action)
     if runs is not None:
         query = query.where(Target.run.in_(list(runs)))
@@ -314,7 +334,7 @@ def target_summaries(runs: Iterable[int] | None = None) -> dict[int, dict[int, t
     shared: dict[tuple[int, str], tuple[str, str]] = {}
     several: dict[tuple[int, int], list[str]] = {}
     with gc_paused():
-        for run, device, app_id, action in Target._meta.database.execute_sql(sql, params):
+        for run, device, app_id, action in sql_rows(sql, params, tuple[int, int, int, str]):
             devices = summary.get(run)
             if devices is None:
                 devices = summary[run] = {}

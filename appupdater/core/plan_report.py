@@ -3,18 +3,49 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TypedDict
 
+from appupdater.core.catalog import VersionInfo
 from appupdater.core.planning import ChangeOp, Plan
 
 _SIGN = {ChangeOp.ADDED: "+", ChangeOp.REMOVED: "-", ChangeOp.MODIFIED: "~"}
 
+# "from" is a keyword, hence the functional form
+ChangeEntry = TypedDict(
+    "ChangeEntry", {"module": str, "op": str, "from": str | None, "to": str | None}
+)
+TargetEntry = TypedDict(
+    "TargetEntry",
+    {
+        "device": str,
+        "application": str,
+        "configured": str | None,
+        "installed": str | None,
+        "from": str,
+        "to": str,
+        "changes": list[ChangeEntry],
+    },
+)
 
-def _text(version) -> str | None:
+
+class SkippedEntry(TypedDict):
+    device: str
+    application: str
+    reason: str
+
+
+class PlanDocument(TypedDict):
+    """What `appupdater plan --json` prints."""
+
+    targets: list[TargetEntry]
+    skipped: list[SkippedEntry]
+
+
+def _text(version: VersionInfo | None) -> str | None:
     return None if version is None else version.text
 
 
-def plan_json(plan: Plan) -> dict[str, Any]:
+def plan_json(plan: Plan) -> PlanDocument:
     """``{"targets": [...], "skipped": [...]}``, sorted by device, application and module."""
     return {
         "targets": [

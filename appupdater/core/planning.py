@@ -17,9 +17,12 @@ from appupdater.core.catalog import AppInfo, Catalog, VersionInfo, load_catalog
 from appupdater.errors import PlanError
 from appupdater.heap import gc_paused
 from appupdater.store.models import Application, Device, DeviceApp
+from appupdater.store.rows import sql_fetchall, tuples
 
 
 class ChangeOp(enum.StrEnum):
+    """How a module changes between two versions."""
+
     ADDED = "added"
     REMOVED = "removed"
     MODIFIED = "modified"
@@ -150,8 +153,9 @@ def resolve_selections(
     return resolved
 
 
-# (device id, name, site, online, application id, configured version id, installed version id)
-StateRow = tuple[int, str, str, bool, int, int | None, int | None]
+# (device id, name, site, online, application id, configured version id, installed version id);
+# online is read raw: 0/1 from SQLite, a bool from PostgreSQL
+StateRow = tuple[int, str, str, int, int, int | None, int | None]
 
 
 def _earlier_and_later(app: AppInfo, to: VersionInfo) -> tuple[frozenset[int], frozenset[int]]:
@@ -189,7 +193,7 @@ def _compute_plan(
             device = devices[device_id] = DeviceInfo(device_id, name, site, bool(online))
         configured = versions[configured_id] if configured_id is not None else None
         installed = versions[installed_id] if installed_id is not None else None
-        if configured_id in later:
+        if configured is not None and configured_id in later:
             skipped.append(
                 SkippedTarget(
                     device,
@@ -202,6 +206,7 @@ def _compute_plan(
             )
             continue
         start = configured if config_behind else installed
+        assert start is not None  # the one whose id is in `earlier`
         key = (start.id, to.id)
         if key not in diffs:
             diffs[key] = module_changes(start, to)
@@ -237,7 +242,7 @@ def load_states(resolved: Sequence[tuple[AppInfo, VersionInfo]]) -> list[StateRo
         .where(condition)
     )
     sql, params = query.sql()
-    return DeviceApp._meta.database.execute_sql(sql, params).fetchall()
+    return sql_fetchall(sql, params, tuple[int, str, str, int, int, int | None, int | None])
 
 
 def plan_update(selections: Sequence[Selection], catalog: Catalog | None = None) -> Plan:
@@ -255,6 +260,5 @@ def plan_update(selections: Sequence[Selection], catalog: Catalog | None = None)
 
 
 def application_names() -> list[str]:
-    return [
-        name for (name,) in Application.select(Application.name).order_by(Application.name).tuples()
-    ]
+    query = Application.select(Application.name).order_by(Application.name)
+    return [name for (name,) in tuples(query, tuple[str])]

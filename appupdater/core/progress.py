@@ -11,11 +11,14 @@ from datetime import datetime, timedelta
 import peewee
 
 from appupdater.store.models import OPEN_STATES, Deployment, DeploymentState, UpdateRun
+from appupdater.store.rows import scalar, tuples
 
 S = DeploymentState
 
 
 class RunStatus(enum.StrEnum):
+    """A run's status, derived from its deployments' states."""
+
     CONFIGURING = "configuring"
     IN_PROGRESS = "in progress"
     CANCELLED = "cancelled"
@@ -29,7 +32,8 @@ def run_counts(run_id: int | None = None) -> dict[int, dict[str, int]]:
     if run_id is not None:
         query = query.where(Deployment.run == run_id)
     counts: dict[int, dict[str, int]] = {}
-    for run, state, number in query.group_by(Deployment.run, Deployment.state).tuples():
+    grouped = query.group_by(Deployment.run, Deployment.state)
+    for run, state, number in tuples(grouped, tuple[int, str, int]):
         counts.setdefault(run, {})[state] = number
     return counts
 
@@ -68,9 +72,8 @@ def run_end(run_id: int) -> RunEnd:
     )
     if open_work.exists():
         return RunEnd(False)
-    configured = (
-        UpdateRun.select(UpdateRun.configured_at).where(UpdateRun.id == run_id).scalar() is not None
-    )
+    configured_at = UpdateRun.select(UpdateRun.configured_at).where(UpdateRun.id == run_id)
+    configured = scalar(configured_at, datetime) is not None
     counts = run_counts(run_id).get(run_id, {})
     return RunEnd(configured, counts.get(S.SUCCEEDED, 0), counts.get(S.FAILED, 0))
 
@@ -86,13 +89,14 @@ class Activity:
 
 
 def current_activity(now: datetime, recent: timedelta = timedelta(hours=24)) -> Activity:
+    """What is running, waiting and scheduled now, and what failed within `recent`."""
     counts = dict.fromkeys(S, 0)
-    for state, number in (
+    query = (
         Deployment.select(Deployment.state, peewee.fn.COUNT(Deployment.id))
         .where(Deployment.state.in_(list(OPEN_STATES)))
         .group_by(Deployment.state)
-        .tuples()
-    ):
+    )
+    for state, number in tuples(query, tuple[str, int]):
         counts[S(state)] = number
     failed = (
         Deployment.select()

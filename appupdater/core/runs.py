@@ -30,6 +30,7 @@ from appupdater.store.models import (
     UpdateRun,
 )
 from appupdater.store.revisions import next_revision
+from appupdater.store.rows import tuples
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class DeviceAction:
     action: DeployAction
     at: datetime | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if (self.action is DeployAction.AT) != (self.at is not None):
             raise ValueError("a time is given exactly when the action is AT")
         if self.at is not None and self.at.tzinfo is None:
@@ -142,7 +143,7 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
         run = UpdateRun.get_by_id(run_id)
         if run.configured_at is not None:
             return Applied(0, 0, already_applied=True)
-        rows = list(
+        query = (
             Target.select(
                 Target.device,
                 Target.application,
@@ -158,12 +159,12 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
                 & (DeviceApp.application == Target.application),
             )
             .where(Target.run == run_id)
-            .tuples()
         )
+        rows = list(tuples(query, tuple[int, int, int, str, datetime | None, int, int | None]))
         catalog = load_catalog()
         versions = catalog.versions
         updates = []
-        deploy: dict[int, tuple[str, object]] = {}
+        deploy: dict[int, tuple[str, datetime | None]] = {}
         for device_id, _app_id, to_id, action, scheduled_at, device_app_id, configured_id in rows:
             current = versions.get(configured_id) if configured_id is not None else None
             if current is None or current.parsed.key < versions[to_id].parsed.key:
@@ -203,13 +204,11 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
 def _log_creation(run_id: int, now: datetime) -> None:
     """One event per new deployment of the run, written in SQL to stay fast for big runs."""
     message = "configuration updated; deployment created"
-    query = (
-        Deployment.select(Deployment.id, Deployment.state, Deployment.scheduled_at)
-        .where(Deployment.run == run_id)
-        .tuples()
+    query = Deployment.select(Deployment.id, Deployment.state, Deployment.scheduled_at).where(
+        Deployment.run == run_id
     )
     events = []
-    for deployment_id, state, scheduled_at in query:
+    for deployment_id, state, scheduled_at in tuples(query, tuple[int, str, datetime | None]):
         if state == DeploymentState.SCHEDULED:
             text = f"{message}, scheduled for {scheduled_at:%Y-%m-%d %H:%M} UTC"
         else:

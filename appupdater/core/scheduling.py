@@ -27,6 +27,7 @@ from appupdater.store.models import (
     UpdateRun,
 )
 from appupdater.store.revisions import stamped
+from appupdater.store.rows import returned, sql_fetchall, tuples
 
 S = DeploymentState
 LATE_AFTER = timedelta(seconds=60)  # a scheduled start later than this is reported as late
@@ -34,13 +35,8 @@ LATE_AFTER = timedelta(seconds=60)  # a scheduled start later than this is repor
 
 def pending_runs() -> list[int]:
     """Runs approved but not yet configured."""
-    return [
-        r
-        for (r,) in UpdateRun.select(UpdateRun.id)
-        .where(UpdateRun.configured_at.is_null())
-        .order_by(UpdateRun.id)
-        .tuples()
-    ]
+    query = UpdateRun.select(UpdateRun.id).where(UpdateRun.configured_at.is_null())
+    return [r for (r,) in tuples(query.order_by(UpdateRun.id), tuple[int])]
 
 
 def _due(stamp: str) -> peewee.Expression:
@@ -56,11 +52,8 @@ def promote_due(now: datetime) -> list[int]:
     if not Deployment.select(Deployment.id).where(due_filter).limit(1).exists():
         return []  # the common case, answered without taking the write lock
     with writing():
-        due = list(
-            Deployment.select(Deployment.id, Deployment.state, Deployment.scheduled_at)
-            .where(due_filter)
-            .tuples()
-        )
+        query = Deployment.select(Deployment.id, Deployment.state, Deployment.scheduled_at)
+        due = list(tuples(query.where(due_filter), tuple[int, str, datetime | None]))
         if not due:
             return []
         ids = [d for d, _, _ in due]
@@ -111,7 +104,8 @@ def requeue_interrupted(now: datetime, stale_after: timedelta, instance: str) ->
     if not Deployment.select(Deployment.id).where(orphaned).limit(1).exists():
         return []  # the common case, answered without taking the write lock
     with writing():
-        orphans = [d for (d,) in Deployment.select(Deployment.id).where(orphaned).tuples()]
+        query = Deployment.select(Deployment.id).where(orphaned)
+        orphans = [d for (d,) in tuples(query, tuple[int])]
         if not orphans:
             return []
         Deployment.update(
@@ -165,12 +159,11 @@ def claim(instance: str, now: datetime | Callable[[], datetime], limit: int) -> 
     sql, params = _claimable_query(id(database.obj), limit)
     with writing():
         moment = now() if callable(now) else now
-        candidates = [d for (d,) in database.execute_sql(sql, params).fetchall()]
+        candidates = [d for (d,) in sql_fetchall(sql, params, tuple[int])]
         if not candidates:
             return []
-        claimed = [
-            d
-            for (d,) in Deployment.update(
+        taking = (
+            Deployment.update(
                 state=S.RUNNING,
                 claimed_by=instance,
                 started_at=moment,
@@ -183,9 +176,8 @@ def claim(instance: str, now: datetime | Callable[[], datetime], limit: int) -> 
             )
             .where(Deployment.id.in_(candidates) & (Deployment.state == S.QUEUED))
             .returning(Deployment.id)
-            .tuples()
-            .execute()
-        ]
+        )
+        claimed = [d for (d,) in returned(taking, tuple[int])]
         jobs = load_jobs(claimed, instance)
         log_events(
             (job.id, Event.info(moment, f"attempt {job.attempt} started on {job.device}"))

@@ -3,13 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TypedDict
 
-from appupdater.core.progress import run_counts, run_status
+from appupdater.core.progress import RunStatus, run_counts, run_status
 from appupdater.store.models import Deployment, Device, UpdateRun
+from appupdater.store.rows import tuples
 
 
-def status_document(run_id: int | None = None) -> dict[str, Any]:
+class RunEntry(TypedDict):
+    id: int
+    status: RunStatus
+    approved_by: str
+    approved_at: str  # ISO 8601, UTC
+    counts: dict[str, int]  # deployments per state
+
+
+class DeploymentEntry(TypedDict):
+    id: int
+    run: int
+    device: str
+    state: str
+    phase: str | None
+    progress: int
+    attempts: int
+    message: str
+
+
+class StatusDocument(TypedDict):
+    """What `appupdater status --json` prints."""
+
+    runs: list[RunEntry]
+    deployments: list[DeploymentEntry]
+
+
+def status_document(run_id: int | None = None) -> StatusDocument:
     """``{"runs": [{id, status, counts}], "deployments": [{id, run, device, state, phase,
     progress, attempts, message}]}``, newest run first, deployments by run and device."""
     runs = UpdateRun.select(
@@ -18,7 +45,7 @@ def status_document(run_id: int | None = None) -> dict[str, Any]:
     if run_id is not None:
         runs = runs.where(UpdateRun.id == run_id)
     counts = run_counts(run_id)
-    run_rows = [
+    run_rows: list[RunEntry] = [
         {
             "id": r.id,
             "status": run_status(r.configured_at is not None, counts.get(r.id, {})),
@@ -44,14 +71,24 @@ def status_document(run_id: int | None = None) -> dict[str, Any]:
     )
     if run_id is not None:
         query = query.where(Deployment.run == run_id)
-    keys = ("id", "run", "device", "state", "phase", "progress", "attempts", "message")
-    return {
-        "runs": run_rows,
-        "deployments": [dict(zip(keys, row, strict=True)) for row in query.tuples()],
-    }
+    rows = tuples(query, tuple[int, int, str, str, str | None, int, int, str])
+    deployments: list[DeploymentEntry] = [
+        {
+            "id": d,
+            "run": run,
+            "device": device,
+            "state": state,
+            "phase": phase,
+            "progress": progress,
+            "attempts": attempts,
+            "message": message,
+        }
+        for d, run, device, state, phase, progress, attempts, message in rows
+    ]
+    return {"runs": run_rows, "deployments": deployments}
 
 
-def status_text(document: dict[str, Any]) -> Iterator[str]:
+def status_text(document: StatusDocument) -> Iterator[str]:
     if not document["runs"]:
         yield "no update runs yet\n"
         return

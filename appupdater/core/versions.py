@@ -22,6 +22,8 @@ _PATTERN = re.compile(
 # A pre-release identifier sorts as (0, number) when numeric and (1, text) otherwise, so numeric
 # identifiers come first and a shorter list of equal prefix sorts first, exactly as SemVer says.
 PreKey = tuple[tuple[int, int | str], ...]
+# (the four numbers, 1 for a release and 0 for a pre-release, the pre-release identifiers)
+VersionKey = tuple[tuple[int, int, int, int], int, PreKey]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +31,7 @@ class Version:
     """A parsed version; equality and order are by precedence, `text` keeps the original."""
 
     text: str = field(compare=False)
-    key: tuple[tuple[int, int, int, int], int, PreKey] = field(repr=False)
+    key: VersionKey = field(repr=False)
 
     def __lt__(self, other: Version) -> bool:
         return self.key < other.key
@@ -57,9 +59,10 @@ def parse_version(text: str) -> Version:
         raise VersionError(f"'{text}' is not a version (expected e.g. 1.2.3, v2.0 or 2.0.0-rc.1)")
     numbers = [int(part) for part in match["core"].split(".")]
     numbers += [0] * (4 - len(numbers))
+    core = (numbers[0], numbers[1], numbers[2], numbers[3])
     pre = match["pre"]
     if pre is None:
-        return Version(text, (tuple(numbers), 1, ()))  # type: ignore[arg-type]
+        return Version(text, (core, 1, ()))
     pre_key: list[tuple[int, int | str]] = []
     for ident in pre.split("."):
         if ident.isdigit():
@@ -70,4 +73,4 @@ def parse_version(text: str) -> Version:
             pre_key.append((0, int(ident)))
         else:
             pre_key.append((1, ident))
-    return Version(text, (tuple(numbers), 0, tuple(pre_key)))  # type: ignore[arg-type]
+    return Version(text, (core, 0, tuple(pre_key)))

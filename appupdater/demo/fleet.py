@@ -20,7 +20,7 @@ from appupdater.core.fleetfile import (
 )
 from appupdater.core.fleetimport import ImportSummary, Progress, import_fleet
 from appupdater.store.db import writing
-from appupdater.store.models import Device
+from appupdater.store.models import Device, Labels
 
 REGISTRY = "registry.plant.local"
 
@@ -189,7 +189,7 @@ def demo_fleet(
                 0, len(versions) - 1 - min(int(rng.expovariate(0.8)), len(versions) - 1)
             )
             installed = versions[installed_at]
-            configured = installed
+            configured: str | None = installed
             roll = rng.random()
             if roll < 0.15 and installed_at < len(versions) - 1:
                 configured = versions[rng.randrange(installed_at + 1, len(versions))]
@@ -199,7 +199,7 @@ def demo_fleet(
         if not apps:
             app = rng.choice(list(CATALOG))
             apps[app] = DeviceAppSpec(releases[app][0], releases[app][0])
-        labels: dict[str, str | int | float | bool] = {
+        labels: Labels = {
             "line": str(rng.randint(1, 9)),
             "kind": kind,
         }

@@ -24,7 +24,7 @@ from datetime import datetime
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
 from appupdater.core import actions, scheduling
-from appupdater.core.devices import ProbeReport, agent_devices, record_probes
+from appupdater.core.devices import AgentDevice, ProbeReport, agent_devices, record_probes
 from appupdater.core.jobs import DeploymentJob
 from appupdater.core.progress import run_end
 from appupdater.core.runs import apply_configuration
@@ -257,7 +257,7 @@ class Engine(QObject):
             if not devices:
                 return
 
-            def probe(device):
+            def probe(device: AgentDevice) -> ProbeReport:
                 result = self.gateway.probe(
                     DeviceTarget(device.name, device.labels, device.connection)
                 )

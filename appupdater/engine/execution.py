@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from appupdater.core import attempts
 from appupdater.core.events import Event
 from appupdater.core.jobs import DeploymentJob
+from appupdater.engine.clock import Clock
 from appupdater.engine.gateways.base import Gateway, Stopped
 from appupdater.engine.settings import EngineSettings
 from appupdater.errors import GatewayError
@@ -34,7 +35,7 @@ class Handle:
 class Reporter:
     """Collects progress and events; writes them throttled; learns of cancel requests."""
 
-    def __init__(self, job: DeploymentJob, clock, interval: float, handle: Handle):
+    def __init__(self, job: DeploymentJob, clock: Clock, interval: float, handle: Handle):
         self.job = job
         self.clock = clock
         self.interval = interval
@@ -68,7 +69,7 @@ class Reporter:
 
 
 def execute(
-    job: DeploymentJob, gateway: Gateway, settings: EngineSettings, clock, handle: Handle
+    job: DeploymentJob, gateway: Gateway, settings: EngineSettings, clock: Clock, handle: Handle
 ) -> tuple[DeploymentState, str]:
     """Run one attempt; write its end; return (state, message)."""
     reporter = Reporter(job, clock, settings.progress_interval, handle)
@@ -110,7 +111,15 @@ def execute(
     return DeploymentState.SUCCEEDED, message
 
 
-def _failed(job, settings, clock, text, *, transient, events) -> DeploymentState:
+def _failed(
+    job: DeploymentJob,
+    settings: EngineSettings,
+    clock: Clock,
+    text: str,
+    *,
+    transient: bool,
+    events: list[Event],
+) -> DeploymentState:
     return attempts.fail(
         job,
         clock.now(),

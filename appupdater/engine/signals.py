@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
+from types import FrameType
 
 from PySide6.QtCore import QObject, QTimer
 
@@ -22,7 +23,7 @@ class QuitSignals(QObject):
         self.pulse.timeout.connect(lambda: None)
         self.pulse.start(200)
 
-    def _handle(self, signum, _frame) -> None:
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
         if self.received is None:
             self.received = signal.Signals(signum).name
             self.on_signal(self.received)

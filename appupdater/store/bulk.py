@@ -17,8 +17,7 @@ from appupdater.store.models import BaseModel
 
 
 def _quote(database: peewee.Database, name: str) -> str:
-    left, right = database.quote
-    return f"{left}{name}{right}"
+    return f"{database.quote[0]}{name}{database.quote[1]}"
 
 
 def insert_sql(
@@ -56,9 +55,12 @@ def insert_rows(
     cursor.executemany(insert_sql(model, [*fields, *extra_fields], ignore=ignore), rows)
 
 
-def _defaults(model: type[BaseModel], fields: Sequence[peewee.Field]) -> tuple[list, tuple]:
+def _defaults(
+    model: type[BaseModel], fields: Sequence[peewee.Field]
+) -> tuple[list[peewee.Field], tuple[object, ...]]:
     given = {field.name for field in fields}
-    extra_fields, extra_values = [], []
+    extra_fields: list[peewee.Field] = []
+    extra_values: list[object] = []
     for field, default in model._meta.defaults.items():
         if field.name in given:
             continue
@@ -77,7 +79,10 @@ def update_rows(
     """`UPDATE model SET set_fields... WHERE keys...` for each row: the set values, then the
     key values (by default the primary key)."""
     database = model._meta.database
-    keys = keys or [model._meta.primary_key]
+    if not keys:
+        if not model._meta.primary_key:
+            raise TypeError(f"{model.__name__} has no primary key: name the key fields")
+        keys = [model._meta.primary_key]
     assignments = ", ".join(
         f"{_quote(database, f.column_name)} = {database.param}" for f in set_fields
     )
@@ -114,4 +119,5 @@ def update_where(
     cursor = model._meta.database.execute_sql(
         _update_sql(model, tuple(values), tuple(where)), params
     )
-    return cursor.rowcount
+    changed: int = cursor.rowcount
+    return changed

@@ -6,8 +6,11 @@ import logging
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import TracebackType
+from typing import Literal, Self
 
 import peewee
 from playhouse.db_url import connect as connect_url
@@ -47,9 +50,9 @@ def is_url(location: str) -> bool:
 def make_database(location: str) -> peewee.Database:
     """A (not yet connected) peewee database for a SQLite path or a database URL."""
     if is_url(location):
-        if location.startswith("sqlite:"):
-            return connect_url(location, pragmas=SQLITE_PRAGMAS)
-        return connect_url(location)
+        options = {"pragmas": SQLITE_PRAGMAS} if location.startswith("sqlite:") else {}
+        database: peewee.Database = connect_url(location, **options)
+        return database
     path = Path(location).expanduser()
     if location != ":memory:":
         try:
@@ -92,7 +95,8 @@ def close_database() -> None:
 def describe(database: peewee.Database) -> str:
     """A human name for the database: the SQLite path, or the server and database name."""
     if isinstance(database, peewee.SqliteDatabase):
-        return database.database
+        path: str = database.database
+        return path
     params = database.connect_params
     host = params.get("host", "localhost")
     return f"{database.database} on {host}"
@@ -101,13 +105,18 @@ def describe(database: peewee.Database) -> str:
 class translate_errors:
     """Context manager turning driver errors about locks and files into `DatabaseError`s."""
 
-    def __init__(self, database: peewee.Database | None = None):
+    def __init__(self, database: peewee.Database | None = None) -> None:
         self.database = database
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Literal[False]:
         if exc is None or not isinstance(exc, peewee.DatabaseError | sqlite3.DatabaseError):
             return False
         if isinstance(exc, peewee.IntegrityError | sqlite3.IntegrityError):
@@ -129,7 +138,7 @@ _sqlite_writers = threading.RLock()
 
 
 @contextmanager
-def writing():
+def writing() -> Iterator[None]:
     """A transaction for a multi-row write. On SQLite it takes the write lock up front
     (BEGIN IMMEDIATE), so a busy database fails at the start instead of half-way."""
     database = db.obj

@@ -4,21 +4,44 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar, overload
 
 import peewee
 
 # Fixed width, so that text order is time order in SQLite.
 _FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
+_V = TypeVar("_V")
 
-class UTCDateTimeField(peewee.DateTimeField):
+
+class UTCDateTimeField(peewee.DateTimeField, Generic[_V]):
     """A moment in time, stored as naive UTC and read back as an aware UTC datetime.
 
     Naive datetimes are refused on write: a naive value is ambiguous and is how local times
     end up stored as if they were UTC.
     """
 
-    def db_value(self, value: datetime | None):
+    if TYPE_CHECKING:
+        # What a model's attribute holds, for the checker: `datetime`, or `datetime | None` when
+        # nullable (as peewee's own stubs type DateTimeField). peewee puts accessors on the
+        # model class in place of fields, so none of this exists at run time.
+        @overload
+        def __new__(
+            cls, *args: object, null: Literal[True], **kwargs: object
+        ) -> UTCDateTimeField[datetime | None]: ...
+        @overload
+        def __new__(
+            cls, *args: object, null: Literal[False] = ..., **kwargs: object
+        ) -> UTCDateTimeField[datetime]: ...
+        def __new__(cls, *args: object, **kwargs: object) -> UTCDateTimeField[Any]: ...
+        @overload
+        def __get__(self, instance: None, owner: object) -> Self: ...
+        @overload
+        def __get__(self, instance: object, owner: object) -> _V: ...
+        def __get__(self, instance: object, owner: object) -> Self | _V: ...
+        def __set__(self, instance: object, value: _V) -> None: ...
+
+    def db_value(self, value: datetime | str | peewee.Node | None) -> object:
         if value is None or isinstance(value, peewee.Node):
             return value
         if isinstance(value, str):
@@ -31,7 +54,7 @@ class UTCDateTimeField(peewee.DateTimeField):
             return naive.strftime(_FORMAT)
         return naive
 
-    def python_value(self, value):
+    def python_value(self, value: datetime | str | None) -> datetime | None:
         if value is None:
             return None
         if isinstance(value, str):
@@ -39,6 +62,12 @@ class UTCDateTimeField(peewee.DateTimeField):
         return value.replace(tzinfo=UTC)
 
 
+@overload
+def to_db_time(value: datetime) -> str: ...
+@overload
+def to_db_time(value: None) -> None: ...
+@overload
+def to_db_time(value: datetime | None) -> str | None: ...
 def to_db_time(value: datetime | None) -> str | None:
     """The SQLite text form of an aware datetime, for the bulk write paths."""
     if value is None:
@@ -50,13 +79,27 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class JSONField(peewee.TextField):
-    """A JSON document stored as text (labels and similar small mappings)."""
+class JSONField(peewee.TextField, Generic[_V]):
+    """A JSON document stored as text (labels and similar small mappings). Declare what it
+    holds on the model (``labels: JSONField[Labels] = JSONField(...)``) for the checker."""
 
-    def db_value(self, value):
+    if TYPE_CHECKING:
+        # for the checker only, as in UTCDateTimeField
+
+        @overload
+        def __get__(self, instance: None, owner: object) -> Self: ...
+        @overload
+        def __get__(self, instance: object, owner: object) -> _V: ...
+        def __get__(self, instance: object, owner: object) -> Self | _V: ...
+        def __set__(self, instance: object, value: _V) -> None: ...
+
+    def db_value(self, value: object) -> object:
         if value is None or isinstance(value, peewee.Node):
             return value
         return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
-    def python_value(self, value):
-        return None if value is None else json.loads(value)
+    def python_value(self, value: str | None) -> _V | None:
+        if value is None:
+            return None
+        document: _V = json.loads(value)  # trusted to be what the model declares: we wrote it
+        return document

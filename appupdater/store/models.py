@@ -1,6 +1,8 @@
 """The peewee models: the single description of the schema.
 
 All times are UTC (`UTCDateTimeField`). State enums live beside the model that uses them.
+The `id = peewee.AutoField()` lines declare the primary key peewee would add anyway (same
+column, same place), so that the type checker knows about `Model.id`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from appupdater.store.fields import JSONField, UTCDateTimeField, utcnow
 
 db = peewee.DatabaseProxy()
 
+LabelValue = str | int | float | bool
+Labels = dict[str, LabelValue]
+
 
 class BaseModel(peewee.Model):
     class Meta:
@@ -23,6 +28,7 @@ class BaseModel(peewee.Model):
 class SchemaInfo(BaseModel):
     """One row: the schema version this database was last migrated to."""
 
+    id = peewee.AutoField()
     version = peewee.IntegerField()
     written_by = peewee.CharField()
     migrated_at = UTCDateTimeField(default=utcnow)
@@ -31,6 +37,7 @@ class SchemaInfo(BaseModel):
 class Application(BaseModel):
     """A named product, e.g. ``line-monitor``."""
 
+    id = peewee.AutoField()
     name = peewee.CharField(unique=True)
     description = peewee.TextField(default="")
 
@@ -38,6 +45,7 @@ class Application(BaseModel):
 class AppVersion(BaseModel):
     """One release of an application; its modules are `Module` rows."""
 
+    id = peewee.AutoField()
     application = peewee.ForeignKeyField(Application, backref="versions", on_delete="CASCADE")
     version = peewee.CharField()
     released_at = UTCDateTimeField(null=True)
@@ -49,6 +57,7 @@ class AppVersion(BaseModel):
 class Module(BaseModel):
     """One part of an application version (container, service) with its own version."""
 
+    id = peewee.AutoField()
     app_version = peewee.ForeignKeyField(AppVersion, backref="modules", on_delete="CASCADE")
     position = peewee.IntegerField()
     name = peewee.CharField()
@@ -65,9 +74,10 @@ class Module(BaseModel):
 class Device(BaseModel):
     """One managed machine."""
 
+    id = peewee.AutoField()
     name = peewee.CharField(unique=True)
     site = peewee.CharField(default="", index=True)
-    labels = JSONField(default=dict)
+    labels: JSONField[Labels] = JSONField(default=dict)
     endpoint = peewee.TextField(null=True)  # https://host:port of its agent; none: simulated
     tls_ca_file = peewee.TextField(null=True)  # CA to verify the agent's certificate with
     tls_fingerprint = peewee.CharField(null=True)  # or its pinned SHA-256 fingerprint (hex)
@@ -79,6 +89,7 @@ class Device(BaseModel):
 class DeviceApp(BaseModel):
     """A device's configured (desired) and installed (reported) version of one application."""
 
+    id = peewee.AutoField()
     device = peewee.ForeignKeyField(Device, backref="apps", on_delete="CASCADE")
     application = peewee.ForeignKeyField(Application, on_delete="CASCADE")
     configured = peewee.ForeignKeyField(AppVersion, null=True, on_delete="RESTRICT")
@@ -94,6 +105,7 @@ class DeviceApp(BaseModel):
 class UpdateRun(BaseModel):
     """One approved pass of the wizard. Its status is derived from its deployments."""
 
+    id = peewee.AutoField()
     approved_by = peewee.CharField()
     approved_at = UTCDateTimeField(default=utcnow, index=True)
     configured_at = UTCDateTimeField(null=True)  # when its configuration changes were applied
@@ -103,6 +115,7 @@ class UpdateRun(BaseModel):
 class RunApplication(BaseModel):
     """Which application a run moves to which version."""
 
+    id = peewee.AutoField()
     run = peewee.ForeignKeyField(UpdateRun, backref="applications", on_delete="CASCADE")
     application = peewee.ForeignKeyField(Application, on_delete="RESTRICT")
     to_version = peewee.ForeignKeyField(AppVersion, on_delete="RESTRICT")
@@ -122,6 +135,7 @@ class DeployAction(enum.StrEnum):
 class Target(BaseModel):
     """One (run, device, application): from/to versions and the device's deployment action."""
 
+    id = peewee.AutoField()
     run = peewee.ForeignKeyField(UpdateRun, backref="targets", on_delete="CASCADE")
     device = peewee.ForeignKeyField(Device, on_delete="CASCADE")
     application = peewee.ForeignKeyField(Application, on_delete="RESTRICT")
@@ -170,6 +184,7 @@ class DeploymentPhase(enum.StrEnum):
 class Deployment(BaseModel):
     """One (run, device) push of the device's whole configuration."""
 
+    id = peewee.AutoField()
     run = peewee.ForeignKeyField(UpdateRun, backref="deployments", on_delete="CASCADE")
     device = peewee.ForeignKeyField(Device, on_delete="CASCADE")
     state = peewee.CharField(choices=[(s.value, s.name) for s in DeploymentState])
@@ -203,6 +218,7 @@ class Deployment(BaseModel):
 class DeploymentEvent(BaseModel):
     """One line of a deployment's event log."""
 
+    id = peewee.AutoField()
     deployment = peewee.ForeignKeyField(Deployment, backref="events", on_delete="CASCADE")
     at = UTCDateTimeField(default=utcnow)
     level = peewee.CharField(default="info")

@@ -15,17 +15,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TypedDict
 
 import peewee
 
 from appupdater.store.models import ChangeCounter
+from appupdater.store.rows import scalar
 
 DEPLOYMENTS = "deployments"
 
 
 @lru_cache(maxsize=4)
-def _bump_sql(database_id: int) -> tuple[str, tuple]:
+def _bump_sql(database_id: int) -> tuple[str, tuple[object, ...]]:
     sql, params = (
         ChangeCounter.update(value=ChangeCounter.value + 1)
         .where(ChangeCounter.name == DEPLOYMENTS)
@@ -43,10 +44,18 @@ def next_revision() -> int:
     if row is None:  # the counter row is created with the schema; recreate it if it went
         ChangeCounter.insert(name=DEPLOYMENTS, value=1).on_conflict_ignore().execute()
         return next_revision()
-    return row[0]
+    revision: int = row[0]
+    return revision
 
 
-def stamped(now: datetime) -> dict[str, Any]:
+class Stamp(TypedDict):
+    """What `stamped` gives: keyword arguments for an update of deployments."""
+
+    updated_at: datetime
+    revision: int
+
+
+def stamped(now: datetime) -> Stamp:
     """The columns every write to deployments sets: when, and the transaction's revision. Call
     it inside the write transaction."""
     return {"updated_at": now, "revision": next_revision()}
@@ -54,10 +63,8 @@ def stamped(now: datetime) -> dict[str, Any]:
 
 def current_revision() -> int:
     """The newest revision handed out (read it before reading rows: see the module docstring)."""
-    value = (
-        ChangeCounter.select(ChangeCounter.value).where(ChangeCounter.name == DEPLOYMENTS).scalar()
-    )
-    return value or 0
+    query = ChangeCounter.select(ChangeCounter.value).where(ChangeCounter.name == DEPLOYMENTS)
+    return scalar(query, int) or 0
 
 
 def create_counters(database: peewee.Database) -> None:

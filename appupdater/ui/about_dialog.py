@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLayout,
     QVBoxLayout,
+    QWidget,
 )
 
 import appupdater
@@ -53,7 +54,7 @@ def details() -> list[tuple[str, str]]:
 
 
 class AboutDialog(QDialog):
-    def __init__(self, parent=None):
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("About App Updater")
         self.details = details()

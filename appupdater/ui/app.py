@@ -85,13 +85,14 @@ class Application(QObject):
         self._drain_timer.timeout.connect(self._check_drained)
         self.quitting = False
 
-    def _attach_tray(self) -> None:
-        self.tray = Tray(self.engine, self.tasks, self)
-        self.tray.open_requested.connect(self.show_window)
-        self.tray.overview_requested.connect(self.window.show_overview)
-        self.tray.update_requested.connect(self._update_from_tray)
-        self.tray.quit_requested.connect(self.request_quit)
+    def _attach_tray(self) -> Tray:
+        tray = self.tray = Tray(self.engine, self.tasks, self)
+        tray.open_requested.connect(self.show_window)
+        tray.overview_requested.connect(self.window.show_overview)
+        tray.update_requested.connect(self._update_from_tray)
+        tray.quit_requested.connect(self.request_quit)
         self.qapp.setQuitOnLastWindowClosed(False)
+        return tray
 
     def start(self, database: str, *, in_tray: bool = False) -> None:
         """Start the engine and show the window, or with `in_tray` (at login) only the tray
@@ -112,8 +113,7 @@ class Application(QObject):
     def _look_for_tray(self) -> None:
         if QSystemTrayIcon.isSystemTrayAvailable():
             self._tray_wait.stop()
-            self._attach_tray()
-            self.tray.show()
+            self._attach_tray().show()
         elif time.monotonic() > self._tray_deadline:
             self._tray_wait.stop()
             log.warning("no system tray appeared in %.0f s; showing the window", TRAY_WAIT_S)
@@ -213,7 +213,8 @@ class Application(QObject):
 
 
 def run_gui(database: str | None, demo: bool = False, in_tray: bool = False) -> int:
-    app = QApplication.instance() or QApplication(sys.argv)
+    running = QApplication.instance()
+    app = running if isinstance(running, QApplication) else QApplication(sys.argv)
     configure_application(app)
     location = demo_database() if demo else (database or default_location())
     if not demo and notify_running(location):

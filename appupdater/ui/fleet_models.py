@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QModelIndex, QObject, Qt
 from PySide6.QtGui import QBrush, QColor
 
-from appupdater.core.inventory import AppSummary, DeviceRow
+from appupdater.core.inventory import AppSummary, DeviceRow, VersionCell
 from appupdater.core.versions import parse_version
 from appupdater.ui.icons import icon
-from appupdater.ui.tables import ListTableModel
+from appupdater.ui.tables import ListTableModel, ModelIndex
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRichComparison
 
 BEHIND = QColor("#b26a00")
 
 
-class ApplicationsModel(ListTableModel):
+class ApplicationsModel(ListTableModel[AppSummary]):
     """Application, latest version, devices behind."""
 
     HEADERS = ("Application", "Latest", "Behind")
@@ -27,7 +32,9 @@ class ApplicationsModel(ListTableModel):
         self.items = list(apps)
         self.endResetModel()
 
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> str | None:
         if (
             orientation == Qt.Orientation.Horizontal
             and role == Qt.ItemDataRole.ToolTipRole
@@ -36,7 +43,7 @@ class ApplicationsModel(ListTableModel):
             return "Devices configured for, or running, a version earlier than the latest"
         return super().headerData(section, orientation, role)
 
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid() or not 0 <= index.row() < len(self.apps):
             return None
         app = self.apps[index.row()]
@@ -55,7 +62,7 @@ class ApplicationsModel(ListTableModel):
         return None
 
 
-def version_cell(cell) -> str:
+def version_cell(cell: VersionCell | None) -> str:
     """How a device's versions of one application read in a cell."""
     if cell is None:
         return ""
@@ -69,7 +76,8 @@ def version_cell(cell) -> str:
     return f"{installed} → {configured}"
 
 
-def version_tooltip(app: str, cell) -> str:
+def version_tooltip(app: str, cell: VersionCell | None) -> str:
+    """A device's versions of `app` in words, for the cell's tooltip."""
     if cell is None:
         return f"{app} is not on this device"
     configured, installed, behind = cell
@@ -81,13 +89,13 @@ def version_tooltip(app: str, cell) -> str:
     return text + (", behind the latest" if behind else "")
 
 
-class DevicesModel(ListTableModel):
+class DevicesModel(ListTableModel[DeviceRow]):
     """Every device: name, site, state, then one column per application. Sorted and searched
     in Python over row numbers: a proxy model over 100,000 rows is too slow."""
 
     FIXED = ("Device", "Site", "State")
 
-    def __init__(self, parent=None):
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.app_names: list[str] = []
         self.devices: list[DeviceRow] = []
@@ -110,13 +118,13 @@ class DevicesModel(ListTableModel):
         self._apply_sort()
         self.endResetModel()
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.rows)
 
     def headers(self) -> tuple[str, ...]:
         return (*self.FIXED, *self.app_names)
 
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid() or not 0 <= index.row() < len(self.rows):
             return None
         device = self.devices[self.rows[index.row()]]
@@ -140,7 +148,7 @@ class DevicesModel(ListTableModel):
             return version_tooltip(self.app_names[app_column], device.versions[app_column])
         return None
 
-    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.layoutAboutToBeChanged.emit()
         self._sort = (column, order)
         self._apply_sort()
@@ -163,20 +171,20 @@ class DevicesModel(ListTableModel):
         devices = self.devices
         if column == 0:
 
-            def key(i):
+            def key(i: int) -> SupportsRichComparison:
                 return devices[i].name.lower()
         elif column == 1:
 
-            def key(i):
+            def key(i: int) -> SupportsRichComparison:
                 return (devices[i].site.lower(), devices[i].name.lower())
         elif column == 2:
 
-            def key(i):
+            def key(i: int) -> SupportsRichComparison:
                 return (devices[i].online, devices[i].name.lower())
         else:
             slot = column - len(self.FIXED)
 
-            def key(i):
+            def key(i: int) -> SupportsRichComparison:
                 cell = devices[i].versions[slot]
                 if cell is None or cell[1] is None:
                     return (0, ())

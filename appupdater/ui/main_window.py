@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -39,6 +40,9 @@ from appupdater.ui.tables import configure_table
 from appupdater.ui.tasks import BackgroundTasks
 from appupdater.ui.wizard.update_wizard import UpdateWizard
 
+if TYPE_CHECKING:
+    from appupdater.ui.overview.window import OverviewWindow
+
 log = logging.getLogger("appupdater.ui")
 
 
@@ -54,7 +58,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.tasks = tasks or BackgroundTasks(self)
         self.engine = engine
-        self.overview = None  # the Deployment Overview window, once opened
+        self.overview: OverviewWindow | None = None  # the Deployment Overview, once opened
         # asked before closing; False keeps the window open (set by the application)
         self.close_guard: Callable[[QCloseEvent], bool] | None = None
         self.inventory: Inventory | None = None
@@ -198,7 +202,7 @@ class MainWindow(QMainWindow):
         toolbar.addSeparator()
         toolbar.addAction(self.quit_action)
 
-    def _devices_selection_changed(self, *_args) -> None:
+    def _devices_selection_changed(self, *_args: object) -> None:
         self.connection_action.setEnabled(self.selected_device() is not None)
 
     def selected_device(self) -> tuple[int, str] | None:

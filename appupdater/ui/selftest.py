@@ -34,6 +34,7 @@ from appupdater.demo.agents import CATALOG, DemoAgent, read_agent_state, start_d
 from appupdater.desktop import resources_dir
 from appupdater.engine.build import build_engine
 from appupdater.engine.settings import EngineSettings
+from appupdater.store import rows
 from appupdater.store.db import close_database, open_database
 from appupdater.store.migrations import schema_version
 from appupdater.store.models import Deployment, DeploymentState, Device
@@ -117,7 +118,12 @@ class SelfTest:
 
     def run(self) -> int:
         started = time.monotonic()
-        self.app = QApplication.instance() or QApplication([sys.argv[0], "-platform", "offscreen"])
+        existing = QApplication.instance()
+        self.app = (
+            existing
+            if isinstance(existing, QApplication)
+            else QApplication([sys.argv[0], "-platform", "offscreen"])
+        )
         self.app.setQuitOnLastWindowClosed(False)
         previous_hook = sys.excepthook
         sys.excepthook = self._uncaught
@@ -275,7 +281,12 @@ class SelfTest:
         # the question is modal: answer it from inside its own event loop
         answer = QTimer()
         answer.setInterval(20)
-        answer.timeout.connect(lambda: confirm() and answer.stop())
+
+        def answer_once() -> None:
+            if confirm():
+                answer.stop()
+
+        answer.timeout.connect(answer_once)
         answer.start()
         wizard.button(wizard.WizardButton.FinishButton).click()
         yield Wait(lambda: self.run_id is not None, "the approved run to be recorded")
@@ -284,13 +295,17 @@ class SelfTest:
 
         self._begin("rollout")
         run_id = self.run_id
+        if run_id is None:
+            raise StepFailed("no run was recorded")
         yield Wait(lambda: run_id in self.completed, "the rollout to complete", 60.0)
         succeeded, failed = self.completed[run_id]
         states = dict(
-            Deployment.select(Device.name, Deployment.state)
-            .join(Device)
-            .where(Deployment.run == run_id)
-            .tuples()
+            rows.tuples(
+                Deployment.select(Device.name, Deployment.state)
+                .join(Device)
+                .where(Deployment.run == run_id),
+                tuple[str, str],
+            )
         )
         done = [name for name, state in states.items() if state == DeploymentState.SUCCEEDED]
         if failed or len(done) != len(states) or len(done) != targets:
@@ -326,13 +341,17 @@ class SelfTest:
             disk = read_agent_state(self.folder / "agents" / "devices" / agent.name)
             if disk.active != wanted:
                 raise StepFailed(f"{agent.name} runs {disk.active} after the rollout, not {wanted}")
-            deployment_id = (
+            deployment_id = rows.scalar(
                 Deployment.select(Deployment.id)
                 .join(Device)
-                .where((Deployment.run == run_id) & (Device.name == agent.name))
-                .scalar()
+                .where((Deployment.run == run_id) & (Device.name == agent.name)),
+                int,
             )
-            if not disk.succeeded(run_id, deployment_id) or disk.installed.get(APP) != TARGET:
+            if (
+                deployment_id is None
+                or not disk.succeeded(run_id, deployment_id)
+                or disk.installed.get(APP) != TARGET
+            ):
                 raise StepFailed(
                     f"{agent.name} did not record deployment #{deployment_id} as succeeded, "
                     f"with {APP} {TARGET} installed: {disk.deployments}, {disk.installed}"
@@ -341,10 +360,12 @@ class SelfTest:
     def _check_simulated(self, run_id: int) -> None:
         """The devices without an endpoint were deployed by simulation, not through an agent."""
         messages = dict(
-            Deployment.select(Device.name, Deployment.last_message)
-            .join(Device)
-            .where((Deployment.run == run_id) & Device.endpoint.is_null())
-            .tuples()
+            rows.tuples(
+                Deployment.select(Device.name, Deployment.last_message)
+                .join(Device)
+                .where((Deployment.run == run_id) & Device.endpoint.is_null()),
+                tuple[str, str],
+            )
         )
         wrong = {
             name: text

@@ -3,34 +3,42 @@ the views."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from typing import Generic, TypeVar
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
+# what Qt passes to a model's methods as an index
+ModelIndex = QModelIndex | QPersistentModelIndex
+Item = TypeVar("Item")
 
-class ListTableModel(QAbstractTableModel):
-    """A table whose rows are `self.items` (any sequence) and whose columns are `headers()`."""
+
+class ListTableModel(QAbstractTableModel, Generic[Item]):
+    """A table whose rows are `self.items` and whose columns are `headers()`."""
 
     HEADERS: tuple[str, ...] = ()
 
-    def __init__(self, parent=None):
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.items: list = []
+        self.items: list[Item] = []
 
     def headers(self) -> tuple[str, ...]:
         return self.HEADERS
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.items)
 
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.headers())
 
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> str | None:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.headers()[section]
         return None
 
-    def valid_row(self, index) -> bool:
+    def valid_row(self, index: ModelIndex) -> bool:
         return index.isValid() and 0 <= index.row() < len(self.items)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
@@ -19,8 +19,8 @@ from appupdater.store.models import db
 
 log = logging.getLogger("appupdater.engine")
 
-Done = Callable[[Any], None]
-Failed = Callable[[BaseException], None]
+Result = TypeVar("Result")
+Failed = Callable[[BaseException], object]  # what callbacks return is ignored
 
 
 class _Signals(QObject):
@@ -29,7 +29,9 @@ class _Signals(QObject):
 
 
 class _Task(QRunnable):
-    def __init__(self, token: int, work: Callable[[], Any], signals: _Signals, keep: bool):
+    def __init__(
+        self, token: int, work: Callable[[], object], signals: _Signals, keep: bool
+    ) -> None:
         super().__init__()
         self.token = token
         self.work = work
@@ -73,10 +75,17 @@ class BackgroundTasks(QObject):
         self._signals = _Signals(self)
         self._signals.finished.connect(self._finished)
         self._signals.failed.connect(self._failed)
-        self._callbacks: dict[int, tuple[Done, Failed]] = {}
+        # token -> (on_done, on_error); each task has its own result type, checked at `submit`
+        self._callbacks: dict[int, tuple[Callable[[Any], object], Failed]] = {}
         self._tokens = itertools.count(1)
 
-    def submit(self, work: Callable[[], Any], on_done: Done, on_error: Failed) -> int:
+    def submit(
+        self,
+        work: Callable[[], Result],
+        on_done: Callable[[Result], object],
+        on_error: Failed,
+    ) -> int:
+        """Run `work` in the pool; returns a token for `forget`."""
         token = next(self._tokens)
         self._callbacks[token] = (on_done, on_error)
         self.pool.start(_Task(token, work, self._signals, self.keep_connections))
@@ -97,7 +106,7 @@ class BackgroundTasks(QObject):
         return self.pool.waitForDone(msecs)
 
     @Slot(int, object)
-    def _finished(self, token: int, result: Any) -> None:
+    def _finished(self, token: int, result: object) -> None:
         callbacks = self._callbacks.pop(token, None)
         if callbacks is not None:
             callbacks[0](result)

@@ -14,8 +14,8 @@ ACTION_TEXT = {
     DeployAction.NOW: "Deploy the update now",
     DeployAction.AT: "Deploy the update at a specified time",
 }
-# The same, where a column is narrow.
-ACTION_SHORT = {
+# The same, where a column is narrow; also looked up by the stored text (a StrEnum's value).
+ACTION_SHORT: dict[str, str] = {
     DeployAction.NONE: "configuration only",
     DeployAction.NOW: "now",
     DeployAction.AT: "at a time",

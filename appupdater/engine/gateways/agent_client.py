@@ -112,6 +112,7 @@ class AgentClient:
             if self._http.sock is not None:
                 self._http.sock.settimeout(timeout)
             return self._http
+        conn: http.client.HTTPConnection
         if self.https:
             conn = http.client.HTTPSConnection(
                 self.host, self.port, timeout=timeout, context=self._context()
@@ -119,7 +120,7 @@ class AgentClient:
         else:
             conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         conn.connect()
-        if self.https and self.connection.fingerprint:
+        if self.https and self.connection.fingerprint and isinstance(conn.sock, ssl.SSLSocket):
             der = conn.sock.getpeercert(binary_form=True) or b""
             if hashlib.sha256(der).hexdigest() != self.connection.fingerprint:
                 conn.close()

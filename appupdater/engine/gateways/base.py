@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from appupdater.core.jobs import Connection, DeploymentJob
+from appupdater.store.models import Labels
 
 # (phase, percent 0-100, optional message for the event log)
 Progress = Callable[[str, float, str | None], None]
@@ -22,7 +23,7 @@ class DeviceTarget:
     """What a gateway needs to reach one device."""
 
     name: str
-    labels: dict = field(default_factory=dict)
+    labels: Labels = field(default_factory=dict)
     connection: Connection | None = None
 
 

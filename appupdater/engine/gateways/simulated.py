@@ -31,7 +31,7 @@ PHASES = ((P.CONNECTING, 0.1), (P.DOWNLOADING, 0.5), (P.INSTALLING, 0.3), (P.VER
 STEP_S = 0.05  # granularity of progress and of checks for stop
 
 
-def _flag(value) -> bool:
+def _flag(value: object) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
     return bool(value)

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionProgressBar
+from PySide6.QtWidgets import (
+    QApplication,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionProgressBar,
+    QStyleOptionViewItem,
+)
 
 from appupdater.ui.overview.models import COUNTS_ROLE, PROGRESS_ROLE
 from appupdater.ui.overview.style import BAR_ORDER, STATE_COLOUR
+from appupdater.ui.tables import ModelIndex
 
 
 class ProgressDelegate(QStyledItemDelegate):
     """A progress bar for cells that carry PROGRESS_ROLE."""
 
-    def paint(self, painter: QPainter, option, index) -> None:
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
         value = index.data(PROGRESS_ROLE)
         if value is None:
             return super().paint(painter, option, index)
@@ -35,7 +42,7 @@ class ProgressDelegate(QStyledItemDelegate):
 class StackedBarDelegate(QStyledItemDelegate):
     """A run's deployments by state, as coloured segments with the cell's text over them."""
 
-    def paint(self, painter: QPainter, option, index) -> None:
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
         counts = index.data(COUNTS_ROLE)
         if counts is None:
             return super().paint(painter, option, index)

@@ -63,7 +63,9 @@ class DeploymentTable:
         self.device_names: dict[int, str] = {}
         self._where: dict[int, int] = {}  # deployment id -> position
 
-    def load(self, rows: list[DeploymentRow], targets: Targets, counts: dict) -> None:
+    def load(
+        self, rows: list[DeploymentRow], targets: Targets, counts: dict[int, Counter[str]]
+    ) -> None:
         self.rows = rows
         self.targets = targets
         self.counts = counts

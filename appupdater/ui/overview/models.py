@@ -7,9 +7,11 @@ Sorting and filtering happen in the model over row numbers: no proxy over 100,00
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
 
 from PySide6.QtCore import QModelIndex, QObject, Qt
+from PySide6.QtGui import QColor, QIcon
 
 from appupdater.core.overview import DeploymentRow, RunSummary, parse_time
 from appupdater.core.progress import RunStatus
@@ -17,7 +19,7 @@ from appupdater.store.models import DeploymentState as S
 from appupdater.ui.icons import icon
 from appupdater.ui.overview.feed import DeploymentTable
 from appupdater.ui.overview.style import STATE_COLOUR, STATE_ICON
-from appupdater.ui.tables import ListTableModel
+from appupdater.ui.tables import ListTableModel, ModelIndex
 from appupdater.ui.timefmt import local_text
 from appupdater.ui.wording import ACTION_SHORT
 
@@ -25,8 +27,13 @@ PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1  # int 0-100 for the progress deleg
 COUNTS_ROLE = Qt.ItemDataRole.UserRole + 2  # dict state -> count for the stacked bar
 RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
+if TYPE_CHECKING:
+    from _typeshed import SupportsRichComparison
 
-class RunsModel(ListTableModel):
+
+class RunsModel(ListTableModel[RunSummary]):
+    """The runs, newest first, with their progress and status."""
+
     HEADERS = ("Run", "Approved", "By", "Applications", "Progress", "Status")
 
     def set_runs(self, runs: list[RunSummary]) -> None:
@@ -40,10 +47,10 @@ class RunsModel(ListTableModel):
         self.items = runs
         self.endResetModel()
 
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not self.valid_row(index):
             return None
-        run: RunSummary = self.items[index.row()]
+        run = self.items[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 4:
@@ -69,7 +76,9 @@ class RunsModel(ListTableModel):
         return None
 
 
-class DeploymentsModel(ListTableModel):
+class DeploymentsModel(ListTableModel[DeploymentRow]):
+    """The deployments of the feed's table, filtered and sorted over row numbers."""
+
     HEADERS = (
         "Device",
         "Run",
@@ -86,7 +95,7 @@ class DeploymentsModel(ListTableModel):
         "Last message",
     )
 
-    def __init__(self, table: DeploymentTable, parent: QObject | None = None):
+    def __init__(self, table: DeploymentTable, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.table = table
         self.visible: list[int] = []  # positions in the table, in display order
@@ -126,10 +135,10 @@ class DeploymentsModel(ListTableModel):
 
     # -- Qt model interface -----------------------------------------------------------------
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.visible)
 
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         # Called for about seven roles of every cell painted: most roles end at the first
         # lookup, before the index is looked at.
         answer = self._answers.get(role)
@@ -140,22 +149,23 @@ class DeploymentsModel(ListTableModel):
             return None
         return answer(self, self.table.rows[self.visible[row]], index.column())
 
-    def _progress(self, row: DeploymentRow, column: int):
+    def _progress(self, row: DeploymentRow, column: int) -> int | None:
         return row.progress if column == 6 and row.state == S.RUNNING else None
 
-    def _decoration(self, row: DeploymentRow, column: int):
+    def _decoration(self, row: DeploymentRow, column: int) -> QIcon | None:
         return icon(STATE_ICON.get(row.state, "info")) if column == 4 else None
 
-    def _foreground(self, row: DeploymentRow, column: int):
+    def _foreground(self, row: DeploymentRow, column: int) -> QColor | None:
         return STATE_COLOUR.get(row.state) if column == 4 else None
 
-    def _tooltip(self, row: DeploymentRow, column: int):
+    def _tooltip(self, row: DeploymentRow, column: int) -> str | None:
         return row.message if column == 12 and row.message else None
 
-    def _alignment(self, row: DeploymentRow, column: int):
+    def _alignment(self, row: DeploymentRow, column: int) -> int | None:
         return RIGHT if column in (1, 10) else None
 
-    _answers: ClassVar[dict] = {
+    # role -> what answers it for (model, row, column)
+    _answers: ClassVar[dict[int, Callable[[DeploymentsModel, DeploymentRow, int], object]]] = {
         Qt.ItemDataRole.DisplayRole: lambda self, row, column: self._text_of(row, column),
         PROGRESS_ROLE: _progress,
         Qt.ItemDataRole.DecorationRole: _decoration,
@@ -164,7 +174,7 @@ class DeploymentsModel(ListTableModel):
         Qt.ItemDataRole.TextAlignmentRole: _alignment,
     }
 
-    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self._sort = (column, order)
         self.layoutAboutToBeChanged.emit()
         before = self.persistentIndexList()
@@ -201,7 +211,7 @@ class DeploymentsModel(ListTableModel):
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _text_of(self, row: DeploymentRow, column: int):
+    def _text_of(self, row: DeploymentRow, column: int) -> str:
         if column == 0:
             return row.device
         if column == 1:
@@ -252,23 +262,23 @@ class DeploymentsModel(ListTableModel):
         rows = self.rows
         if column in (6, 10):
 
-            def key(i):
+            def key(i: int) -> SupportsRichComparison:
                 return rows[i].progress if column == 6 else rows[i].attempts
         elif column in (7, 8, 9, 11):
             attr = {7: "scheduled_at", 8: "started_at", 9: "finished_at", 11: "next_attempt_at"}[
                 column
             ]
 
-            def key(i):
+            def key(i: int) -> SupportsRichComparison:
                 moment = parse_time(getattr(rows[i], attr))
                 return (moment is not None, moment.timestamp() if moment else 0)
         elif column == 1:
 
-            def key(i):
+            def key(i: int) -> SupportsRichComparison:
                 return rows[i].run
         else:
 
-            def key(i):
+            def key(i: int) -> SupportsRichComparison:
                 return str(self._text_of(rows[i], column)).lower()
 
         self.visible.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)

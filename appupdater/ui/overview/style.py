@@ -6,7 +6,7 @@ from PySide6.QtGui import QColor
 
 from appupdater.store.models import DeploymentState as S
 
-STATE_COLOUR = {
+STATE_COLOUR: dict[str, QColor] = {
     S.SUCCEEDED: QColor("#2e7d32"),
     S.FAILED: QColor("#c62828"),
     S.RUNNING: QColor("#1f6feb"),
@@ -19,7 +19,7 @@ STATE_COLOUR = {
 BAR_ORDER = (S.SUCCEEDED, S.FAILED, S.RUNNING, S.QUEUED, S.RETRYING, S.SCHEDULED, S.CANCELLED)
 # The order of the state filter.
 STATES = (S.SCHEDULED, S.QUEUED, S.RUNNING, S.RETRYING, S.SUCCEEDED, S.FAILED, S.CANCELLED)
-STATE_ICON = {
+STATE_ICON: dict[str, str] = {
     S.SUCCEEDED: "op-added",
     S.FAILED: "op-removed",
     S.RUNNING: "deploy-now",

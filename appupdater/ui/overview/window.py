@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from appupdater.core.actions import CANCELLABLE, DEPLOYABLE_NOW, RESCHEDULABLE, RETRYABLE
 from appupdater.core.overview import DeploymentRow, carried_changes, events, export_run_csv
+from appupdater.core.planning import ModuleChange
 from appupdater.engine.engine import Engine
 from appupdater.store.models import DeploymentState as S
 from appupdater.ui.icons import icon
@@ -144,7 +145,13 @@ class OverviewWindow(QMainWindow):
     # -- actions ---------------------------------------------------------------------------
 
     def _create_actions(self) -> None:
-        def action(name, text, slot, shortcut=None, tip=""):
+        def action(
+            name: str,
+            text: str,
+            slot: Callable[[], object],
+            shortcut: str | None = None,
+            tip: str = "",
+        ) -> QAction:
             act = QAction(icon(name), text, self)
             act.triggered.connect(slot)
             act.setStatusTip(tip)
@@ -363,7 +370,12 @@ class OverviewWindow(QMainWindow):
             failed,
         )
 
-    def _show_details(self, deployment_id: int, log, changes) -> None:
+    def _show_details(
+        self,
+        deployment_id: int,
+        log: list[tuple[datetime, str, str]],
+        changes: list[tuple[str, str, str, tuple[ModuleChange, ...]]],
+    ) -> None:
         if deployment_id in self.selected_ids():
             self.details.show_deployment(log, changes)
 

@@ -3,21 +3,28 @@ the devices the plan skips with the reason."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
+
+from appupdater.core.catalog import VersionInfo
 from appupdater.core.planning import Plan, PlanTarget, SkippedTarget
 from appupdater.ui.icons import icon
-from appupdater.ui.tables import ListTableModel
+from appupdater.ui.tables import ListTableModel, ModelIndex
 from appupdater.ui.wizard.state import WizardState
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRichComparison
 
 CHECKED, UNCHECKED = Qt.CheckState.Checked, Qt.CheckState.Unchecked
 
 
-def _version(info) -> str:
+def _version(info: VersionInfo | None) -> str:
     return info.text if info is not None else "—"
 
 
-class ChecklistModel(ListTableModel):
+class ChecklistModel(ListTableModel[PlanTarget]):
     """Affected (device, application) rows; the check belongs to the device, so a device with
     two applications is checked or unchecked on both rows at once. Filters and sorts in Python
     over row numbers (no proxy: 100k rows through a proxy's Python `data()` take seconds)."""
@@ -25,7 +32,7 @@ class ChecklistModel(ListTableModel):
     selection_changed = Signal()
     HEADERS = ("Device", "Site", "Application", "Configured", "Installed", "Target", "State")
 
-    def __init__(self, state: WizardState, parent=None):
+    def __init__(self, state: WizardState, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.state = state
         self.targets: list[PlanTarget] = []
@@ -42,10 +49,10 @@ class ChecklistModel(ListTableModel):
 
     # -- Qt model interface ------------------------------------------------------------------
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.rows)
 
-    def flags(self, index):
+    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
@@ -53,7 +60,7 @@ class ChecklistModel(ListTableModel):
             flags |= Qt.ItemFlag.ItemIsUserCheckable
         return flags
 
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid() or not 0 <= index.row() < len(self.rows):
             return None
         t = self.targets[self.rows[index.row()]]
@@ -70,14 +77,16 @@ class ChecklistModel(ListTableModel):
             return self._text(t, column)
         return None
 
-    def setData(self, index, value, role=Qt.ItemDataRole.EditRole) -> bool:
+    def setData(
+        self, index: ModelIndex, value: object, role: int = Qt.ItemDataRole.EditRole
+    ) -> bool:
         if not index.isValid() or role != Qt.ItemDataRole.CheckStateRole or index.column() != 0:
             return False
         device_id = self.targets[self.rows[index.row()]].device.id
         self.set_checked([device_id], Qt.CheckState(value) == CHECKED)
         return True
 
-    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.layoutAboutToBeChanged.emit()
         self._sort = (column, order)
         self._apply_sort()
@@ -98,7 +107,7 @@ class ChecklistModel(ListTableModel):
     def devices_at(self, rows: list[int]) -> set[int]:
         return {self.targets[self.rows[row]].device.id for row in rows}
 
-    def set_checked(self, device_ids, checked: bool) -> None:
+    def set_checked(self, device_ids: Iterable[int], checked: bool) -> None:
         self.state.select(device_ids, checked)
         if self.rows:
             self.dataChanged.emit(
@@ -146,18 +155,18 @@ class ChecklistModel(ListTableModel):
         if column in (3, 4, 5):
             attr = ("configured", "installed", "to_version")[column - 3]
 
-            def key(i):
+            def key(i: int) -> SupportsRichComparison:
                 version = getattr(targets[i], attr)
                 return (version is not None, version.parsed.key if version else ())
         else:
 
-            def key(i):
+            def key(i: int) -> SupportsRichComparison:
                 return self._text(targets[i], column).lower()
 
         self.rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
 
 
-class SkippedModel(ListTableModel):
+class SkippedModel(ListTableModel[SkippedTarget]):
     """Devices left out of the update, with the reason."""
 
     HEADERS = ("Device", "Site", "Application", "Configured", "Installed", "Reason")
@@ -167,7 +176,7 @@ class SkippedModel(ListTableModel):
         self.items = items
         self.endResetModel()
 
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid() or role not in (
             Qt.ItemDataRole.DisplayRole,
             Qt.ItemDataRole.ToolTipRole,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import QAbstractItemModel, QObject, QSize, Qt, QTimer
+from PySide6.QtGui import QBrush, QColor, QHideEvent, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QComboBox,
     QDateTimeEdit,
     QHBoxLayout,
@@ -16,17 +17,20 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionComboBox,
+    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
+    QWidget,
     QWizardPage,
 )
 
+from appupdater.core.catalog import VersionInfo
 from appupdater.core.planning import PlanTarget
 from appupdater.core.runs import DeviceAction
 from appupdater.store.fields import utcnow
 from appupdater.store.models import DeployAction
 from appupdater.ui.icons import icon
-from appupdater.ui.tables import ListTableModel, configure_table
+from appupdater.ui.tables import ListTableModel, ModelIndex, configure_table
 from appupdater.ui.timefmt import (
     from_qdatetime,
     local_text,
@@ -43,15 +47,16 @@ PAST_COLOUR = QColor("#c62828")
 
 
 def updates_text(targets: list[PlanTarget]) -> str:
+    """A device's updates on one line: "line-monitor 1.0.0 → 2.0.0; ..."."""
     return "; ".join(f"{t.app.name} {t.from_version.text} → {t.to_version.text}" for t in targets)
 
 
-class DeploymentModel(ListTableModel):
+class DeploymentModel(ListTableModel[tuple[int, list[PlanTarget]]]):
     """One row per selected device: its updates, its action and time (kept in the state)."""
 
     HEADERS = ("Device", "Site", "Updates", "Deployment", "Time")
 
-    def __init__(self, state: WizardState, parent=None):
+    def __init__(self, state: WizardState, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.state = state
         self.now = utcnow()
@@ -66,7 +71,7 @@ class DeploymentModel(ListTableModel):
         self.items = self.state.selected_devices()
         self.endResetModel()
 
-    def flags(self, index):
+    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
@@ -79,7 +84,7 @@ class DeploymentModel(ListTableModel):
                 flags &= ~Qt.ItemFlag.ItemIsEnabled
         return flags
 
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid() or not 0 <= index.row() < len(self.devices):
             return None
         device_id, targets = self.devices[index.row()]
@@ -115,16 +120,23 @@ class DeploymentModel(ListTableModel):
                 return updates_text(targets).replace("; ", "\n")
         return None
 
-    def setData(self, index, value, role=Qt.ItemDataRole.EditRole) -> bool:
+    def setData(
+        self, index: ModelIndex, value: object, role: int = Qt.ItemDataRole.EditRole
+    ) -> bool:
         if not index.isValid() or role != Qt.ItemDataRole.EditRole:
             return False
         device_id = self.devices[index.row()][0]
         current = self.state.action(device_id)
-        if index.column() == ACTION_COLUMN:
+        # the editors give an action's value (text) and an aware datetime; anything else is refused
+        if index.column() == ACTION_COLUMN and isinstance(value, str):
             chosen = DeployAction(value)
             at = (current.at or next_full_hour()) if chosen is DeployAction.AT else None
             new = DeviceAction(chosen, at)
-        elif index.column() == TIME_COLUMN and current.action is DeployAction.AT:
+        elif (
+            index.column() == TIME_COLUMN
+            and current.action is DeployAction.AT
+            and isinstance(value, datetime)
+        ):
             new = DeviceAction(DeployAction.AT, value)
         else:
             return False
@@ -146,11 +158,12 @@ class DeploymentModel(ListTableModel):
     def past(self) -> list[tuple[str, datetime]]:
         """Devices whose chosen time is not in the future, with that time, by name."""
         self.now = utcnow()
-        late = self.state.late_actions(self.now)
-        if not late:
+        late = self.state.late_times(self.now)
+        plan = self.state.plan
+        if not late or plan is None:
             return []
-        names = {t.device.id: t.device.name for t in self.state.plan.targets}
-        return sorted((names[device_id], action.at) for device_id, action in late)
+        names = {t.device.id: t.device.name for t in plan.targets}
+        return sorted((names[device_id], at) for device_id, at in late)
 
     def _action(self, row: int) -> DeviceAction:
         return self.state.action(self.devices[row][0])
@@ -160,12 +173,12 @@ class ActionDelegate(QStyledItemDelegate):
     """Shows the action as a combo box (painted, so 100,000 rows cost no widgets) and edits it
     with a real one, whose list opens at once."""
 
-    def paint(self, painter, option, index):
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
         if index.column() != ACTION_COLUMN:
             return super().paint(painter, option, index)
         self.initStyleOption(option, index)
         widget = option.widget
-        style = widget.style()
+        style = widget.style() if widget else QApplication.style()
         style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, widget)
         combo = QStyleOptionComboBox()
         combo.rect = option.rect.adjusted(3, 2, -3, -2)
@@ -180,29 +193,31 @@ class ActionDelegate(QStyledItemDelegate):
         style.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, combo, painter, widget)
         return None
 
-    def sizeHint(self, option, index):
+    def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
         size = super().sizeHint(option, index)
         if index.column() == ACTION_COLUMN:
             size.setWidth(size.width() + 40)
         return size
 
-    def createEditor(self, parent, option, index):
+    def createEditor(
+        self, parent: QWidget, option: QStyleOptionViewItem, index: ModelIndex
+    ) -> QWidget:
         if index.column() == ACTION_COLUMN:
-            editor = QComboBox(parent)
-            editor.setAccessibleName("Deployment action")
+            combo = QComboBox(parent)
+            combo.setAccessibleName("Deployment action")
             for action in ACTIONS:
-                editor.addItem(icon(ACTION_ICON[action]), ACTION_TEXT[action], action.value)
-            editor.activated.connect(lambda _=None, e=editor: self._commit(e))
-            return editor
+                combo.addItem(icon(ACTION_ICON[action]), ACTION_TEXT[action], action.value)
+            combo.activated.connect(lambda _=None, e=combo: self._commit(e))
+            return combo
         if index.column() == TIME_COLUMN:
-            editor = QDateTimeEdit(parent)
-            editor.setAccessibleName("Deployment time")
-            editor.setDisplayFormat("yyyy-MM-dd HH:mm")
-            editor.setCalendarPopup(True)
-            return editor
+            time_edit = QDateTimeEdit(parent)
+            time_edit.setAccessibleName("Deployment time")
+            time_edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+            time_edit.setCalendarPopup(True)
+            return time_edit
         return super().createEditor(parent, option, index)
 
-    def setEditorData(self, editor, index):
+    def setEditorData(self, editor: QWidget, index: ModelIndex) -> None:
         if isinstance(editor, QComboBox):
             editor.setCurrentIndex(editor.findData(index.data(Qt.ItemDataRole.EditRole)))
         elif isinstance(editor, QDateTimeEdit):
@@ -210,7 +225,7 @@ class ActionDelegate(QStyledItemDelegate):
         else:
             super().setEditorData(editor, index)
 
-    def setModelData(self, editor, model, index):
+    def setModelData(self, editor: QWidget, model: QAbstractItemModel, index: ModelIndex) -> None:
         if isinstance(editor, QComboBox):
             model.setData(index, editor.currentData(), Qt.ItemDataRole.EditRole)
         elif isinstance(editor, QDateTimeEdit):
@@ -226,7 +241,7 @@ class ActionDelegate(QStyledItemDelegate):
 class DeploymentPage(QWizardPage):
     """The summary of what will be updated, and each device's deployment action."""
 
-    def __init__(self, state: WizardState, parent=None):
+    def __init__(self, state: WizardState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
         self.setTitle("Deployment")
@@ -313,7 +328,7 @@ class DeploymentPage(QWizardPage):
     def cleanupPage(self) -> None:
         self.clock.stop()
 
-    def hideEvent(self, event) -> None:
+    def hideEvent(self, event: QHideEvent) -> None:
         self.clock.stop()
         super().hideEvent(event)
 
@@ -339,7 +354,7 @@ class DeploymentPage(QWizardPage):
         plan = self.state.plan
         devices = self.model.devices
         versions = {v.id: v for app, _ in plan.selections for v in app.versions} if plan else {}
-        per_app: dict[int, tuple[list, int]] = {}
+        per_app: dict[int, tuple[list[VersionInfo], int]] = {}
         for (from_id, to_id), uses in self.state.diff_uses().items():
             froms, count = per_app.get(to_id, ([], 0))
             froms.append(versions[from_id])

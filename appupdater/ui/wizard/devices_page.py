@@ -15,9 +15,11 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableView,
     QVBoxLayout,
+    QWidget,
     QWizardPage,
 )
 
+from appupdater.core.catalog import Catalog
 from appupdater.core.planning import (
     Plan,
     Selection,
@@ -26,6 +28,7 @@ from appupdater.core.planning import (
 from appupdater.heap import settle
 from appupdater.ui.icons import icon
 from appupdater.ui.tables import configure_table
+from appupdater.ui.tasks import BackgroundTasks
 from appupdater.ui.wizard.checklist_models import CHECKED, ChecklistModel, SkippedModel
 from appupdater.ui.wizard.state import WizardState
 
@@ -55,10 +58,17 @@ class DevicesPage(QWizardPage):
 
     planned = Signal()
 
-    def __init__(self, state: WizardState, wizard, parent=None):
+    def __init__(
+        self,
+        state: WizardState,
+        tasks: BackgroundTasks,
+        catalog: Catalog,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.state = state
-        self.tasks = wizard.tasks
+        self.tasks = tasks
+        self.catalog = catalog
         self._token: int | None = None
         self._initialised = False
         self._total = 0
@@ -149,7 +159,7 @@ class DevicesPage(QWizardPage):
         if self._initialised:
             return
         self._initialised = True
-        catalog = self.wizard().catalog
+        catalog = self.catalog
         for selection in self.state.selections:
             app = catalog.app(selection.application)
             combo = QComboBox()
@@ -159,8 +169,9 @@ class DevicesPage(QWizardPage):
             for info in reversed(app.versions):
                 label = f"{info.text} (latest)" if info is app.latest else info.text
                 combo.addItem(label, info.text)
-            if selection.version is not None:
-                combo.setCurrentIndex(combo.findData(app.find(selection.version).text))
+            chosen = app.find(selection.version) if selection.version is not None else None
+            if chosen is not None:
+                combo.setCurrentIndex(combo.findData(chosen.text))
             combo.currentIndexChanged.connect(self._replan)
             self.version_combos[app.name] = combo
             self.targets_form.addRow(f"{app.name}:", combo)
@@ -183,7 +194,7 @@ class DevicesPage(QWizardPage):
         self.state.selections = self._selections()
         previous = self.state.plan
         selections = list(self.state.selections)
-        catalog = self.wizard().catalog
+        catalog = self.catalog
         self._set_busy(True, "Planning…")
         self._token = self.tasks.submit(
             lambda: plan_update(selections, catalog),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import getpass
 from collections import Counter
+from typing import overload
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QFont
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QTreeView,
     QVBoxLayout,
+    QWidget,
     QWizard,
     QWizardPage,
 )
@@ -22,12 +24,16 @@ from PySide6.QtWidgets import (
 from appupdater.core.planning import ChangeOp, ModuleChange, Plan, PlanTarget
 from appupdater.core.runs import Applied, apply_configuration, create_run
 from appupdater.ui.icons import icon
+from appupdater.ui.tables import ModelIndex
+from appupdater.ui.tasks import BackgroundTasks
 from appupdater.ui.timefmt import local_text
 from appupdater.ui.wizard.state import WizardState
 from appupdater.ui.wording import ACTION_ICON, ACTION_TEXT, OP_COLOUR, OP_ICON, OP_TEXT
 
 TOP = 0  # internal id of device rows
 SHIFT = 10  # low bits of an internal id: a target's index within its device, plus one
+
+DeviceItem = tuple[int, list[PlanTarget]]  # a device id and its targets
 
 
 class FinalizeModel(QAbstractItemModel):
@@ -37,18 +43,18 @@ class FinalizeModel(QAbstractItemModel):
 
     HEADERS = ("Device / application / module", "Operation", "From", "To", "Deployment")
 
-    def __init__(self, state: WizardState, parent=None):
+    def __init__(self, state: WizardState, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.state = state
-        self.devices: list[tuple[int, list[PlanTarget]]] = []
+        self.devices: list[DeviceItem] = []
         self.shown = 0  # devices handed to the view so far (see fetchMore)
-        self.plan: Plan | None = None
+        self.plan = Plan([], [], [])  # the state's, once reloaded
         self._bold = QFont()
         self._bold.setBold(True)
 
     def reload(self) -> None:
         self.beginResetModel()
-        self.plan = self.state.plan
+        self.plan = self.state.plan or Plan([], [], [])
         self.devices = self.state.selected_devices()
         self.shown = min(len(self.devices), self.BATCH)
         self.endResetModel()
@@ -57,10 +63,10 @@ class FinalizeModel(QAbstractItemModel):
     # 100,000 devices took seconds. Devices are handed out in batches as the view scrolls.
     BATCH = 500
 
-    def canFetchMore(self, parent=QModelIndex()) -> bool:  # noqa: B008
+    def canFetchMore(self, parent: ModelIndex = QModelIndex()) -> bool:  # noqa: B008
         return not parent.isValid() and self.shown < len(self.devices)
 
-    def fetchMore(self, parent=QModelIndex()) -> None:  # noqa: B008
+    def fetchMore(self, parent: ModelIndex = QModelIndex()) -> None:  # noqa: B008
         if parent.isValid():
             return
         more = min(len(self.devices) - self.shown, self.BATCH * 4)
@@ -71,7 +77,12 @@ class FinalizeModel(QAbstractItemModel):
 
     # -- structure -----------------------------------------------------------------------
 
-    def index(self, row, column, parent=QModelIndex()):  # noqa: B008
+    def index(
+        self,
+        row: int,
+        column: int,
+        parent: ModelIndex = QModelIndex(),  # noqa: B008
+    ) -> QModelIndex:
         # QTreeView asks for every top-level index when it lays out: keep this path short
         if not parent.isValid():
             if 0 <= row < self.shown and 0 <= column < len(self.HEADERS):
@@ -84,7 +95,14 @@ class FinalizeModel(QAbstractItemModel):
             return self.createIndex(row, column, (parent.row() + 1) << SHIFT)
         return self.createIndex(row, column, pid | (parent.row() + 1))
 
-    def parent(self, index=QModelIndex()):  # noqa: B008
+    # QAbstractItemModel.parent is also QObject.parent(): both forms, as the stubs declare them
+    @overload
+    def parent(self) -> QObject | None: ...
+    @overload
+    def parent(self, index: ModelIndex) -> QModelIndex: ...
+    def parent(self, index: ModelIndex | None = None) -> QObject | QModelIndex | None:
+        if index is None:
+            return super().parent()
         if not index.isValid():
             return QModelIndex()
         iid = index.internalId()
@@ -96,7 +114,7 @@ class FinalizeModel(QAbstractItemModel):
             return self.createIndex(device_row, 0, TOP)
         return self.createIndex(target_row, 0, (device_row + 1) << SHIFT)
 
-    def hasChildren(self, parent=QModelIndex()) -> bool:  # noqa: B008
+    def hasChildren(self, parent: ModelIndex = QModelIndex()) -> bool:  # noqa: B008
         # asked for every device on layout: answered without counting
         if not parent.isValid():
             return bool(self.devices)
@@ -104,7 +122,7 @@ class FinalizeModel(QAbstractItemModel):
             return parent.column() == 0  # a device always has at least one application
         return self.rowCount(parent) > 0
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
         if not parent.isValid():
             return self.shown
         if parent.column() != 0:
@@ -117,17 +135,19 @@ class FinalizeModel(QAbstractItemModel):
         target = self.devices[(pid >> SHIFT) - 1][1][parent.row()]
         return len(self.plan.changes(target))
 
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
         return len(self.HEADERS)
 
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> str | None:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.HEADERS[section]
         return None
 
     # -- content -------------------------------------------------------------------------
 
-    def _item(self, index):
+    def _item(self, index: ModelIndex) -> DeviceItem | PlanTarget | ModuleChange:
         iid = index.internalId()
         if iid == TOP:
             return self.devices[index.row()]
@@ -138,7 +158,7 @@ class FinalizeModel(QAbstractItemModel):
             return targets[index.row()]
         return self.plan.changes(targets[target_row])[index.row()]
 
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
             return None
         item = self._item(index)
@@ -149,7 +169,7 @@ class FinalizeModel(QAbstractItemModel):
             return self._target_data(item, column, role)
         return self._change_data(item, column, role)
 
-    def _device_data(self, item, column, role):
+    def _device_data(self, item: DeviceItem, column: int, role: int) -> object:
         device_id, targets = item
         action = self.state.action(device_id)
         if role == Qt.ItemDataRole.DisplayRole:
@@ -168,7 +188,7 @@ class FinalizeModel(QAbstractItemModel):
             return self._bold
         return None
 
-    def _target_data(self, t: PlanTarget, column, role):
+    def _target_data(self, t: PlanTarget, column: int, role: int) -> object:
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 0:
                 return t.app.name
@@ -180,7 +200,7 @@ class FinalizeModel(QAbstractItemModel):
             return icon("application")
         return None
 
-    def _change_data(self, c: ModuleChange, column, role):
+    def _change_data(self, c: ModuleChange, column: int, role: int) -> object:
         if role == Qt.ItemDataRole.DisplayRole:
             return (c.module, OP_TEXT[c.op], c.from_version or "—", c.to_version or "—", None)[
                 column
@@ -197,10 +217,12 @@ class FinalizePage(QWizardPage):
 
     approved = Signal(int, object)  # run id, Applied
 
-    def __init__(self, state: WizardState, wizard, parent=None):
+    def __init__(
+        self, state: WizardState, tasks: BackgroundTasks, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.state = state
-        self.tasks = wizard.tasks
+        self.tasks = tasks
         self.run_id: int | None = None
         self._recording = False
         self.setTitle("Finalize")
@@ -279,12 +301,13 @@ class FinalizePage(QWizardPage):
                 for child in range(self.model.rowCount(device)):
                     self.view.expand(self.model.index(child, 0, device))
 
-    def counts(self) -> Counter:
+    def counts(self) -> Counter[str]:
         """Devices per action, and module operations over all selected targets."""
-        counts: Counter = Counter(devices=len(self.model.devices), added=0, removed=0, modified=0)
+        counts = Counter(devices=len(self.model.devices), added=0, removed=0, modified=0)
         counts.update(self.state.action_counts())
+        diffs = self.model.plan.diffs
         for key, uses in self.state.diff_uses().items():
-            for change in self.state.plan.diffs[key]:
+            for change in diffs[key]:
                 counts[change.op.value] += uses
         return counts
 
@@ -301,7 +324,7 @@ class FinalizePage(QWizardPage):
                     for v in t.app.versions
                     if t.from_version.parsed < v.parsed < t.to_version.parsed
                 ]
-                ops = {c.op for c in self.state.plan.diffs[t.diff_key]}
+                ops = {c.op for c in self.model.plan.diffs[t.diff_key]}
                 if between and ops & {ChangeOp.ADDED, ChangeOp.REMOVED}:
                     return True
         return False
@@ -314,7 +337,8 @@ class FinalizePage(QWizardPage):
     def validatePage(self) -> bool:
         if self.run_id is not None:
             return True
-        if self._recording:
+        plan = self.state.plan
+        if self._recording or plan is None:
             return False
         counts = self.counts()
         answer = QMessageBox.question(
@@ -329,12 +353,11 @@ class FinalizePage(QWizardPage):
         )
         if answer != QMessageBox.StandardButton.Ok:
             return False
-        self._record()
+        self._record(plan)
         return False
 
-    def _record(self) -> None:
+    def _record(self, plan: Plan) -> None:
         """Record the run and apply its configuration off the GUI thread; close when done."""
-        plan = self.state.plan
         actions = self.state.chosen_actions()
         devices = set(self.state.selected)
         user = getpass.getuser()

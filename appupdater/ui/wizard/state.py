@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from appupdater.core.planning import Plan, PlanTarget, Selection
 from appupdater.core.runs import DEPLOY_NOW, DeviceAction
@@ -21,14 +23,14 @@ class WizardState:
     actions: dict[int, DeviceAction] = field(default_factory=dict)
     default_action: DeviceAction = DEPLOY_NOW
     _grouped: list[tuple[int, list[PlanTarget]]] | None = field(default=None, repr=False)
-    _diff_uses: Counter | None = field(default=None, repr=False)
+    _diff_uses: Counter[tuple[int, int]] | None = field(default=None, repr=False)
 
     def set_plan(self, plan: Plan, selected: set[int]) -> None:
         self.plan = plan
         self.selected = selected
         self._grouped = self._diff_uses = None
 
-    def select(self, device_ids, checked: bool) -> None:
+    def select(self, device_ids: Iterable[int], checked: bool) -> None:
         if checked:
             self.selected.update(device_ids)
         else:
@@ -63,7 +65,7 @@ class WizardState:
         counts[self.default_action.action.value] += len(self.selected) - explicit
         return counts
 
-    def diff_uses(self) -> Counter:
+    def diff_uses(self) -> Counter[tuple[int, int]]:
         """How many selected targets use each (from, to) diff (computed once per change)."""
         if self._diff_uses is None:
             self._diff_uses = Counter(
@@ -71,10 +73,11 @@ class WizardState:
             )
         return self._diff_uses
 
-    def late_actions(self, now) -> list[tuple[int, DeviceAction]]:
-        """Selected devices whose deployment time is not after `now` (only timed actions can be)."""
+    def late_times(self, now: datetime) -> list[tuple[int, datetime]]:
+        """Selected devices whose deployment time is not after `now` (only timed actions can be),
+        with that time."""
         return [
-            (device_id, action)
+            (device_id, action.at)
             for device_id, action in self.actions.items()
             if action.at is not None and action.at <= now and device_id in self.selected
         ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Signal
-from PySide6.QtWidgets import QWizard
+from PySide6.QtWidgets import QWidget, QWizard
 
 from appupdater.core.catalog import Catalog
 from appupdater.core.planning import Selection
@@ -26,8 +26,8 @@ class UpdateWizard(QWizard):
         selections: list[Selection],
         catalog: Catalog,
         tasks: BackgroundTasks | None = None,
-        parent=None,
-    ):
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.catalog = catalog
         self.tasks = tasks or BackgroundTasks(self)
@@ -37,9 +37,9 @@ class UpdateWizard(QWizard):
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
         self.setOption(QWizard.WizardOption.HaveFinishButtonOnEarlyPages, False)
-        self.devices_page = DevicesPage(self.state, self)
+        self.devices_page = DevicesPage(self.state, self.tasks, catalog)
         self.deployment_page = DeploymentPage(self.state)
-        self.finalize_page = FinalizePage(self.state, self)
+        self.finalize_page = FinalizePage(self.state, self.tasks)
         for page in (self.devices_page, self.deployment_page, self.finalize_page):
             self.addPage(page)
         self.finalize_page.approved.connect(self.run_created)

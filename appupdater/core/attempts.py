@@ -1,11 +1,15 @@
 """The end of an attempt, as the worker that ran it reports it: progress on the way, then
 succeeded, failed (or retrying), cancelled, or interrupted by App Updater quitting.
 
-Each end is a conditional update on the attempt still being `running` and claimed by the
-reporting engine, so a late report of an engine that was given up on changes nothing."""
+Each report is a conditional update on the attempt still being `running` and claimed by the
+reporting engine, so a late report of an engine that was given up on changes nothing — not
+even the event log. An administrator's cancel of a running deployment sticks: an attempt that
+then ends without finishing (a transient failure, a quit) ends the deployment `cancelled`, it
+is not queued to run again."""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -22,25 +26,42 @@ from appupdater.store.rows import first
 S = DeploymentState
 
 
+class Reported(enum.Enum):
+    """What a progress report learnt."""
+
+    HELD = "held"  # the attempt goes on
+    CANCEL_REQUESTED = "cancel requested"  # someone (in any process) asked to stop it
+    CLAIM_LOST = "claim lost"  # another engine took it over: this attempt is not ours any more
+
+
 def not_counted() -> peewee.Node:
     """attempts - 1, but not below 0 (portable: no MAX/GREATEST): for an attempt that was
     interrupted rather than tried."""
     return peewee.Case(None, [(Deployment.attempts > 0, Deployment.attempts - 1)], 0)
 
 
+def _held(job: DeploymentJob) -> peewee.Expression:
+    return (
+        (Deployment.id == job.id)
+        & (Deployment.state == S.RUNNING)
+        & (Deployment.claimed_by == job.instance)
+    )
+
+
 def report_progress(
-    deployment_id: int, phase: str, progress: int, now: datetime, events: Sequence[Event]
-) -> bool:
-    """Write phase, progress and buffered events of a running deployment; True when someone
-    asked to cancel it (from any process)."""
+    job: DeploymentJob, phase: str, progress: int, now: datetime, events: Sequence[Event]
+) -> Reported:
+    """Write phase, progress and buffered events of a running attempt this job still holds."""
     with writing():
-        Deployment.update(phase=phase, progress=progress, **stamped(now)).where(
-            (Deployment.id == deployment_id) & (Deployment.state == S.RUNNING)
-        ).execute()
-        log_events((deployment_id, e) for e in events)
-        query = Deployment.select(Deployment.cancel_requested).where(Deployment.id == deployment_id)
+        query = Deployment.select(Deployment.cancel_requested).where(_held(job))
         row = first(query, tuple[bool])
-    return bool(row and row[0])
+        if row is None:
+            return Reported.CLAIM_LOST
+        Deployment.update(phase=phase, progress=progress, **stamped(now)).where(
+            _held(job)
+        ).execute()
+        log_events((job.id, e) for e in events)
+    return Reported.CANCEL_REQUESTED if row[0] else Reported.HELD
 
 
 def _finish(
@@ -50,10 +71,21 @@ def _finish(
     message: str,
     level: EventLevel,
     events: Sequence[Event],
+    *,
+    cancelled_instead: str | None = None,
     **extra: object,
-) -> bool:
+) -> DeploymentState | None:
+    """End the attempt in `state`, if this job still holds it; the state it ended in, or None
+    when it did not (nothing is written then). With `cancelled_instead`, an attempt the
+    administrator asked to cancel ends `cancelled` with that message instead."""
     where = {"id": job.id, "state": S.RUNNING, "claimed_by": job.instance}
     with writing():
+        if cancelled_instead is not None:
+            query = Deployment.select(Deployment.cancel_requested).where(_held(job))
+            row = first(query, tuple[bool])
+            if row is not None and row[0]:
+                state, message, level = S.CANCELLED, cancelled_instead, EventLevel.WARNING
+                extra = {"phase": None}
         values = dict(
             state=state,
             finished_at=now if state.is_final else None,
@@ -70,10 +102,12 @@ def _finish(
             )
         else:  # the hot path: every attempt ends here
             changed = update_where(Deployment, values, where)
+        if not changed:
+            return None
         log_events((job.id, e) for e in [*events, Event(now, level, message)])
-        if changed and state is S.SUCCEEDED:
+        if state is S.SUCCEEDED:
             _mark_installed(job)
-    return bool(changed)
+    return state
 
 
 def _mark_installed(job: DeploymentJob) -> None:
@@ -86,13 +120,18 @@ def _mark_installed(job: DeploymentJob) -> None:
     )
 
 
-def succeed(job: DeploymentJob, now: datetime, message: str, events: Sequence[Event]) -> bool:
+def succeed(
+    job: DeploymentJob, now: datetime, message: str, events: Sequence[Event]
+) -> DeploymentState | None:
+    """The device runs the configuration now. The state it ended in; None if this job no
+    longer held the attempt (then nothing was written)."""
     return _finish(
         job, S.SUCCEEDED, now, message, EventLevel.INFO, events, phase=None, progress=100
     )
 
 
-def cancelled(job: DeploymentJob, now: datetime, events: Sequence[Event]) -> bool:
+def cancelled(job: DeploymentJob, now: datetime, events: Sequence[Event]) -> DeploymentState | None:
+    """Stopped on the administrator's request; the device was told to stop."""
     return _finish(
         job,
         S.CANCELLED,
@@ -113,11 +152,12 @@ def fail(
     max_attempts: int,
     backoff: timedelta,
     events: Sequence[Event],
-) -> DeploymentState:
-    """A failed attempt: retried later while attempts remain and the failure is transient."""
+) -> DeploymentState | None:
+    """A failed attempt: retried later while attempts remain and the failure is transient,
+    unless the administrator cancelled it meanwhile."""
     if transient and job.attempt < max_attempts:
         delay = backoff * (2 ** (job.attempt - 1))
-        _finish(
+        return _finish(
             job,
             S.RETRYING,
             now,
@@ -125,18 +165,19 @@ def fail(
             f"(attempt {job.attempt + 1} of {max_attempts})",
             EventLevel.WARNING,
             events,
+            cancelled_instead=f"{error}; cancelled while running, so not retried",
             next_attempt_at=now + delay,
             phase=None,
             claimed_by=None,
         )
-        return S.RETRYING
-    why = f"{error} (gave up after {job.attempt} attempts)" if transient else error
-    _finish(job, S.FAILED, now, why, EventLevel.ERROR, events, phase=None)
-    return S.FAILED
+    tries = "attempt" if job.attempt == 1 else "attempts"
+    why = f"{error} (gave up after {job.attempt} {tries})" if transient else error
+    return _finish(job, S.FAILED, now, why, EventLevel.ERROR, events, phase=None)
 
 
-def interrupt(job: DeploymentJob, now: datetime, events: Sequence[Event]) -> bool:
-    """App Updater is quitting: back to `queued`, to resume at the next start."""
+def interrupt(job: DeploymentJob, now: datetime, events: Sequence[Event]) -> DeploymentState | None:
+    """App Updater is quitting: back to `queued`, to resume at the next start — or, if the
+    administrator had asked to cancel it, `cancelled`."""
     return _finish(
         job,
         S.QUEUED,
@@ -144,6 +185,8 @@ def interrupt(job: DeploymentJob, now: datetime, events: Sequence[Event]) -> boo
         "interrupted: App Updater quit; it resumes at the next start",
         EventLevel.WARNING,
         events,
+        cancelled_instead="cancelled while running; App Updater quit before the device "
+        "confirmed it stopped",
         phase=None,
         progress=0,
         claimed_by=None,

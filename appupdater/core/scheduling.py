@@ -91,9 +91,19 @@ def forget_instance(instance: str) -> None:
     EngineInstance.delete().where(EngineInstance.id == instance).execute()
 
 
+_STOPPED_REQUEUED = (
+    "interrupted: the engine running it stopped (crash, power loss or kill); queued again"
+)
+_STOPPED_CANCELLED = (
+    "cancelled while running; the engine running it stopped (crash, power loss or kill) "
+    "before the device confirmed, so it is not started again"
+)
+
+
 def requeue_interrupted(now: datetime, stale_after: timedelta, instance: str) -> list[int]:
     """Deployments left `running` by an engine that stopped without finishing them (a crash,
-    a power loss, a kill) go back to `queued`; the attempt is not counted against them."""
+    a power loss, a kill) go back to `queued`; the attempt is not counted against them. Those
+    the administrator had asked to cancel end `cancelled` instead. Returns both."""
     stale = to_db_time(now - stale_after)
     alive = EngineInstance.select(EngineInstance.id).where(
         (EngineInstance.heartbeat_at > stale) | (EngineInstance.id == instance)
@@ -104,24 +114,45 @@ def requeue_interrupted(now: datetime, stale_after: timedelta, instance: str) ->
     if not Deployment.select(Deployment.id).where(orphaned).limit(1).exists():
         return []  # the common case, answered without taking the write lock
     with writing():
-        query = Deployment.select(Deployment.id).where(orphaned)
-        orphans = [d for (d,) in tuples(query, tuple[int])]
-        if not orphans:
-            return []
-        Deployment.update(
-            state=S.QUEUED,
-            claimed_by=None,
-            phase=None,
-            progress=0,
-            attempts=not_counted(),
-            **stamped(now),
-        ).where(Deployment.id.in_(orphans) & (Deployment.state == S.RUNNING)).execute()
-        text = (
-            "interrupted: the engine running it stopped (crash, power loss or kill); queued again"
+        stamp = stamped(now)
+        requeued = [
+            d
+            for (d,) in returned(
+                Deployment.update(
+                    state=S.QUEUED,
+                    claimed_by=None,
+                    phase=None,
+                    progress=0,
+                    attempts=not_counted(),
+                    **stamp,
+                )
+                .where(orphaned & ~Deployment.cancel_requested)
+                .returning(Deployment.id),
+                tuple[int],
+            )
+        ]
+        cancelled = [
+            d
+            for (d,) in returned(
+                Deployment.update(
+                    state=S.CANCELLED,
+                    phase=None,
+                    finished_at=now,
+                    cancel_requested=False,
+                    last_message=_STOPPED_CANCELLED,
+                    **stamp,
+                )
+                .where(orphaned & Deployment.cancel_requested)
+                .returning(Deployment.id),
+                tuple[int],
+            )
+        ]
+        log_events(
+            [(d, Event.warning(now, _STOPPED_REQUEUED)) for d in requeued]
+            + [(d, Event.warning(now, _STOPPED_CANCELLED)) for d in cancelled]
         )
-        log_events((d, Event.warning(now, text)) for d in orphans)
         EngineInstance.delete().where(EngineInstance.heartbeat_at <= stale).execute()
-    return orphans
+    return sorted(requeued + cancelled)
 
 
 @lru_cache(maxsize=256)

@@ -309,18 +309,21 @@ class Engine(QObject):
         self._request(full=True)  # the queue ran dry: look for finished runs and more work
 
     def _work(self, job: DeploymentJob, handle: Handle) -> None:
-        state, message = DeploymentState.FAILED, "not run"
+        state: DeploymentState | None = None
+        message = ""
         try:
             state, message = execute(job, self.gateway, self.settings, self.clock, handle)
-        except Exception as exc:  # the database failed us: the attempt is requeued on recovery
+        except Exception:  # the database failed us: the attempt is requeued on recovery
             log.exception("deployment %d could not be recorded", job.id)
-            message = str(exc)
         finally:
             with self._lock:
                 self._handles.pop(job.id, None)
-        self._signals.finished.emit(job.id, str(state))
-        if state == DeploymentState.FAILED:
-            self._signals.failed.emit(job.id, job.device, message)
+        if state is None:  # nothing recorded: say only that something may have changed
+            self._signals.changed.emit()
+        else:
+            self._signals.finished.emit(job.id, str(state))
+            if state is DeploymentState.FAILED:
+                self._signals.failed.emit(job.id, job.device, message)
         self._request(full=False)
 
     # -- what an administrator asks ------------------------------------------------------------

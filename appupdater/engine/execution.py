@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from appupdater.core import attempts
+from appupdater.core.attempts import Reported
 from appupdater.core.events import Event
 from appupdater.core.jobs import DeploymentJob
 from appupdater.engine.clock import Clock
@@ -30,10 +31,13 @@ class Handle:
 
     cancel: threading.Event = field(default_factory=threading.Event)
     stop: threading.Event = field(default_factory=threading.Event)  # App Updater is quitting
+    # another engine took the attempt over (this one was thought dead): stop, record nothing
+    lost: threading.Event = field(default_factory=threading.Event)
 
 
 class Reporter:
-    """Collects progress and events; writes them throttled; learns of cancel requests."""
+    """Collects progress and events; writes them throttled; learns of cancel requests and of
+    a claim lost to another engine."""
 
     def __init__(self, job: DeploymentJob, clock: Clock, interval: float, handle: Handle):
         self.job = job
@@ -57,10 +61,13 @@ class Reporter:
 
     def flush(self) -> None:
         self._last = time.monotonic()
-        if attempts.report_progress(
-            self.job.id, self.phase, self.percent, self.clock.now(), self.events
-        ):
+        reported = attempts.report_progress(
+            self.job, self.phase, self.percent, self.clock.now(), self.events
+        )
+        if reported is Reported.CANCEL_REQUESTED:
             self.handle.cancel.set()
+        elif reported is Reported.CLAIM_LOST:
+            self.handle.lost.set()
         self.events = []
 
     def take_events(self) -> list[Event]:
@@ -70,25 +77,32 @@ class Reporter:
 
 def execute(
     job: DeploymentJob, gateway: Gateway, settings: EngineSettings, clock: Clock, handle: Handle
-) -> tuple[DeploymentState, str]:
-    """Run one attempt; write its end; return (state, message)."""
+) -> tuple[DeploymentState | None, str]:
+    """Run one attempt; write its end; return (the state the database recorded, message).
+    The state is None when nothing was recorded: another engine had taken the attempt over."""
     reporter = Reporter(job, clock, settings.progress_interval, handle)
     deadline = time.monotonic() + settings.timeout.total_seconds()
 
     def should_stop() -> bool:
-        return handle.cancel.is_set() or handle.stop.is_set() or time.monotonic() >= deadline
+        return (
+            handle.cancel.is_set()
+            or handle.stop.is_set()
+            or handle.lost.is_set()
+            or time.monotonic() >= deadline
+        )
 
     try:
         message = gateway.deploy(job, reporter, should_stop)
     except Stopped:
         events = reporter.take_events()
         now = clock.now()
+        if handle.lost.is_set():
+            log.warning("deployment %d: another engine took the attempt over; stopped", job.id)
+            return None, "taken over by another engine"
         if handle.stop.is_set() and not handle.cancel.is_set():
-            attempts.interrupt(job, now, events)
-            return DeploymentState.QUEUED, "interrupted"
+            return attempts.interrupt(job, now, events), "interrupted"
         if handle.cancel.is_set():
-            attempts.cancelled(job, now, events)
-            return DeploymentState.CANCELLED, "cancelled"
+            return attempts.cancelled(job, now, events), "cancelled"
         minutes = settings.timeout.total_seconds() / 60
         text = f"{job.device} did not finish within {minutes:g} min (timeout)"
         return _failed(job, settings, clock, text, transient=True, events=events), text
@@ -107,8 +121,7 @@ def execute(
         events.append(
             Event.info(clock.now(), "cancel came too late: the device had already finished")
         )
-    attempts.succeed(job, clock.now(), message, events)
-    return DeploymentState.SUCCEEDED, message
+    return attempts.succeed(job, clock.now(), message, events), message
 
 
 def _failed(
@@ -119,7 +132,7 @@ def _failed(
     *,
     transient: bool,
     events: list[Event],
-) -> DeploymentState:
+) -> DeploymentState | None:
     return attempts.fail(
         job,
         clock.now(),

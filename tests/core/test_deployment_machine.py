@@ -19,8 +19,10 @@ claim, no change to the row at all):
    `scheduled` by `reschedule` (what `actions.reschedule` allows).
 4. Every change of a deployment's state is a transition the design allows, made by the action
    that may make it, and a new event of that deployment says so (its text is checked).
-5. New events are written only for deployments whose row the call changed (the one exception,
-   a known bug, is said where it is allowed).
+5. New events are written only for deployments whose row the call changed: a report of a job
+   that lost its claim writes nothing at all.
+6. A running deployment the administrator cancelled never runs again: an attempt that ends
+   without finishing (a transient failure, a quit, a takeover) ends it `cancelled`.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from hypothesis.stateful import (
 )
 
 from appupdater.core import actions, attempts, scheduling
+from appupdater.core.attempts import Reported
 from appupdater.core.events import Event
 from appupdater.core.jobs import DeploymentJob
 from appupdater.core.runs import CONFIG_ONLY, DEPLOY_NOW, DeviceAction, apply_configuration
@@ -103,12 +106,16 @@ TRANSITIONS: dict[tuple[str | None, str], tuple[set[str], str]] = {
     ),
     ("running", "failed"): (
         {"fail"},
-        r"{device} unreachable \(gave up after {attempts} attempts\)"
+        r"{device} unreachable \(gave up after {attempts} attempts?\)"
         r"|{device} rejected the configuration",
     ),
     ("running", "cancelled"): (
-        {"cancelled"},
-        "cancelled while running; the device was told to stop",
+        {"cancelled", "fail", "interrupt", "take over"},
+        r"cancelled while running; (the device was told to stop"
+        r"|App Updater quit before the device confirmed it stopped"
+        r"|the engine running it stopped \(crash, power loss or kill\) before the device "
+        r"confirmed, so it is not started again)"
+        r"|{device} unreachable; cancelled while running, so not retried",
     ),
     **{(s, "cancelled"): ({"cancel"}, "cancelled by the administrator") for s in WAITING},
     **{(s, "queued"): ({"retry"}, "retry requested; queued") for s in ("failed", "cancelled")},
@@ -141,15 +148,7 @@ class EngineModel:
 class DeploymentMachine(RuleBasedStateMachine):
     """The deployment moves of `scheduling`, `attempts` and `actions` on a fresh database."""
 
-    # Known bugs: test_deployment_states.py has a direct xfail reproduction of each. The main
-    # run leaves each out exactly where it would fire and checks everything else; switch a
-    # check on (True) once its bug is fixed. `RejectionsAreSilent` below runs with the first on,
-    # as an xfail: random runs meet that bug within a few examples. They meet the other three
-    # too rarely (tens to hundreds of examples) for a dependable xfail.
-    silent_rejections = False  # a report of a job that lost its claim writes no event
-    progress_needs_claim = False  # a progress report of such a job changes no column
-    cancel_sticks = False  # a running deployment the administrator cancelled never runs again
-    # An engine whose deployments were taken over retires: it never uses its instance id again
+    # A known bug (test_deployment_states.py reproduces it, as an xfail): an engine whose deployments were taken over retires: it never uses its instance id again
     # (as an engine should once it was declared dead). With `revive`, it goes on under the same
     # id, as a process that was suspended does, and its old attempt's late report can end the
     # attempt it claimed since.
@@ -172,7 +171,6 @@ class DeploymentMachine(RuleBasedStateMachine):
         self.seen = last_event_id()
         self.action = "start"
         self.retried: set[int] = set()
-        self.rejected: int | None = None  # the deployment of a rejected report in this call
 
     def teardown(self) -> None:
         close_database()
@@ -328,7 +326,10 @@ class DeploymentMachine(RuleBasedStateMachine):
         }
         taken = scheduling.requeue_interrupted(self.now, STALE_AFTER, name)
         assert set(taken) == expected
-        for d in taken:
+        after = rows()
+        for d in taken:  # the administrator's cancel sticks: those end, the rest run again
+            cancel = self.before[d]["cancel_requested"]
+            assert after[d]["state"] == ("cancelled" if cancel else "queued")
             job = self.current.pop(d)
             self.stale.append(job)
             if not self.revive:
@@ -359,6 +360,7 @@ class DeploymentMachine(RuleBasedStateMachine):
         )
         max_attempts = data.draw(st.sampled_from([3, 1, 2]), label="max_attempts")
         holds = self.current.get(job.id) is job
+        cancel = bool(self.before[job.id]["cancel_requested"])
         now, device = self.now, job.device
         if how == "succeed":
             changed = attempts.succeed(job, now, f"deployed to {device}", [])
@@ -366,7 +368,7 @@ class DeploymentMachine(RuleBasedStateMachine):
         elif how.startswith("fail"):
             transient = how == "fail"
             error = f"{device} unreachable" if transient else f"{device} rejected the configuration"
-            attempts.fail(
+            changed = attempts.fail(
                 job,
                 now,
                 error,
@@ -375,14 +377,15 @@ class DeploymentMachine(RuleBasedStateMachine):
                 backoff=BACKOFF,
                 events=[],
             )
-            changed = None  # fail() returns the state it asked for, changed or not
             expected = "retrying" if transient and job.attempt < max_attempts else "failed"
+            if expected == "retrying" and cancel:
+                expected = "cancelled"  # the administrator's cancel sticks
         elif how == "cancelled":
             changed = attempts.cancelled(job, now, [])
             expected = "cancelled"
         else:
             changed = attempts.interrupt(job, now, [])
-            expected = "queued"
+            expected = "cancelled" if cancel else "queued"
         after = row(job.id)
         if holds:
             assert after["state"] == expected
@@ -394,8 +397,7 @@ class DeploymentMachine(RuleBasedStateMachine):
             raise AssertionError(f"a report of a job without its claim changed {job.id}")
         else:
             self.stale = [j for j in self.stale if j is not job]
-            self.rejected = job.id
-        assert changed in (None, holds)
+        assert changed == (expected if holds else None)
         self._after(how.split()[0])
 
     def report_progress(self, data) -> None:
@@ -403,7 +405,7 @@ class DeploymentMachine(RuleBasedStateMachine):
         percent = data.draw(st.integers(0, 100), label="percent")
         holds = self.current.get(job.id) is job
         event = Event.info(self.now, f"installing: {percent} %")
-        asked = attempts.report_progress(job.id, "installing", percent, self.now, [event])
+        asked = attempts.report_progress(job, "installing", percent, self.now, [event])
         after, before = row(job.id), self.before[job.id]
         if holds:
             assert (after["state"], after["phase"], after["progress"]) == (
@@ -411,14 +413,11 @@ class DeploymentMachine(RuleBasedStateMachine):
                 "installing",
                 percent,
             )
-            assert asked == after["cancel_requested"]
+            requested = after["cancel_requested"]
+            assert asked is (Reported.CANCEL_REQUESTED if requested else Reported.HELD)
         else:
-            # known bug: phase and progress may be overwritten; never state, claim or attempts
-            same = ("state", "claimed_by", "attempts", "cancel_requested")
-            assert {k: after[k] for k in same} == {k: before[k] for k in same}
-            if self.progress_needs_claim and after != before:
-                raise KnownBugFound(f"a progress report without the claim changed {job.id}")
-            self.rejected = job.id
+            assert asked is Reported.CLAIM_LOST
+            assert after == before, f"a progress report without the claim changed {job.id}"
         self._after("progress")
 
     # -- the administrator -----------------------------------------------------------------
@@ -506,17 +505,17 @@ class DeploymentMachine(RuleBasedStateMachine):
                 assert any(re.fullmatch(pattern, m) for m in written[d]), (
                     f"{d}: {s0} → {s1} by {self.action}, events {written[d]}"
                 )
-            if self.cancel_sticks and d in self.cancel_asked and s0 != s1 == "running":
-                raise KnownBugFound(f"{d} runs again after it was cancelled while running")
+            # 6. the administrator's cancel of a running deployment sticks
+            assert not (d in self.cancel_asked and s0 != s1 == "running"), (
+                f"{d} runs again after it was cancelled while running"
+            )
             if s1 in FINAL:
                 self.cancel_asked.discard(d)
-        # 5. events only for changed rows; the known bug: a rejected report is still logged
+        # 5. events only for changed rows (a rejected report writes none)
         silent = set(written) - changed
-        assert silent <= {self.rejected}, f"events without a change: {dict(written)}"
-        if self.silent_rejections and silent:
-            raise KnownBugFound(f"a rejected report was logged: {dict(written)}")
+        assert not silent, f"events without a change: {dict(written)}"
         self.before, self.seen = after, events[-1][0] if events else self.seen
-        self.retried, self.rejected = set(), None
+        self.retried = set()
 
     @invariant()
     def nothing_changed_between_calls(self):
@@ -554,9 +553,6 @@ SETTINGS = settings(
     deadline=None,
     phases=(Phase.explicit, Phase.generate),
 )
-# The xfail run stops at its first failure. Over 40 random seeds the bug was met within 4 to 51
-# examples.
-FIND_ONLY = settings(SETTINGS, max_examples=150)
 
 
 @pytest.fixture
@@ -573,19 +569,3 @@ def template(tmp_path):
 def test_deployment_state_machine_keeps_its_invariants(template):
     """Random sequences of every move keep the module docstring's invariants."""
     run_state_machine_as_test(lambda: DeploymentMachine(template), settings=SETTINGS)
-
-
-class RejectionsAreSilent(DeploymentMachine):
-    silent_rejections = True
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=KnownBugFound,
-    reason="BUG: attempts._finish and attempts.report_progress log a report's events even when "
-    "its conditional update changed nothing (the job no longer holds the claim)",
-)
-def test_the_machine_finds_the_logged_rejections(template):
-    """With the check of silent rejections on, a random run finds a rejected report that was
-    logged (xfail until fixed; then switch `silent_rejections` on for the main run)."""
-    run_state_machine_as_test(lambda: RejectionsAreSilent(template), settings=FIND_ONLY)

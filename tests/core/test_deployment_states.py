@@ -6,7 +6,7 @@ Timeline of every case (UTC, 2026-11-27): the run is approved and configured at 
 engine-a claims at 09:01; the attempt ends, engine-b takes over, or the administrator acts at
 09:02; the action under test happens at 09:10 (engine-a silent for 9 min, engine-b for 8), or,
 for "promote due", at the time its name says. Scheduled deployments wait for 10:00; a transient
-failure at 09:02 is retried at 09:02:30. The known bugs found are at the end, as xfail tests.
+failure at 09:02 is retried at 09:02:30. A known bug is at the end, as an xfail test.
 """
 
 from __future__ import annotations
@@ -250,8 +250,10 @@ def _fail_with(transient: bool, last: bool) -> Callable[[Subject], Any]:
     return report
 
 
-def _progress(s: Subject) -> None:
-    attempts.report_progress(s.job.id, "installing", 60, NOW, [Event.info(NOW, "installing core")])
+def _progress(s: Subject) -> attempts.Reported:
+    return attempts.report_progress(
+        s.job, "installing", 60, NOW, [Event.info(NOW, "installing core")]
+    )
 
 
 CLAIM = "claim by engine-b"
@@ -301,22 +303,6 @@ ADMIN = (CANCEL, RETRY, DEPLOY_NOW_, RESCHEDULE)
 
 # -- known bugs --------------------------------------------------------------------------------
 
-LATE_REPORT_LOGGED = (
-    "BUG: attempts._finish writes the report's events and its end message (e.g. 'deployed to "
-    "press-01') even when its conditional update changed nothing, because the deployment is no "
-    "longer running under this job's claim; so a rejected late report still lands in the "
-    "deployment's event log (and fail() still returns retrying/failed)"
-)
-PROGRESS_LOGGED = (
-    "BUG: attempts.report_progress writes the reported events even when the deployment is no "
-    "longer running, so a late progress report lands in the event log"
-)
-PROGRESS_WITHOUT_CLAIM = (
-    "BUG: attempts.report_progress is conditional on state == running only, not on the claim: "
-    "the progress report of an engine that was taken over overwrites phase and progress of the "
-    "attempt another engine now runs, and logs its events there"
-)
-
 # -- the table ---------------------------------------------------------------------------------
 
 UNCHANGED = None
@@ -341,8 +327,6 @@ class Case:
     start: str
     action: str
     outcome: To | None
-    row_bug: str | None = None  # a known bug that makes the row check fail
-    event_bug: str | None = None  # a known bug that makes the event check fail
 
     @property
     def id(self) -> str:
@@ -354,15 +338,9 @@ def unchanged(start: str, *names: str) -> list[Case]:
     return [Case(start, name, UNCHANGED) for name in names]
 
 
-def rejected(start: str, *, taken_over: bool = False) -> list[Case]:
+def rejected(start: str) -> list[Case]:
     """Every report of engine-a's job, for a deployment no longer running under its claim."""
-    cases = [Case(start, name, UNCHANGED, event_bug=LATE_REPORT_LOGGED) for name in END_REPORTS]
-    if taken_over:
-        bug = PROGRESS_WITHOUT_CLAIM
-        cases.append(Case(start, PROGRESS, UNCHANGED, row_bug=bug, event_bug=bug))
-    else:
-        cases.append(Case(start, PROGRESS, UNCHANGED, event_bug=PROGRESS_LOGGED))
-    return cases
+    return [Case(start, name, UNCHANGED) for name in REPORTS]
 
 
 BY_ADMIN = "cancelled by the administrator"
@@ -374,6 +352,11 @@ STARTED = f"attempt 1 started on {DEVICE}"
 DEPLOYED = f"deployed to {DEVICE}"
 REJECTED = f"{DEVICE} rejected the configuration"
 STOPPED = "cancelled while running; the device was told to stop"
+TAKEN_OVER_CANCELLED = (
+    "cancelled while running; the engine running it stopped (crash, power loss or kill) before "
+    "the device confirmed, so it is not started again"
+)
+QUIT_CANCELLED = "cancelled while running; App Updater quit before the device confirmed it stopped"
 TAKEN_OVER = "interrupted: the engine running it stopped (crash, power loss or kill); queued again"
 GIVEN_BACK = {"claimed_by": None, "phase": None, "progress": 0}
 ENDED_NOW = {"finished_at": NOW, "phase": None, "cancel_requested": False}
@@ -408,14 +391,18 @@ TABLE = [
     Case(RUNNING, REQUEUE, to("queued", 0, TAKEN_OVER, **GIVEN_BACK)),
     Case(RUNNING, SUCCEED, to("succeeded", 1, DEPLOYED, progress=100, **ENDED_NOW)),
     Case(RUNNING, FAIL_LEFT, to("retrying", 1, "press-01 unreachable; retrying in 30 s (attempt 2 of 3)", next_attempt_at=NOW + BACKOFF, claimed_by=None, finished_at=None)),
-    Case(RUNNING, FAIL_LAST, to("failed", 1, "press-01 unreachable (gave up after 1 attempts)", **ENDED_NOW)),
+    Case(RUNNING, FAIL_LAST, to("failed", 1, "press-01 unreachable (gave up after 1 attempt)", **ENDED_NOW)),
     Case(RUNNING, FAIL_PERMANENT, to("failed", 1, REJECTED, **ENDED_NOW)),
     Case(RUNNING, CANCELLED, to("cancelled", 1, STOPPED, **ENDED_NOW)),
     Case(RUNNING, INTERRUPT, to("queued", 0, "interrupted: App Updater quit; it resumes at the next start", **GIVEN_BACK)),
     Case(RUNNING, PROGRESS, to("running", 1, "installing core", phase="installing", progress=60)),
     Case(RUNNING, CANCEL, to("running", 1, CANCEL_REQUESTED, cancel_requested=True)),
-    # running with the administrator's cancel pending (requeue, interrupt, fail transient: the
-    # xfail test_a_cancel_request_survives_the_end_of_the_attempt)
+    # running with the administrator's cancel pending: an attempt that ends without finishing
+    # ends the deployment cancelled, it is not queued again
+    Case(RUNNING_CANCEL, REQUEUE, to("cancelled", 1, TAKEN_OVER_CANCELLED, **ENDED_NOW)),
+    Case(RUNNING_CANCEL, INTERRUPT, to("cancelled", 1, QUIT_CANCELLED, **ENDED_NOW)),
+    Case(RUNNING_CANCEL, FAIL_LEFT, to("cancelled", 1, "press-01 unreachable; cancelled while running, so not retried", **ENDED_NOW)),
+    Case(RUNNING_CANCEL, FAIL_LAST, to("failed", 1, "press-01 unreachable (gave up after 1 attempt)", **ENDED_NOW)),
     Case(RUNNING_CANCEL, CANCELLED, to("cancelled", 1, STOPPED, **ENDED_NOW)),
     Case(RUNNING_CANCEL, SUCCEED, to("succeeded", 1, DEPLOYED, **ENDED_NOW)),
     Case(RUNNING_CANCEL, FAIL_PERMANENT, to("failed", 1, REJECTED, **ENDED_NOW)),
@@ -423,7 +410,7 @@ TABLE = [
     *unchanged(RUNNING_CANCEL, RETRY, RESCHEDULE),
     # running under engine-b: engine-a's late reports change nothing
     *unchanged(RUNNING_B, CLAIM, REQUEUE_ALIVE, RETRY, DEPLOY_NOW_),
-    *rejected(RUNNING_B, taken_over=True),
+    *rejected(RUNNING_B),
     Case(RUNNING_B, CANCEL, to("running", 1, CANCEL_REQUESTED, claimed_by=B, cancel_requested=True)),
     # retrying: the next attempt is due at 09:02:30
     *unchanged(RETRYING, CLAIM, PROMOTE_RETRY_EARLY, REQUEUE, RETRY),
@@ -452,15 +439,7 @@ TABLE = [
 # fmt: on
 
 
-def _params(bug_of: Callable[[Case], str | None]) -> list[Any]:
-    return [
-        pytest.param(
-            case,
-            id=case.id,
-            marks=[pytest.mark.xfail(strict=True, reason=bug)] if (bug := bug_of(case)) else [],
-        )
-        for case in TABLE
-    ]
+CASES = [pytest.param(case, id=case.id) for case in TABLE]
 
 
 # What an action returns, read as "I changed it" (fail() returns a state; claim, promote and
@@ -497,7 +476,7 @@ def test_the_table_has_no_duplicates_and_uses_every_start_and_action():
     assert {start.state for start in STARTS.values()} == set(states)
 
 
-@pytest.mark.parametrize("case", _params(lambda c: c.row_bug))
+@pytest.mark.parametrize("case", CASES)
 def test_state_after_action(fleet, case):
     """The action leaves the deployment in the state, attempts and columns the table says, or
     leaves its row exactly as it was; what it returns agrees."""
@@ -514,7 +493,7 @@ def test_state_after_action(fleet, case):
     assert {k: after[k] for k in expected.columns} == expected.columns
 
 
-@pytest.mark.parametrize("case", _params(lambda c: c.event_bug))
+@pytest.mark.parametrize("case", CASES)
 def test_events_after_action(fleet, case):
     """The action writes exactly the table's events for the deployment (none when nothing
     changed), and none for any other deployment."""
@@ -603,26 +582,17 @@ def _requeued_by_takeover(job: DeploymentJob) -> None:
 
 
 def _interrupted_by_quit(job: DeploymentJob) -> None:
-    assert attempts.interrupt(job, NOW, [])
+    assert attempts.interrupt(job, NOW, []) == "cancelled"
 
 
 def _failed_transiently(job: DeploymentJob) -> None:
-    attempts.fail(
+    ended = attempts.fail(
         job, NOW, "unreachable", transient=True, max_attempts=3, backoff=BACKOFF, events=[]
     )
-    assert scheduling.promote_due(NOW + BACKOFF) == [job.id]
+    assert ended == "cancelled"
+    assert scheduling.promote_due(NOW + BACKOFF) == []  # no retry is waiting
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: the administrator's cancel of a running deployment only sets cancel_requested; "
-        "when the attempt then ends otherwise (taken over after its engine died, interrupted by "
-        "a quit before the worker polled the flag, or a transient failure), interrupt() and "
-        "fail() reset the flag and claim() resets it too, so the deployment is queued and runs "
-        "again as if it had never been cancelled"
-    ),
-)
 @pytest.mark.parametrize(
     "attempt_ends",
     [

@@ -142,7 +142,7 @@ def test_timeout_is_a_transient_failure(qtbot, sim_devices, make_engine):
     make_engine(timeout=timedelta(seconds=0.3), max_attempts=1).start()
     qtbot.waitUntil(lambda: state(run_id, "slow-01") == "failed", timeout=WAIT)
     assert deployment(run_id, "slow-01").last_message == (
-        "slow-01 did not finish within 0.005 min (timeout) (gave up after 1 attempts)"
+        "slow-01 did not finish within 0.005 min (timeout) (gave up after 1 attempt)"
     )
 
 

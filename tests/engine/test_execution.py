@@ -8,7 +8,7 @@ from appupdater.core import scheduling
 from appupdater.core.runs import apply_configuration
 from appupdater.engine.clock import SystemClock
 from appupdater.engine.execution import Handle, execute
-from appupdater.engine.gateways.base import Gateway, ProbeResult
+from appupdater.engine.gateways.base import Gateway, ProbeResult, Stopped
 from appupdater.engine.settings import EngineSettings
 from tests.engine.helpers import approve, deployment, events
 
@@ -58,3 +58,46 @@ def test_a_gateway_bug_fails_the_deployment_not_the_engine(sim_devices):
     assert state == "failed"
     assert "internal error while deploying to press-01: KeyError('oops')" in message
     assert deployment(run_id, "press-01").state == "failed"
+
+
+class TakenOverWhileRunning(FakeGateway):
+    """Reports progress; between two reports another engine takes the attempt over (this
+    engine was thought dead: a suspended laptop, a stalled disk)."""
+
+    def __init__(self, take_over):
+        self.take_over = take_over
+
+    def deploy(self, job, progress, should_stop):
+        progress("downloading", 10, "downloading modules")
+        self.take_over()
+        for percent in range(20, 101, 10):
+            if should_stop():
+                raise Stopped()
+            progress("installing", percent, f"installing {percent} %")
+        return "deployed"
+
+
+def test_an_attempt_taken_over_stops_and_records_nothing(sim_devices):
+    from datetime import timedelta
+
+    run_id, job = claimed("press-01")
+    d = deployment(run_id, "press-01")
+    before = events(d.id)
+
+    def take_over():
+        long_ago = datetime.now(UTC) - timedelta(minutes=5)
+        scheduling.heartbeat("here", "host", 1, long_ago)  # this engine's last sign of life
+        scheduling.heartbeat("other", "host", 2, datetime.now(UTC))
+        assert scheduling.requeue_interrupted(datetime.now(UTC), timedelta(seconds=15), "other")
+
+    settings = EngineSettings(progress_interval=0)
+    state, _ = execute(job, TakenOverWhileRunning(take_over), settings, SystemClock(), Handle())
+    assert state is None  # nothing recorded: the attempt is not this engine's any more
+    after = deployment(run_id, "press-01")
+    assert after.state == "queued" and after.attempts == 0 and after.progress == 0
+    log = events(d.id)
+    assert log[: len(before)] == before
+    assert log[len(before) :] == [
+        "downloading modules",
+        "interrupted: the engine running it stopped (crash, power loss or kill); queued again",
+    ]

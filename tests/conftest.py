@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 
@@ -23,6 +24,14 @@ def _isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.delenv("APPUPDATER_DATABASE", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _nothing_stays_settled():
+    """Engines and windows settle the heap (appupdater/heap.py) as a long-running app should;
+    across hundreds of tests that would keep every test's garbage cycles for good."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture

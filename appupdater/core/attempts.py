@@ -21,7 +21,7 @@ from appupdater.store.bulk import update_rows, update_where
 from appupdater.store.db import writing
 from appupdater.store.models import Deployment, DeploymentState, DeviceApp
 from appupdater.store.revisions import stamped
-from appupdater.store.rows import first
+from appupdater.store.rows import first, returned
 
 S = DeploymentState
 
@@ -40,28 +40,30 @@ def not_counted() -> peewee.Node:
     return peewee.Case(None, [(Deployment.attempts > 0, Deployment.attempts - 1)], 0)
 
 
-def _held(job: DeploymentJob) -> peewee.Expression:
-    return (
-        (Deployment.id == job.id)
-        & (Deployment.state == S.RUNNING)
-        & (Deployment.claimed_by == job.instance)
-    )
+def _claim(job: DeploymentJob) -> dict[str, object]:
+    """The columns that say `job` still holds its attempt."""
+    return {"id": job.id, "state": S.RUNNING, "claimed_by": job.instance}
+
+
+def _held(job: DeploymentJob) -> list[peewee.Expression]:
+    """The same, as conditions for `.where(*...)`."""
+    return [getattr(Deployment, column) == value for column, value in _claim(job).items()]
 
 
 def report_progress(
     job: DeploymentJob, phase: str, progress: int, now: datetime, events: Sequence[Event]
 ) -> Reported:
-    """Write phase, progress and buffered events of a running attempt this job still holds."""
+    """Write phase, progress and buffered events of a running attempt this job still holds,
+    in one statement that also reads whether someone asked to cancel it."""
     with writing():
-        query = Deployment.select(Deployment.cancel_requested).where(_held(job))
-        row = first(query, tuple[bool])
-        if row is None:
+        update = Deployment.update(phase=phase, progress=progress, **stamped(now)).where(
+            *_held(job)
+        )
+        rows = list(returned(update.returning(Deployment.cancel_requested), tuple[bool]))
+        if not rows:
             return Reported.CLAIM_LOST
-        Deployment.update(phase=phase, progress=progress, **stamped(now)).where(
-            _held(job)
-        ).execute()
         log_events((job.id, e) for e in events)
-    return Reported.CANCEL_REQUESTED if row[0] else Reported.HELD
+    return Reported.CANCEL_REQUESTED if rows[0][0] else Reported.HELD
 
 
 def _finish(
@@ -78,10 +80,10 @@ def _finish(
     """End the attempt in `state`, if this job still holds it; the state it ended in, or None
     when it did not (nothing is written then). With `cancelled_instead`, an attempt the
     administrator asked to cancel ends `cancelled` with that message instead."""
-    where = {"id": job.id, "state": S.RUNNING, "claimed_by": job.instance}
+    where = _claim(job)
     with writing():
         if cancelled_instead is not None:
-            query = Deployment.select(Deployment.cancel_requested).where(_held(job))
+            query = Deployment.select(Deployment.cancel_requested).where(*_held(job))
             row = first(query, tuple[bool])
             if row is not None and row[0]:
                 state, message, level = S.CANCELLED, cancelled_instead, EventLevel.WARNING
@@ -95,11 +97,7 @@ def _finish(
             **stamped(now),
         )
         if any(isinstance(v, peewee.Node) for v in values.values()):
-            changed = (
-                Deployment.update(**values)
-                .where(*(getattr(Deployment, k) == v for k, v in where.items()))
-                .execute()
-            )
+            changed = Deployment.update(**values).where(*_held(job)).execute()
         else:  # the hot path: every attempt ends here
             changed = update_where(Deployment, values, where)
         if not changed:

@@ -14,7 +14,21 @@ _FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 _V = TypeVar("_V")
 
 
-class UTCDateTimeField(peewee.DateTimeField, Generic[_V]):
+class _Holds(Generic[_V]):
+    """For the checker only: a model's attribute of this field holds a `_V`. peewee puts
+    accessors on the model class in place of fields, so none of this exists at run time."""
+
+    if TYPE_CHECKING:
+
+        @overload
+        def __get__(self, instance: None, owner: object) -> Self: ...
+        @overload
+        def __get__(self, instance: object, owner: object) -> _V: ...
+        def __get__(self, instance: object, owner: object) -> Self | _V: ...
+        def __set__(self, instance: object, value: _V) -> None: ...
+
+
+class UTCDateTimeField(peewee.DateTimeField, _Holds[_V]):
     """A moment in time, stored as naive UTC and read back as an aware UTC datetime.
 
     Naive datetimes are refused on write: a naive value is ambiguous and is how local times
@@ -22,9 +36,8 @@ class UTCDateTimeField(peewee.DateTimeField, Generic[_V]):
     """
 
     if TYPE_CHECKING:
-        # What a model's attribute holds, for the checker: `datetime`, or `datetime | None` when
-        # nullable (as peewee's own stubs type DateTimeField). peewee puts accessors on the
-        # model class in place of fields, so none of this exists at run time.
+        # `datetime`, or `datetime | None` when nullable (as peewee's own stubs type
+        # DateTimeField)
         @overload
         def __new__(
             cls, *args: object, null: Literal[True], **kwargs: object
@@ -34,12 +47,6 @@ class UTCDateTimeField(peewee.DateTimeField, Generic[_V]):
             cls, *args: object, null: Literal[False] = ..., **kwargs: object
         ) -> UTCDateTimeField[datetime]: ...
         def __new__(cls, *args: object, **kwargs: object) -> UTCDateTimeField[Any]: ...
-        @overload
-        def __get__(self, instance: None, owner: object) -> Self: ...
-        @overload
-        def __get__(self, instance: object, owner: object) -> _V: ...
-        def __get__(self, instance: object, owner: object) -> Self | _V: ...
-        def __set__(self, instance: object, value: _V) -> None: ...
 
     def db_value(self, value: datetime | str | peewee.Node | None) -> object:
         if value is None or isinstance(value, peewee.Node):
@@ -79,19 +86,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class JSONField(peewee.TextField, Generic[_V]):
+class JSONField(peewee.TextField, _Holds[_V]):
     """A JSON document stored as text (labels and similar small mappings). Declare what it
     holds on the model (``labels: JSONField[Labels] = JSONField(...)``) for the checker."""
-
-    if TYPE_CHECKING:
-        # for the checker only, as in UTCDateTimeField
-
-        @overload
-        def __get__(self, instance: None, owner: object) -> Self: ...
-        @overload
-        def __get__(self, instance: object, owner: object) -> _V: ...
-        def __get__(self, instance: object, owner: object) -> Self | _V: ...
-        def __set__(self, instance: object, value: _V) -> None: ...
 
     def db_value(self, value: object) -> object:
         if value is None or isinstance(value, peewee.Node):

@@ -10,11 +10,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from appupdater.core.events import Event, log_events
+from appupdater.core.pending import make_room
 from appupdater.errors import RunError
 from appupdater.store.db import writing
 from appupdater.store.models import WAITING_STATES, Deployment, DeploymentState
 from appupdater.store.revisions import stamped
-from appupdater.store.rows import returned
+from appupdater.store.rows import returned, tuples
 
 S = DeploymentState
 # the states each action applies to (a window offers an action only for these)
@@ -29,12 +30,25 @@ def _change(
     now: datetime,
     allowed: tuple[DeploymentState, ...],
     message: str,
+    *,
+    waits_again: bool = False,
     **values: object,
 ) -> list[int]:
+    """With `waits_again`, ended deployments that would wait again keep the rule of one
+    waiting deployment per device (see pending.py): one whose device waits for a later run's
+    deployment is left as it is."""
     ids = list(ids)
     with writing():
+        stamp = stamped(now)
+        if waits_again:
+            ended = Deployment.select(Deployment.id).where(
+                Deployment.id.in_(ids) & Deployment.state.in_(list(RETRYABLE))
+            )
+            ended_ids = [d for (d,) in tuples(ended, tuple[int])]
+            _, blocked = make_room(ended_ids, now, stamp)
+            ids = [d for d in ids if d not in blocked]
         query = (
-            Deployment.update(**values, **stamped(now))
+            Deployment.update(**values, **stamp)
             .where(Deployment.id.in_(ids) & Deployment.state.in_(list(allowed)))
             .returning(Deployment.id)
         )
@@ -63,12 +77,14 @@ def cancel(ids: Iterable[int], now: datetime) -> tuple[list[int], list[int]]:
 
 
 def retry(ids: Iterable[int], now: datetime) -> list[int]:
-    """A failed or cancelled deployment is queued again, with a fresh count of attempts."""
+    """A failed or cancelled deployment is queued again, with a fresh count of attempts
+    (not one whose device waits for a later run's deployment: that one carries it all)."""
     return _change(
         ids,
         now,
         RETRYABLE,
         "retry requested; queued",
+        waits_again=True,
         state=S.QUEUED,
         attempts=0,
         finished_at=None,
@@ -98,6 +114,7 @@ def reschedule(ids: Iterable[int], at: datetime, now: datetime) -> list[int]:
         now,
         RESCHEDULABLE,
         f"rescheduled for {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+        waits_again=True,
         state=S.SCHEDULED,
         scheduled_at=at,
         finished_at=None,

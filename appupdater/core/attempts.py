@@ -17,6 +17,7 @@ import peewee
 
 from appupdater.core.events import Event, EventLevel, describe_delay, log_events
 from appupdater.core.jobs import DeploymentJob
+from appupdater.core.pending import newer_waiting, superseded_message
 from appupdater.store.bulk import update_rows, update_where
 from appupdater.store.db import writing
 from appupdater.store.models import Deployment, DeploymentState, DeviceApp
@@ -75,11 +76,14 @@ def _finish(
     events: Sequence[Event],
     *,
     cancelled_instead: str | None = None,
+    superseded_instead: str | None = None,
     **extra: object,
 ) -> DeploymentState | None:
     """End the attempt in `state`, if this job still holds it; the state it ended in, or None
     when it did not (nothing is written then). With `cancelled_instead`, an attempt the
-    administrator asked to cancel ends `cancelled` with that message instead."""
+    administrator asked to cancel ends `cancelled` with that message instead. With
+    `superseded_instead`, an attempt that would wait again while a later run's deployment
+    waits for the device ends `cancelled`: that message, then why (see pending.py)."""
     where = _claim(job)
     with writing():
         if cancelled_instead is not None:
@@ -88,6 +92,13 @@ def _finish(
             if row is not None and row[0]:
                 state, message, level = S.CANCELLED, cancelled_instead, EventLevel.WARNING
                 extra = {"phase": None}
+                superseded_instead = None
+        if superseded_instead is not None:
+            later = newer_waiting([job.id]).get(job.id)
+            if later is not None:
+                state, level = S.CANCELLED, EventLevel.WARNING
+                message = f"{superseded_instead}; {superseded_message(later)}"
+                extra = {"phase": None, "next_attempt_at": None}
         values = dict(
             state=state,
             finished_at=now if state.is_final else None,
@@ -164,6 +175,7 @@ def fail(
             EventLevel.WARNING,
             events,
             cancelled_instead=f"{error}; cancelled while running, so not retried",
+            superseded_instead=f"{error}; not retried",
             next_attempt_at=now + delay,
             phase=None,
             claimed_by=None,
@@ -185,6 +197,7 @@ def interrupt(job: DeploymentJob, now: datetime, events: Sequence[Event]) -> Dep
         events,
         cancelled_instead="cancelled while running; App Updater quit before the device "
         "confirmed it stopped",
+        superseded_instead="interrupted: App Updater quit; not queued again",
         phase=None,
         progress=0,
         claimed_by=None,

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from appupdater.core.catalog import AppInfo, Catalog, VersionInfo, load_catalog
+from appupdater.core.pending import PendingDeployment, pending_deployments
 from appupdater.errors import PlanError
 from appupdater.heap import gc_paused
 from appupdater.store.models import Application, Device, DeviceApp
@@ -77,6 +78,22 @@ class PlanTarget:
     def diff_key(self) -> tuple[int, int]:
         return (self.from_version.id, self.to_version.id)
 
+    @property
+    def device_from(self) -> VersionInfo:
+        """What the device runs before a deployment: its installed version (the from version
+        when it never reported one). A deployment takes it from here to the target."""
+        return self.installed if self.installed is not None else self.from_version
+
+    @property
+    def device_key(self) -> tuple[int, int]:
+        return (self.device_from.id, self.to_version.id)
+
+    @property
+    def device_differs(self) -> bool:
+        """The device runs something else than the configuration change starts from (e.g.
+        configured 4.0.0, running 3.6.0): a deployment does more than that change."""
+        return self.device_from.id != self.from_version.id
+
 
 @dataclass(frozen=True, slots=True)
 class SkippedTarget:
@@ -97,9 +114,20 @@ class Plan:
     targets: list[PlanTarget]
     skipped: list[SkippedTarget]
     diffs: dict[tuple[int, int], tuple[ModuleChange, ...]] = field(default_factory=dict)
+    # each affected device's deployment of an earlier run that has not ended (see pending.py)
+    pending: dict[int, PendingDeployment] = field(default_factory=dict)
 
     def changes(self, target: PlanTarget) -> tuple[ModuleChange, ...]:
+        """The configuration's change: from the from version to the target."""
         return self.diffs[target.diff_key]
+
+    def device_changes(self, target: PlanTarget) -> tuple[ModuleChange, ...]:
+        """What a deployment does to the device: from what it runs to the target."""
+        key = target.device_key
+        found = self.diffs.get(key)
+        if found is None:
+            found = self.diffs[key] = module_changes(target.device_from, target.to_version)
+        return found
 
     def devices(self) -> list[DeviceInfo]:
         """Affected devices, each once, in target order."""
@@ -210,6 +238,10 @@ def _compute_plan(
         key = (start.id, to.id)
         if key not in diffs:
             diffs[key] = module_changes(start, to)
+        if installed is not None and installed.id != start.id:
+            key = (installed.id, to.id)
+            if key not in diffs:
+                diffs[key] = module_changes(installed, to)
         targets.append(PlanTarget(device, app, configured, installed, start, to))
     app_order = {app.id: app.name for app, _ in resolved}
     targets.sort(key=lambda t: (t.device.name, app_order[t.app.id]))
@@ -256,7 +288,9 @@ def plan_update(selections: Sequence[Selection], catalog: Catalog | None = None)
             raise PlanError(f"unknown application '{missing[0]}' (known: {known})")
     with gc_paused():
         rows = load_states(resolve_selections(catalog, selections))
-        return compute_plan(catalog, selections, rows)
+        plan = compute_plan(catalog, selections, rows)
+        plan.pending = pending_deployments({t.device.id for t in plan.targets})
+        return plan
 
 
 def application_names() -> list[str]:

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from appupdater.core.catalog import load_catalog
 from appupdater.core.events import Event, log_events
+from appupdater.core.pending import supersede
 from appupdater.core.planning import Plan
 from appupdater.errors import RunError
 from appupdater.heap import gc_paused
@@ -174,6 +175,10 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
         update_rows(DeviceApp, [DeviceApp.configured], updates)
         stamp = to_db_time(now)
         revision = next_revision() if deploy else 0
+        replaced = {
+            s.device_id: s.run_id
+            for s in supersede(run_id, deploy, now, {"updated_at": now, "revision": revision})
+        }
         deployment_rows = []
         for device_id, (action, scheduled_at) in deploy.items():
             state = (
@@ -196,22 +201,27 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
             deployment_rows,
             ignore=True,
         )
-        _log_creation(run_id, now)
+        _log_creation(run_id, now, replaced)
         UpdateRun.update(configured_at=now).where(UpdateRun.id == run_id).execute()
     return Applied(len(updates), len(deployment_rows))
 
 
-def _log_creation(run_id: int, now: datetime) -> None:
-    """One event per new deployment of the run, written in SQL to stay fast for big runs."""
+def _log_creation(run_id: int, now: datetime, replaced: Mapping[int, int]) -> None:
+    """One event per new deployment of the run, written in SQL to stay fast for big runs;
+    `replaced` maps a device to the earlier run whose waiting deployment this one superseded."""
     message = "configuration updated; deployment created"
-    query = Deployment.select(Deployment.id, Deployment.state, Deployment.scheduled_at).where(
-        Deployment.run == run_id
-    )
+    query = Deployment.select(
+        Deployment.id, Deployment.device, Deployment.state, Deployment.scheduled_at
+    ).where(Deployment.run == run_id)
     events = []
-    for deployment_id, state, scheduled_at in tuples(query, tuple[int, str, datetime | None]):
+    rows = tuples(query, tuple[int, int, str, datetime | None])
+    for deployment_id, device_id, state, scheduled_at in rows:
         if state == DeploymentState.SCHEDULED:
             text = f"{message}, scheduled for {scheduled_at:%Y-%m-%d %H:%M} UTC"
         else:
             text = f"{message}, queued to deploy now"
+        earlier = replaced.get(device_id)
+        if earlier is not None:
+            text += f"; it replaces the waiting deployment of run #{earlier}"
         events.append((deployment_id, Event.info(now, text)))
     log_events(events)

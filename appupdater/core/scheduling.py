@@ -17,6 +17,7 @@ import peewee
 from appupdater.core.attempts import not_counted
 from appupdater.core.events import Event, describe_delay, log_events
 from appupdater.core.jobs import DeploymentJob, load_jobs
+from appupdater.core.pending import newer_waiting, superseded_message
 from appupdater.store.db import writing
 from appupdater.store.fields import to_db_time
 from appupdater.store.models import (
@@ -94,6 +95,9 @@ def forget_instance(instance: str) -> None:
 _STOPPED_REQUEUED = (
     "interrupted: the engine running it stopped (crash, power loss or kill); queued again"
 )
+_STOPPED_SUPERSEDED = (
+    "interrupted: the engine running it stopped (crash, power loss or kill); not queued again"
+)
 _STOPPED_CANCELLED = (
     "cancelled while running; the engine running it stopped (crash, power loss or kill) "
     "before the device confirmed, so it is not started again"
@@ -103,7 +107,8 @@ _STOPPED_CANCELLED = (
 def requeue_interrupted(now: datetime, stale_after: timedelta, instance: str) -> list[int]:
     """Deployments left `running` by an engine that stopped without finishing them (a crash,
     a power loss, a kill) go back to `queued`; the attempt is not counted against them. Those
-    the administrator had asked to cancel end `cancelled` instead. Returns both."""
+    the administrator had asked to cancel end `cancelled` instead, and so do those whose device
+    waits for a later run's deployment (superseded, see pending.py). Returns them all."""
     stale = to_db_time(now - stale_after)
     alive = EngineInstance.select(EngineInstance.id).where(
         (EngineInstance.heartbeat_at > stale) | (EngineInstance.id == instance)
@@ -115,6 +120,21 @@ def requeue_interrupted(now: datetime, stale_after: timedelta, instance: str) ->
         return []  # the common case, answered without taking the write lock
     with writing():
         stamp = stamped(now)
+        waiting_again = orphaned & ~Deployment.cancel_requested
+        candidates = [
+            d for (d,) in tuples(Deployment.select(Deployment.id).where(waiting_again), tuple[int])
+        ]
+        later = newer_waiting(candidates)
+        superseded: list[int] = []
+        for run_id in set(later.values()):
+            message = f"{_STOPPED_SUPERSEDED}; {superseded_message(run_id)}"
+            ids = [d for d, r in later.items() if r == run_id]
+            query = Deployment.update(
+                state=S.CANCELLED, phase=None, finished_at=now, last_message=message, **stamp
+            ).where(waiting_again & Deployment.id.in_(ids))
+            done = [d for (d,) in returned(query.returning(Deployment.id), tuple[int])]
+            log_events((d, Event.warning(now, message)) for d in done)
+            superseded.extend(done)
         requeued = [
             d
             for (d,) in returned(
@@ -126,7 +146,7 @@ def requeue_interrupted(now: datetime, stale_after: timedelta, instance: str) ->
                     attempts=not_counted(),
                     **stamp,
                 )
-                .where(orphaned & ~Deployment.cancel_requested)
+                .where(waiting_again)
                 .returning(Deployment.id),
                 tuple[int],
             )
@@ -152,7 +172,7 @@ def requeue_interrupted(now: datetime, stale_after: timedelta, instance: str) ->
             + [(d, Event.warning(now, _STOPPED_CANCELLED)) for d in cancelled]
         )
         EngineInstance.delete().where(EngineInstance.heartbeat_at <= stale).execute()
-    return sorted(requeued + cancelled)
+    return sorted(requeued + cancelled + superseded)
 
 
 @lru_cache(maxsize=256)

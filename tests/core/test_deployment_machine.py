@@ -23,6 +23,10 @@ claim, no change to the row at all):
    that lost its claim writes nothing at all.
 6. A running deployment the administrator cancelled never runs again: an attempt that ends
    without finishing (a transient failure, a quit, a takeover) ends it `cancelled`.
+7. A device never has two waiting deployments: a later run's deployment supersedes the waiting
+   one of an earlier run (it ends `cancelled`, "superseded by run #N"), and one that would wait
+   again while a later run's waits does not (an attempt's end, a takeover: `cancelled`; the
+   administrator's retry or reschedule: left as it is).
 """
 
 from __future__ import annotations
@@ -73,18 +77,22 @@ BACKOFF = timedelta(seconds=30)
 WAITING = ("scheduled", "queued", "retrying")
 FINAL = ("succeeded", "failed", "cancelled")
 _MINUTE = r"\d{4}-\d\d-\d\d \d\d:\d\d UTC"
+_REPLACES = r"(; it replaces the waiting deployment of run #\d+)?"
+_SUPERSEDED = r"superseded by run #\d+: its deployment pushes this device's whole configuration"
 
 # (state before, state after) → (the actions that may make it, the event that says so); `None`
 # is "no deployment yet". {attempts} is the attempts after the call, {next} one more.
 TRANSITIONS: dict[tuple[str | None, str], tuple[set[str], str]] = {
     (None, "queued"): (
         {"configure"},
-        "configuration updated; deployment created, queued to deploy now",
+        "configuration updated; deployment created, queued to deploy now" + _REPLACES,
     ),
     (None, "scheduled"): (
         {"configure"},
-        f"configuration updated; deployment created, scheduled for {_MINUTE}",
+        f"configuration updated; deployment created, scheduled for {_MINUTE}" + _REPLACES,
     ),
+    # created and superseded by a later run configured in the same step
+    (None, "cancelled"): ({"configure"}, _SUPERSEDED),
     ("scheduled", "queued"): (
         {"promote", "deploy now"},
         r"scheduled time reached; (queued|started late by .+)|deploy now requested; queued",
@@ -115,9 +123,18 @@ TRANSITIONS: dict[tuple[str | None, str], tuple[set[str], str]] = {
         r"|App Updater quit before the device confirmed it stopped"
         r"|the engine running it stopped \(crash, power loss or kill\) before the device "
         r"confirmed, so it is not started again)"
-        r"|{device} unreachable; cancelled while running, so not retried",
+        r"|{device} unreachable; cancelled while running, so not retried"
+        rf"|({{device}} unreachable; not retried|interrupted: App Updater quit; not queued again"
+        r"|interrupted: the engine running it stopped \(crash, power loss or kill\); not queued "
+        rf"again); {_SUPERSEDED}",
     ),
-    **{(s, "cancelled"): ({"cancel"}, "cancelled by the administrator") for s in WAITING},
+    **{
+        (s, "cancelled"): (
+            {"cancel", "configure", "retry", "reschedule"},
+            f"cancelled by the administrator|{_SUPERSEDED}",
+        )
+        for s in WAITING
+    },
     **{(s, "queued"): ({"retry"}, "retry requested; queued") for s in ("failed", "cancelled")},
     **{
         (s, "scheduled"): ({"reschedule"}, f"rescheduled for {_MINUTE}")
@@ -327,8 +344,10 @@ class DeploymentMachine(RuleBasedStateMachine):
         taken = scheduling.requeue_interrupted(self.now, STALE_AFTER, name)
         assert set(taken) == expected
         after = rows()
-        for d in taken:  # the administrator's cancel sticks: those end, the rest run again
-            cancel = self.before[d]["cancel_requested"]
+        later = self._carried_by_later(set(taken))
+        for d in taken:  # the administrator's cancel sticks: those end, the rest run again,
+            # unless a later run's deployment waits for the device
+            cancel = self.before[d]["cancel_requested"] or d in later
             assert after[d]["state"] == ("cancelled" if cancel else "queued")
             job = self.current.pop(d)
             self.stale.append(job)
@@ -386,6 +405,8 @@ class DeploymentMachine(RuleBasedStateMachine):
         else:
             changed = attempts.interrupt(job, now, [])
             expected = "cancelled" if cancel else "queued"
+        if expected in WAITING and self._carried_by_later({job.id}):
+            expected = "cancelled"  # superseded: a later run's deployment waits for the device
         after = row(job.id)
         if holds:
             assert after["state"] == expected
@@ -436,7 +457,8 @@ class DeploymentMachine(RuleBasedStateMachine):
             self.cancel_asked |= set(asked)
         elif action == "retry":
             self.retried = set(actions.retry(ids, self.now))
-            assert self.retried == {d for d, s in states.items() if s in ("failed", "cancelled")}
+            ended = {d for d, s in states.items() if s in ("failed", "cancelled")}
+            assert self.retried == ended - self._carried_by_later(ended)
             self.cancel_asked -= self.retried
         elif action == "deploy now":
             moved = set(actions.deploy_now(ids, self.now))
@@ -447,10 +469,24 @@ class DeploymentMachine(RuleBasedStateMachine):
                 actions.reschedule(ids, self.now + timedelta(minutes=minutes), self.now)
         else:
             moved = set(actions.reschedule(ids, self.now + timedelta(minutes=minutes), self.now))
-            allowed = (*WAITING, "failed", "cancelled")
-            assert moved == {d for d, s in states.items() if s in allowed}
+            ended = {d for d, s in states.items() if s in ("failed", "cancelled")}
+            waiting = {d for d, s in states.items() if s in WAITING}
+            assert moved == waiting | (ended - self._carried_by_later(ended))
             self.cancel_asked -= moved
         self._after(action)
+
+    def _carried_by_later(self, candidates: set[int]) -> set[int]:
+        """Of ended `candidates` asked to wait again, those that may not: their device has a
+        later run's deployment that waits, or is a candidate too."""
+        rows_ = self.before
+        return {
+            d
+            for d in candidates
+            for e, r in rows_.items()
+            if r["device"] == rows_[d]["device"]
+            and r["run"] > rows_[d]["run"]
+            and (r["state"] in WAITING or e in candidates)
+        }
 
     # -- after every call ------------------------------------------------------------------
 
@@ -511,6 +547,9 @@ class DeploymentMachine(RuleBasedStateMachine):
             )
             if s1 in FINAL:
                 self.cancel_asked.discard(d)
+        # 7. one waiting deployment per device
+        waiting = [r["device"] for r in after.values() if r["state"] in WAITING]
+        assert len(waiting) == len(set(waiting)), f"two deployments wait on one device: {after}"
         # 5. events only for changed rows (a rejected report writes none)
         silent = set(written) - changed
         assert not silent, f"events without a change: {dict(written)}"

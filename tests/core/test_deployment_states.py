@@ -104,9 +104,17 @@ def queued_again() -> Subject:
     return Subject(d, job)
 
 
-def queued_behind() -> Subject:
-    _deployment(1)
-    return Subject(_deployment(2))
+def superseded() -> Subject:
+    d = _deployment(1)
+    _deployment(2)  # run 2's deployment replaces run 1's, which waited
+    assert row(d)["state"] == "cancelled"
+    return Subject(d)
+
+
+def running_later_waits() -> Subject:
+    subject = running()
+    _deployment(2)  # waits until the device is free
+    return subject
 
 
 def queued_device_busy() -> Subject:
@@ -178,7 +186,8 @@ SCHEDULED = "scheduled"
 SCHEDULED_AGAIN = "scheduled again after a failed attempt"
 QUEUED = "queued"
 QUEUED_AGAIN = "queued again after an interrupted attempt"
-QUEUED_BEHIND = "queued behind an older deployment of its device"
+SUPERSEDED_ = "superseded by a later run's waiting deployment"
+RUNNING_LATER = "running while a later run's deployment waits"
 QUEUED_BUSY = "queued while its device runs another"
 RUNNING = "running"
 RUNNING_CANCEL = "running, cancel requested"
@@ -196,7 +205,8 @@ STARTS = {
         Start(SCHEDULED_AGAIN, "scheduled", 1, scheduled_again),
         Start(QUEUED, "queued", 0, queued),
         Start(QUEUED_AGAIN, "queued", 0, queued_again),
-        Start(QUEUED_BEHIND, "queued", 0, queued_behind),
+        Start(SUPERSEDED_, "cancelled", 0, superseded),
+        Start(RUNNING_LATER, "running", 1, running_later_waits),
         Start(QUEUED_BUSY, "queued", 0, queued_device_busy),
         Start(RUNNING, "running", 1, running),
         Start(RUNNING_CANCEL, "running", 1, running_cancel_requested),
@@ -358,6 +368,7 @@ TAKEN_OVER_CANCELLED = (
 )
 QUIT_CANCELLED = "cancelled while running; App Updater quit before the device confirmed it stopped"
 TAKEN_OVER = "interrupted: the engine running it stopped (crash, power loss or kill); queued again"
+SUPERSEDED = "superseded by run #2: its deployment pushes this device's whole configuration"
 GIVEN_BACK = {"claimed_by": None, "phase": None, "progress": 0}
 ENDED_NOW = {"finished_at": NOW, "phase": None, "cancel_requested": False}
 
@@ -383,8 +394,13 @@ TABLE = [
     # queued again after engine-a's attempt was interrupted: that attempt did not count
     Case(QUEUED_AGAIN, CLAIM, to("running", 1, STARTED, claimed_by=B)),
     *rejected(QUEUED_AGAIN),
-    # one deployment per device at a time, the oldest first
-    *unchanged(QUEUED_BEHIND, CLAIM),
+    # one waiting deployment per device: a later run's supersedes it, and it does not wait
+    # again while that one waits (its retry, reschedule change nothing)
+    *unchanged(SUPERSEDED_, CLAIM, RETRY, RESCHEDULE, CANCEL, DEPLOY_NOW_),
+    Case(RUNNING_LATER, FAIL_LEFT, to("cancelled", 1, f"{DEVICE} unreachable; not retried; {SUPERSEDED}", **ENDED_NOW)),
+    Case(RUNNING_LATER, INTERRUPT, to("cancelled", 1, f"interrupted: App Updater quit; not queued again; {SUPERSEDED}", **ENDED_NOW)),
+    Case(RUNNING_LATER, REQUEUE, to("cancelled", 1, f"interrupted: the engine running it stopped (crash, power loss or kill); not queued again; {SUPERSEDED}", finished_at=NOW, phase=None)),
+    Case(RUNNING_LATER, SUCCEED, to("succeeded", 1, DEPLOYED, progress=100, **ENDED_NOW)),
     *unchanged(QUEUED_BUSY, CLAIM, PROMOTE),
     # running under engine-a, silent since 09:01
     *unchanged(RUNNING, CLAIM, PROMOTE, REQUEUE_ALIVE, RETRY, DEPLOY_NOW_, RESCHEDULE),
@@ -509,15 +525,22 @@ def test_events_after_action(fleet, case):
 # -- cases the table cannot hold ---------------------------------------------------------------
 
 
-def test_the_oldest_deployment_of_a_device_is_claimed_first(fleet):
-    """Of two queued deployments of one device, claim takes the older, then nothing until it
-    ends; then the younger."""
-    older, younger = _deployment(1), _deployment(2)
+def test_a_later_runs_deployment_supersedes_a_waiting_one(fleet):
+    """Run 2's deployment of the device cancels run 1's waiting one in the transaction that
+    creates it, both logs say so, and only run 2's is claimed."""
+    older = _deployment(1)
+    younger = _deployment(2)
+    assert row(older)["state"] == "cancelled" and row(older)["finished_at"] == T0
+    assert row(older)["revision"] == row(younger)["revision"]  # one transaction
+    assert row(older)["last_message"] == SUPERSEDED
+    logged = [(d, m) for _, d, m in events_since(0)]
+    assert (older, SUPERSEDED) in logged
+    assert (
+        younger,
+        "configuration updated; deployment created, queued to deploy now; "
+        "it replaces the waiting deployment of run #1",
+    ) in logged
     scheduling.heartbeat(B, "host-b", 2, NOW)
-    [job] = scheduling.claim(B, NOW, 10)
-    assert job.id == older
-    assert scheduling.claim(B, NOW, 10) == []
-    attempts.succeed(job, NOW, "done", [])
     assert [j.id for j in scheduling.claim(B, NOW, 10)] == [younger]
 
 

@@ -83,22 +83,21 @@ def test_scheduled_time_passed_while_closed_starts_late(qtbot, sim_devices, make
     assert any("started late by 2 h 0 min" in e for e in events(deployment(run_id, "press-02").id))
 
 
-def test_one_device_one_deployment_at_a_time(qtbot, sim_devices, make_engine):
+def test_a_later_run_supersedes_a_waiting_deployment_of_the_device(qtbot, sim_devices, make_engine):
+    """Two runs for press-03 approved before the engine starts: the later one's deployment
+    replaces the earlier's, so press-03 is deployed once."""
     first = approve(("line-monitor",), devices=["press-03"])
     second = approve(("edge-gateway",), devices=["press-01"])
-    # a second run for press-03 while the first is still waiting
     later = approve(("line-monitor",), devices=["press-03"])
     engine = make_engine(concurrency=8)
     engine.start()
     qtbot.waitUntil(
-        lambda: all(
-            state(r, n) == "succeeded"
-            for r, n in ((first, "press-03"), (second, "press-01"), (later, "press-03"))
-        ),
+        lambda: state(second, "press-01") == state(later, "press-03") == "succeeded",
         timeout=WAIT,
     )
-    a, b = deployment(first, "press-03"), deployment(later, "press-03")
-    assert a.finished_at <= b.started_at, "two deployments ran on press-03 at once"
+    replaced = deployment(first, "press-03")
+    assert (replaced.state, replaced.started_at) == ("cancelled", None)
+    assert replaced.last_message.startswith(f"superseded by run #{later}")
 
 
 def test_transient_failures_retry_then_fail(qtbot, sim_devices, make_engine):

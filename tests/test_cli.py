@@ -38,6 +38,13 @@ def test_version_as_installed_command():
     assert result.stdout.strip() == f"appupdater {__version__}"
 
 
+CHANGES_1_TO_2 = [
+    {"module": "alerts", "op": "added", "from": None, "to": "1.0.0"},
+    {"module": "collector", "op": "modified", "from": "1.0.0", "to": "2.0.0"},
+    {"module": "dashboard", "op": "removed", "from": "0.9.2", "to": None},
+]
+
+
 def test_import_plan_json(capsys, database):
     code, out, _ = run(capsys, *database, "import", str(FIXTURE))
     assert code == 0 and "2 device(s) added" in out
@@ -53,11 +60,9 @@ def test_import_plan_json(capsys, database):
                 "installed": "1.0.0",
                 "from": "1.0.0",
                 "to": "2.0.0",
-                "changes": [
-                    {"module": "alerts", "op": "added", "from": None, "to": "1.0.0"},
-                    {"module": "collector", "op": "modified", "from": "1.0.0", "to": "2.0.0"},
-                    {"module": "dashboard", "op": "removed", "from": "0.9.2", "to": None},
-                ],
+                "changes": CHANGES_1_TO_2,
+                "device_from": "1.0.0",
+                "device_changes": CHANGES_1_TO_2,
             },
             {
                 "device": "press-08",
@@ -66,11 +71,9 @@ def test_import_plan_json(capsys, database):
                 "installed": "1.0.0",
                 "from": "1.0.0",
                 "to": "2.0.0",
-                "changes": [
-                    {"module": "alerts", "op": "added", "from": None, "to": "1.0.0"},
-                    {"module": "collector", "op": "modified", "from": "1.0.0", "to": "2.0.0"},
-                    {"module": "dashboard", "op": "removed", "from": "0.9.2", "to": None},
-                ],
+                "changes": CHANGES_1_TO_2,
+                "device_from": "1.0.0",
+                "device_changes": CHANGES_1_TO_2,
             },
         ],
         "skipped": [],
@@ -84,7 +87,7 @@ def test_plan_text(capsys, database):
     run(capsys, *database, "import", str(FIXTURE))
     code, out, _ = run(capsys, *database, "plan", "--app", "line-monitor")
     assert code == 0
-    assert "2 device(s) affected" in out
+    assert "2 devices affected, 2 updates" in out
     assert "press-07 (Plant A)" in out
     assert "    + alerts 1.0.0" in out and "    - dashboard 0.9.2" in out
     assert "    ~ collector 1.0.0 → 2.0.0" in out

@@ -75,12 +75,17 @@ def validate_actions(
         if action.at is not None and action.at <= now
     ]
     if late:
-        shown = ", ".join(f"{name} ({at.isoformat(timespec='minutes')})" for name, at in late[:5])
+        shown = ", ".join(f"{name} ({_local(at)})" for name, at in late[:5])
         more = f" and {len(late) - 5} more" if len(late) > 5 else ""
         raise RunError(
-            f"deployment time is in the past for {shown}{more}; choose a time after "
-            f"{now.isoformat(timespec='minutes')}"
+            f"The deployment time is in the past for {shown}{more}: choose a time after "
+            f"{_local(now)} (times in the workstation's local time)."
         )
+
+
+def _local(moment: datetime) -> str:
+    """A moment as people here read it: local time, to the minute."""
+    return f"{moment.astimezone():%Y-%m-%d %H:%M}"
 
 
 def create_run(

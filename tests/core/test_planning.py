@@ -93,3 +93,31 @@ def test_selection_parse():
     assert Selection.parse("line-monitor") == Selection("line-monitor", None)
     with pytest.raises(PlanError):
         Selection.parse("=2.0")
+
+
+def test_what_the_device_undergoes_starts_from_what_it_runs(planning_cases):
+    """b-ahead is configured 1.5.0 but runs 1.0.0: the configuration's change starts at 1.5.0,
+    a deployment takes the device from 1.0.0 (so the dashboard is Removed, alerts and
+    historian Added); where installed and configured agree, both changes are the same."""
+    plan = plan_update([Selection("line-monitor")])
+    by_name = {t.device.name: t for t in plan.targets}
+    ahead = by_name["b-ahead"]
+    assert (ahead.from_version.text, ahead.device_from.text) == ("1.5.0", "1.0.0")
+    assert ahead.device_differs
+    assert [(c.module, c.op) for c in plan.changes(ahead)] == [
+        ("alerts", ChangeOp.ADDED),
+        ("collector", ChangeOp.MODIFIED),
+        ("dashboard", ChangeOp.REMOVED),
+        ("historian", ChangeOp.ADDED),
+    ]
+    assert plan.device_changes(ahead)[1] == ModuleChange(
+        "collector", ChangeOp.MODIFIED, "1.0.0", "2.1.0"
+    )
+    assert plan.changes(ahead)[1].from_version == "1.5.0"
+    same = by_name["a-behind"]
+    assert not same.device_differs
+    assert plan.device_changes(same) is plan.changes(same)
+    # never reported an installed version: the device is taken to be where its configuration is
+    assert by_name["c-configured"].device_from.text == "1.5.0"
+    # both changes of every target are computed with the plan, once per pair
+    assert ahead.device_key in plan.diffs

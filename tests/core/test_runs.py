@@ -130,7 +130,7 @@ def test_apply_never_downgrades_a_newer_configuration(three_presses):
 def test_past_time_is_rejected_naming_the_device(three_presses):
     plan = plan_update([Selection("line-monitor")])
     before = dump_tables()
-    with pytest.raises(RunError, match=r"in the past for press-02 \(2026-11-27T09:00"):
+    with pytest.raises(RunError, match=r"in the past for press-02 \(2026-11-27 \d\d:00\)"):
         create_run(
             plan,
             {device_id("press-02"): DeviceAction(DeployAction.AT, NOW - timedelta(minutes=30))},
@@ -166,3 +166,27 @@ def test_actions_need_aware_times():
         DeviceAction(DeployAction.AT, datetime(2030, 1, 1))
     with pytest.raises(ValueError):
         DeviceAction(DeployAction.NOW, NOW)
+
+
+def test_the_plan_shows_each_devices_pending_deployment(three_presses):
+    """A scheduled deployment of run 1 is in the next plan, by device, with its time and run;
+    a device without one has none."""
+    at = NOW + timedelta(hours=8)
+    plan = plan_update([Selection("line-monitor")])
+    run_id = create_run(
+        plan,
+        {device_id("press-02"): DeviceAction(DeployAction.AT, at)},
+        approved_by="alice",
+        devices=[device_id("press-02")],
+        now=NOW,
+    )
+    apply_configuration(run_id, now=NOW)
+    pending = plan_update([Selection("line-monitor")]).pending
+    assert set(pending) == {device_id("press-02")}
+    entry = pending[device_id("press-02")]
+    assert (entry.run_id, entry.state, entry.at, entry.supersedable) == (
+        run_id,
+        "scheduled",
+        at,
+        True,
+    )

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import getpass
 from collections import Counter
-from typing import overload
+from collections.abc import Callable
+from datetime import datetime
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, Qt, Signal
-from PySide6.QtGui import QBrush, QFont
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QProgressBar,
+    QPushButton,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -21,195 +23,21 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from appupdater.core.planning import ChangeOp, ModuleChange, Plan, PlanTarget
-from appupdater.core.runs import Applied, apply_configuration, create_run
+from appupdater.core.planning import ChangeOp, Plan
+from appupdater.core.runs import DEPLOY_NOW, Applied, apply_configuration, create_run
+from appupdater.core.words import noun, plural
+from appupdater.store.fields import utcnow
+from appupdater.store.models import DeployAction
 from appupdater.ui.icons import icon
-from appupdater.ui.tables import ModelIndex
 from appupdater.ui.tasks import BackgroundTasks
 from appupdater.ui.timefmt import local_text
+from appupdater.ui.wizard.finalize_model import FinalizeModel
 from appupdater.ui.wizard.state import WizardState
-from appupdater.ui.wording import ACTION_ICON, ACTION_TEXT, OP_COLOUR, OP_ICON, OP_TEXT
+from appupdater.ui.wording import OP_COLOUR
 
-TOP = 0  # internal id of device rows
-SHIFT = 10  # low bits of an internal id: a target's index within its device, plus one
-
-DeviceItem = tuple[int, list[PlanTarget]]  # a device id and its targets
-
-
-class FinalizeModel(QAbstractItemModel):
-    """A lazy three-level tree over the plan: nothing is built per row, so 100,000 devices
-    cost only the list of selected devices. Internal ids encode the parent:
-    0 for devices, (device+1) << SHIFT for applications, that plus (target+1) for modules."""
-
-    HEADERS = ("Device / application / module", "Operation", "From", "To", "Deployment")
-
-    def __init__(self, state: WizardState, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.state = state
-        self.devices: list[DeviceItem] = []
-        self.shown = 0  # devices handed to the view so far (see fetchMore)
-        self.plan = Plan([], [], [])  # the state's, once reloaded
-        self._bold = QFont()
-        self._bold.setBold(True)
-
-    def reload(self) -> None:
-        self.beginResetModel()
-        self.plan = self.state.plan or Plan([], [], [])
-        self.devices = self.state.selected_devices()
-        self.shown = min(len(self.devices), self.BATCH)
-        self.endResetModel()
-
-    # A tree view lays out every top-level row it knows of, calling back into Python for each:
-    # 100,000 devices took seconds. Devices are handed out in batches as the view scrolls.
-    BATCH = 500
-
-    def canFetchMore(self, parent: ModelIndex = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and self.shown < len(self.devices)
-
-    def fetchMore(self, parent: ModelIndex = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid():
-            return
-        more = min(len(self.devices) - self.shown, self.BATCH * 4)
-        if more > 0:
-            self.beginInsertRows(QModelIndex(), self.shown, self.shown + more - 1)
-            self.shown += more
-            self.endInsertRows()
-
-    # -- structure -----------------------------------------------------------------------
-
-    def index(
-        self,
-        row: int,
-        column: int,
-        parent: ModelIndex = QModelIndex(),  # noqa: B008
-    ) -> QModelIndex:
-        # QTreeView asks for every top-level index when it lays out: keep this path short
-        if not parent.isValid():
-            if 0 <= row < self.shown and 0 <= column < len(self.HEADERS):
-                return self.createIndex(row, column, TOP)
-            return QModelIndex()
-        if not self.hasIndex(row, column, parent):
-            return QModelIndex()
-        pid = parent.internalId()
-        if pid == TOP:
-            return self.createIndex(row, column, (parent.row() + 1) << SHIFT)
-        return self.createIndex(row, column, pid | (parent.row() + 1))
-
-    # QAbstractItemModel.parent is also QObject.parent(): both forms, as the stubs declare them
-    @overload
-    def parent(self) -> QObject | None: ...
-    @overload
-    def parent(self, index: ModelIndex) -> QModelIndex: ...
-    def parent(self, index: ModelIndex | None = None) -> QObject | QModelIndex | None:
-        if index is None:
-            return super().parent()
-        if not index.isValid():
-            return QModelIndex()
-        iid = index.internalId()
-        if iid == TOP:
-            return QModelIndex()
-        device_row = (iid >> SHIFT) - 1
-        target_row = (iid & ((1 << SHIFT) - 1)) - 1
-        if target_row < 0:
-            return self.createIndex(device_row, 0, TOP)
-        return self.createIndex(target_row, 0, (device_row + 1) << SHIFT)
-
-    def hasChildren(self, parent: ModelIndex = QModelIndex()) -> bool:  # noqa: B008
-        # asked for every device on layout: answered without counting
-        if not parent.isValid():
-            return bool(self.devices)
-        if parent.internalId() == TOP:
-            return parent.column() == 0  # a device always has at least one application
-        return self.rowCount(parent) > 0
-
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        if not parent.isValid():
-            return self.shown
-        if parent.column() != 0:
-            return 0
-        pid = parent.internalId()
-        if pid == TOP:
-            return len(self.devices[parent.row()][1])
-        if pid & ((1 << SHIFT) - 1):
-            return 0
-        target = self.devices[(pid >> SHIFT) - 1][1][parent.row()]
-        return len(self.plan.changes(target))
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> str | None:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
-
-    # -- content -------------------------------------------------------------------------
-
-    def _item(self, index: ModelIndex) -> DeviceItem | PlanTarget | ModuleChange:
-        iid = index.internalId()
-        if iid == TOP:
-            return self.devices[index.row()]
-        device_row = (iid >> SHIFT) - 1
-        target_row = (iid & ((1 << SHIFT) - 1)) - 1
-        targets = self.devices[device_row][1]
-        if target_row < 0:
-            return targets[index.row()]
-        return self.plan.changes(targets[target_row])[index.row()]
-
-    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid():
-            return None
-        item = self._item(index)
-        column = index.column()
-        if isinstance(item, tuple):
-            return self._device_data(item, column, role)
-        if isinstance(item, PlanTarget):
-            return self._target_data(item, column, role)
-        return self._change_data(item, column, role)
-
-    def _device_data(self, item: DeviceItem, column: int, role: int) -> object:
-        device_id, targets = item
-        action = self.state.action(device_id)
-        if role == Qt.ItemDataRole.DisplayRole:
-            if column == 0:
-                site = targets[0].device.site
-                return f"{targets[0].device.name} ({site})" if site else targets[0].device.name
-            if column == 4:
-                text = ACTION_TEXT[action.action]
-                return f"{text}: {local_text(action.at)}" if action.at else text
-        if role == Qt.ItemDataRole.DecorationRole:
-            if column == 0:
-                return icon("device")
-            if column == 4:
-                return icon(ACTION_ICON[action.action])
-        if role == Qt.ItemDataRole.FontRole and column == 0:
-            return self._bold
-        return None
-
-    def _target_data(self, t: PlanTarget, column: int, role: int) -> object:
-        if role == Qt.ItemDataRole.DisplayRole:
-            if column == 0:
-                return t.app.name
-            if column == 2:
-                return t.from_version.text
-            if column == 3:
-                return t.to_version.text
-        if role == Qt.ItemDataRole.DecorationRole and column == 0:
-            return icon("application")
-        return None
-
-    def _change_data(self, c: ModuleChange, column: int, role: int) -> object:
-        if role == Qt.ItemDataRole.DisplayRole:
-            return (c.module, OP_TEXT[c.op], c.from_version or "—", c.to_version or "—", None)[
-                column
-            ]
-        if role == Qt.ItemDataRole.DecorationRole and column == 1:
-            return icon(OP_ICON[c.op])
-        if role == Qt.ItemDataRole.ForegroundRole and column == 1:
-            return QBrush(OP_COLOUR[c.op])
-        return None
+# devices whose module rows open with the page, and at most with "Expand all" at once (more
+# rows open as they scroll into view, while expanded is on)
+EXPAND_AT_ONCE = 100
 
 
 class FinalizePage(QWizardPage):
@@ -225,6 +53,7 @@ class FinalizePage(QWizardPage):
         self.tasks = tasks
         self.run_id: int | None = None
         self._recording = False
+        self.now: Callable[[], datetime] = utcnow  # replaceable: the tests drive time by hand
         self.setTitle("Finalize")
         self.setSubTitle(
             "All pending updates, per device. Review the module changes, then click Approve Update."
@@ -234,10 +63,7 @@ class FinalizePage(QWizardPage):
 
         self.note_icon = QLabel()
         self.note_icon.setPixmap(icon("info").pixmap(20, 20))
-        self.note = QLabel(
-            "Some devices skip one or more versions. Skipping several versions can add or "
-            "remove modules: review the Added and Removed modules below."
-        )
+        self.note = QLabel()
         self.note.setWordWrap(True)
         note_row = QHBoxLayout()
         note_row.addWidget(self.note_icon, 0, Qt.AlignmentFlag.AlignTop)
@@ -247,17 +73,36 @@ class FinalizePage(QWizardPage):
         self.totals.setWordWrap(True)
         self.totals.setTextFormat(Qt.TextFormat.RichText)
 
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search devices or sites")
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("Search devices")
+        self.search.textChanged.connect(self._search_changed)
+        self.expand_button = QPushButton("&Expand all")
+        self.expand_button.clicked.connect(lambda: self.set_expanded(True))
+        self.collapse_button = QPushButton("C&ollapse all")
+        self.collapse_button.clicked.connect(lambda: self.set_expanded(False))
+        self.shown_label = QLabel()
+        tools = QHBoxLayout()
+        tools.addWidget(self.search, 1)
+        tools.addWidget(self.shown_label)
+        tools.addWidget(self.expand_button)
+        tools.addWidget(self.collapse_button)
+
         self.model = FinalizeModel(state, self)
         self.view = QTreeView()
         self.view.setAccessibleName("Pending updates")
         self.view.setModel(self.model)
         self.view.setUniformRowHeights(True)
         self.view.setAlternatingRowColors(True)
+        self.view.setTabKeyNavigation(False)
         header = self.view.header()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((300, 110, 110, 110)):
+        for column, width in enumerate((280, 110, 90, 90)):
             self.view.setColumnWidth(column, width)
+        self.expanded = False  # "Expand all": rows fetched later open too
+        self.model.rowsInserted.connect(self._fetched)
 
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
@@ -271,6 +116,7 @@ class FinalizePage(QWizardPage):
         layout = QVBoxLayout(self)
         layout.addLayout(note_row)
         layout.addWidget(self.totals)
+        layout.addLayout(tools)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.busy)
         layout.addWidget(self.message)
@@ -279,52 +125,120 @@ class FinalizePage(QWizardPage):
         self.model.reload()
         counts = self.counts()
         self.totals.setText(
-            f"<b>{counts['devices']}</b> device(s): <b>{counts['now']}</b> deploy now, "
-            f"<b>{counts['at']}</b> scheduled, <b>{counts['none']}</b> configuration only. "
+            f"<b>{plural(counts['devices'], 'device')}</b>: <b>{counts['now']:,}</b> deploy now, "
+            f"<b>{counts['at']:,}</b> scheduled, <b>{counts['none']:,}</b> configuration only. "
             f"Modules: <span style='color:{OP_COLOUR[ChangeOp.ADDED].name()}'>"
-            f"<b>{counts['added']}</b> added</span>, "
+            f"<b>{counts['added']:,}</b> added</span>, "
             f"<span style='color:{OP_COLOUR[ChangeOp.REMOVED].name()}'>"
-            f"<b>{counts['removed']}</b> removed</span>, "
+            f"<b>{counts['removed']:,}</b> removed</span>, "
             f"<span style='color:{OP_COLOUR[ChangeOp.MODIFIED].name()}'>"
-            f"<b>{counts['modified']}</b> modified</span>."
+            f"<b>{counts['modified']:,}</b> modified</span>."
         )
-        skips = self.skips_versions()
-        self.note.setVisible(skips)
-        self.note_icon.setVisible(skips)
-        # show the module changes at once; for big runs only those of the first devices
-        if len(self.model.devices) <= 100:
-            self.view.expandToDepth(1)
-        else:
-            for row in range(10):
-                device = self.model.index(row, 0)
-                self.view.expand(device)
-                for child in range(self.model.rowCount(device)):
-                    self.view.expand(self.model.index(child, 0, device))
+        notes = []
+        if self.skips_versions():
+            notes.append(
+                "Some devices skip one or more versions. Skipping several versions can add or "
+                "remove modules: review the Added and Removed modules below."
+            )
+        differ = self.devices_that_differ()
+        if differ:
+            notes.append(
+                f"{plural(differ, 'device')} {noun(differ, 'runs', 'run')} an earlier version "
+                "than its configuration: for devices that are deployed, the modules shown are "
+                "what the deployment changes on the device, from the version it runs."
+            )
+        self.note.setText("\n".join(notes))
+        self.note.setVisible(bool(notes))
+        self.note_icon.setVisible(bool(notes))
+        self._show_count()
+        self.set_expanded(len(self.model.devices) <= EXPAND_AT_ONCE, first=10)
+
+    def cleanupPage(self) -> None:
+        self.search.blockSignals(True)
+        self.search.clear()
+        self.search.blockSignals(False)
+        self.model.search = ""
+
+    # -- browsing ------------------------------------------------------------------------------
+
+    def _search_changed(self, text: str) -> None:
+        self.model.set_search(text)
+        self._show_count()
+        self.set_expanded(self.expanded or len(self.model.devices) <= EXPAND_AT_ONCE, first=10)
+
+    def _show_count(self) -> None:
+        shown, total = len(self.model.devices), len(self.state.selected_devices())
+        self.shown_label.setText(
+            f"{shown:,} of {plural(total, 'device')}" if shown != total else ""
+        )
+        self.shown_label.setVisible(shown != total)
+
+    def set_expanded(self, expanded: bool, first: int = 0) -> None:
+        """Open (or close) every device's rows, as far as they are fetched; with `first`, when
+        not expanding all, open only that many devices."""
+        self.expanded = expanded
+        if not expanded:
+            self.view.collapseAll()
+        count = self.model.shown if expanded else min(first, self.model.shown)
+        self._expand_rows(0, count)
+
+    def _fetched(self, parent, first: int, last: int) -> None:
+        if self.expanded and not parent.isValid():
+            self._expand_rows(first, last + 1)
+
+    def _expand_rows(self, start: int, end: int) -> None:
+        model, view = self.model, self.view
+        for row in range(start, end):
+            device = model.index(row, 0)
+            view.expand(device)
+            for child in range(model.rowCount(device)):
+                view.expand(model.index(child, 0, device))
+
+    # -- what is shown -------------------------------------------------------------------------
 
     def counts(self) -> Counter[str]:
-        """Devices per action, and module operations over all selected targets."""
-        counts = Counter(devices=len(self.model.devices), added=0, removed=0, modified=0)
+        """Devices per action, and module operations over all selected targets, as the tree
+        shows them (a deployed device's change from what it runs)."""
+        devices = self.state.selected_devices()
+        counts = Counter(devices=len(devices), added=0, removed=0, modified=0)
         counts.update(self.state.action_counts())
-        diffs = self.model.plan.diffs
-        for key, uses in self.state.diff_uses().items():
+        uses: Counter[tuple[int, int]] = Counter()
+        none = DeployAction.NONE
+        action = self.state.action
+        for device_id, targets in devices:
+            if action(device_id).action is none:
+                uses.update(t.diff_key for t in targets)
+            else:
+                uses.update(t.device_key for t in targets)
+        diffs = self.model.plan.diffs  # the plan computed both changes of every target
+        for key, count in uses.items():
             for change in diffs[key]:
-                counts[change.op.value] += uses
+                counts[change.op.value] += count
         return counts
 
+    def devices_that_differ(self) -> int:
+        """Selected devices that run an earlier version than their configuration."""
+        return sum(
+            any(t.device_differs for t in targets) for _, targets in self.state.selected_devices()
+        )
+
     def skips_versions(self) -> bool:
-        """True when some selected target jumps over a version and gains or loses modules."""
+        """True when some selected target jumps over a version and gains or loses modules
+        (from the version the device runs, when it is deployed)."""
         seen = set()
-        for _, targets in self.model.devices:
+        diffs = self.model.plan.diffs
+        for device_id, targets in self.model.devices:
+            deployed = self.model.deploys(device_id)
             for t in targets:
-                if t.diff_key in seen:
+                start = t.device_from if deployed else t.from_version
+                key = (start.id, t.to_version.id)
+                if key in seen:
                     continue
-                seen.add(t.diff_key)
+                seen.add(key)
                 between = [
-                    v
-                    for v in t.app.versions
-                    if t.from_version.parsed < v.parsed < t.to_version.parsed
+                    v for v in t.app.versions if start.parsed < v.parsed < t.to_version.parsed
                 ]
-                ops = {c.op for c in self.model.plan.diffs[t.diff_key]}
+                ops = {c.op for c in diffs[key]}
                 if between and ops & {ChangeOp.ADDED, ChangeOp.REMOVED}:
                     return True
         return False
@@ -340,21 +254,58 @@ class FinalizePage(QWizardPage):
         plan = self.state.plan
         if self._recording or plan is None:
             return False
-        counts = self.counts()
-        answer = QMessageBox.question(
-            self,
-            "Approve Update",
-            f"The configuration of {counts['devices']} device(s) will be updated.\n"
-            f"{counts['now']} deployment(s) will start now and {counts['at']} at their "
-            f"scheduled time; {counts['none']} device(s) get the configuration only.\n\n"
-            "Start the update?",
-            QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
-        )
-        if answer != QMessageBox.StandardButton.Ok:
-            return False
+        while True:  # a time can pass while a question is open: ask until none has
+            if not self._settle_passed_times():
+                return False
+            counts = self.counts()
+            answer = QMessageBox.question(
+                self,
+                "Approve Update",
+                f"The configuration of {plural(counts['devices'], 'device')} will be updated.\n"
+                f"{plural(counts['now'], 'deployment')} will start now and {counts['at']:,} at "
+                f"their scheduled time; {plural(counts['none'], 'device')} "
+                f"{noun(counts['none'], 'gets', 'get')} the configuration only.\n\n"
+                "Start the update?",
+                QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel,
+            )
+            if answer != QMessageBox.StandardButton.Ok:
+                return False
+            if not self.state.late_times(self.now()):
+                break
         self._record(plan)
         return False
+
+    def _settle_passed_times(self) -> bool:
+        """Scheduled times that passed while the wizard was open: ask whether to deploy those
+        devices now (True, changed) or go back to the Deployment page (False)."""
+        late = sorted(self.state.late_times(self.now()), key=lambda item: item[1])
+        if not late:
+            return True
+        names = {d.id: d.name for d in self.model.plan.devices()}
+        shown = ", ".join(f"{names.get(d, d)} ({local_text(at)})" for d, at in late[:5])
+        more = f" and {len(late) - 5:,} more" if len(late) > 5 else ""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Scheduled time passed")
+        box.setText(
+            f"The scheduled time has passed for {plural(len(late), 'device')}: {shown}{more}."
+        )
+        box.setInformativeText(
+            "Deploy them now, or go back to the Deployment page and choose later times."
+        )
+        deploy = box.addButton("Deploy &Now", QMessageBox.ButtonRole.AcceptRole)
+        back = box.addButton("Go &Back", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(back)
+        box.setEscapeButton(back)
+        box.exec()
+        if box.clickedButton() is not deploy:
+            self.wizard().back()
+            return False
+        for device_id, _ in late:
+            self.state.actions[device_id] = DEPLOY_NOW
+        self.initializePage()
+        return True
 
     def _record(self, plan: Plan) -> None:
         """Record the run and apply its configuration off the GUI thread; close when done."""

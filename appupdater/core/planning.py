@@ -10,7 +10,7 @@ earlier than the target, else from the installed one. Diffs are computed once pe
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from appupdater.core.catalog import AppInfo, Catalog, VersionInfo, load_catalog
@@ -116,6 +116,10 @@ class Plan:
     diffs: dict[tuple[int, int], tuple[ModuleChange, ...]] = field(default_factory=dict)
     # each affected device's deployment of an earlier run that has not ended (see pending.py)
     pending: dict[int, PendingDeployment] = field(default_factory=dict)
+    # devices that run another version than their configuration's change starts from, with
+    # those targets (few, usually: what differs when a device is deployed)
+    drifted: dict[int, list[PlanTarget]] = field(default_factory=dict)
+    versions: Mapping[int, VersionInfo] = field(default_factory=dict)  # the catalog's, by id
 
     def changes(self, target: PlanTarget) -> tuple[ModuleChange, ...]:
         """The configuration's change: from the from version to the target."""
@@ -211,6 +215,7 @@ def _compute_plan(
     targets: list[PlanTarget] = []
     skipped: list[SkippedTarget] = []
     diffs: dict[tuple[int, int], tuple[ModuleChange, ...]] = {}
+    drifted: dict[int, list[PlanTarget]] = {}
     for device_id, name, site, online, app_id, configured_id, installed_id in rows:
         app, to, earlier, later = by_app[app_id]
         config_behind = configured_id in earlier
@@ -238,15 +243,17 @@ def _compute_plan(
         key = (start.id, to.id)
         if key not in diffs:
             diffs[key] = module_changes(start, to)
+        target = PlanTarget(device, app, configured, installed, start, to)
         if installed is not None and installed.id != start.id:
             key = (installed.id, to.id)
             if key not in diffs:
                 diffs[key] = module_changes(installed, to)
-        targets.append(PlanTarget(device, app, configured, installed, start, to))
+            drifted.setdefault(device_id, []).append(target)
+        targets.append(target)
     app_order = {app.id: app.name for app, _ in resolved}
     targets.sort(key=lambda t: (t.device.name, app_order[t.app.id]))
     skipped.sort(key=lambda s: (s.device.name, app_order[s.app.id]))
-    return Plan(resolved, targets, skipped, diffs)
+    return Plan(resolved, targets, skipped, diffs, drifted=drifted, versions=versions)
 
 
 def load_states(resolved: Sequence[tuple[AppInfo, VersionInfo]]) -> list[StateRow]:

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from appupdater import __version__
 from appupdater.core.fleetimport import import_file
 from appupdater.core.versions import parse_version
+from appupdater.core.words import plural
 from appupdater.demo.agents import CATALOG, DemoAgent, read_agent_state, start_demo, stop_demo
 from appupdater.desktop import resources_dir
 from appupdater.engine.build import build_engine
@@ -248,7 +249,7 @@ class SelfTest:
         devices = window.devices_model.rowCount()
         if not (window.isVisible() and apps and devices == DEVICES):
             raise StepFailed(f"shows {apps} applications and {devices} of {DEVICES} devices")
-        self._passed(f"main window lists {apps} application(s) and {devices} devices")
+        self._passed(f"main window lists {plural(apps, 'application')} and {devices} devices")
 
         self._begin("update wizard")
         app_row = next((row for row, app in enumerate(window.apps_model.apps) if app.behind), None)
@@ -291,7 +292,7 @@ class SelfTest:
         wizard.button(wizard.WizardButton.FinishButton).click()
         yield Wait(lambda: self.run_id is not None, "the approved run to be recorded")
         answer.stop()
-        self._passed(f"wizard approved run #{self.run_id} for {targets} device(s)")
+        self._passed(f"wizard approved run #{self.run_id} for {plural(targets, 'device')}")
 
         self._begin("rollout")
         run_id = self.run_id

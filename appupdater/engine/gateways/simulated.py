@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from appupdater.core.jobs import DeploymentJob
+from appupdater.core.words import plural
 from appupdater.engine.gateways.base import (
     DeviceTarget,
     Gateway,
@@ -93,7 +94,7 @@ class SimulatedGateway(Gateway):
     def _phase_text(job: DeploymentJob, phase: str) -> str:
         if phase == P.DOWNLOADING:
             count = sum(len(a.modules) for a in job.config)
-            return f"downloading {count} module image(s)"
+            return f"downloading {plural(count, 'module image')}"
         if phase == P.INSTALLING:
             return "installing modules"
         if phase == P.VERIFYING:

@@ -27,7 +27,6 @@ from appupdater.core.planning import ChangeOp, Plan
 from appupdater.core.runs import DEPLOY_NOW, Applied, apply_configuration, create_run
 from appupdater.core.words import noun, plural
 from appupdater.store.fields import utcnow
-from appupdater.store.models import DeployAction
 from appupdater.ui.icons import icon
 from appupdater.ui.tasks import BackgroundTasks
 from appupdater.ui.timefmt import local_text
@@ -199,48 +198,42 @@ class FinalizePage(QWizardPage):
     def counts(self) -> Counter[str]:
         """Devices per action, and module operations over all selected targets, as the tree
         shows them (a deployed device's change from what it runs)."""
-        devices = self.state.selected_devices()
-        counts = Counter(devices=len(devices), added=0, removed=0, modified=0)
+        counts = Counter(devices=len(self.state.selected), added=0, removed=0, modified=0)
         counts.update(self.state.action_counts())
-        uses: Counter[tuple[int, int]] = Counter()
-        none = DeployAction.NONE
-        action = self.state.action
-        for device_id, targets in devices:
-            if action(device_id).action is none:
-                uses.update(t.diff_key for t in targets)
-            else:
-                uses.update(t.device_key for t in targets)
         diffs = self.model.plan.diffs  # the plan computed both changes of every target
-        for key, count in uses.items():
+        for key, uses in self._uses().items():
             for change in diffs[key]:
-                counts[change.op.value] += count
+                counts[change.op.value] += uses
         return counts
+
+    def _uses(self) -> Counter[tuple[int, int]]:
+        """How many selected targets show each change: the configuration's (cached by the
+        state), except for deployed devices that run another version (few: only they are
+        visited)."""
+        uses = Counter(self.state.diff_uses())
+        selected, deploys = self.state.selected, self.model.deploys
+        for device_id, targets in self.model.plan.drifted.items():
+            if device_id in selected and deploys(device_id):
+                for t in targets:
+                    uses[t.diff_key] -= 1
+                    uses[t.device_key] += 1
+        return +uses  # without the keys no target uses any more
 
     def devices_that_differ(self) -> int:
         """Selected devices that run an earlier version than their configuration."""
-        return sum(
-            any(t.device_differs for t in targets) for _, targets in self.state.selected_devices()
-        )
+        selected = self.state.selected
+        return sum(1 for device_id in self.model.plan.drifted if device_id in selected)
 
     def skips_versions(self) -> bool:
-        """True when some selected target jumps over a version and gains or loses modules
-        (from the version the device runs, when it is deployed)."""
-        seen = set()
-        diffs = self.model.plan.diffs
-        for device_id, targets in self.model.devices:
-            deployed = self.model.deploys(device_id)
-            for t in targets:
-                start = t.device_from if deployed else t.from_version
-                key = (start.id, t.to_version.id)
-                if key in seen:
-                    continue
-                seen.add(key)
-                between = [
-                    v for v in t.app.versions if start.parsed < v.parsed < t.to_version.parsed
-                ]
-                ops = {c.op for c in diffs[key]}
-                if between and ops & {ChangeOp.ADDED, ChangeOp.REMOVED}:
-                    return True
+        """True when a shown change jumps over a version and gains or loses modules."""
+        plan = self.model.plan
+        apps = {app.id: app for app, _ in plan.selections}
+        for start_id, to_id in self._uses():
+            start, to = plan.versions[start_id], plan.versions[to_id]
+            between = any(start.parsed < v.parsed < to.parsed for v in apps[to.app_id].versions)
+            ops = {c.op for c in plan.diffs[(start_id, to_id)]}
+            if between and ops & {ChangeOp.ADDED, ChangeOp.REMOVED}:
+                return True
         return False
 
     @property

@@ -47,7 +47,15 @@ def raw_insert_seconds(path: Path, plan, run_columns) -> float:
     """The same rows written with nothing but sqlite3.executemany, in one transaction."""
     now = to_db_time(utcnow())
     rows = [
-        (t.device.id, t.app.id, t.from_version.id, t.to_version.id, "now", None)
+        (
+            t.device.id,
+            t.app.id,
+            t.from_version.id,
+            t.to_version.id,
+            t.installed.id if t.installed else None,
+            "now",
+            None,
+        )
         for t in plan.targets
     ]
     connection = sqlite3.connect(path, isolation_level=None)
@@ -64,7 +72,8 @@ def raw_insert_seconds(path: Path, plan, run_columns) -> float:
             [(run_id, app.id, version.id) for app, version in plan.selections],
         )
         connection.executemany(
-            f"INSERT INTO target ({', '.join(run_columns)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO target ({', '.join(run_columns)}) "
+            f"VALUES ({', '.join('?' * len(run_columns))})",
             [(run_id, *row) for row in rows],
         )
         connection.execute("COMMIT")

@@ -55,6 +55,7 @@ TARGET_FIELDS = (
     Target.application,
     Target.from_version,
     Target.to_version,
+    Target.installed_version,
     Target.action,
     Target.scheduled_at,
 )
@@ -123,8 +124,17 @@ def create_run(
             stored = cache.get(action)
             if stored is None:
                 stored = cache[action] = (action.action.value, to_db_time(action.at))
+            installed = t.installed.id if t.installed is not None else None
             rows.append(
-                (run.id, t.device.id, t.app.id, t.from_version.id, t.to_version.id, *stored)
+                (
+                    run.id,
+                    t.device.id,
+                    t.app.id,
+                    t.from_version.id,
+                    t.to_version.id,
+                    installed,
+                    *stored,
+                )
             )
         insert_rows(Target, TARGET_FIELDS, rows)
     return run.id

@@ -30,6 +30,7 @@ from appupdater.store.models import (
     EngineInstance,
     Module,
     SchemaInfo,
+    Target,
 )
 from appupdater.store.revisions import create_counters
 
@@ -78,11 +79,17 @@ def _device_agents(database: peewee.Database) -> None:
     )
 
 
+def _installed_at_approval(database: peewee.Database) -> None:
+    migrator = SchemaMigrator.from_database(database)
+    migrate(migrator.add_column("target", "installed_version_id", Target.installed_version))
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema", _baseline),
     Migration(2, "cancel flag on deployments, engine instances", _engine_coordination),
     Migration(3, "change counter for pollers instead of a time window", _revisions),
     Migration(4, "module artifacts, device agent connections", _device_agents),
+    Migration(5, "what a target's device ran when its run was approved", _installed_at_approval),
 ]
 
 

@@ -141,6 +141,9 @@ class Target(BaseModel):
     application = peewee.ForeignKeyField(Application, on_delete="RESTRICT")
     from_version = peewee.ForeignKeyField(AppVersion, null=True, on_delete="RESTRICT")
     to_version = peewee.ForeignKeyField(AppVersion, on_delete="RESTRICT")
+    # what the device reported it ran when the run was approved (None: nothing reported); a
+    # deployment takes the device from there, whatever the configuration said
+    installed_version = peewee.ForeignKeyField(AppVersion, null=True, on_delete="RESTRICT")
     action = peewee.CharField(choices=[(a.value, a.name) for a in DeployAction])
     scheduled_at = UTCDateTimeField(null=True)
 

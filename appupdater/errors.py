@@ -17,14 +17,24 @@ class VersionError(AppUpdaterError, ValueError):
 
 
 class FleetFileError(AppUpdaterError):
-    """A fleet file that cannot be imported; lists every problem found, each with its place."""
+    """A fleet file that cannot be imported or written. Lists every problem found, one line
+    each with file, place and what is wrong; past `SHOWN` lines it says how many more there are.
+    `more` counts problems found but not kept (a file with thousands of mistakes)."""
 
-    def __init__(self, file: str, problems: list[tuple[str, str]]):
+    SHOWN = 20
+
+    def __init__(self, file: str, problems: list[tuple[str, str]], *, more: int = 0):
         self.file = file
         self.problems = problems
         lines = [
-            f"{file}: {place}: {what}" if place else f"{file}: {what}" for place, what in problems
+            f"{file}: {place}: {what}" if place else f"{file}: {what}"
+            for place, what in problems[: self.SHOWN]
         ]
+        total = len(problems) + more
+        if total > self.SHOWN:
+            lines.append(f"{total} problems, the first {self.SHOWN} shown; nothing was imported")
+        elif total > 1:
+            lines.append(f"{total} problems; nothing was imported")
         super().__init__("\n".join(lines))
 
 

@@ -255,3 +255,25 @@ def test_demo_with_real_agents(tmp_path):
         rest, _ = process.communicate(timeout=30)
     assert process.returncode == 0
     assert "agents stopped" in rest
+
+
+def test_import_lists_every_mistake_on_its_own_line(capsys, database, tmp_path):
+    import yaml
+
+    run(capsys, *database, "import", str(FIXTURE))
+    doc = yaml.safe_load(FIXTURE.read_text())
+    doc["devices"][0]["applications"]["line-monitor"]["configured"] = "9.9.9"
+    doc["devices"][0]["site"] = 7
+    doc["devices"][1]["name"] = "press-07"
+    path = tmp_path / "three.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    code, out, err = run(capsys, *database, "import", str(path))
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        f"appupdater: {path}: devices[0].applications.line-monitor.configured: "
+        "unknown version '9.9.9' of application 'line-monitor'",
+        f'{path}: devices[0].site: must be text, not a number (write it in quotes: "7")',
+        f"{path}: devices[1].name: device 'press-07' is already defined at devices[0]",
+        "3 problems; nothing was imported",
+    ]
+    assert Device.get(Device.name == "press-07").site == "Plant A"

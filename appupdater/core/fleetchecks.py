@@ -12,11 +12,12 @@ from urllib.parse import urlsplit
 from appupdater.core.versions import parse_version
 from appupdater.errors import FleetFileError, VersionError
 
-MAX_PROBLEMS = 50
+MAX_PROBLEMS = 1000  # kept in memory; the message shows the first few and counts the rest
 
 
 class Problems:
-    """Collects (place, what) pairs and raises them as one `FleetFileError`."""
+    """Collects (place, what) pairs and raises them as one `FleetFileError`, in the order of
+    their places in the file (``devices[2]`` before ``devices[10]``)."""
 
     def __init__(self, file: str) -> None:
         self.file = file
@@ -29,12 +30,23 @@ class Problems:
         else:
             self.dropped += 1
 
+    @property
+    def count(self) -> int:
+        return len(self.items) + self.dropped
+
     def raise_if_any(self) -> None:
         if self.items:
-            items = list(self.items)
-            if self.dropped:
-                items.append(("", f"... and {self.dropped} more problems"))
-            raise FleetFileError(self.file, items)
+            items = sorted(self.items, key=lambda item: _place_order(item[0]))
+            raise FleetFileError(self.file, items, more=self.dropped)
+
+
+def _place_order(place: str) -> list[tuple[int, int | str]]:
+    """``devices[10].name`` -> [(1, 'devices'), (0, 10), (1, 'name')]: numbers as numbers."""
+    return [
+        (0, int(part)) if part.isdigit() else (1, part)
+        for part in re.split(r"[.\[\]]+", place)
+        if part
+    ]
 
 
 _TYPE_NAMES = {str: "text", list: "a list", dict: "a mapping", bool: "true or false"}

@@ -78,6 +78,9 @@ class DeviceSpec:
 class Fleet:
     applications: tuple[ApplicationSpec, ...] = ()
     devices: tuple[DeviceSpec, ...] = ()
+    # applications whose entries had problems ("" for one without a usable name): what refers
+    # to them is not checked against the database, the problem found already says what is wrong
+    incomplete: frozenset[str] = frozenset()
 
 
 # ---- reading ---------------------------------------------------------------------------------
@@ -132,6 +135,15 @@ def file_format(path: Path) -> str:
 
 def read_fleet_file(path: str | Path) -> Fleet:
     """Read and check a fleet file; raises `FleetFileError` listing every problem."""
+    fleet, problems = read_fleet(path)
+    problems.raise_if_any()
+    return fleet
+
+
+def read_fleet(path: str | Path) -> tuple[Fleet, Problems]:
+    """Read and check a fleet file: what of it is sound, and the problems found (not raised,
+    so that an import adds those that only the database shows). A file that cannot be read or
+    parsed at all raises `FleetFileError` at once."""
     path = Path(path)
     kind = file_format(path)
     try:
@@ -140,10 +152,15 @@ def read_fleet_file(path: str | Path) -> Fleet:
         raise FleetFileError(str(path), [("", f"cannot be read: {exc.strerror or exc}")]) from exc
     except UnicodeDecodeError as exc:
         raise FleetFileError(str(path), [("", f"is not UTF-8 text ({exc.reason})")]) from exc
-    return parse_fleet_text(text, kind, str(path))
+    return check_fleet(_parse(text, kind, str(path)), str(path))
 
 
 def parse_fleet_text(text: str, kind: str, file: str) -> Fleet:
+    """Parse and check fleet-file text; raises `FleetFileError` listing every problem."""
+    return parse_fleet(_parse(text, kind, file), file)
+
+
+def _parse(text: str, kind: str, file: str) -> Any:
     try:
         if kind == "json":
             data = json.loads(text, object_pairs_hook=_json_pairs)
@@ -158,14 +175,21 @@ def parse_fleet_text(text: str, kind: str, file: str) -> Fleet:
         place = f"line {mark.line + 1} column {mark.column + 1}" if mark else ""
         what = getattr(exc, "problem", None) or str(exc)
         raise FleetFileError(file, [(place, f"not valid YAML: {what}")]) from exc
-    return parse_fleet(data, file)
+    return data
 
 
 # ---- checking --------------------------------------------------------------------------------
 
 
 def parse_fleet(data: Any, file: str) -> Fleet:
-    """Check the parsed document `data` and turn it into a `Fleet`."""
+    """Check the parsed document `data` and turn it into a `Fleet`; raises `FleetFileError`."""
+    fleet, problems = check_fleet(data, file)
+    problems.raise_if_any()
+    return fleet
+
+
+def check_fleet(data: Any, file: str) -> tuple[Fleet, Problems]:
+    """Check the parsed document `data`: the `Fleet` of what is sound in it, and the problems."""
     p = Problems(file)
     if data is None:
         data = {}
@@ -177,20 +201,23 @@ def parse_fleet(data: Any, file: str) -> Fleet:
         )
         p.raise_if_any()
     check_keys(p, "", data, (), ("applications", "devices"))
-    apps = _applications(p, data.get("applications", []))
+    incomplete: set[str] = set()
+    apps = _applications(p, data.get("applications", []), incomplete)
     devices = _devices(p, data.get("devices", []))
-    p.raise_if_any()
-    return Fleet(tuple(apps), tuple(devices))
+    return Fleet(tuple(apps), tuple(devices), frozenset(incomplete)), p
 
 
-def _applications(p: Problems, value: Any) -> list[ApplicationSpec]:
+def _applications(p: Problems, value: Any, incomplete: set[str]) -> list[ApplicationSpec]:
     if not check_type(p, "applications", value, list):
+        incomplete.add("")
         return []
     apps = []
     names: dict[str, int] = {}
     for i, item in enumerate(value):
         place = f"applications[{i}]"
+        found = p.count
         if not check_type(p, place, item, dict):
+            incomplete.add("")
             continue
         check_keys(p, place, item, ("name", "versions"), ("description",))
         name = check_text(p, f"{place}.name", item.get("name", ""))
@@ -207,6 +234,8 @@ def _applications(p: Problems, value: Any) -> list[ApplicationSpec]:
         versions = _versions(p, place, item.get("versions", []))
         if name is not None:
             apps.append(ApplicationSpec(name, tuple(versions), description or ""))
+        if p.count > found:
+            incomplete.add(name or "")
     return apps
 
 

@@ -16,7 +16,7 @@ import yaml
 
 from appupdater.core.catalog import MODULE_FIELDS
 from appupdater.core.fleetchecks import Problems
-from appupdater.core.fleetfile import Fleet, ModuleSpec, file_format, read_fleet_file
+from appupdater.core.fleetfile import Fleet, ModuleSpec, file_format, read_fleet
 from appupdater.core.versions import parse_version
 from appupdater.store.bulk import insert_rows, update_rows
 from appupdater.store.db import writing
@@ -56,17 +56,25 @@ class ImportSummary:
 
 
 def import_file(path: str | Path, progress: Progress | None = None) -> ImportSummary:
-    """Read, check and import a fleet file."""
-    return import_fleet(read_fleet_file(path), str(path), progress)
+    """Read, check and import a fleet file. A file with mistakes raises `FleetFileError` with
+    all of them, those in the file and those against the database together, and changes
+    nothing."""
+    fleet, problems = read_fleet(path)
+    return _import(fleet, problems, progress)
 
 
 def import_fleet(fleet: Fleet, file: str, progress: Progress | None = None) -> ImportSummary:
     """Write `fleet` into the bound database in one transaction; see the module docstring."""
+    return _import(fleet, Problems(file), progress)
+
+
+def _import(fleet: Fleet, problems: Problems, progress: Progress | None) -> ImportSummary:
     report = progress or (lambda stage, done, total: None)
     with writing():
         apps = dict(tuples(Application.select(Application.name, Application.id), tuple[str, int]))
         stored = _stored_versions()
-        _check_against_store(fleet, file, apps, stored)
+        _check_against_store(fleet, problems, apps, stored)
+        problems.raise_if_any()
         report("applications", 0, len(fleet.applications))
         apps_added, versions_added, versions_changed = _write_catalog(fleet, apps, stored)
         report("devices", 0, len(fleet.devices))
@@ -88,9 +96,10 @@ def _stored_versions() -> dict[str, dict[str, int]]:
 
 
 def _check_against_store(
-    fleet: Fleet, file: str, apps: dict[str, int], stored: dict[str, dict[str, int]]
+    fleet: Fleet, p: Problems, apps: dict[str, int], stored: dict[str, dict[str, int]]
 ) -> None:
-    p = Problems(file)
+    """Add to `p` what only the database shows: unknown applications and versions, and
+    versions whose precedence clashes with a stored one."""
     known: dict[str, set[str]] = {name: set(stored.get(name, {})) for name in apps}
     for i, app in enumerate(fleet.applications):
         by_key = {parse_version(text).key: text for text in stored.get(app.name, {})}
@@ -103,17 +112,27 @@ def _check_against_store(
                     f"already stored for {app.name}",
                 )
         known.setdefault(app.name, set()).update(v.version for v in app.versions)
+    incomplete = fleet.incomplete  # a rejected entry may be what a device refers to
+    unnamed = "" in incomplete
     for i, device in enumerate(fleet.devices):
         for app_name, state in device.applications.items():
             place = f"devices[{i}].applications.{app_name}"
             if app_name not in known:
-                p.add(place, f"unknown application '{app_name}'")
+                hint = " (an application entry of this file has a problem too)" if unnamed else ""
+                p.add(place, f"unknown application '{app_name}'{hint}")
                 continue
+            hint = (
+                " (one of its version entries in this file has a problem too)"
+                if app_name in incomplete
+                else ""
+            )
             for key in ("configured", "installed"):
                 text = getattr(state, key)
                 if text is not None and text not in known[app_name]:
-                    p.add(f"{place}.{key}", f"unknown version '{text}' of application '{app_name}'")
-    p.raise_if_any()
+                    p.add(
+                        f"{place}.{key}",
+                        f"unknown version '{text}' of application '{app_name}'{hint}",
+                    )
 
 
 def _write_catalog(

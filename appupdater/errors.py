@@ -38,6 +38,10 @@ class FleetFileError(AppUpdaterError):
         super().__init__("\n".join(lines))
 
 
+class ExportError(AppUpdaterError):
+    """The catalog and fleet cannot be written to the file asked for; one sentence says why."""
+
+
 class PlanError(AppUpdaterError):
     """An update that cannot be planned: unknown application or version."""
 

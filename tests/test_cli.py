@@ -110,13 +110,22 @@ def test_demo_then_export(capsys, database, tmp_path):
         (["plan", "--app", "nope"], "unknown application 'nope'"),
         (["import", "missing.yaml"], "missing.yaml: cannot be read"),
         (["demo", "--devices", "0"], "--devices must be at least 1"),
+        (["export", "{tmp}/nope/fleet.yaml"], "the folder {tmp}/nope does not exist"),
+        (["export", "{tmp}"], "unknown format: name the file .yaml, .yml or .json"),
+        (["export", "{tmp}/folder.yaml"], "it is a folder; give a file name inside it"),
+        (["export", "{tmp}/fleet"], "unknown format"),
+        (["import", "{tmp}/folder.yaml"], "folder.yaml: cannot be read: Is a directory"),
+        (["status", "--run", "99"], "there is no update run 99"),
     ],
 )
-def test_errors_are_one_clear_line(capsys, database, args, message):
+def test_errors_are_one_clear_line(capsys, database, tmp_path, args, message):
+    (tmp_path / "folder.yaml").mkdir()
+    args = [arg.replace("{tmp}", str(tmp_path)) for arg in args]
     code, _, err = run(capsys, *database, *args)
     assert code == 1
-    assert err.startswith("appupdater: ") and message in err
-    assert "Traceback" not in err
+    assert err.startswith("appupdater: ") and message.replace("{tmp}", str(tmp_path)) in err
+    assert err.count("\n") == 1 and "Traceback" not in err and "Errno" not in err
+    assert not list(tmp_path.glob("**/*.tmp")) and not list(tmp_path.glob("**/*.partial"))
 
 
 def test_environment_variable_selects_database(capsys, tmp_path, monkeypatch):

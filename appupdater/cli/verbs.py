@@ -37,7 +37,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from appupdater.core.fleetimport import export_file
+    from appupdater.core.fleetexport import export_file
 
     _open(args)
     count = export_file(args.file)
@@ -207,6 +207,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     _open(args)
     document = status_document(args.run)
+    if args.run is not None and not document["runs"]:
+        raise AppUpdaterError(f"there is no update run {args.run}")
     if args.json:
         print(json.dumps(document, indent=2))
     else:

@@ -18,10 +18,11 @@ import yaml
 
 from appupdater.core.fleetchecks import (
     FINGERPRINT,
-    SHA256,
     Problems,
+    check_artifact,
     check_endpoint,
     check_keys,
+    check_labels,
     check_text,
     check_type,
     check_version_text,
@@ -282,7 +283,7 @@ def _modules(p: Problems, version_place: str, value: Any) -> list[ModuleSpec]:
         name = check_text(p, f"{mplace}.name", item["name"])
         version = check_text(p, f"{mplace}.version", item["version"])
         image = check_text(p, f"{mplace}.image", item.get("image", ""), empty_ok=True)
-        url, sha256 = _artifact(p, f"{mplace}.artifact", item.get("artifact"))
+        url, sha256 = check_artifact(p, f"{mplace}.artifact", item.get("artifact"))
         if "image" not in item and "artifact" not in item:
             p.add(mplace, "needs an 'image', an 'artifact' ({url, sha256}), or both")
         if name is not None and name in names:
@@ -293,24 +294,6 @@ def _modules(p: Problems, version_place: str, value: Any) -> list[ModuleSpec]:
         if name is not None and version is not None and image is not None:
             modules.append(ModuleSpec(name, version, image, url, sha256))
     return modules
-
-
-def _artifact(p: Problems, place: str, value: Any) -> tuple[str | None, str | None]:
-    if value is None:
-        return None, None
-    if not check_type(p, place, value, dict) or not check_keys(
-        p, place, value, ("url", "sha256"), ()
-    ):
-        return None, None
-    url = check_text(p, f"{place}.url", value["url"])
-    if url is not None and not url.startswith(("http://", "https://", "file://")):
-        p.add(f"{place}.url", "must start with http://, https:// or file://")
-        url = None
-    sha256 = check_text(p, f"{place}.sha256", value["sha256"])
-    if sha256 is not None and not SHA256.match(sha256):
-        p.add(f"{place}.sha256", "must be 64 hexadecimal characters (a SHA-256)")
-        sha256 = None
-    return url, sha256.lower() if sha256 else None
 
 
 def _devices(p: Problems, value: Any) -> list[DeviceSpec]:
@@ -360,32 +343,13 @@ def _devices(p: Problems, value: Any) -> list[DeviceSpec]:
                 token = None
             else:
                 token = token.strip()
-        labels = _labels(p, f"{place}.labels", item.get("labels", {}))
+        labels = check_labels(p, f"{place}.labels", item.get("labels", {}))
         apps = _device_apps(p, f"{place}.applications", item.get("applications", {}))
         if name is not None:
             devices.append(
                 DeviceSpec(name, site or "", labels, endpoint, apps, ca_file, fingerprint, token)
             )
     return devices
-
-
-def _labels(p: Problems, place: str, value: Any) -> Labels:
-    if value is None:
-        return {}
-    if not check_type(p, place, value, dict):
-        return {}
-    labels = {}
-    for key, label in value.items():
-        if not isinstance(key, str):
-            p.add(place, f"label name {key!r} must be text")
-        elif isinstance(label, str | int | float | bool):
-            labels[key] = label
-        else:
-            p.add(
-                join_place(place, key),
-                f"must be text, a number or true/false, not {type_name(label)}",
-            )
-    return labels
 
 
 def _device_apps(p: Problems, place: str, value: Any) -> dict[str, DeviceAppSpec]:

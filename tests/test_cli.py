@@ -185,7 +185,14 @@ def test_update_records_a_run_like_the_wizard(capsys, database):
         "progress",
         "attempts",
         "message",
+        "action",
+        "scheduled_at",
+        "started_at",
+        "finished_at",
+        "next_attempt_at",
     }
+    assert (deployment["action"], deployment["scheduled_at"]) == ("at", "2099-01-01T09:00:00+00:00")
+    assert deployment["started_at"] is deployment["finished_at"] is None
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,8 @@ Lives at the top of the package so that every layer can raise and catch these.
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 
 class AppUpdaterError(Exception):
     """A problem the administrator can understand and act on."""
@@ -18,23 +20,27 @@ class VersionError(AppUpdaterError, ValueError):
 
 class FleetFileError(AppUpdaterError):
     """A fleet file that cannot be imported or written. Lists every problem found, one line
-    each with file, place and what is wrong; past `SHOWN` lines it says how many more there are.
-    `more` counts problems found but not kept (a file with thousands of mistakes)."""
+    each with file, place and what is wrong. Several problems start with a line that names the
+    file in full and counts them; the lines below name it short. Past `SHOWN` problems the rest
+    are counted, not listed. `more` counts problems found but not kept (thousands of them)."""
 
     SHOWN = 20
 
     def __init__(self, file: str, problems: list[tuple[str, str]], *, more: int = 0):
         self.file = file
         self.problems = problems
+        total = len(problems) + more
+        name = file if total == 1 else PurePath(file).name
         lines = [
-            f"{file}: {place}: {what}" if place else f"{file}: {what}"
+            f"{name}: {place}: {what}" if place else f"{name}: {what}"
             for place, what in problems[: self.SHOWN]
         ]
-        total = len(problems) + more
         if total > self.SHOWN:
-            lines.append(f"{total} problems, the first {self.SHOWN} shown; nothing was imported")
+            lines.insert(
+                0, f"{file}: {total} problems, the first {self.SHOWN} listed; nothing was imported"
+            )
         elif total > 1:
-            lines.append(f"{total} problems; nothing was imported")
+            lines.insert(0, f"{file}: {total} problems; nothing was imported")
         super().__init__("\n".join(lines))
 
 

@@ -286,10 +286,10 @@ def test_import_lists_every_mistake_on_its_own_line(capsys, database, tmp_path):
     code, out, err = run(capsys, *database, "import", str(path))
     assert (code, out) == (1, "")
     assert err.splitlines() == [
-        f"appupdater: {path}: devices[0].applications.line-monitor.configured: "
+        f"appupdater: {path}: 3 problems; nothing was imported",
+        "three.yaml: devices[0].applications.line-monitor.configured: "
         "unknown version '9.9.9' of application 'line-monitor'",
-        f'{path}: devices[0].site: must be text, not a number (write it in quotes: "7")',
-        f"{path}: devices[1].name: device 'press-07' is already defined at devices[0]",
-        "3 problems; nothing was imported",
+        'three.yaml: devices[0].site: must be text, not a number (write it in quotes: "7")',
+        "three.yaml: devices[1].name: device 'press-07' is already defined at devices[0]",
     ]
     assert Device.get(Device.name == "press-07").site == "Plant A"

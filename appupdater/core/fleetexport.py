@@ -162,19 +162,42 @@ def export_file(path: str | Path) -> int:
     try:
         _write_atomically(path, text.encode("utf-8"))
     except OSError as exc:
-        raise ExportError(f"cannot write {path}: {_why(exc, path)}") from exc
+        raise _cannot_write(path, _REASONS.get(exc.errno or 0), exc) from exc
     return len(document["devices"])
+
+
+# why a write failed, by errno, in words ({folder}: where the file goes); never the number
+_REASONS = {
+    errno.ENOENT: "the folder {folder} does not exist",
+    errno.EACCES: "you have no permission to write in the folder {folder}",
+    errno.EPERM: "you have no permission to write in the folder {folder}",
+    errno.EISDIR: "it is a folder; give a file name inside it",
+    errno.ENOTDIR: "{folder} is not a folder",
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "your disk quota is used up",
+    errno.EROFS: "the folder {folder} is on a read-only disk",
+    errno.ENAMETOOLONG: "the file name is too long",
+}
+
+
+def _cannot_write(path: Path, reason: str | None, exc: OSError | None = None) -> ExportError:
+    """One sentence that writes the path once: the file by its name where the reason names
+    its folder, in full otherwise."""
+    folder = path.absolute().parent
+    if reason is None:
+        reason = (exc.strerror if exc is not None and exc.strerror else "it failed").lower()
+    name = path.name if "{folder}" in reason else str(path)
+    return ExportError(f"cannot write {name}: {reason.format(folder=folder)}")
 
 
 def _check_target(path: Path) -> None:
     """Refuse a target that cannot work before reading the whole store for it."""
-    folder = path.parent
     if path.is_dir():
-        raise ExportError(f"cannot write {path}: it is a folder; give a file name inside it")
-    if not folder.exists():
-        raise ExportError(f"cannot write {path}: the folder {folder} does not exist")
-    if not folder.is_dir():
-        raise ExportError(f"cannot write {path}: {folder} is a file, not a folder")
+        raise _cannot_write(path, _REASONS[errno.EISDIR])
+    if not path.parent.exists():
+        raise _cannot_write(path, _REASONS[errno.ENOENT])
+    if not path.parent.is_dir():
+        raise _cannot_write(path, "{folder} is a file, not a folder")
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -196,24 +219,3 @@ def _write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-
-
-def _why(exc: OSError, path: Path) -> str:
-    """What an `OSError` of writing `path` means, in words (never its number)."""
-    folder = path.parent
-    code = exc.errno
-    if code == errno.ENOENT:
-        return f"the folder {folder} does not exist"
-    if code in (errno.EACCES, errno.EPERM):
-        return f"you have no permission to write in the folder {folder}"
-    if code == errno.EISDIR:
-        return "it is a folder; give a file name inside it"
-    if code == errno.ENOTDIR:
-        return f"{folder} is not a folder"
-    if code in (errno.ENOSPC, errno.EDQUOT):
-        return "the disk is full"
-    if code == errno.EROFS:
-        return f"the folder {folder} is on a read-only disk"
-    if code == errno.ENAMETOOLONG:
-        return "the file name is too long"
-    return (exc.strerror or "it could not be written").lower()

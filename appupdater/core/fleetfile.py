@@ -221,7 +221,8 @@ def _applications(p: Problems, value: Any, incomplete: set[str]) -> list[Applica
             incomplete.add("")
             continue
         check_keys(p, place, item, ("name", "versions"), ("description",))
-        name = check_text(p, f"{place}.name", item.get("name", ""))
+        # a missing name is already reported as a missing field
+        name = check_text(p, f"{place}.name", item["name"]) if "name" in item else None
         if name is not None and name in names:
             p.add(
                 f"{place}.name",
@@ -251,7 +252,11 @@ def _versions(p: Problems, app_place: str, value: Any) -> list[VersionSpec]:
         if not check_type(p, vplace, item, dict):
             continue
         check_keys(p, vplace, item, ("version", "modules"), ())
-        text = check_version_text(p, f"{vplace}.version", item.get("version", ""))
+        text = (
+            check_version_text(p, f"{vplace}.version", item["version"])
+            if "version" in item
+            else None
+        )
         if text is not None:
             key = parse_version(text).key
             if key in seen:
@@ -312,7 +317,8 @@ def _devices(p: Problems, value: Any) -> list[DeviceSpec]:
             ("name",),
             ("site", "labels", "endpoint", "ca_file", "fingerprint", "token", "applications"),
         )
-        name = check_text(p, f"{place}.name", item.get("name", ""))
+        # a missing name is already reported as a missing field
+        name = check_text(p, f"{place}.name", item["name"]) if "name" in item else None
         if name is not None and name in names:
             p.add(f"{place}.name", f"device '{name}' is already defined at devices[{names[name]}]")
             name = None

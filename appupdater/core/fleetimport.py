@@ -102,9 +102,11 @@ def _check_against_store(
     known: dict[str, set[str]] = {name: set(stored.get(name, {})) for name in apps}
     for i, app in enumerate(fleet.applications):
         by_key = {parse_version(text).key: text for text in stored.get(app.name, {})}
+        in_file = {v.version for v in app.versions}
         for j, version in enumerate(app.versions):
             other = by_key.get(parse_version(version.version).key)
-            if other is not None and other != version.version:
+            # a clash with a version the file lists as well was reported by the file's checks
+            if other is not None and other != version.version and other not in in_file:
                 p.add(
                     f"applications[{i}].versions[{j}].version",
                     f"version '{version.version}' has the same precedence as '{other}', "
@@ -121,7 +123,7 @@ def _check_against_store(
                 p.add(place, f"unknown application '{app_name}'{hint}")
                 continue
             hint = (
-                " (one of its version entries in this file has a problem too)"
+                " (one of its versions in this file has a problem too)"
                 if app_name in incomplete
                 else ""
             )

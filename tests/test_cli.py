@@ -217,6 +217,17 @@ def test_status_text(capsys, database):
     assert code == 0 and "run 1 (" in out and ": completed — no deployments" in out
 
 
+def test_counts_in_messages_are_words(capsys, database, tmp_path):
+    run(capsys, *database, "import", str(FIXTURE))
+    code, out, _ = run(
+        capsys, *database, "update", "--app", "line-monitor", "--device", "press-07", "--yes"
+    )
+    assert code == 0
+    assert "1 configuration updated, 1 deployment created (now)" in out
+    code, out, _ = run(capsys, *database, "export", str(tmp_path / "out.yaml"))
+    assert out == f"wrote 2 devices to {tmp_path / 'out.yaml'}\n"
+
+
 @pytest.mark.integration
 def test_demo_with_real_agents(tmp_path):
     """`demo --agents 2` starts two agents running 1.0.0, imports a fleet pointing at them, and
@@ -293,3 +304,22 @@ def test_import_lists_every_mistake_on_its_own_line(capsys, database, tmp_path):
         "three.yaml: devices[1].name: device 'press-07' is already defined at devices[0]",
     ]
     assert Device.get(Device.name == "press-07").site == "Plant A"
+
+
+def test_an_error_written_over_several_lines_is_printed_as_one(capsys, database, monkeypatch):
+    from appupdater.cli import verbs
+    from appupdater.errors import DatabaseError
+
+    def refused(args):
+        raise DatabaseError(
+            "cannot open the database x on 127.0.0.1: connection refused\n"
+            "\tIs the server running on that host and accepting TCP/IP connections?\n"
+        )
+
+    monkeypatch.setitem(verbs.VERBS, "status", refused)
+    code, _, err = run(capsys, *database, "status")
+    assert (code, err) == (
+        1,
+        "appupdater: cannot open the database x on 127.0.0.1: connection refused; "
+        "Is the server running on that host and accepting TCP/IP connections?\n",
+    )

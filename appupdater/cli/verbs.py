@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from appupdater.core.runs import DeviceAction
 
 
+def _count(n: int, word: str) -> str:
+    """``1 device``, ``3 devices``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _open(args: argparse.Namespace) -> peewee.Database:
     from appupdater.store.db import open_database
 
@@ -41,7 +46,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     _open(args)
     count = export_file(args.file)
-    print(f"wrote {count} devices to {args.file}")
+    print(f"wrote {_count(count, 'device')} to {args.file}")
     return 0
 
 
@@ -175,8 +180,9 @@ def cmd_update(args: argparse.Namespace) -> int:
         print(json.dumps(result))
     else:
         print(
-            f"run {run_id} approved: {applied.configurations_updated} configuration(s) updated, "
-            f"{applied.deployments_created} deployment(s) created ({result['action']})"
+            f"run {run_id} approved: {_count(applied.configurations_updated, 'configuration')} "
+            f"updated, {_count(applied.deployments_created, 'deployment')} created "
+            f"({result['action']})"
         )
     return 0
 
@@ -232,7 +238,7 @@ def cmd_uninstall_desktop(args: argparse.Namespace) -> int:
     from appupdater import desktop
 
     removed = desktop.uninstall()
-    print(f"Removed {len(removed)} file(s)." if removed else "Nothing was installed.")
+    print(f"Removed {_count(len(removed), 'file')}." if removed else "Nothing was installed.")
     return 0
 
 

@@ -162,7 +162,10 @@ def export_file(path: str | Path) -> int:
     try:
         _write_atomically(path, text.encode("utf-8"))
     except OSError as exc:
-        raise _cannot_write(path, _REASONS.get(exc.errno or 0), exc) from exc
+        reason = _REASONS.get(exc.errno or 0)
+        if exc.errno == errno.ENOENT and path.parent.is_dir():
+            reason = None  # e.g. /proc: the folder is there but takes no new files
+        raise _cannot_write(path, reason, exc) from exc
     return len(document["devices"])
 
 

@@ -90,6 +90,7 @@ def test_export_to_a_read_only_folder(db, out):
         (errno.ENOSPC, "the disk is full"),
         (errno.EROFS, "the folder {folder} is on a read-only disk"),
         (errno.EIO, "input/output error"),
+        (errno.ENOENT, "no such file or directory"),  # the folder is there, yet refuses
     ],
 )
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary_one(

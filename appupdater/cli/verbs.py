@@ -238,7 +238,7 @@ def cmd_uninstall_desktop(args: argparse.Namespace) -> int:
     from appupdater import desktop
 
     removed = desktop.uninstall()
-    print(f"Removed {_count(len(removed), 'file')}." if removed else "Nothing was installed.")
+    print(f"Removed {len(removed)} file(s)." if removed else "Nothing was installed.")
     return 0
 
 

@@ -7,6 +7,8 @@ Lives at the top of the package so that every layer can raise and catch these.
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 
 class AppUpdaterError(Exception):
     """A problem the administrator can understand and act on."""
@@ -17,15 +19,33 @@ class VersionError(AppUpdaterError, ValueError):
 
 
 class FleetFileError(AppUpdaterError):
-    """A fleet file that cannot be imported; lists every problem found, each with its place."""
+    """A fleet file that cannot be imported or written. Lists every problem found, one line
+    each with file, place and what is wrong. Several problems start with a line that names the
+    file in full and counts them; the lines below name it short. Past `SHOWN` problems the rest
+    are counted, not listed. `more` counts problems found but not kept (thousands of them)."""
 
-    def __init__(self, file: str, problems: list[tuple[str, str]]):
+    SHOWN = 20
+
+    def __init__(self, file: str, problems: list[tuple[str, str]], *, more: int = 0):
         self.file = file
         self.problems = problems
+        total = len(problems) + more
+        name = file if total == 1 else PurePath(file).name
         lines = [
-            f"{file}: {place}: {what}" if place else f"{file}: {what}" for place, what in problems
+            f"{name}: {place}: {what}" if place else f"{name}: {what}"
+            for place, what in problems[: self.SHOWN]
         ]
+        if total > self.SHOWN:
+            lines.insert(
+                0, f"{file}: {total} problems, the first {self.SHOWN} listed; nothing was imported"
+            )
+        elif total > 1:
+            lines.insert(0, f"{file}: {total} problems; nothing was imported")
         super().__init__("\n".join(lines))
+
+
+class ExportError(AppUpdaterError):
+    """The catalog and fleet cannot be written to the file asked for; one sentence says why."""
 
 
 class PlanError(AppUpdaterError):

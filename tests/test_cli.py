@@ -113,13 +113,22 @@ def test_demo_then_export(capsys, database, tmp_path):
         (["plan", "--app", "nope"], "unknown application 'nope'"),
         (["import", "missing.yaml"], "missing.yaml: cannot be read"),
         (["demo", "--devices", "0"], "--devices must be at least 1"),
+        (["export", "{tmp}/nope/fleet.yaml"], "the folder {tmp}/nope does not exist"),
+        (["export", "{tmp}"], "unknown format: name the file .yaml, .yml or .json"),
+        (["export", "{tmp}/folder.yaml"], "it is a folder; give a file name inside it"),
+        (["export", "{tmp}/fleet"], "unknown format"),
+        (["import", "{tmp}/folder.yaml"], "folder.yaml: cannot be read: Is a directory"),
+        (["status", "--run", "99"], "there is no update run 99"),
     ],
 )
-def test_errors_are_one_clear_line(capsys, database, args, message):
+def test_errors_are_one_clear_line(capsys, database, tmp_path, args, message):
+    (tmp_path / "folder.yaml").mkdir()
+    args = [arg.replace("{tmp}", str(tmp_path)) for arg in args]
     code, _, err = run(capsys, *database, *args)
     assert code == 1
-    assert err.startswith("appupdater: ") and message in err
-    assert "Traceback" not in err
+    assert err.startswith("appupdater: ") and message.replace("{tmp}", str(tmp_path)) in err
+    assert err.count("\n") == 1 and "Traceback" not in err and "Errno" not in err
+    assert not list(tmp_path.glob("**/*.tmp")) and not list(tmp_path.glob("**/*.partial"))
 
 
 def test_environment_variable_selects_database(capsys, tmp_path, monkeypatch):
@@ -179,7 +188,14 @@ def test_update_records_a_run_like_the_wizard(capsys, database):
         "progress",
         "attempts",
         "message",
+        "action",
+        "scheduled_at",
+        "started_at",
+        "finished_at",
+        "next_attempt_at",
     }
+    assert (deployment["action"], deployment["scheduled_at"]) == ("at", "2099-01-01T09:00:00+00:00")
+    assert deployment["started_at"] is deployment["finished_at"] is None
 
 
 @pytest.mark.parametrize(
@@ -202,6 +218,17 @@ def test_status_text(capsys, database):
     run(capsys, *database, "update", "--app", "line-monitor", "--deploy", "none", "--yes")
     code, out, _ = run(capsys, *database, "status")
     assert code == 0 and "run 1 (" in out and ": completed — no deployments" in out
+
+
+def test_counts_in_messages_are_words(capsys, database, tmp_path):
+    run(capsys, *database, "import", str(FIXTURE))
+    code, out, _ = run(
+        capsys, *database, "update", "--app", "line-monitor", "--device", "press-07", "--yes"
+    )
+    assert code == 0
+    assert "1 configuration updated, 1 deployment created (now)" in out
+    code, out, _ = run(capsys, *database, "export", str(tmp_path / "out.yaml"))
+    assert out == f"wrote 2 devices to {tmp_path / 'out.yaml'}\n"
 
 
 @pytest.mark.integration
@@ -258,3 +285,44 @@ def test_demo_with_real_agents(tmp_path):
         rest, _ = process.communicate(timeout=30)
     assert process.returncode == 0
     assert "agents stopped" in rest
+
+
+def test_import_lists_every_mistake_on_its_own_line(capsys, database, tmp_path):
+    import yaml
+
+    run(capsys, *database, "import", str(FIXTURE))
+    doc = yaml.safe_load(FIXTURE.read_text())
+    doc["devices"][0]["applications"]["line-monitor"]["configured"] = "9.9.9"
+    doc["devices"][0]["site"] = 7
+    doc["devices"][1]["name"] = "press-07"
+    path = tmp_path / "three.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    code, out, err = run(capsys, *database, "import", str(path))
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        f"appupdater: {path}: 3 problems; nothing was imported",
+        "three.yaml: devices[0].applications.line-monitor.configured: "
+        "unknown version '9.9.9' of application 'line-monitor'",
+        'three.yaml: devices[0].site: must be text, not a number (write it in quotes: "7")',
+        "three.yaml: devices[1].name: device 'press-07' is already defined at devices[0]",
+    ]
+    assert Device.get(Device.name == "press-07").site == "Plant A"
+
+
+def test_an_error_written_over_several_lines_is_printed_as_one(capsys, database, monkeypatch):
+    from appupdater.cli import verbs
+    from appupdater.errors import DatabaseError
+
+    def refused(args):
+        raise DatabaseError(
+            "cannot open the database x on 127.0.0.1: connection refused\n"
+            "\tIs the server running on that host and accepting TCP/IP connections?\n"
+        )
+
+    monkeypatch.setitem(verbs.VERBS, "status", refused)
+    code, _, err = run(capsys, *database, "status")
+    assert (code, err) == (
+        1,
+        "appupdater: cannot open the database x on 127.0.0.1: connection refused; "
+        "Is the server running on that host and accepting TCP/IP connections?\n",
+    )

@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from appupdater.core.runs import DeviceAction
 
 
+def _count(n: int, word: str) -> str:
+    """``1 device``, ``3 devices``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _open(args: argparse.Namespace) -> peewee.Database:
     from appupdater.store.db import open_database
 
@@ -37,11 +42,11 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from appupdater.core.fleetimport import export_file
+    from appupdater.core.fleetexport import export_file
 
     _open(args)
     count = export_file(args.file)
-    print(f"wrote {count} devices to {args.file}")
+    print(f"wrote {_count(count, 'device')} to {args.file}")
     return 0
 
 
@@ -175,8 +180,9 @@ def cmd_update(args: argparse.Namespace) -> int:
         print(json.dumps(result))
     else:
         print(
-            f"run {run_id} approved: {applied.configurations_updated} configuration(s) updated, "
-            f"{applied.deployments_created} deployment(s) created ({result['action']})"
+            f"run {run_id} approved: {_count(applied.configurations_updated, 'configuration')} "
+            f"updated, {_count(applied.deployments_created, 'deployment')} created "
+            f"({result['action']})"
         )
     return 0
 
@@ -207,6 +213,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     _open(args)
     document = status_document(args.run)
+    if args.run is not None and not document["runs"]:
+        raise AppUpdaterError(f"there is no update run {args.run}")
     if args.json:
         print(json.dumps(document, indent=2))
     else:

@@ -11,12 +11,14 @@ from urllib.parse import urlsplit
 
 from appupdater.core.versions import parse_version
 from appupdater.errors import FleetFileError, VersionError
+from appupdater.store.models import Labels
 
-MAX_PROBLEMS = 50
+MAX_PROBLEMS = 1000  # kept in memory; the message shows the first few and counts the rest
 
 
 class Problems:
-    """Collects (place, what) pairs and raises them as one `FleetFileError`."""
+    """Collects (place, what) pairs and raises them as one `FleetFileError`, in the order of
+    their places in the file (``devices[2]`` before ``devices[10]``)."""
 
     def __init__(self, file: str) -> None:
         self.file = file
@@ -29,12 +31,23 @@ class Problems:
         else:
             self.dropped += 1
 
+    @property
+    def count(self) -> int:
+        return len(self.items) + self.dropped
+
     def raise_if_any(self) -> None:
         if self.items:
-            items = list(self.items)
-            if self.dropped:
-                items.append(("", f"... and {self.dropped} more problems"))
-            raise FleetFileError(self.file, items)
+            items = sorted(self.items, key=lambda item: _place_order(item[0]))
+            raise FleetFileError(self.file, items, more=self.dropped)
+
+
+def _place_order(place: str) -> list[tuple[int, int | str]]:
+    """``devices[10].name`` -> [(1, 'devices'), (0, 10), (1, 'name')]: numbers as numbers."""
+    return [
+        (0, int(part)) if part.isdigit() else (1, part)
+        for part in re.split(r"[.\[\]]+", place)
+        if part
+    ]
 
 
 _TYPE_NAMES = {str: "text", list: "a list", dict: "a mapping", bool: "true or false"}
@@ -132,3 +145,42 @@ def check_endpoint(value: str) -> str | None:
 
 def normalise_fingerprint(value: str) -> str:
     return value.replace(":", "").lower()
+
+
+def check_artifact(p: Problems, place: str, value: Any) -> tuple[str | None, str | None]:
+    """A module's artifact ``{url, sha256}``, or (None, None) when absent or not right."""
+    if value is None:
+        return None, None
+    if not check_type(p, place, value, dict) or not check_keys(
+        p, place, value, ("url", "sha256"), ()
+    ):
+        return None, None
+    url = check_text(p, f"{place}.url", value["url"])
+    if url is not None and not url.startswith(("http://", "https://", "file://")):
+        p.add(f"{place}.url", "must start with http://, https:// or file://")
+        url = None
+    sha256 = check_text(p, f"{place}.sha256", value["sha256"])
+    if sha256 is not None and not SHA256.match(sha256):
+        p.add(f"{place}.sha256", "must be 64 hexadecimal characters (a SHA-256)")
+        sha256 = None
+    return url, sha256.lower() if sha256 else None
+
+
+def check_labels(p: Problems, place: str, value: Any) -> Labels:
+    """A device's labels: names are text, values text, numbers or true/false."""
+    if value is None:
+        return {}
+    if not check_type(p, place, value, dict):
+        return {}
+    labels = {}
+    for key, label in value.items():
+        if not isinstance(key, str):
+            p.add(place, f"label name {key!r} must be text")
+        elif isinstance(label, str | int | float | bool):
+            labels[key] = label
+        else:
+            p.add(
+                join_place(place, key),
+                f"must be text, a number or true/false, not {type_name(label)}",
+            )
+    return labels

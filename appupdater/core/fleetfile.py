@@ -18,10 +18,11 @@ import yaml
 
 from appupdater.core.fleetchecks import (
     FINGERPRINT,
-    SHA256,
     Problems,
+    check_artifact,
     check_endpoint,
     check_keys,
+    check_labels,
     check_text,
     check_type,
     check_version_text,
@@ -78,6 +79,9 @@ class DeviceSpec:
 class Fleet:
     applications: tuple[ApplicationSpec, ...] = ()
     devices: tuple[DeviceSpec, ...] = ()
+    # applications whose entries had problems ("" for one without a usable name): what refers
+    # to them is not checked against the database, the problem found already says what is wrong
+    incomplete: frozenset[str] = frozenset()
 
 
 # ---- reading ---------------------------------------------------------------------------------
@@ -132,6 +136,15 @@ def file_format(path: Path) -> str:
 
 def read_fleet_file(path: str | Path) -> Fleet:
     """Read and check a fleet file; raises `FleetFileError` listing every problem."""
+    fleet, problems = read_fleet(path)
+    problems.raise_if_any()
+    return fleet
+
+
+def read_fleet(path: str | Path) -> tuple[Fleet, Problems]:
+    """Read and check a fleet file: what of it is sound, and the problems found (not raised,
+    so that an import adds those that only the database shows). A file that cannot be read or
+    parsed at all raises `FleetFileError` at once."""
     path = Path(path)
     kind = file_format(path)
     try:
@@ -140,10 +153,15 @@ def read_fleet_file(path: str | Path) -> Fleet:
         raise FleetFileError(str(path), [("", f"cannot be read: {exc.strerror or exc}")]) from exc
     except UnicodeDecodeError as exc:
         raise FleetFileError(str(path), [("", f"is not UTF-8 text ({exc.reason})")]) from exc
-    return parse_fleet_text(text, kind, str(path))
+    return check_fleet(_parse(text, kind, str(path)), str(path))
 
 
 def parse_fleet_text(text: str, kind: str, file: str) -> Fleet:
+    """Parse and check fleet-file text; raises `FleetFileError` listing every problem."""
+    return parse_fleet(_parse(text, kind, file), file)
+
+
+def _parse(text: str, kind: str, file: str) -> Any:
     try:
         if kind == "json":
             data = json.loads(text, object_pairs_hook=_json_pairs)
@@ -158,14 +176,21 @@ def parse_fleet_text(text: str, kind: str, file: str) -> Fleet:
         place = f"line {mark.line + 1} column {mark.column + 1}" if mark else ""
         what = getattr(exc, "problem", None) or str(exc)
         raise FleetFileError(file, [(place, f"not valid YAML: {what}")]) from exc
-    return parse_fleet(data, file)
+    return data
 
 
 # ---- checking --------------------------------------------------------------------------------
 
 
 def parse_fleet(data: Any, file: str) -> Fleet:
-    """Check the parsed document `data` and turn it into a `Fleet`."""
+    """Check the parsed document `data` and turn it into a `Fleet`; raises `FleetFileError`."""
+    fleet, problems = check_fleet(data, file)
+    problems.raise_if_any()
+    return fleet
+
+
+def check_fleet(data: Any, file: str) -> tuple[Fleet, Problems]:
+    """Check the parsed document `data`: the `Fleet` of what is sound in it, and the problems."""
     p = Problems(file)
     if data is None:
         data = {}
@@ -177,23 +202,27 @@ def parse_fleet(data: Any, file: str) -> Fleet:
         )
         p.raise_if_any()
     check_keys(p, "", data, (), ("applications", "devices"))
-    apps = _applications(p, data.get("applications", []))
+    incomplete: set[str] = set()
+    apps = _applications(p, data.get("applications", []), incomplete)
     devices = _devices(p, data.get("devices", []))
-    p.raise_if_any()
-    return Fleet(tuple(apps), tuple(devices))
+    return Fleet(tuple(apps), tuple(devices), frozenset(incomplete)), p
 
 
-def _applications(p: Problems, value: Any) -> list[ApplicationSpec]:
+def _applications(p: Problems, value: Any, incomplete: set[str]) -> list[ApplicationSpec]:
     if not check_type(p, "applications", value, list):
+        incomplete.add("")
         return []
     apps = []
     names: dict[str, int] = {}
     for i, item in enumerate(value):
         place = f"applications[{i}]"
+        found = p.count
         if not check_type(p, place, item, dict):
+            incomplete.add("")
             continue
         check_keys(p, place, item, ("name", "versions"), ("description",))
-        name = check_text(p, f"{place}.name", item.get("name", ""))
+        # a missing name is already reported as a missing field
+        name = check_text(p, f"{place}.name", item["name"]) if "name" in item else None
         if name is not None and name in names:
             p.add(
                 f"{place}.name",
@@ -207,6 +236,8 @@ def _applications(p: Problems, value: Any) -> list[ApplicationSpec]:
         versions = _versions(p, place, item.get("versions", []))
         if name is not None:
             apps.append(ApplicationSpec(name, tuple(versions), description or ""))
+        if p.count > found:
+            incomplete.add(name or "")
     return apps
 
 
@@ -221,7 +252,11 @@ def _versions(p: Problems, app_place: str, value: Any) -> list[VersionSpec]:
         if not check_type(p, vplace, item, dict):
             continue
         check_keys(p, vplace, item, ("version", "modules"), ())
-        text = check_version_text(p, f"{vplace}.version", item.get("version", ""))
+        text = (
+            check_version_text(p, f"{vplace}.version", item["version"])
+            if "version" in item
+            else None
+        )
         if text is not None:
             key = parse_version(text).key
             if key in seen:
@@ -253,7 +288,7 @@ def _modules(p: Problems, version_place: str, value: Any) -> list[ModuleSpec]:
         name = check_text(p, f"{mplace}.name", item["name"])
         version = check_text(p, f"{mplace}.version", item["version"])
         image = check_text(p, f"{mplace}.image", item.get("image", ""), empty_ok=True)
-        url, sha256 = _artifact(p, f"{mplace}.artifact", item.get("artifact"))
+        url, sha256 = check_artifact(p, f"{mplace}.artifact", item.get("artifact"))
         if "image" not in item and "artifact" not in item:
             p.add(mplace, "needs an 'image', an 'artifact' ({url, sha256}), or both")
         if name is not None and name in names:
@@ -264,24 +299,6 @@ def _modules(p: Problems, version_place: str, value: Any) -> list[ModuleSpec]:
         if name is not None and version is not None and image is not None:
             modules.append(ModuleSpec(name, version, image, url, sha256))
     return modules
-
-
-def _artifact(p: Problems, place: str, value: Any) -> tuple[str | None, str | None]:
-    if value is None:
-        return None, None
-    if not check_type(p, place, value, dict) or not check_keys(
-        p, place, value, ("url", "sha256"), ()
-    ):
-        return None, None
-    url = check_text(p, f"{place}.url", value["url"])
-    if url is not None and not url.startswith(("http://", "https://", "file://")):
-        p.add(f"{place}.url", "must start with http://, https:// or file://")
-        url = None
-    sha256 = check_text(p, f"{place}.sha256", value["sha256"])
-    if sha256 is not None and not SHA256.match(sha256):
-        p.add(f"{place}.sha256", "must be 64 hexadecimal characters (a SHA-256)")
-        sha256 = None
-    return url, sha256.lower() if sha256 else None
 
 
 def _devices(p: Problems, value: Any) -> list[DeviceSpec]:
@@ -300,7 +317,8 @@ def _devices(p: Problems, value: Any) -> list[DeviceSpec]:
             ("name",),
             ("site", "labels", "endpoint", "ca_file", "fingerprint", "token", "applications"),
         )
-        name = check_text(p, f"{place}.name", item.get("name", ""))
+        # a missing name is already reported as a missing field
+        name = check_text(p, f"{place}.name", item["name"]) if "name" in item else None
         if name is not None and name in names:
             p.add(f"{place}.name", f"device '{name}' is already defined at devices[{names[name]}]")
             name = None
@@ -331,32 +349,13 @@ def _devices(p: Problems, value: Any) -> list[DeviceSpec]:
                 token = None
             else:
                 token = token.strip()
-        labels = _labels(p, f"{place}.labels", item.get("labels", {}))
+        labels = check_labels(p, f"{place}.labels", item.get("labels", {}))
         apps = _device_apps(p, f"{place}.applications", item.get("applications", {}))
         if name is not None:
             devices.append(
                 DeviceSpec(name, site or "", labels, endpoint, apps, ca_file, fingerprint, token)
             )
     return devices
-
-
-def _labels(p: Problems, place: str, value: Any) -> Labels:
-    if value is None:
-        return {}
-    if not check_type(p, place, value, dict):
-        return {}
-    labels = {}
-    for key, label in value.items():
-        if not isinstance(key, str):
-            p.add(place, f"label name {key!r} must be text")
-        elif isinstance(label, str | int | float | bool):
-            labels[key] = label
-        else:
-            p.add(
-                join_place(place, key),
-                f"must be text, a number or true/false, not {type_name(label)}",
-            )
-    return labels
 
 
 def _device_apps(p: Problems, place: str, value: Any) -> dict[str, DeviceAppSpec]:

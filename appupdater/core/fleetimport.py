@@ -1,4 +1,4 @@
-"""Importing a checked `Fleet` into the store (all or nothing), and exporting the store.
+"""Importing a checked `Fleet` into the store (all or nothing); exporting is in `fleetexport`.
 
 Names are the keys: an import adds what is new and updates what differs, and never deletes.
 Importing the same file twice changes nothing the second time.
@@ -6,17 +6,16 @@ Importing the same file twice changes nothing the second time.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NotRequired, TypedDict
-
-import yaml
 
 from appupdater.core.catalog import MODULE_FIELDS
 from appupdater.core.fleetchecks import Problems
-from appupdater.core.fleetfile import Fleet, ModuleSpec, file_format, read_fleet_file
+
+# export lives in fleetexport; these two names stay here for callers written before the split
+from appupdater.core.fleetexport import export_file, fleet_document
+from appupdater.core.fleetfile import Fleet, ModuleSpec, read_fleet
 from appupdater.core.versions import parse_version
 from appupdater.store.bulk import insert_rows, update_rows
 from appupdater.store.db import writing
@@ -56,17 +55,25 @@ class ImportSummary:
 
 
 def import_file(path: str | Path, progress: Progress | None = None) -> ImportSummary:
-    """Read, check and import a fleet file."""
-    return import_fleet(read_fleet_file(path), str(path), progress)
+    """Read, check and import a fleet file. A file with mistakes raises `FleetFileError` with
+    all of them, those in the file and those against the database together, and changes
+    nothing."""
+    fleet, problems = read_fleet(path)
+    return _import(fleet, problems, progress)
 
 
 def import_fleet(fleet: Fleet, file: str, progress: Progress | None = None) -> ImportSummary:
     """Write `fleet` into the bound database in one transaction; see the module docstring."""
+    return _import(fleet, Problems(file), progress)
+
+
+def _import(fleet: Fleet, problems: Problems, progress: Progress | None) -> ImportSummary:
     report = progress or (lambda stage, done, total: None)
     with writing():
         apps = dict(tuples(Application.select(Application.name, Application.id), tuple[str, int]))
         stored = _stored_versions()
-        _check_against_store(fleet, file, apps, stored)
+        _check_against_store(fleet, problems, apps, stored)
+        problems.raise_if_any()
         report("applications", 0, len(fleet.applications))
         apps_added, versions_added, versions_changed = _write_catalog(fleet, apps, stored)
         report("devices", 0, len(fleet.devices))
@@ -88,32 +95,45 @@ def _stored_versions() -> dict[str, dict[str, int]]:
 
 
 def _check_against_store(
-    fleet: Fleet, file: str, apps: dict[str, int], stored: dict[str, dict[str, int]]
+    fleet: Fleet, p: Problems, apps: dict[str, int], stored: dict[str, dict[str, int]]
 ) -> None:
-    p = Problems(file)
+    """Add to `p` what only the database shows: unknown applications and versions, and
+    versions whose precedence clashes with a stored one."""
     known: dict[str, set[str]] = {name: set(stored.get(name, {})) for name in apps}
     for i, app in enumerate(fleet.applications):
         by_key = {parse_version(text).key: text for text in stored.get(app.name, {})}
+        in_file = {v.version for v in app.versions}
         for j, version in enumerate(app.versions):
             other = by_key.get(parse_version(version.version).key)
-            if other is not None and other != version.version:
+            # a clash with a version the file lists as well was reported by the file's checks
+            if other is not None and other != version.version and other not in in_file:
                 p.add(
                     f"applications[{i}].versions[{j}].version",
                     f"version '{version.version}' has the same precedence as '{other}', "
                     f"already stored for {app.name}",
                 )
         known.setdefault(app.name, set()).update(v.version for v in app.versions)
+    incomplete = fleet.incomplete  # a rejected entry may be what a device refers to
+    unnamed = "" in incomplete
     for i, device in enumerate(fleet.devices):
         for app_name, state in device.applications.items():
             place = f"devices[{i}].applications.{app_name}"
             if app_name not in known:
-                p.add(place, f"unknown application '{app_name}'")
+                hint = " (an application entry of this file has a problem too)" if unnamed else ""
+                p.add(place, f"unknown application '{app_name}'{hint}")
                 continue
+            hint = (
+                " (one of its versions in this file has a problem too)"
+                if app_name in incomplete
+                else ""
+            )
             for key in ("configured", "installed"):
                 text = getattr(state, key)
                 if text is not None and text not in known[app_name]:
-                    p.add(f"{place}.{key}", f"unknown version '{text}' of application '{app_name}'")
-    p.raise_if_any()
+                    p.add(
+                        f"{place}.{key}",
+                        f"unknown version '{text}' of application '{app_name}'{hint}",
+                    )
 
 
 def _write_catalog(
@@ -244,146 +264,11 @@ def _write_device_apps(
     return len(new_rows) + len(changed_rows)
 
 
-# ---- export ----------------------------------------------------------------------------------
-
-
-class ArtifactEntry(TypedDict):
-    url: str
-    sha256: str | None
-
-
-class ModuleEntry(TypedDict):
-    name: str
-    version: str
-    image: NotRequired[str]
-    artifact: NotRequired[ArtifactEntry]
-
-
-class VersionEntry(TypedDict):
-    version: str
-    modules: list[ModuleEntry]
-
-
-class ApplicationEntry(TypedDict):
-    name: str
-    description: NotRequired[str]
-    versions: list[VersionEntry]
-
-
-class DeviceAppEntry(TypedDict, total=False):
-    configured: str
-    installed: str
-
-
-class DeviceConnectionEntry(TypedDict, total=False):
-    labels: Labels
-    endpoint: str
-    ca_file: str
-    fingerprint: str
-
-
-class DeviceEntry(DeviceConnectionEntry):
-    name: str
-    site: str
-    applications: dict[str, DeviceAppEntry]
-
-
-class FleetDocument(TypedDict):
-    """A fleet file as written (docs/fleet-file.md); keys in the order they are written."""
-
-    applications: list[ApplicationEntry]
-    devices: list[DeviceEntry]
-
-
-def fleet_document() -> FleetDocument:
-    """The whole store as a fleet-file document (applications, then devices, sorted by name)."""
-    modules: dict[int, list[ModuleEntry]] = {}
-    module_query = Module.select(Module.app_version, *MODULE_FIELDS).order_by(
-        Module.app_version, Module.position
-    )
-    for version_id, name, version, image, url, sha256 in tuples(
-        module_query, tuple[int, str, str, str, str | None, str | None]
-    ):
-        module: ModuleEntry = {"name": name, "version": version}
-        if image or not url:
-            module["image"] = image
-        if url:
-            module["artifact"] = {"url": url, "sha256": sha256}
-        modules.setdefault(version_id, []).append(module)
-    versions: dict[int, list[tuple[str, int]]] = {}
-    version_text: dict[int, str] = {}
-    version_query = AppVersion.select(AppVersion.id, AppVersion.application, AppVersion.version)
-    for version_id, app_id, text in tuples(version_query, tuple[int, int, str]):
-        versions.setdefault(app_id, []).append((text, version_id))
-        version_text[version_id] = text
-    app_names = {}
-    applications: list[ApplicationEntry] = []
-    app_query = Application.select(
-        Application.id, Application.name, Application.description
-    ).order_by(Application.name)
-    for app_id, name, description in tuples(app_query, tuple[int, str, str]):
-        app_names[app_id] = name
-        ordered = sorted(versions.get(app_id, []), key=lambda v: parse_version(v[0]).key)
-        app_versions: list[VersionEntry] = [
-            {"version": text, "modules": modules.get(vid, [])} for text, vid in ordered
-        ]
-        if description:
-            applications.append(
-                {"name": name, "description": description, "versions": app_versions}
-            )
-        else:
-            applications.append({"name": name, "versions": app_versions})
-    states: dict[int, dict[str, DeviceAppEntry]] = {}
-    state_query = DeviceApp.select(
-        DeviceApp.device, DeviceApp.application, DeviceApp.configured, DeviceApp.installed
-    )
-    for device_id, app_id, configured, installed in tuples(
-        state_query, tuple[int, int, int | None, int | None]
-    ):
-        state: DeviceAppEntry = {}
-        if configured is not None:
-            state["configured"] = version_text[configured]
-        if installed is not None:
-            state["installed"] = version_text[installed]
-        states.setdefault(device_id, {})[app_names[app_id]] = state
-    devices: list[DeviceEntry] = []
-    # tokens stay in the database: an exported file is shared, printed, checked in
-    device_query = Device.select(
-        Device.id,
-        Device.name,
-        Device.site,
-        Device.labels,
-        Device.endpoint,
-        Device.tls_ca_file,
-        Device.tls_fingerprint,
-    ).order_by(Device.name)
-    for device_id, name, site, labels, endpoint, ca_file, fingerprint in tuples(
-        device_query, tuple[int, str, str, Labels, str | None, str | None, str | None]
-    ):
-        connection: DeviceConnectionEntry = {}
-        if labels:
-            connection["labels"] = labels
-        if endpoint:
-            connection["endpoint"] = endpoint
-        if ca_file:
-            connection["ca_file"] = ca_file
-        if fingerprint:
-            connection["fingerprint"] = fingerprint
-        applications_of = dict(sorted(states.get(device_id, {}).items()))
-        devices.append({"name": name, "site": site, **connection, "applications": applications_of})
-    return {"applications": applications, "devices": devices}
-
-
-def export_file(path: str | Path) -> int:
-    """Write the store to `path` (YAML or JSON by its name) atomically; returns the device count."""
-    path = Path(path)
-    kind = file_format(path)
-    document = fleet_document()
-    if kind == "json":
-        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    else:
-        text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
-    return len(document["devices"])
+__all__ = [
+    "ImportSummary",
+    "Progress",
+    "export_file",
+    "fleet_document",
+    "import_file",
+    "import_fleet",
+]

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import TypedDict
 
+import peewee
+
 from appupdater.core.progress import RunStatus, run_counts, run_status
-from appupdater.store.models import Deployment, Device, UpdateRun
-from appupdater.store.rows import tuples
+from appupdater.store.models import Deployment, Device, Target, UpdateRun
+from appupdater.store.rows import sql_rows
+
+# a time read raw: SQLite's text or PostgreSQL's naive datetime, both UTC
+_Moment = str | datetime | None
 
 
 class RunEntry(TypedDict):
@@ -27,6 +33,12 @@ class DeploymentEntry(TypedDict):
     progress: int
     attempts: int
     message: str
+    action: str  # "now" or "at" (a deployment at a chosen time), as approved
+    # ISO 8601 in UTC; None where the moment does not apply (yet)
+    scheduled_at: str | None  # when an "at" deployment is due
+    started_at: str | None  # when its latest attempt started
+    finished_at: str | None  # when it ended (succeeded, failed, cancelled)
+    next_attempt_at: str | None  # when a retrying deployment is tried again
 
 
 class StatusDocument(TypedDict):
@@ -37,8 +49,9 @@ class StatusDocument(TypedDict):
 
 
 def status_document(run_id: int | None = None) -> StatusDocument:
-    """``{"runs": [{id, status, counts}], "deployments": [{id, run, device, state, phase,
-    progress, attempts, message}]}``, newest run first, deployments by run and device."""
+    """``{"runs": [{id, status, approved_by, approved_at, counts}], "deployments": [{id, run,
+    device, state, phase, progress, attempts, message, action, scheduled_at, started_at,
+    finished_at, next_attempt_at}]}``, newest run first, deployments by run and device."""
     runs = UpdateRun.select(
         UpdateRun.id, UpdateRun.configured_at, UpdateRun.approved_at, UpdateRun.approved_by
     ).order_by(UpdateRun.id.desc())
@@ -55,6 +68,13 @@ def status_document(run_id: int | None = None) -> StatusDocument:
         }
         for r in runs
     ]
+    # a deployment's action is that of its device's targets in the run (one per device)
+    target = Target.alias()
+    action = (
+        target.select(peewee.fn.MIN(target.action))
+        .where((target.run == Deployment.run) & (target.device == Deployment.device))
+        .alias("action")
+    )
     query = (
         Deployment.select(
             Deployment.id,
@@ -65,13 +85,28 @@ def status_document(run_id: int | None = None) -> StatusDocument:
             Deployment.progress,
             Deployment.attempts,
             Deployment.last_message,
+            action,
+            Deployment.scheduled_at,
+            Deployment.started_at,
+            Deployment.finished_at,
+            Deployment.next_attempt_at,
         )
         .join(Device)
         .order_by(Deployment.run.desc(), Device.name)
     )
     if run_id is not None:
         query = query.where(Deployment.run == run_id)
-    rows = tuples(query, tuple[int, int, str, str, str | None, int, int, str])
+    # read raw, with the times converted once per distinct value: a run's deployments share a
+    # few moments, and converting each through the field took 3/4 of the time on 10,000 rows
+    sql, params = query.sql()
+    iso = _IsoTimes()
+    rows = sql_rows(
+        sql,
+        params,
+        tuple[
+            int, int, str, str, str | None, int, int, str, str, _Moment, _Moment, _Moment, _Moment
+        ],
+    )
     deployments: list[DeploymentEntry] = [
         {
             "id": d,
@@ -82,10 +117,48 @@ def status_document(run_id: int | None = None) -> StatusDocument:
             "progress": progress,
             "attempts": attempts,
             "message": message,
+            "action": action,
+            "scheduled_at": iso(scheduled),
+            "started_at": iso(started),
+            "finished_at": iso(finished),
+            "next_attempt_at": iso(next_attempt),
         }
-        for d, run, device, state, phase, progress, attempts, message in rows
+        for (
+            d,
+            run,
+            device,
+            state,
+            phase,
+            progress,
+            attempts,
+            message,
+            action,
+            scheduled,
+            started,
+            finished,
+            next_attempt,
+        ) in rows
     ]
     return {"runs": run_rows, "deployments": deployments}
+
+
+class _IsoTimes:
+    """Raw stored times as ISO 8601 in UTC (``2026-11-27T09:00:00+00:00``), each distinct
+    value converted once."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str | datetime, str] = {}
+
+    def __call__(self, raw: _Moment) -> str | None:
+        if raw is None:
+            return None
+        text = self.seen.get(raw)
+        if text is None:
+            moment = datetime.fromisoformat(raw) if isinstance(raw, str) else raw
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            text = self.seen[raw] = moment.astimezone(UTC).isoformat()
+        return text
 
 
 def status_text(document: StatusDocument) -> Iterator[str]:

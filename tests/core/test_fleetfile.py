@@ -160,9 +160,9 @@ def test_rejections_name_file_place_and_problem(db, tmp_path, document, place, w
     path = write(tmp_path, document, name="bad.yaml")
     with pytest.raises(FleetFileError) as info:
         import_file(path)
-    message = str(info.value)
-    assert f"{path}: {place}: " in message
-    assert what in message
+    [(found, problem)] = info.value.problems  # one mistake, one problem
+    assert (found, str(info.value)) == (place, f"{path}: {place}: {problem}")
+    assert what in problem
     assert dump_tables() == before
 
 

@@ -116,11 +116,20 @@ def test_tray_words_icons_and_notifications(qtbot, demo_fleet, monkeypatch):
         "Open App Updater",
         "Deployment Overview",
         "Update applications…",
-        "0 deployment(s) running",
+        "Deployments: reading…",
         "Quit",
     ]
     tray._show_activity(Activity(running=2, waiting=1, scheduled=4, failed_recently=0))
     assert tray.icon.toolTip() == "App Updater — 2 running, 1 waiting, 4 scheduled, 0 failed (24 h)"
+    # the open menu follows the same read as the tooltip: they agree
+    assert (
+        tray.status_action.text()
+        == "Deployments: 2 running, 1 waiting, 4 scheduled, 0 failed (24 h)"
+    )
+    tray.rebuild_menu()
+    assert tray.status_action.text().removeprefix("Deployments: ") == (
+        tray.icon.toolTip().removeprefix("App Updater — ")
+    )
     assert describe_activity(None) == "App Updater"
     engine.run_completed.emit(7, 10, 2)
     assert shown[-1] == ("Update run #7 completed", "10 succeeded, 2 failed")

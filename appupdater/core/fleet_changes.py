@@ -11,6 +11,7 @@ the fingerprint; several changes cancelling out exactly would need a coincidence
 
 from __future__ import annotations
 
+import peewee
 from peewee import Expression, Node, fn
 
 from appupdater.store.models import AppVersion, Device, DeviceApp
@@ -46,7 +47,7 @@ def fleet_fingerprint() -> Fingerprint:
     return tuple(values)
 
 
-def _weight(row_id: Node) -> Expression:
+def _weight(row_id: peewee.Field) -> Expression:
     """A weight of its own for each row (1 … 65521, scattered), so that changes of two rows
     do not cancel out in a sum."""
     return Expression(row_id * 7919, "%", 65_521) + 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QObject, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QFontMetrics
 
 from appupdater.core.inventory import AppSummary, DeviceRow, VersionCell
 from appupdater.core.versions import parse_version
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from _typeshed import SupportsRichComparison
 
 BEHIND = QColor("#b26a00")
+CELL_MARGIN = 10  # each side of a cell's text, with room for the style's own padding
+HEADER_MARGIN = 36  # a header's padding and its sort indicator
 
 
 class ApplicationsModel(ListTableModel[AppSummary]):
@@ -191,3 +193,14 @@ class DevicesModel(ListTableModel[DeviceRow]):
                 return (1, parse_version(cell[1]).key)
 
         self.rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
+
+
+def version_column_width(
+    cells: QFontMetrics, header: QFontMetrics, app: str, versions: list[str]
+) -> int:
+    """A width for `app`'s column that shows its longest cell uncut: the widest version
+    changing to the widest (`2024.10 → 2024.11`), or marked unmanaged, and the header."""
+    widest = max(versions, key=cells.horizontalAdvance, default="")
+    texts = (f"{widest} → {widest}", f"{widest} (unmanaged)")
+    text_width = max(cells.horizontalAdvance(t) for t in texts)
+    return max(text_width + 2 * CELL_MARGIN, header.horizontalAdvance(app) + HEADER_MARGIN)

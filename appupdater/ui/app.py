@@ -20,6 +20,7 @@ from appupdater.engine.engine import Engine
 from appupdater.engine.signals import QuitSignals
 from appupdater.errors import AppUpdaterError, DesktopError
 from appupdater.store.db import close_database, data_dir, default_location, open_database
+from appupdater.ui.error_dialog import ErrorReporter
 from appupdater.ui.heap_keeper import HeapKeeper
 from appupdater.ui.icons import icon
 from appupdater.ui.single_instance import InstanceServer, notify_running
@@ -281,6 +282,22 @@ def run_gui(database: str | None, demo: bool = False, in_tray: bool = False) -> 
     running = QApplication.instance()
     app = running if isinstance(running, QApplication) else QApplication(sys.argv)
     configure_application(app)
+    try:
+        log_handler: logging.Handler | None = desktop.start_log_file()
+    except OSError as exc:
+        log_handler = None
+        log.warning("cannot write the log in %s: %s", desktop.log_dir(), exc)
+    reporter = ErrorReporter()
+    reporter.install()
+    try:
+        return _run_gui(app, database, demo, in_tray)
+    finally:
+        reporter.uninstall()
+        if log_handler is not None:
+            desktop.stop_log_file(log_handler)
+
+
+def _run_gui(app: QApplication, database: str | None, demo: bool, in_tray: bool) -> int:
     location = demo_database() if demo else (database or default_location())
     if not demo and notify_running(location):
         print("App Updater is already running on this database; brought its window forward.")
@@ -294,6 +311,9 @@ def run_gui(database: str | None, demo: bool = False, in_tray: bool = False) -> 
     except AppUpdaterError as exc:
         QMessageBox.critical(None, "App Updater", f"App Updater cannot start.\n\n{exc}")
         return 1
+    log.info(
+        "App Updater %s started on %s (Python %s)", __version__, location, sys.version.split()[0]
+    )
     controller = Application(app, build_engine())
     controller.start(location, in_tray=in_tray)
     # Ctrl+C or a TERM from the session: quit now; running deployments resume next time
@@ -302,4 +322,5 @@ def run_gui(database: str | None, demo: bool = False, in_tray: bool = False) -> 
     signals.restore()
     controller.shutdown()
     close_database()
+    log.info("App Updater ended (%d)", code)
     return code

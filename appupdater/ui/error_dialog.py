@@ -61,9 +61,8 @@ class ErrorDialog(QDialog):
             "<b>Something went wrong in App Updater.</b><br>"
             "It keeps running, but what you were doing may not have finished."
         )
-        self.summary = QLabel(
-            f"{html.escape(summary, quote=False)}<br><small>at {html.escape(place, quote=False)}</small>"
-        )
+        what, at = html.escape(summary, quote=False), html.escape(place, quote=False)
+        self.summary = QLabel(f"{what}<br><small>at {at}</small>")
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.log_label = QLabel(

@@ -27,7 +27,8 @@ class WaitingWork:
         return self.scheduled + self.queued + self.retrying
 
     def describe(self) -> str:
-        """`3 deployments are waiting: 2 scheduled, 1 retrying`."""
+        """`3 deployments are waiting: 2 scheduled, 1 retrying`; `2 deployments are
+        scheduled` where all wait alike."""
         parts = [
             f"{number} {word}"
             for number, word in (
@@ -38,6 +39,8 @@ class WaitingWork:
             if number
         ]
         verb = "is" if self.total == 1 else "are"
+        if len(parts) == 1:  # `12 deployments are scheduled`
+            return f"{plural(self.total, 'deployment')} {verb} {parts[0].split(' ', 1)[1]}"
         return f"{plural(self.total, 'deployment')} {verb} waiting: " + ", ".join(parts)
 
 

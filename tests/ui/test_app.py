@@ -277,8 +277,7 @@ def test_quit_with_work_waiting_says_so_and_offers_start_at_login(
         message_boxes.answer(text=choice)
     controller.window.quit_action.trigger()
     assert message_boxes.seen == [
-        f"{waiting} deployments are waiting: {waiting} scheduled; "
-        f"the next is due at {local_text(at)}."
+        f"{waiting} deployments are scheduled; the next is due at {local_text(at)}."
     ]
     assert controller.qapp.calls == (1 if quits else 0)
     assert desktop.autostart_enabled() is at_login

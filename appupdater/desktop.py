@@ -29,9 +29,10 @@ from appupdater.store.db import data_dir
 DESKTOP_ID = "io.github.appupdater.AppUpdater"
 ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
 TRAY_OPTION = "--tray"
-# One line format for the app's log, `appupdater engine` and the device agent (which keeps a
-# copy: it imports nothing of the app; tests/test_logs.py checks that the two agree).
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# One line format for every App Updater log: the app's file, the command line's terminal
+# (`appupdater engine`), and the device agent, which keeps a copy as it imports nothing of the
+# app. tests/test_logs.py checks that all three agree.
+LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s: %(message)s"
 LOG_NAME = "appupdater.log"
 LOG_BYTES = 2 * 1024 * 1024  # per file; with LOG_BACKUPS old ones, a few MB in all
 LOG_BACKUPS = 3

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import ast
 import logging
+from pathlib import Path
 
-from appupdater import desktop
+from appupdater import cli, desktop
 from appupdater.agent import server
 
 
 def test_the_agent_writes_the_same_lines_as_the_app():
     assert server.LOG_FORMAT == desktop.LOG_FORMAT
+
+
+def test_the_command_line_writes_the_same_lines_as_the_app():
+    """`appupdater engine` (and the GUI's terminal) log through the command line's
+    basicConfig: its format is the shared one."""
+    tree = ast.parse(Path(cli.__file__).read_text())
+    formats = [
+        keyword.value.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "basicConfig"
+        for keyword in node.keywords
+        if keyword.arg == "format" and isinstance(keyword.value, ast.Constant)
+    ]
+    assert formats == [desktop.LOG_FORMAT]
 
 
 def test_log_lives_under_xdg_state_home_and_rotates(tmp_path, monkeypatch):
@@ -23,7 +39,7 @@ def test_log_lives_under_xdg_state_home_and_rotates(tmp_path, monkeypatch):
         handler.maxBytes = 400  # type: ignore[attr-defined]
         logging.getLogger("appupdater.engine").info("deployment %d succeeded", 7)
         lines = desktop.log_file().read_text().splitlines()
-        assert lines[-1].endswith(" INFO appupdater.engine: deployment 7 succeeded")
+        assert lines[-1].endswith(" appupdater.engine INFO: deployment 7 succeeded")
         for n in range(40):
             logging.getLogger("appupdater.ui").warning("line %d of many", n)
     finally:

@@ -38,7 +38,7 @@ log = logging.getLogger("appupdater.agent")
 
 # The line format of every App Updater log (appupdater.desktop.LOG_FORMAT; the agent keeps
 # its own copy, as it imports nothing of the app: tests/test_logs.py checks they agree).
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s: %(message)s"
 MAX_BODY = 1024 * 1024
 
 

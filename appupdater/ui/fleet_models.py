@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QObject, Qt
 from PySide6.QtGui import QBrush, QColor, QFontMetrics
+from PySide6.QtWidgets import QTableView
 
-from appupdater.core.inventory import AppSummary, DeviceRow, VersionCell
+from appupdater.core.inventory import AppSummary, DeviceRow, Inventory, VersionCell
 from appupdater.core.versions import parse_version
 from appupdater.ui.icons import icon
 from appupdater.ui.tables import ListTableModel, ModelIndex
@@ -193,6 +194,15 @@ class DevicesModel(ListTableModel[DeviceRow]):
                 return (1, parse_version(cell[1]).key)
 
         self.rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
+
+
+def fit_version_columns(view: QTableView, inventory: Inventory) -> None:
+    """The devices table's application columns wide enough for their longest cell."""
+    cells, header = view.fontMetrics(), view.horizontalHeader().fontMetrics()
+    for slot, app in enumerate(inventory.apps):
+        versions = [v.text for v in inventory.catalog.apps[app.name].versions]
+        width = version_column_width(cells, header, app.name, versions)
+        view.setColumnWidth(len(DevicesModel.FIXED) + slot, width)
 
 
 def version_column_width(

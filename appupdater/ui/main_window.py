@@ -43,8 +43,9 @@ from appupdater.ui.autostart_action import AutostartAction
 from appupdater.ui.busy_status import BusyStatus
 from appupdater.ui.fleet_files import FleetFiles
 from appupdater.ui.fleet_follower import FleetFollower
-from appupdater.ui.fleet_models import ApplicationsModel, DevicesModel, version_column_width
+from appupdater.ui.fleet_models import ApplicationsModel, DevicesModel, fit_version_columns
 from appupdater.ui.icons import icon
+from appupdater.ui.main_menus import build_menus
 from appupdater.ui.main_state import restore_main_state, save_main_state
 from appupdater.ui.tables import configure_table
 from appupdater.ui.tasks import BackgroundTasks
@@ -191,40 +192,7 @@ class MainWindow(QMainWindow):
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         self.quit_action.triggered.connect(self.close)
 
-        file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction(self.import_action)
-        file_menu.addAction(self.export_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.autostart_action)
-        file_menu.aboutToShow.connect(self.autostart_action.show_truth)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        update_menu = self.menuBar().addMenu("&Update")
-        update_menu.addAction(self.update_action)
-        update_menu.addAction(self.overview_action)
-        devices_menu = self.menuBar().addMenu("&Devices")
-        devices_menu.addAction(self.connection_action)
-        view_menu = self.menuBar().addMenu("&View")
-        view_menu.addAction(self.refresh_action)
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(self.log_folder_action)
-        help_menu.addSeparator()
-        help_menu.addAction(self.about_action)
-        help_menu.addAction(self.about_qt_action)
-
-        toolbar = self.addToolBar("Main")
-        toolbar.setObjectName("main-toolbar")
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        toolbar.setMovable(False)
-        for action in (
-            self.update_action,
-            self.overview_action,
-            self.import_action,
-            self.export_action,
-        ):
-            toolbar.addAction(action)
-        toolbar.addSeparator()
-        toolbar.addAction(self.quit_action)
+        build_menus(self)
 
     def _devices_selection_changed(self, *_args: object) -> None:
         self.connection_action.setEnabled(self.selected_device() is not None)
@@ -341,7 +309,7 @@ class MainWindow(QMainWindow):
             for column, width in enumerate((105, 125, 78)):
                 self.devices_view.setColumnWidth(column, width)
         if new_columns and (not first_load or not self._header_restored):
-            self._fit_version_columns(inventory)
+            fit_version_columns(self.devices_view, inventory)
         self.database_label.setText(f"Database: {describe(db.obj)}")
         self._apps_selection_changed()
         self.loaded.emit()
@@ -383,15 +351,6 @@ class MainWindow(QMainWindow):
     def _device_rows(self) -> dict[Hashable, int]:
         devices = self.devices_model.devices
         return {devices[i].id: row for row, i in enumerate(self.devices_model.rows)}
-
-    def _fit_version_columns(self, inventory: Inventory) -> None:
-        """Application columns wide enough for their longest cell (`2024.10 → 2024.11`)."""
-        metrics = self.devices_view.fontMetrics()
-        header = self.devices_view.horizontalHeader().fontMetrics()
-        for slot, app in enumerate(inventory.apps):
-            versions = inventory.catalog.apps[app.name].versions
-            width = version_column_width(metrics, header, app.name, [v.text for v in versions])
-            self.devices_view.setColumnWidth(3 + slot, width)
 
     def _apps_selection_changed(self) -> None:
         names = self.selected_applications()

@@ -1,7 +1,8 @@
 """Desktop integration without Qt: where the resources are, and the freedesktop files that put
 App Updater in the application menu (a desktop entry and hicolor icons under
 ``$XDG_DATA_HOME``) and, if wanted, start it in the tray at login (an entry under
-``$XDG_CONFIG_HOME/autostart``).
+``$XDG_CONFIG_HOME/autostart``); and the rotating log under ``$XDG_STATE_HOME/appupdater``,
+in the line format the engine and the device agent share.
 
 The entries are written from the template ``resources/desktop/<DESKTOP_ID>.desktop`` with
 ``Exec`` and ``TryExec`` pointing at the program that writes them: the frozen executable, the
@@ -10,6 +11,8 @@ The entries are written from the template ``resources/desktop/<DESKTOP_ID>.deskt
 
 from __future__ import annotations
 
+import logging
+import logging.handlers
 import os
 import shutil
 import subprocess
@@ -26,6 +29,13 @@ from appupdater.store.db import data_dir
 DESKTOP_ID = "io.github.appupdater.AppUpdater"
 ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
 TRAY_OPTION = "--tray"
+# One line format for every App Updater log: the app's file, the command line's terminal
+# (`appupdater engine`), and the device agent, which keeps a copy as it imports nothing of the
+# app. tests/test_logs.py checks that all three agree.
+LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s: %(message)s"
+LOG_NAME = "appupdater.log"
+LOG_BYTES = 2 * 1024 * 1024  # per file; with LOG_BACKUPS old ones, a few MB in all
+LOG_BACKUPS = 3
 
 
 def resources_dir() -> Path:
@@ -52,6 +62,47 @@ def data_home() -> Path:
 
 def config_home() -> Path:
     return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+
+
+def state_home() -> Path:
+    """``$XDG_STATE_HOME``, by default ``~/.local/state`` (logs, history: worth keeping, not
+    worth backing up)."""
+    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+
+
+def log_dir() -> Path:
+    return state_home() / "appupdater"
+
+
+def log_file() -> Path:
+    return log_dir() / LOG_NAME
+
+
+def start_log_file(level: int = logging.INFO) -> logging.Handler:
+    """Log `level` and up of every logger to the rotating log file, in `LOG_FORMAT`, and give
+    handlers already there (a terminal's) the same format. Returns the file's handler (to
+    remove with `stop_log_file`). Raises OSError when the folder cannot be written."""
+    log_dir().mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        log_file(), maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+    )
+    handler.setLevel(level)
+    formatter = logging.Formatter(LOG_FORMAT)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for other in root.handlers:
+        if type(other) is logging.StreamHandler:  # a terminal's (basicConfig's)
+            other.setFormatter(formatter)
+            if other.level == logging.NOTSET:  # it keeps showing what it showed
+                other.setLevel(root.level)
+    root.addHandler(handler)
+    root.setLevel(min(root.level or level, level))
+    return handler
+
+
+def stop_log_file(handler: logging.Handler) -> None:
+    logging.getLogger().removeHandler(handler)
+    handler.close()
 
 
 def entry_path() -> Path:

@@ -36,6 +36,9 @@ from appupdater.agent.state import Agent, Conflict
 
 log = logging.getLogger("appupdater.agent")
 
+# The line format of every App Updater log (appupdater.desktop.LOG_FORMAT; the agent keeps
+# its own copy, as it imports nothing of the app: tests/test_logs.py checks they agree).
+LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s: %(message)s"
 MAX_BODY = 1024 * 1024
 
 
@@ -235,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
+        format=LOG_FORMAT,
         stream=sys.stderr,
     )
     token = _read_token(args)

@@ -45,6 +45,7 @@ def details() -> list[tuple[str, str]]:
         ("Database", describe(bound) if bound is not None else "not open"),
         ("Data folder", str(data_dir())),
         ("Settings", QSettings().fileName()),
+        ("Log", str(desktop.log_file())),
         ("Menu entry", str(entry) if entry.is_file() else "not installed"),
         (
             "At login",

@@ -11,17 +11,21 @@ from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
-from appupdater import __version__
+from appupdater import __version__, desktop
+from appupdater.core.plural import plural
+from appupdater.core.waiting import WaitingWork, waiting_work
 from appupdater.desktop import DESKTOP_ID
 from appupdater.engine.build import build_engine
 from appupdater.engine.engine import Engine
 from appupdater.engine.signals import QuitSignals
-from appupdater.errors import AppUpdaterError
+from appupdater.errors import AppUpdaterError, DesktopError
 from appupdater.store.db import close_database, data_dir, default_location, open_database
+from appupdater.ui.error_dialog import ErrorReporter
 from appupdater.ui.heap_keeper import HeapKeeper
 from appupdater.ui.icons import icon
 from appupdater.ui.single_instance import InstanceServer, notify_running
 from appupdater.ui.tasks import BackgroundTasks
+from appupdater.ui.timefmt import local_text
 from appupdater.ui.tray import Tray
 
 log = logging.getLogger("appupdater.ui")
@@ -154,19 +158,33 @@ class Application(QObject):
             self.quit()
 
     def _confirm_quit(self) -> bool:
-        """True to quit now; False to stay (cancelled, or waiting for running deployments)."""
-        running = self.engine.running
-        if running == 0:
-            return True
+        """True to quit now; False to stay (cancelled, kept in the tray, or waiting for the
+        running deployments)."""
+        try:
+            waiting = waiting_work()
+        except Exception:  # a database that cannot be read must not keep anyone from quitting
+            log.exception("cannot read the waiting deployments at quit")
+            waiting = WaitingWork(0, 0, 0, None)
+        if self.engine.running:
+            return self._confirm_quit_running(self.engine.running, waiting)
+        if waiting.total:
+            return self._confirm_quit_waiting(waiting)
+        return True
+
+    def _confirm_quit_running(self, running: int, waiting: WaitingWork) -> bool:
+        verb = "is" if running == 1 else "are"
         box = QMessageBox(
             QMessageBox.Icon.Question,
             "Quit App Updater",
-            f"{running} deployment(s) are running.",
+            f"{plural(running, 'deployment')} {verb} running.",
             parent=self.window,
         )
+        later = ""
+        if waiting.total:
+            later = f" {waiting.describe()}{_next_due(waiting)}."
         box.setInformativeText(
             "Wait until they finish, or quit now: deployments stopped now, and those queued or "
-            "scheduled, resume the next time App Updater starts."
+            "scheduled, resume the next time App Updater starts." + later
         )
         wait = box.addButton("&Wait for them", QMessageBox.ButtonRole.AcceptRole)
         now = box.addButton("&Quit now", QMessageBox.ButtonRole.DestructiveRole)
@@ -179,6 +197,47 @@ class Application(QObject):
         if clicked is wait:
             self._start_draining()
         return False
+
+    def _confirm_quit_waiting(self, waiting: WaitingWork) -> bool:
+        """Nothing runs, but deployments wait for their time or their next attempt: they run
+        only while App Updater does. Say so, and offer what keeps them going."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Quit App Updater",
+            f"{waiting.describe()}{_next_due(waiting)}.",
+            parent=self.window,
+        )
+        starts_at_login = desktop.autostart_enabled()
+        box.setInformativeText(
+            "They run only while App Updater is running: after you quit, they wait until it "
+            "starts again."
+            + (" It starts at login, so they run after you next log in." if starts_at_login else "")
+        )
+        keep = None
+        if self.tray is not None:
+            keep = box.addButton("&Keep running in the tray", QMessageBox.ButtonRole.AcceptRole)
+        login = None
+        if not starts_at_login:
+            login = box.addButton("&Start at login, then quit", QMessageBox.ButtonRole.YesRole)
+        anyway = box.addButton("&Quit anyway", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(keep or login or anyway)
+        box.exec()
+        clicked = box.clickedButton()
+        if clicked is keep:
+            self.window.hide()
+            if self.window.overview is not None:
+                self.window.overview.hide()
+            return False
+        if clicked is login:
+            try:
+                path = desktop.set_autostart(True)
+            except DesktopError as exc:
+                QMessageBox.warning(self.window, "Start at login", str(exc))
+                return False
+            log.info("start at login turned on at quit (%s)", path)
+            return True
+        return clicked is anyway
 
     def _start_draining(self) -> None:
         """Start no new deployments; quit when the running ones have ended."""
@@ -212,10 +271,33 @@ class Application(QObject):
         self.window.tasks.shutdown()
 
 
+def _next_due(waiting: WaitingWork) -> str:
+    """`; the next is due at 2026-11-28 14:00` (local time), or nothing."""
+    if waiting.next_at is None:
+        return ""
+    return f"; the next is due at {local_text(waiting.next_at)}"
+
+
 def run_gui(database: str | None, demo: bool = False, in_tray: bool = False) -> int:
     running = QApplication.instance()
     app = running if isinstance(running, QApplication) else QApplication(sys.argv)
     configure_application(app)
+    try:
+        log_handler: logging.Handler | None = desktop.start_log_file()
+    except OSError as exc:
+        log_handler = None
+        log.warning("cannot write the log in %s: %s", desktop.log_dir(), exc)
+    reporter = ErrorReporter()
+    reporter.install()
+    try:
+        return _run_gui(app, database, demo, in_tray)
+    finally:
+        reporter.uninstall()
+        if log_handler is not None:
+            desktop.stop_log_file(log_handler)
+
+
+def _run_gui(app: QApplication, database: str | None, demo: bool, in_tray: bool) -> int:
     location = demo_database() if demo else (database or default_location())
     if not demo and notify_running(location):
         print("App Updater is already running on this database; brought its window forward.")
@@ -229,6 +311,9 @@ def run_gui(database: str | None, demo: bool = False, in_tray: bool = False) -> 
     except AppUpdaterError as exc:
         QMessageBox.critical(None, "App Updater", f"App Updater cannot start.\n\n{exc}")
         return 1
+    log.info(
+        "App Updater %s started on %s (Python %s)", __version__, location, sys.version.split()[0]
+    )
     controller = Application(app, build_engine())
     controller.start(location, in_tray=in_tray)
     # Ctrl+C or a TERM from the session: quit now; running deployments resume next time
@@ -237,4 +322,5 @@ def run_gui(database: str | None, demo: bool = False, in_tray: bool = False) -> 
     signals.restore()
     controller.shutdown()
     close_database()
+    log.info("App Updater ended (%d)", code)
     return code

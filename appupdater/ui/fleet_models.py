@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QObject, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QFontMetrics
+from PySide6.QtWidgets import QTableView
 
-from appupdater.core.inventory import AppSummary, DeviceRow, VersionCell
+from appupdater.core.inventory import AppSummary, DeviceRow, Inventory, VersionCell
 from appupdater.core.versions import parse_version
 from appupdater.ui.icons import icon
 from appupdater.ui.tables import ListTableModel, ModelIndex
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
     from _typeshed import SupportsRichComparison
 
 BEHIND = QColor("#b26a00")
+CELL_MARGIN = 10  # each side of a cell's text, with room for the style's own padding
+HEADER_MARGIN = 36  # a header's padding and its sort indicator
 
 
 class ApplicationsModel(ListTableModel[AppSummary]):
@@ -191,3 +194,23 @@ class DevicesModel(ListTableModel[DeviceRow]):
                 return (1, parse_version(cell[1]).key)
 
         self.rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
+
+
+def fit_version_columns(view: QTableView, inventory: Inventory) -> None:
+    """The devices table's application columns wide enough for their longest cell."""
+    cells, header = view.fontMetrics(), view.horizontalHeader().fontMetrics()
+    for slot, app in enumerate(inventory.apps):
+        versions = [v.text for v in inventory.catalog.apps[app.name].versions]
+        width = version_column_width(cells, header, app.name, versions)
+        view.setColumnWidth(len(DevicesModel.FIXED) + slot, width)
+
+
+def version_column_width(
+    cells: QFontMetrics, header: QFontMetrics, app: str, versions: list[str]
+) -> int:
+    """A width for `app`'s column that shows its longest cell uncut: the widest version
+    changing to the widest (`2024.10 → 2024.11`), or marked unmanaged, and the header."""
+    widest = max(versions, key=cells.horizontalAdvance, default="")
+    texts = (f"{widest} → {widest}", f"{widest} (unmanaged)")
+    text_width = max(cells.horizontalAdvance(t) for t in texts)
+    return max(text_width + 2 * CELL_MARGIN, header.horizontalAdvance(app) + HEADER_MARGIN)

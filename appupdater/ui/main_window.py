@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from pathlib import Path
+import time
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QHideEvent,
+    QKeySequence,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
-    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -24,26 +30,34 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from appupdater import heap
-from appupdater.core.fleetimport import ImportSummary, export_file, import_file
+from appupdater import desktop, heap
+from appupdater.core.fleet_changes import Fingerprint, fleet_fingerprint
 from appupdater.core.inventory import Inventory, load_inventory
 from appupdater.core.planning import Selection
+from appupdater.core.plural import plural
 from appupdater.core.runs import Applied
 from appupdater.engine.engine import Engine
 from appupdater.store.db import describe
 from appupdater.store.models import db
 from appupdater.ui.autostart_action import AutostartAction
 from appupdater.ui.busy_status import BusyStatus
-from appupdater.ui.fleet_models import ApplicationsModel, DevicesModel
+from appupdater.ui.fleet_files import FleetFiles
+from appupdater.ui.fleet_follower import FleetFollower
+from appupdater.ui.fleet_models import ApplicationsModel, DevicesModel, fit_version_columns
 from appupdater.ui.icons import icon
+from appupdater.ui.main_menus import build_menus
+from appupdater.ui.main_state import restore_main_state, save_main_state
 from appupdater.ui.tables import configure_table
 from appupdater.ui.tasks import BackgroundTasks
+from appupdater.ui.view_keeper import remember, restore
 from appupdater.ui.wizard.update_wizard import UpdateWizard
 
 if TYPE_CHECKING:
     from appupdater.ui.overview.window import OverviewWindow
 
 log = logging.getLogger("appupdater.ui")
+
+HINT = "Select one or more applications, then Update applications…"
 
 
 class MainWindow(QMainWindow):
@@ -78,7 +92,7 @@ class MainWindow(QMainWindow):
         apps_box = QGroupBox("&Applications")
         apps_layout = QVBoxLayout(apps_box)
         apps_layout.addWidget(self.apps_view)
-        self.apps_hint = QLabel("Select one or more applications, then Update applications…")
+        self.apps_hint = QLabel(HINT)
         self.apps_hint.setWordWrap(True)
         apps_layout.addWidget(self.apps_hint)
 
@@ -116,6 +130,10 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.busy = BusyStatus(self, self.tasks)
+        self.files = FleetFiles(self)
+        self.follower = FleetFollower(self.tasks, self)
+        self.follower.changed.connect(self._follow)
+        self._loading = False
         self.database_label = QLabel()
         self.statusBar().addPermanentWidget(self.database_label)
 
@@ -142,14 +160,14 @@ class MainWindow(QMainWindow):
         self.update_action.setEnabled(False)
         self.import_action = QAction(icon("import"), "&Import fleet file…", self)
         self.import_action.setShortcut(QKeySequence("Ctrl+I"))
-        self.import_action.triggered.connect(self.import_fleet)
+        self.import_action.triggered.connect(self.files.import_fleet)
         self.overview_action = QAction(icon("overview"), "Deployment &Overview", self)
         self.overview_action.setShortcut(QKeySequence("Ctrl+O"))
         self.overview_action.setStatusTip("Follow every update run and its deployments")
         self.overview_action.triggered.connect(lambda: self.show_overview())
         self.export_action = QAction(icon("export"), "&Export…", self)
         self.export_action.setShortcut(QKeySequence("Ctrl+E"))
-        self.export_action.triggered.connect(self.export_fleet)
+        self.export_action.triggered.connect(self.files.export_fleet)
         self.connection_action = QAction(icon("online"), "Device &connection…", self)
         self.connection_action.setShortcut(QKeySequence("Ctrl+K"))
         self.connection_action.setStatusTip(
@@ -163,44 +181,18 @@ class MainWindow(QMainWindow):
         self.autostart_action = AutostartAction(self)
         self.about_action = QAction(icon("appupdater"), "&About App Updater", self)
         self.about_action.triggered.connect(self.show_about)
+        self.log_folder_action = QAction("Open &log folder", self)
+        self.log_folder_action.setStatusTip(
+            f"Show the folder of App Updater's log ({desktop.log_dir()})"
+        )
+        self.log_folder_action.triggered.connect(self.open_log_folder)
         self.about_qt_action = QAction("About &Qt", self)
         self.about_qt_action.triggered.connect(QApplication.aboutQt)
         self.quit_action = QAction(icon("quit"), "&Quit", self)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         self.quit_action.triggered.connect(self.close)
 
-        file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction(self.import_action)
-        file_menu.addAction(self.export_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.autostart_action)
-        file_menu.aboutToShow.connect(self.autostart_action.show_truth)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        update_menu = self.menuBar().addMenu("&Update")
-        update_menu.addAction(self.update_action)
-        update_menu.addAction(self.overview_action)
-        devices_menu = self.menuBar().addMenu("&Devices")
-        devices_menu.addAction(self.connection_action)
-        view_menu = self.menuBar().addMenu("&View")
-        view_menu.addAction(self.refresh_action)
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(self.about_action)
-        help_menu.addAction(self.about_qt_action)
-
-        toolbar = self.addToolBar("Main")
-        toolbar.setObjectName("main-toolbar")
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        toolbar.setMovable(False)
-        for action in (
-            self.update_action,
-            self.overview_action,
-            self.import_action,
-            self.export_action,
-        ):
-            toolbar.addAction(action)
-        toolbar.addSeparator()
-        toolbar.addAction(self.quit_action)
+        build_menus(self)
 
     def _devices_selection_changed(self, *_args: object) -> None:
         self.connection_action.setEnabled(self.selected_device() is not None)
@@ -224,6 +216,12 @@ class MainWindow(QMainWindow):
             self.engine.probe_now()
             self.refresh()
 
+    def open_log_folder(self) -> None:
+        folder = desktop.log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self.statusBar().showMessage(f"No file manager opened; the log is in {folder}", 15_000)
+
     def show_about(self) -> None:
         from appupdater.ui.about_dialog import AboutDialog
 
@@ -235,7 +233,15 @@ class MainWindow(QMainWindow):
 
     def update_applications(self) -> None:
         names = self.selected_applications()
-        if not names or self.inventory is None:
+        if not names:  # from the tray, with nothing selected
+            self.apps_hint.setText(f"<b>{HINT}</b>")
+            self.apps_hint.show()
+            self.apps_view.setFocus()
+            self.statusBar().showMessage(
+                "Select an application first, then choose Update applications…", 15_000
+            )
+            return
+        if self.inventory is None:
             return
         if self.wizard is not None:
             self.wizard.raise_()
@@ -249,71 +255,70 @@ class MainWindow(QMainWindow):
         self.wizard.finished.connect(self._wizard_closed)
         self.wizard.show()
 
-    def import_fleet(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Import fleet file", str(Path.home()), "Fleet files (*.yaml *.yml *.json)"
-        )
-        if not path:
-            return
-        self.busy.run(
-            f"Importing {Path(path).name}…",
-            lambda: import_file(path),
-            lambda summary: self._imported(path, summary),
-            "Import fleet file",
-        )
-
-    def export_fleet(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self,
-            "Export fleet file",
-            str(Path.home() / "fleet.yaml"),
-            "YAML (*.yaml *.yml);;JSON (*.json)",
-        )
-        if not path:
-            return
-        self.busy.run(
-            f"Exporting to {Path(path).name}…",
-            lambda: export_file(path),
-            lambda count: self.statusBar().showMessage(
-                f"Exported {count} devices to {path}", 10_000
-            ),
-            "Export",
-        )
-
     def refresh(self) -> None:
+        """Load the fleet again (F5, after an import or a run), showing that it loads."""
+        self._loading = self.follower.loading = True
+        started = time.perf_counter()
         self.busy.run(
-            "Loading the fleet…", load_inventory, self._loaded_inventory, "Load the fleet"
+            "Loading the fleet…",
+            _read_fleet,
+            lambda result: self._loaded(result, started),
+            "Load the fleet",
         )
+
+    def _follow(self) -> None:
+        """The fleet changed in the database: load it quietly (no busy bar, no message box)."""
+        if self._loading:
+            return
+        self._loading = True
+        started = time.perf_counter()
+        self.tasks.submit(
+            _read_fleet, lambda result: self._loaded(result, started), self._follow_failed
+        )
+
+    def _follow_failed(self, error: BaseException) -> None:
+        self._loading = self.follower.loading = False
+        self.statusBar().showMessage(f"Cannot read the fleet: {error}", 10_000)
+
+    def _loaded(self, result: tuple[Fingerprint, Inventory], started: float) -> None:
+        fingerprint, inventory = result
+        self._loading = False
+        self._loaded_inventory(inventory)
+        self.follower.loaded(fingerprint, (time.perf_counter() - started) * 1000)
 
     # -- background results --------------------------------------------------------------
 
     def _loaded_inventory(self, inventory: Inventory) -> None:
-        selected = set(self.selected_applications())
+        """Show a loaded fleet, keeping what was selected and where the views were."""
+        apps_kept = remember(self.apps_view, lambda row: self.apps_model.apps[row].name)
+        devices_kept = remember(self.devices_view, self._device_key)
         self.inventory = inventory
         heap.settle()
         self.apps_model.set_apps(inventory.apps)
-        for row, app in enumerate(inventory.apps):
-            if app.name in selected:
-                self.apps_view.selectRow(row)
+        restore(
+            self.apps_view,
+            apps_kept,
+            lambda: {app.name: row for row, app in enumerate(inventory.apps)},
+        )
+        names = [a.name for a in inventory.apps]
+        new_columns = names != self.devices_model.app_names
         first_load = not self.devices_model.app_names
-        self.devices_model.set_devices([a.name for a in inventory.apps], inventory.devices)
+        self.devices_model.set_devices(names, inventory.devices)
+        restore(self.devices_view, devices_kept, self._device_rows)
         if first_load and not self._header_restored:
             for column, width in enumerate((105, 125, 78)):
                 self.devices_view.setColumnWidth(column, width)
-            for column in range(3, self.devices_model.columnCount()):
-                self.devices_view.setColumnWidth(column, 150)
+        if new_columns and (not first_load or not self._header_restored):
+            fit_version_columns(self.devices_view, inventory)
         self.database_label.setText(f"Database: {describe(db.obj)}")
         self._apps_selection_changed()
         self.loaded.emit()
 
-    def _imported(self, path: str, summary: ImportSummary) -> None:
-        self.statusBar().showMessage(f"{Path(path).name}: {summary.describe()}", 15_000)
-        self.refresh()
-
     def _run_created(self, run_id: int, applied: Applied) -> None:
         self.statusBar().showMessage(
-            f"Update run #{run_id} approved: {applied.configurations_updated} configuration(s) "
-            f"updated, {applied.deployments_created} deployment(s) created",
+            f"Update run #{run_id} approved: "
+            f"{plural(applied.configurations_updated, 'configuration')} updated, "
+            f"{plural(applied.deployments_created, 'deployment')} created",
             15_000,
         )
         self.engine.wake()
@@ -340,12 +345,22 @@ class MainWindow(QMainWindow):
 
     # -- view state ----------------------------------------------------------------------
 
+    def _device_key(self, row: int) -> Hashable:
+        return self.devices_model.devices[self.devices_model.rows[row]].id
+
+    def _device_rows(self) -> dict[Hashable, int]:
+        devices = self.devices_model.devices
+        return {devices[i].id: row for row, i in enumerate(self.devices_model.rows)}
+
     def _apps_selection_changed(self) -> None:
         names = self.selected_applications()
         self.update_action.setEnabled(bool(names) and self.inventory is not None)
         self.update_action.setText(
             f"&Update {names[0]}…" if len(names) == 1 else "&Update applications…"
         )
+        self.apps_hint.setVisible(not names)
+        if names:
+            self.apps_hint.setText(HINT)
 
     def _search_changed(self, text: str) -> None:
         self.devices_model.set_search(text)
@@ -357,28 +372,19 @@ class MainWindow(QMainWindow):
         )
 
     def _restore_state(self) -> None:
-        settings = QSettings()
-        geometry = settings.value("main/geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1280, 800)
-        restored = {}
-        for key, restore in (
-            ("main/state", self.restoreState),
-            ("main/splitter", self.splitter.restoreState),
-            ("main/devices-header", self.devices_view.horizontalHeader().restoreState),
-        ):
-            value = settings.value(key)
-            restored[key] = isinstance(value, QByteArray) and restore(value)
-        self._header_restored = bool(restored["main/devices-header"])
+        self._header_restored = restore_main_state(self)
 
     def save_state(self) -> None:
-        settings = QSettings()
-        settings.setValue("main/geometry", self.saveGeometry())
-        settings.setValue("main/state", self.saveState())
-        settings.setValue("main/splitter", self.splitter.saveState())
-        settings.setValue("main/devices-header", self.devices_view.horizontalHeader().saveState())
+        save_main_state(self)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.follower.start()
+        self.follower.look()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.follower.stop()  # a window in the tray reads nothing; it looks again when shown
+        super().hideEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.wizard is not None and self.wizard.finalize_page.recording:
@@ -388,9 +394,15 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.save_state()
+        self.follower.stop()
         if self.wizard is not None:
             self.wizard.reject()
         if self.overview is not None and self.close_guard is None:
             self.overview.close()  # alone, the main window takes its overview along
         self.tasks.shutdown()
         super().closeEvent(event)
+
+
+def _read_fleet() -> tuple[Fingerprint, Inventory]:
+    """The fingerprint first, then the fleet: a change in between is loaded again later."""
+    return fleet_fingerprint(), load_inventory()

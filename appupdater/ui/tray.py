@@ -17,15 +17,29 @@ from appupdater.ui.tasks import BackgroundTasks
 FAILURE_NOTICE_GAP_S = 5.0  # failures closer together than this share one notification
 
 
-def describe_activity(activity: Activity | None) -> str:
-    if activity is None:
-        return "App Updater"
+def activity_counts(activity: Activity) -> str:
+    """`2 running, 1 waiting, 4 scheduled, 0 failed (24 h)`: what the tooltip and the menu
+    both tell, from one read, so that they agree."""
     parts = [f"{activity.running} running"]
     if activity.waiting:
         parts.append(f"{activity.waiting} waiting")
     parts.append(f"{activity.scheduled} scheduled")
     parts.append(f"{activity.failed_recently} failed (24 h)")
-    return "App Updater — " + ", ".join(parts)
+    return ", ".join(parts)
+
+
+def describe_activity(activity: Activity | None) -> str:
+    """The tooltip."""
+    if activity is None:
+        return "App Updater"
+    return "App Updater — " + activity_counts(activity)
+
+
+def menu_status(activity: Activity | None) -> str:
+    """The menu's status line: the tooltip's counts (all processes on this database)."""
+    if activity is None:
+        return "Deployments: reading…"
+    return "Deployments: " + activity_counts(activity)
 
 
 class Tray(QObject):
@@ -45,6 +59,8 @@ class Tray(QObject):
         self.icon.setToolTip("App Updater")
         self.menu = QMenu()
         self.menu.aboutToShow.connect(self.rebuild_menu)
+        self.menu.aboutToShow.connect(self.refresh)
+        self.status_action: QAction | None = None
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)
         self._refreshing = False
@@ -88,12 +104,15 @@ class Tray(QObject):
             name = "tray-idle"
         self.icon.setIcon(icon(name))
         self.icon.setToolTip(describe_activity(activity))
+        if self.status_action is not None:  # the open menu follows the tooltip
+            self.status_action.setText(menu_status(activity))
 
     def _failed_read(self, error: BaseException) -> None:
         self._refreshing = False
         self.icon.setToolTip(f"App Updater — cannot read the database: {error}")
 
     def rebuild_menu(self) -> None:
+        self.status_action = None
         self.menu.clear()
         open_action = QAction(icon("appupdater"), "Open App Updater", self.menu)
         open_action.triggered.connect(self.open_requested)
@@ -101,8 +120,7 @@ class Tray(QObject):
         overview_action.triggered.connect(self.overview_requested)
         update_action = QAction(icon("update"), "Update applications…", self.menu)
         update_action.triggered.connect(self.update_requested)
-        running = self.engine.running
-        status = QAction(f"{running} deployment(s) running", self.menu)
+        status = self.status_action = QAction(menu_status(self.activity), self.menu)
         status.setEnabled(False)
         quit_action = QAction(icon("quit"), "Quit", self.menu)
         quit_action.triggered.connect(self.quit_requested)

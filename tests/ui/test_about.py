@@ -63,6 +63,7 @@ def test_about_tells_versions_and_where_the_data_is_and_copies_it(
     assert seen["Qt"].startswith(__import__("PySide6").QtCore.qVersion())
     assert seen["Python"].startswith(".".join(map(str, __import__("sys").version_info[:2])))
     assert seen["Database"] == str(db_path)
+    assert seen["Log"] == str(desktop.log_file())
     assert seen["Menu entry"] == "not installed" and seen["At login"] == "does not start"
     assert f"Database: {db_path}" in seen["clipboard"]
     assert f"Version: {__version__}" in seen["clipboard"] and seen["copy"] == "&Copied"

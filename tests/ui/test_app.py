@@ -3,8 +3,11 @@ deployments run; one instance per database; the tray's words and notifications."
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.progress import Activity
@@ -68,7 +71,9 @@ def test_closing_with_deployments_running_asks(qtbot, controller, message_boxes,
     else:
         message_boxes.answer(button)
     controller.window.close()
-    assert "deployment(s) are running" in message_boxes.seen[0]
+    assert "deployments are running" in message_boxes.seen[0] or (
+        "1 deployment is running" in message_boxes.seen[0]
+    )
     assert controller.window.isVisible() is not closes
 
 
@@ -116,11 +121,20 @@ def test_tray_words_icons_and_notifications(qtbot, demo_fleet, monkeypatch):
         "Open App Updater",
         "Deployment Overview",
         "Update applications…",
-        "0 deployment(s) running",
+        "Deployments: reading…",
         "Quit",
     ]
     tray._show_activity(Activity(running=2, waiting=1, scheduled=4, failed_recently=0))
     assert tray.icon.toolTip() == "App Updater — 2 running, 1 waiting, 4 scheduled, 0 failed (24 h)"
+    # the open menu follows the same read as the tooltip: they agree
+    assert (
+        tray.status_action.text()
+        == "Deployments: 2 running, 1 waiting, 4 scheduled, 0 failed (24 h)"
+    )
+    tray.rebuild_menu()
+    assert tray.status_action.text().removeprefix("Deployments: ") == (
+        tray.icon.toolTip().removeprefix("App Updater — ")
+    )
     assert describe_activity(None) == "App Updater"
     engine.run_completed.emit(7, 10, 2)
     assert shown[-1] == ("Update run #7 completed", "10 succeeded, 2 failed")
@@ -220,3 +234,65 @@ def test_closing_the_wizard_asks_for_a_collection(qtbot, controller):
     with qtbot.waitSignal(window.wizard_closed, timeout=5_000):
         wizard.reject()
     assert controller.heap._soon.isActive()
+
+
+def schedule_everything(hours: float) -> datetime:
+    """A run whose every deployment waits for a time `hours` from now; returns that time."""
+    from appupdater.core.runs import DeviceAction, apply_configuration
+    from appupdater.store.models import DeployAction
+
+    at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=hours)
+    plan = plan_update([Selection("line-monitor")])
+    devices = [d.id for d in plan.devices()]
+    run_id = create_run(
+        plan,
+        dict.fromkeys(devices, DeviceAction(DeployAction.AT, at)),
+        approved_by="test",
+        devices=devices,
+    )
+    apply_configuration(run_id, datetime.now(UTC))
+    return at
+
+
+@pytest.mark.parametrize(
+    ("choice", "quits", "at_login"),
+    [
+        ("&Quit anyway", True, False),
+        ("&Start at login, then quit", True, True),
+        ("Cancel", False, False),
+    ],
+)
+def test_quit_with_work_waiting_says_so_and_offers_start_at_login(
+    qtbot, controller, message_boxes, choice, quits, at_login
+):
+    from appupdater import desktop
+    from appupdater.ui.timefmt import local_text
+
+    at = schedule_everything(3)
+    waiting = Deployment.select().where(Deployment.state == "scheduled").count()
+    assert waiting > 1 and controller.engine.running == 0
+    if choice == "Cancel":
+        message_boxes.answer(QMessageBox.StandardButton.Cancel)
+    else:
+        message_boxes.answer(text=choice)
+    controller.window.quit_action.trigger()
+    assert message_boxes.seen == [
+        f"{waiting} deployments are scheduled; the next is due at {local_text(at)}."
+    ]
+    assert controller.qapp.calls == (1 if quits else 0)
+    assert desktop.autostart_enabled() is at_login
+
+
+def test_quit_with_work_waiting_offers_no_tray_without_one(qtbot, controller, message_boxes):
+    schedule_everything(1)
+    buttons = []
+
+    def answer():
+        box = QApplication.activeModalWidget()
+        buttons.extend(b.text() for b in box.buttons())
+        box.reject()
+
+    QTimer.singleShot(50, answer)
+    assert controller._confirm_quit() is False
+    assert "&Keep running in the tray" not in buttons
+    assert {"&Start at login, then quit", "&Quit anyway"} <= set(buttons)

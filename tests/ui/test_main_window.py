@@ -8,10 +8,10 @@ import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from appupdater.store.models import Device
+from appupdater.store.models import AppVersion, Device, DeviceApp
 from appupdater.ui.main_window import MainWindow
 from tests.helpers import dump_tables
-from tests.ui.drive import click_action
+from tests.ui.drive import click_action, click_row
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "fleet.yaml"
 
@@ -119,3 +119,111 @@ def test_view_state_is_restored(qtbot, demo_fleet, engine):
     assert second.splitter.sizes()[0] == 280
     assert second.devices_view.columnWidth(1) == 211
     second.close()
+
+
+def test_hint_goes_once_an_application_is_selected(qtbot, window):
+    assert window.apps_hint.isVisible()
+    click_row(qtbot, window.apps_view, 0)
+    assert not window.apps_hint.isVisible()
+    click_row(qtbot, window.apps_view, 0, modifier=Qt.KeyboardModifier.ControlModifier)
+    assert window.selected_applications() == []
+    assert window.apps_hint.isVisible()
+
+
+def test_update_with_nothing_selected_says_to_select_an_application_first(qtbot, window):
+    """The tray's Update applications… reaches the window with nothing selected."""
+    window.update_applications()
+    assert window.wizard is None
+    assert "Select an application first" in window.statusBar().currentMessage()
+    assert window.apps_hint.text().startswith("<b>")
+    click_row(qtbot, window.apps_view, 1)
+    assert not window.apps_hint.isVisible()
+
+
+@pytest.mark.parametrize(
+    ("chosen", "name", "filter_", "written"),
+    [
+        ("fleet", "JSON (*.json)", "fleet.json", '"devices"'),
+        ("fleet", "YAML (*.yaml *.yml)", "fleet.yaml", "devices:"),
+        ("fleet.yml", "JSON (*.json)", "fleet.yml", "devices:"),
+    ],
+    ids=["json-filter", "yaml-filter", "own-extension-wins"],
+)
+def test_export_without_an_extension_uses_the_selected_filter(
+    qtbot, window, monkeypatch, tmp_path, chosen, name, filter_, written
+):
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / chosen), name)
+    )
+    click_action(qtbot, window, window.export_action)
+    target = tmp_path / filter_
+    qtbot.waitUntil(target.exists)
+    assert written in target.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("fleet")) == [filter_]
+    assert str(target) in window.statusBar().currentMessage()
+
+
+def selected_names(view, column=0):
+    return sorted(
+        index.sibling(index.row(), column).data() for index in view.selectionModel().selectedRows()
+    )
+
+
+def test_follows_the_database_and_keeps_selection_and_scroll(qtbot, window):
+    """A deployment that succeeded shows without F5; selections and scrolling stay (F5 too)."""
+    window.follower.base_ms = 50
+    window.follower.timer.setInterval(50)
+    apps = [a.name for a in window.apps_model.apps]
+    line = apps.index("line-monitor")
+    click_row(qtbot, window.apps_view, 0)
+    click_row(qtbot, window.apps_view, line, modifier=Qt.KeyboardModifier.ControlModifier)
+    click_row(qtbot, window.devices_view, 30)
+    click_row(qtbot, window.devices_view, 32, modifier=Qt.KeyboardModifier.ControlModifier)
+    window.devices_view.verticalScrollBar().setValue(12)
+    picked_apps = selected_names(window.apps_view)
+    picked_devices = selected_names(window.devices_view)
+    top = window.devices_view.indexAt(QPoint(1, 1)).data()
+    assert (
+        len(picked_apps) == 2
+        and len(picked_devices) == 2
+        and top != column_values(window.devices_view, 0)[0]
+    )
+
+    behind = window.apps_model.index(line, 2).data()
+    latest = AppVersion.get(AppVersion.version == window.apps_model.apps[line].latest).id
+    # as a deployment that succeeded leaves it: every device on line-monitor's latest
+    DeviceApp.update(configured=latest, installed=latest).where(
+        DeviceApp.application == AppVersion.get_by_id(latest).application
+    ).execute()
+    qtbot.waitUntil(lambda: window.apps_model.index(line, 2).data() != behind)
+    assert window.apps_model.index(line, 2).data().startswith("0 of ")
+    assert selected_names(window.apps_view) == picked_apps
+    assert selected_names(window.devices_view) == picked_devices
+    assert window.devices_view.indexAt(QPoint(1, 1)).data() == top
+
+    with qtbot.waitSignal(window.loaded):
+        qtbot.keyClick(window, Qt.Key.Key_F5)
+    assert selected_names(window.apps_view) == picked_apps
+    assert selected_names(window.devices_view) == picked_devices
+    assert window.devices_view.indexAt(QPoint(1, 1)).data() == top
+
+
+def test_nothing_changed_nothing_reloaded(qtbot, window):
+    window.follower.base_ms = 30
+    window.follower.timer.setInterval(30)
+    loads = []
+    window.loaded.connect(lambda: loads.append(1))
+    qtbot.waitUntil(lambda: window.follower.looks >= 4)
+    assert loads == []
+    Device.update(online=False).where(
+        Device.name == column_values(window.devices_view, 0)[0]
+    ).execute()
+    qtbot.waitUntil(lambda: window.devices_model.index(0, 2).data() == "offline")
+    assert loads == [1]
+
+
+def test_hidden_window_reads_nothing(qtbot, window):
+    window.hide()
+    assert not window.follower.timer.isActive()
+    window.show()
+    assert window.follower.timer.isActive()

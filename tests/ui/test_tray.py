@@ -121,8 +121,12 @@ def test_rollout_completes_from_the_tray_with_every_window_closed(
         "deployments were running while every window was closed"
     )
     assert seen["menu"][0] == "Open App Updater" and seen["menu"][-1] == "Quit"
-    assert any(text.endswith("deployment(s) running") for text in seen["menu"])
+    # the menu's counts and the tooltip come from one read of the database: they agree
+    [status] = [text for text in seen["menu"] if text.startswith("Deployments: ")]
     assert seen["tooltip"].startswith("App Updater — ")
+    assert status.removeprefix("Deployments: ") == seen["tooltip_with_menu"].removeprefix(
+        "App Updater — "
+    )
     [(run, succeeded, failed)] = seen["completed"]
     assert run == seen["run"] and succeeded + failed == seen["devices"] and failed == 0
     assert seen["windows_visible"] == []

@@ -55,6 +55,7 @@ def main() -> int:
         menu = controller.tray.menu
         menu.popup(controller.tray.icon.geometry().center())
         seen["menu"] = [a.text() for a in menu.actions() if not a.isSeparator()]
+        seen["tooltip_with_menu"] = controller.tray.icon.toolTip()
         QTimer.singleShot(300, step_3_screenshot)
 
     def step_3_screenshot():

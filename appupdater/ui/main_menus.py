@@ -1,0 +1,47 @@
+"""The main window's menus and toolbar, over the actions it created."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+
+if TYPE_CHECKING:
+    from appupdater.ui.main_window import MainWindow
+
+
+def build_menus(window: MainWindow) -> None:
+    file_menu = window.menuBar().addMenu("&File")
+    file_menu.addAction(window.import_action)
+    file_menu.addAction(window.export_action)
+    file_menu.addSeparator()
+    file_menu.addAction(window.autostart_action)
+    file_menu.aboutToShow.connect(window.autostart_action.show_truth)
+    file_menu.addSeparator()
+    file_menu.addAction(window.quit_action)
+    update_menu = window.menuBar().addMenu("&Update")
+    update_menu.addAction(window.update_action)
+    update_menu.addAction(window.overview_action)
+    devices_menu = window.menuBar().addMenu("&Devices")
+    devices_menu.addAction(window.connection_action)
+    view_menu = window.menuBar().addMenu("&View")
+    view_menu.addAction(window.refresh_action)
+    help_menu = window.menuBar().addMenu("&Help")
+    help_menu.addAction(window.log_folder_action)
+    help_menu.addSeparator()
+    help_menu.addAction(window.about_action)
+    help_menu.addAction(window.about_qt_action)
+
+    toolbar = window.addToolBar("Main")
+    toolbar.setObjectName("main-toolbar")
+    toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    toolbar.setMovable(False)
+    for action in (
+        window.update_action,
+        window.overview_action,
+        window.import_action,
+        window.export_action,
+    ):
+        toolbar.addAction(action)
+    toolbar.addSeparator()
+    toolbar.addAction(window.quit_action)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import peewee
 
-from appupdater.core.plural import plural
+from appupdater.core.words import plural
 from appupdater.store.models import WAITING_STATES, Deployment, DeploymentState
 from appupdater.store.rows import scalar, tuples
 

@@ -12,8 +12,8 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from appupdater import __version__, desktop
-from appupdater.core.plural import plural
 from appupdater.core.waiting import WaitingWork, waiting_work
+from appupdater.core.words import plural
 from appupdater.desktop import DESKTOP_ID
 from appupdater.engine.build import build_engine
 from appupdater.engine.engine import Engine

@@ -34,8 +34,8 @@ from appupdater import desktop, heap
 from appupdater.core.fleet_changes import Fingerprint, fleet_fingerprint
 from appupdater.core.inventory import Inventory, load_inventory
 from appupdater.core.planning import Selection
-from appupdater.core.plural import plural
 from appupdater.core.runs import Applied
+from appupdater.core.words import plural
 from appupdater.engine.engine import Engine
 from appupdater.store.db import describe
 from appupdater.store.models import db

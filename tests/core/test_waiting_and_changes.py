@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from appupdater.core.fleet_changes import fleet_fingerprint
-from appupdater.core.plural import plural
 from appupdater.core.runs import DeviceAction
 from appupdater.core.waiting import waiting_work
+from appupdater.core.words import plural
 from appupdater.store.models import DeployAction, Deployment, Device, DeviceApp
 from tests.core.lifecycle import T0, apply_configuration, approve, load_fleet
 from tests.helpers import devices_yaml, load_yaml

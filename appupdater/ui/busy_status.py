@@ -6,9 +6,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QProgressBar
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QProgressBar, QWidget
 
 from appupdater.ui.tasks import BackgroundTasks
+
+# wide enough that a problem of a fleet file (file, place, what is wrong) reads on one line
+_WIDE = "QLabel#qt_msgbox_label, QLabel#qt_msgbox_informativelabel { min-width: 720px; }"
+
+
+def failure_box(parent: QWidget, title: str, error: BaseException) -> QMessageBox:
+    """ "<title> failed." and the error's first line; its further lines (one problem each, as
+    a fleet file's) below, where they keep their line breaks."""
+    first, *rest = str(error).splitlines() or [""]
+    box = QMessageBox(
+        QMessageBox.Icon.Critical, title, f"{title} failed.\n\n{first}", parent=parent
+    )
+    if rest:
+        box.setInformativeText("\n".join(rest))
+        box.setStyleSheet(_WIDE)
+    return box
 
 
 class BusyStatus:
@@ -45,7 +61,7 @@ class BusyStatus:
         def failed(error: BaseException) -> None:
             self._finished()
             self.window.statusBar().showMessage(f"{title} failed", 10_000)
-            QMessageBox.critical(self.window, title, f"{title} failed.\n\n{error}")
+            failure_box(self.window, title, error).exec()
 
         self.tasks.submit(work, done, failed)
 

@@ -65,6 +65,14 @@ class ApplicationsModel(ListTableModel[AppSummary]):
         return None
 
 
+LEGEND = (
+    f"<span style='color:{BEHIND.name()}'>Orange</span>: behind the latest version · "
+    "<b>1.0.0 → 2.1.0</b>: runs 1.0.0, configured to run 2.1.0 (not deployed yet) · "
+    "<b>→ 2.1.0</b>: configured, nothing reported yet · "
+    "<b>(unmanaged)</b>: runs a version no configuration asks for"
+)
+
+
 def version_cell(cell: VersionCell | None) -> str:
     """How a device's versions of one application read in a cell."""
     if cell is None:

@@ -43,7 +43,12 @@ from appupdater.ui.autostart_action import AutostartAction
 from appupdater.ui.busy_status import BusyStatus
 from appupdater.ui.fleet_files import FleetFiles
 from appupdater.ui.fleet_follower import FleetFollower
-from appupdater.ui.fleet_models import ApplicationsModel, DevicesModel, fit_version_columns
+from appupdater.ui.fleet_models import (
+    LEGEND,
+    ApplicationsModel,
+    DevicesModel,
+    fit_version_columns,
+)
 from appupdater.ui.icons import icon
 from appupdater.ui.main_menus import build_menus
 from appupdater.ui.main_state import restore_main_state, save_main_state
@@ -118,6 +123,10 @@ class MainWindow(QMainWindow):
         devices_layout = QVBoxLayout(devices_box)
         devices_layout.addLayout(search_row)
         devices_layout.addWidget(self.devices_view)
+        self.legend = QLabel(LEGEND)
+        self.legend.setWordWrap(True)
+        self.legend.setAccessibleName("Legend")
+        devices_layout.addWidget(self.legend)
 
         self.splitter = QSplitter()
         self.splitter.addWidget(apps_box)

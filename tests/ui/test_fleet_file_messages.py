@@ -35,7 +35,7 @@ class Box:
         if not isinstance(box, QMessageBox):
             QTimer.singleShot(25, self._look)
             return
-        self.text = box.text()
+        self.text = "\n".join(filter(None, (box.text(), box.informativeText())))
         if SHOTS.parent.is_dir():
             SHOTS.mkdir(exist_ok=True)
             box.grab().save(str(SHOTS / f"{self.shot}.png"))

@@ -227,3 +227,13 @@ def test_hidden_window_reads_nothing(qtbot, window):
     assert not window.follower.timer.isActive()
     window.show()
     assert window.follower.timer.isActive()
+
+
+def test_the_legend_explains_colour_arrows_and_unmanaged(main_window, screenshot):
+    """What the tester asked of the device table's marks, said under it."""
+    text = main_window.legend.text()
+    assert main_window.legend.isVisible()
+    for mark in ("Orange", "→", "(unmanaged)"):
+        assert mark in text
+    main_window.resize(1024, 700)
+    screenshot(main_window, "main-window-legend-1024")

@@ -30,15 +30,20 @@ from tests.ui.drive import click_action, click_row
 WAIT = 20_000
 
 
-@pytest.fixture
-def overview(qtbot, demo_fleet, engine):
-    """The overview on the demo fleet, acting through `engine` (not started)."""
+def shown_overview(qtbot, engine):
+    """An overview acting through `engine`, shown at 1280×800 and loaded; closed after."""
     window = OverviewWindow(engine, interval_ms=100)
     window.resize(1280, 800)
     window.show()
     qtbot.waitUntil(lambda: window.indicator.text().startswith("Updated"), timeout=WAIT)
     yield window
     window.close()
+
+
+@pytest.fixture
+def overview(qtbot, demo_fleet, engine):
+    """The overview on the demo fleet, acting through `engine` (not started)."""
+    yield from shown_overview(qtbot, engine)
 
 
 def approve(apps=("line-monitor",), scheduled=0, now=None) -> int:

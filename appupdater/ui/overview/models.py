@@ -20,7 +20,7 @@ from appupdater.ui.icons import icon
 from appupdater.ui.overview.feed import DeploymentTable
 from appupdater.ui.overview.style import STATE_COLOUR, STATE_ICON
 from appupdater.ui.tables import ListTableModel, ModelIndex
-from appupdater.ui.timefmt import local_text
+from appupdater.ui.timefmt import local_text, local_times_in
 from appupdater.ui.wording import ACTION_SHORT
 
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1  # int 0-100 for the progress delegate
@@ -159,7 +159,7 @@ class DeploymentsModel(ListTableModel[DeploymentRow]):
         return STATE_COLOUR.get(row.state) if column == 4 else None
 
     def _tooltip(self, row: DeploymentRow, column: int) -> str | None:
-        return row.message if column == 12 and row.message else None
+        return local_times_in(row.message) if column == 12 and row.message else None
 
     def _alignment(self, row: DeploymentRow, column: int) -> int | None:
         return RIGHT if column in (1, 10) else None
@@ -235,7 +235,7 @@ class DeploymentsModel(ListTableModel[DeploymentRow]):
             return str(row.attempts)
         if column == 11:
             return local_text(parse_time(row.next_attempt_at))
-        return row.message
+        return local_times_in(row.message)
 
     def _passes(self, row: DeploymentRow) -> bool:
         if self._states and row.state not in self._states:

@@ -139,7 +139,7 @@ def test_filter_sort_and_selection_survive_refreshes(qtbot, overview):
     assert [overview.model.row_at(r).device for r in range(overview.model.rowCount())] == [names[0]]
 
 
-def test_actions_change_the_database(qtbot, overview, monkeypatch):
+def test_actions_change_the_database(qtbot, overview, monkeypatch, message_boxes):
     run_id = approve(scheduled=2)
     apply_configuration(run_id)
     overview.show_run(run_id)
@@ -157,6 +157,7 @@ def test_actions_change_the_database(qtbot, overview, monkeypatch):
     click_row(qtbot, overview.view, queued[1], modifier=Qt.KeyboardModifier.ControlModifier)
     ids = overview.selected_ids()
     assert len(ids) == 2
+    message_boxes.answer(text="Cancel Deployments")
     click_action(qtbot, overview, overview.cancel_action)
     qtbot.waitUntil(
         lambda: {Deployment.get_by_id(i).state for i in ids} == {"cancelled"}, timeout=WAIT

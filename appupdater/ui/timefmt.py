@@ -39,10 +39,14 @@ def local_text(moment: datetime | None) -> str:
 
 
 def short_local_text(moment: datetime, now: datetime | None = None) -> str:
-    """`17:00` when `moment` falls on today's local date, else as `local_text`."""
+    """`17:00` today, `tomorrow 01:30` or `yesterday 23:00`, else as `local_text` (local time,
+    days as the workstation's calendar has them)."""
     local = moment.astimezone()
-    today = (now or datetime.now(UTC)).astimezone().date()
-    return local.strftime("%H:%M") if local.date() == today else local.strftime("%Y-%m-%d %H:%M")
+    days = (local.date() - (now or datetime.now(UTC)).astimezone().date()).days
+    words = {0: "", 1: "tomorrow ", -1: "yesterday "}
+    if days in words:
+        return words[days] + local.strftime("%H:%M")
+    return local.strftime("%Y-%m-%d %H:%M")
 
 
 # how the engine writes a moment into a stored message (core/runs.py, core/actions.py)

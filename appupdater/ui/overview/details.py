@@ -7,8 +7,16 @@ from datetime import datetime
 
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QPainter, QPaintEvent
-from PySide6.QtWidgets import QSplitter, QTreeWidget, QTreeWidgetItem, QWidget
+from PySide6.QtWidgets import (
+    QLabel,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
+from appupdater.core.overview import DeploymentRow
 from appupdater.core.planning import ModuleChange
 from appupdater.ui.icons import icon
 from appupdater.ui.timefmt import local_times_in
@@ -54,9 +62,23 @@ class HintTree(QTreeWidget):
         painter.end()
 
 
+def heading(row: DeploymentRow) -> str:
+    """The selected deployment in one line above its log, with its whole last message (the
+    table's column is often too narrow for it)."""
+    state = f"{row.state} ({row.phase})" if row.phase else row.state
+    message = local_times_in(row.message)
+    return f"{row.device} — {state}" + (f": {message}" if message else "")
+
+
 class DeploymentDetails(QSplitter):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self.heading = QLabel()
+        self.heading.setAccessibleName("Selected deployment")
+        self.heading.setWordWrap(True)
+        self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.heading.setTextFormat(Qt.TextFormat.PlainText)
+        self.heading.hide()
         self.log = HintTree(LOG_HINT)
         self.log.setAccessibleName("Event log")
         self.log.setHeaderLabels(["Time", "Level", "Event"])
@@ -66,13 +88,24 @@ class DeploymentDetails(QSplitter):
         self.changes = HintTree(CHANGES_HINT)
         self.changes.setAccessibleName("Module changes")
         self.changes.setHeaderLabels(["Application / module", "Operation", "From", "To"])
-        self.changes.setColumnWidth(0, 200)
-        self.addWidget(self.log)
+        self.changes.setColumnWidth(0, 190)
+        self.changes.setColumnWidth(1, 95)
+        self.changes.setColumnWidth(2, 80)
+        left = QWidget()
+        layout = QVBoxLayout(left)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.log, 1)
+        self.addWidget(left)
         self.addWidget(self.changes)
-        self.setSizes([620, 420])
+        self.setStretchFactor(0, 3)
+        self.setStretchFactor(1, 2)
+        self.setSizes([760, 520])
 
     def clear(self) -> None:
         """Nothing selected: the panes say what to select."""
+        self.heading.hide()
         self._empty(LOG_HINT, CHANGES_HINT)
 
     def _empty(self, log_hint: str, changes_hint: str) -> None:
@@ -81,9 +114,13 @@ class DeploymentDetails(QSplitter):
         self.log.set_hint(log_hint)
         self.changes.set_hint(changes_hint)
 
-    def show_deployment(self, log: list[tuple[datetime, str, str]], carried: Carried) -> None:
-        """The deployment's events, oldest first (times in their messages made local, like the
-        tables'), and what each application it carries changes."""
+    def show_deployment(
+        self, row: DeploymentRow, log: list[tuple[datetime, str, str]], carried: Carried
+    ) -> None:
+        """The deployment `row`: its events, oldest first (times in their messages made local,
+        like the tables'), and what each application it carries changes."""
+        self.heading.setText(heading(row))
+        self.heading.show()
         self._empty(NO_EVENTS, NO_CHANGES)
         for at, level, message in log:
             text = local_times_in(message)

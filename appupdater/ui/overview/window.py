@@ -26,7 +26,7 @@ from appupdater.engine.engine import Engine
 from appupdater.store.models import DeploymentState as S
 from appupdater.ui.icons import icon
 from appupdater.ui.overview.acting import DeploymentActions
-from appupdater.ui.overview.delegates import ProgressDelegate, StackedBarDelegate
+from appupdater.ui.overview.delegates import ProgressDelegate, StackedBarDelegate, WholeTextTip
 from appupdater.ui.overview.details import DeploymentDetails
 from appupdater.ui.overview.feed import ALL_RUNS, ChangesRead, OverviewFeed, WholeRead
 from appupdater.ui.overview.models import DeploymentsModel, RunsModel
@@ -62,6 +62,7 @@ class OverviewWindow(QMainWindow):
         configure_table(self.runs_view)
         self.runs_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.runs_view.setModel(self.runs_model)
+        self.runs_view.setItemDelegate(WholeTextTip(self.runs_view))
         self.runs_view.setItemDelegateForColumn(4, StackedBarDelegate(self.runs_view))
         for column, width in enumerate((55, 130, 80, 330, 260)):
             self.runs_view.setColumnWidth(column, width)
@@ -87,10 +88,12 @@ class OverviewWindow(QMainWindow):
         configure_table(self.view)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setModel(self.model)
+        self.view.setItemDelegate(WholeTextTip(self.view))
         self.view.setItemDelegateForColumn(6, ProgressDelegate(self.view))
         self.view.setSortingEnabled(True)
         self.view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        for column, width in enumerate((120, 50, 170, 110, 105, 90, 110, 120, 120, 120, 65, 120)):
+        widths = (110, 45, 160, 175, 100, 90, 85, 120, 120, 120, 65, 120)
+        for column, width in enumerate(widths):
             self.view.setColumnWidth(column, width)
 
         self.details = DeploymentDetails()
@@ -201,6 +204,7 @@ class OverviewWindow(QMainWindow):
             self.model.reload()
             self.view.scrollToTop()  # a run opened starts at its top-left
             self.view.horizontalScrollBar().setValue(0)
+            self.view.setColumnHidden(1, self.run_id is not None)  # the run: said above
             self._update_actions()
             self.runs_model.set_runs(self.feed.runs)
             self._refreshed()
@@ -257,6 +261,7 @@ class OverviewWindow(QMainWindow):
         rows = self.view.selectionModel().selectedRows()
         if not rows:
             self.details.clear()
+            self._detail_stamp = None  # the same deployment selected again is shown again
             return
         row = self.model.row_at((current if current.isValid() else rows[0]).row())
         stamp = (row.id, row.revision)
@@ -281,8 +286,9 @@ class OverviewWindow(QMainWindow):
         log: list[tuple[datetime, str, str]],
         changes: list[tuple[str, str, str, tuple[ModuleChange, ...]]],
     ) -> None:
-        if deployment_id in self.selected_ids():
-            self.details.show_deployment(log, changes)
+        position = self.feed.table.position_of(deployment_id)
+        if position is not None and deployment_id in self.selected_ids():
+            self.details.show_deployment(self.feed.table.rows[position], log, changes)
 
     def _filter_changed(self) -> None:
         self.model.set_filter(set(self.state_filter.currentData()), self.text_filter.text())

@@ -100,7 +100,7 @@ def test_deploy_now_asks_then_the_rows_show_what_happened(qtbot, overview, messa
         return model.index(row, 3).data(), model.index(row, 7).data()
 
     for deployment_id, at in was.items():
-        expected = (f"now (was scheduled {short_local_text(at)})", "")
+        expected = (f"now, not {short_local_text(at)}", "")
         qtbot.waitUntil(lambda d=deployment_id, e=expected: cells(d) == e, timeout=WAIT)
         tip = model.index(model.display_row_of(deployment_id), 3).data(Qt.ItemDataRole.ToolTipRole)
         assert tip == f"Was scheduled for {local_text(at)}; deployed now instead."

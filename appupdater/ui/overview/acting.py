@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QGridLayout,
+    QMessageBox,
+    QSizePolicy,
+    QSpacerItem,
+)
 
 from appupdater.core.actions import CANCELLABLE, DEPLOYABLE_NOW, RESCHEDULABLE, RETRYABLE
 from appupdater.core.overview import DeploymentRow, export_run_csv, parse_time
@@ -189,6 +196,10 @@ class DeploymentActions(QObject):
             QMessageBox.Icon.Question, "Deployment Overview", question, parent=self.window
         )
         box.setInformativeText(detail)
+        layout = box.layout()
+        if isinstance(layout, QGridLayout):  # room for the sentence: Qt wraps it very narrow
+            room = QSpacerItem(420, 0, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Minimum)
+            layout.addItem(room, layout.rowCount(), 0, 1, layout.columnCount())
         go = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
         box.setDefaultButton(box.addButton(no, QMessageBox.ButtonRole.RejectRole))
         box.exec()

@@ -233,7 +233,7 @@ class DeploymentsModel(ListTableModel[DeploymentRow]):
             action = self._target(row)[1]
             was = self._released_early(row)
             if was is not None:
-                return f"now (was scheduled {short_local_text(was)})"
+                return f"now, not {short_local_text(was)}"  # the tooltip says it whole
             return ACTION_SHORT.get(action, action)
         if column == 4:
             return row.state

@@ -143,6 +143,9 @@ def test_reschedule_starts_from_the_current_time(qtbot, overview):
 
 def test_a_newly_opened_run_starts_unfiltered_at_its_top(qtbot, overview):
     first = opened(qtbot, overview)
+    # opened before the list had it (as right after Approve Update): marked in the list
+    [selected] = overview.runs_view.selectionModel().selectedRows()
+    assert overview.runs_model.items[selected.row()].id == first
     choose_in_combo(qtbot, overview.state_filter, "Queued")
     overview.view.scrollToBottom()
     qtbot.waitUntil(lambda: overview.view.verticalScrollBar().value() > 0)

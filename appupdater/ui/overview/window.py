@@ -207,6 +207,7 @@ class OverviewWindow(QMainWindow):
             self.view.setColumnHidden(1, self.run_id is not None)  # the run: said above
             self._update_actions()
             self.runs_model.set_runs(self.feed.runs)
+            self._mark_shown_run()
             self._refreshed()
 
     def poll(self) -> None:
@@ -244,6 +245,16 @@ class OverviewWindow(QMainWindow):
                 self.runs_view.selectRow(row)
                 return
         self._load(run_id)
+
+    def _mark_shown_run(self) -> None:
+        """Select the shown run in the runs list when it was opened before the list had it
+        (right after Approve Update), so that the list says which run is below."""
+        if self.run_id is None or self.runs_view.selectionModel().hasSelection():
+            return
+        for row, run in enumerate(self.runs_model.items):
+            if run.id == self.run_id:
+                self.runs_view.selectRow(row)  # the same run: nothing read again
+                return
 
     def _run_selected(self) -> None:
         rows = self.runs_view.selectionModel().selectedRows()

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from appupdater.core.plural import plural
 from appupdater.store.bulk import insert_rows
 from appupdater.store.fields import to_db_time
 from appupdater.store.models import DeploymentEvent
@@ -58,14 +59,22 @@ def log_events(entries: Iterable[tuple[int, Event]]) -> None:
 
 
 def describe_delay(delay: timedelta) -> str:
-    """`2 h 13 min`, `4 min 5 s`, `12 s`, `0.5 s`."""
-    if delay.total_seconds() < 10:
-        return f"{delay.total_seconds():.1f} s".replace(".0 s", " s")
-    seconds = int(delay.total_seconds())
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min {seconds} s"
-    return f"{seconds} s"
+    """A duration as people say it, to the precision that matters at its size: `0.5 s`,
+    `45 s`, `90 s`, `4 min 5 s`, `12 min`, `1 h`, `1 h 5 min`, `2 days 3 h`."""
+    total = max(0.0, delay.total_seconds())
+    if total < 10:
+        return f"{total:.1f} s".replace(".0 s", " s")
+    seconds = round(total)
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 600:
+        minutes, seconds = divmod(seconds, 60)
+        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+    minutes = round(total / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 24 * 60:
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(round(total / 3600), 24)
+    return f"{plural(days, 'day')} {hours} h" if hours else plural(days, "day")

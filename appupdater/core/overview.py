@@ -20,8 +20,10 @@ from appupdater.heap import gc_paused
 from appupdater.store.models import (
     Application,
     AppVersion,
+    DeployAction,
     Deployment,
     DeploymentEvent,
+    DeploymentState,
     Device,
     RunApplication,
     Target,
@@ -184,6 +186,26 @@ def parse_time(value: RawTime) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def released_early(row: DeploymentRow, action: str, now: datetime) -> datetime | None:
+    """The time a deployment planned for a time had been scheduled for, when it was started
+    before that time instead (the administrator's Deploy now, or a retry of one cancelled
+    before its time); else None.
+
+    Told from the row alone, so that 100,000 rows need no other read: an attempt that began
+    before the scheduled time, or a deployment queued (not started yet) while its time is still
+    ahead. A queued one still waiting for a worker when its old time passes reads as scheduled
+    again: the row does not record that an administrator released it."""
+    if action != DeployAction.AT or row.state == DeploymentState.SCHEDULED:
+        return None
+    scheduled = parse_time(row.scheduled_at)
+    if scheduled is None:
+        return None
+    started = parse_time(row.started_at)
+    if started is not None:
+        return scheduled if started < scheduled else None
+    return scheduled if row.state == DeploymentState.QUEUED and now < scheduled else None
 
 
 def newest_revision(rows: list[DeploymentRow], previous: int) -> int:

@@ -6,6 +6,7 @@ DESIGN.md), so conversion goes through epoch milliseconds in both directions.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from PySide6.QtCore import QDateTime, QTimeZone
@@ -35,6 +36,38 @@ def local_text(moment: datetime | None) -> str:
     if moment is None:
         return ""
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def short_local_text(moment: datetime, now: datetime | None = None) -> str:
+    """`17:00` today, `tomorrow 01:30` or `yesterday 23:00`, else as `local_text` (local time,
+    days as the workstation's calendar has them)."""
+    local = moment.astimezone()
+    days = (local.date() - (now or datetime.now(UTC)).astimezone().date()).days
+    words = {0: "", 1: "tomorrow ", -1: "yesterday "}
+    if days in words:
+        return words[days] + local.strftime("%H:%M")
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+# how the engine writes a moment into a stored message (core/runs.py, core/actions.py)
+_UTC_STAMP = re.compile(r"\b(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}) UTC\b")
+
+
+def local_times_in(message: str) -> str:
+    """A stored message with its UTC stamps (`2026-11-28 16:00 UTC`) in local time, as the
+    tables show times (`2026-11-28 17:00`). Messages stay UTC in the database, so that they
+    read the same on every workstation; a stamp that does not parse is left as it is."""
+    if " UTC" not in message:  # most messages: no regular expression
+        return message
+
+    def local(match: re.Match[str]) -> str:
+        try:
+            moment = datetime.fromisoformat(f"{match[1]} {match[2]}").replace(tzinfo=UTC)
+        except ValueError:
+            return match[0]
+        return local_text(moment)
+
+    return _UTC_STAMP.sub(local, message)
 
 
 def zone_text() -> str:

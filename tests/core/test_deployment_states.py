@@ -378,7 +378,7 @@ TABLE = [
     # scheduled: waits for 10:00
     *unchanged(SCHEDULED, CLAIM, PROMOTE_EARLY, REQUEUE, RETRY),
     Case(SCHEDULED, PROMOTE, to("queued", 0, "scheduled time reached; queued")),
-    Case(SCHEDULED, PROMOTE_LATE, to("queued", 0, "scheduled time reached; started late by 2 min 0 s (App Updater was not running at the scheduled time)")),
+    Case(SCHEDULED, PROMOTE_LATE, to("queued", 0, "scheduled time reached; started late by 2 min (App Updater was not running at the scheduled time)")),
     Case(SCHEDULED, CANCEL, to("cancelled", 0, BY_ADMIN, finished_at=NOW)),
     Case(SCHEDULED, DEPLOY_NOW_, to("queued", 0, DEPLOY_NOW_REQUESTED)),
     Case(SCHEDULED, RESCHEDULE, to("scheduled", 0, RESCHEDULED, scheduled_at=LATER)),

@@ -80,7 +80,7 @@ def test_scheduled_time_passed_while_closed_starts_late(qtbot, sim_devices, make
     clock = ManualClock(approved + timedelta(hours=2, minutes=30))
     make_engine(clock=clock).start()
     qtbot.waitUntil(lambda: state(run_id, "press-02") == "succeeded", timeout=WAIT)
-    assert any("started late by 2 h 0 min" in e for e in events(deployment(run_id, "press-02").id))
+    assert any("started late by 2 h" in e for e in events(deployment(run_id, "press-02").id))
 
 
 def test_a_later_run_supersedes_a_waiting_deployment_of_the_device(qtbot, sim_devices, make_engine):
@@ -111,7 +111,7 @@ def test_transient_failures_retry_then_fail(qtbot, sim_devices, make_engine):
     assert "retrying in 30 s (attempt 2 of 3)" in d().last_message
     clock.advance(timedelta(seconds=31))
     qtbot.waitUntil(lambda: d().state == "retrying" and d().attempts == 2, timeout=WAIT)
-    assert "retrying in 1 min 0 s (attempt 3 of 3)" in d().last_message  # backoff doubles
+    assert "retrying in 60 s (attempt 3 of 3)" in d().last_message  # backoff doubles
     clock.advance(timedelta(seconds=61))
     qtbot.waitUntil(lambda: d().state == "failed", timeout=WAIT)
     assert d().attempts == 3

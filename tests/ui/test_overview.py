@@ -30,15 +30,20 @@ from tests.ui.drive import click_action, click_row
 WAIT = 20_000
 
 
-@pytest.fixture
-def overview(qtbot, demo_fleet, engine):
-    """The overview on the demo fleet, acting through `engine` (not started)."""
+def shown_overview(qtbot, engine):
+    """An overview acting through `engine`, shown at 1280×800 and loaded; closed after."""
     window = OverviewWindow(engine, interval_ms=100)
     window.resize(1280, 800)
     window.show()
     qtbot.waitUntil(lambda: window.indicator.text().startswith("Updated"), timeout=WAIT)
     yield window
     window.close()
+
+
+@pytest.fixture
+def overview(qtbot, demo_fleet, engine):
+    """The overview on the demo fleet, acting through `engine` (not started)."""
+    yield from shown_overview(qtbot, engine)
 
 
 def approve(apps=("line-monitor",), scheduled=0, now=None) -> int:
@@ -134,7 +139,7 @@ def test_filter_sort_and_selection_survive_refreshes(qtbot, overview):
     assert [overview.model.row_at(r).device for r in range(overview.model.rowCount())] == [names[0]]
 
 
-def test_actions_change_the_database(qtbot, overview, monkeypatch):
+def test_actions_change_the_database(qtbot, overview, monkeypatch, message_boxes):
     run_id = approve(scheduled=2)
     apply_configuration(run_id)
     overview.show_run(run_id)
@@ -152,6 +157,7 @@ def test_actions_change_the_database(qtbot, overview, monkeypatch):
     click_row(qtbot, overview.view, queued[1], modifier=Qt.KeyboardModifier.ControlModifier)
     ids = overview.selected_ids()
     assert len(ids) == 2
+    message_boxes.answer(text="Cancel Deployments")
     click_action(qtbot, overview, overview.cancel_action)
     qtbot.waitUntil(
         lambda: {Deployment.get_by_id(i).state for i in ids} == {"cancelled"}, timeout=WAIT

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, Qt
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtCore import QEvent, QRect, Qt
+from PySide6.QtGui import QColor, QHelpEvent, QPainter, QPen
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QApplication,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionProgressBar,
     QStyleOptionViewItem,
+    QToolTip,
 )
 
 from appupdater.ui.overview.models import COUNTS_ROLE, PROGRESS_ROLE
@@ -17,7 +19,41 @@ from appupdater.ui.overview.style import BAR_ORDER, STATE_COLOUR
 from appupdater.ui.tables import ModelIndex
 
 
-class ProgressDelegate(QStyledItemDelegate):
+class WholeTextTip(QStyledItemDelegate):
+    """Shows a cell's whole text as its tooltip when the column is too narrow for it (and the
+    model has no tooltip of its own for the cell): every text stays readable at any width."""
+
+    def helpEvent(
+        self,
+        event: QHelpEvent,
+        view: QAbstractItemView,
+        option: QStyleOptionViewItem,
+        index: ModelIndex,
+    ) -> bool:
+        if event.type() == QEvent.Type.ToolTip and index.data(Qt.ItemDataRole.ToolTipRole) is None:
+            text = clipped_text(self, option, index)
+            if text:
+                QToolTip.showText(event.globalPos(), text, view, option.rect)
+                return True
+        return super().helpEvent(event, view, option, index)
+
+
+def clipped_text(
+    delegate: QStyledItemDelegate, option: QStyleOptionViewItem, index: ModelIndex
+) -> str | None:
+    """The cell's text if its column is too narrow to show it whole, else None."""
+    text = index.data(Qt.ItemDataRole.DisplayRole)
+    if not isinstance(text, str) or not text:
+        return None
+    item = QStyleOptionViewItem(option)
+    delegate.initStyleOption(item, index)
+    style = item.widget.style() if item.widget else QApplication.style()
+    room = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, item, item.widget)
+    margin = 2 * (style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, item.widget) + 1)
+    return text if item.fontMetrics.horizontalAdvance(text) > room.width() - margin else None
+
+
+class ProgressDelegate(WholeTextTip):
     """A progress bar for cells that carry PROGRESS_ROLE."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
@@ -39,7 +75,7 @@ class ProgressDelegate(QStyledItemDelegate):
         return None
 
 
-class StackedBarDelegate(QStyledItemDelegate):
+class StackedBarDelegate(WholeTextTip):
     """A run's deployments by state, as coloured segments with the cell's text over them."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:

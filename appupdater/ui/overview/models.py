@@ -8,19 +8,20 @@ Sorting and filtering happen in the model over row numbers: no proxy over 100,00
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from PySide6.QtCore import QModelIndex, QObject, Qt
 from PySide6.QtGui import QColor, QIcon
 
-from appupdater.core.overview import DeploymentRow, RunSummary, parse_time
+from appupdater.core.overview import DeploymentRow, RunSummary, parse_time, released_early
 from appupdater.core.progress import RunStatus
 from appupdater.store.models import DeploymentState as S
 from appupdater.ui.icons import icon
 from appupdater.ui.overview.feed import DeploymentTable
 from appupdater.ui.overview.style import STATE_COLOUR, STATE_ICON
 from appupdater.ui.tables import ListTableModel, ModelIndex
-from appupdater.ui.timefmt import local_text
+from appupdater.ui.timefmt import local_text, local_times_in, short_local_text
 from appupdater.ui.wording import ACTION_SHORT
 
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1  # int 0-100 for the progress delegate
@@ -159,7 +160,13 @@ class DeploymentsModel(ListTableModel[DeploymentRow]):
         return STATE_COLOUR.get(row.state) if column == 4 else None
 
     def _tooltip(self, row: DeploymentRow, column: int) -> str | None:
-        return row.message if column == 12 and row.message else None
+        if column == 12:
+            return local_times_in(row.message) if row.message else None
+        if column in (3, 7):
+            was = self._released_early(row)
+            if was is not None:
+                return f"Was scheduled for {local_text(was)}; deployed now instead."
+        return None
 
     def _alignment(self, row: DeploymentRow, column: int) -> int | None:
         return RIGHT if column in (1, 10) else None
@@ -198,6 +205,10 @@ class DeploymentsModel(ListTableModel[DeploymentRow]):
         self._rebuild()
         self.endResetModel()
 
+    def forget_states(self) -> None:
+        """Drop the state filter without rebuilding: for a reload that comes next."""
+        self._states = set()
+
     def state_of(self, deployment_id: int) -> str | None:
         position = self.table.position_of(deployment_id)
         return None if position is None else self.rows[position].state
@@ -216,9 +227,14 @@ class DeploymentsModel(ListTableModel[DeploymentRow]):
             return row.device
         if column == 1:
             return f"#{row.run}"
-        if column in (2, 3):
-            apps, action = self.table.targets.get(row.run, {}).get(row.device_id, ("", ""))
-            return apps if column == 2 else ACTION_SHORT.get(action, action)
+        if column == 2:
+            return self._target(row)[0]
+        if column == 3:
+            action = self._target(row)[1]
+            was = self._released_early(row)
+            if was is not None:
+                return f"now, not {short_local_text(was)}"  # the tooltip says it whole
+            return ACTION_SHORT.get(action, action)
         if column == 4:
             return row.state
         if column == 5:
@@ -226,7 +242,7 @@ class DeploymentsModel(ListTableModel[DeploymentRow]):
         if column == 6:
             return f"{row.progress} %" if row.state in (S.RUNNING, S.SUCCEEDED) else ""
         if column == 7:
-            return local_text(parse_time(row.scheduled_at))
+            return local_text(self._scheduled(row))
         if column == 8:
             return local_text(parse_time(row.started_at))
         if column == 9:
@@ -235,7 +251,24 @@ class DeploymentsModel(ListTableModel[DeploymentRow]):
             return str(row.attempts)
         if column == 11:
             return local_text(parse_time(row.next_attempt_at))
-        return row.message
+        return local_times_in(row.message)
+
+    def _target(self, row: DeploymentRow) -> tuple[str, str]:
+        """(applications text, deployment action) of the row's device in its run."""
+        return self.table.targets.get(row.run, {}).get(row.device_id, ("", ""))
+
+    def _released_early(self, row: DeploymentRow) -> datetime | None:
+        """The time the row had been scheduled for, if it was deployed before it."""
+        if row.scheduled_at is None or row.state == S.SCHEDULED:
+            return None  # most rows: no parsing
+        return released_early(row, self._target(row)[1], datetime.now(UTC))
+
+    def _scheduled(self, row: DeploymentRow) -> datetime | None:
+        """When the row waits for or started at its time; None once deployed before it (the
+        Action column says so): a time that no longer applies is not shown as one."""
+        if self._released_early(row) is not None:
+            return None
+        return parse_time(row.scheduled_at)
 
     def _passes(self, row: DeploymentRow) -> bool:
         if self._states and row.state not in self._states:
@@ -265,12 +298,11 @@ class DeploymentsModel(ListTableModel[DeploymentRow]):
             def key(i: int) -> SupportsRichComparison:
                 return rows[i].progress if column == 6 else rows[i].attempts
         elif column in (7, 8, 9, 11):
-            attr = {7: "scheduled_at", 8: "started_at", 9: "finished_at", 11: "next_attempt_at"}[
-                column
-            ]
+            attr = {8: "started_at", 9: "finished_at", 11: "next_attempt_at"}.get(column)
 
             def key(i: int) -> SupportsRichComparison:
-                moment = parse_time(getattr(rows[i], attr))
+                row = rows[i]
+                moment = parse_time(getattr(row, attr)) if attr else self._scheduled(row)
                 return (moment is not None, moment.timestamp() if moment else 0)
         elif column == 1:
 

@@ -3,38 +3,33 @@ and when is the feed's (feed.py); the window draws it and turns clicks into engi
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtCore import QByteArray, QSettings, QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDialog,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMainWindow,
-    QMessageBox,
     QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from appupdater.core.actions import CANCELLABLE, DEPLOYABLE_NOW, RESCHEDULABLE, RETRYABLE
-from appupdater.core.overview import DeploymentRow, carried_changes, events, export_run_csv
+from appupdater.core.overview import DeploymentRow, carried_changes, events
 from appupdater.core.planning import ModuleChange
 from appupdater.engine.engine import Engine
 from appupdater.store.models import DeploymentState as S
 from appupdater.ui.icons import icon
-from appupdater.ui.overview.delegates import ProgressDelegate, StackedBarDelegate
+from appupdater.ui.overview.acting import DeploymentActions
+from appupdater.ui.overview.delegates import ProgressDelegate, StackedBarDelegate, WholeTextTip
 from appupdater.ui.overview.details import DeploymentDetails
 from appupdater.ui.overview.feed import ALL_RUNS, ChangesRead, OverviewFeed, WholeRead
 from appupdater.ui.overview.models import DeploymentsModel, RunsModel
-from appupdater.ui.overview.reschedule_dialog import RescheduleDialog
 from appupdater.ui.overview.style import STATES
 from appupdater.ui.tables import configure_table
 from appupdater.ui.tasks import BackgroundTasks
@@ -67,6 +62,7 @@ class OverviewWindow(QMainWindow):
         configure_table(self.runs_view)
         self.runs_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.runs_view.setModel(self.runs_model)
+        self.runs_view.setItemDelegate(WholeTextTip(self.runs_view))
         self.runs_view.setItemDelegateForColumn(4, StackedBarDelegate(self.runs_view))
         for column, width in enumerate((55, 130, 80, 330, 260)):
             self.runs_view.setColumnWidth(column, width)
@@ -92,10 +88,12 @@ class OverviewWindow(QMainWindow):
         configure_table(self.view)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setModel(self.model)
+        self.view.setItemDelegate(WholeTextTip(self.view))
         self.view.setItemDelegateForColumn(6, ProgressDelegate(self.view))
         self.view.setSortingEnabled(True)
         self.view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        for column, width in enumerate((120, 50, 170, 110, 105, 90, 110, 120, 120, 120, 65, 120)):
+        widths = (110, 45, 160, 175, 100, 90, 85, 120, 120, 120, 65, 120)
+        for column, width in enumerate(widths):
             self.view.setColumnWidth(column, width)
 
         self.details = DeploymentDetails()
@@ -120,7 +118,7 @@ class OverviewWindow(QMainWindow):
         self.splitter.addWidget(self.details)
         self.splitter.setSizes([170, 420, 210])
         self.setCentralWidget(self.splitter)
-        self._create_actions()
+        self.acting = DeploymentActions(self)
 
         self.runs_view.selectionModel().selectionChanged.connect(self._run_selected)
         self.view.selectionModel().selectionChanged.connect(self._deployment_selected)
@@ -142,135 +140,37 @@ class OverviewWindow(QMainWindow):
         """The run shown (None: every run)."""
         return self.feed.run_id
 
-    # -- actions ---------------------------------------------------------------------------
+    # -- actions (acting.py) ---------------------------------------------------------------
 
-    def _create_actions(self) -> None:
-        def action(
-            name: str,
-            text: str,
-            slot: Callable[[], object],
-            shortcut: str | None = None,
-            tip: str = "",
-        ) -> QAction:
-            act = QAction(icon(name), text, self)
-            act.triggered.connect(slot)
-            act.setStatusTip(tip)
-            if shortcut:
-                act.setShortcut(QKeySequence(shortcut))
-            return act
+    @property
+    def cancel_action(self) -> QAction:
+        return self.acting.cancel
 
-        self.cancel_action = action(
-            "op-removed",
-            "&Cancel",
-            self.cancel_selected,
-            "Ctrl+K",
-            "Cancel the selected deployments (running ones are asked to stop)",
-        )
-        self.retry_action = action(
-            "update",
-            "&Retry",
-            self.retry_selected,
-            "Ctrl+R",
-            "Queue the selected failed or cancelled deployments again",
-        )
-        self.now_action = action(
-            "deploy-now",
-            "Deploy &now",
-            self.deploy_now_selected,
-            "Ctrl+D",
-            "Start the selected scheduled deployments without waiting",
-        )
-        self.reschedule_action = action(
-            "deploy-at",
-            "Re&schedule…",
-            self.reschedule_selected,
-            None,
-            "Move the selected deployments to another time",
-        )
-        self.export_action = action(
-            "export",
-            "&Export run as CSV…",
-            self.export_run,
-            "Ctrl+E",
-            "One row per device of the selected run",
-        )
-        toolbar = self.addToolBar("Deployments")
-        toolbar.setObjectName("overview-toolbar")
-        toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for act in (self.cancel_action, self.retry_action, self.now_action, self.reschedule_action):
-            toolbar.addAction(act)
-        toolbar.addSeparator()
-        toolbar.addAction(self.export_action)
-        self._update_actions()
+    @property
+    def retry_action(self) -> QAction:
+        return self.acting.retry
+
+    @property
+    def now_action(self) -> QAction:
+        return self.acting.deploy_now
+
+    @property
+    def reschedule_action(self) -> QAction:
+        return self.acting.reschedule
+
+    @property
+    def export_action(self) -> QAction:
+        return self.acting.export
 
     def selected_ids(self) -> list[int]:
-        rows = {index.row() for index in self.view.selectionModel().selectedRows()}
-        return [self.model.row_at(row).id for row in sorted(rows)]
+        return [row.id for row in self.selected_rows()]
 
-    def _selected_rows(self) -> list[DeploymentRow]:
+    def selected_rows(self) -> list[DeploymentRow]:
         rows = {index.row() for index in self.view.selectionModel().selectedRows()}
         return [self.model.row_at(row) for row in sorted(rows)]
 
-    def cancel_selected(self) -> None:
-        self._act("cancel", self.engine.cancel)
-
-    def retry_selected(self) -> None:
-        self._act("retry", self.engine.retry)
-
-    def deploy_now_selected(self) -> None:
-        self._act("deploy now", self.engine.deploy_now)
-
-    def reschedule_selected(self) -> None:
-        ids = self.selected_ids()
-        if not ids:
-            return
-        dialog = RescheduleDialog(len(ids), self)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            at = dialog.chosen()
-            self._act("reschedule", lambda chosen: self.engine.reschedule(chosen, at))
-
-    def _act(self, what: str, act: Callable[[list[int]], object]) -> None:
-        """Run an administrator's action on the selected deployments through the engine (in
-        the background: the database may be busy), then look again."""
-        ids = self.selected_ids()
-        if not ids:
-            return
-
-        def done(_result: object) -> None:
-            self.statusBar().showMessage(f"{what}: done for the selected deployment(s)", 5000)
-            self.poll()
-
-        def failed(error: BaseException) -> None:
-            QMessageBox.warning(self, "Deployment Overview", f"Could not {what}: {error}")
-
-        self.tasks.submit(lambda: act(ids), done, failed)
-
-    def export_run(self) -> None:
-        if self.run_id is None:
-            QMessageBox.information(self, "Export", "Select a run to export first.")
-            return
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export run as CSV", f"run-{self.run_id}.csv", "CSV (*.csv)"
-        )
-        if not path:
-            return
-        run_id = self.run_id
-        self.tasks.submit(
-            lambda: export_run_csv(run_id, path),
-            lambda n: self.statusBar().showMessage(
-                f"Exported {n} device(s) of run #{run_id} to {path}", 10_000
-            ),
-            lambda e: QMessageBox.warning(self, "Export", f"Export failed: {e}"),
-        )
-
     def _update_actions(self) -> None:
-        states = {row.state for row in self._selected_rows()}
-        self.cancel_action.setEnabled(not states.isdisjoint(CANCELLABLE))
-        self.retry_action.setEnabled(not states.isdisjoint(RETRYABLE))
-        self.now_action.setEnabled(not states.isdisjoint(DEPLOYABLE_NOW))
-        self.reschedule_action.setEnabled(not states.isdisjoint(RESCHEDULABLE))
-        self.export_action.setEnabled(self.run_id is not None)
+        self.acting.update()
 
     # -- polling -------------------------------------------------------------------------------
 
@@ -291,13 +191,23 @@ class OverviewWindow(QMainWindow):
             self.poll()
 
     def _load(self, run_id: int | None = ALL_RUNS) -> None:
-        """Show `run_id`: read its deployments whole."""
+        """Show `run_id`: read its deployments whole. A run opened starts unfiltered by state
+        (a filter chosen for another run would hide this one's rows without saying why)."""
+        if self.state_filter.currentIndex() != 0:
+            with QSignalBlocker(self.state_filter):
+                self.state_filter.setCurrentIndex(0)
+            self.model.forget_states()  # taken into account by the reload that follows
         self.tasks.submit(self.feed.show(run_id), self._loaded, self._poll_failed)
 
     def _loaded(self, result: WholeRead) -> None:
         if self.feed.take_whole(result):
             self.model.reload()
+            self.view.scrollToTop()  # a run opened starts at its top-left
+            self.view.horizontalScrollBar().setValue(0)
+            self.view.setColumnHidden(1, self.run_id is not None)  # the run: said above
+            self._update_actions()
             self.runs_model.set_runs(self.feed.runs)
+            self._mark_shown_run()
             self._refreshed()
 
     def poll(self) -> None:
@@ -336,6 +246,16 @@ class OverviewWindow(QMainWindow):
                 return
         self._load(run_id)
 
+    def _mark_shown_run(self) -> None:
+        """Select the shown run in the runs list when it was opened before the list had it
+        (right after Approve Update), so that the list says which run is below."""
+        if self.run_id is None or self.runs_view.selectionModel().hasSelection():
+            return
+        for row, run in enumerate(self.runs_model.items):
+            if run.id == self.run_id:
+                self.runs_view.selectRow(row)  # the same run: nothing read again
+                return
+
     def _run_selected(self) -> None:
         rows = self.runs_view.selectionModel().selectedRows()
         run_id = self.runs_model.items[rows[0].row()].id if rows else ALL_RUNS
@@ -352,6 +272,7 @@ class OverviewWindow(QMainWindow):
         rows = self.view.selectionModel().selectedRows()
         if not rows:
             self.details.clear()
+            self._detail_stamp = None  # the same deployment selected again is shown again
             return
         row = self.model.row_at((current if current.isValid() else rows[0]).row())
         stamp = (row.id, row.revision)
@@ -376,8 +297,9 @@ class OverviewWindow(QMainWindow):
         log: list[tuple[datetime, str, str]],
         changes: list[tuple[str, str, str, tuple[ModuleChange, ...]]],
     ) -> None:
-        if deployment_id in self.selected_ids():
-            self.details.show_deployment(log, changes)
+        position = self.feed.table.position_of(deployment_id)
+        if position is not None and deployment_id in self.selected_ids():
+            self.details.show_deployment(self.feed.table.rows[position], log, changes)
 
     def _filter_changed(self) -> None:
         self.model.set_filter(set(self.state_filter.currentData()), self.text_filter.text())

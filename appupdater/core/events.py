@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from appupdater.core.plural import plural
+from appupdater.core.words import plural
 from appupdater.store.bulk import insert_rows
 from appupdater.store.fields import to_db_time
 from appupdater.store.models import DeploymentEvent

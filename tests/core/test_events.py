@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from appupdater.core.events import describe_delay
-from appupdater.core.plural import plural
+from appupdater.core.words import plural
 
 
 @pytest.mark.parametrize(

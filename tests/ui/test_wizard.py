@@ -176,9 +176,10 @@ def test_past_date_is_rejected_until_fixed(qtbot, main_window, screenshot):
     choose_in_combo(qtbot, combo, "Deploy the update at a specified time")
     editor = open_editor(qtbot, view, 0, TIME_COLUMN)
     editor.setFocus()
-    editor.setCurrentSection(QDateTimeEdit.Section.HourSection)
-    for _ in range(3):  # the proposal is the next full hour: three hours earlier is past
-        qtbot.keyClick(editor, Qt.Key.Key_Down)
+    # a year before the proposal is past at any time of day (three hours before 00:00 was
+    # not: the hour does not step into the day before)
+    editor.setCurrentSection(QDateTimeEdit.Section.YearSection)
+    qtbot.keyClick(editor, Qt.Key.Key_Down)
     qtbot.keyClick(editor, Qt.Key.Key_Return)
     name = page.model.index(0, 0).data()
     qtbot.waitUntil(page.error.isVisible)

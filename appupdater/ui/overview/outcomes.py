@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from appupdater.core.overview import DeploymentRow, parse_time
-from appupdater.core.plural import plural
+from appupdater.core.words import plural
 from appupdater.store.models import DeploymentState as S
 
 

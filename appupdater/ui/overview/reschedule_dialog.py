@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from appupdater.core.plural import plural
+from appupdater.core.words import plural
 from appupdater.store.fields import utcnow
 from appupdater.ui.timefmt import (
     from_qdatetime,

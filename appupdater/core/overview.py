@@ -13,8 +13,6 @@ from typing import NamedTuple
 
 import peewee
 
-from appupdater.core.catalog import load_catalog
-from appupdater.core.planning import ModuleChange, module_changes
 from appupdater.core.progress import run_counts, run_status
 from appupdater.heap import gc_paused
 from appupdater.store.models import (
@@ -29,7 +27,7 @@ from appupdater.store.models import (
     Target,
     UpdateRun,
 )
-from appupdater.store.rows import one, scalar, sql_fetchall, sql_rows, tuples
+from appupdater.store.rows import scalar, sql_fetchall, sql_rows, tuples
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,28 +219,6 @@ def events(deployment_id: int) -> list[tuple[datetime, str, str]]:
         .order_by(DeploymentEvent.at, DeploymentEvent.id)
     )
     return list(tuples(query, tuple[datetime, str, str]))
-
-
-def carried_changes(deployment_id: int) -> list[tuple[str, str, str, tuple[ModuleChange, ...]]]:
-    """(application, from, to, module changes) for each target the deployment carries."""
-    deployment = Deployment.select(Deployment.run, Deployment.device).where(
-        Deployment.id == deployment_id
-    )
-    run_id, device_id = one(deployment, tuple[int, int])
-    catalog = load_catalog()
-    result = []
-    query = (
-        Target.select(Application.name, Target.from_version, Target.to_version)
-        .join(Application)
-        .where((Target.run == run_id) & (Target.device == device_id))
-        .order_by(Application.name)
-    )
-    for app, from_id, to_id in tuples(query, tuple[str, int | None, int]):
-        start = catalog.versions.get(from_id) if from_id is not None else None
-        end = catalog.versions[to_id]
-        changes = module_changes(start, end) if start is not None else ()
-        result.append((app, start.text if start else "—", end.text, changes))
-    return result
 
 
 REPORT_HEADER = (

@@ -16,14 +16,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from appupdater.core.carried import CarriedChange
 from appupdater.core.overview import DeploymentRow
-from appupdater.core.planning import ModuleChange
 from appupdater.ui.icons import icon
 from appupdater.ui.timefmt import local_times_in
 from appupdater.ui.wording import OP_COLOUR, OP_ICON, OP_TEXT
 
-# (application, from, to, module changes) per target the deployment carries
-Carried = list[tuple[str, str, str, tuple[ModuleChange, ...]]]
+Carried = list[CarriedChange]
 
 LOG_HINT = "Select a deployment above to see its event log."
 CHANGES_HINT = "Select a deployment above to see the module changes it carries."
@@ -128,10 +127,21 @@ class DeploymentDetails(QSplitter):
             item.setToolTip(2, text)
             self.log.addTopLevelItem(item)
         self.log.scrollToBottom()
-        for app, start, end, module_changes in carried:
-            parent = QTreeWidgetItem([app, "", start, end])
+        for carried_app in carried:
+            parent = QTreeWidgetItem(
+                [carried_app.application, "", carried_app.start, carried_app.end]
+            )
             parent.setIcon(0, icon("application"))
-            for change in module_changes:
+            if carried_app.note:
+                note = QTreeWidgetItem([carried_app.note])
+                note.setFirstColumnSpanned(True)
+                note.setToolTip(0, carried_app.note)
+                font = note.font(0)
+                font.setItalic(True)
+                note.setFont(0, font)
+                parent.addChild(note)
+                parent.setToolTip(2, carried_app.note)
+            for change in carried_app.changes:
                 child = QTreeWidgetItem(
                     [
                         change.module,

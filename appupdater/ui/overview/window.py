@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from appupdater.core.overview import DeploymentRow, carried_changes, events
+from appupdater.core.carried import carried_changes
+from appupdater.core.overview import DeploymentRow, events
 from appupdater.core.planning import ModuleChange
 from appupdater.engine.engine import Engine
 from appupdater.store.models import DeploymentState as S

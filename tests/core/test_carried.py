@@ -1,0 +1,48 @@
+"""The overview's changes pane: what a deployment does to its device."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from appupdater.core.carried import carried_changes
+from appupdater.core.planning import ChangeOp, Selection, plan_update
+from appupdater.core.runs import apply_configuration, create_run
+from appupdater.store.models import AppVersion, Deployment, Device, DeviceApp
+
+NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+
+
+def test_a_deployment_shows_the_change_from_what_the_device_runs(three_presses):
+    """press-02 is configured 1.5.0 but runs 1.0.0: its deployment to 2.1.0-rc.1 shows the
+    change from 1.0.0 and says where the configuration was — also after it ended, when the
+    device reports the target."""
+    press_02 = Device.get(Device.name == "press-02").id
+    plan = plan_update([Selection("line-monitor")])
+    run_id = create_run(plan, approved_by="alice", devices=[press_02], now=NOW)
+    apply_configuration(run_id, now=NOW)
+    deployment = Deployment.get(Deployment.run == run_id).id
+    [carried] = carried_changes(deployment)
+    assert (carried.application, carried.start, carried.end) == (
+        "line-monitor",
+        "1.0.0",
+        "2.1.0-rc.1",
+    )
+    assert carried.note == "Configuration was at 1.5.0; the device runs 1.0.0."
+    collector = next(c for c in carried.changes if c.module == "collector")
+    assert (collector.op, collector.from_version) == (ChangeOp.MODIFIED, "1.0.0")
+    # ended: the device now runs the target; the pane still shows what the deployment did
+    target = AppVersion.get(AppVersion.version == "2.1.0-rc.1").id
+    DeviceApp.update(installed=target).where(DeviceApp.device == press_02).execute()
+    Deployment.update(state="succeeded").where(Deployment.id == deployment).execute()
+    [after] = carried_changes(deployment)
+    assert (after.start, after.changes) == ("1.0.0", carried.changes)
+    assert after.note == "Configuration was at 1.5.0; the device ran 1.0.0."
+
+
+def test_where_configuration_and_device_agree_there_is_no_note(three_presses):
+    press_03 = Device.get(Device.name == "press-03").id
+    plan = plan_update([Selection("line-monitor")])
+    run_id = create_run(plan, approved_by="alice", devices=[press_03], now=NOW)
+    apply_configuration(run_id, now=NOW)
+    [carried] = carried_changes(Deployment.get(Deployment.run == run_id).id)
+    assert (carried.start, carried.note) == ("1.0.0", "")

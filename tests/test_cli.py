@@ -47,7 +47,7 @@ CHANGES_1_TO_2 = [
 
 def test_import_plan_json(capsys, database):
     code, out, _ = run(capsys, *database, "import", str(FIXTURE))
-    assert code == 0 and "2 device(s) added" in out
+    assert code == 0 and "2 devices added" in out
     code, out, _ = run(capsys, *database, "plan", "--app", "line-monitor", "--json")
     assert code == 0
     plan = json.loads(out)
@@ -95,7 +95,7 @@ def test_plan_text(capsys, database):
 
 def test_demo_then_export(capsys, database, tmp_path):
     code, out, _ = run(capsys, *database, "demo", "--devices", "40", "--seed", "1")
-    assert code == 0 and "40 device(s) added" in out
+    assert code == 0 and "40 devices added" in out
     assert Device.select().count() == 40
     assert Device.select().where(Device.online == False).count() >= 0  # noqa: E712
     # several sites, configured ahead of installed somewhere
@@ -266,7 +266,7 @@ def test_demo_with_real_agents(tmp_path):
             lines.append(line)
             if "Ctrl+C stops the agents" in line:
                 break
-        assert any("2 device(s) added" in line for line in lines), lines
+        assert any("2 devices added" in line for line in lines), lines
         open_database(str(database))
         devices = agent_devices()
         assert [d.name for d in devices] == ["agent-01", "agent-02"]

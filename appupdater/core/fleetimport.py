@@ -17,6 +17,7 @@ from appupdater.core.fleetchecks import Problems
 from appupdater.core.fleetexport import export_file, fleet_document
 from appupdater.core.fleetfile import Fleet, ModuleSpec, read_fleet
 from appupdater.core.versions import parse_version
+from appupdater.core.words import plural
 from appupdater.store.bulk import insert_rows, update_rows
 from appupdater.store.db import writing
 from appupdater.store.models import Application, AppVersion, Device, DeviceApp, Labels, Module
@@ -44,14 +45,14 @@ class ImportSummary:
         if not self.changed_anything:
             return "nothing to change: the database already matches the file"
         parts = [
-            (self.applications_added, "application(s) added"),
-            (self.versions_added, "version(s) added"),
-            (self.versions_changed, "version(s) with changed modules"),
-            (self.devices_added, "device(s) added"),
-            (self.devices_changed, "device(s) changed"),
-            (self.device_versions_changed, "device application version(s) set"),
+            (self.applications_added, "application", "added"),
+            (self.versions_added, "version", "added"),
+            (self.versions_changed, "version", "with changed modules"),
+            (self.devices_added, "device", "added"),
+            (self.devices_changed, "device", "changed"),
+            (self.device_versions_changed, "device application version", "set"),
         ]
-        return ", ".join(f"{n} {what}" for n, what in parts if n)
+        return ", ".join(f"{plural(n, what)} {how}" for n, what, how in parts if n)
 
 
 def import_file(path: str | Path, progress: Progress | None = None) -> ImportSummary:

@@ -55,8 +55,8 @@ def test_self_test_rolls_out_to_an_agent_and_simulated_devices_and_leaves_the_us
     expected = (
         "icons render",
         "1 agent on loopback and 5 simulated devices",
-        "main window lists 1 application(s) and 6 devices",
-        "wizard approved run #1 for 6 device(s)",
+        "main window lists 1 application and 6 devices",
+        "wizard approved run #1 for 6 devices",
         "6 deployments succeeded: line-monitor 2.0.0 active on the agent's disk, 5 devices "
         "simulated",
         "overview shows run #1 completed",

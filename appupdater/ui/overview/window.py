@@ -20,9 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from appupdater.core.carried import carried_changes
+from appupdater.core.carried import CarriedChange, carried_changes
 from appupdater.core.overview import DeploymentRow, events
-from appupdater.core.planning import ModuleChange
 from appupdater.engine.engine import Engine
 from appupdater.store.models import DeploymentState as S
 from appupdater.ui.icons import icon
@@ -296,7 +295,7 @@ class OverviewWindow(QMainWindow):
         self,
         deployment_id: int,
         log: list[tuple[datetime, str, str]],
-        changes: list[tuple[str, str, str, tuple[ModuleChange, ...]]],
+        changes: list[CarriedChange],
     ) -> None:
         position = self.feed.table.position_of(deployment_id)
         if position is not None and deployment_id in self.selected_ids():

@@ -216,7 +216,7 @@ def test_cancel_in_confirmation_keeps_the_wizard(qtbot, main_window, message_box
     click_wizard(qtbot, wizard, CANCEL)
 
 
-def test_select_none_disables_next_and_filter_selects(qtbot, main_window):
+def test_select_none_disables_next_and_filter_selects(qtbot, main_window, message_boxes):
     wizard = open_wizard(qtbot, main_window, "line-monitor")
     page = wizard.devices_page
     qtbot.mouseClick(page.select_none, Qt.MouseButton.LeftButton)
@@ -230,7 +230,11 @@ def test_select_none_disables_next_and_filter_selects(qtbot, main_window):
     qtbot.mouseClick(page.select_all, Qt.MouseButton.LeftButton)
     assert page.count_label.text().startswith(f"{len(shown)} of")
     assert wizard.button(NEXT).isEnabled()
+    # the devices left out are choices: Cancel asks before it discards them
+    message_boxes.answer(text="&Discard choices")
     click_wizard(qtbot, wizard, CANCEL)
+    qtbot.waitUntil(lambda: main_window.wizard is None)
+    assert "left" in message_boxes.seen[0]
 
 
 def test_keyboard_only(qtbot, main_window, message_boxes):

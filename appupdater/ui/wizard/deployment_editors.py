@@ -3,7 +3,7 @@ with one click), the time editor, and a date-time field that Tab leaves."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel, QSize, Qt, QTimer
+from PySide6.QtCore import QAbstractItemModel, QEvent, QSize, Qt, QTimer
 from PySide6.QtGui import QMouseEvent, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -48,6 +48,27 @@ class DeploymentView(QTableView):
         super().__init__(parent)
         self.setTabKeyNavigation(False)
         self.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed)
+        # columns that share the width the others leave, by weight
+        self.shares: dict[int, int] = {}
+
+    def fit_columns(self) -> None:
+        """Give the sharing columns what the others leave, so nothing is pushed off screen."""
+        header = self.horizontalHeader()
+        if not self.shares or self.model() is None:
+            return
+        fixed = sum(header.sectionSize(c) for c in range(header.count()) if c not in self.shares)
+        left = max(self.viewport().width() - fixed, 0)
+        total = sum(self.shares.values())
+        minimum = header.minimumSectionSize()
+        for column, weight in self.shares.items():
+            header.resizeSection(column, max(minimum, left * weight // total))
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        # the viewport, not the view: a scroll bar that appears narrows it
+        handled = super().viewportEvent(event)
+        if event.type() == QEvent.Type.Resize:
+            self.fit_columns()
+        return handled
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         super().mousePressEvent(event)

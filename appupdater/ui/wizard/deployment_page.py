@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -304,8 +303,8 @@ class DeploymentPage(QWizardPage):
         for action in ACTIONS:
             sample.addItem(icon(ACTION_ICON[action]), ACTION_TEXT[action])
         widths = {
-            0: metrics.horizontalAdvance("press-000-00") + 24,
-            1: metrics.horizontalAdvance("Plant B north") + 16,
+            0: metrics.horizontalAdvance("press-000-00") + 16,
+            1: metrics.horizontalAdvance("Warehouse North") + 16,
             ACTION_COLUMN: sample.sizeHint().width() + 8,
             TIME_COLUMN: metrics.horizontalAdvance("2026-12-31 23:59") + 40,
         }
@@ -315,5 +314,5 @@ class DeploymentPage(QWizardPage):
         header.setMinimumSectionSize(60)
         for column, width in widths.items():
             self.view.setColumnWidth(column, width)
-        for column in (2, PENDING_COLUMN):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+        self.view.shares = {2: 2, PENDING_COLUMN: 3}
+        self.view.fit_columns()

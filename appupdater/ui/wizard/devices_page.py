@@ -74,6 +74,7 @@ class DevicesPage(QWizardPage):
         self._token: int | None = None
         self._initialised = False
         self._total = 0
+        self._refocus: QWidget | None = None
         self.setTitle("Devices")
         self.setSubTitle(
             "These devices are configured for, or run, an earlier version of the selected "
@@ -196,7 +197,6 @@ class DevicesPage(QWizardPage):
         ]
         for first, second in itertools.pairwise(chain):
             QWidget.setTabOrder(first, second)
-        chain[0].setFocus()
         self._replan()
 
     def isComplete(self) -> bool:
@@ -215,6 +215,7 @@ class DevicesPage(QWizardPage):
             self.tasks.forget(self._token)
         self.state.selections = self._selections()
         previous = self.state.plan
+        self._refocus = self.focusWidget()
         selections = list(self.state.selections)
         catalog = self.catalog
         self._set_busy(True, "Planning…")
@@ -256,6 +257,14 @@ class DevicesPage(QWizardPage):
             self._set_busy(False)
         self._update_count()
         self._update_pending(plan)
+        # first focus on the target version; after a change, back on that one (planning
+        # disables them, which takes the focus away)
+        combos = list(self.version_combos.values())
+        refocus = self._refocus if self._refocus in combos else None
+        if previous is None and combos:
+            refocus = combos[0]
+        if refocus is not None:
+            refocus.setFocus()
         self.completeChanged.emit()
         self.planned.emit()
 

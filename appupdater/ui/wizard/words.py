@@ -16,10 +16,14 @@ def plural(count: int, singular: str, many: str | None = None) -> str:
 
 
 def when_text(moment: datetime, now: datetime) -> str:
-    """A moment in local time: only the time on the day of `now`, else date and time."""
+    """A moment in local time: "17:00" on the day of `now`, "tomorrow 17:00" on the next,
+    else date and time."""
     local = moment.astimezone()
-    if local.date() == now.astimezone().date():
+    days = (local.date() - now.astimezone().date()).days
+    if days == 0:
         return local.strftime("%H:%M")
+    if days == 1:
+        return local.strftime("tomorrow %H:%M")
     return local.strftime("%Y-%m-%d %H:%M")
 
 
@@ -41,10 +45,10 @@ def pending_effect(pending: PendingDeployment, action: DeployAction, now: dateti
     """What becomes of the pending deployment with this run's `action`, on one short line."""
     text = pending_text(pending, now)
     if pending.state is S.RUNNING:
-        return f"{text}; this run's deployment follows it" if deploys(action) else text
+        return f"{text} → this run's follows it" if deploys(action) else text
     if deploys(action):
-        return f"{text}: this run's deployment replaces it"
-    return f"{text}: stays, and pushes this update too"
+        return f"{text} → replaced by this run's"
+    return f"{text} → stays, pushes this update too"
 
 
 def pending_effect_tip(pending: PendingDeployment, action: DeployAction, now: datetime) -> str:

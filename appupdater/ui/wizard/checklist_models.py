@@ -51,12 +51,12 @@ class ChecklistModel(ListTableModel[PlanTarget]):
         self.rows: list[int] = []
         self._filter = ""
         self._sort: tuple[int, Qt.SortOrder] | None = None
-        self._rows_per_device: Counter[int] = Counter()
+        self._rows_per_device: Counter[int] | None = None
 
     def set_plan(self, plan: Plan | None) -> None:
         self.beginResetModel()
         self.targets = plan.targets if plan is not None else []
-        self._rows_per_device = Counter(t.device.id for t in self.targets)
+        self._rows_per_device = None
         self.rows = self._filtered()
         self._apply_sort()
         self.endResetModel()
@@ -124,10 +124,15 @@ class ChecklistModel(ListTableModel[PlanTarget]):
     def filtered(self) -> bool:
         return bool(self._filter)
 
-    def selected_rows(self) -> int:
-        """How many (device, application) rows the selected devices have."""
+    def selected_rows(self, devices: int) -> int:
+        """How many (device, application) rows the selected devices have, of `devices`."""
+        selected = self.state.selected
+        if len(selected) in (0, devices):  # none or all (as planned): no counting
+            return len(self.targets) if selected else 0
+        if self._rows_per_device is None:
+            self._rows_per_device = Counter(t.device.id for t in self.targets)
         per_device = self._rows_per_device
-        return sum(per_device[device_id] for device_id in self.state.selected)
+        return sum(per_device[device_id] for device_id in selected)
 
     def devices_at(self, rows: list[int]) -> set[int]:
         return {self.targets[self.rows[row]].device.id for row in rows}

@@ -291,7 +291,7 @@ class DevicesPage(QWizardPage):
         devices = len(self.state.selected)
         text = f"{devices} of {plural(self._total, 'device')} selected"
         if len(model.targets) != self._total:
-            text += f" ({model.selected_rows()} of {plural(len(model.targets), 'row')})"
+            text += f" ({model.selected_rows(self._total)} of {plural(len(model.targets), 'row')})"
         if model.filtered:
             shown = len(model.visible_devices())
             text += f"; the filter shows {plural(len(model.rows), 'row')} of " + plural(

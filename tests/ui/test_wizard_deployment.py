@@ -8,8 +8,13 @@ from datetime import UTC, datetime, timedelta
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QComboBox, QWizard
 
-from appupdater.store.models import DeployAction
+from appupdater.core.pending import PendingDeployment
+from appupdater.core.planning import Selection, plan_update
+from appupdater.core.runs import DeviceAction
+from appupdater.store.models import DeployAction, DeploymentState
+from appupdater.ui.wizard.deployment_model import DeploymentModel
 from appupdater.ui.wizard.deployment_page import ACTION_COLUMN, TIME_COLUMN
+from appupdater.ui.wizard.state import WizardState
 from appupdater.ui.wording import ACTION_TEXT
 from tests.ui.drive import (
     choose_action,
@@ -122,3 +127,20 @@ def test_no_column_is_pushed_off_a_small_screen(qtbot, main_window):
         assert header.sectionSize(ACTION_COLUMN) >= QComboBox().sizeHint().width()
         time_text = view.fontMetrics().horizontalAdvance("2026-12-31 23:59")
         assert header.sectionSize(TIME_COLUMN) > time_text
+
+
+def test_deployment_model_sorted_filtered_with_pending(qtmodeltester, demo_fleet):
+    plan = plan_update([Selection("line-monitor"), Selection("edge-gateway")])
+    devices = [d.id for d in plan.devices()]
+    plan.pending[devices[0]] = PendingDeployment(1, 1, devices[0], DeploymentState.SCHEDULED, None)
+    state = WizardState([Selection("line-monitor"), Selection("edge-gateway")], plan, set(devices))
+    state.actions[devices[1]] = DeviceAction(DeployAction.NONE)
+    model = DeploymentModel(state)
+    model.reload()
+    qtmodeltester.check(model)
+    for column in range(model.columnCount()):
+        model.sort(column, Qt.SortOrder.DescendingOrder)
+        assert sorted(model.rows) == list(range(len(devices)))
+    model.set_filter("plant")
+    qtmodeltester.check(model)
+    assert 0 < model.rowCount() < len(devices)

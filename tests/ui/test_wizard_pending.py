@@ -114,7 +114,7 @@ def test_pending_deployments_on_both_pages(
         for state, (_, name) in devices.items()
     }
     assert shown[S.SCHEDULED] == (
-        f"scheduled tomorrow 17:00 in run #{run_id} → replaced by this run's"
+        f"scheduled tomorrow 17:00 in run #{run_id} → replaced by this run"
     )
     assert shown[S.QUEUED] == f"queued in run #{run_id} → stays, pushes this update too"
     assert shown[S.RUNNING] == f"deploying now in run #{run_id} → this run's follows it"

@@ -168,6 +168,9 @@ class DeploymentPage(QWizardPage):
     # -- QWizardPage -------------------------------------------------------------------------
 
     def initializePage(self) -> None:
+        now = self.state.now()
+        if from_qdatetime(self.bulk_time.dateTime()) <= now:  # the wizard stayed open long
+            self.bulk_time.setDateTime(to_qdatetime(next_full_hour(now)))
         self.model.reload()
         self.summary.setText(self._summary_html())
         self._update_pending()
@@ -306,7 +309,11 @@ class DeploymentPage(QWizardPage):
             0: metrics.horizontalAdvance("press-000-00") + 16,
             1: metrics.horizontalAdvance("Warehouse North") + 16,
             ACTION_COLUMN: sample.sizeHint().width() + 8,
-            TIME_COLUMN: metrics.horizontalAdvance("2026-12-31 23:59") + 40,
+            # the editor's width: the text and the calendar button
+            TIME_COLUMN: max(
+                metrics.horizontalAdvance("2026-12-31 23:59") + 30,
+                self.bulk_time.sizeHint().width(),
+            ),
         }
         sample.deleteLater()
         header = self.view.horizontalHeader()

@@ -47,7 +47,7 @@ def pending_effect(pending: PendingDeployment, action: DeployAction, now: dateti
     if pending.state is S.RUNNING:
         return f"{text} → this run's follows it" if deploys(action) else text
     if deploys(action):
-        return f"{text} → replaced by this run's"
+        return f"{text} → replaced by this run"
     return f"{text} → stays, pushes this update too"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QPainter
 from PySide6.QtWidgets import (
     QApplication,
     QMessageBox,
@@ -123,3 +123,44 @@ def approve(qtbot, wizard, message_boxes) -> int:
         click_wizard(qtbot, wizard, QWizard.WizardButton.FinishButton)
     qtbot.waitUntil(lambda: not wizard.isVisible())
     return signal.args[0]
+
+
+def open_action_list(qtbot, view, row, column):
+    """Click a cell once; its combo box editor opens with its list shown. The combo."""
+    combo = open_editor(qtbot, view, row, column)
+    qtbot.waitUntil(combo.view().isVisible)
+    return combo
+
+
+def choose_in_open_list(qtbot, combo, text):
+    """In a combo whose list is open, walk to the entry that reads `text` and take it with
+    Return (see choose_in_combo)."""
+    popup = combo.view()
+    assert popup.isVisible(), "the list is not open"
+    row = combo.findText(text)
+    assert row >= 0, f"{text!r} not in the list"
+    step = Qt.Key.Key_Down if row > combo.currentIndex() else Qt.Key.Key_Up
+    for _ in range(abs(row - combo.currentIndex())):
+        qtbot.keyClick(popup, step)
+    QApplication.sendEvent(
+        popup, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier)
+    )
+    qtbot.waitUntil(lambda: not popup.isVisible())
+
+
+def choose_action(qtbot, view, row, column, text):
+    """Open a row's action list with one click and take the entry that reads `text`."""
+    combo = open_action_list(qtbot, view, row, column)
+    choose_in_open_list(qtbot, combo, text)
+    qtbot.waitUntil(lambda: view.indexWidget(view.model().index(row, column)) is None)
+
+
+def grab_with_popup(window, popup):
+    """The window as shown with an open popup (a separate window) painted over it."""
+    image = window.grab()
+    if popup is not None and popup.isVisible():
+        painter = QPainter(image)
+        top_left = window.mapFromGlobal(popup.window().mapToGlobal(popup.window().rect().topLeft()))
+        painter.drawPixmap(top_left, popup.window().grab())
+        painter.end()
+    return image

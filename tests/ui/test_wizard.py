@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from PySide6.QtCore import Qt
@@ -25,6 +25,7 @@ from appupdater.ui.wording import ACTION_TEXT
 from tests.helpers import dump_tables
 from tests.ui.drive import (
     approve,
+    choose_action,
     choose_in_combo,
     click_check,
     click_wizard,
@@ -94,11 +95,9 @@ def test_two_applications_mixed_actions(qtbot, main_window, message_boxes, scree
     view = page.view
     names = [page.model.index(r, 0).data() for r in range(3)]
     # row 0: do not deploy
-    combo = open_editor(qtbot, view, 0, ACTION_COLUMN)
-    choose_in_combo(qtbot, combo, ACTION_TEXT[DeployAction.NONE])
+    choose_action(qtbot, view, 0, ACTION_COLUMN, ACTION_TEXT[DeployAction.NONE])
     # row 1: at a time, one day after the proposed one
-    combo = open_editor(qtbot, view, 1, ACTION_COLUMN)
-    choose_in_combo(qtbot, combo, "Deploy the update at a specified time")
+    choose_action(qtbot, view, 1, ACTION_COLUMN, "Deploy the update at a specified time")
     assert page.model.index(1, TIME_COLUMN).flags() & Qt.ItemFlag.ItemIsEditable
     assert not page.model.index(0, TIME_COLUMN).flags() & Qt.ItemFlag.ItemIsEditable
     editor = open_editor(qtbot, view, 1, TIME_COLUMN)
@@ -169,11 +168,14 @@ def test_non_latest_target_replans(qtbot, main_window, message_boxes, screenshot
 
 def test_past_date_is_rejected_until_fixed(qtbot, main_window, screenshot):
     wizard = open_wizard(qtbot, main_window, "edge-gateway")
+    # the wizard's clock at noon: the proposal (the next full hour) minus three hours is past
+    # on any day (at 23:xx the proposal is 00:00, which the hour field cannot go below)
+    noon = datetime.now(UTC).astimezone().replace(hour=12, minute=0, second=0, microsecond=0)
+    wizard.state.now = lambda: noon.astimezone(UTC)
     next_page(qtbot, wizard)
     page = wizard.deployment_page
     view = page.view
-    combo = open_editor(qtbot, view, 0, ACTION_COLUMN)
-    choose_in_combo(qtbot, combo, "Deploy the update at a specified time")
+    choose_action(qtbot, view, 0, ACTION_COLUMN, "Deploy the update at a specified time")
     editor = open_editor(qtbot, view, 0, TIME_COLUMN)
     editor.setFocus()
     # a year before the proposal is past at any time of day (three hours before 00:00 was
@@ -187,8 +189,7 @@ def test_past_date_is_rejected_until_fixed(qtbot, main_window, screenshot):
     assert not wizard.button(NEXT).isEnabled()
     screenshot(wizard, "wizard-2-past-time")
     # fix it: deploy now instead
-    combo = open_editor(qtbot, view, 0, ACTION_COLUMN)
-    choose_in_combo(qtbot, combo, "Deploy the update now")
+    choose_action(qtbot, view, 0, ACTION_COLUMN, "Deploy the update now")
     qtbot.waitUntil(lambda: not page.error.isVisible())
     assert wizard.button(NEXT).isEnabled()
 
@@ -217,7 +218,7 @@ def test_cancel_in_confirmation_keeps_the_wizard(qtbot, main_window, message_box
     click_wizard(qtbot, wizard, CANCEL)
 
 
-def test_select_none_disables_next_and_filter_selects(qtbot, main_window):
+def test_select_none_disables_next_and_filter_selects(qtbot, main_window, message_boxes):
     wizard = open_wizard(qtbot, main_window, "line-monitor")
     page = wizard.devices_page
     qtbot.mouseClick(page.select_none, Qt.MouseButton.LeftButton)
@@ -231,7 +232,11 @@ def test_select_none_disables_next_and_filter_selects(qtbot, main_window):
     qtbot.mouseClick(page.select_all, Qt.MouseButton.LeftButton)
     assert page.count_label.text().startswith(f"{len(shown)} of")
     assert wizard.button(NEXT).isEnabled()
+    # the devices left out are choices: Cancel asks before it discards them
+    message_boxes.answer(text="&Discard choices")
     click_wizard(qtbot, wizard, CANCEL)
+    qtbot.waitUntil(lambda: main_window.wizard is None)
+    assert "left" in message_boxes.seen[0]
 
 
 def test_keyboard_only(qtbot, main_window, message_boxes):

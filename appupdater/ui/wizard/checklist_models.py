@@ -3,6 +3,7 @@ the devices the plan skips with the reason."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ from appupdater.core.planning import Plan, PlanTarget, SkippedTarget
 from appupdater.ui.icons import icon
 from appupdater.ui.tables import ListTableModel, ModelIndex
 from appupdater.ui.wizard.state import WizardState
+from appupdater.ui.wizard.words import pending_effect_tip, pending_text
 
 if TYPE_CHECKING:
     from _typeshed import SupportsRichComparison
@@ -30,7 +32,17 @@ class ChecklistModel(ListTableModel[PlanTarget]):
     over row numbers (no proxy: 100k rows through a proxy's Python `data()` take seconds)."""
 
     selection_changed = Signal()
-    HEADERS = ("Device", "Site", "Application", "Configured", "Installed", "Target", "State")
+    HEADERS = (
+        "Device",
+        "Site",
+        "Application",
+        "Configured",
+        "Installed",
+        "Target",
+        "State",
+        "Pending deployment",
+    )
+    PENDING_COLUMN = 7
 
     def __init__(self, state: WizardState, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -39,10 +51,12 @@ class ChecklistModel(ListTableModel[PlanTarget]):
         self.rows: list[int] = []
         self._filter = ""
         self._sort: tuple[int, Qt.SortOrder] | None = None
+        self._rows_per_device: Counter[int] | None = None
 
     def set_plan(self, plan: Plan | None) -> None:
         self.beginResetModel()
         self.targets = plan.targets if plan is not None else []
+        self._rows_per_device = None
         self.rows = self._filtered()
         self._apply_sort()
         self.endResetModel()
@@ -67,6 +81,8 @@ class ChecklistModel(ListTableModel[PlanTarget]):
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(t, column)
+        if column == self.PENDING_COLUMN:
+            return self._pending_data(t, role)
         if role == Qt.ItemDataRole.CheckStateRole and column == 0:
             return CHECKED if t.device.id in self.state.selected else UNCHECKED
         if role == Qt.ItemDataRole.DecorationRole and column == 6:
@@ -104,6 +120,20 @@ class ChecklistModel(ListTableModel[PlanTarget]):
     def visible_devices(self) -> set[int]:
         return {self.targets[row].device.id for row in self.rows}
 
+    @property
+    def filtered(self) -> bool:
+        return bool(self._filter)
+
+    def selected_rows(self, devices: int) -> int:
+        """How many (device, application) rows the selected devices have, of `devices`."""
+        selected = self.state.selected
+        if len(selected) in (0, devices):  # none or all (as planned): no counting
+            return len(self.targets) if selected else 0
+        if self._rows_per_device is None:
+            self._rows_per_device = Counter(t.device.id for t in self.targets)
+        per_device = self._rows_per_device
+        return sum(per_device[device_id] for device_id in selected)
+
     def devices_at(self, rows: list[int]) -> set[int]:
         return {self.targets[self.rows[row]].device.id for row in rows}
 
@@ -119,8 +149,24 @@ class ChecklistModel(ListTableModel[PlanTarget]):
 
     # -- internals ---------------------------------------------------------------------------
 
-    @staticmethod
-    def _text(t: PlanTarget, column: int) -> str:
+    def _pending_data(self, t: PlanTarget, role: int) -> object:
+        pending = self.state.pending(t.device.id)
+        if pending is None:
+            return None
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return pending_text(pending, self.state.now())
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return pending_effect_tip(
+                pending, self.state.action(t.device.id).action, self.state.now()
+            )
+        if role == Qt.ItemDataRole.DecorationRole:
+            return icon("deploy-at" if pending.at is not None else "deploy-now")
+        return None
+
+    def _text(self, t: PlanTarget, column: int) -> str:
+        if column == self.PENDING_COLUMN:
+            pending = self.state.pending(t.device.id)
+            return pending_text(pending, self.state.now()) if pending is not None else ""
         if column == 0:
             return t.device.name
         if column == 1:
@@ -158,6 +204,12 @@ class ChecklistModel(ListTableModel[PlanTarget]):
             def key(i: int) -> SupportsRichComparison:
                 version = getattr(targets[i], attr)
                 return (version is not None, version.parsed.key if version else ())
+        elif column == self.PENDING_COLUMN:
+            pending = self.state.plan.pending if self.state.plan is not None else {}
+
+            def key(i: int) -> SupportsRichComparison:
+                p = pending.get(targets[i].device.id)
+                return (0, 0.0) if p is None else (p.run_id, p.at.timestamp() if p.at else 0.0)
         else:
 
             def key(i: int) -> SupportsRichComparison:

@@ -2,35 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import itertools
 
-from PySide6.QtCore import QAbstractItemModel, QObject, QSize, Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QHideEvent, QPainter
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QComboBox,
-    QDateTimeEdit,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionComboBox,
-    QStyleOptionViewItem,
-    QTableView,
     QVBoxLayout,
     QWidget,
     QWizardPage,
 )
 
 from appupdater.core.catalog import VersionInfo
-from appupdater.core.planning import PlanTarget
 from appupdater.core.runs import DeviceAction
-from appupdater.store.fields import utcnow
 from appupdater.store.models import DeployAction
 from appupdater.ui.icons import icon
-from appupdater.ui.tables import ListTableModel, ModelIndex, configure_table
+from appupdater.ui.tables import configure_table
 from appupdater.ui.timefmt import (
     from_qdatetime,
     local_text,
@@ -38,204 +30,31 @@ from appupdater.ui.timefmt import (
     to_qdatetime,
     zone_text,
 )
+from appupdater.ui.wizard.deployment_editors import ActionDelegate, DateTimeField, DeploymentView
+from appupdater.ui.wizard.deployment_model import (
+    ACTION_COLUMN,
+    ACTIONS,
+    PAST_COLOUR,
+    PENDING_COLUMN,
+    TIME_COLUMN,
+    DeploymentModel,
+    updates_text,
+)
 from appupdater.ui.wizard.state import WizardState
+from appupdater.ui.wizard.words import deploys, plural
 from appupdater.ui.wording import ACTION_ICON, ACTION_TEXT
 
-ACTIONS = list(ACTION_TEXT)
-ACTION_COLUMN, TIME_COLUMN = 3, 4
-PAST_COLOUR = QColor("#c62828")
+__all__ = ["ACTION_COLUMN", "PENDING_COLUMN", "TIME_COLUMN", "DeploymentPage", "updates_text"]
+
+TOTAL_LABELS = {
+    DeployAction.NOW: "deploy now",
+    DeployAction.AT: "at a specified time",
+    DeployAction.NONE: "do not deploy",
+}
 
 
-def updates_text(targets: list[PlanTarget]) -> str:
-    """A device's updates on one line: "line-monitor 1.0.0 → 2.0.0; ..."."""
-    return "; ".join(f"{t.app.name} {t.from_version.text} → {t.to_version.text}" for t in targets)
-
-
-class DeploymentModel(ListTableModel[tuple[int, list[PlanTarget]]]):
-    """One row per selected device: its updates, its action and time (kept in the state)."""
-
-    HEADERS = ("Device", "Site", "Updates", "Deployment", "Time")
-
-    def __init__(self, state: WizardState, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.state = state
-        self.now = utcnow()
-
-    @property
-    def devices(self) -> list[tuple[int, list[PlanTarget]]]:
-        """(device id, its targets) per row."""
-        return self.items
-
-    def reload(self) -> None:
-        self.beginResetModel()
-        self.items = self.state.selected_devices()
-        self.endResetModel()
-
-    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        if index.column() == ACTION_COLUMN:
-            flags |= Qt.ItemFlag.ItemIsEditable
-        if index.column() == TIME_COLUMN:
-            if self._action(index.row()).action is DeployAction.AT:
-                flags |= Qt.ItemFlag.ItemIsEditable
-            else:
-                flags &= ~Qt.ItemFlag.ItemIsEnabled
-        return flags
-
-    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or not 0 <= index.row() < len(self.devices):
-            return None
-        device_id, targets = self.devices[index.row()]
-        action = self.state.action(device_id)
-        column = index.column()
-        past = action.at is not None and action.at <= self.now
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            if column == 0:
-                return targets[0].device.name
-            if column == 1:
-                return targets[0].device.site
-            if column == 2:
-                return updates_text(targets)
-            if column == ACTION_COLUMN:
-                return ACTION_TEXT[action.action]
-            return local_text(action.at) if action.at else "—"
-        if role == Qt.ItemDataRole.EditRole:
-            if column == ACTION_COLUMN:
-                return action.action.value
-            if column == TIME_COLUMN:
-                return action.at or next_full_hour()
-        if role == Qt.ItemDataRole.DecorationRole:
-            if column == ACTION_COLUMN:
-                return icon(ACTION_ICON[action.action])
-            if column == TIME_COLUMN and past:
-                return icon("warning")
-        if role == Qt.ItemDataRole.ForegroundRole and column == TIME_COLUMN and past:
-            return QBrush(PAST_COLOUR)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column == TIME_COLUMN and past:
-                return "This time is in the past: choose a later one."
-            if column == 2:
-                return updates_text(targets).replace("; ", "\n")
-        return None
-
-    def setData(
-        self, index: ModelIndex, value: object, role: int = Qt.ItemDataRole.EditRole
-    ) -> bool:
-        if not index.isValid() or role != Qt.ItemDataRole.EditRole:
-            return False
-        device_id = self.devices[index.row()][0]
-        current = self.state.action(device_id)
-        # the editors give an action's value (text) and an aware datetime; anything else is refused
-        if index.column() == ACTION_COLUMN and isinstance(value, str):
-            chosen = DeployAction(value)
-            at = (current.at or next_full_hour()) if chosen is DeployAction.AT else None
-            new = DeviceAction(chosen, at)
-        elif (
-            index.column() == TIME_COLUMN
-            and current.action is DeployAction.AT
-            and isinstance(value, datetime)
-        ):
-            new = DeviceAction(DeployAction.AT, value)
-        else:
-            return False
-        self.state.actions[device_id] = new
-        self.dataChanged.emit(
-            self.index(index.row(), ACTION_COLUMN), self.index(index.row(), TIME_COLUMN)
-        )
-        return True
-
-    def set_rows(self, rows: list[int], action: DeviceAction) -> None:
-        """Give the devices on `rows` the same action (and time)."""
-        for row in rows:
-            self.state.actions[self.devices[row][0]] = action
-        if rows:
-            self.dataChanged.emit(
-                self.index(min(rows), ACTION_COLUMN), self.index(max(rows), TIME_COLUMN)
-            )
-
-    def past(self) -> list[tuple[str, datetime]]:
-        """Devices whose chosen time is not in the future, with that time, by name."""
-        self.now = utcnow()
-        late = self.state.late_times(self.now)
-        plan = self.state.plan
-        if not late or plan is None:
-            return []
-        names = {t.device.id: t.device.name for t in plan.targets}
-        return sorted((names[device_id], at) for device_id, at in late)
-
-    def _action(self, row: int) -> DeviceAction:
-        return self.state.action(self.devices[row][0])
-
-
-class ActionDelegate(QStyledItemDelegate):
-    """Shows the action as a combo box (painted, so 100,000 rows cost no widgets) and edits it
-    with a real one, whose list opens at once."""
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
-        if index.column() != ACTION_COLUMN:
-            return super().paint(painter, option, index)
-        self.initStyleOption(option, index)
-        widget = option.widget
-        style = widget.style() if widget else QApplication.style()
-        style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, widget)
-        combo = QStyleOptionComboBox()
-        combo.rect = option.rect.adjusted(3, 2, -3, -2)
-        combo.state = option.state | QStyle.StateFlag.State_Enabled
-        combo.state &= ~QStyle.StateFlag.State_Selected
-        combo.palette = option.palette
-        combo.currentText = index.data()
-        combo.currentIcon = index.data(Qt.ItemDataRole.DecorationRole)
-        combo.iconSize = QSize(16, 16)
-        combo.frame = True
-        style.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, combo, painter, widget)
-        style.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, combo, painter, widget)
-        return None
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
-        size = super().sizeHint(option, index)
-        if index.column() == ACTION_COLUMN:
-            size.setWidth(size.width() + 40)
-        return size
-
-    def createEditor(
-        self, parent: QWidget, option: QStyleOptionViewItem, index: ModelIndex
-    ) -> QWidget:
-        if index.column() == ACTION_COLUMN:
-            combo = QComboBox(parent)
-            combo.setAccessibleName("Deployment action")
-            for action in ACTIONS:
-                combo.addItem(icon(ACTION_ICON[action]), ACTION_TEXT[action], action.value)
-            combo.activated.connect(lambda _=None, e=combo: self._commit(e))
-            return combo
-        if index.column() == TIME_COLUMN:
-            time_edit = QDateTimeEdit(parent)
-            time_edit.setAccessibleName("Deployment time")
-            time_edit.setDisplayFormat("yyyy-MM-dd HH:mm")
-            time_edit.setCalendarPopup(True)
-            return time_edit
-        return super().createEditor(parent, option, index)
-
-    def setEditorData(self, editor: QWidget, index: ModelIndex) -> None:
-        if isinstance(editor, QComboBox):
-            editor.setCurrentIndex(editor.findData(index.data(Qt.ItemDataRole.EditRole)))
-        elif isinstance(editor, QDateTimeEdit):
-            editor.setDateTime(to_qdatetime(index.data(Qt.ItemDataRole.EditRole)))
-        else:
-            super().setEditorData(editor, index)
-
-    def setModelData(self, editor: QWidget, model: QAbstractItemModel, index: ModelIndex) -> None:
-        if isinstance(editor, QComboBox):
-            model.setData(index, editor.currentData(), Qt.ItemDataRole.EditRole)
-        elif isinstance(editor, QDateTimeEdit):
-            model.setData(index, from_qdatetime(editor.dateTime()), Qt.ItemDataRole.EditRole)
-        else:
-            super().setModelData(editor, model, index)
-
-    def _commit(self, editor: QComboBox) -> None:
-        self.commitData.emit(editor)
-        self.closeEditor.emit(editor, QStyledItemDelegate.EndEditHint.NoHint)
+def _verb(count: int, one: str, many: str) -> str:
+    return one if count == 1 else many
 
 
 class DeploymentPage(QWizardPage):
@@ -252,17 +71,19 @@ class DeploymentPage(QWizardPage):
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.pending_label = QLabel()
+        self.pending_label.setWordWrap(True)
+        self.pending_label.setAccessibleName("Pending deployments of earlier runs")
+        self.pending_label.hide()
 
         self.bulk_action = QComboBox()
         self.bulk_action.setAccessibleName("Action for the selected rows")
         for action in ACTIONS:
             self.bulk_action.addItem(icon(ACTION_ICON[action]), ACTION_TEXT[action], action.value)
         self.bulk_action.setCurrentIndex(ACTIONS.index(DeployAction.NOW))
-        self.bulk_time = QDateTimeEdit()
+        self.bulk_time = DateTimeField()
         self.bulk_time.setAccessibleName("Time for the selected rows")
-        self.bulk_time.setDisplayFormat("yyyy-MM-dd HH:mm")
-        self.bulk_time.setCalendarPopup(True)
-        self.bulk_time.setDateTime(to_qdatetime(next_full_hour()))
+        self.bulk_time.setDateTime(to_qdatetime(next_full_hour(state.now())))
         self.bulk_time.setEnabled(False)
         self.apply_button = QPushButton("A&pply to selected rows")
         self.apply_button.setEnabled(False)
@@ -271,23 +92,29 @@ class DeploymentPage(QWizardPage):
         self.zone = QLabel(f"Times are in {zone_text()}")
         self.zone.setAccessibleName("Time zone")
 
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter by device, site or application")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setAccessibleName("Filter devices")
+        filter_label = QLabel("&Filter:")
+        filter_label.setBuddy(self.filter_edit)
+        self.totals = QLabel()
+        self.totals.setAccessibleName("Devices per deployment action")
+
         self.model = DeploymentModel(state, self)
-        self.view = QTableView()
+        self.view = DeploymentView()
         self.view.setAccessibleName("Deployment per device")
         configure_table(self.view)
+        self.view.setTabKeyNavigation(False)
         self.view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 16)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.view.setEditTriggers(
-            QAbstractItemView.EditTrigger.CurrentChanged
-            | QAbstractItemView.EditTrigger.SelectedClicked
-            | QAbstractItemView.EditTrigger.DoubleClicked
-            | QAbstractItemView.EditTrigger.EditKeyPressed
-        )
         self.delegate = ActionDelegate(self.view)
         self.view.setItemDelegate(self.delegate)
         self.view.setModel(self.model)
-        for column, width in enumerate((150, 125, 380, 290)):
-            self.view.setColumnWidth(column, width)
+        header = self.view.horizontalHeader()
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # plan order until asked
+        self.view.setSortingEnabled(True)
+        self._size_columns()
 
         self.error = QLabel()
         self.error.setWordWrap(True)
@@ -302,31 +129,65 @@ class DeploymentPage(QWizardPage):
         bulk.addWidget(self.apply_button)
         bulk.addStretch(1)
         bulk.addWidget(self.zone)
+        tools = QHBoxLayout()
+        tools.addWidget(filter_label)
+        tools.addWidget(self.filter_edit, 1)
+        tools.addSpacing(12)
+        tools.addWidget(self.totals)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
+        layout.addWidget(self.pending_label)
         layout.addLayout(bulk)
+        layout.addLayout(tools)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.error)
+        chain: list[QWidget] = [
+            self.bulk_action,
+            self.bulk_time,
+            self.apply_button,
+            self.filter_edit,
+            self.view,
+        ]
+        for first, second in itertools.pairwise(chain):
+            QWidget.setTabOrder(first, second)
 
+        self._showing = False
         self.clock = QTimer(self)
         self.clock.setObjectName("deployment-time-check")
         self.clock.setInterval(15_000)
         self.clock.timeout.connect(self.validate)
         self.bulk_action.currentIndexChanged.connect(self._bulk_action_changed)
         self.apply_button.clicked.connect(self._apply_to_selected)
-        self.model.dataChanged.connect(self.validate)
+        self.filter_edit.textChanged.connect(self.model.set_filter)
+        self.model.dataChanged.connect(self._actions_changed)
         self.model.modelReset.connect(self._selection_changed)
+        self.model.modelReset.connect(self._update_totals)
         self.view.selectionModel().selectionChanged.connect(self._selection_changed)
 
+    # -- QWizardPage -------------------------------------------------------------------------
+
     def initializePage(self) -> None:
+        now = self.state.now()
+        if from_qdatetime(self.bulk_time.dateTime()) <= now:  # the wizard stayed open long
+            self.bulk_time.setDateTime(to_qdatetime(next_full_hour(now)))
         self.model.reload()
         self.summary.setText(self._summary_html())
-        self.validate()
-        self.clock.start()
+        self._update_pending()
 
     def cleanupPage(self) -> None:
         self.clock.stop()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # also when coming Back from Finalize (no initializePage then): a time may have passed
+        super().showEvent(event)
+        self.clock.start()
+        if not self._showing:  # the wizard hides and shows the page again as buttons change
+            self._showing = True
+            try:
+                self.validate()
+            finally:
+                self._showing = False
 
     def hideEvent(self, event: QHideEvent) -> None:
         self.clock.stop()
@@ -350,6 +211,8 @@ class DeploymentPage(QWizardPage):
         self.error.setVisible(bool(late))
         self.completeChanged.emit()
 
+    # -- what the page says --------------------------------------------------------------------
+
     def _summary_html(self) -> str:
         plan = self.state.plan
         devices = self.model.devices
@@ -364,12 +227,63 @@ class DeploymentPage(QWizardPage):
             if to.id in per_app:
                 froms, count = per_app[to.id]
                 shown = ", ".join(v.text for v in sorted(froms, key=lambda v: v.parsed.key))
-                lines.append(f"<b>{app.name}</b> {shown} → <b>{to.text}</b> on {count} device(s)")
+                lines.append(
+                    f"<b>{app.name}</b> {shown} → <b>{to.text}</b> on {plural(count, 'device')}"
+                )
         return (
-            f"Updating {len(devices)} device(s): " + "; ".join(lines) + "."
+            f"Updating {plural(len(devices), 'device')}: " + "; ".join(lines) + "."
             if lines
             else "No device selected."
         )
+
+    def _update_pending(self) -> None:
+        """What becomes of the selected devices' deployments of earlier runs."""
+        plan = self.state.plan
+        replaced = stays = running = 0
+        selected = self.state.selected
+        for device_id, pending in (plan.pending if plan is not None else {}).items():
+            if device_id not in selected:
+                continue
+            if not pending.supersedable:
+                running += 1
+            elif deploys(self.state.action(device_id).action):
+                replaced += 1
+            else:
+                stays += 1
+        parts = []
+        if replaced:
+            parts.append(
+                f"{plural(replaced, 'device')} {_verb(replaced, 'has', 'have')} a pending "
+                "deployment in an earlier run; this run's deployment replaces it."
+            )
+        if stays:
+            parts.append(
+                f"{plural(stays, 'device')} that {_verb(stays, 'does', 'do')} not deploy "
+                f"{_verb(stays, 'keeps its', 'keep their')} pending deployment of an earlier "
+                "run; it will push the new configuration too."
+            )
+        if running:
+            parts.append(
+                f"{plural(running, 'device')} {_verb(running, 'is', 'are')} deploying now in "
+                "an earlier run; this run's deployment follows it."
+            )
+        self.pending_label.setText(" ".join(parts))
+        self.pending_label.setVisible(bool(parts))
+
+    def _update_totals(self) -> None:
+        counts = self.state.action_counts()
+        text = ", ".join(f"{counts[a.value]} {TOTAL_LABELS[a]}" for a in TOTAL_LABELS)
+        if self.model.filtered:
+            shown = plural(len(self.model.devices), "device")
+            text = f"{text}; the filter shows {len(self.model.rows)} of {shown}"
+        self.totals.setText(text)
+
+    # -- reacting ------------------------------------------------------------------------------
+
+    def _actions_changed(self) -> None:
+        self.validate()
+        self._update_totals()
+        self._update_pending()
 
     def _bulk_action_changed(self) -> None:
         self.bulk_time.setEnabled(self.bulk_action.currentData() == DeployAction.AT.value)
@@ -383,3 +297,29 @@ class DeploymentPage(QWizardPage):
         chosen = DeployAction(self.bulk_action.currentData())
         at = from_qdatetime(self.bulk_time.dateTime()) if chosen is DeployAction.AT else None
         self.model.set_rows(rows, DeviceAction(chosen, at))
+
+    def _size_columns(self) -> None:
+        """Device, site, action and time take what they need; the updates and the pending
+        deployment share the rest, so that no column is pushed off a small screen."""
+        metrics = self.fontMetrics()
+        sample = QComboBox()
+        for action in ACTIONS:
+            sample.addItem(icon(ACTION_ICON[action]), ACTION_TEXT[action])
+        widths = {
+            0: metrics.horizontalAdvance("press-000-00") + 16,
+            1: metrics.horizontalAdvance("Warehouse North") + 16,
+            ACTION_COLUMN: sample.sizeHint().width() + 8,
+            # the editor's width: the text and the calendar button
+            TIME_COLUMN: max(
+                metrics.horizontalAdvance("2026-12-31 23:59") + 30,
+                self.bulk_time.sizeHint().width(),
+            ),
+        }
+        sample.deleteLater()
+        header = self.view.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setMinimumSectionSize(60)
+        for column, width in widths.items():
+            self.view.setColumnWidth(column, width)
+        self.view.shares = {2: 2, PENDING_COLUMN: 3}
+        self.view.fit_columns()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
@@ -26,11 +28,11 @@ from appupdater.core.planning import (
     plan_update,
 )
 from appupdater.heap import settle
-from appupdater.ui.icons import icon
 from appupdater.ui.tables import configure_table
 from appupdater.ui.tasks import BackgroundTasks
 from appupdater.ui.wizard.checklist_models import CHECKED, ChecklistModel, SkippedModel
 from appupdater.ui.wizard.state import WizardState
+from appupdater.ui.wizard.words import plural
 
 
 class CheckTableView(QTableView):
@@ -72,6 +74,7 @@ class DevicesPage(QWizardPage):
         self._token: int | None = None
         self._initialised = False
         self._total = 0
+        self._refocus: QWidget | None = None
         self.setTitle("Devices")
         self.setSubTitle(
             "These devices are configured for, or run, an earlier version of the selected "
@@ -89,21 +92,27 @@ class DevicesPage(QWizardPage):
         self.filter_edit.setAccessibleName("Filter devices")
         filter_label = QLabel("&Filter:")
         filter_label.setBuddy(self.filter_edit)
-        self.select_all = QPushButton(icon("select-all"), "Select &all")
+        # plain buttons: an icon of a ticked box made them look like check boxes
+        self.select_all = QPushButton("Select &all")
         self.select_all.setToolTip("Select every device shown (the filter applies)")
-        self.select_none = QPushButton(icon("select-none"), "Select n&one")
+        self.select_none = QPushButton("Select n&one")
         self.select_none.setToolTip("Clear the selection of every device shown")
         self.count_label = QLabel()
         self.count_label.setAccessibleName("Selected devices")
+        self.pending_label = QLabel()
+        self.pending_label.setWordWrap(True)
+        self.pending_label.setAccessibleName("Pending deployments of earlier runs")
+        self.pending_label.hide()
 
         self.model = ChecklistModel(state, self)
         self.view = CheckTableView()
         self.view.setAccessibleName("Affected devices")
         configure_table(self.view)
+        self.view.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
         self.view.setModel(self.model)
         self.view.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
         self.view.setSortingEnabled(True)
-        for column, width in enumerate((170, 130, 130, 95, 95, 95)):
+        for column, width in enumerate((150, 110, 120, 85, 85, 85, 85)):
             self.view.setColumnWidth(column, width)
 
         self.busy = QProgressBar()
@@ -117,8 +126,9 @@ class DevicesPage(QWizardPage):
         self.skipped_view = QTableView()
         self.skipped_view.setAccessibleName("Skipped devices")
         configure_table(self.skipped_view)
+        self.skipped_view.setTabKeyNavigation(False)
         self.skipped_view.setModel(self.skipped_model)
-        for column, width in enumerate((170, 130, 130, 95, 95)):
+        for column, width in enumerate((150, 110, 120, 85, 85)):
             self.skipped_view.setColumnWidth(column, width)
         self.skipped_box = QGroupBox()
         skipped_layout = QVBoxLayout(self.skipped_box)
@@ -138,6 +148,7 @@ class DevicesPage(QWizardPage):
         layout.addLayout(tools)
         layout.addWidget(self.busy)
         layout.addWidget(self.message)
+        layout.addWidget(self.pending_label)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.skipped_box)
 
@@ -175,6 +186,17 @@ class DevicesPage(QWizardPage):
             combo.currentIndexChanged.connect(self._replan)
             self.version_combos[app.name] = combo
             self.targets_form.addRow(f"{app.name}:", combo)
+        # the target versions come first, for the keyboard as on screen
+        chain: list[QWidget] = [
+            *self.version_combos.values(),
+            self.filter_edit,
+            self.select_all,
+            self.select_none,
+            self.view,
+            self.skipped_view,
+        ]
+        for first, second in itertools.pairwise(chain):
+            QWidget.setTabOrder(first, second)
         self._replan()
 
     def isComplete(self) -> bool:
@@ -193,6 +215,7 @@ class DevicesPage(QWizardPage):
             self.tasks.forget(self._token)
         self.state.selections = self._selections()
         previous = self.state.plan
+        self._refocus = self.focusWidget()
         selections = list(self.state.selections)
         catalog = self.catalog
         self._set_busy(True, "Planning…")
@@ -233,6 +256,15 @@ class DevicesPage(QWizardPage):
         else:
             self._set_busy(False)
         self._update_count()
+        self._update_pending(plan)
+        # first focus on the target version; after a change, back on that one (planning
+        # disables them, which takes the focus away)
+        combos = list(self.version_combos.values())
+        refocus = self._refocus if self._refocus in combos else None
+        if previous is None and combos:
+            refocus = combos[0]
+        if refocus is not None:
+            refocus.setFocus()
         self.completeChanged.emit()
         self.planned.emit()
 
@@ -254,4 +286,36 @@ class DevicesPage(QWizardPage):
         self.completeChanged.emit()
 
     def _update_count(self) -> None:
-        self.count_label.setText(f"{len(self.state.selected)} of {self._total} devices selected")
+        """ "40 of 60 devices selected (52 of 75 rows); the filter shows 12 rows of 8 devices"."""
+        model = self.model
+        devices = len(self.state.selected)
+        text = f"{devices} of {plural(self._total, 'device')} selected"
+        if len(model.targets) != self._total:
+            text += f" ({model.selected_rows(self._total)} of {plural(len(model.targets), 'row')})"
+        if model.filtered:
+            shown = len(model.visible_devices())
+            text += f"; the filter shows {plural(len(model.rows), 'row')} of " + plural(
+                shown, "device"
+            )
+        self.count_label.setText(text)
+
+    def _update_pending(self, plan: Plan) -> None:
+        """Say how many devices have a deployment of an earlier run that has not ended."""
+        waiting = sum(1 for p in plan.pending.values() if p.supersedable)
+        running = len(plan.pending) - waiting
+        parts = []
+        if waiting:
+            has = "has" if waiting == 1 else "have"
+            parts.append(
+                f"{plural(waiting, 'device')} {has} a pending deployment of an earlier run "
+                "(scheduled, queued or retrying): where this run deploys, its deployment "
+                "replaces it."
+            )
+        if running:
+            verb = "is" if running == 1 else "are"
+            parts.append(
+                f"{plural(running, 'device')} {verb} deploying now in an earlier run: this "
+                "run's deployment follows it."
+            )
+        self.pending_label.setText(" ".join(parts))
+        self.pending_label.setVisible(bool(parts))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from appupdater.core.pending import PendingDeployment
 from appupdater.core.planning import Plan, PlanTarget, Selection
 from appupdater.core.runs import DEPLOY_NOW, DeviceAction
 from appupdater.heap import gc_paused
+from appupdater.store.fields import utcnow
 from appupdater.store.models import DeployAction
 
 
@@ -22,6 +24,8 @@ class WizardState:
     selected: set[int] = field(default_factory=set)
     actions: dict[int, DeviceAction] = field(default_factory=dict)
     default_action: DeviceAction = DEPLOY_NOW
+    # what the pages take as "now" (aware UTC); tests hand in a clock they drive
+    now: Callable[[], datetime] = utcnow
     _grouped: list[tuple[int, list[PlanTarget]]] | None = field(default=None, repr=False)
     _diff_uses: Counter[tuple[int, int]] | None = field(default=None, repr=False)
 
@@ -81,6 +85,17 @@ class WizardState:
             for device_id, action in self.actions.items()
             if action.at is not None and action.at <= now and device_id in self.selected
         ]
+
+    def pending(self, device_id: int) -> PendingDeployment | None:
+        """The device's deployment of an earlier run that has not ended, if any."""
+        return self.plan.pending.get(device_id) if self.plan is not None else None
+
+    def choices_made(self) -> tuple[int, int]:
+        """What Cancel would discard: (affected devices left out, devices given an action)."""
+        if self.plan is None:
+            return 0, 0
+        left_out = len({t.device.id for t in self.plan.targets} - self.selected)
+        return left_out, sum(1 for device_id in self.actions if device_id in self.selected)
 
     def chosen_actions(self) -> dict[int, DeviceAction]:
         """The action of every selected device."""

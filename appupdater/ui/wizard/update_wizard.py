@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Signal
-from PySide6.QtWidgets import QWidget, QWizard
+import re
+
+from PySide6.QtCore import SIGNAL, SLOT, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QKeyEvent
+from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 
 from appupdater.core.catalog import Catalog
 from appupdater.core.planning import Selection
@@ -13,6 +16,9 @@ from appupdater.ui.wizard.deployment_page import DeploymentPage
 from appupdater.ui.wizard.devices_page import DevicesPage
 from appupdater.ui.wizard.finalize_page import FinalizePage
 from appupdater.ui.wizard.state import WizardState
+from appupdater.ui.wizard.words import plural
+
+STEP = re.compile(r"^Step \d+ of \d+: ")
 
 
 class UpdateWizard(QWizard):
@@ -43,6 +49,12 @@ class UpdateWizard(QWizard):
         for page in (self.devices_page, self.deployment_page, self.finalize_page):
             self.addPage(page)
         self.finalize_page.approved.connect(self.run_created)
+        self.currentIdChanged.connect(self._number_page)
+        # Cancel asks before it discards the administrator's choices (reject() itself does not:
+        # the main window calls it when it closes)
+        cancel = self.button(QWizard.WizardButton.CancelButton)
+        QObject.disconnect(cancel, SIGNAL("clicked()"), self, SLOT("reject()"))
+        cancel.clicked.connect(self.cancel)
         self.setMinimumSize(QSize(900, 600))
         self.resize(1180, 760)
 
@@ -51,3 +63,54 @@ class UpdateWizard(QWizard):
         if self.finalize_page.recording:
             return
         super().reject()
+
+    def cancel(self) -> bool:
+        """Cancel as the administrator asked (Cancel, Esc, the window's close button): with
+        choices made, only once they confirm that those go. True when the wizard closed."""
+        if self.finalize_page.recording:
+            return False
+        left_out, actions = self.state.choices_made()
+        if left_out or actions:
+            made = []
+            if left_out:
+                made.append(f"left {plural(left_out, 'device')} out of the update")
+            if actions:
+                made.append(f"chose the deployment of {plural(actions, 'device')}")
+            box = QMessageBox(
+                QMessageBox.Icon.Question,
+                "Discard your choices?",
+                f"You {' and '.join(made)}. Cancel the update and discard these choices?",
+                QMessageBox.StandardButton.NoButton,
+                self,
+            )
+            discard = box.addButton("&Discard choices", QMessageBox.ButtonRole.DestructiveRole)
+            keep = box.addButton("&Keep editing", QMessageBox.ButtonRole.RejectRole)
+            box.setDefaultButton(keep)
+            box.setEscapeButton(keep)
+            box.exec()
+            if box.clickedButton() is not discard:
+                return False
+        self.reject()
+        return True
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            event.accept()
+            self.cancel()
+            return
+        super().keyPressEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.isVisible() and event.spontaneous() and not self.cancel():
+            event.ignore()
+            return
+        super().closeEvent(event)
+
+    def _number_page(self, page_id: int) -> None:
+        """ "Step 2 of 3: Deployment" in the page's title."""
+        ids = self.pageIds()
+        if page_id not in ids:
+            return
+        page = self.page(page_id)
+        title = STEP.sub("", page.title())
+        page.setTitle(f"Step {ids.index(page_id) + 1} of {len(ids)}: {title}")

@@ -147,9 +147,8 @@ def test_a_time_that_passes_on_finalize_is_caught_before_the_question(
     choose_in_combo(qtbot, page.bulk_action, ACTION_TEXT[DeployAction.AT])
     qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)
     next_page(qtbot, wizard)
-    finalize = wizard.finalize_page
     at = next(a.at for a in wizard.state.actions.values())
-    finalize.now = lambda: at + timedelta(minutes=1)
+    wizard.state.now = lambda: at + timedelta(minutes=1)
     message_boxes.answer(text="Deploy &Now")
     run_id = approve(qtbot, wizard, message_boxes)
     late = message_boxes.seen[0]
@@ -168,9 +167,8 @@ def test_going_back_from_a_passed_time_changes_nothing(qtbot, main_window, messa
     choose_in_combo(qtbot, page.bulk_action, ACTION_TEXT[DeployAction.AT])
     qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)
     next_page(qtbot, wizard)
-    finalize = wizard.finalize_page
     at = next(a.at for a in wizard.state.actions.values())
-    finalize.now = lambda: at
+    wizard.state.now = lambda: at
     message_boxes.answer(text="Go &Back")
     qtbot.mouseClick(wizard.button(FINISH), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: wizard.currentPage() is wizard.deployment_page)

@@ -83,7 +83,7 @@ def test_import_then_export(qtbot, window, monkeypatch, tmp_path):
     qtbot.waitUntil(lambda: "press-08" in column_values(window.devices_view, 0))
     assert window.devices_model.rowCount() == Device.select().count() == 62
     assert Device.get(Device.name == "press-07").site == "Plant A"
-    assert "devices added" in window.statusBar().currentMessage()
+    assert "1 device added" in window.statusBar().currentMessage()
     target = tmp_path / "out.json"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
     click_action(qtbot, window, window.export_action)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from appupdater.core.catalog import VersionInfo
 from appupdater.core.runs import DeviceAction
+from appupdater.core.words import plural
 from appupdater.store.models import DeployAction
 from appupdater.ui.icons import icon
 from appupdater.ui.tables import configure_table
@@ -41,7 +42,7 @@ from appupdater.ui.wizard.deployment_model import (
     updates_text,
 )
 from appupdater.ui.wizard.state import WizardState
-from appupdater.ui.wizard.words import deploys, plural
+from appupdater.ui.wizard.words import deploys
 from appupdater.ui.wording import ACTION_ICON, ACTION_TEXT
 
 __all__ = ["ACTION_COLUMN", "PENDING_COLUMN", "TIME_COLUMN", "DeploymentPage", "updates_text"]

@@ -27,12 +27,12 @@ from appupdater.core.planning import (
     Selection,
     plan_update,
 )
+from appupdater.core.words import plural
 from appupdater.heap import settle
 from appupdater.ui.tables import configure_table
 from appupdater.ui.tasks import BackgroundTasks
 from appupdater.ui.wizard.checklist_models import CHECKED, ChecklistModel, SkippedModel
 from appupdater.ui.wizard.state import WizardState
-from appupdater.ui.wizard.words import plural
 
 
 class CheckTableView(QTableView):

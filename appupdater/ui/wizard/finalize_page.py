@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import getpass
 from collections import Counter
-from collections.abc import Callable
-from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -26,7 +24,6 @@ from PySide6.QtWidgets import (
 from appupdater.core.planning import ChangeOp, Plan
 from appupdater.core.runs import DEPLOY_NOW, Applied, apply_configuration, create_run
 from appupdater.core.words import noun, plural
-from appupdater.store.fields import utcnow
 from appupdater.ui.icons import icon
 from appupdater.ui.tasks import BackgroundTasks
 from appupdater.ui.timefmt import local_text
@@ -52,7 +49,6 @@ class FinalizePage(QWizardPage):
         self.tasks = tasks
         self.run_id: int | None = None
         self._recording = False
-        self.now: Callable[[], datetime] = utcnow  # replaceable: the tests drive time by hand
         self.setTitle("Finalize")
         self.setSubTitle(
             "All pending updates, per device. Review the module changes, then click Approve Update."
@@ -264,7 +260,7 @@ class FinalizePage(QWizardPage):
             )
             if answer != QMessageBox.StandardButton.Ok:
                 return False
-            if not self.state.late_times(self.now()):
+            if not self.state.late_times(self.state.now()):
                 break
         self._record(plan)
         return False
@@ -272,7 +268,7 @@ class FinalizePage(QWizardPage):
     def _settle_passed_times(self) -> bool:
         """Scheduled times that passed while the wizard was open: ask whether to deploy those
         devices now (True, changed) or go back to the Deployment page (False)."""
-        late = sorted(self.state.late_times(self.now()), key=lambda item: item[1])
+        late = sorted(self.state.late_times(self.state.now()), key=lambda item: item[1])
         if not late:
             return True
         names = {d.id: d.name for d in self.model.plan.devices()}

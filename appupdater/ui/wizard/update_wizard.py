@@ -10,13 +10,13 @@ from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 
 from appupdater.core.catalog import Catalog
 from appupdater.core.planning import Selection
+from appupdater.core.words import plural
 from appupdater.ui.icons import icon
 from appupdater.ui.tasks import BackgroundTasks
 from appupdater.ui.wizard.deployment_page import DeploymentPage
 from appupdater.ui.wizard.devices_page import DevicesPage
 from appupdater.ui.wizard.finalize_page import FinalizePage
 from appupdater.ui.wizard.state import WizardState
-from appupdater.ui.wizard.words import plural
 
 STEP = re.compile(r"^Step \d+ of \d+: ")
 

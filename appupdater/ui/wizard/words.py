@@ -10,11 +10,6 @@ from appupdater.store.models import DeployAction, DeploymentState
 S = DeploymentState
 
 
-def plural(count: int, singular: str, many: str | None = None) -> str:
-    """ "1 device", "3 devices" (`many` where adding an s is wrong)."""
-    return f"{count} {singular if count == 1 else (many or singular + 's')}"
-
-
 def when_text(moment: datetime, now: datetime) -> str:
     """A moment in local time: "17:00" on the day of `now`, "tomorrow 17:00" on the next,
     else date and time."""

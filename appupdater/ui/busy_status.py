@@ -47,9 +47,10 @@ class BusyStatus:
         work: Callable[[], Any],
         on_done: Callable[[Any], None],
         title: str,
+        on_failed: Callable[[BaseException], None] | None = None,
     ) -> None:
         """Run `work` in the background with `message` shown; then `on_done(result)`, or a
-        message box titled `title` with what went wrong."""
+        message box titled `title` with what went wrong (and then `on_failed(error)`)."""
         self.running += 1
         self.bar.show()
         self.label.setText(message)
@@ -62,6 +63,8 @@ class BusyStatus:
             self._finished()
             self.window.statusBar().showMessage(f"{title} failed", 10_000)
             failure_box(self.window, title, error).exec()
+            if on_failed is not None:
+                on_failed(error)
 
         self.tasks.submit(work, done, failed)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING
 
@@ -31,8 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from appupdater import desktop, heap
-from appupdater.core.fleet_changes import Fingerprint, fleet_fingerprint
-from appupdater.core.inventory import Inventory, load_inventory
+from appupdater.core.inventory import Inventory
 from appupdater.core.planning import Selection
 from appupdater.core.runs import Applied
 from appupdater.core.words import plural
@@ -140,9 +138,9 @@ class MainWindow(QMainWindow):
 
         self.busy = BusyStatus(self, self.tasks)
         self.files = FleetFiles(self)
-        self.follower = FleetFollower(self.tasks, self)
-        self.follower.changed.connect(self._follow)
-        self._loading = False
+        self.follower = FleetFollower(self.tasks, self.busy, self)
+        self.follower.loaded.connect(self._loaded_inventory)
+        self.follower.failed.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.database_label = QLabel()
         self.statusBar().addPermanentWidget(self.database_label)
 
@@ -266,34 +264,7 @@ class MainWindow(QMainWindow):
 
     def refresh(self) -> None:
         """Load the fleet again (F5, after an import or a run), showing that it loads."""
-        self._loading = self.follower.loading = True
-        started = time.perf_counter()
-        self.busy.run(
-            "Loading the fleet…",
-            _read_fleet,
-            lambda result: self._loaded(result, started),
-            "Load the fleet",
-        )
-
-    def _follow(self) -> None:
-        """The fleet changed in the database: load it quietly (no busy bar, no message box)."""
-        if self._loading:
-            return
-        self._loading = True
-        started = time.perf_counter()
-        self.tasks.submit(
-            _read_fleet, lambda result: self._loaded(result, started), self._follow_failed
-        )
-
-    def _follow_failed(self, error: BaseException) -> None:
-        self._loading = self.follower.loading = False
-        self.statusBar().showMessage(f"Cannot read the fleet: {error}", 10_000)
-
-    def _loaded(self, result: tuple[Fingerprint, Inventory], started: float) -> None:
-        fingerprint, inventory = result
-        self._loading = False
-        self._loaded_inventory(inventory)
-        self.follower.loaded(fingerprint, (time.perf_counter() - started) * 1000)
+        self.follower.reload()
 
     # -- background results --------------------------------------------------------------
 
@@ -410,8 +381,3 @@ class MainWindow(QMainWindow):
             self.overview.close()  # alone, the main window takes its overview along
         self.tasks.shutdown()
         super().closeEvent(event)
-
-
-def _read_fleet() -> tuple[Fingerprint, Inventory]:
-    """The fingerprint first, then the fleet: a change in between is loaded again later."""
-    return fleet_fingerprint(), load_inventory()

@@ -8,7 +8,9 @@ import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from appupdater.errors import DatabaseBusyError
 from appupdater.store.models import AppVersion, Device, DeviceApp
+from appupdater.ui import fleet_follower
 from appupdater.ui.main_window import MainWindow
 from tests.helpers import dump_tables
 from tests.ui.drive import click_action, click_row
@@ -220,6 +222,28 @@ def test_nothing_changed_nothing_reloaded(qtbot, window):
     ).execute()
     qtbot.waitUntil(lambda: window.devices_model.index(0, 2).data() == "offline")
     assert loads == [1]
+
+
+def test_a_failed_f5_does_not_stop_following(qtbot, window, message_boxes, monkeypatch):
+    """A database that cannot be read on F5 gets its message box; once it can be read again,
+    the window goes on following it (the load that failed no longer counts as running)."""
+    window.follower.base_ms = 30
+    window.follower.timer.setInterval(30)
+
+    def busy():
+        raise DatabaseBusyError("the database is busy (locked by another program)")
+
+    monkeypatch.setattr(fleet_follower, "load_inventory", busy)
+    message_boxes.answer()
+    qtbot.keyClick(window, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: bool(message_boxes.seen))
+    assert "the database is busy" in message_boxes.seen[0]
+    monkeypatch.undo()
+    qtbot.waitUntil(lambda: not window.follower.loading)
+    Device.update(online=False).where(
+        Device.name == column_values(window.devices_view, 0)[0]
+    ).execute()
+    qtbot.waitUntil(lambda: window.devices_model.index(0, 2).data() == "offline")
 
 
 def test_hidden_window_reads_nothing(qtbot, window):

@@ -8,9 +8,10 @@ from datetime import datetime
 
 import peewee
 
+from appupdater.core.progress import state_counts
 from appupdater.core.words import plural
 from appupdater.store.models import WAITING_STATES, Deployment, DeploymentState
-from appupdater.store.rows import scalar, tuples
+from appupdater.store.rows import scalar
 
 S = DeploymentState
 
@@ -46,14 +47,7 @@ class WaitingWork:
 
 def waiting_work() -> WaitingWork:
     """Counts by state (one grouped, indexed read) and the next moment one of them is due."""
-    counts = dict.fromkeys(WAITING_STATES, 0)
-    query = (
-        Deployment.select(Deployment.state, peewee.fn.COUNT(Deployment.id))
-        .where(Deployment.state.in_(list(WAITING_STATES)))
-        .group_by(Deployment.state)
-    )
-    for state, number in tuples(query, tuple[str, int]):
-        counts[S(state)] = number
+    counts = state_counts(WAITING_STATES)
     moments = [
         scalar(
             Deployment.select(peewee.fn.MIN(column)).where(Deployment.state == state),

@@ -65,19 +65,8 @@ def choose_in_combo(qtbot, combo, text):
     keys and take it with Return. (A click on the list right after it opened is ignored by
     QComboBox, which waits for a press-drag-release; keys are what a quick person uses.)"""
     qtbot.mouseClick(combo, LEFT)
-    popup = combo.view()
-    qtbot.waitUntil(popup.isVisible)
-    row = combo.findText(text)
-    assert row >= 0, f"{text!r} not in the list"
-    step = Qt.Key.Key_Down if row > combo.currentIndex() else Qt.Key.Key_Up
-    for _ in range(abs(row - combo.currentIndex())):
-        qtbot.keyClick(popup, step)
-    # The popup's container takes Return in an event filter without accepting the event, so
-    # QTest would warn; deliver it the way the window system does instead.
-    QApplication.sendEvent(
-        popup, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier)
-    )
-    qtbot.waitUntil(lambda: not popup.isVisible())
+    qtbot.waitUntil(combo.view().isVisible)
+    choose_in_open_list(qtbot, combo, text)
     assert combo.currentText() == text
 
 
@@ -142,6 +131,8 @@ def choose_in_open_list(qtbot, combo, text):
     step = Qt.Key.Key_Down if row > combo.currentIndex() else Qt.Key.Key_Up
     for _ in range(abs(row - combo.currentIndex())):
         qtbot.keyClick(popup, step)
+    # The popup's container takes Return in an event filter without accepting the event, so
+    # QTest would warn; deliver it the way the window system does instead.
     QApplication.sendEvent(
         popup, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier)
     )

@@ -134,11 +134,9 @@ def test_search_and_expand_all(qtbot, main_window, screenshot):
     assert page.model.rowCount() == min(total, page.model.BATCH) and not page.shown_label.text()
 
 
-def test_a_time_that_passes_on_finalize_is_caught_before_the_question(
-    qtbot, main_window, message_boxes
-):
-    """Every device at the proposed time; the time passes while Finalize is open: Approve asks,
-    in local time, whether to deploy them now; Deploy Now records a run that deploys now."""
+def _on_finalize_all_at_the_proposed_time(qtbot, main_window):
+    """The wizard on Finalize with every device at the Deployment page's proposed time (set with
+    Ctrl+A, the bulk action and Apply); the wizard and that time."""
     wizard = open_wizard(qtbot, main_window, "vision-inspect")
     next_page(qtbot, wizard)
     page = wizard.deployment_page
@@ -147,7 +145,15 @@ def test_a_time_that_passes_on_finalize_is_caught_before_the_question(
     choose_in_combo(qtbot, page.bulk_action, ACTION_TEXT[DeployAction.AT])
     qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)
     next_page(qtbot, wizard)
-    at = next(a.at for a in wizard.state.actions.values())
+    return wizard, next(a.at for a in wizard.state.actions.values())
+
+
+def test_a_time_that_passes_on_finalize_is_caught_before_the_question(
+    qtbot, main_window, message_boxes
+):
+    """Every device at the proposed time; the time passes while Finalize is open: Approve asks,
+    in local time, whether to deploy them now; Deploy Now records a run that deploys now."""
+    wizard, at = _on_finalize_all_at_the_proposed_time(qtbot, main_window)
     wizard.state.now = lambda: at + timedelta(minutes=1)
     message_boxes.answer(text="Deploy &Now")
     run_id = approve(qtbot, wizard, message_boxes)
@@ -159,15 +165,7 @@ def test_a_time_that_passes_on_finalize_is_caught_before_the_question(
 
 
 def test_going_back_from_a_passed_time_changes_nothing(qtbot, main_window, message_boxes):
-    wizard = open_wizard(qtbot, main_window, "vision-inspect")
-    next_page(qtbot, wizard)
-    page = wizard.deployment_page
-    page.view.setFocus()
-    qtbot.keyClick(page.view, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
-    choose_in_combo(qtbot, page.bulk_action, ACTION_TEXT[DeployAction.AT])
-    qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)
-    next_page(qtbot, wizard)
-    at = next(a.at for a in wizard.state.actions.values())
+    wizard, at = _on_finalize_all_at_the_proposed_time(qtbot, main_window)
     wizard.state.now = lambda: at
     message_boxes.answer(text="Go &Back")
     qtbot.mouseClick(wizard.button(FINISH), Qt.MouseButton.LeftButton)

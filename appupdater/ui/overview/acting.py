@@ -14,10 +14,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
-    QGridLayout,
     QMessageBox,
-    QSizePolicy,
-    QSpacerItem,
 )
 
 from appupdater.core.actions import CANCELLABLE, DEPLOYABLE_NOW, RESCHEDULABLE, RETRYABLE
@@ -26,6 +23,7 @@ from appupdater.store.models import DeploymentState as S
 from appupdater.ui.icons import icon
 from appupdater.ui.overview import outcomes
 from appupdater.ui.overview.reschedule_dialog import RescheduleDialog
+from appupdater.ui.questions import ask
 from appupdater.ui.timefmt import local_text
 
 if TYPE_CHECKING:
@@ -192,18 +190,7 @@ class DeploymentActions(QObject):
         """Ask before acting on several deployments at once (one is acted on directly)."""
         if count < 2:
             return True
-        box = QMessageBox(
-            QMessageBox.Icon.Question, "Deployment Overview", question, parent=self.window
-        )
-        box.setInformativeText(detail)
-        layout = box.layout()
-        if isinstance(layout, QGridLayout):  # room for the sentence: Qt wraps it very narrow
-            room = QSpacerItem(420, 0, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Minimum)
-            layout.addItem(room, layout.rowCount(), 0, 1, layout.columnCount())
-        go = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
-        box.setDefaultButton(box.addButton(no, QMessageBox.ButtonRole.RejectRole))
-        box.exec()
-        return box.clickedButton() is go
+        return ask(self.window, "Deployment Overview", question, detail, yes, no)
 
     def _act(
         self,

@@ -25,6 +25,7 @@ from appupdater.core.planning import ChangeOp, Plan
 from appupdater.core.runs import DEPLOY_NOW, Applied, apply_configuration, create_run
 from appupdater.core.words import noun, plural
 from appupdater.ui.icons import icon
+from appupdater.ui.questions import ask
 from appupdater.ui.tasks import BackgroundTasks
 from appupdater.ui.timefmt import local_text
 from appupdater.ui.wizard.finalize_model import FinalizeModel
@@ -274,21 +275,16 @@ class FinalizePage(QWizardPage):
         names = {d.id: d.name for d in self.model.plan.devices()}
         shown = ", ".join(f"{names.get(d, d)} ({local_text(at)})" for d, at in late[:5])
         more = f" and {len(late) - 5:,} more" if len(late) > 5 else ""
-        box = QMessageBox(self)
-        box.setIcon(QMessageBox.Icon.Warning)
-        box.setWindowTitle("Scheduled time passed")
-        box.setText(
-            f"The scheduled time has passed for {plural(len(late), 'device')}: {shown}{more}."
+        deploy = ask(
+            self,
+            "Scheduled time passed",
+            f"The scheduled time has passed for {plural(len(late), 'device')}: {shown}{more}.",
+            "Deploy them now, or go back to the Deployment page and choose later times.",
+            "Deploy &Now",
+            "Go &Back",
+            icon=QMessageBox.Icon.Warning,
         )
-        box.setInformativeText(
-            "Deploy them now, or go back to the Deployment page and choose later times."
-        )
-        deploy = box.addButton("Deploy &Now", QMessageBox.ButtonRole.AcceptRole)
-        back = box.addButton("Go &Back", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(back)
-        box.setEscapeButton(back)
-        box.exec()
-        if box.clickedButton() is not deploy:
+        if not deploy:
             self.wizard().back()
             return False
         for device_id, _ in late:

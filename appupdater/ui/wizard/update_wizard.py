@@ -12,6 +12,7 @@ from appupdater.core.catalog import Catalog
 from appupdater.core.planning import Selection
 from appupdater.core.words import plural
 from appupdater.ui.icons import icon
+from appupdater.ui.questions import ask
 from appupdater.ui.tasks import BackgroundTasks
 from appupdater.ui.wizard.deployment_page import DeploymentPage
 from appupdater.ui.wizard.devices_page import DevicesPage
@@ -76,19 +77,16 @@ class UpdateWizard(QWizard):
                 made.append(f"left {plural(left_out, 'device')} out of the update")
             if actions:
                 made.append(f"chose the deployment of {plural(actions, 'device')}")
-            box = QMessageBox(
-                QMessageBox.Icon.Question,
+            discard = ask(
+                self,
                 "Discard your choices?",
                 f"You {' and '.join(made)}. Cancel the update and discard these choices?",
-                QMessageBox.StandardButton.NoButton,
-                self,
+                "",
+                "&Discard choices",
+                "&Keep editing",
+                yes_role=QMessageBox.ButtonRole.DestructiveRole,
             )
-            discard = box.addButton("&Discard choices", QMessageBox.ButtonRole.DestructiveRole)
-            keep = box.addButton("&Keep editing", QMessageBox.ButtonRole.RejectRole)
-            box.setDefaultButton(keep)
-            box.setEscapeButton(keep)
-            box.exec()
-            if box.clickedButton() is not discard:
+            if not discard:
                 return False
         self.reject()
         return True

@@ -3,8 +3,9 @@
     python bench/plan.py --devices 100000
 
 Prints name=value lines: import_s (setup), plan_s, create_run_s (every affected device
-deploying now), raw_insert_ratio (create_run_s over plain sqlite3.executemany of the same rows
-into the same tables), targets, peak_rss_mb.
+deploying now), apply_s (its configuration applied: configured versions, deployments, the
+earlier runs' waiting deployments superseded), raw_insert_ratio (create_run_s over plain
+sqlite3.executemany of the same rows into the same tables), targets, peak_rss_mb.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from appupdater.core.fleetfile import DeviceAppSpec
 from appupdater.core.fleetimport import import_fleet
 from appupdater.core.planning import Selection, plan_update
-from appupdater.core.runs import TARGET_FIELDS, create_run
+from appupdater.core.runs import TARGET_FIELDS, apply_configuration, create_run
 from appupdater.demo.fleet import demo_fleet
 from appupdater.store.db import close_database, open_database
 from appupdater.store.fields import to_db_time, utcnow
@@ -101,8 +102,12 @@ def main() -> None:
         plan_s = time.perf_counter() - start
 
         start = time.perf_counter()
-        create_run(plan, approved_by="bench")
+        run_id = create_run(plan, approved_by="bench")
         create_run_s = time.perf_counter() - start
+
+        start = time.perf_counter()
+        apply_configuration(run_id)
+        apply_s = time.perf_counter() - start
 
         columns = [field.column_name for field in TARGET_FIELDS]
         close_database()
@@ -113,6 +118,7 @@ def main() -> None:
     print(f"import_s={import_s:.3f}")
     print(f"plan_s={plan_s:.3f}")
     print(f"create_run_s={create_run_s:.3f}")
+    print(f"apply_s={apply_s:.3f}")
     print(f"raw_insert_s={raw_s:.3f}")
     print(f"raw_insert_ratio={create_run_s / raw_s:.2f}")
     print(f"peak_rss_mb={peak:.0f}")

@@ -87,8 +87,9 @@ def supersede(
     deployments replace. Call it inside the transaction that makes those deployments wait;
     `stamp` is that transaction's (taken here if not given)."""
     devices = list(set(device_ids))
-    if not devices:
-        return []
+    earlier = Deployment.state.in_(list(WAITING_STATES)) & (Deployment.run < run_id)
+    if not devices or not Deployment.select(Deployment.id).where(earlier).limit(1).exists():
+        return []  # the common case, answered with one indexed read whatever the run's size
     stamp = stamp or stamped(now)
     message = superseded_message(run_id)
     cancelled: list[Superseded] = []
@@ -101,11 +102,7 @@ def supersede(
                 last_message=message,
                 **stamp,
             )
-            .where(
-                Deployment.device.in_(devices[start : start + _CHUNK])
-                & Deployment.state.in_(list(WAITING_STATES))
-                & (Deployment.run < run_id)
-            )
+            .where(Deployment.device.in_(devices[start : start + _CHUNK]) & earlier)
             .returning(Deployment.id, Deployment.device, Deployment.run)
         )
         cancelled.extend(Superseded(*row) for row in returned(query, tuple[int, int, int]))

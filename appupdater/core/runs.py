@@ -31,7 +31,7 @@ from appupdater.store.models import (
     UpdateRun,
 )
 from appupdater.store.revisions import next_revision
-from appupdater.store.rows import tuples
+from appupdater.store.rows import sql_rows, tuples
 
 
 @dataclass(frozen=True)
@@ -216,25 +216,39 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
             deployment_rows,
             ignore=True,
         )
-        _log_creation(run_id, now, replaced)
+        _log_creation(run_id, now, deploy, replaced)
         UpdateRun.update(configured_at=now).where(UpdateRun.id == run_id).execute()
     return Applied(len(updates), len(deployment_rows))
 
 
-def _log_creation(run_id: int, now: datetime, replaced: Mapping[int, int]) -> None:
-    """One event per new deployment of the run, written in SQL to stay fast for big runs;
-    `replaced` maps a device to the earlier run whose waiting deployment this one superseded."""
+def _log_creation(
+    run_id: int,
+    now: datetime,
+    deploy: Mapping[int, tuple[str, datetime | None]],
+    replaced: Mapping[int, int],
+) -> None:
+    """One event per new deployment of the run, written in SQL to stay fast for big runs:
+    only the ids are read back (raw), what each says comes from `deploy` (device → action and
+    time, as just written); `replaced` maps a device to the earlier run whose waiting
+    deployment this one superseded."""
     message = "configuration updated; deployment created"
-    query = Deployment.select(
-        Deployment.id, Deployment.device, Deployment.state, Deployment.scheduled_at
-    ).where(Deployment.run == run_id)
+    sql, params = (
+        Deployment.select(Deployment.id, Deployment.device).where(Deployment.run == run_id).sql()
+    )
+    texts: dict[tuple[str, datetime | None], str] = {}
     events = []
-    rows = tuples(query, tuple[int, int, str, datetime | None])
-    for deployment_id, device_id, state, scheduled_at in rows:
-        if state == DeploymentState.SCHEDULED:
-            text = f"{message}, scheduled for {scheduled_at:%Y-%m-%d %H:%M} UTC"
-        else:
-            text = f"{message}, queued to deploy now"
+    for deployment_id, device_id in sql_rows(sql, params, tuple[int, int]):
+        chosen = deploy.get(device_id)
+        if chosen is None:  # not one this call created
+            continue
+        text = texts.get(chosen)
+        if text is None:
+            action, scheduled_at = chosen
+            text = texts[chosen] = (
+                f"{message}, queued to deploy now"
+                if action == DeployAction.NOW
+                else f"{message}, scheduled for {scheduled_at:%Y-%m-%d %H:%M} UTC"
+            )
         earlier = replaced.get(device_id)
         if earlier is not None:
             text += f"; it replaces the waiting deployment of run #{earlier}"

@@ -64,17 +64,8 @@ def messages(deployment_id: int) -> list[str]:
     return [e.message for e in query.order_by(DeploymentEvent.at, DeploymentEvent.id)]
 
 
-def test_headless_engine_deploys_to_agents_and_simulates_only_the_rest(
-    agents_and_a_simulated_device, db_path
-):
-    agents = agents_and_a_simulated_device
-    answer = json.loads(
-        run_cli(
-            db_path, "update", "--app", "line-monitor=2.0.0", "--deploy", "now", "--yes", "--json"
-        )
-    )
-    run_id = answer["run"]
-    assert answer["deployments_created"] == 3
+def run_engine_until_ended(db_path, run_id: int) -> str:
+    """`appupdater engine` as a process until every deployment of `run_id` ended; its output."""
     engine = subprocess.Popen(
         appupdater(db_path, "engine", "--concurrency", "4"),
         stdout=subprocess.PIPE,
@@ -92,6 +83,21 @@ def test_headless_engine_deploys_to_agents_and_simulates_only_the_rest(
         engine.send_signal(signal.SIGTERM)
         output, _ = engine.communicate(timeout=60)
     assert engine.returncode == 0, output
+    return output
+
+
+def test_headless_engine_deploys_to_agents_and_simulates_only_the_rest(
+    agents_and_a_simulated_device, db_path
+):
+    agents = agents_and_a_simulated_device
+    answer = json.loads(
+        run_cli(
+            db_path, "update", "--app", "line-monitor=2.0.0", "--deploy", "now", "--yes", "--json"
+        )
+    )
+    run_id = answer["run"]
+    assert answer["deployments_created"] == 3
+    output = run_engine_until_ended(db_path, run_id)
 
     rows = deployments_of(run_id)
     assert {name: d.state for name, d in rows.items()} == dict.fromkeys(
@@ -111,3 +117,36 @@ def test_headless_engine_deploys_to_agents_and_simulates_only_the_rest(
     simulated = messages(rows["sim-01"].id)
     assert rows["sim-01"].last_message == "deployed to sim-01: line-monitor 2.0.0"
     assert "verifying that every module runs" in simulated  # the simulation's own phase text
+
+
+def test_a_later_run_supersedes_a_scheduled_one_on_the_devices_themselves(
+    agents_and_a_simulated_device, db_path
+):
+    """Run 1 schedules every device for 2099; run 2, recorded by another `appupdater update`
+    process, deploys now. The engine process deploys run 2 only: run 1's deployments ended
+    `cancelled` (superseded) when run 2 was recorded, and no agent ever received them."""
+    agents = agents_and_a_simulated_device
+    later = "2099-01-01T00:00Z"
+    first = json.loads(
+        run_cli(
+            db_path, "update", "--app", "line-monitor=2.0.0", "--deploy", later, "--yes", "--json"
+        )
+    )["run"]
+    second = json.loads(
+        run_cli(
+            db_path, "update", "--app", "line-monitor=2.0.0", "--deploy", "now", "--yes", "--json"
+        )
+    )["run"]
+    replaced = deployments_of(first)
+    assert {d.state for d in replaced.values()} == {"cancelled"}
+    assert all(d.last_message.startswith(f"superseded by run #{second}") for d in replaced.values())
+    output = run_engine_until_ended(db_path, second)
+    rows = deployments_of(second)
+    assert {d.state for d in rows.values()} == {"succeeded"}, output
+    assert {d.state for d in deployments_of(first).values()} == {"cancelled"}
+    for agent in agents:
+        assert agent.active() == V2, agent.log_text()
+        state = json.loads((agent.state / "state.json").read_text())
+        pushed = {d["id"] for d in state["deployments"]}
+        assert f"r{second}-d{rows[agent.name].id}" in pushed
+        assert not any(p.startswith(f"r{first}-") for p in pushed), pushed

@@ -29,8 +29,8 @@ ALLOWED = {
     "cli": {"store", "core", "engine", "desktop", "demo", "agent", "ui"},
     "__main__": {"cli"},
 }
-# shared by every part: the errors, the collector around big loads, the version
-SHARED = ("appupdater.errors", "appupdater.heap", "appupdater.__version__")
+# shared by every part: the errors, the collector around big loads, the naming rule, the version
+SHARED = ("appupdater.errors", "appupdater.heap", "appupdater.names", "appupdater.__version__")
 QT = ("PySide6", "shiboken6", "PyQt5", "PyQt6")
 QT_FREE = ("store", "core", "desktop", "demo", "agent")
 NOT_DOMAIN = ("subprocess", "socket", "ssl", "http", "urllib.request", "tarfile", "shutil")

@@ -135,10 +135,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
         raise AppUpdaterError("--concurrency and --attempts must be at least 1, --timeout positive")
     if args.latency < 0:
         raise AppUpdaterError("--latency must not be negative")
-    if not args.verbose:
-        logging.getLogger("appupdater").setLevel(logging.INFO)
-    _open(args)
-    settings = EngineSettings(
+    settings = EngineSettings(  # refused settings say so before anything is opened
         concurrency=args.concurrency,
         timeout=timedelta(seconds=args.timeout),
         max_attempts=args.attempts,
@@ -146,6 +143,9 @@ def cmd_engine(args: argparse.Namespace) -> int:
         stale_after=timedelta(seconds=args.stale_after),
         gateways=GatewaySettings(simulated_latency=args.latency),
     )
+    if not args.verbose:
+        logging.getLogger("appupdater").setLevel(logging.INFO)
+    _open(args)
     return run_headless(settings)
 
 

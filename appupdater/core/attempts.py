@@ -1,9 +1,10 @@
 """The end of an attempt, as the worker that ran it reports it: progress on the way, then
 succeeded, failed (or retrying), cancelled, or interrupted by App Updater quitting.
 
-Each report is a conditional update on the attempt still being `running` and claimed by the
-reporting engine, so a late report of an engine that was given up on changes nothing — not
-even the event log. An administrator's cancel of a running deployment sticks: an attempt that
+Each report is a conditional update on the attempt still being `running` under the claim
+number it was claimed with (every claim bumps it), so a late report of an attempt that was
+given up on changes nothing — not even the event log — nor the attempt claimed after it, be
+it by the same engine. An administrator's cancel of a running deployment sticks: an attempt that
 then ends without finishing (a transient failure, a quit) ends the deployment `cancelled`, it
 is not queued to run again."""
 
@@ -17,7 +18,7 @@ import peewee
 
 from appupdater.core.events import Event, EventLevel, describe_delay, log_events
 from appupdater.core.jobs import DeploymentJob
-from appupdater.core.pending import newer_waiting, superseded_message
+from appupdater.core.pending import newer_waiting, supersede, superseded_message
 from appupdater.store.bulk import update_rows, update_where
 from appupdater.store.db import writing
 from appupdater.store.models import Deployment, DeploymentState, DeviceApp
@@ -43,7 +44,7 @@ def not_counted() -> peewee.Node:
 
 def _claim(job: DeploymentJob) -> dict[str, object]:
     """The columns that say `job` still holds its attempt."""
-    return {"id": job.id, "state": S.RUNNING, "claimed_by": job.instance}
+    return {"id": job.id, "state": S.RUNNING, "claim": job.claim}
 
 
 def _held(job: DeploymentJob) -> list[peewee.Expression]:
@@ -99,13 +100,14 @@ def _finish(
                 state, level = S.CANCELLED, EventLevel.WARNING
                 message = f"{superseded_instead}; {superseded_message(later)}"
                 extra = {"phase": None, "next_attempt_at": None}
+        stamp = stamped(now)
         values = dict(
             state=state,
             finished_at=now if state.is_final else None,
             last_message=message,
             cancel_requested=False,
             **extra,
-            **stamped(now),
+            **stamp,
         )
         if any(isinstance(v, peewee.Node) for v in values.values()):
             changed = Deployment.update(**values).where(*_held(job)).execute()
@@ -116,6 +118,8 @@ def _finish(
         log_events((job.id, e) for e in [*events, Event(now, level, message)])
         if state is S.SUCCEEDED:
             _mark_installed(job)
+        elif not state.is_final:  # it waits again: it replaces earlier runs' waiting ones
+            supersede(job.run_id, [job.device_id], now, stamp)
     return state
 
 

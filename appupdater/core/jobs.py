@@ -53,6 +53,8 @@ class DeploymentJob:
     instance: str
     config: tuple[AppConfig, ...] = field(default=())
     connection: Connection | None = None
+    # the deployment's claim number when this attempt claimed it: what its writes check
+    claim: int = 0
 
 
 def load_jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
@@ -71,6 +73,7 @@ def load_jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
             Device.token,
             Device.tls_ca_file,
             Device.tls_fingerprint,
+            Deployment.claim,
         )
         .join(Device)
         .where(Deployment.id.in_(ids))
@@ -79,7 +82,9 @@ def load_jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
     rows = list(
         tuples(
             query,
-            tuple[int, int, int, str, Labels, str | None, int, str | None, str | None, str | None],
+            tuple[
+                int, int, int, str, Labels, str | None, int, str | None, str | None, str | None, int
+            ],
         )
     )
     configs = _configurations([row[2] for row in rows])
@@ -95,8 +100,21 @@ def load_jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
             instance,
             tuple(configs.get(device_id, ())),
             Connection(endpoint, token, ca_file, fingerprint) if endpoint else None,
+            claim,
         )
-        for d, run, device_id, name, labels, endpoint, attempts, token, ca_file, fingerprint in rows
+        for (
+            d,
+            run,
+            device_id,
+            name,
+            labels,
+            endpoint,
+            attempts,
+            token,
+            ca_file,
+            fingerprint,
+            claim,
+        ) in rows
     ]
 
 

@@ -8,6 +8,9 @@ still `queued`), so the same deployment is never claimed twice, and every change
 
 from __future__ import annotations
 
+import functools
+import operator
+import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -17,7 +20,8 @@ import peewee
 from appupdater.core.attempts import not_counted
 from appupdater.core.events import Event, describe_delay, log_events
 from appupdater.core.jobs import DeploymentJob, load_jobs
-from appupdater.core.pending import newer_waiting, superseded_message
+from appupdater.core.liveness import Watch
+from appupdater.core.pending import newer_waiting, supersede, superseded_message
 from appupdater.store.db import writing
 from appupdater.store.fields import to_db_time
 from appupdater.store.models import (
@@ -80,17 +84,31 @@ def _promotion(state: str, scheduled_at: datetime | None, now: datetime) -> str:
 
 
 def heartbeat(instance: str, host: str, pid: int, now: datetime) -> None:
-    """Record that engine `instance` is alive."""
-    updated = EngineInstance.update(heartbeat_at=now).where(EngineInstance.id == instance).execute()
+    """Record that engine `instance` is alive: its beat moves on (what other engines watch,
+    see liveness.py); `now`, its own wall clock, is only shown. A row made anew (first beat, or
+    after others judged it dead and removed it) starts at a random beat, so no engine that
+    watched the old row mistakes the new one for the same silence."""
+    updated = (
+        EngineInstance.update(heartbeat_at=now, beat=EngineInstance.beat + 1)
+        .where(EngineInstance.id == instance)
+        .execute()
+    )
     if not updated:
         EngineInstance.insert(
-            id=instance, host=host, pid=pid, started_at=now, heartbeat_at=now
+            id=instance,
+            host=host,
+            pid=pid,
+            started_at=now,
+            heartbeat_at=now,
+            beat=random.getrandbits(48),
         ).on_conflict_ignore().execute()
 
 
 def forget_instance(instance: str) -> None:
     EngineInstance.delete().where(EngineInstance.id == instance).execute()
 
+
+_NO_ROW = -1  # the beat of an engine without a row, as a watch sees it (rows start at >= 0)
 
 _STOPPED_REQUEUED = (
     "interrupted: the engine running it stopped (crash, power loss or kill); queued again"
@@ -104,21 +122,40 @@ _STOPPED_CANCELLED = (
 )
 
 
-def requeue_interrupted(now: datetime, stale_after: timedelta, instance: str) -> list[int]:
+def requeue_interrupted(now: datetime, watch: Watch) -> list[int]:
     """Deployments left `running` by an engine that stopped without finishing them (a crash,
     a power loss, a kill) go back to `queued`; the attempt is not counted against them. Those
     the administrator had asked to cancel end `cancelled` instead, and so do those whose device
-    waits for a later run's deployment (superseded, see pending.py). Returns them all."""
-    stale = to_db_time(now - stale_after)
-    alive = EngineInstance.select(EngineInstance.id).where(
-        (EngineInstance.heartbeat_at > stale) | (EngineInstance.id == instance)
+    waits for a later run's deployment (superseded, see pending.py). Returns them all.
+
+    An engine is stopped when `watch` (the calling engine's) saw its beat stand still for
+    `stale_after` — or, for an engine without a row that holds running deployments, saw the
+    row missing that long. Its row is removed, only if its beat still stands, in the
+    transaction that takes its deployments; a beat or a row that came back meanwhile keeps
+    them where they are."""
+    beats = dict(
+        tuples(EngineInstance.select(EngineInstance.id, EngineInstance.beat), tuple[str, int])
     )
+    holders = Deployment.select(Deployment.claimed_by).distinct()
+    for (holder,) in tuples(holders.where(Deployment.state == S.RUNNING), tuple[str | None]):
+        if holder is not None and holder not in beats:
+            beats[holder] = _NO_ROW
+    silent = watch.silent(beats)
+    present = EngineInstance.select(EngineInstance.id)
     orphaned = (Deployment.state == S.RUNNING) & (
-        Deployment.claimed_by.is_null() | Deployment.claimed_by.not_in(alive)
+        Deployment.claimed_by.is_null()
+        | (Deployment.claimed_by.in_(list(silent)) & Deployment.claimed_by.not_in(present))
     )
-    if not Deployment.select(Deployment.id).where(orphaned).limit(1).exists():
+    if not silent and not Deployment.select(Deployment.id).where(orphaned).limit(1).exists():
         return []  # the common case, answered without taking the write lock
     with writing():
+        stopped = [
+            (EngineInstance.id == other) & (EngineInstance.beat == beat)
+            for other, beat in silent.items()
+            if beat != _NO_ROW
+        ]
+        if stopped:
+            EngineInstance.delete().where(functools.reduce(operator.or_, stopped)).execute()
         stamp = stamped(now)
         waiting_again = orphaned & ~Deployment.cancel_requested
         candidates = [
@@ -135,9 +172,8 @@ def requeue_interrupted(now: datetime, stale_after: timedelta, instance: str) ->
             done = [d for (d,) in returned(query.returning(Deployment.id), tuple[int])]
             log_events((d, Event.warning(now, message)) for d in done)
             superseded.extend(done)
-        requeued = [
-            d
-            for (d,) in returned(
+        back = list(
+            returned(
                 Deployment.update(
                     state=S.QUEUED,
                     claimed_by=None,
@@ -147,10 +183,11 @@ def requeue_interrupted(now: datetime, stale_after: timedelta, instance: str) ->
                     **stamp,
                 )
                 .where(waiting_again)
-                .returning(Deployment.id),
-                tuple[int],
+                .returning(Deployment.id, Deployment.run, Deployment.device),
+                tuple[int, int, int],
             )
-        ]
+        )
+        requeued = [d for d, _, _ in back]
         cancelled = [
             d
             for (d,) in returned(
@@ -171,7 +208,8 @@ def requeue_interrupted(now: datetime, stale_after: timedelta, instance: str) ->
             [(d, Event.warning(now, _STOPPED_REQUEUED)) for d in requeued]
             + [(d, Event.warning(now, _STOPPED_CANCELLED)) for d in cancelled]
         )
-        EngineInstance.delete().where(EngineInstance.heartbeat_at <= stale).execute()
+        for _, run_id, device_id in back:  # waiting again, it replaces earlier runs' waiting
+            supersede(run_id, [device_id], now, stamp)
     return sorted(requeued + cancelled + superseded)
 
 
@@ -203,7 +241,8 @@ def claim(instance: str, now: datetime | Callable[[], datetime], limit: int) -> 
     """Take up to `limit` queued deployments for `instance`: the oldest of each device, and only
     for devices with nothing running. The update is conditional, so a deployment another engine
     took first is not taken again. Given a clock (`now` callable), the start time is read once
-    the write lock is held, so it is never before the end of what ran on the device before."""
+    the write lock is held, so it is never before the end of what ran on the device before.
+    Each claim gets a new claim number (see attempts.py)."""
     if limit <= 0:
         return []
     database = Deployment._meta.database
@@ -217,6 +256,7 @@ def claim(instance: str, now: datetime | Callable[[], datetime], limit: int) -> 
             Deployment.update(
                 state=S.RUNNING,
                 claimed_by=instance,
+                claim=Deployment.claim + 1,
                 started_at=moment,
                 finished_at=None,
                 phase=DeploymentPhase.CONNECTING,
@@ -235,3 +275,15 @@ def claim(instance: str, now: datetime | Callable[[], datetime], limit: int) -> 
             for job in jobs
         )
     return jobs
+
+
+def claims_lost(held: dict[int, int]) -> list[int]:
+    """Of the attempts an engine runs (deployment id → claim number), those it no longer
+    holds: another engine took them over, or they ended otherwise."""
+    if not held:
+        return []
+    query = Deployment.select(Deployment.id, Deployment.claim).where(
+        Deployment.id.in_(list(held)) & (Deployment.state == S.RUNNING)
+    )
+    holding = {d for d, claim in tuples(query, tuple[int, int]) if held[d] == claim}
+    return sorted(set(held) - holding)

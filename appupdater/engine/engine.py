@@ -27,6 +27,7 @@ from appupdater import heap
 from appupdater.core import actions, scheduling
 from appupdater.core.devices import AgentDevice, ProbeReport, agent_devices, record_probes
 from appupdater.core.jobs import DeploymentJob
+from appupdater.core.liveness import Watch
 from appupdater.core.progress import run_end
 from appupdater.core.runs import apply_configuration
 from appupdater.engine.clock import Clock, SystemClock
@@ -79,6 +80,8 @@ class Engine(QObject):
         self.settings = settings or EngineSettings()
         self.clock = clock or SystemClock()
         self.instance = uuid.uuid4().hex
+        # other engines' heartbeats, timed on this process's monotonic clock
+        self._watch = Watch(self.instance, self.settings.stale_after, self.clock.monotonic)
         self.workers = QThreadPool(self)
         self.workers.setMaxThreadCount(self.settings.concurrency)
         self.dispatcher = QThreadPool(self)
@@ -220,9 +223,8 @@ class Engine(QObject):
                     changed = changed or not applied.already_applied
                     log.info("run %d configured: %s", run_id, applied)
                 changed |= bool(scheduling.promote_due(now))
-                changed |= bool(
-                    scheduling.requeue_interrupted(now, settings.stale_after, self.instance)
-                )
+                changed |= bool(scheduling.requeue_interrupted(now, self._watch))
+                self._stop_lost_attempts()
                 self._report_finished_runs()
                 self._maybe_probe()
             with self._lock:
@@ -230,7 +232,7 @@ class Engine(QObject):
             jobs = scheduling.claim(self.instance, self.clock.now, free)
             with self._lock:
                 for job in jobs:
-                    handle = Handle()
+                    handle = Handle(claim=job.claim)
                     if self._interrupting:  # claimed while stop() ran: back to queued at once
                         handle.stop.set()
                     self._handles[job.id] = handle
@@ -241,6 +243,14 @@ class Engine(QObject):
             for _ in range(start):
                 self.workers.start(_Call(self._loop))
         return changed or bool(jobs)
+
+    def _stop_lost_attempts(self) -> None:
+        """Attempts of this engine that another engine took over (this one was thought dead:
+        suspended, stalled) stop now, even those whose gateway reports no progress."""
+        with self._lock:
+            handles = dict(self._handles)
+        for deployment_id in scheduling.claims_lost({d: h.claim for d, h in handles.items()}):
+            handles[deployment_id].lost.set()
 
     def _maybe_probe(self) -> None:
         """Start a probe round when one is due and none is running."""
@@ -316,14 +326,18 @@ class Engine(QObject):
     def _work(self, job: DeploymentJob, handle: Handle) -> None:
         state: DeploymentState | None = None
         message = ""
+        returned = False  # execute() ended without an exception
         try:
             state, message = execute(job, self.gateway, self.settings, self.clock, handle)
+            returned = True
         except Exception:  # the database failed us: the attempt is requeued on recovery
             log.exception("deployment %d could not be recorded", job.id)
         finally:
             with self._lock:
                 self._handles.pop(job.id, None)
         if state is None:  # nothing recorded: say only that something may have changed
+            if returned:
+                log.warning("deployment %d: taken over by another engine; stopped here", job.id)
             self._signals.changed.emit()
         else:
             self._signals.finished.emit(job.id, str(state))

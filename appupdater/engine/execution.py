@@ -33,6 +33,7 @@ class Handle:
     stop: threading.Event = field(default_factory=threading.Event)  # App Updater is quitting
     # another engine took the attempt over (this one was thought dead): stop, record nothing
     lost: threading.Event = field(default_factory=threading.Event)
+    claim: int = 0  # the claim number the attempt holds (see core/attempts.py)
 
 
 class Reporter:
@@ -96,8 +97,7 @@ def execute(
     except Stopped:
         events = reporter.take_events()
         now = clock.now()
-        if handle.lost.is_set():
-            log.warning("deployment %d: another engine took the attempt over; stopped", job.id)
+        if handle.lost.is_set():  # the engine logs it
             return None, "taken over by another engine"
         if handle.stop.is_set() and not handle.cancel.is_set():
             return attempts.interrupt(job, now, events), "interrupted"

@@ -3,8 +3,18 @@ how it reaches devices. Plain values, so every entry point builds the same engin
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import timedelta
+
+from appupdater.errors import AppUpdaterError
+
+HEARTBEATS_BEFORE_STALE = 3  # an engine is judged dead only after missing this many steps
+MIN_BACKOFF = timedelta(seconds=0.1)
+
+
+class SettingsError(AppUpdaterError, ValueError):
+    """An engine setting out of its range; the message names the option and the range."""
 
 
 @dataclass(frozen=True)
@@ -32,3 +42,24 @@ class EngineSettings:
     probe_interval: timedelta | None = timedelta(seconds=60)
     probe_concurrency: int = 8
     gateways: GatewaySettings = field(default_factory=GatewaySettings)
+
+    def __post_init__(self) -> None:
+        # an engine beats once per tick: judged dead after fewer beats, a busy one would be
+        # taken over while it runs (and its deployments run twice)
+        tick = self.tick_ms / 1000
+        if not self.tick_ms > 0:
+            raise SettingsError(f"the engine tick must be positive, not {self.tick_ms} ms")
+        least = HEARTBEATS_BEFORE_STALE * tick
+        stale = self.stale_after.total_seconds()
+        if not (math.isfinite(stale) and stale >= least):
+            raise SettingsError(
+                f"--stale-after must be at least {least:g} seconds ({HEARTBEATS_BEFORE_STALE} "
+                f"heartbeats of {tick:g} s), not {stale:g}: other engines take over the "
+                "deployments of an engine silent that long"
+            )
+        backoff = self.backoff.total_seconds()
+        if not (math.isfinite(backoff) and backoff >= MIN_BACKOFF.total_seconds()):
+            raise SettingsError(
+                f"--backoff must be at least {MIN_BACKOFF.total_seconds():g} seconds, "
+                f"not {backoff:g}: it is the wait before a failed deployment is tried again"
+            )

@@ -84,12 +84,25 @@ def _installed_at_approval(database: peewee.Database) -> None:
     migrate(migrator.add_column("target", "installed_version_id", Target.installed_version))
 
 
+def _clock_free_leases(database: peewee.Database) -> None:
+    """Each column only where it is missing: a database that started at version 1 got
+    engine_instance from step 2, made from today's model, `beat` included."""
+    migrator = SchemaMigrator.from_database(database)
+    steps = []
+    for model, field in ((Deployment, Deployment.claim), (EngineInstance, EngineInstance.beat)):
+        table = model._meta.table_name
+        if field.column_name not in {column.name for column in database.get_columns(table)}:
+            steps.append(migrator.add_column(table, field.column_name, field))
+    migrate(*steps)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema", _baseline),
     Migration(2, "cancel flag on deployments, engine instances", _engine_coordination),
     Migration(3, "change counter for pollers instead of a time window", _revisions),
     Migration(4, "module artifacts, device agent connections", _device_agents),
     Migration(5, "what a target's device ran when its run was approved", _installed_at_approval),
+    Migration(6, "claim tokens and heartbeat counters instead of clocks", _clock_free_leases),
 ]
 
 

@@ -204,6 +204,8 @@ class Deployment(BaseModel):
     # for "changed since" (see appupdater/store/revisions.py)
     revision = peewee.BigIntegerField(default=0)
     claimed_by = peewee.CharField(null=True)  # which engine instance runs it
+    # bumped by every claim: each attempt's writes are conditional on it (see core/attempts.py)
+    claim = peewee.BigIntegerField(default=0)
     cancel_requested = peewee.BooleanField(default=False)  # seen by the worker, in any process
     last_message = peewee.TextField(default="")
 
@@ -233,13 +235,16 @@ class DeploymentEvent(BaseModel):
 
 class EngineInstance(BaseModel):
     """A running engine (this app, another instance, `appupdater engine`) and its heartbeat;
-    a deployment claimed by an instance whose heartbeat stopped was interrupted."""
+    a deployment claimed by an instance whose heartbeat stopped was interrupted. Other engines
+    judge it by `beat`, a counter it bumps on every step, timed on their own monotonic clocks:
+    `heartbeat_at` is its own wall clock, shown, never compared (see core/liveness.py)."""
 
     id = peewee.CharField(primary_key=True)
     host = peewee.CharField()
     pid = peewee.IntegerField()
     started_at = UTCDateTimeField(default=utcnow)
     heartbeat_at = UTCDateTimeField(default=utcnow, index=True)
+    beat = peewee.BigIntegerField(default=0)
 
 
 class ChangeCounter(BaseModel):

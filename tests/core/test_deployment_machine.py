@@ -6,12 +6,13 @@ time passing. The invariants are checked after every call; no threads, no wall c
 Invariants checked after every call (`_after`; a rule may make several, as the engine's step
 does), besides what each rule checks of its own call (claim: exactly the oldest queued deployment of each free device, in id order, none that a
 job still holds; promote: exactly the due ones; takeover: exactly the running ones of engines
-silent for `stale_after`; the administrator's actions: exactly the deployments in the states
+whose heartbeat counter the taking engine saw stand still for `stale_after` on its own clock,
+or whose row is gone; the administrator's actions: exactly the deployments in the states
 they apply to; an attempt's end: the state its report asks for, or, for a job that lost its
 claim, no change to the row at all):
 
 1. At most one deployment per device is `running`, and each running one is held by the job the
-   model last saw claim it (same instance, same attempt number).
+   model last saw claim it (same instance, attempt number and claim number).
 2. Attempts change only three ways: +1 when a deployment starts running (a claim); exactly -1
    when a running deployment goes back to `queued` (interrupt or takeover: the attempt is given
    back); reset to 0 by `retry`. Any other call leaves them as they were.
@@ -24,9 +25,10 @@ claim, no change to the row at all):
 6. A running deployment the administrator cancelled never runs again: an attempt that ends
    without finishing (a transient failure, a quit, a takeover) ends it `cancelled`.
 7. A device never has two waiting deployments: a later run's deployment supersedes the waiting
-   one of an earlier run (it ends `cancelled`, "superseded by run #N"), and one that would wait
-   again while a later run's waits does not (an attempt's end, a takeover: `cancelled`; the
-   administrator's retry or reschedule: left as it is).
+   one of an earlier run (it ends `cancelled`, "superseded by run #N") — when it is made, and
+   when its attempt goes back to waiting (an attempt's end, a takeover) — and one that would
+   wait again while a later run's waits does not (an attempt's end, a takeover: `cancelled`;
+   the administrator's retry or reschedule: left as it is).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import itertools
 import re
 import shutil
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -54,6 +56,7 @@ from appupdater.core import actions, attempts, scheduling
 from appupdater.core.attempts import Reported
 from appupdater.core.events import Event
 from appupdater.core.jobs import DeploymentJob
+from appupdater.core.liveness import Watch
 from appupdater.core.runs import CONFIG_ONLY, DEPLOY_NOW, DeviceAction, apply_configuration
 from appupdater.errors import RunError
 from appupdater.store.db import close_database, open_database
@@ -130,7 +133,8 @@ TRANSITIONS: dict[tuple[str | None, str], tuple[set[str], str]] = {
     ),
     **{
         (s, "cancelled"): (
-            {"cancel", "configure", "retry", "reschedule"},
+            # or a later run's deployment waits again: its attempt ended early, or was taken over
+            {"cancel", "configure", "retry", "reschedule", "fail", "interrupt", "take over"},
             f"cancelled by the administrator|{_SUPERSEDED}",
         )
         for s in WAITING
@@ -141,10 +145,6 @@ TRANSITIONS: dict[tuple[str | None, str], tuple[set[str], str]] = {
         for s in ("queued", "retrying", "failed", "cancelled")
     },
 }
-
-
-class KnownBugFound(AssertionError):
-    """An invariant that a known bug breaks (checked only by the xfail runs)."""
 
 
 def _pattern(template: str, **values: object) -> str:
@@ -158,18 +158,18 @@ class EngineModel:
     """What the test knows of one engine instance."""
 
     workers: int  # how many attempts it runs at once
-    heartbeat: datetime | None = None
+    watch: Watch  # the engine's own, timed on the machine's clock
+    beat: int = 0  # which heartbeat (of all engines, in order) was its last
+    registered: bool = False  # it has its row: it beat since another engine took it over
     alive: bool = True  # heartbeats, claims and takes over; a dead engine does none of it
+    # what it saw of the others when it last looked: engine → (their beat, since when)
+    looked: dict[str, tuple[int, datetime]] = field(default_factory=dict)
 
 
 class DeploymentMachine(RuleBasedStateMachine):
-    """The deployment moves of `scheduling`, `attempts` and `actions` on a fresh database."""
-
-    # A known bug (test_deployment_states.py reproduces it, as an xfail): an engine whose deployments were taken over retires: it never uses its instance id again
-    # (as an engine should once it was declared dead). With `revive`, it goes on under the same
-    # id, as a process that was suspended does, and its old attempt's late report can end the
-    # attempt it claimed since.
-    revive = False
+    """The deployment moves of `scheduling`, `attempts` and `actions` on a fresh database.
+    An engine taken over may go on under the same id, as a process that was suspended does:
+    its old attempts' late reports change nothing, not even the attempts it claimed since."""
 
     def __init__(self, template: Path):
         super().__init__()
@@ -180,6 +180,7 @@ class DeploymentMachine(RuleBasedStateMachine):
         self.now = T0
         self.version = 1
         self.numbers = itertools.count(1)
+        self.beats = itertools.count(1)
         self.engines: dict[str, EngineModel] = {}
         self.current: dict[int, DeploymentJob] = {}  # deployment → the job holding its claim
         self.stale: list[DeploymentJob] = []  # jobs whose claim was taken back, unreported
@@ -277,7 +278,8 @@ class DeploymentMachine(RuleBasedStateMachine):
 
     def _start(self, workers: int) -> None:
         name = f"engine-{next(self.numbers)}"
-        self.engines[name] = EngineModel(workers)
+        timer = lambda: (self.now - T0).total_seconds()  # noqa: E731
+        self.engines[name] = EngineModel(workers, Watch(name, STALE_AFTER, timer))
         self._heartbeat(name)
 
     def engine_dies(self, data) -> None:
@@ -302,6 +304,24 @@ class DeploymentMachine(RuleBasedStateMachine):
         self._take_over(name)
         self._claim(name, self.free(name))
 
+    def suspended(self, data) -> None:
+        """An engine running attempts stops for longer than `stale_after` (a suspended laptop,
+        a stalled disk): another engine looks, looks again `stale_after` later and takes its
+        deployments over; then the sleeper wakes, beats and claims, with its old attempts
+        still in its workers (their late reports must change nothing)."""
+        holders = sorted({job.instance for job in self.current.values()} & set(self.live()))
+        sleeper = data.draw(st.sampled_from(holders), label="sleeper")
+        watcher = data.draw(
+            st.sampled_from([name for name in self.live() if name != sleeper]), label="watcher"
+        )
+        self._heartbeat(watcher)
+        self._take_over(watcher)
+        self.now += STALE_AFTER
+        self._heartbeat(watcher)
+        self._take_over(watcher)
+        self._heartbeat(sleeper)
+        self._claim(sleeper, self.free(sleeper))
+
     def claim(self, data) -> None:
         """What the engine does when an attempt ended: claim only."""
         name = self._engine(data)
@@ -311,7 +331,8 @@ class DeploymentMachine(RuleBasedStateMachine):
 
     def _heartbeat(self, name: str) -> None:
         scheduling.heartbeat(name, "host", 1, self.now)
-        self.engines[name].heartbeat = self.now
+        engine = self.engines[name]
+        engine.beat, engine.registered = next(self.beats), True
         self._after("heartbeat")
 
     def _configure(self) -> None:
@@ -330,18 +351,31 @@ class DeploymentMachine(RuleBasedStateMachine):
         self._after("promote")
 
     def _take_over(self, name: str) -> None:
-        limit = self.now - STALE_AFTER
-
-        def silent(holder: str) -> bool:
-            engine = self.engines.get(holder)
-            return engine is None or engine.heartbeat is None or engine.heartbeat <= limit
-
+        watcher = self.engines[name]
+        # the beat of each engine the watcher sees: those with a row, and those without one
+        # that hold running deployments (-1: "no row")
+        beats = {other: engine.beat for other, engine in self.engines.items() if engine.registered}
+        for r in self.before.values():
+            if r["state"] == "running":
+                beats.setdefault(r["claimed_by"], -1)
+        looked: dict[str, tuple[int, datetime]] = {}
+        silent: set[str] = set()
+        for other, beat in beats.items():
+            if other == name:
+                continue
+            before = watcher.looked.get(other)
+            looked[other] = before if before and before[0] == beat else (beat, self.now)
+            if self.now - looked[other][1] >= STALE_AFTER:
+                silent.add(other)
+        watcher.looked = looked
         expected = {
             d
             for d, r in self.before.items()
-            if r["state"] == "running" and r["claimed_by"] != name and silent(r["claimed_by"])
+            if r["state"] == "running" and r["claimed_by"] in silent
         }
-        taken = scheduling.requeue_interrupted(self.now, STALE_AFTER, name)
+        taken = scheduling.requeue_interrupted(self.now, watcher.watch)
+        for other in silent:
+            self.engines[other].registered = False
         assert set(taken) == expected
         after = rows()
         later = self._carried_by_later(set(taken))
@@ -349,10 +383,7 @@ class DeploymentMachine(RuleBasedStateMachine):
             # unless a later run's deployment waits for the device
             cancel = self.before[d]["cancel_requested"] or d in later
             assert after[d]["state"] == ("cancelled" if cancel else "queued")
-            job = self.current.pop(d)
-            self.stale.append(job)
-            if not self.revive:
-                self.engines[job.instance].alive = False
+            self.stale.append(self.current.pop(d))
         self._after("take over")
 
     def _claim(self, name: str, limit: int) -> None:
@@ -412,9 +443,6 @@ class DeploymentMachine(RuleBasedStateMachine):
             assert after["state"] == expected
             del self.current[job.id]
         elif after != self.before[job.id]:
-            held = self.current.get(job.id)
-            if self.revive and held is not None and held.instance == job.instance:
-                raise KnownBugFound(f"a report taken back ended a later attempt on {job.id}")
             raise AssertionError(f"a report of a job without its claim changed {job.id}")
         else:
             self.stale = [j for j in self.stale if j is not job]
@@ -505,7 +533,11 @@ class DeploymentMachine(RuleBasedStateMachine):
             if r["state"] == "running":
                 job = self.current.get(d)
                 assert job is not None, f"{d} runs without a job holding it"
-                assert (r["claimed_by"], r["attempts"]) == (job.instance, job.attempt)
+                assert (r["claimed_by"], r["attempts"], r["claim"]) == (
+                    job.instance,
+                    job.attempt,
+                    job.claim,
+                )
         assert all(after[d]["state"] == "running" for d in self.current)
         changed = set()
         for d, r in after.items():
@@ -566,6 +598,11 @@ def _has_jobs(machine: DeploymentMachine) -> bool:
     return bool(machine.current or machine.stale)
 
 
+def _sleeper_and_watcher(machine: DeploymentMachine) -> bool:
+    live = set(machine.live())
+    return len(live) >= 2 and any(job.instance in live for job in machine.current.values())
+
+
 # (method, weight, when it applies)
 MOVES = [
     ("engine_step", 4, lambda m: m.live()),
@@ -574,10 +611,11 @@ MOVES = [
     ("approve", 2, lambda m: m.version < VERSIONS and m.open() < 6),
     ("administrator", 2, lambda m: m.before),
     ("claim", 1, lambda m: m.live()),
+    ("suspended", 2, _sleeper_and_watcher),
     ("report_progress", 2, _has_jobs),
     ("engine_dies", 1, lambda m: m.live()),
     ("start_engine", 1, lambda m: len(m.live()) < 2),
-    ("engine_resumes", 1, lambda m: m.revive and len(m.live()) < len(m.engines)),
+    ("engine_resumes", 1, lambda m: len(m.live()) < len(m.engines)),
 ]
 _DATABASES = itertools.count()
 

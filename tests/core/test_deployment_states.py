@@ -6,7 +6,9 @@ Timeline of every case (UTC, 2026-11-27): the run is approved and configured at 
 engine-a claims at 09:01; the attempt ends, engine-b takes over, or the administrator acts at
 09:02; the action under test happens at 09:10 (engine-a silent for 9 min, engine-b for 8), or,
 for "promote due", at the time its name says. Scheduled deployments wait for 10:00; a transient
-failure at 09:02 is retried at 09:02:30. A known bug is at the end, as an xfail test.
+failure at 09:02 is retried at 09:02:30. An engine takes another's deployments over only
+after watching its heartbeat counter stand still for `stale_after` on the watcher's own clock
+(`_take_over`); the times written by heartbeats are never compared.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pytest
 from appupdater.core import actions, attempts, scheduling
 from appupdater.core.events import Event
 from appupdater.core.jobs import DeploymentJob
+from appupdater.core.liveness import Watch
 from appupdater.core.runs import DEPLOY_NOW, DeviceAction
 from appupdater.errors import RunError
 from appupdater.store.models import DeployAction
@@ -65,6 +68,31 @@ class Subject:
 def _deployment(k: int = 1, at=None) -> int:
     action = DeviceAction(DeployAction.AT, at) if at else DEPLOY_NOW
     return approve_and_configure(k, DEVICE, action, T0)
+
+
+class Stopwatch:
+    """An engine's own monotonic clock, moved by hand (seconds)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+    def wait(self, delta: timedelta) -> None:
+        self.seconds += delta.total_seconds()
+
+
+def _take_over(engine: str, at, number: int = 3) -> list[int]:
+    """`engine` starts at `at`, looks at the others' heartbeats (it takes nothing over the
+    first time: it has watched for no time yet), watches them stand still for `stale_after`
+    on its own clock, and takes over what they ran."""
+    clock = Stopwatch()
+    watch = Watch(engine, STALE_AFTER, clock)
+    scheduling.heartbeat(engine, f"host-{engine}", number, at)
+    assert scheduling.requeue_interrupted(at, watch) == []
+    clock.wait(STALE_AFTER)
+    return scheduling.requeue_interrupted(at, watch)
 
 
 def _claimed(deployment_id: int) -> DeploymentJob:
@@ -137,8 +165,7 @@ def running_under_b() -> Subject:
     """engine-a went silent; engine-b took its deployment over and runs it."""
     d = _deployment()
     job = _claimed(d)
-    scheduling.heartbeat(B, "host-b", 2, ENDED)
-    assert scheduling.requeue_interrupted(ENDED, STALE_AFTER, B) == [d]
+    assert _take_over(B, ENDED, 2) == [d]
     [taken] = scheduling.claim(B, ENDED, 10)
     assert (taken.id, taken.instance, taken.attempt) == (d, B, 1)
     return Subject(d, job)
@@ -233,14 +260,20 @@ def _promote(at) -> Callable[[Subject], Any]:
 
 
 def _requeue(s: Subject) -> None:
-    scheduling.heartbeat(C, "host-c", 3, NOW)
-    scheduling.requeue_interrupted(NOW, STALE_AFTER, C)
+    _take_over(C, NOW)
 
 
 def _requeue_holder_alive(s: Subject) -> None:
-    for number, engine in enumerate((A, B, C)):
+    """engine-c watches for `stale_after`; engine-a and engine-b beat once meanwhile."""
+    clock = Stopwatch()
+    watch = Watch(C, STALE_AFTER, clock)
+    scheduling.heartbeat(C, "host", 3, NOW)
+    scheduling.requeue_interrupted(NOW, watch)
+    clock.wait(STALE_AFTER - timedelta(seconds=1))
+    for number, engine in enumerate((A, B)):
         scheduling.heartbeat(engine, "host", number, NOW)
-    scheduling.requeue_interrupted(NOW, STALE_AFTER, C)
+    clock.wait(timedelta(seconds=1))
+    scheduling.requeue_interrupted(NOW, watch)
 
 
 def _fail_with(transient: bool, last: bool) -> Callable[[Subject], Any]:
@@ -310,8 +343,6 @@ ACTIONS: dict[str, Callable[[Subject], Any]] = {
 END_REPORTS = (SUCCEED, FAIL_LEFT, FAIL_LAST, FAIL_PERMANENT, CANCELLED, INTERRUPT)
 REPORTS = (*END_REPORTS, PROGRESS)
 ADMIN = (CANCEL, RETRY, DEPLOY_NOW_, RESCHEDULE)
-
-# -- known bugs --------------------------------------------------------------------------------
 
 # -- the table ---------------------------------------------------------------------------------
 
@@ -555,53 +586,97 @@ def test_reschedule_to_the_past_is_refused_and_changes_nothing(fleet):
 
 
 def test_requeue_needs_the_full_silence(fleet):
-    """A holder whose heartbeat is exactly `stale_after` old is dead; a moment younger, alive."""
+    """A holder whose beat stood still for exactly `stale_after` on the watcher's clock is
+    dead; a moment less, alive."""
     d = _deployment()
-    _claimed(d)  # engine-a's heartbeat: 09:01:00
+    _claimed(d)
+    clock = Stopwatch()
+    watch = Watch(C, STALE_AFTER, clock)
     scheduling.heartbeat(C, "host-c", 3, NOW)
-    almost = CLAIMED + STALE_AFTER - timedelta(microseconds=1)
-    assert scheduling.requeue_interrupted(almost, STALE_AFTER, C) == []
-    assert scheduling.requeue_interrupted(CLAIMED + STALE_AFTER, STALE_AFTER, C) == [d]
+    assert scheduling.requeue_interrupted(NOW, watch) == []
+    clock.wait(STALE_AFTER - timedelta(microseconds=1))
+    assert scheduling.requeue_interrupted(NOW, watch) == []
+    clock.wait(timedelta(microseconds=1))
+    assert scheduling.requeue_interrupted(NOW, watch) == [d]
+
+
+def test_the_times_heartbeats_write_are_never_compared(fleet):
+    """engine-a's heartbeats say 2016 and then 2036 (its clock is wrong, twice): engine-c
+    judges it only by its beat moving, timed on engine-c's own clock. A watcher that just
+    started takes nothing over, however old the heartbeat it reads."""
+    d = _deployment()
+    _claimed(d)
+    clock = Stopwatch()
+    watch = Watch(C, STALE_AFTER, clock)
+    scheduling.heartbeat(A, "host-a", 1, NOW - timedelta(days=3650))
+    assert scheduling.requeue_interrupted(NOW, watch) == []
+    clock.wait(STALE_AFTER - timedelta(seconds=1))
+    scheduling.heartbeat(A, "host-a", 1, NOW + timedelta(days=3650))
+    clock.wait(timedelta(seconds=1))
+    assert scheduling.requeue_interrupted(NOW, watch) == []  # it moved: timed afresh from here
+    clock.wait(STALE_AFTER - timedelta(seconds=1))
+    assert scheduling.requeue_interrupted(NOW, watch) == []
+    assert row(d)["state"] == "running"
+    clock.wait(timedelta(seconds=1))
+    assert scheduling.requeue_interrupted(NOW, watch) == [d]
+
+
+def test_an_engine_judged_dead_is_watched_afresh_when_it_claims_again(fleet):
+    """engine-a, taken over (its row removed), claims again before its next heartbeat: its
+    missing row is timed like a beat that stands still, and its heartbeat starts it afresh."""
+    d = _deployment()
+    _claimed(d)
+    clock = Stopwatch()
+    watch = Watch(C, STALE_AFTER, clock)
+    scheduling.heartbeat(C, "host-c", 3, NOW)
+    scheduling.requeue_interrupted(NOW, watch)
+    clock.wait(STALE_AFTER)
+    assert scheduling.requeue_interrupted(NOW, watch) == [d]
+    assert [job.id for job in scheduling.claim(A, NOW, 10)] == [d]  # before it beats again
+    assert scheduling.requeue_interrupted(NOW, watch) == []
+    clock.wait(STALE_AFTER - timedelta(seconds=1))
+    scheduling.heartbeat(A, "host-a", 1, NOW)  # its row is back, at a new beat
+    clock.wait(timedelta(seconds=1))
+    assert scheduling.requeue_interrupted(NOW, watch) == []
+    clock.wait(STALE_AFTER - timedelta(seconds=1))
+    assert scheduling.requeue_interrupted(NOW, watch) == []
+    assert row(d)["state"] == "running"
+    clock.wait(timedelta(seconds=1))
+    assert scheduling.requeue_interrupted(NOW, watch) == [d]
 
 
 def test_an_engine_never_takes_over_its_own_deployments(fleet):
     """engine-a, however long silent, does not requeue what it runs itself."""
     d = _deployment()
     _claimed(d)
-    assert scheduling.requeue_interrupted(NOW, STALE_AFTER, A) == []
+    clock = Stopwatch()
+    watch = Watch(A, STALE_AFTER, clock)
+    assert scheduling.requeue_interrupted(NOW, watch) == []
+    clock.wait(STALE_AFTER * 100)
+    assert scheduling.requeue_interrupted(NOW, watch) == []
     assert row(d)["state"] == "running"
 
 
-# -- known bugs found by these tests -----------------------------------------------------------
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: an attempt's claim is (deployment id, state running, claimed_by instance), and "
-        "takeover gives the attempt back without counting it: when engine-a is taken over (silent "
-        "for stale_after, e.g. a suspended laptop) and later claims the same deployment again, "
-        "its new job equals the old one (same id, instance and attempt number), so the old "
-        "worker's late report ends the new attempt"
-    ),
-)
 def test_a_taken_over_attempt_cannot_end_the_same_engines_next_attempt(fleet):
-    """engine-a's first attempt, taken back by engine-c, cannot end the attempt engine-a
-    claims afterwards."""
+    """engine-a's first attempt, taken back by engine-c (engine-a was suspended for longer
+    than `stale_after`), cannot end the attempt engine-a claims afterwards: every claim gets a
+    new claim number, and an attempt writes only under its own."""
     d = _deployment()
     old = _claimed(d)
-    scheduling.heartbeat(C, "host-c", 3, NOW)
-    assert scheduling.requeue_interrupted(NOW, STALE_AFTER, C) == [d]
+    assert _take_over(C, NOW) == [d]
     scheduling.heartbeat(A, "host-a", 1, NOW)  # engine-a wakes up and claims again
     [new] = scheduling.claim(A, NOW, 10)
-    assert new.id == d
+    assert (new.id, new.instance, new.attempt) == (old.id, old.instance, old.attempt)
+    assert new.claim != old.claim
+    seen = last_event_id()
     assert not attempts.succeed(old, NOW, "the old worker's late report", [])
-    assert row(d)["state"] == "running"
+    assert attempts.report_progress(old, "installing", 50, NOW, []) is attempts.Reported.CLAIM_LOST
+    assert row(d)["state"] == "running" and events_since(seen) == []
+    assert attempts.succeed(new, NOW, "deployed", []) == "succeeded"
 
 
 def _requeued_by_takeover(job: DeploymentJob) -> None:
-    scheduling.heartbeat(C, "host-c", 3, NOW)
-    assert scheduling.requeue_interrupted(NOW, STALE_AFTER, C) == [job.id]
+    assert _take_over(C, NOW) == [job.id]
 
 
 def _interrupted_by_quit(job: DeploymentJob) -> None:

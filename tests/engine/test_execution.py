@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from appupdater.core import scheduling
+from appupdater.core.liveness import Watch
 from appupdater.core.runs import apply_configuration
 from appupdater.engine.clock import SystemClock
 from appupdater.engine.execution import Handle, execute
@@ -85,10 +86,14 @@ def test_an_attempt_taken_over_stops_and_records_nothing(sim_devices):
     before = events(d.id)
 
     def take_over():
-        long_ago = datetime.now(UTC) - timedelta(minutes=5)
-        scheduling.heartbeat("here", "host", 1, long_ago)  # this engine's last sign of life
+        """The other engine watches this one's beat stand still for 15 s (its own clock)."""
+        seconds = [0.0]
+        watch = Watch("other", timedelta(seconds=15), lambda: seconds[0])
+        scheduling.heartbeat("here", "host", 1, datetime.now(UTC))  # this engine's last beat
         scheduling.heartbeat("other", "host", 2, datetime.now(UTC))
-        assert scheduling.requeue_interrupted(datetime.now(UTC), timedelta(seconds=15), "other")
+        assert not scheduling.requeue_interrupted(datetime.now(UTC), watch)
+        seconds[0] = 15.0
+        assert scheduling.requeue_interrupted(datetime.now(UTC), watch)
 
     settings = EngineSettings(progress_interval=0)
     state, _ = execute(job, TakenOverWhileRunning(take_over), settings, SystemClock(), Handle())

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from appupdater.core.versions import parse_version
 from appupdater.errors import FleetFileError, VersionError
+from appupdater.names import name_problem
 from appupdater.store.models import Labels
 
 MAX_PROBLEMS = 1000  # kept in memory; the message shows the first few and counts the rest
@@ -111,8 +112,22 @@ def check_text(p: Problems, place: str, value: Any, *, empty_ok: bool = False) -
     return text
 
 
-def check_version_text(p: Problems, place: str, value: Any) -> str | None:
+def check_name(p: Problems, place: str, value: Any) -> str | None:
+    """An application or module name, or a module version: it becomes a folder on a device,
+    so it follows the one naming rule (appupdater/names.py)."""
     text = check_text(p, place, value)
+    if text is None:
+        return None
+    problem = name_problem(text)
+    if problem is not None:
+        p.add(place, problem)
+        return None
+    return text
+
+
+def check_version_text(p: Problems, place: str, value: Any) -> str | None:
+    """An application version: a name (see `check_name`) that is also a version."""
+    text = check_name(p, place, value)
     if text is None:
         return None
     try:

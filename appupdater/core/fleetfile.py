@@ -23,6 +23,7 @@ from appupdater.core.fleetchecks import (
     check_endpoint,
     check_keys,
     check_labels,
+    check_name,
     check_text,
     check_type,
     check_version_text,
@@ -222,7 +223,7 @@ def _applications(p: Problems, value: Any, incomplete: set[str]) -> list[Applica
             continue
         check_keys(p, place, item, ("name", "versions"), ("description",))
         # a missing name is already reported as a missing field
-        name = check_text(p, f"{place}.name", item["name"]) if "name" in item else None
+        name = check_name(p, f"{place}.name", item["name"]) if "name" in item else None
         if name is not None and name in names:
             p.add(
                 f"{place}.name",
@@ -285,8 +286,8 @@ def _modules(p: Problems, version_place: str, value: Any) -> list[ModuleSpec]:
             continue
         if not check_keys(p, mplace, item, ("name", "version"), ("image", "artifact")):
             continue
-        name = check_text(p, f"{mplace}.name", item["name"])
-        version = check_text(p, f"{mplace}.version", item["version"])
+        name = check_name(p, f"{mplace}.name", item["name"])
+        version = check_name(p, f"{mplace}.version", item["version"])
         image = check_text(p, f"{mplace}.image", item.get("image", ""), empty_ok=True)
         url, sha256 = check_artifact(p, f"{mplace}.artifact", item.get("artifact"))
         if "image" not in item and "artifact" not in item:

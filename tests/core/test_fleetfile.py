@@ -150,6 +150,53 @@ BAD_CASES = [
         "must be a mapping",
     ),
     (mutate([*DEV, "site"], None), "devices[0].site", "must be text, not nothing"),
+    # names and versions become folders on a device: one rule (appupdater/names.py)
+    (mutate([*APP, "name"], "line-monitor=2.0"), "applications[0].name", "contains '='"),
+    (mutate([*APP, "name"], "../../etc"), "applications[0].name", "contains '/'"),
+    (mutate([*APP, "name"], "current"), "applications[0].name", "'current' is reserved"),
+    (mutate([*APP, "name"], "m\u00fcller"), "applications[0].name", "only ASCII"),
+    (
+        mutate([*VER, "modules", 0, "name"], "a/b"),
+        "applications[0].versions[1].modules[0].name",
+        "contains '/'",
+    ),
+    (
+        mutate([*VER, "modules", 0, "name"], "Current"),
+        "applications[0].versions[1].modules[0].name",
+        "'Current' is reserved",
+    ),
+    (
+        mutate([*VER, "modules", 0, "version"], "current"),
+        "applications[0].versions[1].modules[0].version",
+        "'current' is reserved",
+    ),
+    (
+        mutate([*VER, "modules", 0, "version"], "../../etc"),
+        "applications[0].versions[1].modules[0].version",
+        "contains '/'",
+    ),
+    (
+        mutate([*VER, "modules", 0, "version"], "2.0.0\n"),
+        "applications[0].versions[1].modules[0].version",
+        "contains '\\n'",
+    ),
+    (
+        mutate([*VER, "modules", 0, "version"], "1" * 5000),
+        "applications[0].versions[1].modules[0].version",
+        "is 5,000 characters long; at most 128",
+    ),
+    (mutate([*VER, "version"], "2.0.0\n"), "applications[0].versions[1].version", "'\\n'"),
+    (
+        mutate([*VER, "version"], "\u0662.\u0660"),
+        "applications[0].versions[1].version",
+        "only ASCII",
+    ),
+    (mutate([*VER, "version"], "\uff12.\uff10"), "applications[0].versions[1].version", "ASCII"),
+    (
+        mutate([*VER, "version"], "2" * 5000),
+        "applications[0].versions[1].version",
+        "is 5,000 characters long; at most 128",
+    ),
 ]
 
 

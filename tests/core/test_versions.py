@@ -94,7 +94,7 @@ def test_rejects(text):
 def test_a_version_too_long_for_a_device_says_so():
     # 5000 digits: past Python's int() limit, and far past what a folder name can be
     for text in ("1" * 5000, "1." + "9" * 5000, "1.0-" + "1" * 5000):
-        with pytest.raises(VersionError, match="5,00[0-9] characters long; at most 128"):
+        with pytest.raises(VersionError, match=r"5,00[0-9] characters long; at most 128"):
             parse_version(text)
 
 

@@ -8,16 +8,13 @@ and what is wrong; all problems found are reported together. Checks that need th
 
 from __future__ import annotations
 
-import json
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from appupdater.core.fleetchecks import (
     FINGERPRINT,
+    REFUSED,
     Problems,
     check_artifact,
     check_endpoint,
@@ -31,6 +28,7 @@ from appupdater.core.fleetchecks import (
     normalise_fingerprint,
     type_name,
 )
+from appupdater.core.fleetparse import parse_text, screen
 from appupdater.core.versions import VersionKey, parse_version
 from appupdater.errors import FleetFileError
 from appupdater.store.models import Labels
@@ -88,44 +86,6 @@ class Fleet:
 # ---- reading ---------------------------------------------------------------------------------
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key written twice in one mapping (PyYAML keeps the last)."""
-
-
-def _construct_mapping(
-    loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False
-) -> dict[Hashable, Any]:
-    seen: dict[Any, yaml.Mark] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            hash(key)
-        except TypeError:
-            continue
-        if key in seen:
-            line = key_node.start_mark.line + 1
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"'{key}' appears twice in one mapping (line {line})",
-                key_node.start_mark,
-            )
-        seen[key] = key_node.start_mark
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"'{key}' appears twice in one object")
-        result[key] = value
-    return result
-
-
 def file_format(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix == ".json":
@@ -154,30 +114,12 @@ def read_fleet(path: str | Path) -> tuple[Fleet, Problems]:
         raise FleetFileError(str(path), [("", f"cannot be read: {exc.strerror or exc}")]) from exc
     except UnicodeDecodeError as exc:
         raise FleetFileError(str(path), [("", f"is not UTF-8 text ({exc.reason})")]) from exc
-    return check_fleet(_parse(text, kind, str(path)), str(path))
+    return check_fleet(parse_text(text, kind, str(path)), str(path))
 
 
 def parse_fleet_text(text: str, kind: str, file: str) -> Fleet:
     """Parse and check fleet-file text; raises `FleetFileError` listing every problem."""
-    return parse_fleet(_parse(text, kind, file), file)
-
-
-def _parse(text: str, kind: str, file: str) -> Any:
-    try:
-        if kind == "json":
-            data = json.loads(text, object_pairs_hook=_json_pairs)
-        else:
-            data = yaml.load(text, Loader=_StrictLoader)
-    except json.JSONDecodeError as exc:
-        raise FleetFileError(file, [(f"line {exc.lineno} column {exc.colno}", exc.msg)]) from exc
-    except ValueError as exc:
-        raise FleetFileError(file, [("", str(exc))]) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        place = f"line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        what = getattr(exc, "problem", None) or str(exc)
-        raise FleetFileError(file, [(place, f"not valid YAML: {what}")]) from exc
-    return data
+    return parse_fleet(parse_text(text, kind, file), file)
 
 
 # ---- checking --------------------------------------------------------------------------------
@@ -193,8 +135,11 @@ def parse_fleet(data: Any, file: str) -> Fleet:
 def check_fleet(data: Any, file: str) -> tuple[Fleet, Problems]:
     """Check the parsed document `data`: the `Fleet` of what is sound in it, and the problems."""
     p = Problems(file)
+    data = screen(p, data)
     if data is None:
         data = {}
+    if data is REFUSED:
+        p.raise_if_any()
     if not isinstance(data, dict):
         p.add(
             "",
@@ -344,7 +289,7 @@ def _devices(p: Problems, value: Any) -> list[DeviceSpec]:
             elif fingerprint is not None:
                 fingerprint = normalise_fingerprint(fingerprint)
         token = item.get("token")
-        if token is not None:  # the value is never repeated in a message
+        if token is not None and token is not REFUSED:  # the value is never repeated
             if not isinstance(token, str) or len(token.strip()) < 16:
                 p.add(f"{place}.token", "must be text of at least 16 characters")
                 token = None

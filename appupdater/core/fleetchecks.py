@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -141,15 +142,27 @@ def check_name(p: Problems, place: str, value: Any) -> str | None:
 
 def check_version_text(p: Problems, place: str, value: Any) -> str | None:
     """An application version: a name (see `check_name`) that is also a version."""
-    text = check_name(p, place, value)
+    text = check_text(p, place, value)
     if text is None:
         return None
+    problem = version_problem(text)
+    if problem is not None:
+        p.add(place, problem)
+        return None
+    return text
+
+
+@lru_cache(maxsize=65536)  # a fleet file names the same few versions on every device
+def version_problem(text: str) -> str | None:
+    """Why `text` cannot be an application version, or None when it can."""
+    problem = name_problem(text)
+    if problem is not None:
+        return problem
     try:
         parse_version(text)
     except VersionError as exc:
-        p.add(place, str(exc))
-        return None
-    return text
+        return str(exc)
+    return None
 
 
 SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")

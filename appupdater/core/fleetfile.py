@@ -27,8 +27,9 @@ from appupdater.core.fleetchecks import (
     join_place,
     normalise_fingerprint,
     type_name,
+    version_problem,
 )
-from appupdater.core.fleetparse import parse_text, screen
+from appupdater.core.fleetparse import gc_paused, parse_text, screen
 from appupdater.core.versions import VersionKey, parse_version
 from appupdater.errors import FleetFileError
 from appupdater.store.models import Labels
@@ -114,12 +115,18 @@ def read_fleet(path: str | Path) -> tuple[Fleet, Problems]:
         raise FleetFileError(str(path), [("", f"cannot be read: {exc.strerror or exc}")]) from exc
     except UnicodeDecodeError as exc:
         raise FleetFileError(str(path), [("", f"is not UTF-8 text ({exc.reason})")]) from exc
-    return check_fleet(parse_text(text, kind, str(path)), str(path))
+    with gc_paused():
+        data, needs_screen = parse_text(text, kind, str(path))
+        del text
+        return check_fleet(data, str(path), screened=not needs_screen)
 
 
 def parse_fleet_text(text: str, kind: str, file: str) -> Fleet:
     """Parse and check fleet-file text; raises `FleetFileError` listing every problem."""
-    return parse_fleet(parse_text(text, kind, file), file)
+    data, needs_screen = parse_text(text, kind, file)
+    fleet, problems = check_fleet(data, file, screened=not needs_screen)
+    problems.raise_if_any()
+    return fleet
 
 
 # ---- checking --------------------------------------------------------------------------------
@@ -132,10 +139,12 @@ def parse_fleet(data: Any, file: str) -> Fleet:
     return fleet
 
 
-def check_fleet(data: Any, file: str) -> tuple[Fleet, Problems]:
-    """Check the parsed document `data`: the `Fleet` of what is sound in it, and the problems."""
+def check_fleet(data: Any, file: str, *, screened: bool = False) -> tuple[Fleet, Problems]:
+    """Check the parsed document `data`: the `Fleet` of what is sound in it, and the problems.
+    `screened`: the reader already knows it holds no odd number and no deep nesting."""
     p = Problems(file)
-    data = screen(p, data)
+    if not screened:
+        data = screen(p, data)
     if data is None:
         data = {}
     if data is REFUSED:
@@ -311,6 +320,12 @@ def _device_apps(p: Problems, place: str, value: Any) -> dict[str, DeviceAppSpec
         return {}
     apps = {}
     for app, state in value.items():
+        # the common case, without building a place for each value: both versions sound
+        if type(app) is str and type(state) is dict and state.keys() <= _APP_STATE_KEYS:
+            configured, installed = state.get("configured"), state.get("installed")
+            if _sound_version(configured) and _sound_version(installed):
+                apps[app] = DeviceAppSpec(configured, installed)
+                continue
         if not isinstance(app, str):
             p.add(place, f"application name {app!r} must be text")
             continue
@@ -326,3 +341,10 @@ def _device_apps(p: Problems, place: str, value: Any) -> dict[str, DeviceAppSpec
             )
         apps[app] = DeviceAppSpec(versions["configured"], versions["installed"])
     return apps
+
+
+_APP_STATE_KEYS = frozenset(("configured", "installed"))
+
+
+def _sound_version(value: Any) -> bool:
+    return value is None or (type(value) is str and version_problem(value) is None)

@@ -16,6 +16,7 @@ from appupdater.core.fleetchecks import Problems
 # export lives in fleetexport; these two names stay here for callers written before the split
 from appupdater.core.fleetexport import export_file, fleet_document
 from appupdater.core.fleetfile import Fleet, ModuleSpec, read_fleet
+from appupdater.core.fleetparse import gc_paused
 from appupdater.core.versions import parse_version
 from appupdater.core.words import plural
 from appupdater.store.bulk import insert_rows, update_rows
@@ -70,7 +71,7 @@ def import_fleet(fleet: Fleet, file: str, progress: Progress | None = None) -> I
 
 def _import(fleet: Fleet, problems: Problems, progress: Progress | None) -> ImportSummary:
     report = progress or (lambda stage, done, total: None)
-    with writing():
+    with gc_paused(), writing():
         apps = dict(tuples(Application.select(Application.name, Application.id), tuple[str, int]))
         stored = _stored_versions()
         _check_against_store(fleet, problems, apps, stored)

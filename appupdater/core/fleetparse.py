@@ -1,9 +1,7 @@
 """Reading a fleet file's text into plain data (YAML or JSON), before its fields are checked.
 
-YAML is read with libyaml's parser where PyYAML has it (``yaml.__with_libyaml__``), many times
-faster and leaner than the pure-Python one, else with the pure one. Either way a key written
-twice in one mapping is refused (PyYAML would keep the last), merge keys (``<<: *anchor``) work,
-and errors name their line. `screen` then walks the document once and refuses, at its place,
+YAML is read by `fleetyaml`; JSON by the json module with repeated keys refused. Errors name
+their line. `screen` then walks the document once and refuses, at its place,
 what a fleet file cannot hold anywhere: numbers that are not finite (NaN, infinity), integers of
 more than `MAX_DIGITS` digits (Python's ``int()`` gives up past 4300) and nesting deeper than
 `MAX_DEPTH` levels (a real fleet file is 6 deep; Python's recursion limit is 1000).
@@ -11,118 +9,26 @@ more than `MAX_DIGITS` digits (Python's ``int()`` gives up past 4300) and nestin
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, ScalarNode
 
 from appupdater.core.fleetchecks import REFUSED, Problems
+from appupdater.core.fleetyaml import MAX_DEPTH, MAX_DIGITS, NESTED, TooLong, load_yaml, shown
 from appupdater.errors import FleetFileError
-
-MAX_DEPTH = 100
-MAX_DIGITS = 100
-NESTED = f"is nested more than {MAX_DEPTH} levels deep"
-
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-_STR_TAG = "tag:yaml.org,2002:str"
-_INT_TAG = "tag:yaml.org,2002:int"
-
-
-class TooLong:
-    """An integer written with more than `MAX_DIGITS` digits, kept as its digit count only."""
-
-    __slots__ = ("digits",)
-
-    def __init__(self, digits: int) -> None:
-        self.digits = digits
-
-    def __repr__(self) -> str:
-        return f"a number with {self.digits:,} digits"
-
-
-def _shown(key: Any) -> str:
-    """A mapping key for a message, on one line and short, whatever it is."""
-    if isinstance(key, str):
-        text = key if len(key) <= 40 else key[:40] + "…"
-        return text if text.isprintable() else repr(text)[1:-1]
-    if isinstance(key, int) and key.bit_length() > 3 * MAX_DIGITS:
-        return "a very long number"
-    return repr(key)
-
-
-def _refuse_repeated_keys(loader: Any, node: MappingNode) -> None:
-    """Raise at the second of two equal keys among a mapping's own (not merged) keys."""
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        if key_node.tag == _MERGE_TAG:
-            continue
-        if isinstance(key_node, ScalarNode) and key_node.tag == _STR_TAG:
-            key: Any = key_node.value  # the common case, without constructing anything
-        else:
-            key = loader.construct_object(key_node, deep=True)
-        try:
-            repeated = key in seen
-        except TypeError:  # unhashable: PyYAML says so itself
-            continue
-        if repeated:
-            line = key_node.start_mark.line + 1
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"'{_shown(key)}' appears twice in one mapping (line {line})",
-                key_node.start_mark,
-            )
-        seen.add(key)
-
-
-class _FleetReading:
-    """What the fleet-file loaders add to PyYAML's safe loader (C or pure): repeated keys
-    refused while merge keys keep working."""
-
-    def flatten_mapping(self, node: MappingNode) -> None:
-        # merging rewrites node.value (merged keys first, then the node's own), so the node's
-        # own keys are checked the first time it is flattened, which is before any rewrite
-        checked: set[int] = self.__dict__.setdefault("_checked", set())
-        if id(node) not in checked:
-            checked.add(id(node))
-            _refuse_repeated_keys(self, node)
-        super().flatten_mapping(node)  # type: ignore[misc]
-
-
-def _construct_int(loader: Any, node: ScalarNode) -> int | TooLong:
-    """An integer, or `TooLong` for one written with more than `MAX_DIGITS` digits."""
-    if len(node.value) > MAX_DIGITS:
-        digits = sum(c.isalnum() for c in node.value.partition("x")[2] or node.value)
-        if digits > MAX_DIGITS:
-            return TooLong(digits)
-    return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
-
-
-class PureLoader(_FleetReading, yaml.SafeLoader):
-    """The pure-Python fleet-file loader."""
-
-
-PureLoader.add_constructor(_INT_TAG, _construct_int)
-
-if getattr(yaml, "__with_libyaml__", False):
-
-    class CLoader(_FleetReading, yaml.CSafeLoader):
-        """The libyaml fleet-file loader: nodes come from C, with their start marks."""
-
-    CLoader.add_constructor(_INT_TAG, _construct_int)
-    LOADER: type[Any] = CLoader
-else:  # pragma: no cover - PyYAML built without libyaml
-    LOADER = PureLoader
 
 
 def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise ValueError(f"'{_shown(key)}' appears twice in one object")
+            raise ValueError(f"'{shown(key)}' appears twice in one object")
         result[key] = value
     return result
 
@@ -132,13 +38,27 @@ def _json_int(text: str) -> int | TooLong:
     return TooLong(digits) if digits > MAX_DIGITS else int(text)
 
 
-def parse_text(text: str, kind: str, file: str) -> Any:
-    """The document in `text` (``"yaml"`` or ``"json"``); raises `FleetFileError` when it
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cycle collector paused while millions of containers are made, none of them in
+    a cycle it could free: it would walk them all again and again (a third of an import)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def parse_text(text: str, kind: str, file: str) -> tuple[Any, bool]:
+    """The document in `text` (``"yaml"`` or ``"json"``), and whether it needs `screen`
+    (False only when the YAML reader saw nothing for it); raises `FleetFileError` when it
     cannot be parsed, naming the line."""
     try:
         if kind == "json":
-            return json.loads(text, object_pairs_hook=_json_pairs, parse_int=_json_int)
-        return _load_yaml(text)
+            return json.loads(text, object_pairs_hook=_json_pairs, parse_int=_json_int), True
+        return load_yaml(text)
     except json.JSONDecodeError as exc:
         raise FleetFileError(file, [(f"line {exc.lineno} column {exc.colno}", exc.msg)]) from exc
     except ValueError as exc:
@@ -153,14 +73,6 @@ def parse_text(text: str, kind: str, file: str) -> Any:
         if "nesting depth" in what:  # libyaml stops at 1000 levels
             raise FleetFileError(file, [(place, NESTED)]) from exc
         raise FleetFileError(file, [(place, f"not valid YAML: {what}")]) from exc
-
-
-def _load_yaml(text: str) -> Any:
-    loader = LOADER(text)
-    try:
-        return loader.get_single_data()
-    finally:
-        loader.dispose()
 
 
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
@@ -219,7 +131,7 @@ def _place(path: _Path) -> str:
     for count, key in enumerate(reversed(keys)):
         if count == 8:
             return place + "…"
-        name = _shown(key) if not isinstance(key, int) or isinstance(key, bool) else f"[{key}]"
+        name = shown(key) if not isinstance(key, int) or isinstance(key, bool) else f"[{key}]"
         place = place + name if name.startswith("[") else (f"{place}.{name}" if place else name)
     return place
 

@@ -510,14 +510,14 @@ def test_yaml_aliases_do_not_multiply_the_work(db, tmp_path):
 @pytest.fixture(params=["libyaml", "pure"])
 def yaml_loader(request, monkeypatch):
     """Each YAML test below with the libyaml loader (when PyYAML has it) and the pure one."""
-    from appupdater.core import fleetparse
+    from appupdater.core import fleetyaml
 
     if request.param == "libyaml":
         if not yaml.__with_libyaml__:
             pytest.skip("PyYAML is built without libyaml")
-        assert fleetparse.LOADER.__name__ == "CLoader"
+        assert fleetyaml.LOADER.__name__ == "CLoader"
     else:
-        monkeypatch.setattr(fleetparse, "LOADER", fleetparse.PureLoader)
+        monkeypatch.setattr(fleetyaml, "LOADER", fleetyaml.PureLoader)
     return request.param
 
 
@@ -540,3 +540,63 @@ def test_both_yaml_loaders_read_the_same(db, tmp_path, yaml_loader):
         import_file(write(tmp_path, None, raw=TEXT.replace("0.5", ".nan")))
     with pytest.raises(FleetFileError, match=r"labels\.line: is a number with 5,000 digits"):
         import_file(write(tmp_path, None, raw=TEXT.replace('line: "3"', f"line: {HUGE}")))
+
+
+# the event-based YAML reader must read what PyYAML's own SafeLoader reads
+TRICKY = [
+    "yes", "No", "on", "off", "~", "null", "", "0x1F", "0o17", "017", "1_000", "+1", "-0",
+    ".5", "1e3", "1.0e+3", "-.inf", "2024-01-02", "2024-01-02 03:04:05", "3.10", "1.2.3",
+    "<<", "=", "!x", "&a", "*a", "a: b", "- x", "# c", "'q'", '"d"', "é", "line\nbreak",
+]  # fmt: skip
+SCALARS = st.one_of(
+    st.sampled_from(TRICKY),
+    st.text(max_size=8),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.none(),
+)
+DOCUMENTS = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.one_of(st.text(max_size=6), st.sampled_from(TRICKY)), inner, max_size=4
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(DOCUMENTS, st.booleans())
+def test_the_yaml_reader_reads_what_pyyaml_reads(document, flow):
+    from appupdater.core.fleetyaml import load_yaml
+
+    text = yaml.safe_dump(document, default_flow_style=flow, allow_unicode=True)
+    assert load_yaml(text)[0] == yaml.safe_load(text)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        TEXT,
+        "a: &x [1, 2]\nb: *x\nc: &y {k: v}\nd: *y\ne: &z plain\nf: *z\n",
+        "a: 2024-01-02\nb: 0x10\nc: !!str 5\nd: !!float 1\n",  # explicit tags: PyYAML reads it
+        "? [1, 2]\n: x\n",  # a list as a key: PyYAML says it cannot hash it
+        "- 1\n- 2\n",
+        "",
+        "just text\n",
+    ],
+)
+def test_the_yaml_reader_agrees_with_pyyaml_on_special_documents(raw):
+    from appupdater.core.fleetyaml import load_yaml
+
+    try:
+        expected = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        with pytest.raises(yaml.YAMLError) as info:
+            load_yaml(raw)
+        assert type(info.value) is type(exc)
+    else:
+        assert load_yaml(raw)[0] == expected

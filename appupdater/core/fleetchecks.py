@@ -178,6 +178,8 @@ def check_endpoint(value: object) -> str | None:
         return "must not contain spaces or control characters"
     if not value.lower().startswith(("http://", "https://")):
         return "must start with https:// (or http:// for agents on a trusted network)"
+    if value.count("[") != value.count("]"):
+        return f"has a '[' without its ']' ({_IPV6_HINT})"
     try:
         parsed = urlsplit(value)
         host = parsed.hostname

@@ -134,9 +134,10 @@ def test_one_problem_is_one_line(db, tmp_path):
 # ---- endpoints: the fleet file and the connection dialog check them with one function -----
 
 BAD_ENDPOINTS = [
-    ("http://[::1:8443", "not a valid name or address"),
-    ("https://[", "not a valid name or address"),
-    ("https://[::1", "not a valid name or address"),
+    ("http://[::1:8443", "has a '[' without its ']'"),
+    ("https://[", "has a '[' without its ']'"),
+    ("https://[::1", "has a '[' without its ']'"),
+    ("https://::1]:8443", "has a '[' without its ']'"),
     ("http://\u2100:80", "not a valid name or address"),
     ("http://[::zz]:8443", "not a valid"),
     ("http://[v1.x]:8443", "not a valid IPv6 address"),

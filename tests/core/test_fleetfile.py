@@ -600,3 +600,20 @@ def test_the_yaml_reader_agrees_with_pyyaml_on_special_documents(raw):
         assert type(info.value) is type(exc)
     else:
         assert load_yaml(raw)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ([*APP, "name"], "line-monitor=2.0"),
+        ([*APP, "name"], "Current"),
+        ([*VER, "modules", 0, "version"], "current"),
+        ([*VER, "modules", 0, "name"], "../../etc"),
+        ([*VER, "version"], "2" * 200),
+    ],
+)
+def test_the_schema_states_the_naming_rule(path, value):
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((Path(__file__).parents[2] / "docs" / "fleet-file.schema.json").read_text())
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(mutate(path, value), schema)

@@ -27,7 +27,7 @@ from appupdater.core.fleetwrite import (
     json_chunks,
     yaml_chunks,
 )
-from appupdater.core.versions import parse_version
+from appupdater.core.versions import order_key
 from appupdater.errors import ExportError
 from appupdater.store.models import (
     Application,
@@ -79,7 +79,7 @@ def _applications() -> tuple[list[ApplicationEntry], dict[int, str], dict[int, s
     ).order_by(Application.name)
     for app_id, name, description in tuples(app_query, tuple[int, str, str]):
         app_names[app_id] = name
-        ordered = sorted(versions.get(app_id, []), key=lambda v: parse_version(v[0]).key)
+        ordered = sorted(versions.get(app_id, []), key=lambda v: order_key(v[0]))
         app_versions: list[VersionEntry] = [
             {"version": text, "modules": modules.get(vid, [])} for text, vid in ordered
         ]

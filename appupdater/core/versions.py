@@ -90,3 +90,12 @@ def parse_version(text: str) -> Version:
 def _quoted(text: str) -> str:
     """`text` in quotes, on one line: a newline or other control character is shown escaped."""
     return f"'{text}'" if text.isprintable() else repr(text)
+
+
+def order_key(text: str) -> tuple[int, VersionKey] | tuple[int, str]:
+    """A sort key for stored version texts: by precedence, and after them, by text, any that
+    the rules refuse (stored before they were as strict), so listing them never fails."""
+    try:
+        return (0, parse_version(text).key)
+    except VersionError:
+        return (1, text)

@@ -264,3 +264,17 @@ def test_the_device_writer_writes_what_pyyaml_writes(devices):
         document, Dumper=_DUMPER, sort_keys=False, allow_unicode=True, width=100
     )
     assert yaml.safe_load(text) == document
+
+
+def test_a_stored_version_the_rule_now_refuses_does_not_stop_export_or_import(db, out):
+    # accepted before the rule was strict: a trailing newline, Arabic-Indic digits
+    from appupdater.store.models import Application, AppVersion
+
+    import_file(FIXTURE)
+    app = Application.get(Application.name == "line-monitor")
+    AppVersion.create(application=app, version="3.0.0\n")
+    AppVersion.create(application=app, version="\u0663.\u0660")
+    export_file(out / "fleet.yaml")
+    versions = yaml.safe_load((out / "fleet.yaml").read_text())["applications"][0]["versions"]
+    assert [v["version"] for v in versions][:2] == ["1.0.0", "2.0.0"]
+    assert not import_file(FIXTURE).changed_anything

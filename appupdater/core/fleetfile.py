@@ -29,9 +29,10 @@ from appupdater.core.fleetchecks import (
     type_name,
     version_problem,
 )
-from appupdater.core.fleetparse import gc_paused, parse_text, screen
+from appupdater.core.fleetparse import parse_text, screen
 from appupdater.core.versions import VersionKey, parse_version
 from appupdater.errors import FleetFileError
+from appupdater.heap import gc_paused
 from appupdater.store.models import Labels
 
 

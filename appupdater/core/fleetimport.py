@@ -16,9 +16,9 @@ from appupdater.core.fleetchecks import Problems
 # export lives in fleetexport; these two names stay here for callers written before the split
 from appupdater.core.fleetexport import export_file, fleet_document
 from appupdater.core.fleetfile import Fleet, ModuleSpec, read_fleet
-from appupdater.core.fleetparse import gc_paused
 from appupdater.core.versions import order_key
 from appupdater.core.words import plural
+from appupdater.heap import gc_paused
 from appupdater.store.bulk import insert_rows, update_rows
 from appupdater.store.db import writing
 from appupdater.store.models import Application, AppVersion, Device, DeviceApp, Labels, Module

@@ -9,12 +9,9 @@ more than `MAX_DIGITS` digits (Python's ``int()`` gives up past 4300) and nestin
 
 from __future__ import annotations
 
-import gc
 import json
 import math
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import yaml
@@ -36,19 +33,6 @@ def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _json_int(text: str) -> int | TooLong:
     digits = len(text) - text.startswith("-")
     return TooLong(digits) if digits > MAX_DIGITS else int(text)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Python's cycle collector paused while millions of containers are made, none of them in
-    a cycle it could free: it would walk them all again and again (a third of an import)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def parse_text(text: str, kind: str, file: str) -> tuple[Any, bool]:

@@ -5,6 +5,7 @@ The connection dialog checks endpoints and fingerprints with the same rules."""
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from collections.abc import Mapping
 from functools import lru_cache
@@ -244,6 +245,8 @@ def check_labels(p: Problems, place: str, value: Any) -> Labels:
             continue
         if not isinstance(key, str):
             p.add(place, f"label name {key!r} must be text")
+        elif key in _SIM_NUMBERS and not _is_number(label):
+            p.add(join_place(place, key), f"must be a number ({_SIM_NUMBERS[key]})")
         elif isinstance(label, str | int | float | bool):
             labels[key] = label
         else:
@@ -252,3 +255,20 @@ def check_labels(p: Problems, place: str, value: Any) -> Labels:
                 f"must be text, a number or true/false, not {type_name(label)}",
             )
     return labels
+
+
+# labels a simulated device reads as numbers (engine/gateways/simulated.py)
+_SIM_NUMBERS = {
+    "sim.latency_s": "the seconds a simulated deployment takes",
+    "sim.failure_rate": "the chance, 0 to 1, that a simulated deployment fails",
+}
+
+
+def _is_number(value: Any) -> bool:
+    """A finite number, or text that reads as one ("0.5"): what float() takes."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except ValueError:
+        return False

@@ -150,6 +150,17 @@ BAD_CASES = [
         "must be a mapping",
     ),
     (mutate([*DEV, "site"], None), "devices[0].site", "must be text, not nothing"),
+    # the simulated devices read these labels as numbers
+    (
+        mutate([*DEV, "labels", "sim.latency_s"], "slow"),
+        "devices[0].labels.sim.latency_s",
+        "must be a number",
+    ),
+    (
+        mutate([*DEV, "labels", "sim.failure_rate"], True),
+        "devices[0].labels.sim.failure_rate",
+        "must be a number",
+    ),
     # names and versions become folders on a device: one rule (appupdater/names.py)
     (mutate([*APP, "name"], "line-monitor=2.0"), "applications[0].name", "contains '='"),
     (mutate([*APP, "name"], "../../etc"), "applications[0].name", "contains '/'"),

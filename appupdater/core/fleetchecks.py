@@ -4,16 +4,31 @@ The connection dialog checks endpoints and fingerprints with the same rules."""
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from appupdater.core.versions import parse_version
 from appupdater.errors import FleetFileError, VersionError
+from appupdater.names import name_problem
 from appupdater.store.models import Labels
 
 MAX_PROBLEMS = 1000  # kept in memory; the message shows the first few and counts the rest
+
+
+class _Refused:
+    """A value already reported where it stands (a NaN, a 5000-digit number, nesting 100
+    levels deep): the field checks pass over it without a second problem."""
+
+    def __repr__(self) -> str:
+        return "<refused>"
+
+
+REFUSED: Any = _Refused()
 
 
 class Problems:
@@ -68,6 +83,8 @@ def type_name(value: Any) -> str:
 
 def check_type(p: Problems, place: str, value: Any, kind: type) -> bool:
     """Whether `value` is a `kind` (a bool never counts as a number); if not, says so in `p`."""
+    if value is REFUSED:
+        return False
     ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
     if not ok:
         hint = ""
@@ -111,36 +128,86 @@ def check_text(p: Problems, place: str, value: Any, *, empty_ok: bool = False) -
     return text
 
 
-def check_version_text(p: Problems, place: str, value: Any) -> str | None:
+def check_name(p: Problems, place: str, value: Any) -> str | None:
+    """An application or module name, or a module version: it becomes a folder on a device,
+    so it follows the one naming rule (appupdater/names.py)."""
     text = check_text(p, place, value)
     if text is None:
         return None
+    problem = name_problem(text)
+    if problem is not None:
+        p.add(place, problem)
+        return None
+    return text
+
+
+def check_version_text(p: Problems, place: str, value: Any) -> str | None:
+    """An application version: a name (see `check_name`) that is also a version."""
+    text = check_text(p, place, value)
+    if text is None:
+        return None
+    problem = version_problem(text)
+    if problem is not None:
+        p.add(place, problem)
+        return None
+    return text
+
+
+@lru_cache(maxsize=65536)  # a fleet file names the same few versions on every device
+def version_problem(text: str) -> str | None:
+    """Why `text` cannot be an application version, or None when it can."""
+    problem = name_problem(text)
+    if problem is not None:
+        return problem
     try:
         parse_version(text)
     except VersionError as exc:
-        p.add(place, str(exc))
-        return None
-    return text
+        return str(exc)
+    return None
 
 
 SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 FINGERPRINT = re.compile(r"^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$")
 
 
-def check_endpoint(value: str) -> str | None:
-    """Why `value` is not an agent endpoint (`https://host:port`), or None when it is one."""
-    parsed = urlsplit(value)
-    if parsed.scheme not in ("http", "https"):
+def check_endpoint(value: object) -> str | None:
+    """Why `value` is not an agent endpoint (`https://host:port`), or None when it is one.
+    Never raises, whatever the text: the connection dialog calls it on every keystroke."""
+    if not isinstance(value, str) or not value:
+        return "must be text like https://10.0.3.7:8443"
+    if not value.isprintable() or any(c.isspace() for c in value):
+        return "must not contain spaces or control characters"
+    if not value.lower().startswith(("http://", "https://")):
         return "must start with https:// (or http:// for agents on a trusted network)"
+    if value.count("[") != value.count("]"):
+        return f"has a '[' without its ']' ({_IPV6_HINT})"
+    try:
+        parsed = urlsplit(value)
+        host = parsed.hostname
+    except ValueError:  # "Invalid IPv6 URL" (an unclosed '['), characters NFKC turns into '/'
+        return f"has a host that is not a valid name or address ({_IPV6_HINT})"
     try:
         port = parsed.port
     except ValueError:
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
         return "has a port that is not a number from 1 to 65535"
-    if not parsed.hostname or port is None:
+    if not host or port is None:
         return "must name a host and a port, like https://10.0.3.7:8443"
-    if parsed.path not in ("", "/") or parsed.query or parsed.fragment:
+    if "[" in parsed.netloc:
+        try:
+            ipaddress.IPv6Address(host.partition("%")[0])
+        except ValueError:
+            return f"has a host in brackets that is not a valid IPv6 address ({_IPV6_HINT})"
+    written = f"[{host}]:{port}" if "[" in parsed.netloc else f"{host}:{port}"
+    if parsed.netloc.lower() != written or parsed.path not in ("", "/"):
+        return "must be only scheme, host and port, like https://10.0.3.7:8443"
+    if parsed.query or parsed.fragment or value.endswith(("?", "#")):
         return "must be only scheme, host and port, like https://10.0.3.7:8443"
     return None
+
+
+_IPV6_HINT = "an IPv6 address goes in brackets: https://[fd00::7]:8443"
 
 
 def normalise_fingerprint(value: str) -> str:
@@ -174,8 +241,12 @@ def check_labels(p: Problems, place: str, value: Any) -> Labels:
         return {}
     labels = {}
     for key, label in value.items():
+        if label is REFUSED:
+            continue
         if not isinstance(key, str):
             p.add(place, f"label name {key!r} must be text")
+        elif key in _SIM_NUMBERS and not _is_number(label):
+            p.add(join_place(place, key), f"must be a number ({_SIM_NUMBERS[key]})")
         elif isinstance(label, str | int | float | bool):
             labels[key] = label
         else:
@@ -184,3 +255,20 @@ def check_labels(p: Problems, place: str, value: Any) -> Labels:
                 f"must be text, a number or true/false, not {type_name(label)}",
             )
     return labels
+
+
+# labels a simulated device reads as numbers (engine/gateways/simulated.py)
+_SIM_NUMBERS = {
+    "sim.latency_s": "the seconds a simulated deployment takes",
+    "sim.failure_rate": "the chance, 0 to 1, that a simulated deployment fails",
+}
+
+
+def _is_number(value: Any) -> bool:
+    """A finite number, or text that reads as one ("0.5"): what float() takes."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except ValueError:
+        return False

@@ -4,73 +4,55 @@ leaves neither a half-written file nor a stray temporary one, and says why in on
 from __future__ import annotations
 
 import errno
-import json
+import math
 import os
 import secrets
 import stat
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import NotRequired, TypedDict
+from typing import cast
 
-import yaml
+import peewee
 
 from appupdater.core.catalog import MODULE_FIELDS
 from appupdater.core.fleetfile import file_format
-from appupdater.core.versions import parse_version
+from appupdater.core.fleetwrite import (
+    ApplicationEntry,
+    DeviceAppEntry,
+    DeviceConnectionEntry,
+    DeviceEntry,
+    FleetDocument,
+    ModuleEntry,
+    VersionEntry,
+    json_chunks,
+    yaml_chunks,
+)
+from appupdater.core.versions import order_key
 from appupdater.errors import ExportError
-from appupdater.store.models import Application, AppVersion, Device, DeviceApp, Labels, Module
+from appupdater.store.models import (
+    Application,
+    AppVersion,
+    Device,
+    DeviceApp,
+    Labels,
+    Module,
+    db,
+)
 from appupdater.store.rows import tuples
 
 
-class ArtifactEntry(TypedDict):
-    url: str
-    sha256: str | None
-
-
-class ModuleEntry(TypedDict):
-    name: str
-    version: str
-    image: NotRequired[str]
-    artifact: NotRequired[ArtifactEntry]
-
-
-class VersionEntry(TypedDict):
-    version: str
-    modules: list[ModuleEntry]
-
-
-class ApplicationEntry(TypedDict):
-    name: str
-    description: NotRequired[str]
-    versions: list[VersionEntry]
-
-
-class DeviceAppEntry(TypedDict, total=False):
-    configured: str
-    installed: str
-
-
-class DeviceConnectionEntry(TypedDict, total=False):
-    labels: Labels
-    endpoint: str
-    ca_file: str
-    fingerprint: str
-
-
-class DeviceEntry(DeviceConnectionEntry):
-    name: str
-    site: str
-    applications: dict[str, DeviceAppEntry]
-
-
-class FleetDocument(TypedDict):
-    """A fleet file as written (docs/fleet-file.md); keys in the order they are written."""
-
-    applications: list[ApplicationEntry]
-    devices: list[DeviceEntry]
-
-
 def fleet_document() -> FleetDocument:
-    """The whole store as a fleet-file document (applications, then devices, sorted by name)."""
+    """The whole store as a fleet-file document (applications, then devices, sorted by name).
+    `export_file` writes the same document without holding it all at once."""
+    with db.atomic():
+        applications, version_text, app_names = _applications()
+        devices = list(_devices(version_text, app_names))
+    return {"applications": applications, "devices": devices}
+
+
+def _applications() -> tuple[list[ApplicationEntry], dict[int, str], dict[int, str]]:
+    """Every application with its versions and modules (a few hundred rows, not per device),
+    and the version texts and application names by id, for the devices."""
     modules: dict[int, list[ModuleEntry]] = {}
     module_query = Module.select(Module.app_version, *MODULE_FIELDS).order_by(
         Module.app_version, Module.position
@@ -97,7 +79,7 @@ def fleet_document() -> FleetDocument:
     ).order_by(Application.name)
     for app_id, name, description in tuples(app_query, tuple[int, str, str]):
         app_names[app_id] = name
-        ordered = sorted(versions.get(app_id, []), key=lambda v: parse_version(v[0]).key)
+        ordered = sorted(versions.get(app_id, []), key=lambda v: order_key(v[0]))
         app_versions: list[VersionEntry] = [
             {"version": text, "modules": modules.get(vid, [])} for text, vid in ordered
         ]
@@ -107,66 +89,114 @@ def fleet_document() -> FleetDocument:
             )
         else:
             applications.append({"name": name, "versions": app_versions})
-    states: dict[int, dict[str, DeviceAppEntry]] = {}
-    state_query = DeviceApp.select(
-        DeviceApp.device, DeviceApp.application, DeviceApp.configured, DeviceApp.installed
-    )
-    for device_id, app_id, configured, installed in tuples(
-        state_query, tuple[int, int, int | None, int | None]
-    ):
-        state: DeviceAppEntry = {}
-        if configured is not None:
-            state["configured"] = version_text[configured]
-        if installed is not None:
-            state["installed"] = version_text[installed]
-        states.setdefault(device_id, {})[app_names[app_id]] = state
-    devices: list[DeviceEntry] = []
+    return applications, version_text, app_names
+
+
+_DeviceRow = tuple[
+    int, str, str, Labels, str | None, str | None, str | None, int | None, int | None, int | None
+]
+
+
+def _devices(version_text: dict[int, str], app_names: dict[int, str]) -> Iterator[DeviceEntry]:
+    """The devices by name, each with its applications, read row by row (one query, a device
+    and its applications side by side), never all at once."""
     # tokens stay in the database: an exported file is shared, printed, checked in
-    device_query = Device.select(
-        Device.id,
-        Device.name,
-        Device.site,
-        Device.labels,
-        Device.endpoint,
-        Device.tls_ca_file,
-        Device.tls_fingerprint,
-    ).order_by(Device.name)
-    for device_id, name, site, labels, endpoint, ca_file, fingerprint in tuples(
-        device_query, tuple[int, str, str, Labels, str | None, str | None, str | None]
-    ):
-        connection: DeviceConnectionEntry = {}
-        if labels:
-            connection["labels"] = labels
-        if endpoint:
-            connection["endpoint"] = endpoint
-        if ca_file:
-            connection["ca_file"] = ca_file
-        if fingerprint:
-            connection["fingerprint"] = fingerprint
-        applications_of = dict(sorted(states.get(device_id, {}).items()))
-        devices.append({"name": name, "site": site, **connection, "applications": applications_of})
-    return {"applications": applications, "devices": devices}
+    query = (
+        Device.select(
+            Device.id,
+            Device.name,
+            Device.site,
+            Device.labels,
+            Device.endpoint,
+            Device.tls_ca_file,
+            Device.tls_fingerprint,
+            DeviceApp.application,
+            DeviceApp.configured,
+            DeviceApp.installed,
+        )
+        .join(DeviceApp, peewee.JOIN.LEFT_OUTER, on=DeviceApp.device == Device.id)
+        .order_by(Device.name, Device.id)
+    )
+    rows = cast("Iterator[_DeviceRow]", query.tuples().iterator())
+    current: tuple[int, str, str, DeviceConnectionEntry] | None = None
+    states: dict[str, DeviceAppEntry] = {}
+    for device_id, name, site, labels, endpoint, ca_file, fingerprint, app, conf, inst in rows:
+        if current is None or device_id != current[0]:
+            if current is not None:
+                yield _entry(current, states)
+            _check_labels(name, labels)
+            connection: DeviceConnectionEntry = {}
+            if labels:
+                connection["labels"] = labels
+            if endpoint:
+                connection["endpoint"] = endpoint
+            if ca_file:
+                connection["ca_file"] = ca_file
+            if fingerprint:
+                connection["fingerprint"] = fingerprint
+            current, states = (device_id, name, site, connection), {}
+        if app is not None:
+            state: DeviceAppEntry = {}
+            if conf is not None:
+                state["configured"] = version_text[conf]
+            if inst is not None:
+                state["installed"] = version_text[inst]
+            states[app_names[app]] = state
+    if current is not None:
+        yield _entry(current, states)
+
+
+def _entry(
+    device: tuple[int, str, str, DeviceConnectionEntry], states: dict[str, DeviceAppEntry]
+) -> DeviceEntry:
+    _, name, site, connection = device
+    return {"name": name, "site": site, **connection, "applications": dict(sorted(states.items()))}
+
+
+class _CannotHold(Exception):
+    """A stored value a fleet file cannot hold; the message says which, without the file."""
+
+
+def _check_labels(device: str, labels: Labels) -> None:
+    for key, value in labels.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _CannotHold(
+                f"device '{device}' has the label '{key}' = {value}, and a fleet file holds "
+                "only finite numbers; change the label first"
+            )
 
 
 def export_file(path: str | Path) -> int:
     """Write the store to `path` (YAML or JSON by its name) atomically; returns the device count.
-    Raises `ExportError` naming the file and why it cannot be written."""
+    The devices are written as they are read from the database. Raises `ExportError` naming
+    the file and why it cannot be written."""
     path = Path(path)
     kind = file_format(path)
     _check_target(path)
-    document = fleet_document()
-    if kind == "json":
-        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    else:
-        text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    count = [0]
     try:
-        _write_atomically(path, text.encode("utf-8"))
+        with db.atomic():  # one consistent view of the store, however long the writing takes
+            applications, version_text, app_names = _applications()
+            devices = _counted(_devices(version_text, app_names), count)
+            if kind == "json":
+                chunks = json_chunks(applications, devices)
+            else:
+                chunks = yaml_chunks(applications, devices)
+            _write_atomically(path, chunks)
+    except _CannotHold as exc:
+        raise ExportError(f"cannot write {path}: {exc}") from exc
     except OSError as exc:
         reason = _REASONS.get(exc.errno or 0)
         if exc.errno == errno.ENOENT and path.parent.is_dir():
             reason = None  # e.g. /proc: the folder is there but takes no new files
         raise _cannot_write(path, reason, exc) from exc
-    return len(document["devices"])
+    return count[0]
+
+
+def _counted(devices: Iterator[DeviceEntry], count: list[int]) -> Iterator[DeviceEntry]:
+    for device in devices:
+        count[0] += 1
+        yield device
 
 
 # why a write failed, by errno, in words ({folder}: where the file goes); never the number
@@ -203,18 +233,19 @@ def _check_target(path: Path) -> None:
         raise _cannot_write(path, "{folder} is a file, not a folder")
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write beside `path` under a hidden temporary name, then rename it over `path`; on any
-    failure the temporary file is removed and `path` is as it was."""
+def _write_atomically(path: Path, chunks: Iterable[str]) -> None:
+    """Write `chunks` beside `path` under a hidden temporary name, then rename it over `path`;
+    on any failure the temporary file is removed and `path` is as it was."""
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         try:
             if path.exists():  # keep the permissions someone gave the file
                 os.fchmod(fd, stat.S_IMODE(path.stat().st_mode))
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            for chunk in chunks:
+                view = memoryview(chunk.encode("utf-8"))
+                while view:
+                    view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)

@@ -8,30 +8,31 @@ and what is wrong; all problems found are reported together. Checks that need th
 
 from __future__ import annotations
 
-import json
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from appupdater.core.fleetchecks import (
     FINGERPRINT,
+    REFUSED,
     Problems,
     check_artifact,
     check_endpoint,
     check_keys,
     check_labels,
+    check_name,
     check_text,
     check_type,
     check_version_text,
     join_place,
     normalise_fingerprint,
     type_name,
+    version_problem,
 )
+from appupdater.core.fleetparse import parse_text, screen
 from appupdater.core.versions import VersionKey, parse_version
 from appupdater.errors import FleetFileError
+from appupdater.heap import gc_paused
 from appupdater.store.models import Labels
 
 
@@ -87,44 +88,6 @@ class Fleet:
 # ---- reading ---------------------------------------------------------------------------------
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key written twice in one mapping (PyYAML keeps the last)."""
-
-
-def _construct_mapping(
-    loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False
-) -> dict[Hashable, Any]:
-    seen: dict[Any, yaml.Mark] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            hash(key)
-        except TypeError:
-            continue
-        if key in seen:
-            line = key_node.start_mark.line + 1
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"'{key}' appears twice in one mapping (line {line})",
-                key_node.start_mark,
-            )
-        seen[key] = key_node.start_mark
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"'{key}' appears twice in one object")
-        result[key] = value
-    return result
-
-
 def file_format(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix == ".json":
@@ -153,30 +116,18 @@ def read_fleet(path: str | Path) -> tuple[Fleet, Problems]:
         raise FleetFileError(str(path), [("", f"cannot be read: {exc.strerror or exc}")]) from exc
     except UnicodeDecodeError as exc:
         raise FleetFileError(str(path), [("", f"is not UTF-8 text ({exc.reason})")]) from exc
-    return check_fleet(_parse(text, kind, str(path)), str(path))
+    with gc_paused():
+        data, needs_screen = parse_text(text, kind, str(path))
+        del text
+        return check_fleet(data, str(path), screened=not needs_screen)
 
 
 def parse_fleet_text(text: str, kind: str, file: str) -> Fleet:
     """Parse and check fleet-file text; raises `FleetFileError` listing every problem."""
-    return parse_fleet(_parse(text, kind, file), file)
-
-
-def _parse(text: str, kind: str, file: str) -> Any:
-    try:
-        if kind == "json":
-            data = json.loads(text, object_pairs_hook=_json_pairs)
-        else:
-            data = yaml.load(text, Loader=_StrictLoader)
-    except json.JSONDecodeError as exc:
-        raise FleetFileError(file, [(f"line {exc.lineno} column {exc.colno}", exc.msg)]) from exc
-    except ValueError as exc:
-        raise FleetFileError(file, [("", str(exc))]) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        place = f"line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        what = getattr(exc, "problem", None) or str(exc)
-        raise FleetFileError(file, [(place, f"not valid YAML: {what}")]) from exc
-    return data
+    data, needs_screen = parse_text(text, kind, file)
+    fleet, problems = check_fleet(data, file, screened=not needs_screen)
+    problems.raise_if_any()
+    return fleet
 
 
 # ---- checking --------------------------------------------------------------------------------
@@ -189,11 +140,16 @@ def parse_fleet(data: Any, file: str) -> Fleet:
     return fleet
 
 
-def check_fleet(data: Any, file: str) -> tuple[Fleet, Problems]:
-    """Check the parsed document `data`: the `Fleet` of what is sound in it, and the problems."""
+def check_fleet(data: Any, file: str, *, screened: bool = False) -> tuple[Fleet, Problems]:
+    """Check the parsed document `data`: the `Fleet` of what is sound in it, and the problems.
+    `screened`: the reader already knows it holds no odd number and no deep nesting."""
     p = Problems(file)
+    if not screened:
+        data = screen(p, data)
     if data is None:
         data = {}
+    if data is REFUSED:
+        p.raise_if_any()
     if not isinstance(data, dict):
         p.add(
             "",
@@ -222,7 +178,7 @@ def _applications(p: Problems, value: Any, incomplete: set[str]) -> list[Applica
             continue
         check_keys(p, place, item, ("name", "versions"), ("description",))
         # a missing name is already reported as a missing field
-        name = check_text(p, f"{place}.name", item["name"]) if "name" in item else None
+        name = check_name(p, f"{place}.name", item["name"]) if "name" in item else None
         if name is not None and name in names:
             p.add(
                 f"{place}.name",
@@ -285,8 +241,8 @@ def _modules(p: Problems, version_place: str, value: Any) -> list[ModuleSpec]:
             continue
         if not check_keys(p, mplace, item, ("name", "version"), ("image", "artifact")):
             continue
-        name = check_text(p, f"{mplace}.name", item["name"])
-        version = check_text(p, f"{mplace}.version", item["version"])
+        name = check_name(p, f"{mplace}.name", item["name"])
+        version = check_name(p, f"{mplace}.version", item["version"])
         image = check_text(p, f"{mplace}.image", item.get("image", ""), empty_ok=True)
         url, sha256 = check_artifact(p, f"{mplace}.artifact", item.get("artifact"))
         if "image" not in item and "artifact" not in item:
@@ -343,7 +299,7 @@ def _devices(p: Problems, value: Any) -> list[DeviceSpec]:
             elif fingerprint is not None:
                 fingerprint = normalise_fingerprint(fingerprint)
         token = item.get("token")
-        if token is not None:  # the value is never repeated in a message
+        if token is not None and token is not REFUSED:  # the value is never repeated
             if not isinstance(token, str) or len(token.strip()) < 16:
                 p.add(f"{place}.token", "must be text of at least 16 characters")
                 token = None
@@ -365,6 +321,12 @@ def _device_apps(p: Problems, place: str, value: Any) -> dict[str, DeviceAppSpec
         return {}
     apps = {}
     for app, state in value.items():
+        # the common case, without building a place for each value: both versions sound
+        if type(app) is str and type(state) is dict and state.keys() <= _APP_STATE_KEYS:
+            configured, installed = state.get("configured"), state.get("installed")
+            if _sound_version(configured) and _sound_version(installed):
+                apps[app] = DeviceAppSpec(configured, installed)
+                continue
         if not isinstance(app, str):
             p.add(place, f"application name {app!r} must be text")
             continue
@@ -380,3 +342,10 @@ def _device_apps(p: Problems, place: str, value: Any) -> dict[str, DeviceAppSpec
             )
         apps[app] = DeviceAppSpec(versions["configured"], versions["installed"])
     return apps
+
+
+_APP_STATE_KEYS = frozenset(("configured", "installed"))
+
+
+def _sound_version(value: Any) -> bool:
+    return value is None or (type(value) is str and version_problem(value) is None)

@@ -16,8 +16,9 @@ from appupdater.core.fleetchecks import Problems
 # export lives in fleetexport; these two names stay here for callers written before the split
 from appupdater.core.fleetexport import export_file, fleet_document
 from appupdater.core.fleetfile import Fleet, ModuleSpec, read_fleet
-from appupdater.core.versions import parse_version
+from appupdater.core.versions import order_key
 from appupdater.core.words import plural
+from appupdater.heap import gc_paused
 from appupdater.store.bulk import insert_rows, update_rows
 from appupdater.store.db import writing
 from appupdater.store.models import Application, AppVersion, Device, DeviceApp, Labels, Module
@@ -70,7 +71,7 @@ def import_fleet(fleet: Fleet, file: str, progress: Progress | None = None) -> I
 
 def _import(fleet: Fleet, problems: Problems, progress: Progress | None) -> ImportSummary:
     report = progress or (lambda stage, done, total: None)
-    with writing():
+    with gc_paused(), writing():
         apps = dict(tuples(Application.select(Application.name, Application.id), tuple[str, int]))
         stored = _stored_versions()
         _check_against_store(fleet, problems, apps, stored)
@@ -102,10 +103,14 @@ def _check_against_store(
     versions whose precedence clashes with a stored one."""
     known: dict[str, set[str]] = {name: set(stored.get(name, {})) for name in apps}
     for i, app in enumerate(fleet.applications):
-        by_key = {parse_version(text).key: text for text in stored.get(app.name, {})}
+        by_key = {
+            order: text
+            for text in stored.get(app.name, {})
+            if (order := order_key(text))[0] == 0  # not one stored before the rules were strict
+        }
         in_file = {v.version for v in app.versions}
         for j, version in enumerate(app.versions):
-            other = by_key.get(parse_version(version.version).key)
+            other = by_key.get(order_key(version.version))
             # a clash with a version the file lists as well was reported by the file's checks
             if other is not None and other != version.version and other not in in_file:
                 p.add(

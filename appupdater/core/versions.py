@@ -11,12 +11,16 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from appupdater.errors import VersionError
+from appupdater.names import MAX_LENGTH
 
 _IDENT = r"[0-9A-Za-z-]+"
+# matched against the whole text (fullmatch: no trailing newline) with ASCII digits only
+# ([0-9], not \d, which takes '١' and '１' too)
 _PATTERN = re.compile(
-    rf"^v?(?P<core>\d+(?:\.\d+){{0,3}})"
+    rf"v?(?P<core>[0-9]+(?:\.[0-9]+){{0,3}})"
     rf"(?:-(?P<pre>{_IDENT}(?:\.{_IDENT})*))?"
-    rf"(?:\+(?P<build>{_IDENT}(?:\.{_IDENT})*))?$"
+    rf"(?:\+(?P<build>{_IDENT}(?:\.{_IDENT})*))?",
+    re.ASCII,
 )
 
 # A pre-release identifier sorts as (0, number) when numeric and (1, text) otherwise, so numeric
@@ -54,9 +58,16 @@ def parse_version(text: str) -> Version:
     """Parse `text`, raising `VersionError` that says why it is not a version."""
     if not isinstance(text, str):
         raise VersionError(f"version must be text, not {type(text).__name__}")
-    match = _PATTERN.match(text)
+    if len(text) > MAX_LENGTH:  # a folder name on a device; and int() refuses 4300+ digits
+        raise VersionError(
+            f"'{text[:20]}…' is not a version: it is {len(text):,} characters long; "
+            f"at most {MAX_LENGTH} are allowed"
+        )
+    match = _PATTERN.fullmatch(text)
     if match is None:
-        raise VersionError(f"'{text}' is not a version (expected e.g. 1.2.3, v2.0 or 2.0.0-rc.1)")
+        raise VersionError(
+            f"{_quoted(text)} is not a version (expected e.g. 1.2.3, v2.0 or 2.0.0-rc.1)"
+        )
     numbers = [int(part) for part in match["core"].split(".")]
     numbers += [0] * (4 - len(numbers))
     core = (numbers[0], numbers[1], numbers[2], numbers[3])
@@ -74,3 +85,17 @@ def parse_version(text: str) -> Version:
         else:
             pre_key.append((1, ident))
     return Version(text, (core, 0, tuple(pre_key)))
+
+
+def _quoted(text: str) -> str:
+    """`text` in quotes, on one line: a newline or other control character is shown escaped."""
+    return f"'{text}'" if text.isprintable() else repr(text)
+
+
+def order_key(text: str) -> tuple[int, VersionKey] | tuple[int, str]:
+    """A sort key for stored version texts: by precedence, and after them, by text, any that
+    the rules refuse (stored before they were as strict), so listing them never fails."""
+    try:
+        return (0, parse_version(text).key)
+    except VersionError:
+        return (1, text)

@@ -4,11 +4,15 @@ problem, whether the mistake is in the file alone or only shows against the data
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from appupdater.core.fleetchecks import check_endpoint
 from appupdater.core.fleetimport import import_file
 from appupdater.errors import FleetFileError
 from tests.helpers import dump_tables
@@ -125,3 +129,56 @@ def test_one_problem_is_one_line(db, tmp_path):
         f"{path}: devices[0].applications.line-monitor.configured: unknown version '9.9.9' of "
         "application 'line-monitor'"
     )
+
+
+# ---- endpoints: the fleet file and the connection dialog check them with one function -----
+
+BAD_ENDPOINTS = [
+    ("http://[::1:8443", "has a '[' without its ']'"),
+    ("https://[", "has a '[' without its ']'"),
+    ("https://[::1", "has a '[' without its ']'"),
+    ("https://::1]:8443", "has a '[' without its ']'"),
+    ("http://\u2100:80", "not a valid name or address"),
+    ("http://[::zz]:8443", "not a valid"),
+    ("http://[v1.x]:8443", "not a valid IPv6 address"),
+    ("http://[::1]x:8443", "only scheme, host and port"),
+    ("https://user@10.0.3.7:8443", "only scheme, host and port"),
+    ("https://10.0.3.7:99999", "port that is not a number from 1 to 65535"),
+    ("https://10.0.3.7:0", "port that is not a number from 1 to 65535"),
+    ("https://10.0.3.7:x", "port that is not a number from 1 to 65535"),
+    ("https://10.0.3.7:8443\n", "spaces or control characters"),
+    ("https://10.0.3.7 :8443", "spaces or control characters"),
+    ("https://10.0.3.7", "must name a host and a port"),
+    ("ftp://10.0.3.7:8443", "must start with https://"),
+]
+
+
+@pytest.mark.parametrize(("endpoint", "what"), BAD_ENDPOINTS)
+def test_a_bad_endpoint_is_a_problem_at_its_place_not_a_crash(db, tmp_path, endpoint, what):
+    doc = copy.deepcopy(GOOD)
+    doc["devices"][1]["endpoint"] = endpoint
+    path = tmp_path / "endpoint.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(FleetFileError) as info:
+        import_file(path)
+    [(place, problem)] = info.value.problems
+    assert place == "devices[1].endpoint"
+    assert what in problem
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["https://10.0.3.7:8443", "http://[::1]:8443", "https://Press-07.plant.local:1"]
+)
+def test_good_endpoints(endpoint):
+    assert check_endpoint(endpoint) is None
+
+
+URLISH = st.text(alphabet="htps:/[]@%.:0123456789abcdefx\u2100 \n", max_size=30)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(), URLISH, URLISH.map(lambda rest: "https://" + rest)))
+def test_the_endpoint_check_never_raises(text):
+    # the connection dialog calls it on every keystroke
+    problem = check_endpoint(text)
+    assert problem is None or (problem and "\n" not in problem)

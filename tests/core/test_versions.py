@@ -76,11 +76,26 @@ def test_equal_precedence(a, b):
         "1.0-béta",
         "latest",
         "1,0",
+        # the whole text, ASCII digits only: no trailing newline, no Arabic-Indic or fullwidth
+        "1.0\n",
+        "1.0.0\n",
+        "1.0-rc\n",
+        "\u0661.\u0662.\u0663",
+        "\uff11.\uff10",
+        "1.\u0662",
+        "1.0-\u0661",
     ],
 )
 def test_rejects(text):
     with pytest.raises(VersionError, match="not a version"):
         parse_version(text)
+
+
+def test_a_version_too_long_for_a_device_says_so():
+    # 5000 digits: past Python's int() limit, and far past what a folder name can be
+    for text in ("1" * 5000, "1." + "9" * 5000, "1.0-" + "1" * 5000):
+        with pytest.raises(VersionError, match=r"5,00[0-9] characters long; at most 128"):
+            parse_version(text)
 
 
 def test_rejects_non_text():

@@ -60,3 +60,37 @@ def test_connection_dialog_stores_endpoint_and_token(qtbot, main_window, screens
     assert Device.get_by_id(device_id).endpoint == "https://10.0.3.7:8443"
     window.close()
     assert name in seen[0].windowTitle()
+
+
+def test_an_unfinished_address_is_named_and_cannot_be_saved(qtbot, main_window, screenshot):
+    """Typing ``https://[`` key by key (an IPv6 address begun) never raises; the dialog says
+    what is wrong and Save stays disabled until the endpoint is whole; nothing is stored."""
+    window = main_window
+    click_row(qtbot, window.devices_view, 0)
+    device_id, _ = window.selected_device()
+    before = Device.get_by_id(device_id).endpoint
+    seen = []
+
+    def type_it():
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, ConnectionDialog)
+        seen.append(dialog)
+        save = dialog.buttons.button(QDialogButtonBox.StandardButton.Save)
+        dialog.endpoint.clear()
+        for text in ("https://[", "http://[::1:8443", "https://[::1"):
+            dialog.endpoint.clear()
+            qtbot.keyClicks(dialog.endpoint, text)
+            assert not save.isEnabled(), text
+            assert "endpoint" in dialog.error.text().lower(), text
+        screenshot(dialog, "device-connection-unfinished-address")
+        qtbot.mouseClick(save, Qt.MouseButton.LeftButton)  # disabled: does nothing
+        assert dialog.isVisible()
+        dialog.endpoint.clear()
+        qtbot.keyClicks(dialog.endpoint, "https://[::1]:8443")
+        assert save.isEnabled() and dialog.error.text() == ""
+        dialog.reject()
+
+    QTimer.singleShot(0, type_it)
+    window.connection_action.trigger()
+    assert seen
+    assert Device.get_by_id(device_id).endpoint == before

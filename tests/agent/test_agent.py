@@ -16,11 +16,21 @@ from appupdater.agent.parsing import BadRequest, parse_configuration
 from appupdater.agent.state import Agent, Conflict
 from appupdater.demo.agents import module_files
 from appupdater.demo.agents import write_tarball as make_tarball
-from tests.agents import REPO
+from tests.agents import REPO, ArtifactServer
 
 
 @pytest.fixture
-def artifacts(tmp_path):
+def server(tmp_path):
+    """The artifacts folder over HTTP (the agent reads file:// URLs only from a folder it is
+    started with)."""
+    (tmp_path / "artifacts").mkdir()
+    served = ArtifactServer(tmp_path / "artifacts")
+    yield served
+    served.close()
+
+
+@pytest.fixture
+def artifacts(tmp_path, server):
     folder = tmp_path / "artifacts"
     made = {}
     for name, version in [
@@ -30,7 +40,8 @@ def artifacts(tmp_path):
         ("alerts", "1.0.0"),
     ]:
         path = folder / f"{name}-{version}.tar.gz"
-        made[(name, version)] = (path.as_uri(), make_tarball(path, module_files(name, version)))
+        sha = make_tarball(path, module_files(name, version))
+        made[(name, version)] = (f"{server.url}/{path.name}", sha)
     return made
 
 
@@ -123,7 +134,7 @@ def test_hash_mismatch_fails_and_keeps_what_ran(tmp_path, artifacts):
     ],
 )
 def test_unsafe_archives_are_refused_and_nothing_is_written_outside(
-    tmp_path, artifacts, files, links, why
+    tmp_path, server, artifacts, files, links, why
 ):
     agent = Agent(tmp_path / "device")
     agent.put("d1", config(artifacts, "1.0.0", V1))
@@ -131,7 +142,7 @@ def test_unsafe_archives_are_refused_and_nothing_is_written_outside(
     evil = tmp_path / "artifacts" / "alerts-evil.tar.gz"
     sha = make_tarball(evil, files, links)
     before = sorted(p.name for p in tmp_path.iterdir())
-    override = {"alerts": {"url": evil.as_uri(), "sha256": sha}}
+    override = {"alerts": {"url": f"{server.url}/{evil.name}", "sha256": sha}}
     agent.put("d2", config(artifacts, "2.0.0", V2, **override))
     answer = finished(agent, "d2")
     assert answer["state"] == "failed"

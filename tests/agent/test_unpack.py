@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from appupdater.agent import files as agent_files
+from appupdater.agent import archive as agent_archive
 from appupdater.agent.files import StepFailed, unpack
 
 
@@ -218,7 +218,7 @@ def test_an_archive_that_unpacks_past_the_limit_is_refused_before_writing(tmp_pa
 def test_the_limit_is_also_counted_while_writing(tmp_path, monkeypatch):
     """Headers that under-state the sizes are caught by counting the bytes actually written."""
     archive = gzip_bomb(tmp_path / "bomb.tar.gz", 2 * 1024 * 1024)
-    monkeypatch.setattr(agent_files, "_declared_size", lambda members: 0)
+    monkeypatch.setattr(agent_archive, "_declared_size", lambda members: 0)
     destination = tmp_path / "mod"
     with pytest.raises(StepFailed, match=r"the limit of 1\.0 MB.*nothing was unpacked"):
         unpack(archive, destination, what="mod 1.0", max_bytes=1024 * 1024)

@@ -259,7 +259,7 @@ def test_one_deployment_at_a_time_and_cancel(tmp_path, artifacts, monkeypatch):
                     }
                 ]
             },
-            "must start with http://",
+            "must be an http://, https:// or file:// URL",
         ),
         (
             {

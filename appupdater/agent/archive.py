@@ -25,14 +25,12 @@ def unpack(archive: Path, destination: Path, *, what: str, max_bytes: int | None
     before them, and symlinks that resolve outside (checked on the finished tree, so chains
     of links count) are refused. Folders and files are written first, walking every folder
     without following links; symlinks last. More than `max_bytes` unpacked (by the headers,
-    and counted while writing) is refused. On any problem nothing is left."""
+    read only until they pass it, and counted while writing) is refused. On any problem
+    nothing is left."""
     destination.mkdir(parents=True)
     try:
         with tarfile.open(archive, "r:*") as tar:
-            entries = _plan(tar.getmembers(), what)
-            declared = _declared_size(entries)
-            if max_bytes is not None and declared > max_bytes:
-                raise StepFailed(_too_large(what, declared, max_bytes))
+            entries = _plan(_members(tar, what, max_bytes), what)
             _write(tar, entries, destination, what, max_bytes)
     except tarfile.TarError as exc:
         shutil.rmtree(destination, ignore_errors=True)
@@ -42,10 +40,29 @@ def unpack(archive: Path, destination: Path, *, what: str, max_bytes: int | None
         raise
 
 
-def _too_large(what: str, size: int | None, limit: int) -> str:
-    found = f"it unpacks to {size_text(size)}" if size is not None else "it unpacks to more"
-    limit_text = size_text(limit)
-    return f"{what} is refused: {found}, more than the limit of {limit_text}; nothing was unpacked"
+def _too_large(what: str, counted: int, limit: int) -> str:
+    return (
+        f"{what} is refused: it unpacks to more than the limit of {size_text(limit)} (at "
+        f"least {size_text(counted)}); nothing was unpacked"
+    )
+
+
+HEADER = 512  # what a member's header takes: a flood of empty members is bounded too
+
+
+def _cost(member: tarfile.TarInfo) -> int:
+    return HEADER + (member.size if member.isfile() else 0)
+
+
+def _members(tar: tarfile.TarFile, what: str, max_bytes: int | None) -> list[tarfile.TarInfo]:
+    """The members' headers, read only as long as their sizes stay within `max_bytes`."""
+    members, counted = [], 0
+    for member in tar:
+        members.append(member)
+        counted += _cost(member)
+        if max_bytes is not None and counted > max_bytes:
+            raise StepFailed(_too_large(what, counted, max_bytes))
+    return members
 
 
 @dataclass(frozen=True)
@@ -144,10 +161,6 @@ def _inside(folder: tuple[str, ...], target: PurePosixPath) -> bool:
     return True
 
 
-def _declared_size(entries: list[_Entry]) -> int:
-    return sum(e.member.size for e in entries if e.member.isfile())
-
-
 _NOFOLLOW_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -194,7 +207,7 @@ def _write(
                     else:
                         written = _copy(tar, member, parent, entry.parts[-1], written)
                         if max_bytes is not None and written > max_bytes:
-                            raise StepFailed(_too_large(what, None, max_bytes))
+                            raise StepFailed(_too_large(what, written, max_bytes))
                 finally:
                     os.close(parent)
         for entry in entries:

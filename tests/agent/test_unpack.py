@@ -121,7 +121,7 @@ def test_a_hard_link_through_a_symlinked_folder_cannot_reach_the_agents_files(tm
 
 
 def test_a_link_whose_target_passes_through_another_link_is_checked_for_real(tmp_path):
-    """`a -> b/b/b/../..` looks inside, but with `b -> .` it is the parent folder; the
+    """`a -> b/b/b/../..` looks inside, but with `b -> .` it leads two folders up; the
     order in the archive does not matter."""
     for order in (
         [("sym", "b", "."), ("sym", "a", "b/b/b/../..")],
@@ -323,3 +323,17 @@ def test_what_the_tarfile_data_filter_refuses_is_refused_too(members):
             # the reference stumbled on its own (a member where a file is, a link it cannot
             # find, a link chain it recurses into without end): no verdict to compare with
             pass
+
+
+def test_the_data_filter_alone_misses_a_chain_made_in_the_other_order(tmp_path):
+    """Why links are checked on the finished tree: the `data` filter checks each link when it
+    is made, so `a -> b/b/b/../..` passes while `b` does not exist yet; once `b -> .` is made,
+    `a` leads two folders up. unpack refuses it (see the chain test above)."""
+    archive = tarball(tmp_path / "chain.tar.gz", [("sym", "a", "b/b/b/../.."), ("sym", "b", ".")])
+    reference = tmp_path / "deep" / "reference"
+    reference.mkdir(parents=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(reference, filter="data")
+    assert Path(os.path.realpath(reference / "a")) == tmp_path  # two folders above
+    with pytest.raises(StepFailed, match="the link a points outside its folder"):
+        unpack(archive, tmp_path / "deep" / "mod", what="mod 1.0")

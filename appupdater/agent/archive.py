@@ -5,10 +5,12 @@ links, symlinks are made last and checked against the finished tree."""
 from __future__ import annotations
 
 import contextlib
+import gzip
 import os
 import shutil
 import stat
 import tarfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -32,7 +34,7 @@ def unpack(archive: Path, destination: Path, *, what: str, max_bytes: int | None
         with tarfile.open(archive, "r:*") as tar:
             entries = _plan(_members(tar, what, max_bytes), what)
             _write(tar, entries, destination, what, max_bytes)
-    except tarfile.TarError as exc:
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         shutil.rmtree(destination, ignore_errors=True)
         raise StepFailed(f"{what} is not a readable .tar.gz: {exc}") from exc
     except BaseException:

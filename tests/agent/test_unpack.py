@@ -337,3 +337,13 @@ def test_the_data_filter_alone_misses_a_chain_made_in_the_other_order(tmp_path):
     assert Path(os.path.realpath(reference / "a")) == tmp_path  # two folders above
     with pytest.raises(StepFailed, match="the link a points outside its folder"):
         unpack(archive, tmp_path / "deep" / "mod", what="mod 1.0")
+
+
+@pytest.mark.parametrize("keep", [40, 600])
+def test_a_damaged_archive_is_named_as_unreadable(tmp_path, keep):
+    archive = gzip_bomb(tmp_path / "whole.tar.gz", 1024 * 1024)
+    damaged = tmp_path / "damaged.tar.gz"
+    damaged.write_bytes(archive.read_bytes()[:keep])
+    with pytest.raises(StepFailed, match=r"^mod 1\.0 is not a readable \.tar\.gz: "):
+        unpack(damaged, tmp_path / "mod", what="mod 1.0")
+    assert not (tmp_path / "mod").exists()

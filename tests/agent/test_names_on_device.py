@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from appupdater.agent.parsing import BadRequest, parse_configuration
 from appupdater.agent.state import Agent
 from appupdater.names import name_problem
+from tests.agent.test_api import SPEC
 from tests.agents import (
     AgentProcess,
     ArtifactServer,
@@ -187,3 +189,12 @@ def test_a_real_agent_process_repairs_the_folder_and_deploys_again(tmp_path):
     finally:
         agent.stop()
         server.close()
+
+
+def test_the_documented_name_is_the_one_rule():
+    name = SPEC["components"]["schemas"]["Name"]
+    for text in ["1.0.0", "line-monitor", "a+b_c", "current", "CURRENT", "a/b", ".x", "x" * 129]:
+        documented = re.fullmatch(name["pattern"][1:-1], text) is not None and not re.fullmatch(
+            name["not"]["pattern"][1:-1], text
+        )
+        assert documented == (name_problem(text) is None), text

@@ -20,17 +20,9 @@ from tests.agents import REPO, ArtifactServer
 
 
 @pytest.fixture
-def server(tmp_path):
-    """The artifacts folder over HTTP (the agent reads file:// URLs only from a folder it is
-    started with)."""
-    (tmp_path / "artifacts").mkdir()
-    served = ArtifactServer(tmp_path / "artifacts")
-    yield served
-    served.close()
-
-
-@pytest.fixture
-def artifacts(tmp_path, server):
+def artifacts(tmp_path):
+    """The modules' tarballs, served over HTTP (the agent reads file:// URLs only from a folder
+    it is started with): (module, version) -> (url, sha256)."""
     folder = tmp_path / "artifacts"
     made = {}
     for name, version in [
@@ -40,9 +32,10 @@ def artifacts(tmp_path, server):
         ("alerts", "1.0.0"),
     ]:
         path = folder / f"{name}-{version}.tar.gz"
-        sha = make_tarball(path, module_files(name, version))
-        made[(name, version)] = (f"{server.url}/{path.name}", sha)
-    return made
+        made[(name, version)] = (path.name, make_tarball(path, module_files(name, version)))
+    server = ArtifactServer(folder)
+    yield {key: (f"{server.url}/{file}", sha) for key, (file, sha) in made.items()}
+    server.close()
 
 
 def config(artifacts, version, modules, **override):
@@ -134,7 +127,7 @@ def test_hash_mismatch_fails_and_keeps_what_ran(tmp_path, artifacts):
     ],
 )
 def test_unsafe_archives_are_refused_and_nothing_is_written_outside(
-    tmp_path, server, artifacts, files, links, why
+    tmp_path, artifacts, files, links, why
 ):
     agent = Agent(tmp_path / "device")
     agent.put("d1", config(artifacts, "1.0.0", V1))
@@ -142,7 +135,8 @@ def test_unsafe_archives_are_refused_and_nothing_is_written_outside(
     evil = tmp_path / "artifacts" / "alerts-evil.tar.gz"
     sha = make_tarball(evil, files, links)
     before = sorted(p.name for p in tmp_path.iterdir())
-    override = {"alerts": {"url": f"{server.url}/{evil.name}", "sha256": sha}}
+    served = artifacts[("alerts", "1.0.0")][0].rsplit("/", 1)[0]  # the same server
+    override = {"alerts": {"url": f"{served}/{evil.name}", "sha256": sha}}
     agent.put("d2", config(artifacts, "2.0.0", V2, **override))
     answer = finished(agent, "d2")
     assert answer["state"] == "failed"

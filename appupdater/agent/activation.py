@@ -8,12 +8,16 @@ stops in the middle — puts every link back and the device runs what it ran bef
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from appupdater.agent.files import StepFailed, switch_link
+from appupdater.names import ACTIVE_LINK, name_problem
+
+log = logging.getLogger("appupdater.agent")
 
 
 @dataclass(frozen=True)
@@ -43,12 +47,52 @@ class Modules:
         self.folder = folder
 
     def version_dir(self, module: str, version: str) -> Path:
+        """Where a module version is unpacked; StepFailed for a name or version that cannot be
+        a folder here (one an earlier agent took, in a deployment it kept)."""
+        for what, text in (("module name", module), ("version", version)):
+            problem = name_problem(text)
+            if problem is not None:
+                raise StepFailed(
+                    f"{module} {version} cannot be put on this device: the {what} {problem}"
+                )
         return self.folder / module / version
+
+    def repair(self) -> None:
+        """Move aside what stands where a module's link belongs: a deployment of a version
+        named `current`, taken by an earlier agent, unpacked it there, and from then on no
+        link could be made. The new name starts with '.', which no version can."""
+        if not self.folder.is_dir():
+            return
+        for module in sorted(self.folder.iterdir()):
+            link = module / ACTIVE_LINK
+            if module.is_symlink() or not module.is_dir() or link.is_symlink():
+                continue
+            if not link.exists():
+                continue
+            aside = module / f".{ACTIVE_LINK}-moved-aside"
+            number = 1
+            while aside.exists() or aside.is_symlink():
+                number += 1
+                aside = module / f".{ACTIVE_LINK}-moved-aside-{number}"
+            kind = "folder" if link.is_dir() else "file"
+            os.rename(link, aside)
+            log.warning(
+                "modules/%s/%s was a %s, not the link to the active version (left by a "
+                "deployment of a version named '%s'); moved it to modules/%s/%s, so that %s "
+                "can be deployed again",
+                module.name,
+                ACTIVE_LINK,
+                kind,
+                ACTIVE_LINK,
+                module.name,
+                aside.name,
+                module.name,
+            )
 
     def active(self) -> dict[str, str]:
         """module -> active version, read from the links."""
         active = {}
-        for link in self.folder.glob("*/current"):
+        for link in self.folder.glob(f"*/{ACTIVE_LINK}"):
             if link.is_symlink():
                 active[link.parent.name] = os.readlink(link)
         return active
@@ -62,7 +106,7 @@ class Modules:
         """Point every link the journal names at its wanted version; modules not wanted lose
         their link (their versions stay on disk)."""
         for module in journal.previous:
-            switch_link(self.folder / module / "current", wanted.get(module))
+            switch_link(self.folder / module / ACTIVE_LINK, wanted.get(module))
 
     def check(self, wanted: dict[str, str]) -> None:
         """Every wanted version is active and not empty, or StepFailed says which is not."""
@@ -76,4 +120,4 @@ class Modules:
     def restore(self, journal: Journal) -> None:
         """Put every link the journal names back as it was."""
         for module, version in journal.previous.items():
-            switch_link(self.folder / module / "current", version)
+            switch_link(self.folder / module / ACTIVE_LINK, version)

@@ -63,7 +63,7 @@ class Deployment:
         """From state.json, which an agent of this or an earlier version wrote."""
         return cls(
             data["id"],
-            parse_configuration(data["configuration"]),  # written by us, checked again
+            parse_configuration(data["configuration"], stored=True),  # by this or an older agent
             DeploymentState(data["state"]),
             Phase(data.get("phase") or ""),
             int(data.get("progress", 0)),

@@ -1,31 +1,24 @@
-"""Files on the device: downloading an artifact with its SHA-256 checked, unpacking a tarball
-without letting it write outside its folder, and switching a link atomically."""
+"""Files on the device: downloading an artifact with its SHA-256 checked, unpacking it
+(`archive.py`: never outside its folder, never through a link), switching a link atomically."""
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
-import shutil
-import tarfile
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
+from typing import BinaryIO
+
+from appupdater.agent.archive import unpack
+from appupdater.agent.steps import Cancelled, StepFailed, size_text
+
+__all__ = ["Cancelled", "StepFailed", "download", "switch_link", "unpack", "write_json_atomically"]
 
 CHUNK = 64 * 1024
-
-
-class StepFailed(Exception):
-    """A step of a deployment failed; the text says what, for the workstation's log.
-    `transient` failures (a download that may work later) are worth another attempt."""
-
-    def __init__(self, text: str, transient: bool = False):
-        super().__init__(text)
-        self.transient = transient
-
-
-class Cancelled(Exception):
-    """The deployment was cancelled while a step ran."""
 
 
 def download(
@@ -37,30 +30,43 @@ def download(
     cancelled: Callable[[], bool],
     progress: Callable[[int, int | None], None],
     timeout: float = 30.0,
+    max_bytes: int | None = None,
+    artifact_folder: Path | None = None,
 ) -> None:
-    """Fetch `url` into `target`, checking its SHA-256 while it streams. A partial or wrong
-    file never stays at `target`."""
+    """Fetch `url` into `target`, checking its SHA-256 while it streams. http(s) always;
+    file:// only for a file that resolves inside `artifact_folder` (none: never). More than
+    `max_bytes` (announced, or counted while streaming) is refused. A partial or wrong file
+    never stays at `target`."""
     partial = target.with_name(target.name + ".part")
     digest = hashlib.sha256()
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as answer:
-            total = answer.headers.get("Content-Length") if hasattr(answer, "headers") else None
-            total = int(total) if total and total.isdigit() else None
+        source, total = _open_source(url, what, timeout, artifact_folder)
+        with source:
+            if max_bytes is not None and total is not None and total > max_bytes:
+                raise StepFailed(
+                    f"cannot download {what}: it is {size_text(total)}, more than the limit of "
+                    f"{size_text(max_bytes)}; nothing was kept"
+                )
             done = 0
             with open(partial, "wb") as out:
                 while True:
                     if cancelled():
                         raise Cancelled()
-                    chunk = answer.read(CHUNK)
+                    chunk = source.read(CHUNK)
                     if not chunk:
                         break
+                    done += len(chunk)
+                    if max_bytes is not None and done > max_bytes:
+                        raise StepFailed(
+                            f"cannot download {what}: it passed the limit of "
+                            f"{size_text(max_bytes)} while downloading; nothing was kept"
+                        )
                     digest.update(chunk)
                     out.write(chunk)
-                    done += len(chunk)
                     progress(done, total)
                 out.flush()
                 os.fsync(out.fileno())
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
         partial.unlink(missing_ok=True)
         reason = getattr(exc, "reason", None) or exc
         raise StepFailed(f"cannot download {what} from {url}: {reason}", transient=True) from exc
@@ -76,82 +82,44 @@ def download(
     os.replace(partial, target)
 
 
-def unpack(archive: Path, destination: Path, *, what: str) -> None:
-    """Unpack a .tar.gz into `destination` (created; must not exist), refusing absolute paths,
-    `..`, links that point outside it, and device files. On any problem nothing is left."""
-    destination.mkdir(parents=True)
-    try:
-        with tarfile.open(archive, "r:*") as tar:
-            members = tar.getmembers()
-            for member in members:
-                _check_member(member, what)
-            for member in members:
-                _extract(tar, member, destination)
-    except tarfile.TarError as exc:
-        shutil.rmtree(destination, ignore_errors=True)
-        raise StepFailed(f"{what} is not a readable .tar.gz: {exc}") from exc
-    except BaseException:
-        shutil.rmtree(destination, ignore_errors=True)
-        raise
+class _HttpRedirectsOnly(urllib.request.HTTPRedirectHandler):
+    """A redirect may lead to http(s) only (urllib would also follow one to ftp)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        if urllib.parse.urlsplit(newurl).scheme.lower() not in ("http", "https"):
+            raise StepFailed(f"the artifact server redirected to {newurl}, which is not http(s)")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def _inside(path: PurePosixPath) -> bool:
-    """Whether a relative path stays inside its root once `..` parts are applied."""
-    depth = 0
-    for part in path.parts:
-        if part == "..":
-            depth -= 1
-            if depth < 0:
-                return False
-        elif part not in ("", "."):
-            depth += 1
-    return True
+_OPENER = urllib.request.build_opener(_HttpRedirectsOnly)
 
 
-def _check_member(member: tarfile.TarInfo, what: str) -> None:
-    name = PurePosixPath(member.name)
-    if name.is_absolute() or member.name.startswith(("/", "\\")):
-        raise StepFailed(f"{what} is refused: it has an absolute path ({member.name})")
-    if ".." in name.parts:
-        raise StepFailed(f"{what} is refused: a path in it climbs out with '..' ({member.name})")
-    if member.issym():
-        target = PurePosixPath(member.linkname)
-        if target.is_absolute() or not _inside(name.parent / target):
-            raise StepFailed(
-                f"{what} is refused: the link {member.name} points outside its folder "
-                f"({member.linkname})"
-            )
-    elif member.islnk():
-        target = PurePosixPath(member.linkname)
-        if target.is_absolute() or not _inside(target):
-            raise StepFailed(
-                f"{what} is refused: the hard link {member.name} points outside its folder "
-                f"({member.linkname})"
-            )
-    elif not (member.isfile() or member.isdir()):
-        raise StepFailed(f"{what} is refused: {member.name} is a device file or a pipe")
-
-
-def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo, destination: Path) -> None:
-    """Write one checked member ourselves: modes are kept to rwx bits, owners are not."""
-    path = destination / member.name
-    if member.isdir():
-        path.mkdir(parents=True, exist_ok=True)
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.is_symlink() or path.exists():
-        path.unlink()
-    if member.issym():
-        os.symlink(member.linkname, path)
-        return
-    if member.islnk():
-        os.link(destination / member.linkname, path)
-        return
-    source = tar.extractfile(member)
-    assert source is not None  # a regular file
-    with source, open(path, "wb") as out:
-        shutil.copyfileobj(source, out, CHUNK)
-    os.chmod(path, member.mode & 0o755)
+def _open_source(
+    url: str, what: str, timeout: float, artifact_folder: Path | None
+) -> tuple[BinaryIO, int | None]:
+    """The artifact's bytes and its announced size; refuses what the agent may not read."""
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        answer = _OPENER.open(url, timeout=timeout)
+        length = answer.headers.get("Content-Length") or ""
+        return answer, int(length) if length.isascii() and length.isdigit() else None
+    if scheme != "file":
+        raise StepFailed(f"cannot download {what}: {url} is not an http(s) URL")
+    if artifact_folder is None:
+        raise StepFailed(
+            f"cannot download {what}: the agent reads artifacts only over http(s); {url} is a "
+            "file:// URL, which it reads only from the folder it is started with "
+            "(--artifact-folder)"
+        )
+    if parts.netloc not in ("", "localhost"):
+        raise StepFailed(f"cannot download {what}: {url} names another machine")
+    folder = os.path.realpath(artifact_folder)
+    path = os.path.realpath(urllib.request.url2pathname(parts.path))
+    if not path.startswith(folder + os.sep):
+        raise StepFailed(f"cannot download {what}: {url} is outside the artifact folder {folder}")
+    source = open(path, "rb")  # noqa: SIM115 (closed by the caller's `with`)
+    return source, os.fstat(source.fileno()).st_size
 
 
 def switch_link(link: Path, target: str | None) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from appupdater.agent.protocol import (
     API_PREFIX,
@@ -23,11 +23,11 @@ from appupdater.agent.protocol import (
     Endpoint,
     ModuleRef,
 )
+from appupdater.names import name_problem
 
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")  # also safe as a folder name
 DEPLOYMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
-URL_SCHEMES = ("http://", "https://", "file://")
+URL_SCHEMES = ("http", "https", "file")  # file:// is read only from the agent's artifact folder
 MAX_MODULES = 1000
 
 
@@ -129,8 +129,45 @@ def check_deployment_id(value: str) -> str:
     )
 
 
-def parse_configuration(body: Any) -> Configuration:
-    """The body of a deployment's PUT."""
+def _name(value: Any, place: str, stored: bool) -> str:
+    """A name or version that becomes a folder on the device: the one rule (names.py). A
+    `stored` record, written by an earlier agent with a looser rule, is taken as it is: the
+    folders are checked again before anything is made for it (activation.Modules)."""
+    if stored:
+        return _text(value, place)
+    problem = name_problem(value)
+    if problem is not None:
+        raise BadRequest(f"{place}: {problem}")
+    return str(value)
+
+
+def _url(value: Any, place: str) -> str:
+    """An artifact URL the download can take: http(s) with a host, or file:// on this device
+    (read only from the folder the agent was started with; files.download checks that)."""
+    url = _text(value, place)
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        raise BadRequest(f"{place}: must not contain spaces or control characters")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise BadRequest(f"{place}: not a URL ({exc})") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in URL_SCHEMES or not url[len(scheme) :].startswith("://"):
+        raise BadRequest(f"{place}: must be an http://, https:// or file:// URL")
+    if scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            raise BadRequest(
+                f"{place}: a file:// URL names a file on this device, not on {parts.netloc}"
+            )
+        if not parts.path.strip("/"):
+            raise BadRequest(f"{place}: names no file")
+    elif not parts.hostname:
+        raise BadRequest(f"{place}: names no host")
+    return url
+
+
+def parse_configuration(body: Any, *, stored: bool = False) -> Configuration:
+    """The body of a deployment's PUT; `stored`: a configuration read back from state.json."""
     data = _mapping(body, "", ("applications",))
     apps_value = data["applications"]
     if not isinstance(apps_value, list):
@@ -140,26 +177,28 @@ def parse_configuration(body: Any) -> Configuration:
     for i, item in enumerate(apps_value):
         place = f"applications[{i}]"
         item = _mapping(item, place, ("name", "version", "modules"))
-        name = _text(item["name"], f"{place}.name", NAME, "letters, digits, '.', '_', '+', '-'")
+        name = _name(item["name"], f"{place}.name", stored)
         if any(a.name == name for a in apps):
             raise BadRequest(f"{place}.name: application '{name}' is listed twice")
-        version = _text(item["version"], f"{place}.version", NAME, "not a version text")
+        version = _name(item["version"], f"{place}.version", stored)
         if not isinstance(item["modules"], list):
             raise BadRequest(f"{place}.modules: must be a list")
         modules: list[ModuleRef] = []
         for j, module in enumerate(item["modules"]):
             mplace = f"{place}.modules[{j}]"
             module = _mapping(module, mplace, ("name", "version", "url", "sha256"))
-            mname = _text(module["name"], f"{mplace}.name", NAME, "letters, digits, '.', '_', '-'")
+            mname = _name(module["name"], f"{mplace}.name", stored)
             if mname in seen_modules:
                 raise BadRequest(
                     f"{mplace}.name: module '{mname}' is also part of '{seen_modules[mname]}'"
                 )
             seen_modules[mname] = name
-            mversion = _text(module["version"], f"{mplace}.version", NAME, "not a version text")
-            url = _text(module["url"], f"{mplace}.url")
-            if not url.startswith(URL_SCHEMES):
-                raise BadRequest(f"{mplace}.url: must start with http://, https:// or file://")
+            mversion = _name(module["version"], f"{mplace}.version", stored)
+            url = (
+                _text(module["url"], f"{mplace}.url")
+                if stored
+                else _url(module["url"], f"{mplace}.url")
+            )
             sha = _text(
                 module["sha256"], f"{mplace}.sha256", SHA256, "must be 64 hexadecimal characters"
             )

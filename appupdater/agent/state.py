@@ -64,6 +64,7 @@ class Agent:
         self._cancel: dict[str, threading.Event] = {}
         for folder in ("downloads", "modules", "staging"):
             (self.root / folder).mkdir(parents=True, exist_ok=True)
+        self.modules.repair()  # before a journal's links are put back over what it moves
         with self.lock:
             self._load()
 

@@ -176,7 +176,9 @@ def spawn_agent(
 
 
 def start_agent(folder: Path, name: str, token: str) -> DemoAgent:
-    process, port = spawn_agent(folder / "devices" / name, name, token)
+    """A demo agent; it may read the demo's file:// artifacts from `folder`/artifacts."""
+    artifacts = ("--artifact-folder", str(folder / "artifacts"))
+    process, port = spawn_agent(folder / "devices" / name, name, token, extra=artifacts)
     return DemoAgent(name, port, token, process)
 
 

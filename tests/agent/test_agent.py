@@ -16,11 +16,13 @@ from appupdater.agent.parsing import BadRequest, parse_configuration
 from appupdater.agent.state import Agent, Conflict
 from appupdater.demo.agents import module_files
 from appupdater.demo.agents import write_tarball as make_tarball
-from tests.agents import REPO
+from tests.agents import REPO, ArtifactServer
 
 
 @pytest.fixture
 def artifacts(tmp_path):
+    """The modules' tarballs, served over HTTP (the agent reads file:// URLs only from a folder
+    it is started with): (module, version) -> (url, sha256)."""
     folder = tmp_path / "artifacts"
     made = {}
     for name, version in [
@@ -30,8 +32,10 @@ def artifacts(tmp_path):
         ("alerts", "1.0.0"),
     ]:
         path = folder / f"{name}-{version}.tar.gz"
-        made[(name, version)] = (path.as_uri(), make_tarball(path, module_files(name, version)))
-    return made
+        made[(name, version)] = (path.name, make_tarball(path, module_files(name, version)))
+    server = ArtifactServer(folder)
+    yield {key: (f"{server.url}/{file}", sha) for key, (file, sha) in made.items()}
+    server.close()
 
 
 def config(artifacts, version, modules, **override):
@@ -131,7 +135,8 @@ def test_unsafe_archives_are_refused_and_nothing_is_written_outside(
     evil = tmp_path / "artifacts" / "alerts-evil.tar.gz"
     sha = make_tarball(evil, files, links)
     before = sorted(p.name for p in tmp_path.iterdir())
-    override = {"alerts": {"url": evil.as_uri(), "sha256": sha}}
+    served = artifacts[("alerts", "1.0.0")][0].rsplit("/", 1)[0]  # the same server
+    override = {"alerts": {"url": f"{served}/{evil.name}", "sha256": sha}}
     agent.put("d2", config(artifacts, "2.0.0", V2, **override))
     answer = finished(agent, "d2")
     assert answer["state"] == "failed"
@@ -248,7 +253,7 @@ def test_one_deployment_at_a_time_and_cancel(tmp_path, artifacts, monkeypatch):
                     }
                 ]
             },
-            "must start with http://",
+            "must be an http://, https:// or file:// URL",
         ),
         (
             {

@@ -27,7 +27,7 @@ from appupdater.agent.protocol import (
 )
 from appupdater.agent.server import MAX_BODY, AgentServer
 from appupdater.agent.state import Agent
-from tests.agents import REPO, TOKEN, agent_configuration, build_artifacts
+from tests.agents import REPO, TOKEN, ArtifactServer, agent_configuration, build_artifacts
 
 SPEC = yaml.safe_load((REPO / "docs" / "agent-api.yaml").read_text())
 PREFIX = urlsplit(SPEC["servers"][0]["url"]).path  # the documented one, not the protocol's
@@ -66,8 +66,9 @@ class Api:
     def __init__(self, tmp_path):
         folder = tmp_path / "artifacts"
         artifacts = build_artifacts(folder, padding=0)
+        self.artifact_server = ArtifactServer(folder)  # file:// only from --artifact-folder
         self.configurations = {
-            version: agent_configuration(folder.as_uri(), artifacts, version).to_json()
+            version: agent_configuration(self.artifact_server.url, artifacts, version).to_json()
             for version in ("1.0.0", "2.0.0")
         }
         self.agent = Agent(tmp_path / "device", "press-07")
@@ -81,6 +82,7 @@ class Api:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
+        self.artifact_server.close()
 
     def ask(
         self,

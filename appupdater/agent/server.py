@@ -8,7 +8,9 @@ message, and an unexpected error a 500 — the server thread survives either way
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hmac
+import io
 import json
 import logging
 import os
@@ -16,6 +18,8 @@ import signal
 import ssl
 import sys
 import threading
+import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
@@ -40,6 +44,27 @@ log = logging.getLogger("appupdater.agent")
 # its own copy, as it imports nothing of the app: tests/test_logs.py checks they agree).
 LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s: %(message)s"
 MAX_BODY = 1024 * 1024
+REQUEST_TIMEOUT = 30.0  # seconds a client has to send a whole request (and a TLS handshake)
+MAX_CONNECTIONS = 64  # connections served at once; more are closed at once
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A connection's bytes, read against the handler's deadline for the whole request: each
+    read may wait only for what is left of it, so a client that trickles a byte every few
+    seconds is cut as surely as one that sends nothing."""
+
+    def __init__(self, handler: Handler):
+        self.handler = handler
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        left = self.handler.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"the request was not sent within {self.handler.timeout:g} s")
+        self.handler.connection.settimeout(left)
+        return self.handler.connection.recv_into(buffer)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -47,8 +72,24 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = f"appupdater-agent/{AGENT_VERSION}"
     _body_read = False  # whether this request's body was read (or drained); see _send
+    deadline = 0.0  # time.monotonic() by which the current request must have been received
 
     # ---- plumbing --------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """The TLS handshake (in this connection's thread, never in the accept loop) and the
+        reading side, both bound by the request timeout."""
+        self.timeout = self.server.request_timeout
+        self.deadline = time.monotonic() + self.timeout
+        super().setup()  # sets the socket's timeout to self.timeout
+        if isinstance(self.connection, ssl.SSLSocket):
+            self.connection.do_handshake()
+        self.rfile.close()
+        self.rfile = io.BufferedReader(_DeadlineReader(self))
+
+    def handle_one_request(self) -> None:
+        self.deadline = time.monotonic() + self.timeout  # kept alive: the same time again
+        super().handle_one_request()
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
@@ -59,6 +100,7 @@ class Handler(BaseHTTPRequestHandler):
         if not self._body_read:  # what the client sent must not be taken for its next request
             self._drain()
         data = json.dumps(body).encode()
+        self.connection.settimeout(self.timeout)  # a client that does not read is let go too
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -120,6 +162,11 @@ class Handler(BaseHTTPRequestHandler):
             self._send(409, {"error": str(exc)})
         except (BrokenPipeError, ConnectionResetError) as exc:
             log.debug("%s %s: the client closed the connection (%s)", method, self.path, exc)
+        except TimeoutError as exc:  # the body did not come in time (or the answer did not go)
+            log.info("%s %s from %s: %s", method, self.path, self.address_string(), exc)
+            self.close_connection = self._body_read = True
+            with contextlib.suppress(OSError):
+                self._send(408, {"error": str(exc)})
         except Exception as exc:  # never let a request take the agent down
             log.exception("request %s %s failed", method, self.path)
             try:
@@ -170,8 +217,13 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class AgentServer(ThreadingHTTPServer):
+    """Serves each connection in its own thread, at most `max_connections` at once (more are
+    closed as they come); a connection must send each request, and finish its TLS handshake,
+    within `request_timeout` seconds or it is closed."""
+
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128
 
     def __init__(
         self,
@@ -179,15 +231,54 @@ class AgentServer(ThreadingHTTPServer):
         agent: Agent,
         token: str,
         tls: ssl.SSLContext | None = None,
+        *,
+        request_timeout: float = REQUEST_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
     ):
         super().__init__(address, Handler)
         self.agent = agent
         self.token = token
+        self.request_timeout = request_timeout
+        self.max_connections = max_connections
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._refused = 0  # connections refused since the last warning about it
+        self._refused_warned = -float("inf")
         if tls is not None:
             # the handshake happens in the request thread, so a slow client cannot hold up accept()
             self.socket = tls.wrap_socket(
                 self.socket, server_side=True, do_handshake_on_connect=False
             )
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self._refuse(request, client_address)
+            return
+        try:
+            super().process_request(request, client_address)  # starts the connection's thread
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def _refuse(self, request: Any, client_address: Any) -> None:
+        """Close a connection beyond the bound at once; warn about it now and then, not for
+        each one (a flood must not flood the log)."""
+        self.shutdown_request(request)
+        self._refused += 1
+        if time.monotonic() - self._refused_warned >= 10:
+            log.warning(
+                "refused %d connections (the latest from %s): %d are being served, the most "
+                "at once (--max-connections)",
+                self._refused,
+                client_address[0],
+                self.max_connections,
+            )
+            self._refused, self._refused_warned = 0, time.monotonic()
 
     def handle_error(self, request: object, client_address: object) -> None:
         log.debug("connection from %s failed", client_address, exc_info=True)
@@ -204,6 +295,22 @@ def _read_token(args: argparse.Namespace) -> str:
             "(--token-file FILE or the APPUPDATER_AGENT_TOKEN environment variable)"
         )
     return token
+
+
+def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
+    """An argparse type: a number of `kind` above zero."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not value > 0 or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a number above 0, not {text!r}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -226,6 +333,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="speak plain HTTP (tests and trusted networks only)",
     )
     parser.add_argument("--download-timeout", type=float, default=30.0)
+    parser.add_argument(
+        "--request-timeout",
+        type=_positive(float),
+        default=REQUEST_TIMEOUT,
+        metavar="SECONDS",
+        help="a client must send a whole request, and finish a TLS handshake, within this time "
+        f"or its connection is closed (default {REQUEST_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=_positive(int),
+        default=MAX_CONNECTIONS,
+        metavar="N",
+        help=f"connections served at once; more are closed at once (default {MAX_CONNECTIONS})",
+    )
     parser.add_argument(
         "--port-file", help="write the port listened on to this file (for --port 0)"
     )
@@ -254,7 +376,14 @@ def main(argv: list[str] | None = None) -> int:
             "appupdater-agent: give --cert and --key for HTTPS, or --insecure-http for plain HTTP"
         )
     agent = Agent(Path(args.state), args.device, args.download_timeout)
-    server = AgentServer((args.listen, args.port), agent, token, tls)
+    server = AgentServer(
+        (args.listen, args.port),
+        agent,
+        token,
+        tls,
+        request_timeout=args.request_timeout,
+        max_connections=args.max_connections,
+    )
     port = server.server_address[1]
     if args.port_file:
         Path(args.port_file).write_text(str(port), encoding="utf-8")

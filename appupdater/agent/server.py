@@ -13,13 +13,11 @@ import hmac
 import io
 import json
 import logging
-import os
 import signal
 import ssl
 import sys
 import threading
 import time
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
@@ -36,6 +34,16 @@ from appupdater.agent.parsing import (
     parse_route,
 )
 from appupdater.agent.protocol import Endpoint
+from appupdater.agent.startup import (
+    MAX_CONNECTIONS,
+    REQUEST_TIMEOUT,
+    StartError,
+    build_parser,
+    limits,
+    network_warning,
+    read_token,
+    tls_context,
+)
 from appupdater.agent.state import Agent, Conflict
 
 log = logging.getLogger("appupdater.agent")
@@ -44,8 +52,6 @@ log = logging.getLogger("appupdater.agent")
 # its own copy, as it imports nothing of the app: tests/test_logs.py checks they agree).
 LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s: %(message)s"
 MAX_BODY = 1024 * 1024
-REQUEST_TIMEOUT = 30.0  # seconds a client has to send a whole request (and a TLS handshake)
-MAX_CONNECTIONS = 64  # connections served at once; more are closed at once
 
 
 class _DeadlineReader(io.RawIOBase):
@@ -238,6 +244,7 @@ class AgentServer(ThreadingHTTPServer):
         super().__init__(address, Handler)
         self.agent = agent
         self.token = token
+        self.tls = tls
         self.request_timeout = request_timeout
         self.max_connections = max_connections
         self._slots = threading.BoundedSemaphore(max_connections)
@@ -284,78 +291,6 @@ class AgentServer(ThreadingHTTPServer):
         log.debug("connection from %s failed", client_address, exc_info=True)
 
 
-def _read_token(args: argparse.Namespace) -> str:
-    if args.token_file:
-        token = Path(args.token_file).read_text(encoding="utf-8").strip()
-    else:
-        token = os.environ.get("APPUPDATER_AGENT_TOKEN", "").strip()
-    if len(token) < 16:
-        raise SystemExit(
-            "appupdater-agent: a token of at least 16 characters is required "
-            "(--token-file FILE or the APPUPDATER_AGENT_TOKEN environment variable)"
-        )
-    return token
-
-
-def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
-    """An argparse type: a number of `kind` above zero."""
-
-    def parse(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not value > 0 or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"must be a number above 0, not {text!r}")
-        return value
-
-    parse.__name__ = kind.__name__  # argparse names the type in its messages
-    return parse
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="appupdater-agent",
-        description="Receive deployments from App Updater and apply them on this device.",
-    )
-    parser.add_argument("--state", required=True, help="folder for the agent's state and modules")
-    parser.add_argument("--listen", default="0.0.0.0", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8443)
-    parser.add_argument("--device", default="", help="this device's name, as App Updater knows it")
-    parser.add_argument(
-        "--token-file", help="file holding the bearer token (else APPUPDATER_AGENT_TOKEN)"
-    )
-    parser.add_argument("--cert", help="TLS certificate (PEM); with --key, the agent speaks HTTPS")
-    parser.add_argument("--key", help="TLS private key (PEM)")
-    parser.add_argument(
-        "--insecure-http",
-        action="store_true",
-        help="speak plain HTTP (tests and trusted networks only)",
-    )
-    parser.add_argument("--download-timeout", type=float, default=30.0)
-    parser.add_argument(
-        "--request-timeout",
-        type=_positive(float),
-        default=REQUEST_TIMEOUT,
-        metavar="SECONDS",
-        help="a client must send a whole request, and finish a TLS handshake, within this time "
-        f"or its connection is closed (default {REQUEST_TIMEOUT:g})",
-    )
-    parser.add_argument(
-        "--max-connections",
-        type=_positive(int),
-        default=MAX_CONNECTIONS,
-        metavar="N",
-        help=f"connections served at once; more are closed at once (default {MAX_CONNECTIONS})",
-    )
-    parser.add_argument(
-        "--port-file", help="write the port listened on to this file (for --port 0)"
-    )
-    parser.add_argument("--verbose", action="store_true")
-    parser.add_argument("--version", action="version", version=f"appupdater-agent {AGENT_VERSION}")
-    return parser
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -363,34 +298,37 @@ def main(argv: list[str] | None = None) -> int:
         format=LOG_FORMAT,
         stream=sys.stderr,
     )
-    token = _read_token(args)
-    tls = None
-    if args.cert or args.key:
-        if not (args.cert and args.key):
-            raise SystemExit("appupdater-agent: --cert and --key go together")
-        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        tls.minimum_version = ssl.TLSVersion.TLSv1_2
-        tls.load_cert_chain(args.cert, args.key)
-    elif not args.insecure_http:
-        raise SystemExit(
-            "appupdater-agent: give --cert and --key for HTTPS, or --insecure-http for plain HTTP"
+    try:
+        token = read_token(args.token_file)
+        tls = tls_context(args.cert, args.key, args.insecure_http)
+        agent = Agent(Path(args.state), args.device, args.download_timeout, limits=limits(args))
+        server = AgentServer(
+            (args.listen, args.port),
+            agent,
+            token,
+            tls,
+            request_timeout=args.request_timeout,
+            max_connections=args.max_connections,
         )
-    agent = Agent(Path(args.state), args.device, args.download_timeout)
-    server = AgentServer(
-        (args.listen, args.port),
-        agent,
-        token,
-        tls,
-        request_timeout=args.request_timeout,
-        max_connections=args.max_connections,
-    )
-    port = server.server_address[1]
+    except StartError as exc:
+        print(f"appupdater-agent: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # the state folder, the address
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"appupdater-agent: cannot start: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    with server:
+        return _serve(server, agent, args)
+
+
+def _serve(server: AgentServer, agent: Agent, args: argparse.Namespace) -> int:
+    address, port = server.server_address[:2]
     if args.port_file:
         Path(args.port_file).write_text(str(port), encoding="utf-8")
-    scheme = "https" if tls else "http"
-    log.info(
-        "appupdater-agent %s listening on %s://%s:%d", AGENT_VERSION, scheme, args.listen, port
-    )
+    scheme = "https" if server.tls else "http"
+    log.info("appupdater-agent %s listening on %s://%s:%d", AGENT_VERSION, scheme, address, port)
+    if not server.tls and (warning := network_warning(str(address))):
+        log.warning(warning)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
@@ -398,9 +336,6 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     agent.resume()
-    try:
-        server.serve_forever(poll_interval=0.2)
-    finally:
-        server.server_close()
+    server.serve_forever(poll_interval=0.2)
     log.info("appupdater-agent stopped")
     return 0

@@ -21,6 +21,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,14 +48,41 @@ class Conflict(Exception):
     """A request that cannot be taken now (HTTP 409); the text says why."""
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What a deployment may take on the device: the largest download and the largest unpacked
+    module version (bytes), and the folder file:// artifact URLs may be read from (without one
+    only http(s) is fetched). None: files.py's own default (no size limit, no folder). The
+    command line sets sizes by default (`server.py`)."""
+
+    download_bytes: int | None = None
+    unpacked_bytes: int | None = None
+    artifact_folder: Path | None = None
+
+    def download_options(self) -> dict[str, Any]:
+        given = {"max_bytes": self.download_bytes, "artifact_folder": self.artifact_folder}
+        return {name: value for name, value in given.items() if value is not None}
+
+    def unpack_options(self) -> dict[str, Any]:
+        return {"max_bytes": self.unpacked_bytes} if self.unpacked_bytes is not None else {}
+
+
 class Agent:
     """The agent's state and its one deployment at a time. Thread-safe: the HTTP server calls it
     from a thread per request, the deployment runs in its own thread."""
 
-    def __init__(self, root: Path, device: str = "", download_timeout: float = 30.0):
+    def __init__(
+        self,
+        root: Path,
+        device: str = "",
+        download_timeout: float = 30.0,
+        *,
+        limits: Limits = Limits(),
+    ):
         self.root = Path(root)
         self.device = device
         self.download_timeout = download_timeout
+        self.limits = limits
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)  # notified on every change (long polls)
         self.modules = Modules(self.root / "modules")
@@ -293,13 +321,14 @@ class Agent:
                     cancelled=cancelled,
                     progress=progress,
                     timeout=self.download_timeout,
+                    **self.limits.download_options(),
                 )
             if cancelled():
                 raise Cancelled()
             self._report(deployment, Phase.INSTALLING, base + share * 0.8, f"unpacking {what}")
             staging = self.root / "staging" / f"{module.name}-{module.version}-{os.getpid()}"
             shutil.rmtree(staging, ignore_errors=True)  # unpack() refuses one that is still there
-            unpack(archive, staging, what=what)
+            unpack(archive, staging, what=what, **self.limits.unpack_options())
             target = self.modules.version_dir(module.name, module.version)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging, target)

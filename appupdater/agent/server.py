@@ -18,6 +18,7 @@ import ssl
 import sys
 import threading
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
@@ -29,6 +30,8 @@ from appupdater.agent.parsing import (
     BadRequest,
     NotAllowed,
     Route,
+    content_length,
+    json_body,
     parse_configuration,
     parse_poll_query,
     parse_route,
@@ -95,7 +98,28 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_one_request(self) -> None:
         self.deadline = time.monotonic() + self.timeout  # kept alive: the same time again
+        self._body_read = False
         super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":  # no headers, not even a token: not for us
+            self.send_error(400, "HTTP/0.9 requests are not taken; use HTTP/1.1")
+            return False
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Problems http.server finds itself (a broken request line or header, a method with
+        no do_ method) answer JSON like every other error."""
+        if code == HTTPStatus.NOT_IMPLEMENTED and self.command:  # an unknown method: 405 or
+            self._handle(self.command)  # whatever else the path and token call for
+            return
+        self.close_connection = True  # what follows cannot be trusted to be a request
+        self._body_read = True
+        if self.request_version == "HTTP/0.9":  # http.server's guess for a broken request line
+            self.request_version = "HTTP/1.0"  # would leave out the status line and headers
+        self._send(code, {"error": message or HTTPStatus(code).phrase})
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
@@ -106,6 +130,8 @@ class Handler(BaseHTTPRequestHandler):
         if not self._body_read:  # what the client sent must not be taken for its next request
             self._drain()
         data = json.dumps(body).encode()
+        if self.command == "HEAD":
+            data = b""
         self.connection.settimeout(self.timeout)  # a client that does not read is let go too
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -115,7 +141,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(data)
+        if data:
+            self.wfile.write(data)
 
     def _authorised(self) -> bool:
         given = self.headers.get("Authorization", "")
@@ -125,31 +152,29 @@ class Handler(BaseHTTPRequestHandler):
         return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected)
 
     def _body(self) -> Any:
-        length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
+        length = content_length(self.headers.get_all("Content-Length"), MAX_BODY)
+        if length is None:
             raise BadRequest("a JSON body with Content-Length is required", 411)
-        if int(length) > MAX_BODY:
-            raise BadRequest(f"the body is larger than {MAX_BODY} bytes", 413)
-        raw = self.rfile.read(int(length))
+        raw = self.rfile.read(length)
         self._body_read = True
-        try:
-            return json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+        if len(raw) < length:
+            self.close_connection = True
+            raise BadRequest("the connection ended before the whole body was sent")
+        return json_body(raw)
 
     def _drain(self) -> None:
         """Read a body nobody wants; one that cannot be read ends the connection instead."""
         self._body_read = True
-        length = self.headers.get("Content-Length")
-        if length is None and "Transfer-Encoding" not in self.headers:
-            return  # no body
-        if length and length.isdigit() and int(length) <= MAX_BODY:
-            self.rfile.read(int(length))
-        else:
+        try:
+            length = content_length(self.headers.get_all("Content-Length"), MAX_BODY)
+        except BadRequest:
+            length = None
+        if length is not None:
+            self.rfile.read(length)
+        elif "Content-Length" in self.headers or "Transfer-Encoding" in self.headers:
             self.close_connection = True
 
     def _handle(self, method: str) -> None:
-        self._body_read = False
         try:
             if not self._authorised():
                 self._send(
@@ -158,6 +183,7 @@ class Handler(BaseHTTPRequestHandler):
                     {"WWW-Authenticate": 'Bearer realm="appupdater-agent"'},
                 )
                 return
+            self._check_content_length()
             status, body = self._route(method)
             self._send(status, body)
         except NotAllowed as exc:
@@ -196,6 +222,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_PATCH(self) -> None:
         self._handle("PATCH")
+
+    def do_HEAD(self) -> None:
+        self._handle("HEAD")
+
+    def _check_content_length(self) -> None:
+        """Whatever the method, a Content-Length must be a number of bytes."""
+        try:
+            content_length(self.headers.get_all("Content-Length"), MAX_BODY)
+        except BadRequest:
+            self.close_connection = self._body_read = True  # its body cannot be found
+            raise
 
     # ---- the API ---------------------------------------------------------------------------
 

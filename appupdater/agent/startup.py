@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from appupdater.agent import AGENT_VERSION
-from appupdater.agent.state import Limits
+from appupdater.agent.limits import Limits
 
 REQUEST_TIMEOUT = 30.0  # seconds a client has to send a whole request (and a TLS handshake)
 MAX_CONNECTIONS = 64  # connections served at once; more are closed at once

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from appupdater.agent import state as agent_state
-from appupdater.agent.state import Agent, Limits
+from appupdater.agent.limits import Limits
+from appupdater.agent.state import Agent
 from appupdater.demo.agents import put_and_wait
 from tests.agent.test_agent import V1, config, finished
 from tests.agent.test_agent import artifacts as artifacts  # a fixture
@@ -203,6 +204,7 @@ def test_downloads_and_unpacking_get_the_limits(tmp_path, monkeypatch, artifacts
             assert options["artifact_folder"] == folder
 
 
+@pytest.mark.integration
 def test_the_command_line_limits_reach_the_files(tmp_path):
     """Needs files.py's checks (branch i13-agentfiles) to pass."""
     folder = tmp_path / "artifacts"

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from appupdater.agent import AGENT_VERSION
+from appupdater.agent.files import StepFailed
 from appupdater.agent.parsing import (
     BadRequest,
     NotAllowed,
@@ -347,8 +348,16 @@ def main(argv: list[str] | None = None) -> int:
             request_timeout=args.request_timeout,
             max_connections=args.max_connections,
         )
-    except StartError as exc:
+    except (StartError, StepFailed) as exc:  # StepFailed: state.json cannot be written
         print(f"appupdater-agent: {exc}", file=sys.stderr)
+        return 1
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        state_file = Path(args.state) / "state.json"
+        print(
+            f"appupdater-agent: the state file {state_file} is damaged ({exc!r}); move it "
+            "aside to start afresh (the module versions on disk stay)",
+            file=sys.stderr,
+        )
         return 1
     except OSError as exc:  # the state folder, the address
         where = f" ({exc.filename})" if exc.filename else ""

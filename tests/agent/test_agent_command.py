@@ -157,6 +157,16 @@ def test_a_state_folder_that_cannot_be_made_is_named(tmp_path):
     assert str(blocker) in line
 
 
+@pytest.mark.parametrize("text", ["{not json", "[]", '{"deployments": [{"id": 1}]}', "\udcff"])
+def test_a_damaged_state_file_is_named(tmp_path, text):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "state.json").write_text(text, errors="surrogateescape")
+    line = refused(run_agent(tmp_path))
+    assert str(state / "state.json") in line
+    assert "damaged" in line
+
+
 def test_plain_http_on_the_network_is_warned_about(tmp_path):
     outside = AgentProcess("press-07", tmp_path / "outside", extra=("--listen", "0.0.0.0"))
     inside = AgentProcess("press-08", tmp_path / "inside")

@@ -88,19 +88,20 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         """The TLS handshake (in this connection's thread, never in the accept loop) and the
-        reading side, both bound by the request timeout."""
+        reading side: the handshake and the first request share one deadline, each later
+        request on a kept-alive connection gets its own from the answer before."""
         self.timeout = self.server.request_timeout
         self.deadline = time.monotonic() + self.timeout
         super().setup()  # sets the socket's timeout to self.timeout
         if isinstance(self.connection, ssl.SSLSocket):
-            self.connection.do_handshake()
+            self.connection.do_handshake()  # bound by the socket's timeout as a whole
         self.rfile.close()
         self.rfile = io.BufferedReader(_DeadlineReader(self))
 
     def handle_one_request(self) -> None:
-        self.deadline = time.monotonic() + self.timeout  # kept alive: the same time again
         self._body_read = False
         super().handle_one_request()
+        self.deadline = time.monotonic() + self.timeout  # for the next request, if one comes
 
     def parse_request(self) -> bool:
         if not super().parse_request():

@@ -1,8 +1,11 @@
 """The agent's HTTP(S) API (docs/agent-api.yaml, paths in `protocol.py`) and its command line.
 
 Every request needs ``Authorization: Bearer <token>``, compared in constant time; a wrong or
-missing token gets 401 and nothing else. Bodies are JSON; anything malformed gets a 4xx with a
-message, and an unexpected error a 500 — the server thread survives either way.
+missing token gets 401 and nothing else. Bodies are JSON; anything malformed (a request line,
+a header, a method, a Content-Length, a body) gets a 4xx JSON answer naming it, an unexpected
+error a 500 — the server thread survives either way. Each connection has its own thread, at
+most `--max-connections` at once, and must send each request (and finish its TLS handshake)
+within `--request-timeout` seconds, so clients that hold connections hold up no one else.
 """
 
 from __future__ import annotations
@@ -114,8 +117,8 @@ class Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Problems http.server finds itself (a broken request line or header, a method with
         no do_ method) answer JSON like every other error."""
-        if code == HTTPStatus.NOT_IMPLEMENTED and self.command:  # an unknown method: 405 or
-            self._handle(self.command)  # whatever else the path and token call for
+        if code == HTTPStatus.NOT_IMPLEMENTED and self.command:
+            self._handle(self.command)  # an unknown method: a 405, or what path and token say
             return
         self.close_connection = True  # what follows cannot be trusted to be a request
         self._body_read = True

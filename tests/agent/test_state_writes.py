@@ -11,12 +11,23 @@ import pytest
 from appupdater.agent import state as agent_state
 from appupdater.agent.state import Agent
 from appupdater.demo.agents import put_and_wait
-from tests.agent.test_agent import V1, V2, active, config, finished
-from tests.agent.test_agent import artifacts as artifacts  # a fixture
+from tests.agent.test_agent import active, finished
 from tests.agents import AgentProcess, ArtifactServer, agent_configuration, build_artifacts
 
 V1_ACTIVE = {"collector": "1.0.0", "dashboard": "1.0.0"}
 V2_ACTIVE = {"collector": "2.0.0", "alerts": "1.0.0"}
+
+
+@pytest.fixture
+def served(tmp_path):
+    """line-monitor 1.0.0 and 2.0.0 over HTTP: version -> its configuration."""
+    folder = tmp_path / "artifacts"
+    made = build_artifacts(folder, padding=0)
+    server = ArtifactServer(folder)
+    yield {
+        version: agent_configuration(server.url, made, version) for version in ("1.0.0", "2.0.0")
+    }
+    server.close()
 
 
 class FailingWrites:
@@ -33,15 +44,15 @@ class FailingWrites:
         return self.real(path, text)
 
 
-def writes_of_a_deployment(tmp_path, artifacts) -> int:
+def writes_of_a_deployment(tmp_path, served) -> int:
     """How many state writes deploying v2 over v1 takes when nothing fails."""
     agent = Agent(tmp_path / "count", "press-01")
-    agent.put("d1", config(artifacts, "1.0.0", V1))
+    agent.put("d1", served["1.0.0"])
     finished(agent, "d1")
     counter = FailingWrites(first=10**9)
     agent_state.write_json_atomically = counter
     try:
-        agent.put("d2", config(artifacts, "2.0.0", V2))
+        agent.put("d2", served["2.0.0"])
         assert finished(agent, "d2")["state"] == "succeeded"
     finally:
         agent_state.write_json_atomically = counter.real
@@ -49,17 +60,17 @@ def writes_of_a_deployment(tmp_path, artifacts) -> int:
 
 
 def test_a_failed_state_write_fails_the_deployment_and_the_next_one_runs(
-    tmp_path, artifacts, monkeypatch
+    tmp_path, served, monkeypatch
 ):
-    total = writes_of_a_deployment(tmp_path, artifacts)
+    total = writes_of_a_deployment(tmp_path, served)
     assert total > 5
     for first in range(1, total + 1):
         agent = Agent(tmp_path / f"device-{first}", "press-01")
-        agent.put("d1", config(artifacts, "1.0.0", V1))
+        agent.put("d1", served["1.0.0"])
         assert finished(agent, "d1")["state"] == "succeeded"
         failing = FailingWrites(first)
         monkeypatch.setattr(agent_state, "write_json_atomically", failing)
-        created, answer = agent.put("d2", config(artifacts, "2.0.0", V2))
+        created, answer = agent.put("d2", served["2.0.0"])
         assert created
         answer = finished(agent, "d2")
         where = f"failing from write {first} of {total}"
@@ -77,9 +88,9 @@ def test_a_failed_state_write_fails_the_deployment_and_the_next_one_runs(
             assert "runs what it ran before" in answer["message"], where
         # the disk has room again: the same deployment once more, and another, both run
         failing.on = False
-        agent.put("d2", config(artifacts, "2.0.0", V2))
+        agent.put("d2", served["2.0.0"])
         assert finished(agent, "d2")["state"] == "succeeded", where
-        agent.put("d3", config(artifacts, "1.0.0", V1))
+        agent.put("d3", served["1.0.0"])
         assert finished(agent, "d3")["state"] == "succeeded", where
         assert active(agent.root) == V1_ACTIVE
         # and a restart finds what the agent last said
@@ -88,7 +99,7 @@ def test_a_failed_state_write_fails_the_deployment_and_the_next_one_runs(
         monkeypatch.undo()
 
 
-def test_cancel_is_taken_even_when_its_log_line_cannot_be_written(tmp_path, artifacts, monkeypatch):
+def test_cancel_is_taken_even_when_its_log_line_cannot_be_written(tmp_path, served, monkeypatch):
     agent = Agent(tmp_path / "device", "press-01")
     release = agent_state.threading.Event()
     real_download = agent_state.download
@@ -98,7 +109,7 @@ def test_cancel_is_taken_even_when_its_log_line_cannot_be_written(tmp_path, arti
         return real_download(*args, **options)
 
     monkeypatch.setattr(agent_state, "download", held_download)
-    agent.put("d1", config(artifacts, "1.0.0", V1))
+    agent.put("d1", served["1.0.0"])
     failing = FailingWrites(first=1)
     monkeypatch.setattr(agent_state, "write_json_atomically", failing)
     assert agent.cancel("d1")["state"] == "running"

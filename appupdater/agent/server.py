@@ -75,9 +75,12 @@ class _DeadlineReader(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         left = self.handler.deadline - time.monotonic()
         if left <= 0:
-            raise TimeoutError(f"the request was not sent within {self.handler.timeout:g} s")
+            raise TimeoutError(
+                f"the request was not sent within {self.handler.request_timeout:g} s"
+            )
         self.handler.connection.settimeout(left)
-        return self.handler.connection.recv_into(buffer)
+        received: int = self.handler.connection.recv_into(buffer)
+        return received
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -86,6 +89,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = f"appupdater-agent/{AGENT_VERSION}"
     _body_read = False  # whether this request's body was read (or drained); see _send
     deadline = 0.0  # time.monotonic() by which the current request must have been received
+    request_timeout = REQUEST_TIMEOUT  # the server's, set for each connection
 
     # ---- plumbing --------------------------------------------------------------------------
 
@@ -93,9 +97,10 @@ class Handler(BaseHTTPRequestHandler):
         """The TLS handshake (in this connection's thread, never in the accept loop) and the
         reading side: the handshake and the first request share one deadline, each later
         request on a kept-alive connection gets its own from the answer before."""
-        self.timeout = self.server.request_timeout
-        self.deadline = time.monotonic() + self.timeout
-        super().setup()  # sets the socket's timeout to self.timeout
+        self.request_timeout = self.server.request_timeout
+        self.deadline = time.monotonic() + self.request_timeout
+        super().setup()
+        self.connection.settimeout(self.request_timeout)
         if isinstance(self.connection, ssl.SSLSocket):
             self.connection.do_handshake()  # bound by the socket's timeout as a whole
         self.rfile.close()
@@ -104,7 +109,7 @@ class Handler(BaseHTTPRequestHandler):
     def handle_one_request(self) -> None:
         self._body_read = False
         super().handle_one_request()
-        self.deadline = time.monotonic() + self.timeout  # for the next request, if one comes
+        self.deadline = time.monotonic() + self.request_timeout  # for the next one, if it comes
 
     def parse_request(self) -> bool:
         if not super().parse_request():
@@ -137,7 +142,7 @@ class Handler(BaseHTTPRequestHandler):
         data = json.dumps(body).encode()
         if self.command == "HEAD":
             data = b""
-        self.connection.settimeout(self.timeout)  # a client that does not read is let go too
+        self.connection.settimeout(self.request_timeout)  # a client that does not read: let go
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))

@@ -138,7 +138,7 @@ class Agent:
     def resume(self) -> None:
         """Start again the deployments that were running when the agent stopped."""
         with self.lock:
-            for deployment in self.deployments.values():
+            for deployment in list(self.deployments.values()):  # saving trims old ones
                 if deployment.state is RUNNING:
                     try:
                         self._log(

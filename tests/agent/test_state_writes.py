@@ -5,11 +5,13 @@ an injected failing write at every write a deployment makes, and with the real p
 from __future__ import annotations
 
 import errno
+import json
 
 import pytest
 
 from appupdater.agent import state as agent_state
-from appupdater.agent.state import Agent
+from appupdater.agent.deployment import Deployment
+from appupdater.agent.state import KEEP_DEPLOYMENTS, Agent
 from appupdater.demo.agents import put_and_wait
 from tests.agent.test_agent import active, finished
 from tests.agents import AgentProcess, ArtifactServer, agent_configuration, build_artifacts
@@ -145,3 +147,23 @@ def test_the_agent_process_with_a_state_file_it_cannot_write(tmp_path, when):
         agent.stop()
         server.close()
     assert agent.active() == {"collector": "2.0.0", "alerts": "1.0.0"}
+
+
+def test_a_restart_that_cannot_write_fails_the_resumed_deployment(tmp_path, served, monkeypatch):
+    """A deployment found running at start-up, with as many finished ones beside it as are kept
+    (ending it trims the oldest while the running ones are walked)."""
+    root = tmp_path / "device"
+    agent = Agent(root, "press-01")
+    entry = Deployment("d0", served["1.0.0"]).to_json()
+    finished_ones = [
+        {**entry, "id": f"old-{i}", "state": "succeeded"} for i in range(KEEP_DEPLOYMENTS)
+    ]
+    state = {"installed": {}, "deployments": [*finished_ones, {**entry, "id": "d1"}]}
+    agent.state_file.write_text(json.dumps(state))
+    monkeypatch.setattr(agent_state, "write_json_atomically", FailingWrites(first=1))
+    restarted = Agent(root, "press-01")
+    restarted.resume()
+    answer = restarted.get("d1")
+    assert answer["state"] == "failed"
+    assert "could not write its state file" in answer["message"]
+    assert restarted.status()["deployment_in_progress"] is None

@@ -73,13 +73,15 @@ class _DeadlineReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
+        late = TimeoutError(f"the request was not sent within {self.handler.request_timeout:g} s")
         left = self.handler.deadline - time.monotonic()
         if left <= 0:
-            raise TimeoutError(
-                f"the request was not sent within {self.handler.request_timeout:g} s"
-            )
+            raise late
         self.handler.connection.settimeout(left)
-        received: int = self.handler.connection.recv_into(buffer)
+        try:
+            received: int = self.handler.connection.recv_into(buffer)
+        except TimeoutError:
+            raise late from None
         return received
 
 

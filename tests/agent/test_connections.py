@@ -5,6 +5,7 @@ TLS, and more connections than it serves at once. Real sockets against a real ag
 from __future__ import annotations
 
 import http.client
+import json
 import socket
 import ssl
 import subprocess
@@ -245,3 +246,22 @@ def test_the_agent_command_takes_the_limits(tmp_path, connect):
             assert client.status().device == "press-07"
     finally:
         agent.stop()
+
+
+def test_a_body_that_does_not_come_in_time_is_a_408(tmp_path):
+    with serving(tmp_path, request_timeout=1.0) as server:
+        head = (
+            f"PUT /v1/deployments/d1 HTTP/1.1\r\nHost: agent\r\nAuthorization: Bearer {TOKEN}\r\n"
+            "Content-Length: 100\r\n\r\n"
+        )
+        with socket.create_connection(server.server_address[:2], timeout=10) as sock:
+            started = time.monotonic()
+            sock.sendall(head.encode() + b'{"applications"')
+            answer = http.client.HTTPResponse(sock, method="PUT")
+            answer.begin()
+            body = json.loads(answer.read())
+        assert answer.status == 408
+        assert "not sent within 1 s" in body["error"]
+        assert answer.headers["Connection"] == "close"
+        assert time.monotonic() - started < 3
+        assert server.agent.get("d1") is None

@@ -8,8 +8,11 @@ installed (``python -m appupdater.agent`` or ``appupdater-agent``).
 - `files.py`: downloading with a SHA-256 check, unpacking a tarball safely, atomic links;
 - `deployment.py`: one deployment's record, as kept in state.json and shown by the API;
 - `activation.py`: switching module versions together, journalled, and rolling back;
+- `limits.py`: what a deployment may take (download and unpacked sizes, file:// folder);
 - `state.py`: the Agent — its state on disk and the deployment it runs;
-- `server.py`: the HTTP(S) API (docs/agent-api.yaml) and the command line.
+- `server.py`: the HTTP(S) API (docs/agent-api.yaml), its connection and time bounds, and the
+  command line;
+- `startup.py`: what the command line checks before serving: options, token file, TLS files.
 """
 
 AGENT_VERSION = "1.0.0"

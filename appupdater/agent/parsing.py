@@ -6,6 +6,7 @@ Every problem raises `BadRequest` with the place and what is wrong, so the works
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -83,6 +84,33 @@ def parse_route(path: str) -> Route:
         if parts[2:] == [CANCEL]:
             return Route(Endpoint.CANCEL, deployment_id)
     raise BadRequest(f"unknown path {path}", 404)
+
+
+def content_length(values: list[str] | None, limit: int) -> int | None:
+    """The body's length from the request's Content-Length headers (None without one): ASCII
+    digits only (`isdigit()` also takes '²', which `int()` refuses), the same in each header,
+    at most `limit` (else 413)."""
+    if not values:
+        return None
+    texts = {value.strip() for value in values}
+    text = texts.pop()
+    if texts:
+        raise BadRequest("Content-Length is given twice with different values")
+    if not (text.isascii() and text.isdigit()):
+        raise BadRequest(f"Content-Length must be a number of bytes, not {text!r}")
+    if len(text) > len(str(limit)) or int(text) > limit:
+        raise BadRequest(f"the body is larger than {limit} bytes", 413)
+    return int(text)
+
+
+def json_body(raw: bytes) -> Any:
+    """A request body as JSON; what is not JSON, or is nested too deeply to read, is a 400."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise BadRequest("the body is nested too deeply to be read as JSON") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from exc
 
 
 def parse_poll_query(query: str) -> PollQuery:

@@ -1,21 +1,27 @@
 """The agent's HTTP(S) API (docs/agent-api.yaml, paths in `protocol.py`) and its command line.
 
 Every request needs ``Authorization: Bearer <token>``, compared in constant time; a wrong or
-missing token gets 401 and nothing else. Bodies are JSON; anything malformed gets a 4xx with a
-message, and an unexpected error a 500 — the server thread survives either way.
+missing token gets 401 and nothing else. Bodies are JSON; anything malformed (a request line,
+a header, a method, a Content-Length, a body) gets a 4xx JSON answer naming it, an unexpected
+error a 500 — the server thread survives either way. Each connection has its own thread, at
+most `--max-connections` at once, and must send each request (and finish its TLS handshake)
+within `--request-timeout` seconds, so clients that hold connections hold up no one else.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hmac
+import io
 import json
 import logging
-import os
 import signal
 import ssl
 import sys
 import threading
+import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
@@ -23,15 +29,28 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from appupdater.agent import AGENT_VERSION
+from appupdater.agent.files import StepFailed
 from appupdater.agent.parsing import (
     BadRequest,
     NotAllowed,
     Route,
+    content_length,
+    json_body,
     parse_configuration,
     parse_poll_query,
     parse_route,
 )
 from appupdater.agent.protocol import Endpoint
+from appupdater.agent.startup import (
+    MAX_CONNECTIONS,
+    REQUEST_TIMEOUT,
+    StartError,
+    build_parser,
+    limits,
+    network_warning,
+    read_token,
+    tls_context,
+)
 from appupdater.agent.state import Agent, Conflict
 
 log = logging.getLogger("appupdater.agent")
@@ -42,13 +61,77 @@ LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s: %(message)s"
 MAX_BODY = 1024 * 1024
 
 
+class _DeadlineReader(io.RawIOBase):
+    """A connection's bytes, read against the handler's deadline for the whole request: each
+    read may wait only for what is left of it, so a client that trickles a byte every few
+    seconds is cut as surely as one that sends nothing."""
+
+    def __init__(self, handler: Handler):
+        self.handler = handler
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        late = TimeoutError(f"the request was not sent within {self.handler.request_timeout:g} s")
+        left = self.handler.deadline - time.monotonic()
+        if left <= 0:
+            raise late
+        self.handler.connection.settimeout(left)
+        try:
+            received: int = self.handler.connection.recv_into(buffer)
+        except TimeoutError:
+            raise late from None
+        return received
+
+
 class Handler(BaseHTTPRequestHandler):
     server: AgentServer
     protocol_version = "HTTP/1.1"
     server_version = f"appupdater-agent/{AGENT_VERSION}"
     _body_read = False  # whether this request's body was read (or drained); see _send
+    deadline = 0.0  # time.monotonic() by which the current request must have been received
+    request_timeout = REQUEST_TIMEOUT  # the server's, set for each connection
 
     # ---- plumbing --------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """The TLS handshake (in this connection's thread, never in the accept loop) and the
+        reading side: the handshake and the first request share one deadline, each later
+        request on a kept-alive connection gets its own from the answer before."""
+        self.request_timeout = self.server.request_timeout
+        self.deadline = time.monotonic() + self.request_timeout
+        super().setup()
+        self.connection.settimeout(self.request_timeout)
+        if isinstance(self.connection, ssl.SSLSocket):
+            self.connection.do_handshake()  # bound by the socket's timeout as a whole
+        self.rfile.close()
+        self.rfile = io.BufferedReader(_DeadlineReader(self))
+
+    def handle_one_request(self) -> None:
+        self._body_read = False
+        super().handle_one_request()
+        self.deadline = time.monotonic() + self.request_timeout  # for the next one, if it comes
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":  # no headers, not even a token: not for us
+            self.send_error(400, "HTTP/0.9 requests are not taken; use HTTP/1.1")
+            return False
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Problems http.server finds itself (a broken request line or header, a method with
+        no do_ method) answer JSON like every other error."""
+        if code == HTTPStatus.NOT_IMPLEMENTED and self.command:
+            self._handle(self.command)  # an unknown method: a 405, or what path and token say
+            return
+        self.close_connection = True  # what follows cannot be trusted to be a request
+        self._body_read = True
+        if self.request_version == "HTTP/0.9":  # http.server's guess for a broken request line
+            self.request_version = "HTTP/1.0"  # would leave out the status line and headers
+        self._send(code, {"error": message or HTTPStatus(code).phrase})
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
@@ -59,6 +142,9 @@ class Handler(BaseHTTPRequestHandler):
         if not self._body_read:  # what the client sent must not be taken for its next request
             self._drain()
         data = json.dumps(body).encode()
+        if self.command == "HEAD":
+            data = b""
+        self.connection.settimeout(self.request_timeout)  # a client that does not read: let go
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -67,7 +153,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(data)
+        if data:
+            self.wfile.write(data)
 
     def _authorised(self) -> bool:
         given = self.headers.get("Authorization", "")
@@ -77,31 +164,29 @@ class Handler(BaseHTTPRequestHandler):
         return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected)
 
     def _body(self) -> Any:
-        length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
+        length = content_length(self.headers.get_all("Content-Length"), MAX_BODY)
+        if length is None:
             raise BadRequest("a JSON body with Content-Length is required", 411)
-        if int(length) > MAX_BODY:
-            raise BadRequest(f"the body is larger than {MAX_BODY} bytes", 413)
-        raw = self.rfile.read(int(length))
+        raw = self.rfile.read(length)
         self._body_read = True
-        try:
-            return json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+        if len(raw) < length:
+            self.close_connection = True
+            raise BadRequest("the connection ended before the whole body was sent")
+        return json_body(raw)
 
     def _drain(self) -> None:
         """Read a body nobody wants; one that cannot be read ends the connection instead."""
         self._body_read = True
-        length = self.headers.get("Content-Length")
-        if length is None and "Transfer-Encoding" not in self.headers:
-            return  # no body
-        if length and length.isdigit() and int(length) <= MAX_BODY:
-            self.rfile.read(int(length))
-        else:
+        try:
+            length = content_length(self.headers.get_all("Content-Length"), MAX_BODY)
+        except BadRequest:
+            length = None
+        if length is not None:
+            self.rfile.read(length)
+        elif "Content-Length" in self.headers or "Transfer-Encoding" in self.headers:
             self.close_connection = True
 
     def _handle(self, method: str) -> None:
-        self._body_read = False
         try:
             if not self._authorised():
                 self._send(
@@ -110,6 +195,7 @@ class Handler(BaseHTTPRequestHandler):
                     {"WWW-Authenticate": 'Bearer realm="appupdater-agent"'},
                 )
                 return
+            self._check_content_length()
             status, body = self._route(method)
             self._send(status, body)
         except NotAllowed as exc:
@@ -120,6 +206,11 @@ class Handler(BaseHTTPRequestHandler):
             self._send(409, {"error": str(exc)})
         except (BrokenPipeError, ConnectionResetError) as exc:
             log.debug("%s %s: the client closed the connection (%s)", method, self.path, exc)
+        except TimeoutError as exc:  # the body did not come in time (or the answer did not go)
+            log.info("%s %s from %s: %s", method, self.path, self.address_string(), exc)
+            self.close_connection = self._body_read = True
+            with contextlib.suppress(OSError):
+                self._send(408, {"error": str(exc)})
         except Exception as exc:  # never let a request take the agent down
             log.exception("request %s %s failed", method, self.path)
             try:
@@ -143,6 +234,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_PATCH(self) -> None:
         self._handle("PATCH")
+
+    def do_HEAD(self) -> None:
+        self._handle("HEAD")
+
+    def _check_content_length(self) -> None:
+        """Whatever the method, a Content-Length must be a number of bytes."""
+        try:
+            content_length(self.headers.get_all("Content-Length"), MAX_BODY)
+        except BadRequest:
+            self.close_connection = self._body_read = True  # its body cannot be found
+            raise
 
     # ---- the API ---------------------------------------------------------------------------
 
@@ -170,8 +272,13 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class AgentServer(ThreadingHTTPServer):
+    """Serves each connection in its own thread, at most `max_connections` at once (more are
+    closed as they come); a connection must send each request, and finish its TLS handshake,
+    within `request_timeout` seconds or it is closed."""
+
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128
 
     def __init__(
         self,
@@ -179,59 +286,58 @@ class AgentServer(ThreadingHTTPServer):
         agent: Agent,
         token: str,
         tls: ssl.SSLContext | None = None,
+        *,
+        request_timeout: float = REQUEST_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
     ):
         super().__init__(address, Handler)
         self.agent = agent
         self.token = token
+        self.tls = tls
+        self.request_timeout = request_timeout
+        self.max_connections = max_connections
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._refused = 0  # connections refused since the last warning about it
+        self._refused_warned = -float("inf")
         if tls is not None:
             # the handshake happens in the request thread, so a slow client cannot hold up accept()
             self.socket = tls.wrap_socket(
                 self.socket, server_side=True, do_handshake_on_connect=False
             )
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self._refuse(request, client_address)
+            return
+        try:
+            super().process_request(request, client_address)  # starts the connection's thread
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def _refuse(self, request: Any, client_address: Any) -> None:
+        """Close a connection beyond the bound at once; warn about it now and then, not for
+        each one (a flood must not flood the log)."""
+        self.shutdown_request(request)
+        self._refused += 1
+        if time.monotonic() - self._refused_warned >= 10:
+            log.warning(
+                "refused %d connections (the latest from %s): %d are being served, the most "
+                "at once (--max-connections)",
+                self._refused,
+                client_address[0],
+                self.max_connections,
+            )
+            self._refused, self._refused_warned = 0, time.monotonic()
+
     def handle_error(self, request: object, client_address: object) -> None:
         log.debug("connection from %s failed", client_address, exc_info=True)
-
-
-def _read_token(args: argparse.Namespace) -> str:
-    if args.token_file:
-        token = Path(args.token_file).read_text(encoding="utf-8").strip()
-    else:
-        token = os.environ.get("APPUPDATER_AGENT_TOKEN", "").strip()
-    if len(token) < 16:
-        raise SystemExit(
-            "appupdater-agent: a token of at least 16 characters is required "
-            "(--token-file FILE or the APPUPDATER_AGENT_TOKEN environment variable)"
-        )
-    return token
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="appupdater-agent",
-        description="Receive deployments from App Updater and apply them on this device.",
-    )
-    parser.add_argument("--state", required=True, help="folder for the agent's state and modules")
-    parser.add_argument("--listen", default="0.0.0.0", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8443)
-    parser.add_argument("--device", default="", help="this device's name, as App Updater knows it")
-    parser.add_argument(
-        "--token-file", help="file holding the bearer token (else APPUPDATER_AGENT_TOKEN)"
-    )
-    parser.add_argument("--cert", help="TLS certificate (PEM); with --key, the agent speaks HTTPS")
-    parser.add_argument("--key", help="TLS private key (PEM)")
-    parser.add_argument(
-        "--insecure-http",
-        action="store_true",
-        help="speak plain HTTP (tests and trusted networks only)",
-    )
-    parser.add_argument("--download-timeout", type=float, default=30.0)
-    parser.add_argument(
-        "--port-file", help="write the port listened on to this file (for --port 0)"
-    )
-    parser.add_argument("--verbose", action="store_true")
-    parser.add_argument("--version", action="version", version=f"appupdater-agent {AGENT_VERSION}")
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,27 +347,45 @@ def main(argv: list[str] | None = None) -> int:
         format=LOG_FORMAT,
         stream=sys.stderr,
     )
-    token = _read_token(args)
-    tls = None
-    if args.cert or args.key:
-        if not (args.cert and args.key):
-            raise SystemExit("appupdater-agent: --cert and --key go together")
-        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        tls.minimum_version = ssl.TLSVersion.TLSv1_2
-        tls.load_cert_chain(args.cert, args.key)
-    elif not args.insecure_http:
-        raise SystemExit(
-            "appupdater-agent: give --cert and --key for HTTPS, or --insecure-http for plain HTTP"
+    try:
+        token = read_token(args.token_file)
+        tls = tls_context(args.cert, args.key, args.insecure_http)
+        agent = Agent(Path(args.state), args.device, args.download_timeout, limits=limits(args))
+        server = AgentServer(
+            (args.listen, args.port),
+            agent,
+            token,
+            tls,
+            request_timeout=args.request_timeout,
+            max_connections=args.max_connections,
         )
-    agent = Agent(Path(args.state), args.device, args.download_timeout)
-    server = AgentServer((args.listen, args.port), agent, token, tls)
-    port = server.server_address[1]
+    except (StartError, StepFailed) as exc:  # StepFailed: state.json cannot be written
+        print(f"appupdater-agent: {exc}", file=sys.stderr)
+        return 1
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        state_file = Path(args.state) / "state.json"
+        print(
+            f"appupdater-agent: the state file {state_file} is damaged ({exc!r}); move it "
+            "aside to start afresh (the module versions on disk stay)",
+            file=sys.stderr,
+        )
+        return 1
+    except OSError as exc:  # the state folder, the address
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"appupdater-agent: cannot start: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    with server:
+        return _serve(server, agent, args)
+
+
+def _serve(server: AgentServer, agent: Agent, args: argparse.Namespace) -> int:
+    address, port = server.server_address[:2]
     if args.port_file:
         Path(args.port_file).write_text(str(port), encoding="utf-8")
-    scheme = "https" if tls else "http"
-    log.info(
-        "appupdater-agent %s listening on %s://%s:%d", AGENT_VERSION, scheme, args.listen, port
-    )
+    scheme = "https" if server.tls else "http"
+    log.info("appupdater-agent %s listening on %s://%s:%d", AGENT_VERSION, scheme, address, port)
+    if not server.tls and (warning := network_warning(str(address))):
+        log.warning(warning)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
@@ -269,9 +393,6 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     agent.resume()
-    try:
-        server.serve_forever(poll_interval=0.2)
-    finally:
-        server.server_close()
+    server.serve_forever(poll_interval=0.2)
     log.info("appupdater-agent stopped")
     return 0

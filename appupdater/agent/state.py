@@ -10,6 +10,10 @@ Layout under the agent's folder::
 A deployment downloads and verifies every artifact, unpacks the new versions, then activates all
 its modules together, journalled so that a failure puts every link back (`activation.py`).
 A deployment found running when the agent starts is started again from the beginning.
+
+A state write that fails (a full disk) fails the deployment that needed it, with the reason, and
+leaves the agent free for the next one; state.json still holds the last state written, so an
+agent restarted in between runs that deployment again (see `StateNotSaved`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from appupdater.agent import AGENT_VERSION
 from appupdater.agent.activation import Journal, Modules
 from appupdater.agent.deployment import Deployment, now
 from appupdater.agent.files import Cancelled, StepFailed, download, unpack, write_json_atomically
+from appupdater.agent.limits import Limits
 from appupdater.agent.protocol import (
     MAX_WAIT,
     Configuration,
@@ -47,14 +52,33 @@ class Conflict(Exception):
     """A request that cannot be taken now (HTTP 409); the text says why."""
 
 
+class StateNotSaved(StepFailed):
+    """state.json could not be written: the deployment that needed the write fails (worth
+    another attempt once there is room), the agent goes on."""
+
+    def __init__(self, path: Path, exc: OSError):
+        super().__init__(
+            f"the agent could not write its state file {path}: {exc.strerror or exc}",
+            transient=True,
+        )
+
+
 class Agent:
     """The agent's state and its one deployment at a time. Thread-safe: the HTTP server calls it
     from a thread per request, the deployment runs in its own thread."""
 
-    def __init__(self, root: Path, device: str = "", download_timeout: float = 30.0):
+    def __init__(
+        self,
+        root: Path,
+        device: str = "",
+        download_timeout: float = 30.0,
+        *,
+        limits: Limits | None = None,
+    ):
         self.root = Path(root)
         self.device = device
         self.download_timeout = download_timeout
+        self.limits = limits or Limits()
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)  # notified on every change (long polls)
         self.modules = Modules(self.root / "modules")
@@ -105,20 +129,27 @@ class Agent:
             "deployments": [d.to_json() for d in self.deployments.values()],
             "journal": self.journal.to_json() if self.journal is not None else None,
         }
-        write_json_atomically(self.state_file, json.dumps(data, indent=1))
-        self.changed.notify_all()
+        try:
+            write_json_atomically(self.state_file, json.dumps(data, indent=1))
+        except OSError as exc:
+            raise StateNotSaved(self.state_file, exc) from exc
+        finally:
+            self.changed.notify_all()
 
     def resume(self) -> None:
         """Start again the deployments that were running when the agent stopped."""
         with self.lock:
-            for deployment in self.deployments.values():
+            for deployment in list(self.deployments.values()):  # saving trims old ones
                 if deployment.state is RUNNING:
-                    self._log(
-                        deployment,
-                        LogLevel.WARNING,
-                        "the agent restarted during this deployment; starting it again",
-                    )
-                    self._start(deployment)
+                    try:
+                        self._log(
+                            deployment,
+                            LogLevel.WARNING,
+                            "the agent restarted during this deployment; starting it again",
+                        )
+                        self._start(deployment)
+                    except StateNotSaved as exc:
+                        self._end(deployment, DeploymentState.FAILED, str(exc), transient=True)
 
     # ---- what the API asks -----------------------------------------------------------------
 
@@ -154,12 +185,21 @@ class Agent:
                 deployment.attempts += 1
                 deployment.state, deployment.phase, deployment.progress = RUNNING, Phase.NONE, 0
                 deployment.message, deployment.finished_at = "", None
-                self._log(deployment, LogLevel.INFO, f"attempt {deployment.attempts} started")
+                text = f"attempt {deployment.attempts} started"
             else:
                 deployment = Deployment(deployment_id, configuration)
                 self.deployments[deployment_id] = deployment
-                self._log(deployment, LogLevel.INFO, "deployment received")
-            self._start(deployment)
+                text = "deployment received"
+            try:
+                self._log(deployment, LogLevel.INFO, text)
+                self._start(deployment)
+            except StateNotSaved as exc:
+                self._end(
+                    deployment,
+                    DeploymentState.FAILED,
+                    f"{exc}; the device runs what it ran before",
+                    transient=True,
+                )
             return existing is None, deployment.to_json()
 
     def get(
@@ -187,7 +227,10 @@ class Agent:
                 return None
             if deployment.state is RUNNING:
                 self._cancel[deployment_id].set()
-                self._log(deployment, LogLevel.WARNING, "cancel requested")
+                try:
+                    self._log(deployment, LogLevel.WARNING, "cancel requested")
+                except StateNotSaved as exc:  # taken all the same: the run sees the flag
+                    log.error("%s: %s", deployment.id, exc)
             return deployment.to_json()
 
     # ---- running a deployment -------------------------------------------------------------
@@ -256,6 +299,8 @@ class Agent:
         message: str,
         transient: bool = False,
     ) -> None:
+        """End the deployment, in memory whatever happens to the write: an end that cannot be
+        written is still the end (a success that cannot be recorded is a failure)."""
         succeeded = state is DeploymentState.SUCCEEDED
         with self.lock:
             deployment.state, deployment.message, deployment.transient = state, message, transient
@@ -263,8 +308,18 @@ class Agent:
             if succeeded:
                 deployment.progress = 100
             deployment.phase = Phase.NONE
-            self._log(deployment, LogLevel.INFO if succeeded else LogLevel.ERROR, message)
-            self._save()
+            try:
+                self._log(deployment, LogLevel.INFO if succeeded else LogLevel.ERROR, message)
+            except StateNotSaved as exc:
+                log.error("%s: %s", deployment.id, exc)
+                if succeeded:
+                    deployment.state, deployment.transient = DeploymentState.FAILED, True
+                    deployment.message = f"{message}, but {exc}"
+                    deployment.add_log(LogLevel.ERROR, deployment.message)
+                elif str(exc) not in message:
+                    deployment.message = f"{message} ({exc})"
+                    deployment.add_log(LogLevel.ERROR, str(exc))
+                self.changed.notify_all()
 
     def _fetch_all(self, deployment: Deployment, cancelled: Callable[[], bool]) -> None:
         """Download, verify and unpack every module version not on the device yet."""
@@ -294,13 +349,14 @@ class Agent:
                     cancelled=cancelled,
                     progress=progress,
                     timeout=self.download_timeout,
+                    **self.limits.download_options(),
                 )
             if cancelled():
                 raise Cancelled()
             self._report(deployment, Phase.INSTALLING, base + share * 0.8, f"unpacking {what}")
             staging = self.root / "staging" / f"{module.name}-{module.version}-{os.getpid()}"
             shutil.rmtree(staging, ignore_errors=True)  # unpack() refuses one that is still there
-            unpack(archive, staging, what=what)
+            unpack(archive, staging, what=what, **self.limits.unpack_options())
             target = self.modules.version_dir(module.name, module.version)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging, target)
@@ -329,14 +385,18 @@ class Agent:
                 )
             self._report(deployment, Phase.VERIFYING, 90, "verifying the active modules")
             self.modules.check(wanted)
+            with self.lock:
+                previous = self.installed
+                self.installed, self.journal = deployment.configuration.installed(), None
+                try:
+                    self._save()
+                except StateNotSaved:  # not recorded: the links go back to what is
+                    self.installed, self.journal = previous, journal
+                    raise
         except BaseException:
             with self.lock:
                 self._roll_back()
             raise
-        with self.lock:
-            self.installed = deployment.configuration.installed()
-            self.journal = None
-            self._save()
 
     def _roll_back(self) -> None:
         """Put every link the journal names back as it was; call with the lock held."""

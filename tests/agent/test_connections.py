@@ -1,0 +1,267 @@
+"""The agent's server under clients that hold connections without finishing a request: idle
+ones, half-sent requests, a request trickled a byte at a time, connections that never start
+TLS, and more connections than it serves at once. Real sockets against a real agent server."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from contextlib import contextmanager
+
+import pytest
+
+from appupdater.agent.server import AgentServer
+from appupdater.agent.state import Agent
+from tests.agents import TOKEN, AgentProcess
+
+REQUEST = (
+    "GET /v1/status HTTP/1.1\r\nHost: agent\r\n"
+    f"Authorization: Bearer {TOKEN}\r\nX-Padding: {'p' * 200}\r\n\r\n"
+).encode()
+
+
+@contextmanager
+def serving(tmp_path, tls: ssl.SSLContext | None = None, **limits):
+    server = AgentServer(
+        ("127.0.0.1", 0), Agent(tmp_path / "device", "press-07"), TOKEN, tls, **limits
+    )
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "agent.pem", folder / "agent.key"
+    subprocess.run(
+        [
+            *(
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+            ),
+            *(
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=press-07",
+                "-keyout",
+                str(key),
+                "-out",
+                str(cert),
+            ),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def server_tls(certificate) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    return context
+
+
+def status_answer(server: AgentServer, tls: bool = False) -> tuple[int, float]:
+    """A well-behaved client's GET status: its HTTP status and how long it took."""
+    host, port = server.server_address[:2]
+    started = time.monotonic()
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+            host, port, timeout=10, context=context
+        )
+    else:
+        connection = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        connection.request("GET", "/v1/status", headers={"Authorization": f"Bearer {TOKEN}"})
+        answer = connection.getresponse()
+        answer.read()
+        return answer.status, time.monotonic() - started
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def connect():
+    """Opens client connections (non-blocking once `send` is sent); closes them at the end."""
+    opened: list[socket.socket] = []
+
+    def open_one(server: AgentServer, send: bytes = b"") -> socket.socket:
+        sock = socket.create_connection(server.server_address[:2], timeout=5)
+        opened.append(sock)
+        if send:
+            sock.sendall(send)
+        sock.setblocking(False)
+        return sock
+
+    yield open_one
+    for sock in opened:
+        sock.close()
+
+
+def closed_by_peer(sock: socket.socket) -> bool:
+    """Whether the other end closed the connection (whatever it sent before that)."""
+    try:
+        while data := sock.recv(65536):
+            del data
+        return True
+    except (BlockingIOError, ssl.SSLWantReadError):
+        return False
+    except OSError:  # reset
+        return True
+
+
+def wait_until(condition, timeout: float, step=None) -> float:
+    """Seconds until `condition()` held; `step()` runs between checks. Fails after `timeout`."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"not within {timeout} s")
+        if step is not None:
+            step()
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def test_idle_half_sent_and_trickled_requests_are_cut_at_the_deadline(tmp_path, connect):
+    timeout = 2.0
+    baseline = threading.active_count()
+    with serving(tmp_path, request_timeout=timeout) as server:
+        opened = time.monotonic()
+        idle = [connect(server) for _ in range(20)]
+        half = [connect(server, REQUEST[: 20 + i * 5]) for i in range(20)]
+        trickled = [connect(server, REQUEST[:1]) for _ in range(10)]
+        held = idle + half + trickled
+        sent = {id(sock): 1 for sock in trickled}
+        peak = [threading.active_count()]
+
+        def trickle() -> None:
+            """One more byte to each trickling client: each recv is quick, the whole is not."""
+            peak[0] = max(peak[0], threading.active_count())
+            for sock in trickled:
+                try:
+                    sock.send(REQUEST[sent[id(sock)] : sent[id(sock)] + 1])
+                    sent[id(sock)] += 1
+                except OSError:
+                    pass
+
+        # 50 connections hold a thread each, and a client that behaves is served at once
+        status, took = status_answer(server)
+        assert status == 200
+        assert took < timeout / 2
+        # every held connection is closed by the deadline, however it dribbles bytes
+        wait_until(lambda: all(closed_by_peer(sock) for sock in held), timeout + 3, trickle)
+        assert time.monotonic() - opened < timeout + 3
+        assert all(sent[id(sock)] < len(REQUEST) for sock in trickled)
+        assert peak[0] <= baseline + 1 + len(held) + 1
+        wait_until(lambda: threading.active_count() <= baseline + 1, 5)
+        assert status_answer(server)[0] == 200
+
+
+def test_connections_beyond_the_bound_are_closed_at_once(tmp_path, connect):
+    """The issue's 600 half-sent unauthenticated requests: 64 (the default bound) are served,
+    each holding a thread until its deadline, the others are closed as they come."""
+    baseline = threading.active_count()
+    with serving(tmp_path, request_timeout=60) as server:
+        assert server.max_connections == 64
+        held = [connect(server, b"GET /v1/status HTTP/1.1\r\nHost: a") for _ in range(600)]
+        wait_until(lambda: sum(closed_by_peer(sock) for sock in held) >= 600 - 64, 10)
+        assert sum(not closed_by_peer(sock) for sock in held) == 64
+        assert threading.active_count() <= baseline + 1 + 64
+        for sock in held:
+            sock.close()
+        # once the held ones are gone, the slots are free again
+        wait_until(lambda: status_answer(server)[0] == 200, 5)
+
+
+def test_a_connection_that_never_starts_tls_does_not_hold_anyone_up(tmp_path, connect, certificate):
+    timeout = 2.0
+    with serving(tmp_path, server_tls(certificate), request_timeout=timeout) as server:
+        opened = time.monotonic()
+        silent = [connect(server) for _ in range(30)]
+        garbage = [connect(server, b"\x16\x03\x01\x02\x00\x01") for _ in range(10)]  # half a hello
+        client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        client.check_hostname, client.verify_mode = False, ssl.CERT_NONE
+        quiet = client.wrap_socket(socket.create_connection(server.server_address[:2], timeout=5))
+        quiet.setblocking(False)  # the handshake done, then nothing
+        status, took = status_answer(server, tls=True)
+        assert status == 200
+        assert took < timeout / 2
+        held = [*silent, *garbage, quiet]
+        try:
+            wait_until(lambda: all(closed_by_peer(sock) for sock in held), timeout + 3)
+        finally:
+            quiet.close()
+        assert time.monotonic() - opened < timeout + 3
+        assert status_answer(server, tls=True)[0] == 200
+
+
+def test_a_kept_alive_connection_gets_the_deadline_anew_for_each_request(tmp_path):
+    with serving(tmp_path, request_timeout=1.0) as server:
+        connection = http.client.HTTPConnection(*server.server_address[:2], timeout=10)
+        for _ in range(3):
+            started = time.monotonic()
+            connection.request("GET", "/v1/status", headers={"Authorization": f"Bearer {TOKEN}"})
+            answer = connection.getresponse()
+            answer.read()
+            assert answer.status == 200
+            assert time.monotonic() - started < 0.9
+        sock = connection.sock
+        assert sock is not None
+        # and once idle after its answer, it is closed within the deadline too
+        wait_until(lambda: closed_by_peer(sock), 4)
+        connection.close()
+
+
+def test_the_agent_command_takes_the_limits(tmp_path, connect):
+    agent = AgentProcess(
+        "press-07", tmp_path / "state", extra=("--request-timeout", "1", "--max-connections", "2")
+    ).start()
+    try:
+        server = type("Address", (), {"server_address": ("127.0.0.1", agent.port)})
+        held = [connect(server) for _ in range(4)]
+        wait_until(lambda: sum(closed_by_peer(sock) for sock in held) == 2, 5)  # beyond 2
+        took = wait_until(lambda: all(closed_by_peer(sock) for sock in held), 5)
+        assert took < 3  # the two served ones by their 1 s deadline
+        with agent.client() as client:
+            assert client.status().device == "press-07"
+    finally:
+        agent.stop()
+
+
+def test_a_body_that_does_not_come_in_time_is_a_408(tmp_path):
+    with serving(tmp_path, request_timeout=1.0) as server:
+        head = (
+            f"PUT /v1/deployments/d1 HTTP/1.1\r\nHost: agent\r\nAuthorization: Bearer {TOKEN}\r\n"
+            "Content-Length: 100\r\n\r\n"
+        )
+        with socket.create_connection(server.server_address[:2], timeout=10) as sock:
+            started = time.monotonic()
+            sock.sendall(head.encode() + b'{"applications"')
+            answer = http.client.HTTPResponse(sock, method="PUT")
+            answer.begin()
+            body = json.loads(answer.read())
+        assert answer.status == 408
+        assert "not sent within 1 s" in body["error"]
+        assert answer.headers["Connection"] == "close"
+        assert time.monotonic() - started < 3
+        assert server.agent.get("d1") is None

@@ -194,7 +194,7 @@ def test_downloads_and_unpacking_get_the_limits(tmp_path, monkeypatch, artifacts
 
     def download(url, sha256, target, **options):
         seen.append(("download", options))
-        shutil.copyfile(urlsplit(url).path, target)
+        shutil.copyfile(tmp_path / "artifacts" / Path(urlsplit(url).path).name, target)
 
     def unpack(archive, destination, **options):
         seen.append(("unpack", options))

@@ -29,8 +29,8 @@ def name_problem(text: object) -> str | None:
     if len(text) > MAX_LENGTH:
         return f"is {len(text):,} characters long; at most {MAX_LENGTH} are allowed"
     if not text.isascii():
-        bad = next(c for c in text if not c.isascii())
-        return f"contains {bad!r}; only ASCII {ALLOWED} are allowed"
+        foreign = next(c for c in text if not c.isascii())
+        return f"contains {foreign!r}; only ASCII {ALLOWED} are allowed"
     if _SAFE.fullmatch(text) is None:
         bad = next((c for c in text if not (c.isalnum() or c in "._+-")), None)
         if bad is not None:

@@ -158,6 +158,8 @@ CASES = {
     "timeout nan": Case(["engine", "--timeout", "nan"], "--timeout"),
     "timeout inf": Case(["engine", "--timeout", "inf"], "--timeout"),
     "timeout negative": Case(["engine", "--timeout", "-1"], "--timeout"),
+    "demo latency nan": Case(["demo", "--latency", "nan"], "--latency"),
+    "demo failure rate nan": Case(["demo", "--failure-rate", "nan"], "between 0 and 1"),
     "export to a missing folder": Case(["export", "{tmp}/missing/out.yaml"], "does not exist"),
     "--app NAME=": Case(["plan", "--app", "line-monitor="], "names no version"),
     "--app NAME= on update": Case(["update", "--app", "line-monitor=", "--yes"], "no version"),

@@ -84,10 +84,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.devices < 1:
         raise AppUpdaterError("--devices must be at least 1")
     for name, value in (("--failure-rate", args.failure_rate), ("--offline", args.offline)):
-        if value is not None and not 0 <= value <= 1:
+        if value is not None and not 0 <= value <= 1:  # NaN is not between them either
             raise AppUpdaterError(f"{name} must be between 0 and 1")
-    if args.latency is not None and args.latency < 0:
-        raise AppUpdaterError("--latency must not be negative")
+    if args.latency is not None:
+        _seconds("--latency", args.latency, minimum=0, maximum=MAX_SECONDS)
     database = _open(args)
     summary = load_demo(
         args.devices,

@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,9 +95,9 @@ def not_a_database(db: Path) -> Iterator[None]:
 @contextmanager
 def foreign(db: Path) -> Iterator[None]:
     db.unlink()
-    with sqlite3.connect(db) as other:
+    with closing(sqlite3.connect(db)) as other:
         other.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
-    other.close()
+        other.commit()
     db.chmod(0o600)
     yield
 
@@ -167,8 +167,12 @@ CASES = {
     "YAML nested 600 levels": Case(
         ["import", "{tmp}/fleet.yaml"], "fleet.yaml", fleet=_nested_yaml(600)
     ),
+    # 1200 levels suffice on 3.11 and 3.12; Python 3.13's decoder goes deeper before it gives up
+    "JSON nested 100000 levels": Case(
+        ["import", "{tmp}/fleet.json"], "fleet.json", fleet=_nested_json(100_000), fleet_ext="json"
+    ),
     "JSON nested 1200 levels": Case(
-        ["import", "{tmp}/fleet.json"], "fleet.json", fleet=_nested_json(1200), fleet_ext="json"
+        ["import", "{tmp}/fleet.json"], "line", fleet=_nested_json(1200), fleet_ext="json"
     ),
     "5000-digit version": Case(
         ["import", "{tmp}/fleet.yaml"],
@@ -209,6 +213,7 @@ CASES = {
 NEEDS_FLEET = {
     "YAML nested 600 levels",
     "JSON nested 1200 levels",
+    "JSON nested 100000 levels",
     "5000-digit version",
     "5000-digit integer",
     "endpoint with an open bracket",
@@ -222,7 +227,11 @@ NEEDS_FLEET = {
 
 def _params():
     for name, case in CASES.items():
-        marks = [pytest.mark.xfail(strict=True, reason=FLEET_BRANCH)] if name in NEEDS_FLEET else []
+        marks = []
+        if name in NEEDS_FLEET:
+            # Python 3.13 reads 1200 levels of JSON, and the label's check then names the place
+            failing = name != "JSON nested 1200 levels" or sys.version_info < (3, 13)
+            marks = [pytest.mark.xfail(failing, strict=True, reason=FLEET_BRANCH)]
         yield pytest.param(case, id=name, marks=marks)
 
 

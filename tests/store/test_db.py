@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
 
 import peewee
@@ -93,7 +94,7 @@ def test_migration_chain_copies_aside_and_steps_forward(db, db_path, monkeypatch
     assert "colour" in columns
     backups = list(db_path.parent.glob(f"appupdater.sqlite3.schema{chain[-2].version}-*.bak"))
     assert len(backups) == 1
-    with sqlite3.connect(backups[0]) as copy:
+    with closing(sqlite3.connect(backups[0])) as copy:
         assert copy.execute("SELECT name FROM device").fetchall() == [("press-01",)]
     close_database()
     # opening again: already current, no second copy
@@ -116,7 +117,7 @@ def test_failed_migration_rolls_back(db, db_path, monkeypatch):
     ):
         open_database(str(db_path))
     close_database()
-    with sqlite3.connect(db_path) as raw:
+    with closing(sqlite3.connect(db_path)) as raw:
         columns = [row[1] for row in raw.execute("PRAGMA table_info(device)").fetchall()]
         assert "colour" not in columns
         assert raw.execute("SELECT version FROM schema_info").fetchone() == (broken - 1,)
@@ -262,9 +263,8 @@ def test_a_loose_database_and_data_folder_are_restricted_once(tmp_path, caplog):
     folder = data_dir()
     folder.mkdir(parents=True)
     path = folder / "appupdater.sqlite3"
-    with sqlite3.connect(path) as other:  # written by an older App Updater: 0644 in 0755
+    with closing(sqlite3.connect(path)) as other:  # written by an older App Updater: 0644 in 0755
         other.execute("PRAGMA journal_mode=wal")
-    other.close()
     path.chmod(0o644)
     folder.chmod(0o755)
     open_database()
@@ -301,17 +301,16 @@ def test_read_only_opening_creates_nothing(tmp_path):
 
 def test_another_programs_database_is_refused_untouched(tmp_path):
     path = tmp_path / "other.sqlite3"
-    with sqlite3.connect(path) as other:
+    with closing(sqlite3.connect(path)) as other:
         other.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
-    other.close()
+        other.commit()
     before = path.read_bytes()
     for create in (True, False):
         with pytest.raises(ForeignDatabaseError, match=r"not an App Updater database.*invoices"):
             open_database(str(path), create=create)
     assert path.read_bytes() == before
-    with sqlite3.connect(path) as other:
+    with closing(sqlite3.connect(path)) as other:
         tables = other.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
-    other.close()
     assert tables == [("invoices",)]
     proxy.initialize(None)
 

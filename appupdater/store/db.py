@@ -134,7 +134,7 @@ def _foreign(where: str, tables: list[str]) -> ForeignDatabaseError:
     shown = ", ".join(tables[:3]) + (f" and {len(tables) - 3} more" if len(tables) > 3 else "")
     return ForeignDatabaseError(
         f"{where} is not an App Updater database (it holds other tables: {shown}); nothing "
-        "was changed. Name another with --database"
+        "was changed. Choose another database file."
     )
 
 

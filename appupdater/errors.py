@@ -64,6 +64,14 @@ class SchemaTooNewError(DatabaseError):
     """The database was written by a newer App Updater; we refuse to touch it."""
 
 
+class NoDatabaseError(DatabaseError):
+    """A read-only command was pointed at a database that does not exist (or is empty)."""
+
+
+class ForeignDatabaseError(DatabaseError):
+    """The database holds another program's tables and no App Updater schema stamp."""
+
+
 class DatabaseBusyError(DatabaseError):
     """Another program holds a lock on the database for longer than we wait."""
 

@@ -123,6 +123,7 @@ def test_demo_then_export(capsys, database, tmp_path):
 )
 def test_errors_are_one_clear_line(capsys, database, tmp_path, args, message):
     (tmp_path / "folder.yaml").mkdir()
+    run(capsys, *database, "demo", "--devices", "1")
     args = [arg.replace("{tmp}", str(tmp_path)) for arg in args]
     code, _, err = run(capsys, *database, *args)
     assert code == 1

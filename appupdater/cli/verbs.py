@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +17,7 @@ from appupdater.errors import AppUpdaterError
 if TYPE_CHECKING:
     import peewee
 
+    from appupdater.core.planning import Selection
     from appupdater.core.runs import DeviceAction
 
 
@@ -23,10 +26,18 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _open(args: argparse.Namespace) -> peewee.Database:
+def _open(args: argparse.Namespace, *, create: bool = True) -> peewee.Database:
+    """The database named by --database (or the default). Verbs that only read pass
+    `create=False`: they never create a folder, a file or a schema."""
     from appupdater.store.db import open_database
 
-    return open_database(args.database)
+    return open_database(args.database, create=create)
+
+
+def _selections(texts: list[str]) -> list[Selection]:
+    from appupdater.core.planning import Selection
+
+    return [Selection.parse(text) for text in texts]
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -44,7 +55,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from appupdater.core.fleetexport import export_file
 
-    _open(args)
+    _open(args, create=False)
     count = export_file(args.file)
     print(f"wrote {_count(count, 'device')} to {args.file}")
     return 0
@@ -52,10 +63,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from appupdater.core.plan_report import plan_json, plan_text
-    from appupdater.core.planning import Selection, plan_update
+    from appupdater.core.planning import plan_update
 
-    _open(args)
-    plan = plan_update([Selection.parse(text) for text in args.app])
+    _open(args, create=False)
+    plan = plan_update(_selections(args.app))
     if args.json:
         json.dump(plan_json(plan), sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -73,10 +84,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.devices < 1:
         raise AppUpdaterError("--devices must be at least 1")
     for name, value in (("--failure-rate", args.failure_rate), ("--offline", args.offline)):
-        if value is not None and not 0 <= value <= 1:
+        if value is not None and not 0 <= value <= 1:  # NaN is not between them either
             raise AppUpdaterError(f"{name} must be between 0 and 1")
-    if args.latency is not None and args.latency < 0:
-        raise AppUpdaterError("--latency must not be negative")
+    if args.latency is not None:
+        _seconds("--latency", args.latency, minimum=0, maximum=MAX_SECONDS)
     database = _open(args)
     summary = load_demo(
         args.devices,
@@ -131,10 +142,12 @@ def cmd_engine(args: argparse.Namespace) -> int:
     from appupdater.engine.headless import run_headless
     from appupdater.engine.settings import EngineSettings, GatewaySettings
 
-    if args.concurrency < 1 or args.attempts < 1 or args.timeout <= 0:
-        raise AppUpdaterError("--concurrency and --attempts must be at least 1, --timeout positive")
-    if args.latency < 0:
-        raise AppUpdaterError("--latency must not be negative")
+    if args.concurrency < 1 or args.attempts < 1:
+        raise AppUpdaterError("--concurrency and --attempts must be at least 1")
+    _seconds("--timeout", args.timeout, minimum=0.001, maximum=MAX_SECONDS)
+    _seconds("--latency", args.latency, minimum=0, maximum=MAX_SECONDS)
+    _seconds("--backoff", args.backoff, minimum=0, maximum=MAX_SECONDS)
+    _seconds("--stale-after", args.stale_after, minimum=0, maximum=MAX_SECONDS)
     settings = EngineSettings(  # refused settings say so before anything is opened
         concurrency=args.concurrency,
         timeout=timedelta(seconds=args.timeout),
@@ -149,17 +162,29 @@ def cmd_engine(args: argparse.Namespace) -> int:
     return run_headless(settings)
 
 
+MAX_SECONDS = 366 * 24 * 3600  # a year: longer is a typo, and timedelta overflows past ~2.7e12
+
+
+def _seconds(option: str, value: float, *, minimum: float, maximum: float) -> None:
+    """Refuse NaN, infinities and values out of range in words (timedelta would overflow)."""
+    if not math.isfinite(value):
+        raise AppUpdaterError(f"{option} must be a number of seconds, not {value}")
+    if not minimum <= value <= maximum:
+        bound = "positive" if minimum > 0 else "at least 0"
+        raise AppUpdaterError(f"{option} {value:g}: must be {bound} and at most {maximum:,} s")
+
+
 def cmd_update(args: argparse.Namespace) -> int:
     import getpass
 
-    from appupdater.core.planning import Selection, plan_update
+    from appupdater.core.planning import plan_update
     from appupdater.core.runs import apply_configuration, create_run
 
     if not args.yes:
         raise AppUpdaterError("add --yes to approve the update (nothing was recorded)")
     action = _deploy_action(args.deploy)
     _open(args)
-    plan = plan_update([Selection.parse(text) for text in args.app])
+    plan = plan_update(_selections(args.app))
     devices = None
     if args.device:
         by_name = {d.name: d.id for d in plan.devices()}
@@ -188,8 +213,6 @@ def cmd_update(args: argparse.Namespace) -> int:
 
 
 def _deploy_action(text: str) -> DeviceAction:
-    from datetime import datetime
-
     from appupdater.core.runs import CONFIG_ONLY, DEPLOY_NOW, DeviceAction
     from appupdater.store.models import DeployAction
 
@@ -203,15 +226,46 @@ def _deploy_action(text: str) -> DeviceAction:
         raise AppUpdaterError(
             f"--deploy {text!r}: expected none, now or an ISO time like 2026-12-01T22:00+01:00"
         ) from None
-    if at.tzinfo is None:
-        at = at.astimezone()  # a time without zone is the workstation's local time
+    try:
+        if at.tzinfo is None:  # a time without zone is the workstation's local time
+            aware = _local_time(at)
+            if aware is None:
+                raise AppUpdaterError(
+                    f"--deploy {text!r}: {at:%Y-%m-%d %H:%M} does not exist in the workstation's "
+                    "time zone (the clocks jump over it); choose another time or give a UTC offset"
+                )
+            at = aware
+        far = at.astimezone(UTC).year > LAST_YEAR
+    except OverflowError:
+        far = True
+    if far:
+        raise AppUpdaterError(
+            f"--deploy {text!r}: that time is too far in the future (after {LAST_YEAR})"
+        )
     return DeviceAction(DeployAction.AT, at)
+
+
+LAST_YEAR = 9998  # later times overflow once a time zone or a retry delay is added
+
+
+def _local_time(naive: datetime) -> datetime | None:
+    """`naive` as an aware local time, or None when the local clocks skip it (a daylight saving
+    gap): Python would silently move such a time by the jump."""
+    aware = naive.astimezone()
+    if aware.replace(tzinfo=None) != naive:
+        return None
+    return aware
+
+
+MAX_ID = 2**63 - 1  # the largest row id SQLite and PostgreSQL (bigint) store
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     from appupdater.core.status import status_document, status_text
 
-    _open(args)
+    if args.run is not None and not 1 <= args.run <= MAX_ID:
+        raise AppUpdaterError(f"there is no update run {args.run}")
+    _open(args, create=False)
     document = status_document(args.run)
     if args.run is not None and not document["runs"]:
         raise AppUpdaterError(f"there is no update run {args.run}")

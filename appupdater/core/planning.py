@@ -49,9 +49,14 @@ class Selection:
     @classmethod
     def parse(cls, text: str) -> Selection:
         """``NAME`` or ``NAME=VERSION``, as the command line takes it."""
-        name, _, version = text.partition("=")
+        name, equals, version = text.partition("=")
         if not name.strip():
             raise PlanError(f"'{text}' names no application (expected NAME or NAME=VERSION)")
+        if equals and not version.strip():
+            raise PlanError(
+                f"'{text}' names no version after '=' (write {name.strip()} for the latest, "
+                "or NAME=VERSION)"
+            )
         return cls(name.strip(), version.strip() or None)
 
 

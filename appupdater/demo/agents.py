@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -83,6 +84,16 @@ def read_agent_state(state: Path) -> AgentOnDisk:
     return AgentOnDisk(Modules(state / "modules").active(), installed, deployments)
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner may read (it holds tokens), 0600 before any byte is in it:
+    created so, or an existing file restricted before it is truncated and written."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        os.fchmod(fd, 0o600)
+        file.truncate()
+        file.write(text)
+
+
 def write_tarball(path: Path, files: dict[str, str], links: dict[str, str] | None = None) -> str:
     """Write a .tar.gz of `files` (member name -> text) and symlinks (name -> target); returns
     its SHA-256, as a fleet file's artifact wants it."""
@@ -136,8 +147,7 @@ def spawn_agent(
     and log files sit beside that folder. Returns the process and the port it listens on."""
     state.mkdir(parents=True, exist_ok=True)
     token_file = state.parent / f"{name}.token"
-    token_file.write_text(token)
-    token_file.chmod(0o600)
+    write_private(token_file, token)
     port_file = state.parent / f"{name}.port"
     port_file.unlink(missing_ok=True)
     log_file = state.parent / f"{name}.log"
@@ -198,6 +208,7 @@ def start_demo(
 ) -> tuple[list[DemoAgent], Path]:
     """Start `count` agents running line-monitor 1.0.0; returns them and the fleet file, in
     which `simulated` devices without an endpoint (sim-01 …) stand beside them."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # tokens and fleet file with tokens
     artifacts_dir = folder / "artifacts"
     artifacts_dir.mkdir(parents=True, exist_ok=True)
     artifacts = {
@@ -264,8 +275,7 @@ def start_demo(
         ],
     }
     fleet = folder / "fleet-with-tokens.yaml"
-    fleet.write_text(yaml.safe_dump(document, sort_keys=False))
-    fleet.chmod(0o600)
+    write_private(fleet, yaml.safe_dump(document, sort_keys=False))
     return agents, fleet
 
 

@@ -12,6 +12,7 @@ the new one (playhouse.migrate's `SchemaMigrator` helps), and bump nothing else.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -166,6 +167,8 @@ def backup_before_migration(database: peewee.Database, version: int) -> Path | N
     source = Path(database.database)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     target = source.with_name(f"{source.name}.schema{version}-{stamp}.bak")
+    # it holds the device tokens: private (0600) from the start; VACUUM INTO fills an empty file
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     # peewee's stubs leave Database.execute_sql unannotated
     database.execute_sql("VACUUM INTO ?", (str(target),))  # type: ignore[no-untyped-call]
     log.info("copied the database to %s before migrating", target)

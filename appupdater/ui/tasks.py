@@ -29,26 +29,20 @@ class _Signals(QObject):
 
 
 class _Task(QRunnable):
-    def __init__(
-        self, token: int, work: Callable[[], object], signals: _Signals, keep: bool
-    ) -> None:
+    def __init__(self, token: int, work: Callable[[], object], signals: _Signals) -> None:
         super().__init__()
         self.token = token
         self.work = work
         self.signals = signals
-        self.keep = keep
 
     def run(self) -> None:
         try:
             database = db.obj
             if database is None:
                 result = self.work()
-            elif self.keep:
-                # a poller's thread keeps its connection (and SQLite's page cache) warm; it is
-                # closed when the thread ends with the pool
-                database.connect(reuse_if_open=True)
-                result = self.work()
             else:
+                # Qt's pool threads do not keep Python's per-thread state between tasks, so a
+                # connection cannot be kept for the next task: it would be dropped unclosed
                 with database.connection_context():
                     result = self.work()
         except BaseException as exc:  # handed to the caller's error callback
@@ -61,17 +55,10 @@ class _Task(QRunnable):
 class BackgroundTasks(QObject):
     """Submit callables; `on_done(result)` or `on_error(exception)` runs in this object's thread."""
 
-    def __init__(
-        self, parent: QObject | None = None, threads: int = 2, keep_connections: bool = False
-    ):
-        """With `keep_connections` (for a poller), the threads stay and keep their database
-        connections between tasks instead of opening one per task."""
+    def __init__(self, parent: QObject | None = None, threads: int = 2):
         super().__init__(parent)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(threads)
-        self.keep_connections = keep_connections
-        if keep_connections:
-            self.pool.setExpiryTimeout(-1)
         self._signals = _Signals(self)
         self._signals.finished.connect(self._finished)
         self._signals.failed.connect(self._failed)
@@ -88,7 +75,7 @@ class BackgroundTasks(QObject):
         """Run `work` in the pool; returns a token for `forget`."""
         token = next(self._tokens)
         self._callbacks[token] = (on_done, on_error)
-        self.pool.start(_Task(token, work, self._signals, self.keep_connections))
+        self.pool.start(_Task(token, work, self._signals))
         return token
 
     def forget(self, token: int) -> None:

@@ -2,12 +2,19 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
 
 import peewee
 import pytest
 
-from appupdater.errors import DatabaseBusyError, DatabaseError, SchemaTooNewError
+from appupdater.errors import (
+    DatabaseBusyError,
+    DatabaseError,
+    ForeignDatabaseError,
+    NoDatabaseError,
+    SchemaTooNewError,
+)
 from appupdater.store import migrations
 from appupdater.store.db import (
     close_database,
@@ -87,7 +94,7 @@ def test_migration_chain_copies_aside_and_steps_forward(db, db_path, monkeypatch
     assert "colour" in columns
     backups = list(db_path.parent.glob(f"appupdater.sqlite3.schema{chain[-2].version}-*.bak"))
     assert len(backups) == 1
-    with sqlite3.connect(backups[0]) as copy:
+    with closing(sqlite3.connect(backups[0])) as copy:
         assert copy.execute("SELECT name FROM device").fetchall() == [("press-01",)]
     close_database()
     # opening again: already current, no second copy
@@ -110,7 +117,7 @@ def test_failed_migration_rolls_back(db, db_path, monkeypatch):
     ):
         open_database(str(db_path))
     close_database()
-    with sqlite3.connect(db_path) as raw:
+    with closing(sqlite3.connect(db_path)) as raw:
         columns = [row[1] for row in raw.execute("PRAGMA table_info(device)").fetchall()]
         assert "colour" not in columns
         assert raw.execute("SELECT version FROM schema_info").fetchone() == (broken - 1,)
@@ -142,7 +149,7 @@ def test_unopenable_database(tmp_path):
         open_database(str(blocker / "sub" / "db.sqlite3"))
     garbage = tmp_path / "garbage.sqlite3"
     garbage.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(DatabaseError, match="cannot"):
+    with pytest.raises(DatabaseError, match="is not a database file"):
         open_database(str(garbage))
     close_database()
     proxy.initialize(None)
@@ -207,3 +214,111 @@ def test_real_chain_from_version_1(db, db_path):
     close_database()
     migrated = open_database(str(db_path))
     assert describe(migrated) == fresh_shape
+
+
+def _mode(path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_a_new_database_is_private_from_the_start(tmp_path, monkeypatch):
+    """Agent tokens live in the database: its folders are 0700, the file and its -wal and -shm
+    0600, already when SQLite first opens the file (not restricted afterwards)."""
+    import os
+
+    os.umask(0o022)  # a usual umask: it must not decide
+    path = tmp_path / "new" / "folder" / "appupdater.sqlite3"
+    at_open = []
+    real_connect = sqlite3.connect
+
+    def watching_connect(database, *args, **kwargs):
+        at_open.append(_mode(path))
+        return real_connect(database, *args, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", watching_connect)
+    open_database(str(path))
+    try:
+        Device.create(name="press-01")
+        assert at_open[0] == 0o600
+        assert _mode(tmp_path / "new") == _mode(path.parent) == 0o700
+        assert _mode(path) == 0o600
+        for end in ("-wal", "-shm"):
+            assert _mode(path.with_name(path.name + end)) == 0o600
+    finally:
+        close_database()
+
+
+def test_the_migration_copy_is_private(db, db_path, monkeypatch):
+    close_database()
+    chain = [*migrations.MIGRATIONS, Migration(latest_version() + 1, "add colour", _add_column)]
+    monkeypatch.setattr(migrations, "MIGRATIONS", chain)
+    open_database(str(db_path))
+    close_database()
+    [backup] = db_path.parent.glob("*.bak")
+    assert _mode(backup) == 0o600
+
+
+def test_a_loose_database_and_data_folder_are_restricted_once(tmp_path, caplog):
+    from appupdater.store.db import data_dir
+
+    folder = data_dir()
+    folder.mkdir(parents=True)
+    path = folder / "appupdater.sqlite3"
+    with closing(sqlite3.connect(path)) as other:  # written by an older App Updater: 0644 in 0755
+        other.execute("PRAGMA journal_mode=wal")
+    path.chmod(0o644)
+    folder.chmod(0o755)
+    open_database()
+    close_database()
+    assert (_mode(folder), _mode(path)) == (0o700, 0o600)
+    [warning] = [r.getMessage() for r in caplog.records if "restricted" in r.getMessage()]
+    assert str(path) in warning and "644 → 600" in warning
+    open_database()
+    close_database()
+    assert sum("restricted" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_folder_of_the_users_choice_is_left_as_it_is(tmp_path):
+    """Only App Updater's own data folder is restricted: a database named in /srv/shared or the
+    home folder does not change that folder's permissions."""
+    tmp_path.chmod(0o755)
+    open_database(str(tmp_path / "mine.sqlite3"))
+    close_database()
+    assert _mode(tmp_path) == 0o755 and _mode(tmp_path / "mine.sqlite3") == 0o600
+
+
+def test_read_only_opening_creates_nothing(tmp_path):
+    missing = tmp_path / "nowhere" / "db.sqlite3"
+    with pytest.raises(NoDatabaseError, match=f"no database at {missing}"):
+        open_database(str(missing), create=False)
+    assert not (tmp_path / "nowhere").exists()
+    empty = tmp_path / "empty.sqlite3"
+    empty.touch()
+    with pytest.raises(NoDatabaseError, match="is empty"):
+        open_database(str(empty), create=False)
+    assert empty.stat().st_size == 0
+    proxy.initialize(None)
+
+
+def test_another_programs_database_is_refused_untouched(tmp_path):
+    path = tmp_path / "other.sqlite3"
+    with closing(sqlite3.connect(path)) as other:
+        other.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+        other.commit()
+    before = path.read_bytes()
+    for create in (True, False):
+        with pytest.raises(ForeignDatabaseError, match=r"not an App Updater database.*invoices"):
+            open_database(str(path), create=create)
+    assert path.read_bytes() == before
+    with closing(sqlite3.connect(path)) as other:
+        tables = other.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+    assert tables == [("invoices",)]
+    proxy.initialize(None)
+
+
+def test_opening_again_closes_the_database_opened_before(tmp_path):
+    first = open_database(str(tmp_path / "a.sqlite3"))
+    second = open_database(str(tmp_path / "b.sqlite3"))
+    try:
+        assert first.is_closed() and not second.is_closed()
+    finally:
+        close_database()

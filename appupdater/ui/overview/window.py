@@ -48,7 +48,7 @@ class OverviewWindow(QMainWindow):
         interval_ms: int = 1000,
     ):
         super().__init__(parent)
-        self.tasks = tasks or BackgroundTasks(self, threads=1, keep_connections=True)
+        self.tasks = tasks or BackgroundTasks(self, threads=1)
         self.engine = engine
         self.feed = OverviewFeed()
         self._detail_stamp: tuple[int, int] | None = None  # (deployment, revision) shown below

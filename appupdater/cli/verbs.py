@@ -146,8 +146,9 @@ def cmd_engine(args: argparse.Namespace) -> int:
         raise AppUpdaterError("--concurrency and --attempts must be at least 1")
     _seconds("--timeout", args.timeout, minimum=0.001, maximum=MAX_SECONDS)
     _seconds("--latency", args.latency, minimum=0, maximum=MAX_SECONDS)
-    _seconds("--backoff", args.backoff, minimum=0, maximum=MAX_SECONDS)
-    _seconds("--stale-after", args.stale_after, minimum=0, maximum=MAX_SECONDS)
+    # their minimums are EngineSettings' to say; here only what timedelta cannot take
+    _seconds("--backoff", args.backoff, minimum=-math.inf, maximum=MAX_SECONDS)
+    _seconds("--stale-after", args.stale_after, minimum=-math.inf, maximum=MAX_SECONDS)
     settings = EngineSettings(  # refused settings say so before anything is opened
         concurrency=args.concurrency,
         timeout=timedelta(seconds=args.timeout),

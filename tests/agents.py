@@ -179,3 +179,17 @@ def seed_version_1(
             client, deployment, agent_configuration(server_url, artifacts, "1.0.0")
         )
     assert answer.state is DeploymentState.SUCCEEDED, answer.message
+
+
+def make_certificate(folder: Path, *, name: str = "press-07", ip: str | None = None):
+    """A self-signed TLS certificate and its key (unencrypted PEM) in `folder`, for device
+    `name`; with `ip`, valid for that address too (what a client checking names needs)."""
+    cert, key = folder / "agent.pem", folder / "agent.key"
+    command = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt"]
+    command += ["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", f"/CN={name}"]
+    if ip is not None:
+        command += ["-addext", f"subjectAltName=IP:{ip}"]
+    subprocess.run(
+        [*command, "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True
+    )
+    return cert, key

@@ -80,3 +80,19 @@ class PostgresServer:
             self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def serve_postgres():
+    """A module fixture's body: a throwaway PostgreSQL server's URL, skipping the tests when
+    psycopg2 or the server binaries are missing; stopped afterwards."""
+    import pytest
+
+    pytest.importorskip("psycopg2", reason="psycopg2 is not installed (pip install '.[postgres]')")
+    bindir = find_bin()
+    if bindir is None:
+        pytest.skip("no PostgreSQL server binaries (Debian package postgresql)")
+    server = PostgresServer(bindir)
+    try:
+        yield server.start()
+    finally:
+        server.stop()

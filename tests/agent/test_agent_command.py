@@ -26,6 +26,7 @@ from tests.agents import (
     ArtifactServer,
     agent_configuration,
     build_artifacts,
+    make_certificate,
 )
 
 
@@ -60,34 +61,7 @@ def refused(result: subprocess.CompletedProcess) -> str:
 
 @pytest.fixture
 def certificate(tmp_path):
-    cert, key = tmp_path / "agent.pem", tmp_path / "agent.key"
-    subprocess.run(
-        [
-            *(
-                "openssl",
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-            ),
-            *(
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=press-07",
-                "-keyout",
-                str(key),
-                "-out",
-                str(cert),
-            ),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
+    return make_certificate(tmp_path)
 
 
 def test_a_token_file_others_can_read_is_refused_with_the_fix(tmp_path):

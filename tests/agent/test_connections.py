@@ -8,7 +8,6 @@ import http.client
 import json
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ import pytest
 
 from appupdater.agent.server import AgentServer
 from appupdater.agent.state import Agent
-from tests.agents import TOKEN, AgentProcess
+from tests.agents import TOKEN, AgentProcess, make_certificate
 
 REQUEST = (
     "GET /v1/status HTTP/1.1\r\nHost: agent\r\n"
@@ -42,35 +41,7 @@ def serving(tmp_path, tls: ssl.SSLContext | None = None, **limits):
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "agent.pem", folder / "agent.key"
-    subprocess.run(
-        [
-            *(
-                "openssl",
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-            ),
-            *(
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=press-07",
-                "-keyout",
-                str(key),
-                "-out",
-                str(cert),
-            ),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
+    return make_certificate(tmp_path_factory.mktemp("tls"))
 
 
 def server_tls(certificate) -> ssl.SSLContext:

@@ -4,43 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import ssl
-import subprocess
 
 import pytest
 
 from appupdater.core.jobs import Connection
 from appupdater.engine.gateways.base import DeviceTarget
 from appupdater.engine.gateways.http import HttpGateway
-from tests.agents import TOKEN, AgentProcess
+from tests.agents import TOKEN, AgentProcess, make_certificate
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def tls_agent(tmp_path):
-    cert, key = tmp_path / "agent.pem", tmp_path / "agent.key"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=press-07",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    cert, key = make_certificate(tmp_path, ip="127.0.0.1")
     # with --cert and --key the agent speaks HTTPS (the helper's --insecure-http is then unused)
     agent = AgentProcess(
         "press-07", tmp_path / "state", extra=("--cert", str(cert), "--key", str(key))

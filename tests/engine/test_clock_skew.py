@@ -23,7 +23,7 @@ from appupdater.store.db import close_database, open_database
 from appupdater.store.models import ALL_MODELS, Deployment, DeploymentEvent, EngineInstance
 from appupdater.store.models import db as db_proxy
 from tests.helpers import CATALOG, load_yaml
-from tests.pg_server import PostgresServer, find_bin
+from tests.pg_server import serve_postgres
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -37,14 +37,7 @@ TAKEN_OVER = "interrupted: the engine running it stopped"
 
 @pytest.fixture(scope="module")
 def pg_server_url():
-    pytest.importorskip("psycopg2", reason="psycopg2 is not installed (pip install '.[postgres]')")
-    bindir = find_bin()
-    if bindir is None:
-        pytest.skip("no PostgreSQL server binaries (Debian package postgresql)")
-    server = PostgresServer(bindir)
-    url = server.start()
-    yield url
-    server.stop()
+    yield from serve_postgres()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

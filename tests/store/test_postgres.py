@@ -14,21 +14,14 @@ from appupdater.store.db import close_database, open_database
 from appupdater.store.migrations import latest_version, schema_version
 from appupdater.store.models import ALL_MODELS, DeployAction, Deployment, Target, UpdateRun
 from appupdater.store.models import db as proxy
-from tests.pg_server import PostgresServer, find_bin
+from tests.pg_server import serve_postgres
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def pg_url():
-    pytest.importorskip("psycopg2", reason="psycopg2 is not installed (pip install '.[postgres]')")
-    bindir = find_bin()
-    if bindir is None:
-        pytest.skip("no PostgreSQL server binaries (Debian package postgresql)")
-    server = PostgresServer(bindir)
-    url = server.start()
-    yield url
-    server.stop()
+    yield from serve_postgres()
 
 
 @pytest.fixture

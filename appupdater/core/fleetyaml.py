@@ -74,13 +74,7 @@ def _refuse_repeated_keys(loader: Any, node: MappingNode) -> None:
         except TypeError:  # unhashable: PyYAML says so itself
             continue
         if repeated:
-            line = key_node.start_mark.line + 1
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"'{shown(key)}' appears twice in one mapping (line {line})",
-                key_node.start_mark,
-            )
+            raise _twice(key, key_node.start_mark)
         seen.add(key)
 
 
@@ -228,13 +222,7 @@ def _build(loader: Any) -> tuple[Any, bool]:
             if value.__class__ is dict or value.__class__ is list:
                 raise _Fallback  # an alias of a mapping or list as a key
             if value in parent:
-                line = event.start_mark.line + 1
-                raise yaml.constructor.ConstructorError(
-                    None,
-                    None,
-                    f"'{shown(value)}' appears twice in one mapping (line {line})",
-                    event.start_mark,
-                )
+                raise _twice(value, event.start_mark)
             key = value
     if not loader.check_event(StreamEndEvent):
         raise yaml.composer.ComposerError(
@@ -274,3 +262,10 @@ def _is_odd(value: Any) -> bool:
     if kind is int:
         return bool(value.bit_length() > 3.33 * MAX_DIGITS)
     return kind is TooLong
+
+
+def _twice(key: Any, mark: Any) -> yaml.constructor.ConstructorError:
+    """A key written twice in one mapping, with the line of the second."""
+    return yaml.constructor.ConstructorError(
+        None, None, f"'{shown(key)}' appears twice in one mapping (line {mark.line + 1})", mark
+    )

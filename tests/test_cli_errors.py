@@ -41,6 +41,8 @@ class Case:
     fleet_ext: str = "yaml"
     env: dict[str, str] = field(default_factory=dict)
     fresh: bool = False  # no database prepared: the command meets none
+    # a fleet file that may hold several problems: a line counting them, then one line each
+    several: bool = False
 
 
 @contextmanager
@@ -174,8 +176,14 @@ CASES = {
     "JSON nested 100000 levels": Case(
         ["import", "{tmp}/fleet.json"], "fleet.json", fleet=_nested_json(100_000), fleet_ext="json"
     ),
+    # Python 3.11's decoder gives up at 1200 levels (one problem, its line); 3.12 reads them,
+    # so the nesting and the list where a label's value goes are two problems
     "JSON nested 1200 levels": Case(
-        ["import", "{tmp}/fleet.json"], "line", fleet=_nested_json(1200), fleet_ext="json"
+        ["import", "{tmp}/fleet.json"],
+        "is nested more than 100 levels deep",
+        fleet=_nested_json(1200),
+        fleet_ext="json",
+        several=True,
     ),
     "5000-digit version": Case(
         ["import", "{tmp}/fleet.yaml"],
@@ -241,8 +249,12 @@ def test_every_error_is_one_line(tmp_path, case):
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode == 1, result
     lines = result.stderr.splitlines()
-    assert len(lines) == 1, lines
-    assert lines[0].startswith("appupdater: ") and case.words in lines[0], lines[0]
+    assert lines[0].startswith("appupdater: "), lines[0]
+    assert case.words in (result.stderr if case.several else lines[0]), lines
+    if case.several and len(lines) > 1:
+        assert f"{len(lines) - 1} problems; nothing was imported" in lines[0], lines
+    else:
+        assert len(lines) == 1, lines
 
 
 @contextmanager

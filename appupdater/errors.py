@@ -64,6 +64,10 @@ class SchemaTooNewError(DatabaseError):
     """The database was written by a newer App Updater; we refuse to touch it."""
 
 
+class SchemaTooOldError(DatabaseError):
+    """A reading command met a database of an older schema; it does not migrate it."""
+
+
 class NoDatabaseError(DatabaseError):
     """A read-only command was pointed at a database that does not exist (or is empty)."""
 

@@ -145,7 +145,10 @@ def _make_folders(folder: Path) -> None:
         missing.append(folder)
         folder = folder.parent
     for each in reversed(missing):
-        each.mkdir(mode=0o700)
+        try:
+            each.mkdir(mode=0o700)
+        except FileExistsError:
+            continue  # another App Updater starting at the same moment made it
         os.chmod(each, 0o700)  # mkdir's mode is filtered by the umask; this is the exact mode
 
 
@@ -180,7 +183,8 @@ def open_database(
 ) -> peewee.Database:
     """Open the database at `location` (path or URL), bind the models to it, bring its schema
     up to date, and return it. With `create` false (read-only verbs) nothing is created: a
-    missing or empty database is `NoDatabaseError`. A database holding another program's
+    missing or empty database is `NoDatabaseError`, an older schema `SchemaTooOldError` (it is
+    not migrated). A database holding another program's
     tables is refused untouched. Raises `DatabaseError` subclasses with a message in words.
     The database opened before is closed first: one open database per process."""
     from appupdater.store.migrations import ensure_schema
@@ -200,7 +204,7 @@ def open_database(
         with translate_errors(database):
             _refuse_foreign(database, create=create)
             if migrate:
-                ensure_schema(database)
+                ensure_schema(database, upgrade=create)
     except BaseException:
         database.close()
         raise

@@ -22,7 +22,7 @@ import peewee
 from playhouse.migrate import SchemaMigrator, migrate
 
 from appupdater import __version__
-from appupdater.errors import DatabaseError, SchemaTooNewError
+from appupdater.errors import DatabaseError, SchemaTooNewError, SchemaTooOldError
 from appupdater.store.models import (
     ALL_MODELS,
     ChangeCounter,
@@ -119,8 +119,9 @@ def schema_version(database: peewee.Database) -> int | None:
     return row.version if row else None
 
 
-def ensure_schema(database: peewee.Database) -> None:
-    """Create or migrate the schema of the (already bound) database; see the module docstring."""
+def ensure_schema(database: peewee.Database, *, upgrade: bool = True) -> None:
+    """Create or migrate the schema of the (already bound) database; see the module docstring.
+    Without `upgrade` (reading commands) an older schema is refused, not migrated."""
     current = schema_version(database)
     latest = latest_version()
     if current is None:
@@ -138,6 +139,13 @@ def ensure_schema(database: peewee.Database) -> None:
         )
     if current == latest:
         return
+    if not upgrade:
+        raise SchemaTooOldError(
+            f"the database {database.database} has schema version {current}; this App Updater "
+            f"({__version__}) needs {latest}, and a reading command does not upgrade it: nothing "
+            "was changed. Open App Updater or run `appupdater import`/`update` to upgrade it (a "
+            "copy is kept beside it first)."
+        )
     backup = backup_before_migration(database, current)
     for step in MIGRATIONS:
         if step.version <= current:

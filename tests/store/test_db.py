@@ -190,6 +190,7 @@ def test_real_chain_from_version_1(db, db_path):
         ("device", "tls_ca_file"),
         ("device", "tls_fingerprint"),
         ("device", "token"),
+        ("deployment", "claim"),
     ):
         db.execute_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
     _drop_referencing_column(db, "target", "installed_version_id")
@@ -322,3 +323,25 @@ def test_opening_again_closes_the_database_opened_before(tmp_path):
         assert first.is_closed() and not second.is_closed()
     finally:
         close_database()
+
+
+def test_a_folder_made_by_another_process_meanwhile_still_gets_a_private_file(
+    tmp_path, monkeypatch
+):
+    """Two App Updaters starting at once: the other makes the data folder between our look
+    and our mkdir. The database file is still created 0600 by us, not left to SQLite (0644)."""
+    from pathlib import Path
+
+    real_mkdir = Path.mkdir
+
+    def racing_mkdir(self, mode=0o777, parents=False, exist_ok=False):
+        real_mkdir(self, mode=0o700)  # the other process was quicker
+        if not exist_ok:
+            raise FileExistsError(17, "File exists", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", racing_mkdir)
+    path = tmp_path / "data" / "appupdater.sqlite3"
+    open_database(str(path))
+    close_database()
+    monkeypatch.undo()
+    assert _mode(path) == 0o600 and _mode(path.parent) == 0o700

@@ -30,3 +30,25 @@ def test_schema_5_gains_claim_numbers_and_beats(db, db_path):
     close_database()
     migrated = open_database(str(db_path))
     assert {t: sorted(_columns(migrated, t)) for t in migrated.get_tables()} == fresh_shape
+
+
+def test_a_reading_command_leaves_an_older_schema_as_it_is(db, db_path):
+    """`status`, `export` and `plan` never write: an older database is not migrated (no backup
+    is made, the stamp stays) and the message says how to upgrade it."""
+    import pytest
+
+    from appupdater.cli import main
+    from appupdater.errors import SchemaTooOldError
+
+    Device.create(name="press-01")
+    db.execute_sql("ALTER TABLE deployment DROP COLUMN claim")
+    db.execute_sql("ALTER TABLE engine_instance DROP COLUMN beat")
+    SchemaInfo.update(version=5).execute()
+    close_database()
+    before = db_path.read_bytes()
+    with pytest.raises(SchemaTooOldError, match=r"schema version 5.*needs 6.*nothing was changed"):
+        open_database(str(db_path), create=False)
+    for verb in (["status"], ["plan", "--app", "line-monitor"]):
+        assert main(["--database", str(db_path), *verb]) == 1
+    assert db_path.read_bytes() == before
+    assert list(db_path.parent.glob("*.bak")) == []

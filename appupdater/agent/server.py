@@ -26,7 +26,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
 from typing import Any
-from urllib.parse import urlsplit
 
 from appupdater.agent import AGENT_VERSION
 from appupdater.agent.files import StepFailed
@@ -39,6 +38,7 @@ from appupdater.agent.parsing import (
     parse_configuration,
     parse_poll_query,
     parse_route,
+    split_target,
 )
 from appupdater.agent.protocol import Endpoint
 from appupdater.agent.startup import (
@@ -249,8 +249,8 @@ class Handler(BaseHTTPRequestHandler):
     # ---- the API ---------------------------------------------------------------------------
 
     def _route(self, method: str) -> tuple[int, dict[str, Any]]:
-        url = urlsplit(self.path)
-        route = parse_route(url.path)
+        path, query = split_target(self.path)
+        route = parse_route(path)
         route.check_method(method)
         agent = self.server.agent
         if route.endpoint is Endpoint.STATUS:
@@ -261,8 +261,8 @@ class Handler(BaseHTTPRequestHandler):
             configuration = parse_configuration(self._body())
             created, body = agent.put(route.deployment_id, configuration)
             return (201 if created else 200), body
-        query = parse_poll_query(url.query)
-        return 200, self._found(route, agent.get(route.deployment_id, query.log_after, query.wait))
+        poll = parse_poll_query(query)
+        return 200, self._found(route, agent.get(route.deployment_id, poll.log_after, poll.wait))
 
     @staticmethod
     def _found(route: Route, body: dict[str, Any] | None) -> dict[str, Any]:

@@ -78,7 +78,8 @@ def test_other_methods_are_a_405_in_json_with_the_allowed_ones(server, method):
     assert headers["WWW-Authenticate"].startswith("Bearer ")
 
 
-def test_head_is_a_405_without_a_body_and_the_connection_goes_on(server):
+def test_head_is_a_405_without_a_body_and_the_client_goes_on(server):
+    """Like every 4xx the 405 ends the connection; the client's next request opens another."""
     connection = http.client.HTTPConnection(*server.server_address[:2], timeout=10)
     try:
         connection.request("HEAD", "/v1/status", headers={"Authorization": f"Bearer {TOKEN}"})
@@ -87,6 +88,7 @@ def test_head_is_a_405_without_a_body_and_the_connection_goes_on(server):
         assert answer.headers["Allow"] == "GET"
         assert answer.headers["Content-Type"] == "application/json"
         assert answer.read() == b""
+        assert answer.headers["Connection"] == "close"
         connection.request("GET", "/v1/status", headers={"Authorization": f"Bearer {TOKEN}"})
         answer = connection.getresponse()
         assert answer.status == 200

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from appupdater.agent.connections import ConnectionSlots, address_key
 from appupdater.agent.server import AgentServer
 from appupdater.core.jobs import Connection
 from appupdater.engine.gateways.agent_client import AgentClient
@@ -169,3 +170,26 @@ def test_the_workstations_client_goes_on_across_closed_connections(tmp_path):
             with pytest.raises(DeviceRejected, match="HTTP 404"):
                 client.poll("d9")
             assert client.status().device == "press-07"
+
+
+@pytest.mark.parametrize(
+    ("host", "key"),
+    [
+        ("127.0.0.2", "127.0.0.2"),
+        ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff::9", "2001:db8:1:2::/64"),
+        ("::ffff:10.0.0.7", "10.0.0.7"),
+        ("fe80::1%eth0", "fe80::/64"),
+    ],
+)
+def test_one_address_is_an_ipv4_address_or_an_ipv6_64(host, key):
+    assert address_key(host) == key
+
+
+def test_a_refused_connection_is_said_with_the_option_to_raise(caplog):
+    slots = ConnectionSlots(total=3, per_address=1)
+    assert slots.take("127.0.0.1")
+    assert not slots.take("127.0.0.1")
+    assert "--max-connections-per-address" in caplog.text
+    slots.give_back("127.0.0.1")
+    assert slots.take("127.0.0.1")

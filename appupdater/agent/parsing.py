@@ -7,6 +7,7 @@ Every problem raises `BadRequest` with the place and what is wrong, so the works
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,8 @@ from appupdater.names import name_problem
 
 DEPLOYMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
+NUMBER = re.compile(r"-?[0-9]+", re.ASCII)
+DECIMAL = re.compile(r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?", re.ASCII)
 URL_SCHEMES = ("http", "https", "file")  # file:// is read only from the agent's artifact folder
 MAX_MODULES = 1000
 
@@ -86,6 +89,27 @@ def parse_route(path: str) -> Route:
     raise BadRequest(f"unknown path {path}", 404)
 
 
+def split_target(target: str) -> tuple[str, str]:
+    """The path and query of a request target: a path (`/v1/status?x=1`) or an absolute URL
+    (`https://press-07:8443/v1/status`, which HTTP/1.1 servers must take: RFC 9112 3.2.2).
+    Anything else, or a URL that does not parse, is a 400 naming it."""
+    target = target.partition("#")[0]
+    if target.startswith("/"):
+        path, _, query = target.partition("?")
+        return path, query
+    shown = repr(target[:100]) + ("…" if len(target) > 100 else "")
+    if "://" not in target:
+        raise BadRequest(f"the request target {shown} is neither a path nor an http(s) URL")
+    try:
+        url = urlsplit(target)
+        url.port  # noqa: B018 - parsing the port is what checks it
+    except ValueError as exc:
+        raise BadRequest(f"the request target {shown} is not a URL ({exc})") from None
+    if url.scheme.lower() not in ("http", "https") or not url.netloc:
+        raise BadRequest(f"the request target {shown} is not an http(s) URL")
+    return url.path or "/", url.query
+
+
 def content_length(values: list[str] | None, limit: int) -> int | None:
     """The body's length from the request's Content-Length headers (None without one): ASCII
     digits only (`isdigit()` also takes '²', which `int()` refuses), the same in each header,
@@ -119,13 +143,17 @@ def parse_poll_query(query: str) -> PollQuery:
 
 
 def _number(values: dict[str, list[str]], name: str, kind: type[int] | type[float]) -> float:
-    """The query parameter `name` as `kind`; 0 when it is not given."""
+    """The query parameter `name` as `kind`; 0 when it is not given. ASCII digits only (`int`
+    also takes '١٢' and '1_000'), finite, at most 20 characters."""
     if not values.get(name):
         return kind(0)
-    try:
-        value = kind(values[name][0])
-    except ValueError as exc:
-        raise BadRequest(f"query parameter {name} must be a number") from exc
+    text = values[name][0].strip()
+    allowed = NUMBER if kind is int else DECIMAL
+    if len(text) > 20 or not allowed.fullmatch(text):
+        raise BadRequest(f"query parameter {name} must be a number, not {text[:20]!r}")
+    value = kind(text)
+    if not math.isfinite(value):
+        raise BadRequest(f"query parameter {name} must be a finite number")
     if value < 0:
         raise BadRequest(f"query parameter {name} must not be negative")
     return value

@@ -4,8 +4,10 @@ Every request needs ``Authorization: Bearer <token>``, compared in constant time
 missing token gets 401 and nothing else. Bodies are JSON; anything malformed (a request line,
 a header, a method, a Content-Length, a body) gets a 4xx JSON answer naming it, an unexpected
 error a 500 — the server thread survives either way. Each connection has its own thread, at
-most `--max-connections` at once, and must send each request (and finish its TLS handshake)
-within `--request-timeout` seconds, so clients that hold connections hold up no one else.
+most `--max-connections` at once and `--max-connections-per-address` from one address, and
+must send each request (and finish its TLS handshake) within `--request-timeout` seconds; it
+is closed after any 4xx answer and once it has lived 10 request timeouts, so clients that hold
+connections, or request in vain faster than the deadline, hold up no one else.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
 from typing import Any
-from urllib.parse import urlsplit
 
 from appupdater.agent import AGENT_VERSION
+from appupdater.agent.connections import ConnectionSlots, DeadlineReader
 from appupdater.agent.files import StepFailed
 from appupdater.agent.parsing import (
     BadRequest,
@@ -39,6 +41,7 @@ from appupdater.agent.parsing import (
     parse_configuration,
     parse_poll_query,
     parse_route,
+    split_target,
 )
 from appupdater.agent.protocol import Endpoint
 from appupdater.agent.startup import (
@@ -48,6 +51,7 @@ from appupdater.agent.startup import (
     build_parser,
     limits,
     network_warning,
+    per_address_share,
     read_token,
     tls_context,
 )
@@ -61,36 +65,13 @@ LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s: %(message)s"
 MAX_BODY = 1024 * 1024
 
 
-class _DeadlineReader(io.RawIOBase):
-    """A connection's bytes, read against the handler's deadline for the whole request: each
-    read may wait only for what is left of it, so a client that trickles a byte every few
-    seconds is cut as surely as one that sends nothing."""
-
-    def __init__(self, handler: Handler):
-        self.handler = handler
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        late = TimeoutError(f"the request was not sent within {self.handler.request_timeout:g} s")
-        left = self.handler.deadline - time.monotonic()
-        if left <= 0:
-            raise late
-        self.handler.connection.settimeout(left)
-        try:
-            received: int = self.handler.connection.recv_into(buffer)
-        except TimeoutError:
-            raise late from None
-        return received
-
-
 class Handler(BaseHTTPRequestHandler):
     server: AgentServer
     protocol_version = "HTTP/1.1"
     server_version = f"appupdater-agent/{AGENT_VERSION}"
     _body_read = False  # whether this request's body was read (or drained); see _send
     deadline = 0.0  # time.monotonic() by which the current request must have been received
+    opened = 0.0  # time.monotonic() when the connection was taken
     request_timeout = REQUEST_TIMEOUT  # the server's, set for each connection
 
     # ---- plumbing --------------------------------------------------------------------------
@@ -100,13 +81,14 @@ class Handler(BaseHTTPRequestHandler):
         reading side: the handshake and the first request share one deadline, each later
         request on a kept-alive connection gets its own from the answer before."""
         self.request_timeout = self.server.request_timeout
-        self.deadline = time.monotonic() + self.request_timeout
+        self.opened = time.monotonic()
+        self.deadline = self.opened + self.request_timeout
         super().setup()
         self.connection.settimeout(self.request_timeout)
         if isinstance(self.connection, ssl.SSLSocket):
             self.connection.do_handshake()  # bound by the socket's timeout as a whole
         self.rfile.close()
-        self.rfile = io.BufferedReader(_DeadlineReader(self))
+        self.rfile = io.BufferedReader(DeadlineReader(self))
 
     def handle_one_request(self) -> None:
         self._body_read = False
@@ -145,6 +127,10 @@ class Handler(BaseHTTPRequestHandler):
         if self.command == "HEAD":
             data = b""
         self.connection.settimeout(self.request_timeout)  # a client that does not read: let go
+        if status >= 400 or time.monotonic() - self.opened >= self.server.connection_lifetime:
+            # a refused client tries again on a new connection, and no connection is held
+            # for ever by requesting (even in vain) faster than the deadline
+            self.close_connection = True
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -249,8 +235,8 @@ class Handler(BaseHTTPRequestHandler):
     # ---- the API ---------------------------------------------------------------------------
 
     def _route(self, method: str) -> tuple[int, dict[str, Any]]:
-        url = urlsplit(self.path)
-        route = parse_route(url.path)
+        path, query = split_target(self.path)
+        route = parse_route(path)
         route.check_method(method)
         agent = self.server.agent
         if route.endpoint is Endpoint.STATUS:
@@ -261,8 +247,8 @@ class Handler(BaseHTTPRequestHandler):
             configuration = parse_configuration(self._body())
             created, body = agent.put(route.deployment_id, configuration)
             return (201 if created else 200), body
-        query = parse_poll_query(url.query)
-        return 200, self._found(route, agent.get(route.deployment_id, query.log_after, query.wait))
+        poll = parse_poll_query(query)
+        return 200, self._found(route, agent.get(route.deployment_id, poll.log_after, poll.wait))
 
     @staticmethod
     def _found(route: Route, body: dict[str, Any] | None) -> dict[str, Any]:
@@ -272,9 +258,11 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class AgentServer(ThreadingHTTPServer):
-    """Serves each connection in its own thread, at most `max_connections` at once (more are
-    closed as they come); a connection must send each request, and finish its TLS handshake,
-    within `request_timeout` seconds or it is closed."""
+    """Serves each connection in its own thread, at most `max_connections` at once and
+    `max_per_address` from one address (more are closed as they come); a connection must send
+    each request, and finish its TLS handshake, within `request_timeout` seconds, and is closed
+    after the answer to a request that was refused (4xx) or that came after
+    `connection_lifetime` seconds (10 request timeouts unless said)."""
 
     daemon_threads = True
     allow_reuse_address = True
@@ -289,16 +277,18 @@ class AgentServer(ThreadingHTTPServer):
         *,
         request_timeout: float = REQUEST_TIMEOUT,
         max_connections: int = MAX_CONNECTIONS,
+        max_per_address: int | None = None,
+        connection_lifetime: float | None = None,
     ):
         super().__init__(address, Handler)
         self.agent = agent
         self.token = token
         self.tls = tls
         self.request_timeout = request_timeout
+        self.connection_lifetime = connection_lifetime or 10 * request_timeout
         self.max_connections = max_connections
-        self._slots = threading.BoundedSemaphore(max_connections)
-        self._refused = 0  # connections refused since the last warning about it
-        self._refused_warned = -float("inf")
+        self.max_per_address = max_per_address or per_address_share(max_connections)
+        self._slots = ConnectionSlots(max_connections, self.max_per_address)
         if tls is not None:
             # the handshake happens in the request thread, so a slow client cannot hold up accept()
             self.socket = tls.wrap_socket(
@@ -306,35 +296,20 @@ class AgentServer(ThreadingHTTPServer):
             )
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
-            self._refuse(request, client_address)
+        if not self._slots.take(client_address[0]):
+            self.shutdown_request(request)
             return
         try:
             super().process_request(request, client_address)  # starts the connection's thread
         except BaseException:
-            self._slots.release()
+            self._slots.give_back(client_address[0])
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self._slots.release()
-
-    def _refuse(self, request: Any, client_address: Any) -> None:
-        """Close a connection beyond the bound at once; warn about it now and then, not for
-        each one (a flood must not flood the log)."""
-        self.shutdown_request(request)
-        self._refused += 1
-        if time.monotonic() - self._refused_warned >= 10:
-            log.warning(
-                "refused %d connections (the latest from %s): %d are being served, the most "
-                "at once (--max-connections)",
-                self._refused,
-                client_address[0],
-                self.max_connections,
-            )
-            self._refused, self._refused_warned = 0, time.monotonic()
+            self._slots.give_back(client_address[0])
 
     def handle_error(self, request: object, client_address: object) -> None:
         log.debug("connection from %s failed", client_address, exc_info=True)
@@ -358,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
             tls,
             request_timeout=args.request_timeout,
             max_connections=args.max_connections,
+            max_per_address=args.max_connections_per_address,
         )
     except (StartError, StepFailed) as exc:  # StepFailed: state.json cannot be written
         print(f"appupdater-agent: {exc}", file=sys.stderr)

@@ -65,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"connections served at once; more are closed at once (default {MAX_CONNECTIONS})",
     )
     parser.add_argument(
+        "--max-connections-per-address",
+        type=positive(int),
+        metavar="N",
+        help="connections served at once from one address (an IPv6 /64); more are closed at "
+        "once (default a quarter of --max-connections, at least 2)",
+    )
+    parser.add_argument(
         "--max-download-mb",
         type=positive(float),
         default=MAX_DOWNLOAD_MB,
@@ -106,6 +113,13 @@ def positive(kind: type[int] | type[float]) -> Callable[[str], float]:
 
     parse.__name__ = kind.__name__  # argparse names the type in its messages
     return parse
+
+
+def per_address_share(max_connections: int) -> int:
+    """How many connections one address may hold by default: a quarter of all, but at least
+    2 (the workstation's engine keeps one to a device for a deployment's long polls and opens
+    another for each probe round), and never more than all."""
+    return min(max_connections, max(2, max_connections // 4))
 
 
 def limits(args: argparse.Namespace) -> Limits:

@@ -10,33 +10,16 @@ import socket
 import ssl
 import threading
 import time
-from contextlib import contextmanager
 
 import pytest
 
-from appupdater.agent.server import AgentServer
-from appupdater.agent.state import Agent
+from tests.agent.sockets import closed_by_peer, connections, serving, status_answer, wait_until
 from tests.agents import TOKEN, AgentProcess, make_certificate
 
 REQUEST = (
     "GET /v1/status HTTP/1.1\r\nHost: agent\r\n"
     f"Authorization: Bearer {TOKEN}\r\nX-Padding: {'p' * 200}\r\n\r\n"
 ).encode()
-
-
-@contextmanager
-def serving(tmp_path, tls: ssl.SSLContext | None = None, **limits):
-    server = AgentServer(
-        ("127.0.0.1", 0), Agent(tmp_path / "device", "press-07"), TOKEN, tls, **limits
-    )
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.fixture(scope="module")
@@ -50,67 +33,16 @@ def server_tls(certificate) -> ssl.SSLContext:
     return context
 
 
-def status_answer(server: AgentServer, tls: bool = False) -> tuple[int, float]:
-    """A well-behaved client's GET status: its HTTP status and how long it took."""
-    host, port = server.server_address[:2]
-    started = time.monotonic()
-    if tls:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-            host, port, timeout=10, context=context
-        )
-    else:
-        connection = http.client.HTTPConnection(host, port, timeout=10)
-    try:
-        connection.request("GET", "/v1/status", headers={"Authorization": f"Bearer {TOKEN}"})
-        answer = connection.getresponse()
-        answer.read()
-        return answer.status, time.monotonic() - started
-    finally:
-        connection.close()
-
-
 @pytest.fixture
 def connect():
-    """Opens client connections (non-blocking once `send` is sent); closes them at the end."""
-    opened: list[socket.socket] = []
-
-    def open_one(server: AgentServer, send: bytes = b"") -> socket.socket:
-        sock = socket.create_connection(server.server_address[:2], timeout=5)
-        opened.append(sock)
-        if send:
-            sock.sendall(send)
-        sock.setblocking(False)
-        return sock
-
-    yield open_one
-    for sock in opened:
-        sock.close()
+    with connections() as open_one:
+        yield open_one
 
 
-def closed_by_peer(sock: socket.socket) -> bool:
-    """Whether the other end closed the connection (whatever it sent before that)."""
-    try:
-        while data := sock.recv(65536):
-            del data
-        return True
-    except (BlockingIOError, ssl.SSLWantReadError):
-        return False
-    except OSError:  # reset
-        return True
-
-
-def wait_until(condition, timeout: float, step=None) -> float:
-    """Seconds until `condition()` held; `step()` runs between checks. Fails after `timeout`."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"not within {timeout} s")
-        if step is not None:
-            step()
-        time.sleep(0.05)
-    return time.monotonic() - started
+def spread(i: int, addresses: int = 5) -> str:
+    """One of `addresses` client addresses other than 127.0.0.1 (each may hold only its share
+    of the connections; test_connection_limits.py)."""
+    return f"127.0.1.{i % addresses + 1}"
 
 
 def test_idle_half_sent_and_trickled_requests_are_cut_at_the_deadline(tmp_path, connect):
@@ -118,9 +50,9 @@ def test_idle_half_sent_and_trickled_requests_are_cut_at_the_deadline(tmp_path, 
     baseline = threading.active_count()
     with serving(tmp_path, request_timeout=timeout) as server:
         opened = time.monotonic()
-        idle = [connect(server) for _ in range(20)]
-        half = [connect(server, REQUEST[: 20 + i * 5]) for i in range(20)]
-        trickled = [connect(server, REQUEST[:1]) for _ in range(10)]
+        idle = [connect(server, source=spread(i)) for i in range(20)]
+        half = [connect(server, REQUEST[: 20 + i * 5], spread(i)) for i in range(20)]
+        trickled = [connect(server, REQUEST[:1], spread(i)) for i in range(10)]
         held = idle + half + trickled
         sent = {id(sock): 1 for sock in trickled}
         peak = [threading.active_count()]
@@ -154,7 +86,11 @@ def test_connections_beyond_the_bound_are_closed_at_once(tmp_path, connect):
     baseline = threading.active_count()
     with serving(tmp_path, request_timeout=60) as server:
         assert server.max_connections == 64
-        held = [connect(server, b"GET /v1/status HTTP/1.1\r\nHost: a") for _ in range(600)]
+        assert server.max_per_address == 16  # so 40 addresses send 15 each
+        held = [
+            connect(server, b"GET /v1/status HTTP/1.1\r\nHost: a", spread(i, 40))
+            for i in range(600)
+        ]
         wait_until(lambda: sum(closed_by_peer(sock) for sock in held) >= 600 - 64, 10)
         assert sum(not closed_by_peer(sock) for sock in held) == 64
         assert threading.active_count() <= baseline + 1 + 64
@@ -168,8 +104,9 @@ def test_a_connection_that_never_starts_tls_does_not_hold_anyone_up(tmp_path, co
     timeout = 2.0
     with serving(tmp_path, server_tls(certificate), request_timeout=timeout) as server:
         opened = time.monotonic()
-        silent = [connect(server) for _ in range(30)]
-        garbage = [connect(server, b"\x16\x03\x01\x02\x00\x01") for _ in range(10)]  # half a hello
+        silent = [connect(server, source=spread(i)) for i in range(30)]
+        hello = b"\x16\x03\x01\x02\x00\x01"  # half a TLS client hello
+        garbage = [connect(server, hello, spread(i)) for i in range(10)]
         client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         client.check_hostname, client.verify_mode = False, ssl.CERT_NONE
         quiet = client.wrap_socket(socket.create_connection(server.server_address[:2], timeout=5))
@@ -204,15 +141,17 @@ def test_a_kept_alive_connection_gets_the_deadline_anew_for_each_request(tmp_pat
 
 
 def test_the_agent_command_takes_the_limits(tmp_path, connect):
+    limits = ("--max-connections", "3", "--max-connections-per-address", "1")
     agent = AgentProcess(
-        "press-07", tmp_path / "state", extra=("--request-timeout", "1", "--max-connections", "2")
+        "press-07", tmp_path / "state", extra=("--request-timeout", "1", *limits)
     ).start()
     try:
         server = type("Address", (), {"server_address": ("127.0.0.1", agent.port)})
         held = [connect(server) for _ in range(4)]
-        wait_until(lambda: sum(closed_by_peer(sock) for sock in held) == 2, 5)  # beyond 2
+        # beyond 1 from this address, though 3 could be served in all
+        wait_until(lambda: sum(closed_by_peer(sock) for sock in held) == 3, 5)
         took = wait_until(lambda: all(closed_by_peer(sock) for sock in held), 5)
-        assert took < 3  # the two served ones by their 1 s deadline
+        assert took < 3  # the served one by its 1 s deadline
         with agent.client() as client:
             assert client.status().device == "press-07"
     finally:

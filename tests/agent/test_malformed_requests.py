@@ -78,7 +78,8 @@ def test_other_methods_are_a_405_in_json_with_the_allowed_ones(server, method):
     assert headers["WWW-Authenticate"].startswith("Bearer ")
 
 
-def test_head_is_a_405_without_a_body_and_the_connection_goes_on(server):
+def test_head_is_a_405_without_a_body_and_the_client_goes_on(server):
+    """Like every 4xx the 405 ends the connection; the client's next request opens another."""
     connection = http.client.HTTPConnection(*server.server_address[:2], timeout=10)
     try:
         connection.request("HEAD", "/v1/status", headers={"Authorization": f"Bearer {TOKEN}"})
@@ -87,6 +88,7 @@ def test_head_is_a_405_without_a_body_and_the_connection_goes_on(server):
         assert answer.headers["Allow"] == "GET"
         assert answer.headers["Content-Type"] == "application/json"
         assert answer.read() == b""
+        assert answer.headers["Connection"] == "close"
         connection.request("GET", "/v1/status", headers={"Authorization": f"Bearer {TOKEN}"})
         answer = connection.getresponse()
         assert answer.status == 200
@@ -126,3 +128,63 @@ def test_broken_requests_are_answered_in_json(server, raw, expected):
     status, _, body = exchange(server, raw)
     assert status == expected, body
     assert body["error"]
+
+
+@pytest.mark.parametrize(
+    ("target", "expected", "words"),
+    [
+        ("http://[x/v1/status", 400, "not a URL"),
+        ("http://[::1/v1/status", 400, "not a URL"),
+        ("http://agent:port/v1/status", 400, "not a URL"),
+        ("http://agent:99999/v1/status", 400, "not a URL"),
+        ("ftp://agent/v1/status", 400, "http"),
+        ("agent/v1/status", 400, "neither a path nor"),
+        ("*", 400, "neither a path nor"),
+        ("http://agent:8443/v1/status", 200, ""),
+        ("https://[::1]:8443/v1/status?x=1#top", 200, ""),
+        ("/v1/status#top", 200, ""),
+        ("/v1/deployments/d1?wait=nan", 400, "wait"),
+        ("/v1/deployments/d1?wait=inf", 400, "wait"),
+        ("/v1/deployments/d1?wait=1e999", 400, "wait"),
+        ("/v1/deployments/d1?wait=%ff", 400, "wait"),
+        ("/v1/deployments/d1?log_after=%D9%A1%D9%A2", 400, "log_after"),
+        ("/v1/deployments/d1?log_after=1_000", 400, "log_after"),
+        ("/v1/deployments/d1?log_after=" + "9" * 5000, 400, "log_after"),
+        ("/v1/deployments/d1?log_after=-1", 400, "log_after"),
+        ("/v1/deployments/d1?log_after=1&&;=&%zz", 404, "no deployment d1"),
+        ("/v1/deployments/%2e%2e", 400, "deployment id"),
+        ("/v1/deployments/d1%00", 400, "deployment id"),
+    ],
+)
+def test_request_targets_that_are_not_paths_or_urls_are_a_400(server, target, expected, words):
+    """What a token holder can put in the request line: the target in absolute form
+    (RFC 9112 3.2.2) is served, one that is not a URL (or a query that is not numbers) is a
+    400 naming it; never a 500."""
+    raw = f"GET {target} HTTP/1.1\r\nHost: agent\r\n{AUTH}\r\n".encode()
+    status, _, body = exchange(server, raw)
+    assert status == expected, body
+    if words:
+        assert words in body["error"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        (b"X-Odd: \xff\xfe\x00\x01\r\n", 200),
+        (b"X-Folded: a\r\n b\r\n", 200),
+        (b"no colon here\r\n", 200),
+        (b"\xff\xfe: value\r\n", 200),
+        (b"Host: [x\r\n", 200),
+        (b"Content-Length: 1\x00\r\n", 400),
+        (b"Content-Length: \xc2\xb2\r\n", 400),
+        (b"Transfer-Encoding: chunked\r\n", 200),
+        (b"Expect: 100-continue\r\n", 200),
+        (b"Authorization: Bearer \xff\xfe\r\n", 401),
+        ("Authorization: Bearer é\r\n".encode(), 401),
+    ],
+)
+def test_headers_with_odd_bytes_are_answered_in_json(server, headers, expected):
+    auth = b"" if expected == 401 else AUTH.encode()
+    raw = b"GET /v1/status HTTP/1.1\r\n" + auth + headers + b"Connection: close\r\n\r\n"
+    status, _, body = exchange(server, raw)
+    assert status == expected, body

@@ -59,6 +59,15 @@ from appupdater.agent.state import Agent, Conflict
 
 log = logging.getLogger("appupdater.agent")
 
+
+def printable(text: str) -> str:
+    """`text` with control characters escaped (\\x1b), so what a client sends can never write
+    escape sequences or lines of its own into the agent's log."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
 # The line format of every App Updater log (appupdater.desktop.LOG_FORMAT; the agent keeps
 # its own copy, as it imports nothing of the app: tests/test_logs.py checks they agree).
 LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s: %(message)s"
@@ -115,8 +124,13 @@ class Handler(BaseHTTPRequestHandler):
             self.request_version = "HTTP/1.0"  # would leave out the status line and headers
         self._send(code, {"error": message or HTTPStatus(code).phrase})
 
+    @property
+    def shown(self) -> str:
+        """The request's target as it may be logged."""
+        return printable(self.path)
+
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
+        log.debug("%s %s", self.address_string(), printable(format % args))
 
     def _send(
         self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
@@ -191,19 +205,19 @@ class Handler(BaseHTTPRequestHandler):
         except Conflict as exc:
             self._send(409, {"error": str(exc)})
         except (BrokenPipeError, ConnectionResetError) as exc:
-            log.debug("%s %s: the client closed the connection (%s)", method, self.path, exc)
+            log.debug("%s %s: the client closed the connection (%s)", method, self.shown, exc)
         except TimeoutError as exc:  # the body did not come in time (or the answer did not go)
-            log.info("%s %s from %s: %s", method, self.path, self.address_string(), exc)
+            log.info("%s %s from %s: %s", method, self.shown, self.address_string(), exc)
             self.close_connection = self._body_read = True
             with contextlib.suppress(OSError):
                 self._send(408, {"error": str(exc)})
         except Exception as exc:  # never let a request take the agent down
-            log.exception("request %s %s failed", method, self.path)
+            log.exception("request %s %s failed", method, self.shown)
             try:
                 self._send(500, {"error": f"internal error in the agent: {exc!r}"})
             except OSError as send_error:
                 log.debug(
-                    "%s %s: the 500 answer could not be sent (%s)", method, self.path, send_error
+                    "%s %s: the 500 answer could not be sent (%s)", method, self.shown, send_error
                 )
 
     def do_GET(self) -> None:

@@ -188,3 +188,15 @@ def test_headers_with_odd_bytes_are_answered_in_json(server, headers, expected):
     raw = b"GET /v1/status HTTP/1.1\r\n" + auth + headers + b"Connection: close\r\n\r\n"
     status, _, body = exchange(server, raw)
     assert status == expected, body
+
+
+def test_control_characters_in_a_request_never_reach_the_log_raw(server, caplog):
+    """A client cannot write escape sequences or fake lines into the agent's log: what it sent
+    is logged with control characters escaped."""
+    caplog.set_level("DEBUG", logger="appupdater")
+    status, _, _ = exchange(server, request("GET", "/v1/\x1b[31mred\rfake\x07", ""))
+    assert status in (400, 401)
+    for record in caplog.records:
+        text = record.getMessage()
+        assert not any(c in text for c in "\x1b\r\x07"), text
+    assert any("\\x1b[31mred" in record.getMessage() for record in caplog.records)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from appupdater.agent.reading import opened as _opened
 from appupdater.agent.removal import remove_tree
 from appupdater.agent.steps import StepFailed, size_text
 
@@ -27,12 +28,18 @@ def unpack(archive: Path, destination: Path, *, what: str, max_bytes: int | None
     before them, symlinks that resolve outside (checked on the finished tree, so chains of
     links count), and paths deeper or longer than a file system holds are refused. Folders
     and files are written first, walking every folder without following links; symlinks last.
-    More than `max_bytes` unpacked (by the headers, read only until they pass it, and counted
-    while writing) is refused. On any problem nothing is left."""
+    More than `max_bytes` unpacked (what the members take on disk by their headers, read only
+    until they pass it, and counted while writing) or more than MAX_MEMBERS members is
+    refused, and tarfile never reads a header larger than MAX_READ. On any problem nothing
+    is left."""
     destination.mkdir(parents=True)
     try:
-        with tarfile.open(archive, "r:*") as tar:
-            entries = _plan(_members(tar, what, max_bytes), what)
+        block = max(BLOCK, os.stat(destination).st_blksize)
+        with (
+            _opened(archive, what, max_bytes) as stream,
+            tarfile.open(fileobj=stream, mode="r:") as tar,
+        ):
+            entries = _plan(_members(tar, what, max_bytes, block), what)
             _write(tar, entries, destination, what, max_bytes)
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         _clean(destination)
@@ -55,22 +62,34 @@ def _too_large(what: str, counted: int, limit: int) -> str:
     )
 
 
-HEADER = 512  # what a member's header takes: a flood of empty members is bounded too
+BLOCK = 4096  # the least a file, folder or link takes on disk (an inode, a block)
+MAX_MEMBERS = 100_000  # tarfile keeps every header in memory
 MAX_LEVELS = 64  # folders in one path
 MAX_NAME = 255  # bytes in one name (NAME_MAX)
 MAX_PATH = 4096  # bytes in one path (PATH_MAX)
 
 
-def _cost(member: tarfile.TarInfo) -> int:
-    return HEADER + (member.size if member.isfile() else 0)
+def _cost(member: tarfile.TarInfo, block: int) -> int:
+    """What a member takes on disk: its size in whole blocks, and at least one block."""
+    size = member.size if member.isfile() else 0
+    return max(block, -(-size // block) * block)
 
 
-def _members(tar: tarfile.TarFile, what: str, max_bytes: int | None) -> list[tarfile.TarInfo]:
-    """The members' headers, read only as long as their sizes stay within `max_bytes`."""
-    members, counted = [], 0
+def _members(
+    tar: tarfile.TarFile, what: str, max_bytes: int | None, block: int
+) -> list[tarfile.TarInfo]:
+    """The members' headers, read only as long as what they take stays within `max_bytes`
+    and they are at most MAX_MEMBERS."""
+    members: list[tarfile.TarInfo] = []
+    counted = 0
     for member in tar:
+        if len(members) >= MAX_MEMBERS:
+            raise StepFailed(
+                f"{what} is refused: it holds more than {MAX_MEMBERS:,} files, folders and links; "
+                "nothing was unpacked"
+            )
         members.append(member)
-        counted += _cost(member)
+        counted += _cost(member, block)
         if max_bytes is not None and counted > max_bytes:
             raise StepFailed(_too_large(what, counted, max_bytes))
     return members

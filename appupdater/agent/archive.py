@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
-import shutil
 import stat
 import tarfile
 import zlib
@@ -15,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from appupdater.agent.reading import opened as _opened
+from appupdater.agent.removal import remove_tree
 from appupdater.agent.steps import StepFailed, size_text
 
 CHUNK = 64 * 1024
@@ -24,22 +25,34 @@ def unpack(archive: Path, destination: Path, *, what: str, max_bytes: int | None
     """Unpack a .tar.gz into `destination` (created; must not exist) so that nothing is ever
     written outside it and nothing is written through a link: absolute paths, `..`, device
     files, members inside a link of the archive, hard links to anything but a file unpacked
-    before them, and symlinks that resolve outside (checked on the finished tree, so chains
-    of links count) are refused. Folders and files are written first, walking every folder
-    without following links; symlinks last. More than `max_bytes` unpacked (by the headers,
-    read only until they pass it, and counted while writing) is refused. On any problem
-    nothing is left."""
+    before them, symlinks that resolve outside (checked on the finished tree, so chains of
+    links count), and paths deeper or longer than a file system holds are refused. Folders
+    and files are written first, walking every folder without following links; symlinks last.
+    More than `max_bytes` unpacked (what the members take on disk by their headers, read only
+    until they pass it, and counted while writing) or more than MAX_MEMBERS members is
+    refused, and tarfile never reads a header larger than MAX_READ. On any problem nothing
+    is left."""
     destination.mkdir(parents=True)
     try:
-        with tarfile.open(archive, "r:*") as tar:
-            entries = _plan(_members(tar, what, max_bytes), what)
+        block = max(BLOCK, os.stat(destination).st_blksize)
+        with (
+            _opened(archive, what, max_bytes) as stream,
+            tarfile.open(fileobj=stream, mode="r:") as tar,
+        ):
+            entries = _plan(_members(tar, what, max_bytes, block), what)
             _write(tar, entries, destination, what, max_bytes)
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        shutil.rmtree(destination, ignore_errors=True)
+        _clean(destination)
         raise StepFailed(f"{what} is not a readable .tar.gz: {exc}") from exc
     except BaseException:
-        shutil.rmtree(destination, ignore_errors=True)
+        _clean(destination)
         raise
+
+
+def _clean(destination: Path) -> None:
+    """Remove what was unpacked, however deep; the problem that led here is the one told."""
+    with contextlib.suppress(OSError):
+        remove_tree(destination)
 
 
 def _too_large(what: str, counted: int, limit: int) -> str:
@@ -49,19 +62,34 @@ def _too_large(what: str, counted: int, limit: int) -> str:
     )
 
 
-HEADER = 512  # what a member's header takes: a flood of empty members is bounded too
+BLOCK = 4096  # the least a file, folder or link takes on disk (an inode, a block)
+MAX_MEMBERS = 100_000  # tarfile keeps every header in memory
+MAX_LEVELS = 64  # folders in one path
+MAX_NAME = 255  # bytes in one name (NAME_MAX)
+MAX_PATH = 4096  # bytes in one path (PATH_MAX)
 
 
-def _cost(member: tarfile.TarInfo) -> int:
-    return HEADER + (member.size if member.isfile() else 0)
+def _cost(member: tarfile.TarInfo, block: int) -> int:
+    """What a member takes on disk: its size in whole blocks, and at least one block."""
+    size = member.size if member.isfile() else 0
+    return max(block, -(-size // block) * block)
 
 
-def _members(tar: tarfile.TarFile, what: str, max_bytes: int | None) -> list[tarfile.TarInfo]:
-    """The members' headers, read only as long as their sizes stay within `max_bytes`."""
-    members, counted = [], 0
+def _members(
+    tar: tarfile.TarFile, what: str, max_bytes: int | None, block: int
+) -> list[tarfile.TarInfo]:
+    """The members' headers, read only as long as what they take stays within `max_bytes`
+    and they are at most MAX_MEMBERS."""
+    members: list[tarfile.TarInfo] = []
+    counted = 0
     for member in tar:
+        if len(members) >= MAX_MEMBERS:
+            raise StepFailed(
+                f"{what} is refused: it holds more than {MAX_MEMBERS:,} files, folders and links; "
+                "nothing was unpacked"
+            )
         members.append(member)
-        counted += _cost(member)
+        counted += _cost(member, block)
         if max_bytes is not None and counted > max_bytes:
             raise StepFailed(_too_large(what, counted, max_bytes))
     return members
@@ -89,6 +117,39 @@ def _parts(name: str, refuse: Callable[[str], StepFailed]) -> tuple[str, ...]:
     return parts
 
 
+def _shown(name: str) -> str:
+    """A member's name for a message: a long one is cut."""
+    return name if len(name) <= 60 else name[:40] + "…"
+
+
+def _check_lengths(
+    member: tarfile.TarInfo, parts: tuple[str, ...], refuse: Callable[[str], StepFailed]
+) -> None:
+    """Refuse paths that no file system unpacks (or that only a walk by descriptors reaches and
+    nothing removes without recursing): too many levels, a name or a path too long."""
+    shown = _shown(member.name)
+    if len(parts) > MAX_LEVELS:
+        raise refuse(
+            f"{shown} has a path of {len(parts):,} levels; at most {MAX_LEVELS} are unpacked"
+        )
+    for part in parts:
+        if len(os.fsencode(part)) > MAX_NAME:
+            raise refuse(
+                f"{shown} has a name of {len(os.fsencode(part)):,} bytes; at most {MAX_NAME} "
+                "bytes fit in one file or folder name"
+            )
+    path = len(os.fsencode("/".join(parts)))
+    if path > MAX_PATH:
+        raise refuse(
+            f"{shown} has a path of {path:,} bytes; at most {MAX_PATH:,} bytes are unpacked"
+        )
+    if member.issym() and len(os.fsencode(member.linkname)) > MAX_PATH:
+        raise refuse(
+            f"the link {shown} points at a path of {len(os.fsencode(member.linkname)):,} bytes; "
+            f"at most {MAX_PATH:,} bytes are unpacked"
+        )
+
+
 def _plan(members: list[tarfile.TarInfo], what: str) -> list[_Entry]:
     """Check every member before anything is written; the entries to write, in order."""
 
@@ -109,6 +170,7 @@ def _plan(members: list[tarfile.TarInfo], what: str) -> list[_Entry]:
         else:
             raise refuse(f"{member.name} is a device file or a pipe")
         parts = _parts(member.name, refuse)
+        _check_lengths(member, parts, refuse)
         if not parts:
             if kind == "folder":
                 continue  # the top folder itself ("./")

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -41,6 +40,7 @@ from appupdater.agent.protocol import (
     Phase,
     Status,
 )
+from appupdater.agent.removal import remove_tree
 
 log = logging.getLogger("appupdater.agent")
 
@@ -109,8 +109,8 @@ class Agent:
             }
             journal = data.get("journal")
             self.journal = Journal.from_json(journal) if journal is not None else None
-        shutil.rmtree(self.root / "staging", ignore_errors=True)
-        (self.root / "staging").mkdir()  # fails loudly if the old one could not be removed
+        remove_tree(self.root / "staging")  # however deep (rmtree recursed); raises if it cannot
+        (self.root / "staging").mkdir()
         for partial in (self.root / "downloads").glob("*.part"):
             partial.unlink()
         if self.journal is not None:
@@ -355,7 +355,7 @@ class Agent:
                 raise Cancelled()
             self._report(deployment, Phase.INSTALLING, base + share * 0.8, f"unpacking {what}")
             staging = self.root / "staging" / f"{module.name}-{module.version}-{os.getpid()}"
-            shutil.rmtree(staging, ignore_errors=True)  # unpack() refuses one that is still there
+            remove_tree(staging)  # unpack() refuses one that is still there
             unpack(archive, staging, what=what, **self.limits.unpack_options())
             target = self.modules.version_dir(module.name, module.version)
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -227,7 +227,7 @@ def test_a_flood_of_empty_members_counts_too(tmp_path):
 def test_the_limit_is_also_counted_while_writing(tmp_path, monkeypatch):
     """Headers that under-state the sizes are caught by counting the bytes actually written."""
     archive = gzip_bomb(tmp_path / "bomb.tar.gz", 2 * 1024 * 1024)
-    monkeypatch.setattr(agent_archive, "_cost", lambda member: 0)
+    monkeypatch.setattr(agent_archive, "_cost", lambda member, block: 0)
     destination = tmp_path / "mod"
     with pytest.raises(StepFailed, match=r"the limit of 1\.0 MB \(at least .*nothing was unpacked"):
         unpack(archive, destination, what="mod 1.0", max_bytes=1024 * 1024)

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from appupdater.agent.reading import opened as _opened
 from appupdater.agent.removal import remove_tree
-from appupdater.agent.steps import StepFailed, size_text
+from appupdater.agent.steps import StepFailed, too_large
 
 CHUNK = 64 * 1024
 
@@ -55,13 +55,6 @@ def _clean(destination: Path) -> None:
         remove_tree(destination)
 
 
-def _too_large(what: str, counted: int, limit: int) -> str:
-    return (
-        f"{what} is refused: it unpacks to more than the limit of {size_text(limit)} (at "
-        f"least {size_text(counted)}); nothing was unpacked"
-    )
-
-
 BLOCK = 4096  # the least a file, folder or link takes on disk (an inode, a block)
 MAX_MEMBERS = 100_000  # tarfile keeps every header in memory
 MAX_LEVELS = 64  # folders in one path
@@ -91,7 +84,7 @@ def _members(
         members.append(member)
         counted += _cost(member, block)
         if max_bytes is not None and counted > max_bytes:
-            raise StepFailed(_too_large(what, counted, max_bytes))
+            raise StepFailed(too_large(what, counted, max_bytes))
     return members
 
 
@@ -271,7 +264,7 @@ def _write(
                     else:
                         written = _copy(tar, member, parent, entry.parts[-1], written)
                         if max_bytes is not None and written > max_bytes:
-                            raise StepFailed(_too_large(what, written, max_bytes))
+                            raise StepFailed(too_large(what, written, max_bytes))
                 finally:
                     os.close(parent)
         for entry in entries:

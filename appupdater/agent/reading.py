@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from appupdater.agent.steps import StepFailed, size_text
+from appupdater.agent.steps import StepFailed, size_text, too_large
 
 # The largest read tarfile may make at once. Unpacking reads file data in chunks of 64 KB, so
 # only tarfile's own header reads ask for more: names, link targets and attributes a module
@@ -40,11 +40,7 @@ class Capped:
         data = self.source.read(size)
         position = self.source.tell()
         if self.stop is not None and self.limit is not None and position > self.stop:
-            raise StepFailed(
-                f"{self.what} is refused: it unpacks to more than the limit of "
-                f"{size_text(self.limit)} (at least {size_text(position)}, headers included); "
-                "nothing was unpacked"
-            )
+            raise StepFailed(too_large(self.what, position, self.limit, ", headers included"))
         return data
 
     def seek(self, offset: int, whence: int = 0) -> int:

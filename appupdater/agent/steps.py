@@ -21,3 +21,14 @@ def size_text(size: int) -> str:
     if size < 1024 * 1024:
         return f"{size:,} bytes"
     return f"{size / (1024 * 1024):,.1f} MB"
+
+
+def too_large(what: str, counted: int, limit: int, extra: str = "") -> str:
+    """The refusal of an archive past `limit`; how much it holds where that reads differently
+    from the limit ("at least 3.0 MB" beside "1.0 MB", not "10.3 MB" beside "10.3 MB")."""
+    at_least = size_text(counted)
+    seen = f" (at least {at_least}{extra})" if at_least != size_text(limit) else ""
+    return (
+        f"{what} is refused: it unpacks to more than the limit of {size_text(limit)}{seen}; "
+        "nothing was unpacked"
+    )

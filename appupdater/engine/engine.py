@@ -109,6 +109,7 @@ class Engine(QObject):
         self._next_probe = 0.0  # time.monotonic() of the next probe round
         self._probe_requested = False
         self._steps = 0  # whole scheduling steps completed
+        self._beaten = 0.0  # self.clock.monotonic() of this engine's last heartbeat
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -217,11 +218,13 @@ class Engine(QObject):
         with translate_errors():
             now = self.clock.now()
             if full:
-                scheduling.heartbeat(self.instance, socket.gethostname(), os.getpid(), now)
+                self._beat(every=0)
                 for run_id in scheduling.pending_runs():
+                    self._beat()
                     applied = apply_configuration(run_id, now)
                     changed = changed or not applied.already_applied
                     log.info("run %d configured: %s", run_id, applied)
+                self._beat()
                 changed |= bool(scheduling.promote_due(now))
                 changed |= bool(scheduling.requeue_interrupted(now, self._watch))
                 self._stop_lost_attempts()
@@ -243,6 +246,16 @@ class Engine(QObject):
             for _ in range(start):
                 self.workers.start(_Call(self._loop))
         return changed or bool(jobs)
+
+    def _beat(self, every: float | None = None) -> None:
+        """Tell the other engines this one is alive: at the start of each whole step, and
+        within a step before each part that may be slow once a tick has passed (others judge
+        an engine dead by its beat standing still, see core/liveness.py)."""
+        interval = self.settings.tick_ms / 1000 if every is None else every
+        if self.clock.monotonic() - self._beaten < interval:
+            return
+        scheduling.heartbeat(self.instance, socket.gethostname(), os.getpid(), self.clock.now())
+        self._beaten = self.clock.monotonic()
 
     def _stop_lost_attempts(self) -> None:
         """Attempts of this engine that another engine took over (this one was thought dead:

@@ -96,7 +96,8 @@ class Engine(QObject):
         self._timer.setInterval(self.settings.tick_ms)
         self._timer.timeout.connect(self._tick)
         self._lock = threading.Lock()
-        self._handles: dict[int, Handle] = {}
+        # (deployment id, claim) → handle: a lost attempt may wind down beside the next claim
+        self._handles: dict[tuple[int, int], Handle] = {}
         self._dispatch_pending = False
         self._full_pending = False
         self._stopping = True  # until start(): an engine not started does no work
@@ -218,7 +219,7 @@ class Engine(QObject):
         with translate_errors():
             now = self.clock.now()
             if full:
-                self._beat(every=0)
+                self._beat(always=True)
                 for run_id in scheduling.pending_runs():
                     self._beat()
                     applied = apply_configuration(run_id, now)
@@ -238,7 +239,7 @@ class Engine(QObject):
                     handle = Handle(claim=job.claim)
                     if self._interrupting:  # claimed while stop() ran: back to queued at once
                         handle.stop.set()
-                    self._handles[job.id] = handle
+                    self._handles[job.id, job.claim] = handle
                     self._queue.append((job, handle))
                     self._runs_seen.add(job.run_id)
                 start = min(settings.concurrency - self._loops, len(self._queue))
@@ -247,23 +248,21 @@ class Engine(QObject):
                 self.workers.start(_Call(self._loop))
         return changed or bool(jobs)
 
-    def _beat(self, every: float | None = None) -> None:
-        """Tell the other engines this one is alive: at the start of each whole step, and
-        within a step before each part that may be slow once a tick has passed (others judge
-        an engine dead by its beat standing still, see core/liveness.py)."""
-        interval = self.settings.tick_ms / 1000 if every is None else every
-        if self.clock.monotonic() - self._beaten < interval:
-            return
-        scheduling.heartbeat(self.instance, socket.gethostname(), os.getpid(), self.clock.now())
-        self._beaten = self.clock.monotonic()
+    def _beat(self, *, always: bool = False) -> None:
+        """Tell the other engines this one is alive (core/liveness.py): at the start of a whole
+        step, and before each slow part of it once a tick has passed since the last beat."""
+        now = self.clock.monotonic()
+        if always or now - self._beaten >= self.settings.tick_ms / 1000:
+            scheduling.heartbeat(self.instance, socket.gethostname(), os.getpid(), self.clock.now())
+            self._beaten = now
 
     def _stop_lost_attempts(self) -> None:
         """Attempts of this engine that another engine took over (this one was thought dead:
         suspended, stalled) stop now, even those whose gateway reports no progress."""
         with self._lock:
             handles = dict(self._handles)
-        for deployment_id in scheduling.claims_lost({d: h.claim for d, h in handles.items()}):
-            handles[deployment_id].lost.set()
+        for attempt in scheduling.claims_lost(handles):
+            handles[attempt].lost.set()
 
     def _maybe_probe(self) -> None:
         """Start a probe round when one is due and none is running."""
@@ -347,7 +346,7 @@ class Engine(QObject):
             log.exception("deployment %d could not be recorded", job.id)
         finally:
             with self._lock:
-                self._handles.pop(job.id, None)
+                self._handles.pop((job.id, job.claim), None)
         if state is None:  # nothing recorded: say only that something may have changed
             if returned:
                 log.warning("deployment %d: taken over by another engine; stopped here", job.id)
@@ -368,9 +367,9 @@ class Engine(QObject):
         at once. Returns (cancelled, asked to stop)."""
         stopped, asked = actions.cancel(ids, self.clock.now())
         with self._lock:
-            for deployment_id in asked:
-                if deployment_id in self._handles:
-                    self._handles[deployment_id].cancel.set()
+            for (deployment_id, _), handle in self._handles.items():
+                if deployment_id in asked:
+                    handle.cancel.set()
         self._signals.changed.emit()
         return stopped, asked
 

@@ -781,3 +781,15 @@ def test_a_watcher_that_stalls_on_every_look_still_judges_a_dead_engine(fleet):
         assert scheduling.requeue_interrupted(NOW, watch) == []
     clock.wait(timedelta(seconds=60))
     assert scheduling.requeue_interrupted(NOW, watch) == [d]
+
+
+def test_claims_lost_tells_an_old_claim_from_the_same_engines_new_one(fleet):
+    """engine-a, taken over, claims the deployment again while its old attempt winds down:
+    of the two attempts it runs, only the old one is lost."""
+    d = _deployment()
+    old = _claimed(d)
+    assert _take_over(C, NOW) == [d]
+    scheduling.heartbeat(A, "host-a", 1, NOW)
+    [new] = scheduling.claim(A, NOW, 10)
+    held = [(d, old.claim), (d, new.claim)]
+    assert scheduling.claims_lost(held) == [(d, old.claim)]

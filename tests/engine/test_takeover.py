@@ -8,6 +8,8 @@ import logging
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from appupdater.core import scheduling
 from appupdater.core.runs import apply_configuration
 from appupdater.engine.clock import ManualClock
@@ -132,3 +134,78 @@ def test_an_engine_beats_between_the_runs_it_configures(
     engine.start()
     qtbot.waitUntil(lambda: len(seen) == 3, timeout=WAIT)
     assert len(set(seen)) == 3
+
+
+class SlowToStop(Gateway):
+    """Installs until told to stop; the first attempt then takes a while to wind down (a
+    request in flight) until `wind_down` is set. `abort` ends everything (test clean-up)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.started: list[int] = []  # claim numbers of the attempts begun
+        self.wind_down = threading.Event()
+        self.abort = threading.Event()
+
+    def probe(self, device):
+        return ProbeResult(True)
+
+    def deploy(self, job, progress, should_stop):
+        with self.lock:
+            self.started.append(job.claim)
+            first = len(self.started) == 1
+        while not should_stop() and not self.abort.is_set():
+            self.abort.wait(0.01)
+        while first and not (self.wind_down.is_set() or self.abort.is_set()):
+            self.abort.wait(0.01)
+        raise Stopped()
+
+
+@pytest.fixture
+def slow_to_stop(qtbot, sim_devices):
+    """An engine running two attempts at once on `SlowToStop`; stopped however the test ends."""
+    gateway = SlowToStop()
+    settings = EngineSettings(
+        tick_ms=40, stale_after=timedelta(seconds=2), probe_interval=None, concurrency=2
+    )
+    engine = Engine(gateway, settings)
+    yield engine, gateway
+    gateway.abort.set()
+    assert engine.stop(interrupt=True, msecs=10_000)
+
+
+def _claim_again(qtbot, caplog, engine: Engine, gateway: SlowToStop) -> int:
+    """The engine runs press-01's deployment; another engine requeues it (this one was thought
+    dead); this engine's next step stops the lost attempt and claims the deployment again.
+    Returns the deployment id once the lost attempt ended."""
+    run_id = approve(devices=["press-01"])
+    engine.start()
+    qtbot.waitUntil(lambda: len(gateway.started) == 1, timeout=WAIT)
+    d = deployment(run_id, "press-01").id
+    Deployment.update(state="queued", claimed_by=None).where(Deployment.id == d).execute()
+    qtbot.waitUntil(lambda: len(gateway.started) == 2, timeout=WAIT)
+    assert engine.running == 2  # the lost attempt winds down; the new one runs
+    with caplog.at_level(logging.WARNING, logger="appupdater.engine"):
+        gateway.wind_down.set()
+        lost = f"deployment {d}: taken over by another engine; stopped here"
+        qtbot.waitUntil(lambda: lost in caplog.text, timeout=WAIT)
+    assert engine.running == 1
+    return d
+
+
+def test_cancel_reaches_an_attempt_claimed_again_after_the_lost_one_ended(
+    qtbot, caplog, slow_to_stop
+):
+    engine, gateway = slow_to_stop
+    d = _claim_again(qtbot, caplog, engine, gateway)
+    assert engine.cancel([d]) == ([], [d])
+    qtbot.waitUntil(lambda: Deployment.get_by_id(d).state == "cancelled", timeout=WAIT)
+    qtbot.waitUntil(lambda: engine.running == 0, timeout=WAIT)
+
+
+def test_quitting_interrupts_an_attempt_claimed_again_after_the_lost_one_ended(
+    qtbot, caplog, slow_to_stop
+):
+    engine, gateway = slow_to_stop
+    d = _claim_again(qtbot, caplog, engine, gateway)
+    assert engine.stop(interrupt=True, msecs=5_000)
+    assert Deployment.get_by_id(d).state == "queued"

@@ -10,9 +10,11 @@ nothing over before it has watched for `stale_after` itself.
 A watcher counts only the time it watched. When its looks are far apart — the database was
 unreachable for everybody (a PostgreSQL restart, SQLite held by a long import), or its own
 step stalled — the others could not beat either, so a pause between two looks counts for at
-most `stale_after / 4`. After any outage a live engine thus has most of `stale_after` to beat
-again, while a watcher whose every step stalls still judges a dead engine, after four such
-looks: never judging anybody would leave a dead engine's deployments running for ever.
+most `stale_after / 4`, or one tick when that is longer (a watcher looking every tick counts
+all of it). After an outage a live engine thus still has most of `stale_after` to beat again
+(about 10 s with the defaults; one tick with the least `stale_after` allowed, three ticks),
+while a watcher whose every step stalls still judges a dead engine, after four such looks:
+never judging anybody would leave a dead engine's deployments running for ever.
 """
 
 from __future__ import annotations
@@ -33,17 +35,22 @@ class _Seen:
 
 class Watch:
     """What engine `instance` has seen of the others' beats, and since when (its own clock).
-    One per engine, kept for its lifetime; `timer` is its monotonic clock in seconds."""
+    One per engine, kept for its lifetime; `timer` is its monotonic clock in seconds; `tick`
+    how often it looks when nothing stalls."""
 
     def __init__(
         self,
         instance: str,
         stale_after: timedelta,
         timer: Callable[[], float] = time.monotonic,
+        *,
+        tick: timedelta = timedelta(0),
     ):
         self.instance = instance
         self.stale_after = stale_after.total_seconds()
         self.timer = timer
+        # the most one pause between two looks counts for
+        self.pause_counted = max(tick.total_seconds(), self.stale_after * PAUSE_COUNTED)
         self.watched = 0.0  # seconds watched: the timer's, each pause counted up to a cap
         self._looked: float | None = None  # the timer at the last look
         self._seen: dict[str, _Seen] = {}
@@ -54,7 +61,7 @@ class Watch:
         now = self.timer()
         if self._looked is not None:
             pause = max(0.0, now - self._looked)
-            self.watched += min(pause, self.stale_after * PAUSE_COUNTED)
+            self.watched += min(pause, self.pause_counted)
         self._looked = now
         seen: dict[str, _Seen] = {}
         silent: dict[str, int] = {}

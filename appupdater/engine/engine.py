@@ -19,7 +19,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
@@ -81,7 +81,10 @@ class Engine(QObject):
         self.clock = clock or SystemClock()
         self.instance = uuid.uuid4().hex
         # other engines' heartbeats, timed on this process's monotonic clock
-        self._watch = Watch(self.instance, self.settings.stale_after, self.clock.monotonic)
+        tick = timedelta(milliseconds=self.settings.tick_ms)
+        self._watch = Watch(
+            self.instance, self.settings.stale_after, self.clock.monotonic, tick=tick
+        )
         self.workers = QThreadPool(self)
         self.workers.setMaxThreadCount(self.settings.concurrency)
         self.dispatcher = QThreadPool(self)

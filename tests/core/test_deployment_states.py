@@ -793,3 +793,20 @@ def test_claims_lost_tells_an_old_claim_from_the_same_engines_new_one(fleet):
     [new] = scheduling.claim(A, NOW, 10)
     held = [(d, old.claim), (d, new.claim)]
     assert scheduling.claims_lost(held) == [(d, old.claim)]
+
+
+def test_a_watcher_counts_whole_ticks_when_stale_after_is_three_ticks(fleet):
+    """With the least `stale_after` allowed, three ticks of 0.5 s, a watcher looking every
+    tick counts each tick whole: a dead engine is judged after 1.5 s, not later."""
+    d = _deployment()
+    _claimed(d)
+    clock = Stopwatch()
+    tick = timedelta(seconds=0.5)
+    watch = Watch(C, 3 * tick, clock, tick=tick)
+    scheduling.heartbeat(C, "host-c", 3, NOW)
+    assert scheduling.requeue_interrupted(NOW, watch) == []
+    for _ in range(2):
+        clock.wait(tick)
+        assert scheduling.requeue_interrupted(NOW, watch) == []
+    clock.wait(tick)
+    assert scheduling.requeue_interrupted(NOW, watch) == [d]

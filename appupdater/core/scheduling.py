@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import operator
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -277,13 +277,14 @@ def claim(instance: str, now: datetime | Callable[[], datetime], limit: int) -> 
     return jobs
 
 
-def claims_lost(held: dict[int, int]) -> list[int]:
-    """Of the attempts an engine runs (deployment id → claim number), those it no longer
-    holds: another engine took them over, or they ended otherwise."""
+def claims_lost(held: Collection[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Of the attempts an engine runs, as (deployment id, claim number), those it no longer
+    holds: another engine took them over, or they ended otherwise. One deployment may appear
+    twice: an attempt lost and winding down, and the engine's later claim of it."""
     if not held:
         return []
     query = Deployment.select(Deployment.id, Deployment.claim).where(
-        Deployment.id.in_(list(held)) & (Deployment.state == S.RUNNING)
+        Deployment.id.in_(sorted({d for d, _ in held})) & (Deployment.state == S.RUNNING)
     )
-    holding = {d for d, claim in tuples(query, tuple[int, int]) if held[d] == claim}
+    holding = set(tuples(query, tuple[int, int]))
     return sorted(set(held) - holding)

@@ -19,7 +19,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
@@ -81,7 +81,10 @@ class Engine(QObject):
         self.clock = clock or SystemClock()
         self.instance = uuid.uuid4().hex
         # other engines' heartbeats, timed on this process's monotonic clock
-        self._watch = Watch(self.instance, self.settings.stale_after, self.clock.monotonic)
+        tick = timedelta(milliseconds=self.settings.tick_ms)
+        self._watch = Watch(
+            self.instance, self.settings.stale_after, self.clock.monotonic, tick=tick
+        )
         self.workers = QThreadPool(self)
         self.workers.setMaxThreadCount(self.settings.concurrency)
         self.dispatcher = QThreadPool(self)
@@ -96,7 +99,8 @@ class Engine(QObject):
         self._timer.setInterval(self.settings.tick_ms)
         self._timer.timeout.connect(self._tick)
         self._lock = threading.Lock()
-        self._handles: dict[int, Handle] = {}
+        # (deployment id, claim) → handle: a lost attempt may wind down beside the next claim
+        self._handles: dict[tuple[int, int], Handle] = {}
         self._dispatch_pending = False
         self._full_pending = False
         self._stopping = True  # until start(): an engine not started does no work
@@ -109,6 +113,7 @@ class Engine(QObject):
         self._next_probe = 0.0  # time.monotonic() of the next probe round
         self._probe_requested = False
         self._steps = 0  # whole scheduling steps completed
+        self._beaten = 0.0  # self.clock.monotonic() of this engine's last heartbeat
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -217,11 +222,13 @@ class Engine(QObject):
         with translate_errors():
             now = self.clock.now()
             if full:
-                scheduling.heartbeat(self.instance, socket.gethostname(), os.getpid(), now)
+                self._beat(always=True)
                 for run_id in scheduling.pending_runs():
+                    self._beat()
                     applied = apply_configuration(run_id, now)
                     changed = changed or not applied.already_applied
                     log.info("run %d configured: %s", run_id, applied)
+                self._beat()
                 changed |= bool(scheduling.promote_due(now))
                 changed |= bool(scheduling.requeue_interrupted(now, self._watch))
                 self._stop_lost_attempts()
@@ -235,7 +242,7 @@ class Engine(QObject):
                     handle = Handle(claim=job.claim)
                     if self._interrupting:  # claimed while stop() ran: back to queued at once
                         handle.stop.set()
-                    self._handles[job.id] = handle
+                    self._handles[job.id, job.claim] = handle
                     self._queue.append((job, handle))
                     self._runs_seen.add(job.run_id)
                 start = min(settings.concurrency - self._loops, len(self._queue))
@@ -244,13 +251,21 @@ class Engine(QObject):
                 self.workers.start(_Call(self._loop))
         return changed or bool(jobs)
 
+    def _beat(self, *, always: bool = False) -> None:
+        """Tell the other engines this one is alive (core/liveness.py): at the start of a whole
+        step, and before each slow part of it once a tick has passed since the last beat."""
+        now = self.clock.monotonic()
+        if always or now - self._beaten >= self.settings.tick_ms / 1000:
+            scheduling.heartbeat(self.instance, socket.gethostname(), os.getpid(), self.clock.now())
+            self._beaten = now
+
     def _stop_lost_attempts(self) -> None:
         """Attempts of this engine that another engine took over (this one was thought dead:
         suspended, stalled) stop now, even those whose gateway reports no progress."""
         with self._lock:
             handles = dict(self._handles)
-        for deployment_id in scheduling.claims_lost({d: h.claim for d, h in handles.items()}):
-            handles[deployment_id].lost.set()
+        for attempt in scheduling.claims_lost(handles):
+            handles[attempt].lost.set()
 
     def _maybe_probe(self) -> None:
         """Start a probe round when one is due and none is running."""
@@ -334,7 +349,7 @@ class Engine(QObject):
             log.exception("deployment %d could not be recorded", job.id)
         finally:
             with self._lock:
-                self._handles.pop(job.id, None)
+                self._handles.pop((job.id, job.claim), None)
         if state is None:  # nothing recorded: say only that something may have changed
             if returned:
                 log.warning("deployment %d: taken over by another engine; stopped here", job.id)
@@ -355,9 +370,9 @@ class Engine(QObject):
         at once. Returns (cancelled, asked to stop)."""
         stopped, asked = actions.cancel(ids, self.clock.now())
         with self._lock:
-            for deployment_id in asked:
-                if deployment_id in self._handles:
-                    self._handles[deployment_id].cancel.set()
+            for (deployment_id, _), handle in self._handles.items():
+                if deployment_id in asked:
+                    handle.cancel.set()
         self._signals.changed.emit()
         return stopped, asked
 

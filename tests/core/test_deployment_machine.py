@@ -162,8 +162,12 @@ class EngineModel:
     beat: int = 0  # which heartbeat (of all engines, in order) was its last
     registered: bool = False  # it has its row: it beat since another engine took it over
     alive: bool = True  # heartbeats, claims and takes over; a dead engine does none of it
-    # what it saw of the others when it last looked: engine → (their beat, since when)
-    looked: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+    # seconds it watched: each pause between two of its looks counts for stale_after / 4 at
+    # most (a watcher that could not look could not see anybody beat either)
+    watched: float = 0.0
+    last_look: datetime | None = None
+    # what it saw of the others when it last looked: engine → (their beat, since: watched)
+    looked: dict[str, tuple[int, float]] = field(default_factory=dict)
 
 
 class DeploymentMachine(RuleBasedStateMachine):
@@ -306,7 +310,7 @@ class DeploymentMachine(RuleBasedStateMachine):
 
     def suspended(self, data) -> None:
         """An engine running attempts stops for longer than `stale_after` (a suspended laptop,
-        a stalled disk): another engine looks, looks again `stale_after` later and takes its
+        a stalled disk): another engine looks, and every 3 s for `stale_after`, and takes its
         deployments over; then the sleeper wakes, beats and claims, with its old attempts
         still in its workers (their late reports must change nothing)."""
         holders = sorted({job.instance for job in self.current.values()} & set(self.live()))
@@ -316,9 +320,10 @@ class DeploymentMachine(RuleBasedStateMachine):
         )
         self._heartbeat(watcher)
         self._take_over(watcher)
-        self.now += STALE_AFTER
-        self._heartbeat(watcher)
-        self._take_over(watcher)
+        for _ in range(5):
+            self.now += timedelta(seconds=3)
+            self._heartbeat(watcher)
+            self._take_over(watcher)
         self._heartbeat(sleeper)
         self._claim(sleeper, self.free(sleeper))
 
@@ -358,14 +363,18 @@ class DeploymentMachine(RuleBasedStateMachine):
         for r in self.before.values():
             if r["state"] == "running":
                 beats.setdefault(r["claimed_by"], -1)
-        looked: dict[str, tuple[int, datetime]] = {}
+        if watcher.last_look is not None:
+            pause = (self.now - watcher.last_look).total_seconds()
+            watcher.watched += min(pause, STALE_AFTER.total_seconds() / 4)
+        watcher.last_look = self.now
+        looked: dict[str, tuple[int, float]] = {}
         silent: set[str] = set()
         for other, beat in beats.items():
             if other == name:
                 continue
             before = watcher.looked.get(other)
-            looked[other] = before if before and before[0] == beat else (beat, self.now)
-            if self.now - looked[other][1] >= STALE_AFTER:
+            looked[other] = before if before and before[0] == beat else (beat, watcher.watched)
+            if watcher.watched - looked[other][1] >= STALE_AFTER.total_seconds():
                 silent.add(other)
         watcher.looked = looked
         expected = {

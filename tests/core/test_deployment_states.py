@@ -83,6 +83,18 @@ class Stopwatch:
         self.seconds += delta.total_seconds()
 
 
+def _watch(clock: Stopwatch, watch: Watch, delta: timedelta) -> None:
+    """`delta` passes while the watcher steps as an engine does, looking every half second
+    (and taking nothing over); the caller looks at its end. A watcher counts only the time it
+    watched: a single jump of `stale_after` between two looks would be a stalled watcher."""
+    step = timedelta(seconds=0.5)
+    while delta > step:
+        clock.wait(step)
+        assert scheduling.requeue_interrupted(NOW, watch) == []
+        delta -= step
+    clock.wait(delta)
+
+
 def _take_over(engine: str, at, number: int = 3) -> list[int]:
     """`engine` starts at `at`, looks at the others' heartbeats (it takes nothing over the
     first time: it has watched for no time yet), watches them stand still for `stale_after`
@@ -91,7 +103,7 @@ def _take_over(engine: str, at, number: int = 3) -> list[int]:
     watch = Watch(engine, STALE_AFTER, clock)
     scheduling.heartbeat(engine, f"host-{engine}", number, at)
     assert scheduling.requeue_interrupted(at, watch) == []
-    clock.wait(STALE_AFTER)
+    _watch(clock, watch, STALE_AFTER)
     return scheduling.requeue_interrupted(at, watch)
 
 
@@ -269,7 +281,7 @@ def _requeue_holder_alive(s: Subject) -> None:
     watch = Watch(C, STALE_AFTER, clock)
     scheduling.heartbeat(C, "host", 3, NOW)
     scheduling.requeue_interrupted(NOW, watch)
-    clock.wait(STALE_AFTER - timedelta(seconds=1))
+    _watch(clock, watch, STALE_AFTER - timedelta(seconds=1))
     for number, engine in enumerate((A, B)):
         scheduling.heartbeat(engine, "host", number, NOW)
     clock.wait(timedelta(seconds=1))
@@ -594,7 +606,7 @@ def test_requeue_needs_the_full_silence(fleet):
     watch = Watch(C, STALE_AFTER, clock)
     scheduling.heartbeat(C, "host-c", 3, NOW)
     assert scheduling.requeue_interrupted(NOW, watch) == []
-    clock.wait(STALE_AFTER - timedelta(microseconds=1))
+    _watch(clock, watch, STALE_AFTER - timedelta(microseconds=1))
     assert scheduling.requeue_interrupted(NOW, watch) == []
     clock.wait(timedelta(microseconds=1))
     assert scheduling.requeue_interrupted(NOW, watch) == [d]
@@ -610,11 +622,11 @@ def test_the_times_heartbeats_write_are_never_compared(fleet):
     watch = Watch(C, STALE_AFTER, clock)
     scheduling.heartbeat(A, "host-a", 1, NOW - timedelta(days=3650))
     assert scheduling.requeue_interrupted(NOW, watch) == []
-    clock.wait(STALE_AFTER - timedelta(seconds=1))
+    _watch(clock, watch, STALE_AFTER - timedelta(seconds=1))
     scheduling.heartbeat(A, "host-a", 1, NOW + timedelta(days=3650))
     clock.wait(timedelta(seconds=1))
     assert scheduling.requeue_interrupted(NOW, watch) == []  # it moved: timed afresh from here
-    clock.wait(STALE_AFTER - timedelta(seconds=1))
+    _watch(clock, watch, STALE_AFTER - timedelta(seconds=1))
     assert scheduling.requeue_interrupted(NOW, watch) == []
     assert row(d)["state"] == "running"
     clock.wait(timedelta(seconds=1))
@@ -630,15 +642,15 @@ def test_an_engine_judged_dead_is_watched_afresh_when_it_claims_again(fleet):
     watch = Watch(C, STALE_AFTER, clock)
     scheduling.heartbeat(C, "host-c", 3, NOW)
     scheduling.requeue_interrupted(NOW, watch)
-    clock.wait(STALE_AFTER)
+    _watch(clock, watch, STALE_AFTER)
     assert scheduling.requeue_interrupted(NOW, watch) == [d]
     assert [job.id for job in scheduling.claim(A, NOW, 10)] == [d]  # before it beats again
     assert scheduling.requeue_interrupted(NOW, watch) == []
-    clock.wait(STALE_AFTER - timedelta(seconds=1))
+    _watch(clock, watch, STALE_AFTER - timedelta(seconds=1))
     scheduling.heartbeat(A, "host-a", 1, NOW)  # its row is back, at a new beat
     clock.wait(timedelta(seconds=1))
     assert scheduling.requeue_interrupted(NOW, watch) == []
-    clock.wait(STALE_AFTER - timedelta(seconds=1))
+    _watch(clock, watch, STALE_AFTER - timedelta(seconds=1))
     assert scheduling.requeue_interrupted(NOW, watch) == []
     assert row(d)["state"] == "running"
     clock.wait(timedelta(seconds=1))
@@ -707,3 +719,94 @@ def test_a_cancel_request_survives_the_end_of_the_attempt(fleet, attempt_ends):
     scheduling.heartbeat(B, "host-b", 2, NOW + BACKOFF)
     assert scheduling.claim(B, NOW + BACKOFF, 10) == []
     assert row(subject.id)["state"] == "cancelled"
+
+
+def test_an_outage_of_every_engine_takes_nothing_over(fleet):
+    """Both engines beat every 0.5 s; then the database is unreachable for 20 s (a PostgreSQL
+    restart, SQLite held by a long import): nobody beats, nobody looks. engine-c, stepping
+    first afterwards, did not watch those 20 s: engine-a, alive, keeps its deployment and
+    beats again in time."""
+    d = _deployment()
+    _claimed(d)
+    clock = Stopwatch()
+    watch = Watch(C, STALE_AFTER, clock)
+    for _ in range(10):
+        scheduling.heartbeat(A, "host-a", 1, NOW)
+        scheduling.heartbeat(C, "host-c", 3, NOW)
+        assert scheduling.requeue_interrupted(NOW, watch) == []
+        clock.wait(timedelta(seconds=0.5))
+    clock.wait(timedelta(seconds=20))  # the outage: no step of anyone succeeds
+    scheduling.heartbeat(C, "host-c", 3, NOW)  # engine-c happens to step first afterwards
+    assert scheduling.requeue_interrupted(NOW, watch) == []
+    clock.wait(timedelta(seconds=0.5))
+    assert scheduling.requeue_interrupted(NOW, watch) == []
+    scheduling.heartbeat(A, "host-a", 1, NOW)  # engine-a's first step after the outage
+    _watch(clock, watch, STALE_AFTER - timedelta(seconds=1))
+    assert row(d)["state"] == "running"
+
+
+def test_a_watcher_step_longer_than_stale_after_takes_nothing_over(fleet):
+    """engine-c's own step stalls for 40 s between two looks (a slow disk): that pause counts
+    for a quarter of `stale_after` only, so engine-a, whose beat stood still across it,
+    stays alive if it beats again in the next few seconds."""
+    d = _deployment()
+    _claimed(d)
+    clock = Stopwatch()
+    watch = Watch(C, STALE_AFTER, clock)
+    scheduling.heartbeat(C, "host-c", 3, NOW)
+    assert scheduling.requeue_interrupted(NOW, watch) == []
+    _watch(clock, watch, timedelta(seconds=5))
+    assert scheduling.requeue_interrupted(NOW, watch) == []
+    clock.wait(timedelta(seconds=40))  # engine-c's stalled step
+    assert scheduling.requeue_interrupted(NOW, watch) == []  # watched 5 s + 3.75 s
+    _watch(clock, watch, timedelta(seconds=6))
+    assert scheduling.requeue_interrupted(NOW, watch) == []
+    assert row(d)["state"] == "running"
+    clock.wait(timedelta(seconds=0.25))  # 5 + 3.75 + 6.25: silent for stale_after
+    assert scheduling.requeue_interrupted(NOW, watch) == [d]
+
+
+def test_a_watcher_that_stalls_on_every_look_still_judges_a_dead_engine(fleet):
+    """engine-c looks only every 60 s (every step of it stalls): each pause counts for a
+    quarter of `stale_after`, so engine-a, dead, is taken over at the fourth look after the
+    first, not never."""
+    d = _deployment()
+    _claimed(d)
+    clock = Stopwatch()
+    watch = Watch(C, STALE_AFTER, clock)
+    scheduling.heartbeat(C, "host-c", 3, NOW)
+    assert scheduling.requeue_interrupted(NOW, watch) == []
+    for _ in range(3):
+        clock.wait(timedelta(seconds=60))
+        assert scheduling.requeue_interrupted(NOW, watch) == []
+    clock.wait(timedelta(seconds=60))
+    assert scheduling.requeue_interrupted(NOW, watch) == [d]
+
+
+def test_claims_lost_tells_an_old_claim_from_the_same_engines_new_one(fleet):
+    """engine-a, taken over, claims the deployment again while its old attempt winds down:
+    of the two attempts it runs, only the old one is lost."""
+    d = _deployment()
+    old = _claimed(d)
+    assert _take_over(C, NOW) == [d]
+    scheduling.heartbeat(A, "host-a", 1, NOW)
+    [new] = scheduling.claim(A, NOW, 10)
+    held = [(d, old.claim), (d, new.claim)]
+    assert scheduling.claims_lost(held) == [(d, old.claim)]
+
+
+def test_a_watcher_counts_whole_ticks_when_stale_after_is_three_ticks(fleet):
+    """With the least `stale_after` allowed, three ticks of 0.5 s, a watcher looking every
+    tick counts each tick whole: a dead engine is judged after 1.5 s, not later."""
+    d = _deployment()
+    _claimed(d)
+    clock = Stopwatch()
+    tick = timedelta(seconds=0.5)
+    watch = Watch(C, 3 * tick, clock, tick=tick)
+    scheduling.heartbeat(C, "host-c", 3, NOW)
+    assert scheduling.requeue_interrupted(NOW, watch) == []
+    for _ in range(2):
+        clock.wait(tick)
+        assert scheduling.requeue_interrupted(NOW, watch) == []
+    clock.wait(tick)
+    assert scheduling.requeue_interrupted(NOW, watch) == [d]

@@ -92,7 +92,10 @@ def test_an_attempt_taken_over_stops_and_records_nothing(sim_devices):
         scheduling.heartbeat("here", "host", 1, datetime.now(UTC))  # this engine's last beat
         scheduling.heartbeat("other", "host", 2, datetime.now(UTC))
         assert not scheduling.requeue_interrupted(datetime.now(UTC), watch)
-        seconds[0] = 15.0
+        for _ in range(29):  # it looks every half second
+            seconds[0] += 0.5
+            assert not scheduling.requeue_interrupted(datetime.now(UTC), watch)
+        seconds[0] += 0.5
         assert scheduling.requeue_interrupted(datetime.now(UTC), watch)
 
     settings = EngineSettings(progress_interval=0)

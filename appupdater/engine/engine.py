@@ -14,25 +14,23 @@ import logging
 import os
 import socket
 import threading
-import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
 from appupdater import heap
 from appupdater.core import actions, scheduling
-from appupdater.core.devices import AgentDevice, ProbeReport, agent_devices, record_probes
 from appupdater.core.jobs import DeploymentJob
 from appupdater.core.liveness import Watch
 from appupdater.core.progress import run_end
 from appupdater.core.runs import apply_configuration
 from appupdater.engine.clock import Clock, SystemClock
 from appupdater.engine.execution import Handle, execute
-from appupdater.engine.gateways.base import DeviceTarget, Gateway
+from appupdater.engine.gateways.base import Gateway
+from appupdater.engine.probing import Prober
 from appupdater.engine.settings import EngineSettings
 from appupdater.errors import AppUpdaterError
 from appupdater.store.db import translate_errors
@@ -109,9 +107,7 @@ class Engine(QObject):
         self._runs_seen: set[int] = set()  # runs with deployments this engine ran
         self._queue: deque[tuple[DeploymentJob, Handle]] = deque()  # claimed, for a worker
         self._loops = 0  # workers running _loop
-        self._probing: threading.Thread | None = None
-        self._next_probe = 0.0  # time.monotonic() of the next probe round
-        self._probe_requested = False
+        self._prober = Prober(gateway, self.settings, self.clock, self._signals.changed.emit)
         self._steps = 0  # whole scheduling steps completed
         self._beaten = 0.0  # self.clock.monotonic() of this engine's last heartbeat
 
@@ -143,9 +139,8 @@ class Engine(QObject):
                 handle.stop.set()
         self.dispatcher.waitForDone(msecs)
         done = self.workers.waitForDone(msecs)
-        if self._probing is not None:  # a probe round ends within its request timeouts
-            self._probing.join(None if msecs < 0 else msecs / 1000)
-            done = done and not self._probing.is_alive()
+        # a probe round ends within its request timeouts
+        done = self._prober.join(None if msecs < 0 else msecs / 1000) and done
         if done and db.obj is not None:
             try:
                 with db.obj.connection_context():
@@ -233,7 +228,7 @@ class Engine(QObject):
                 changed |= bool(scheduling.requeue_interrupted(now, self._watch))
                 self._stop_lost_attempts()
                 self._report_finished_runs()
-                self._maybe_probe()
+                self._prober.maybe()
             with self._lock:
                 free = settings.concurrency - len(self._handles)
             jobs = scheduling.claim(self.instance, self.clock.now, free)
@@ -267,48 +262,9 @@ class Engine(QObject):
         for attempt in scheduling.claims_lost(handles):
             handles[attempt].lost.set()
 
-    def _maybe_probe(self) -> None:
-        """Start a probe round when one is due and none is running."""
-        interval = self.settings.probe_interval
-        if not self._probe_requested and (interval is None or time.monotonic() < self._next_probe):
-            return
-        if self._probing is not None and self._probing.is_alive():
-            return
-        self._probe_requested = False
-        self._next_probe = time.monotonic() + (interval.total_seconds() if interval else 0)
-        self._probing = threading.Thread(target=self._probe_round, name="probe", daemon=True)
-        self._probing.start()
-
-    def _probe_round(self) -> None:
-        """Ask every device with an agent what it runs; write it in one transaction."""
-        try:
-            with db.obj.connection_context():
-                devices = agent_devices()
-            if not devices:
-                return
-
-            def probe(device: AgentDevice) -> ProbeReport:
-                result = self.gateway.probe(
-                    DeviceTarget(device.name, device.labels, device.connection)
-                )
-                return ProbeReport(device.id, result.online, result.installed, result.message)
-
-            workers = max(1, self.settings.probe_concurrency)
-            with ThreadPoolExecutor(workers, thread_name_prefix="probe") as pool:
-                reports = list(pool.map(probe, devices))
-            with db.obj.connection_context():
-                for note in record_probes(reports, self.clock.now()):
-                    log.info("probe: %s", note)
-            for report in reports:
-                if not report.online:
-                    log.info("probe: %s", report.message)
-            self._signals.changed.emit()
-        except Exception:  # a probe round must never take the engine down
-            log.exception("probing devices failed")
-
     def probe_now(self) -> None:
         """Probe at the next scheduling step (e.g. after connection settings changed)."""
-        self._probe_requested = True
+        self._prober.request()
         self.wake()
 
     def _report_finished_runs(self) -> None:

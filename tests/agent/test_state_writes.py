@@ -104,14 +104,18 @@ def test_a_failed_state_write_fails_the_deployment_and_the_next_one_runs(
 def test_cancel_is_taken_even_when_its_log_line_cannot_be_written(tmp_path, served, monkeypatch):
     agent = Agent(tmp_path / "device", "press-01")
     release = agent_state.threading.Event()
+    held = agent_state.threading.Event()
     real_download = agent_state.download
 
     def held_download(*args, **options):
+        held.set()
         release.wait(10)
         return real_download(*args, **options)
 
     monkeypatch.setattr(agent_state, "download", held_download)
     agent.put("d1", served["1.0.0"])
+    # the deployment's own writes up to its download (the phase it reports) still succeed
+    assert held.wait(10)
     failing = FailingWrites(first=1)
     monkeypatch.setattr(agent_state, "write_json_atomically", failing)
     assert agent.cancel("d1")["state"] == "running"

@@ -137,8 +137,9 @@ def outside(tmp_path):
 def test_a_tree_too_deep_for_rmtree_is_removed_without_following_links(tmp_path, outside):
     top = tmp_path / "tree"
     deep_tree(top, 3000, outside)
-    with pytest.raises(RecursionError):  # what the agent used before
-        shutil.rmtree(top, ignore_errors=True)
+    if sys.version_info < (3, 13):  # Python 3.13's rmtree no longer recurses
+        with pytest.raises(RecursionError):  # what the agent used before
+            shutil.rmtree(top, ignore_errors=True)
     remove_tree(top)
     assert not top.exists()
     assert (outside / "keep.txt").read_text() == "keep"

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+import peewee
+
 from appupdater.core.catalog import load_catalog
 from appupdater.core.events import Event, log_events
 from appupdater.core.pending import supersede
@@ -146,18 +148,19 @@ class Applied:
 
     configurations_updated: int
     deployments_created: int
-    already_applied: bool = False
+    already_applied: bool = False  # or being applied by another process at this moment
 
 
 def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
     """Set the configured versions of the run's targets and create its deployments, once.
 
     A device whose configuration meanwhile moved past the target keeps it (never downgrade).
+    Several engines may try at once: the first marks the run as configured (a conditional
+    update, in the transaction that applies it), the others skip it.
     """
     now = now or utcnow()
     with writing():
-        run = UpdateRun.get_by_id(run_id)
-        if run.configured_at is not None:
+        if not _take_run(run_id, now):
             return Applied(0, 0, already_applied=True)
         query = (
             Target.select(
@@ -217,8 +220,20 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
             ignore=True,
         )
         _log_creation(run_id, now, deploy, replaced)
-        UpdateRun.update(configured_at=now).where(UpdateRun.id == run_id).execute()
     return Applied(len(updates), len(deployment_rows))
+
+
+def _take_run(run_id: int, now: datetime) -> bool:
+    """Mark the run as configured if no one has, inside the caller's transaction; False when
+    another process did or is doing it. On PostgreSQL the run's row lock is taken first with
+    SKIP LOCKED, so an engine skips a run another engine is applying instead of waiting for it
+    (and, once that commits, finds it configured). SQLite's write transaction lets one in."""
+    mine = (UpdateRun.id == run_id) & UpdateRun.configured_at.is_null()
+    if isinstance(UpdateRun._meta.database.obj, peewee.PostgresqlDatabase):
+        locked = UpdateRun.select(UpdateRun.id).where(mine).for_update("FOR UPDATE SKIP LOCKED")
+        if not list(tuples(locked, tuple[int])):
+            return False
+    return bool(UpdateRun.update(configured_at=now).where(mine).execute())
 
 
 def _log_creation(

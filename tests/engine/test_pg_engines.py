@@ -1,0 +1,96 @@
+"""Two `appupdater engine` processes on one PostgreSQL database: the run's configuration is
+applied by exactly one of them, and each deployment is claimed by exactly one."""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from appupdater.core.planning import Selection, plan_update
+from appupdater.core.runs import create_run
+from appupdater.store.db import close_database, open_database
+from appupdater.store.models import ALL_MODELS, Deployment, DeploymentEvent
+from appupdater.store.models import db as proxy
+from tests.helpers import CATALOG, load_yaml
+from tests.pg_server import serve_postgres
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+DEVICES = 300
+CREATED = "configuration updated; deployment created"
+
+
+@pytest.fixture(scope="module")
+def pg_url():
+    yield from serve_postgres()
+
+
+@pytest.fixture
+def pg(pg_url):
+    database = open_database(pg_url)
+    yield database
+    database.drop_tables(list(reversed(ALL_MODELS)), cascade=True)
+    close_database()
+    proxy.initialize(None)
+
+
+def start_engine(url: str) -> subprocess.Popen:
+    command = [sys.executable, "-m", "appupdater", "--database", url, "engine"]
+    command += ["--latency", "0.05", "--concurrency", "16", "--stale-after", "5"]
+    return subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+
+
+def succeeded() -> int:
+    return Deployment.select().where(Deployment.state == "succeeded").count()
+
+
+def messages_per_deployment(prefix: str) -> collections.Counter[int]:
+    query = DeploymentEvent.select(DeploymentEvent.deployment).where(
+        DeploymentEvent.message.startswith(prefix)
+    )
+    return collections.Counter(d for (d,) in query.tuples())
+
+
+def test_two_engines_apply_once_and_claim_once(pg, pg_url):
+    lines = "".join(
+        f"  - {{name: dev-{i:03d}, applications: {{line-monitor: "
+        f"{{configured: '1.0.0', installed: '1.0.0'}}}}}}\n"
+        for i in range(DEVICES)
+    )
+    load_yaml(CATALOG + "devices:\n" + lines)
+    create_run(plan_update([Selection("line-monitor")]), approved_by="test")
+    engines = [start_engine(pg_url) for _ in range(2)]
+    outputs = []
+    try:
+        end = time.monotonic() + 120
+        while succeeded() < DEVICES:
+            for engine in engines:
+                if engine.poll() is not None:
+                    raise AssertionError(f"engine exited early:\n{engine.stdout.read()}")
+            assert time.monotonic() < end, "timed out"
+            time.sleep(0.1)
+    finally:
+        for engine in engines:
+            if engine.poll() is None:
+                engine.send_signal(signal.SIGTERM)
+        outputs = [engine.communicate(timeout=60)[0] for engine in engines]
+    assert Deployment.select().count() == DEVICES
+    created = messages_per_deployment(CREATED)
+    assert len(created) == DEVICES
+    assert set(created.values()) == {1}, "\n".join(outputs)
+    started = messages_per_deployment("attempt ")
+    assert len(started) == DEVICES
+    assert set(started.values()) == {1}
+    claims = Deployment.select(Deployment.claim).tuples()
+    assert {c for (c,) in claims} == {1}

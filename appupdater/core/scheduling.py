@@ -216,7 +216,12 @@ def requeue_interrupted(now: datetime, watch: Watch) -> list[int]:
 @lru_cache(maxsize=256)
 def _claimable_query(database_id: int, limit: int) -> tuple[str, tuple[object, ...]]:
     """The claimable-deployments query as SQL text and parameters, built once per database and
-    limit (it runs after every deployment; the limit takes few values: the free workers)."""
+    limit (it runs after every deployment; the limit takes few values: the free workers).
+
+    On PostgreSQL the candidates are locked as they are read, skipping those another engine
+    is claiming at this moment (SKIP LOCKED), so engines claim side by side instead of queueing
+    for the same rows. The per-device conditions read the snapshot, locked rows included: a
+    device whose older deployment another engine is taking has no candidate here."""
     running = Deployment.alias("running")
     earlier = Deployment.alias("earlier")
     busy = running.select(running.id).where(
@@ -227,21 +232,24 @@ def _claimable_query(database_id: int, limit: int) -> tuple[str, tuple[object, .
         & (earlier.state == S.QUEUED)
         & (earlier.id < Deployment.id)
     )
-    sql, params = (
+    query = (
         Deployment.select(Deployment.id)
         .where((Deployment.state == S.QUEUED) & ~peewee.fn.EXISTS(busy) & ~peewee.fn.EXISTS(older))
         .order_by(Deployment.id)
         .limit(limit)
-        .sql()
     )
+    if isinstance(Deployment._meta.database.obj, peewee.PostgresqlDatabase):
+        query = query.for_update("FOR UPDATE SKIP LOCKED")
+    sql, params = query.sql()
     return sql, tuple(params)
 
 
 def claim(instance: str, now: datetime | Callable[[], datetime], limit: int) -> list[DeploymentJob]:
-    """Take up to `limit` queued deployments for `instance`: the oldest of each device, and only
-    for devices with nothing running. The update is conditional, so a deployment another engine
-    took first is not taken again. Given a clock (`now` callable), the start time is read once
-    the write lock is held, so it is never before the end of what ran on the device before.
+    """Take up to `limit` queued deployments for `instance`, in one transaction: the oldest of
+    each device, and only for devices with nothing running. The update is conditional, so a
+    deployment another engine took first is not taken again. Given a clock (`now` callable),
+    the start time is read once the write lock is held, so it is never before the end of what
+    ran on the device before.
     Each claim gets a new claim number (see attempts.py)."""
     if limit <= 0:
         return []

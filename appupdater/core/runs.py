@@ -230,7 +230,9 @@ def _take_run(run_id: int, now: datetime) -> bool:
     (and, once that commits, finds it configured). SQLite's write transaction lets one in."""
     mine = (UpdateRun.id == run_id) & UpdateRun.configured_at.is_null()
     if isinstance(UpdateRun._meta.database.obj, peewee.PostgresqlDatabase):
-        locked = UpdateRun.select(UpdateRun.id).where(mine).for_update("FOR UPDATE SKIP LOCKED")
+        locked = UpdateRun.select(UpdateRun.id).where(mine)
+        # peewee takes the lock clause as text; its stubs allow only a bool
+        locked = locked.for_update("FOR UPDATE SKIP LOCKED")  # type: ignore[arg-type]
         if not list(tuples(locked, tuple[int])):
             return False
     return bool(UpdateRun.update(configured_at=now).where(mine).execute())

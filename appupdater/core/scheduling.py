@@ -239,7 +239,8 @@ def _claimable_query(database_id: int, limit: int) -> tuple[str, tuple[object, .
         .limit(limit)
     )
     if isinstance(Deployment._meta.database.obj, peewee.PostgresqlDatabase):
-        query = query.for_update("FOR UPDATE SKIP LOCKED")
+        # peewee takes the lock clause as text; its stubs allow only a bool
+        query = query.for_update("FOR UPDATE SKIP LOCKED")  # type: ignore[arg-type]
     sql, params = query.sql()
     return sql, tuple(params)
 

@@ -153,6 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--autostart", action="store_true", help="also start it in the tray at login")
     verbs.add_parser("uninstall-desktop", help="remove the menu entry, icons and login entry again")
 
+    p = verbs.add_parser(
+        "migrate",
+        help="bring an older database to this version's schema, after saying what changes "
+        "(the only way a shared PostgreSQL database is migrated: back it up first)",
+    )
+    p.add_argument("--yes", action="store_true", help="migrate without asking")
+
     p = verbs.add_parser("status", help="runs and deployments with their states")
     p.add_argument("--run", type=int, metavar="ID")
     p.add_argument("--json", action="store_true", help="print JSON")

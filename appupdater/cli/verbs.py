@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from appupdater.cli.migrate import cmd_migrate
 from appupdater.errors import AppUpdaterError
 
 if TYPE_CHECKING:
@@ -305,6 +306,7 @@ VERBS = {
     "engine": cmd_engine,
     "update": cmd_update,
     "status": cmd_status,
+    "migrate": cmd_migrate,
     "install-desktop": cmd_install_desktop,
     "uninstall-desktop": cmd_uninstall_desktop,
 }

@@ -1,9 +1,12 @@
 """Schema versions: one growing chain of numbered steps.
 
 A new database gets the current schema straight from the models and is stamped with
-`LATEST_VERSION`. An older one is copied aside (SQLite) and then brought forward one step at a
-time, each step and its version stamp inside one transaction. A database stamped with a version
-newer than this program knows is refused untouched.
+`LATEST_VERSION`. An older SQLite file is copied aside and then brought forward one step at a
+time, each step and its version stamp inside one transaction. An older server (PostgreSQL)
+database, shared by a team, is migrated only by `appupdater migrate` after the administrator
+backed it up, in one transaction under an advisory lock; until then it is refused with what to
+do. A database stamped with a version newer than this program knows is refused untouched,
+naming the App Updater version that wrote it (`SchemaInfo.written_by`).
 
 To change the schema: change the models, append a `Migration` that turns the previous schema into
 the new one (playhouse.migrate's `SchemaMigrator` helps), and bump nothing else.
@@ -119,9 +122,48 @@ def schema_version(database: peewee.Database) -> int | None:
     return row.version if row else None
 
 
-def ensure_schema(database: peewee.Database, *, upgrade: bool = True) -> None:
+@dataclass(frozen=True)
+class Migrated:
+    """What `ensure_schema` did to an older database: from and to which schema version, and
+    where the copy from before is (SQLite only)."""
+
+    from_version: int
+    to_version: int
+    backup: Path | None
+
+
+def is_server(database: peewee.Database) -> bool:
+    """A database on a server (PostgreSQL), shared by a team: never migrated without asking."""
+    return not isinstance(database, peewee.SqliteDatabase)
+
+
+def ensure_schema(
+    database: peewee.Database, *, upgrade: bool = True, confirmed: bool = False
+) -> Migrated | None:
     """Create or migrate the schema of the (already bound) database; see the module docstring.
-    Without `upgrade` (reading commands) an older schema is refused, not migrated."""
+    Without `upgrade` (reading commands) an older schema is refused, not migrated. A server
+    database is migrated only when `confirmed` (`appupdater migrate`): otherwise its older
+    schema is refused with what to do. On PostgreSQL everything happens in one transaction
+    under an advisory lock, so a second process waits and then finds the schema current."""
+    if not is_server(database):
+        return _ensure(database, upgrade=upgrade)
+    with database.atomic():
+        if isinstance(database, peewee.PostgresqlDatabase):
+            lock = "SELECT pg_advisory_xact_lock(%s)"
+            database.execute_sql(lock, (SCHEMA_LOCK,))  # type: ignore[no-untyped-call]
+        return _ensure(database, upgrade=upgrade and confirmed)
+
+
+# The advisory lock key of schema changes on PostgreSQL ("appupdater schema" in a bigint).
+SCHEMA_LOCK = 0x4150_5055_5044_5343
+
+
+def pending_steps(current: int) -> list[Migration]:
+    """The steps that bring schema version `current` to the latest."""
+    return [step for step in MIGRATIONS if step.version > current]
+
+
+def _ensure(database: peewee.Database, *, upgrade: bool) -> Migrated | None:
     current = schema_version(database)
     latest = latest_version()
     if current is None:
@@ -130,37 +172,91 @@ def ensure_schema(database: peewee.Database, *, upgrade: bool = True) -> None:
             create_counters(database)
             _stamp(latest)
         log.info("created schema version %d", latest)
-        return
+        return None
     if current > latest:
-        raise SchemaTooNewError(
-            f"the database {database.database} has schema version {current}, written by a newer "
-            f"App Updater; this version ({__version__}) understands up to {latest}. "
-            "Upgrade App Updater, or open another database."
-        )
+        raise SchemaTooNewError(_too_new(database, current))
     if current == latest:
-        return
+        return None
     if not upgrade:
-        raise SchemaTooOldError(
-            f"the database {database.database} has schema version {current}; this App Updater "
-            f"({__version__}) needs {latest}, and a reading command does not upgrade it: nothing "
-            "was changed. Open App Updater or run `appupdater import`/`update` to upgrade it (a "
-            "copy is kept beside it first)."
-        )
+        raise SchemaTooOldError(_too_old(database, current))
     backup = backup_before_migration(database, current)
-    for step in MIGRATIONS:
-        if step.version <= current:
-            continue
+    for step in pending_steps(current):
         try:
             with database.atomic():
                 step.apply(database)
                 _stamp(step.version)
         except peewee.DatabaseError as exc:
-            where = f"; a copy from before the migration is at {backup}" if backup else ""
+            where = (
+                f"; a copy from before the migration is at {backup}"
+                if backup
+                else "; nothing was changed"
+                if is_server(database)
+                else ""
+            )
             raise DatabaseError(
                 f"migrating the database to schema version {step.version} "
                 f"({step.description}) failed: {exc}{where}"
             ) from exc
         log.info("migrated schema to version %d (%s)", step.version, step.description)
+    return Migrated(current, latest, backup)
+
+
+def _too_new(database: peewee.Database, current: int) -> str:
+    from appupdater.store.db import describe
+
+    row = SchemaInfo.select(SchemaInfo.written_by).order_by(SchemaInfo.id.desc()).first()
+    written = row.written_by if row else ""
+    if _version_key(written) > _version_key(__version__):
+        install = f"written by App Updater {written}; install it or later"
+    else:
+        install = (
+            f"written by a newer build of App Updater that still calls itself {written or '?'}"
+            "; install that build or a later one"
+        )
+    return (
+        f"the database {describe(database)} has schema version {current}, newer than this App "
+        f"Updater ({__version__}) understands (up to {latest_version()}): {install}, or open "
+        "another database. Nothing was changed."
+    )
+
+
+def _version_key(text: str) -> tuple[int, ...]:
+    """The numeric release part of a version (``0.2.1-rc.1`` → (0, 2, 1)); () if none."""
+    release = text.split("+")[0].split("-")[0].lstrip("v")
+    return tuple(int(part) for part in release.split(".") if part.isdigit())
+
+
+def _too_old(database: peewee.Database, current: int) -> str:
+    from appupdater.store.db import describe
+
+    where = describe(database)
+    needs = (
+        f"the database {where} has schema version {current}; this App Updater ({__version__}) "
+        f"needs {latest_version()}"
+    )
+    if is_server(database):
+        return (
+            f"{needs}, and it does not change a shared database on its own: nothing was changed."
+            f" Back it up first ({backup_advice(database, current)}), then run "
+            "`appupdater migrate` against it."
+        )
+    return (
+        f"{needs}, and a reading command does not upgrade it: nothing was changed. Open App "
+        "Updater or run `appupdater import`/`update`/`migrate` to upgrade it (a copy is kept "
+        "beside it first)."
+    )
+
+
+def backup_advice(database: peewee.Database, current: int) -> str:
+    """How to back up a server database before migrating it: the pg_dump command, without a
+    password (pg_dump reads it from PGPASSWORD or ~/.pgpass)."""
+    params = database.connect_params
+    parts = ["pg_dump", "--format=custom", f"--file={database.database}-schema{current}.dump"]
+    for option, key in (("host", "host"), ("port", "port"), ("username", "user")):
+        if params.get(key):
+            parts.append(f"--{option}={params[key]}")
+    parts.append(str(database.database))
+    return " ".join(parts)
 
 
 def _stamp(version: int) -> None:

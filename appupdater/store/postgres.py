@@ -17,6 +17,8 @@ def is_url(location: str) -> bool:
     return "://" in location
 
 
+CONNECT_TIMEOUT_S = 10  # libpq's connect_timeout: a server that does not answer
+STATEMENT_TIMEOUT_MS = 60_000  # the server cancels a statement running longer
 POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresext")
 _PASSWORD_PARAM = re.compile(r"(?i)((?:^|&)password=)[^&]*")
 
@@ -95,7 +97,22 @@ def open_postgres(location: str) -> PostgresDatabase:
         where = f"service {service}"
     else:
         where = f"the default database on {host or 'localhost'}"
-    return PostgresDatabase(url, where, secrets)
+    return PostgresDatabase(url, where, secrets, **session_defaults(params))
+
+
+def session_defaults(params: dict[str, str]) -> dict[str, Any]:
+    """Our connect and statement timeouts, for what the URL and the environment (libpq's
+    PGCONNECT_TIMEOUT, PGOPTIONS) leave open: a server that does not answer or a statement that
+    never ends costs a bounded time instead of hanging the program. Options of the URL or of
+    PGOPTIONS are kept (libpq reads PGOPTIONS only when none are given)."""
+    defaults: dict[str, Any] = {}
+    if "connect_timeout" not in params and not os.environ.get("PGCONNECT_TIMEOUT"):
+        defaults["connect_timeout"] = CONNECT_TIMEOUT_S
+    options = params.get("options") or os.environ.get("PGOPTIONS", "")
+    if "statement_timeout" not in options:
+        ours = f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
+        defaults["options"] = f"{options.strip()} {ours}".strip()
+    return defaults
 
 
 def one_line(text: str) -> str:

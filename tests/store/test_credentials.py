@@ -15,8 +15,8 @@ import pytest
 from appupdater.cli import main
 from appupdater.errors import DatabaseError
 from appupdater.store.db import close_database, describe, make_database, open_database
-from appupdater.store.postgres import redact
 from appupdater.store.models import db as proxy
+from appupdater.store.postgres import redact
 from tests.pg_server import PostgresServer, find_bin
 
 SECRET = "p@ss:w/rd%"

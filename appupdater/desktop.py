@@ -6,7 +6,9 @@ in the line format the engine and the device agent share.
 
 The entries are written from the template ``resources/desktop/<DESKTOP_ID>.desktop`` with
 ``Exec`` and ``TryExec`` pointing at the program that writes them: the frozen executable, the
-``appupdater`` script of the virtual environment, or ``python -m appupdater``.
+``appupdater`` script of the virtual environment, or ``python -m appupdater``, and with the
+database named at install (``--database`` or ``$APPUPDATER_DATABASE``), so that the tray at
+login runs on the team's database rather than the local file.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from pathlib import Path
 
 import appupdater
 from appupdater.errors import DesktopError
-from appupdater.store.db import data_dir
+from appupdater.store.db import ENV_VAR, data_dir
+from appupdater.store.postgres import is_url, redact
 
 # Reverse-DNS id: the desktop entry's file name, the icon name, and what the GUI passes to
 # QGuiApplication.setDesktopFileName (Wayland's app id; docks match windows to the entry by it).
@@ -142,6 +145,27 @@ def launcher() -> list[str]:
     return [str(Path(sys.executable).absolute()), "-m", "appupdater"]
 
 
+def with_database(argv: list[str], database: str | None = None) -> list[str]:
+    """`argv` running on `database` (by default ``$APPUPDATER_DATABASE``) if one is named: a
+    URL as it is, a file path made absolute (a login entry starts in the home folder). A URL
+    with a password is refused: every program of the session could read it there, and `ps`
+    would show it."""
+    location = database or os.environ.get(ENV_VAR)
+    if not location:
+        return list(argv)
+    if is_url(location):
+        if redact(location) != location:
+            raise DesktopError(
+                f"the database URL {redact(location)} holds a password, which the desktop "
+                "entries would show to every program (and ps); nothing was written. Give the "
+                "URL without it and put the password in ~/.pgpass or a PostgreSQL service "
+                "file (docs/server.md); PGPASSWORD lasts only for one shell"
+            )
+    else:
+        location = str(Path(location).expanduser().absolute())
+    return [*argv, "--database", location]
+
+
 # -- the Desktop Entry format ----------------------------------------------------------------
 
 _RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")
@@ -211,11 +235,15 @@ class Installed:
     autostart: Path | None
 
 
-def install(argv: list[str] | None = None, *, autostart: bool = False) -> Installed:
+def install(
+    argv: list[str] | None = None, *, autostart: bool = False, database: str | None = None
+) -> Installed:
     """Put App Updater in the current user's application menu (desktop entry and icons);
-    with `autostart`, also start it in the tray at login."""
+    with `autostart`, also start it in the tray at login. Both run on `database` (see
+    `with_database`)."""
     argv = argv or launcher()
-    entry = render_entry(argv)  # the template is read before anything is written
+    command = with_database(argv, database)  # refused before anything is written
+    entry = render_entry(command)  # the template is read before anything is written
     sources = icon_paths()
     missing = [str(s) for s in sources.values() if not s.is_file()]
     if missing:
@@ -226,9 +254,9 @@ def install(argv: list[str] | None = None, *, autostart: bool = False) -> Instal
         _write(entry_path(), entry.encode())
     except OSError as exc:
         raise DesktopError(f"cannot write the desktop files: {exc}") from exc
-    written_autostart = set_autostart(True, argv) if autostart else None
+    written_autostart = set_autostart(True, argv, database=database) if autostart else None
     _refresh_caches()
-    return Installed(argv, entry_path(), list(sources), written_autostart)
+    return Installed(command, entry_path(), list(sources), written_autostart)
 
 
 def uninstall() -> list[Path]:
@@ -262,12 +290,16 @@ def autostart_enabled() -> bool:
     )
 
 
-def set_autostart(enabled: bool, argv: list[str] | None = None) -> Path | None:
-    """Write (or remove) the login entry that starts App Updater in the tray."""
+def set_autostart(
+    enabled: bool, argv: list[str] | None = None, *, database: str | None = None
+) -> Path | None:
+    """Write (or remove) the login entry that starts App Updater in the tray, on `database`
+    (see `with_database`)."""
     path = autostart_path()
+    command = with_database(argv or launcher(), database) if enabled else []
     try:
         if enabled:
-            _write(path, render_entry(argv or launcher(), autostart=True).encode())
+            _write(path, render_entry(command, autostart=True).encode())
             return path
         path.unlink(missing_ok=True)
     except OSError as exc:

@@ -178,3 +178,43 @@ def test_install_user_script_finds_appupdater_and_installs(tmp_path):
         ["sh", str(script), "--uninstall"], env=env, capture_output=True, text=True
     )
     assert result.returncode == 0 and "Removed" in result.stdout
+
+
+def test_the_login_entry_runs_on_the_database_named_at_install(tmp_path, capsys):
+    url = "postgresql://alice@db.example:5432/fleet?service=team&sslmode=require"
+    assert main(["--database", url, "install-desktop", "--autostart"]) == 0
+    command = [*desktop.launcher(), "--database", url]
+    assert f"It runs: {' '.join(command)}" in capsys.readouterr().out
+    login = entry_values(desktop.autostart_path())
+    assert login["Exec"] == desktop.exec_value([*command, "--tray"])
+    assert f'--database "{url}" --tray' in login["Exec"]  # & and ? are quoted
+    assert entry_values(desktop.entry_path())["Exec"] == desktop.exec_value(command)
+    validate(desktop.autostart_path())
+
+
+def test_the_login_entry_follows_the_environment_with_an_absolute_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("APPUPDATER_DATABASE", "team $fleet.sqlite3")
+    desktop.set_autostart(True, ["/opt/appupdater"])
+    shown = str(tmp_path / "team $fleet.sqlite3").replace("$", "\\\\$")  # \$, escaped again
+    assert entry_values(desktop.autostart_path())["Exec"] == (
+        f'/opt/appupdater --database "{shown}" --tray'
+    )
+    validate(desktop.autostart_path())
+
+
+@pytest.mark.parametrize("source", ["option", "environment"])
+def test_a_database_url_with_a_password_is_refused_for_the_entries(
+    source, tmp_path, monkeypatch, capsys
+):
+    url = "postgresql://alice:s3cret@db.example/fleet"
+    if source == "environment":
+        monkeypatch.setenv("APPUPDATER_DATABASE", url)
+        argv = ["install-desktop", "--autostart"]
+    else:
+        argv = ["--database", url, "install-desktop", "--autostart"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "s3cret" not in err and len(err.strip().splitlines()) == 1
+    assert "password" in err and ".pgpass" in err and "service" in err
+    assert not desktop.autostart_path().exists() and not desktop.entry_path().exists()

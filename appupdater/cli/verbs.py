@@ -281,7 +281,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_install_desktop(args: argparse.Namespace) -> int:
     from appupdater import desktop
 
-    installed = desktop.install(autostart=args.autostart)
+    installed = desktop.install(autostart=args.autostart, database=args.database)
     print(f"Menu entry: {installed.entry}")
     print(f"Icons: {len(installed.icons)} in {desktop.data_home() / 'icons' / 'hicolor'}")
     if installed.autostart is not None:

@@ -22,6 +22,14 @@ from appupdater.errors import (
     NoDatabaseError,
 )
 from appupdater.store.models import SchemaInfo, db
+from appupdater.store.postgres import (
+    POSTGRES_SCHEMES,
+    PostgresDatabase,
+    is_url,
+    open_postgres,
+    redact,
+    scrub,
+)
 
 log = logging.getLogger("appupdater.store")
 
@@ -48,27 +56,24 @@ def default_location() -> str:
     return os.environ.get(ENV_VAR) or str(data_dir() / "appupdater.sqlite3")
 
 
-def is_url(location: str) -> bool:
-    return "://" in location
-
-
 def make_database(location: str, *, create: bool = True) -> peewee.Database:
     """A (not yet connected) peewee database for a SQLite path or a database URL. A SQLite file
     that does not exist yet is created here, empty and private (see `prepare_file`), unless
     `create` is false: then it is `NoDatabaseError`."""
-    if is_url(location):
-        options = {"pragmas": SQLITE_PRAGMAS} if location.startswith("sqlite:") else {}
+    scheme = location.partition("://")[0].lower() if is_url(location) else ""
+    if scheme in POSTGRES_SCHEMES:
+        return open_postgres(location)
+    if scheme and scheme != "sqlite":
+        raise DatabaseError(
+            f"the database URL {redact(location)} has an unknown scheme {scheme!r}: give a "
+            "SQLite file path, sqlite:///PATH or postgresql://USER@HOST/NAME"
+        )
+    if scheme:
         try:
-            database: peewee.Database = connect_url(location, **options)
+            database: peewee.Database = connect_url(location, pragmas=SQLITE_PRAGMAS)
         except (RuntimeError, ValueError, peewee.ImproperlyConfigured) as exc:
-            scheme = location.partition("://")[0]
             why = str(exc).rstrip(".")
-            raise DatabaseError(
-                f"cannot use the database URL {location!r}: {why}. Give a SQLite file path, "
-                "sqlite:///PATH or postgresql://USER@HOST/NAME"
-                if scheme not in ("sqlite", "postgres", "postgresql", "postgresext")
-                else f"cannot use the database URL {location!r}: {why}"
-            ) from exc
+            raise DatabaseError(f"cannot use the database URL {redact(location)}: {why}") from exc
     else:
         database = peewee.SqliteDatabase(
             str(Path(location).expanduser()) if location != ":memory:" else ":memory:",
@@ -198,7 +203,7 @@ def open_database(
         database.close()
         raise database_problem(exc, database, opening=True) from exc
     except peewee.ImproperlyConfigured as exc:
-        raise DatabaseError(f"cannot open the database {location}: {exc}") from exc
+        raise DatabaseError(f"cannot open the database {redact(location)}: {exc}") from exc
     try:
         db.initialize(database)
         with translate_errors(database):
@@ -235,6 +240,8 @@ def close_database() -> None:
 
 def describe(database: peewee.Database) -> str:
     """A human name for the database: the SQLite path, or the server and database name."""
+    if isinstance(database, PostgresDatabase):
+        return database.where
     if isinstance(database, peewee.SqliteDatabase):
         path: str = database.database
         return path
@@ -273,6 +280,8 @@ def database_problem(
     database = database if database is not None else db.obj
     where = describe(database) if database is not None else "in use"
     text = str(exc).strip() or type(exc).__name__
+    if isinstance(database, PostgresDatabase):
+        text = scrub(text, database.secrets)
     lowered = text.lower()
     if "locked" in lowered or "busy" in lowered:
         return DatabaseBusyError(

@@ -20,6 +20,7 @@ from appupdater.engine.engine import Engine
 from appupdater.engine.signals import QuitSignals
 from appupdater.errors import AppUpdaterError, DesktopError
 from appupdater.store.db import close_database, data_dir, default_location, open_database
+from appupdater.store.postgres import redact
 from appupdater.ui.error_dialog import ErrorReporter
 from appupdater.ui.heap_keeper import HeapKeeper
 from appupdater.ui.icons import icon
@@ -312,7 +313,10 @@ def _run_gui(app: QApplication, database: str | None, demo: bool, in_tray: bool)
         QMessageBox.critical(None, "App Updater", f"App Updater cannot start.\n\n{exc}")
         return 1
     log.info(
-        "App Updater %s started on %s (Python %s)", __version__, location, sys.version.split()[0]
+        "App Updater %s started on %s (Python %s)",
+        __version__,
+        redact(location),
+        sys.version.split()[0],
     )
     controller = Application(app, build_engine())
     controller.start(location, in_tray=in_tray)

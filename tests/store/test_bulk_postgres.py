@@ -1,0 +1,102 @@
+"""The bulk layer on PostgreSQL sends many rows per statement (multi-row VALUES), not one
+statement per row: a 100k-device demo was 15x slower than on SQLite with `executemany`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from appupdater.demo.fleet import load_demo
+from appupdater.store.bulk import PAGE_ROWS, insert_rows, update_rows
+from appupdater.store.db import close_database, open_database, writing
+from appupdater.store.fields import to_db_time
+from appupdater.store.models import ALL_MODELS, AppVersion, Device, DeviceApp
+from appupdater.store.models import db as proxy
+from tests.pg_server import serve_postgres
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def pg_url():
+    yield from serve_postgres()
+
+
+@pytest.fixture
+def pg(pg_url):
+    database = open_database(pg_url)
+    yield database
+    database.drop_tables(list(reversed(ALL_MODELS)), cascade=True)
+    close_database()
+    proxy.initialize(None)
+
+
+class CountingCursor:
+    """The driver's cursor, counting the statements sent through it."""
+
+    def __init__(self, cursor, calls):
+        self._cursor, self._calls = cursor, calls
+
+    def execute(self, sql, params=None):
+        self._calls.append("execute")
+        return self._cursor.execute(sql, params)
+
+    def executemany(self, sql, rows):
+        self._calls.append("executemany")
+        return self._cursor.executemany(sql, rows)
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+
+@pytest.fixture
+def statements(pg, monkeypatch):
+    calls: list[str] = []
+    real = pg.cursor
+    monkeypatch.setattr(pg, "cursor", lambda *a, **k: CountingCursor(real(*a, **k), calls))
+    return calls
+
+
+def test_inserts_are_multi_row_and_fill_defaults(pg, statements):
+    rows = 2 * PAGE_ROWS + 7
+    seen = datetime(2026, 5, 1, 12, 30, tzinfo=UTC)
+    with writing():
+        statements.clear()  # the BEGIN
+        insert_rows(
+            Device,
+            (Device.name, Device.endpoint, Device.last_seen_at),
+            (
+                (f"dev-{i:05d}", None if i % 2 else f"https://d{i}", to_db_time(seen))
+                for i in range(rows)
+            ),
+        )
+        assert statements == ["execute"] * 3
+    assert Device.select().count() == rows
+    odd, even = Device.get(Device.name == "dev-00001"), Device.get(Device.name == "dev-00002")
+    assert odd.endpoint is None and even.endpoint == "https://d2"
+    assert even.last_seen_at == seen and even.online is True and even.labels == {}
+    with writing():
+        insert_rows(Device, (Device.name,), [("dev-00001",), ("new",)], ignore=True)
+    assert Device.select().count() == rows + 1
+
+
+def test_updates_are_multi_row_with_nulls_and_composite_keys(pg, statements):
+    load_demo(devices=40, seed=3)
+    apps = list(DeviceApp.select().order_by(DeviceApp.id))
+    version = AppVersion.get(AppVersion.application == apps[0].application_id)
+    chosen = [a for a in apps if a.application_id == version.application_id]
+    with writing():
+        statements.clear()
+        update_rows(
+            DeviceApp,
+            [DeviceApp.configured, DeviceApp.installed],
+            [(None, version.id, a.device_id, a.application_id) for a in chosen],
+            keys=[DeviceApp.device, DeviceApp.application],
+        )
+        update_rows(Device, [Device.site, Device.online], [("moved", False, chosen[0].device_id)])
+        assert "executemany" not in statements and len(statements) <= 4  # with column types
+    for each in DeviceApp.select().where(DeviceApp.application == version.application_id):
+        assert each.configured_id is None and each.installed_id == version.id
+    moved = Device.get_by_id(chosen[0].device_id)
+    assert moved.site == "moved" and moved.online is False

@@ -149,6 +149,11 @@ def ensure_schema(
         return _ensure(database, upgrade=upgrade)
     with database.atomic():
         if isinstance(database, peewee.PostgresqlDatabase):
+            # waiting for another process's migration, and the schema changes themselves, may
+            # take longer than the per-statement limit that keeps a hung server from freezing
+            # a window; a lock that does not come within ten minutes is given up in words
+            database.execute_sql("SET LOCAL statement_timeout = 0")  # type: ignore[no-untyped-call]
+            database.execute_sql("SET LOCAL lock_timeout = '10min'")  # type: ignore[no-untyped-call]
             lock = "SELECT pg_advisory_xact_lock(%s)"
             database.execute_sql(lock, (SCHEMA_LOCK,))  # type: ignore[no-untyped-call]
         return _ensure(database, upgrade=upgrade and confirmed)

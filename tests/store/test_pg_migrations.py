@@ -14,7 +14,7 @@ import pytest
 from appupdater.cli import main
 from appupdater.errors import SchemaTooNewError, SchemaTooOldError
 from appupdater.store.db import close_database, open_database
-from appupdater.store.migrations import latest_version, schema_version
+from appupdater.store.migrations import SCHEMA_LOCK, latest_version, schema_version
 from appupdater.store.models import ALL_MODELS, Device, SchemaInfo
 from appupdater.store.models import db as proxy
 from tests.pg_server import serve_postgres
@@ -129,3 +129,31 @@ def test_migrate_on_sqlite_keeps_a_copy(tmp_path, capsys):
     assert len(list(tmp_path.glob("*.bak"))) == 1
     assert schema_version(open_database(str(path))) == latest_version()
     close_database()
+
+
+@integration
+def test_a_migration_waiting_for_another_is_not_cut_by_the_statement_timeout(
+    pg, pg_url, monkeypatch
+):
+    """Schema changes wait for each other and may take long: the per-statement limit that keeps
+    a hung server from freezing a window does not cut them (here 500 ms, held 1.5 s)."""
+    import threading
+
+    import psycopg2
+
+    _make_schema_5(pg)
+    holder = psycopg2.connect(pg_url)
+    holder.autocommit = True
+    holder.cursor().execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+    release = threading.Timer(
+        1.5, lambda: holder.cursor().execute("SELECT pg_advisory_unlock_all()")
+    )
+    release.start()
+    try:
+        monkeypatch.setenv("PGOPTIONS", "-c statement_timeout=500")
+        assert main(["--database", pg_url, "migrate", "--yes"]) == 0
+    finally:
+        release.join()
+        holder.close()
+    monkeypatch.delenv("PGOPTIONS")
+    assert schema_version(open_database(pg_url)) == latest_version()

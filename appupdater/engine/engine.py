@@ -6,6 +6,10 @@ The database is the only record: the engine keeps no state a restart would lose.
 (up to `concurrency` threads, each with one database connection) run queued attempts until the
 queue is empty. The GUI thread only starts the dispatcher and receives signals, so a busy
 database never freezes a window.
+
+When the database goes away (engine/outage.py) the engine tries again at every tick; attempts
+that ended meanwhile keep their end in memory and write it at the first step the database
+takes it, so no deployment is left `running`.
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ from appupdater.core.jobs import DeploymentJob
 from appupdater.core.liveness import Watch
 from appupdater.core.progress import run_end
 from appupdater.core.runs import apply_configuration
+from appupdater.core.words import plural
 from appupdater.engine.clock import Clock, SystemClock
-from appupdater.engine.execution import Handle, execute
+from appupdater.engine.execution import Handle, Unrecorded, execute
 from appupdater.engine.gateways.base import Gateway
+from appupdater.engine.outage import drop_connection, reason, retried
 from appupdater.engine.probing import Prober
 from appupdater.engine.settings import EngineSettings
 from appupdater.errors import AppUpdaterError
@@ -110,6 +116,9 @@ class Engine(QObject):
         self._prober = Prober(gateway, self.settings, self.clock, self._signals.changed.emit)
         self._steps = 0  # whole scheduling steps completed
         self._beaten = 0.0  # self.clock.monotonic() of this engine's last heartbeat
+        # attempts that ended while the database was away, by (deployment id, claim): their
+        # handles stay in _handles (the deployment is still `running` in the database)
+        self._unrecorded: dict[tuple[int, int], Unrecorded] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -142,11 +151,20 @@ class Engine(QObject):
         # a probe round ends within its request timeouts
         done = self._prober.join(None if msecs < 0 else msecs / 1000) and done
         if done and db.obj is not None:
-            try:
-                with db.obj.connection_context():
-                    scheduling.forget_instance(self.instance)
+            try:  # on this thread's connection, which a restart of the server may have broken
+                retried(self._write_unrecorded)
+                retried(lambda: scheduling.forget_instance(self.instance))
             except Exception as exc:  # its heartbeat goes stale; other engines take over then
-                log.warning("could not remove engine instance %s: %s", self.instance, exc)
+                log.warning("could not remove engine instance %s: %s", self.instance, reason(exc))
+            with self._lock:
+                left = [job_id for job_id, _ in self._unrecorded]
+            if left:
+                log.warning(
+                    "the end of %s could not be recorded; another engine queues %s again "
+                    "once this one's heartbeat is missed",
+                    plural(len(left), "deployment"),
+                    "it" if len(left) == 1 else "them",
+                )
         return done
 
     def drain(self) -> None:
@@ -216,6 +234,7 @@ class Engine(QObject):
         changed = False
         with translate_errors():
             now = self.clock.now()
+            changed = self._write_unrecorded()
             if full:
                 self._beat(always=True)
                 for run_id in scheduling.pending_runs():
@@ -245,6 +264,22 @@ class Engine(QObject):
             for _ in range(start):
                 self.workers.start(_Call(self._loop))
         return changed or bool(jobs)
+
+    def _write_unrecorded(self) -> bool:
+        """Write the ends of attempts that ended while the database was away; raises while it
+        still is."""
+        with self._lock:
+            pending = list(self._unrecorded.items())
+        for key, unrecorded in pending:
+            state = unrecorded.write()
+            with self._lock:
+                del self._unrecorded[key]
+                self._handles.pop(key, None)
+            self._ended(unrecorded.job, state, unrecorded.message)
+        if pending:
+            ended = plural(len(pending), "deployment")
+            log.info("recorded the end of %s that ended while the database was away", ended)
+        return bool(pending)
 
     def _beat(self, *, always: bool = False) -> None:
         """Tell the other engines this one is alive (core/liveness.py): at the start of a whole
@@ -284,7 +319,7 @@ class Engine(QObject):
     def _loop(self) -> None:
         """A worker: runs queued attempts one after the other on one database connection,
         and ends when the queue is empty."""
-        with db.obj.connection_context():
+        try:
             while True:
                 with self._lock:
                     if not self._queue:
@@ -292,23 +327,31 @@ class Engine(QObject):
                         break
                     job, handle = self._queue.popleft()
                 self._work(job, handle)
+        finally:
+            drop_connection()
         self._request(full=True)  # the queue ran dry: look for finished runs and more work
 
     def _work(self, job: DeploymentJob, handle: Handle) -> None:
-        state: DeploymentState | None = None
-        message = ""
-        returned = False  # execute() ended without an exception
         try:
             state, message = execute(job, self.gateway, self.settings, self.clock, handle)
-            returned = True
-        except Exception:  # the database failed us: the attempt is requeued on recovery
+        except Unrecorded as unrecorded:  # written by the dispatcher when the database is back
+            log.debug("deployment %d ended; recorded when the database is back", job.id)
+            with self._lock:
+                self._unrecorded[job.id, job.claim] = unrecorded
+            return
+        except Exception:  # a bug of ours: the attempt is requeued when this engine stops
             log.exception("deployment %d could not be recorded", job.id)
-        finally:
             with self._lock:
                 self._handles.pop((job.id, job.claim), None)
+            self._signals.changed.emit()
+            return
+        with self._lock:
+            self._handles.pop((job.id, job.claim), None)
+        self._ended(job, state, message)
+
+    def _ended(self, job: DeploymentJob, state: DeploymentState | None, message: str) -> None:
         if state is None:  # nothing recorded: say only that something may have changed
-            if returned:
-                log.warning("deployment %d: taken over by another engine; stopped here", job.id)
+            log.warning("deployment %d: taken over by another engine; stopped here", job.id)
             self._signals.changed.emit()
         else:
             self._signals.finished.emit(job.id, str(state))

@@ -7,9 +7,10 @@ The database is the only record: the engine keeps no state a restart would lose.
 queue is empty. The GUI thread only starts the dispatcher and receives signals, so a busy
 database never freezes a window.
 
-When the database goes away (engine/outage.py) the engine tries again at every tick; attempts
-that ended meanwhile keep their end in memory and write it at the first step the database
-takes it, so no deployment is left `running`.
+The dispatcher keeps its connection from step to step (an idle engine opens none). When the
+database goes away (engine/outage.py) the engine logs it once, drops the broken connection and
+tries again at every tick; attempts that ended meanwhile keep their end in memory and write it
+at the first step the database takes it, so no deployment is left `running`.
 """
 
 from __future__ import annotations
@@ -35,10 +36,9 @@ from appupdater.core.words import plural
 from appupdater.engine.clock import Clock, SystemClock
 from appupdater.engine.execution import Handle, Unrecorded, execute
 from appupdater.engine.gateways.base import Gateway
-from appupdater.engine.outage import drop_connection, reason, retried
+from appupdater.engine.outage import Kept, OutageLog, drop_connection, is_outage, reason, retried
 from appupdater.engine.probing import Prober
 from appupdater.engine.settings import EngineSettings
-from appupdater.errors import AppUpdaterError
 from appupdater.store.db import translate_errors
 from appupdater.store.models import DeploymentState, db
 
@@ -93,6 +93,8 @@ class Engine(QObject):
         self.workers.setMaxThreadCount(self.settings.concurrency)
         self.dispatcher = QThreadPool(self)
         self.dispatcher.setMaxThreadCount(1)
+        self.dispatcher.setExpiryTimeout(-1)  # one thread, and its connection, for good
+        self._connection = Kept()  # the dispatcher's
         self._signals = _Signals(self)
         self._signals.changed.connect(self._on_changed)
         self._signals.finished.connect(self._on_finished)
@@ -116,6 +118,7 @@ class Engine(QObject):
         self._prober = Prober(gateway, self.settings, self.clock, self._signals.changed.emit)
         self._steps = 0  # whole scheduling steps completed
         self._beaten = 0.0  # self.clock.monotonic() of this engine's last heartbeat
+        self._outage = OutageLog(self.clock.monotonic)
         # attempts that ended while the database was away, by (deployment id, claim): their
         # handles stay in _handles (the deployment is still `running` in the database)
         self._unrecorded: dict[tuple[int, int], Unrecorded] = {}
@@ -150,6 +153,9 @@ class Engine(QObject):
         done = self.workers.waitForDone(msecs)
         # a probe round ends within its request timeouts
         done = self._prober.join(None if msecs < 0 else msecs / 1000) and done
+        if db.obj is not None:
+            self.dispatcher.start(_Call(self._connection.close))
+            self.dispatcher.waitForDone(msecs)
         if done and db.obj is not None:
             try:  # on this thread's connection, which a restart of the server may have broken
                 retried(self._write_unrecorded)
@@ -212,14 +218,19 @@ class Engine(QObject):
             if self._stopping:
                 return
         try:
-            with db.obj.connection_context():
-                changed = self._dispatch_step(full)
-        except AppUpdaterError as exc:  # e.g. the database is locked: try again next tick
-            log.warning("scheduling step skipped: %s", exc)
+            with self._connection.using():
+                try:
+                    changed = self._dispatch_step(full)
+                except Exception:
+                    drop_connection()  # the next step opens a new one
+                    raise
+        except Exception as exc:
+            if is_outage(exc):  # down, unreachable, locked: said once, tried again next tick
+                self._outage.failed(exc)
+            else:
+                log.exception("scheduling step failed")
             return
-        except Exception:
-            log.exception("scheduling step failed")
-            return
+        self._outage.worked()
         if full:
             with self._lock:
                 self._steps += 1

@@ -1,14 +1,17 @@
 """The database away while the engine runs (on SQLite, its writes made to fail): ends written
-when it is back."""
+when it is back, an outage logged once, and one connection per engine thread."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import peewee
 
 from appupdater.core import attempts
-from tests.engine.helpers import approve, deployment, events, state
+from appupdater.engine.clock import ManualClock
+from appupdater.store.models import db as proxy
+from tests.engine.helpers import after_steps, approve, deployment, events, state
 
 WAIT = 15_000
 
@@ -65,3 +68,51 @@ def test_progress_not_written_waits_for_the_end(qtbot, sim_devices, make_engine,
     qtbot.waitUntil(lambda: state(run_id, "press-03") == "succeeded", timeout=WAIT)
     log = events(deployment(run_id, "press-03").id)
     assert any("downloading" in e for e in log)  # the buffered events came with the end
+
+
+def test_an_outage_is_logged_once_and_its_end_once(qtbot, db, make_engine, monkeypatch, caplog):
+    clock = ManualClock()
+    engine = make_engine(clock=clock)
+    real = engine._dispatch_step
+    failed: list[int] = []
+
+    def step(full: bool) -> bool:  # 9 failed ticks 3 s apart, then the database is back
+        if failed and len(failed) <= 9:
+            clock.advance(timedelta(seconds=3))
+        if len(failed) < 9:
+            failed.append(1)
+            raise peewee.OperationalError("could not connect to server: Connection refused")
+        failed.append(1)
+        return real(full)
+
+    monkeypatch.setattr(engine, "_dispatch_step", step)
+    with caplog.at_level(logging.INFO, logger="appupdater.engine"):
+        engine.start()
+        qtbot.waitUntil(lambda: len(failed) > 9, timeout=WAIT)
+        after_steps(qtbot, engine, 2)
+    records = [r for r in caplog.records if r.name == "appupdater.engine"]
+    warnings = [r.getMessage() for r in records if r.levelno >= logging.WARNING]
+    assert warnings == [
+        "database unavailable: could not connect to server: Connection refused; "
+        "retrying at every step, nothing is lost"
+    ]
+    assert [r.getMessage() for r in records if "back after" in r.getMessage()] == [
+        "database back after 27 s"
+    ]
+    assert not any(r.exc_info for r in records)
+
+
+def test_an_idle_engine_keeps_one_connection(qtbot, db, make_engine, monkeypatch):
+    opened: list[int] = []
+    real = proxy.obj._connect
+
+    def connect():
+
+        opened.append(1)
+        return real()
+
+    monkeypatch.setattr(proxy.obj, "_connect", connect)
+    engine = make_engine(probe_interval=None)
+    engine.start()
+    after_steps(qtbot, engine, 10)
+    assert len(opened) == 1  # the dispatcher's, kept from step to step

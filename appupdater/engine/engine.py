@@ -21,46 +21,29 @@ import socket
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
 
 from appupdater import heap
-from appupdater.core import actions, scheduling
+from appupdater.core import actions, attempts, scheduling
 from appupdater.core.jobs import DeploymentJob
 from appupdater.core.liveness import Watch
 from appupdater.core.progress import run_end
 from appupdater.core.runs import apply_configuration
 from appupdater.core.words import plural
+from appupdater.engine import outage
 from appupdater.engine.clock import Clock, SystemClock
 from appupdater.engine.execution import Handle, Unrecorded, execute
 from appupdater.engine.gateways.base import Gateway
-from appupdater.engine.outage import Kept, OutageLog, drop_connection, is_outage, reason, retried
 from appupdater.engine.probing import Prober
+from appupdater.engine.relay import Call, Relay
 from appupdater.engine.settings import EngineSettings
 from appupdater.store.db import translate_errors
 from appupdater.store.models import DeploymentState, db
 
 log = logging.getLogger("appupdater.engine")
-
-
-class _Signals(QObject):
-    """Created in the engine's (GUI) thread; emitted from the dispatcher and the workers."""
-
-    changed = Signal()
-    finished = Signal(int, str)
-    failed = Signal(int, str, str)
-    run_completed = Signal(int, int, int)
-
-
-class _Call(QRunnable):
-    def __init__(self, function: Callable[[], None]):
-        super().__init__()
-        self.function = function
-
-    def run(self) -> None:
-        self.function()
 
 
 class Engine(QObject):
@@ -94,8 +77,8 @@ class Engine(QObject):
         self.dispatcher = QThreadPool(self)
         self.dispatcher.setMaxThreadCount(1)
         self.dispatcher.setExpiryTimeout(-1)  # one thread, and its connection, for good
-        self._connection = Kept()  # the dispatcher's
-        self._signals = _Signals(self)
+        self._connection = outage.Kept()  # the dispatcher's
+        self._signals = Relay(self)
         self._signals.changed.connect(self._on_changed)
         self._signals.finished.connect(self._on_finished)
         self._signals.failed.connect(self._on_failed)
@@ -118,10 +101,12 @@ class Engine(QObject):
         self._prober = Prober(gateway, self.settings, self.clock, self._signals.changed.emit)
         self._steps = 0  # whole scheduling steps completed
         self._beaten = 0.0  # self.clock.monotonic() of this engine's last heartbeat
-        self._outage = OutageLog(self.clock.monotonic)
+        self._outage = outage.OutageLog(self.clock.monotonic)
         # attempts that ended while the database was away, by (deployment id, claim): their
         # handles stay in _handles (the deployment is still `running` in the database)
         self._unrecorded: dict[tuple[int, int], Unrecorded] = {}
+        # a step failed: a claim may have been taken without its answer (see requeue_untracked)
+        self._untracked = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -154,23 +139,18 @@ class Engine(QObject):
         # a probe round ends within its request timeouts
         done = self._prober.join(None if msecs < 0 else msecs / 1000) and done
         if db.obj is not None:
-            self.dispatcher.start(_Call(self._connection.close))
+            self.dispatcher.start(Call(self._connection.close))
             self.dispatcher.waitForDone(msecs)
         if done and db.obj is not None:
             try:  # on this thread's connection, which a restart of the server may have broken
-                retried(self._write_unrecorded)
-                retried(lambda: scheduling.forget_instance(self.instance))
+                outage.retried(self._write_unrecorded)
+                outage.retried(lambda: scheduling.forget_instance(self.instance))
             except Exception as exc:  # its heartbeat goes stale; other engines take over then
-                log.warning("could not remove engine instance %s: %s", self.instance, reason(exc))
-            with self._lock:
-                left = [job_id for job_id, _ in self._unrecorded]
-            if left:
                 log.warning(
-                    "the end of %s could not be recorded; another engine queues %s again "
-                    "once this one's heartbeat is missed",
-                    plural(len(left), "deployment"),
-                    "it" if len(left) == 1 else "them",
+                    "could not remove engine instance %s: %s", self.instance, outage.reason(exc)
                 )
+            with self._lock:
+                outage.say_unrecorded(len(self._unrecorded))
         return done
 
     def drain(self) -> None:
@@ -209,7 +189,7 @@ class Engine(QObject):
             if self._dispatch_pending or self._stopping:
                 return
             self._dispatch_pending = True
-        self.dispatcher.start(_Call(self._dispatch))
+        self.dispatcher.start(Call(self._dispatch))
 
     def _dispatch(self) -> None:
         with self._lock:
@@ -222,10 +202,12 @@ class Engine(QObject):
                 try:
                     changed = self._dispatch_step(full)
                 except Exception:
-                    drop_connection()  # the next step opens a new one
+                    outage.drop_connection()  # the next step opens a new one
                     raise
         except Exception as exc:
-            if is_outage(exc):  # down, unreachable, locked: said once, tried again next tick
+            with self._lock:
+                self._untracked = True
+            if outage.is_outage(exc):  # down, unreachable, locked: said once, tried each tick
                 self._outage.failed(exc)
             else:
                 log.exception("scheduling step failed")
@@ -257,6 +239,7 @@ class Engine(QObject):
                 changed |= bool(scheduling.promote_due(now))
                 changed |= bool(scheduling.requeue_interrupted(now, self._watch))
                 self._stop_lost_attempts()
+                changed |= self._requeue_untracked(now)
                 self._report_finished_runs()
                 self._prober.maybe()
             with self._lock:
@@ -273,7 +256,7 @@ class Engine(QObject):
                 start = min(settings.concurrency - self._loops, len(self._queue))
                 self._loops += start
             for _ in range(start):
-                self.workers.start(_Call(self._loop))
+                self.workers.start(Call(self._loop))
         return changed or bool(jobs)
 
     def _write_unrecorded(self) -> bool:
@@ -291,6 +274,22 @@ class Engine(QObject):
             ended = plural(len(pending), "deployment")
             log.info("recorded the end of %s that ended while the database was away", ended)
         return bool(pending)
+
+    def _requeue_untracked(self, now: datetime) -> bool:
+        """After a failed step, deployments `running` under this engine that it runs nothing
+        for (a claim the database took without answering) go back to the queue."""
+        with self._lock:
+            if not self._untracked:
+                return False
+            held = set(self._handles)
+            self._untracked = False  # set again if this step fails
+        requeued = attempts.requeue_untracked(self.instance, held, now)
+        if requeued:
+            log.warning(
+                "%s claimed while the database went away: queued again",
+                plural(len(requeued), "deployment"),
+            )
+        return bool(requeued)
 
     def _beat(self, *, always: bool = False) -> None:
         """Tell the other engines this one is alive (core/liveness.py): at the start of a whole
@@ -339,7 +338,7 @@ class Engine(QObject):
                     job, handle = self._queue.popleft()
                 self._work(job, handle)
         finally:
-            drop_connection()
+            outage.drop_connection()
         self._request(full=True)  # the queue ran dry: look for finished runs and more work
 
     def _work(self, job: DeploymentJob, handle: Handle) -> None:
@@ -350,10 +349,11 @@ class Engine(QObject):
             with self._lock:
                 self._unrecorded[job.id, job.claim] = unrecorded
             return
-        except Exception:  # a bug of ours: the attempt is requeued when this engine stops
+        except Exception:  # a bug of ours: the attempt is queued again at the next step
             log.exception("deployment %d could not be recorded", job.id)
             with self._lock:
                 self._handles.pop((job.id, job.claim), None)
+                self._untracked = True  # queued again at the next step
             self._signals.changed.emit()
             return
         with self._lock:

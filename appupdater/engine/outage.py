@@ -16,6 +16,7 @@ from typing import Any
 
 import peewee
 
+from appupdater.core.words import plural
 from appupdater.errors import DatabaseError
 from appupdater.store.models import db
 
@@ -78,6 +79,17 @@ def retried(write: Callable[[], object]) -> None:
             raise
         drop_connection()
         write()
+
+
+def say_unrecorded(count: int) -> None:
+    """At stop, about the ends still not written (the database stayed away)."""
+    if count:
+        log.warning(
+            "the end of %s could not be recorded; another engine queues %s again once this "
+            "one's heartbeat is missed",
+            plural(count, "deployment"),
+            "it" if count == 1 else "them",
+        )
 
 
 def reason(exc: BaseException) -> str:

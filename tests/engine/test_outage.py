@@ -116,3 +116,32 @@ def test_an_idle_engine_keeps_one_connection(qtbot, db, make_engine, monkeypatch
     engine.start()
     after_steps(qtbot, engine, 10)
     assert len(opened) == 1  # the dispatcher's, kept from step to step
+
+
+def test_a_claim_whose_answer_was_lost_goes_back_to_the_queue(
+    qtbot, sim_devices, make_engine, monkeypatch
+):
+    """The database took the claim, but the answer never came (it went away at that moment):
+    the deployment is `running` under this engine, which runs nothing for it."""
+    from appupdater.core import scheduling
+
+    real = scheduling.claim
+    lost: list[int] = []
+
+    def claim(*args, **kwargs):
+        jobs = real(*args, **kwargs)
+        if jobs and not lost:
+            lost.append(1)
+            raise peewee.OperationalError("server closed the connection unexpectedly")
+        return jobs
+
+    monkeypatch.setattr(scheduling, "claim", claim)
+    run_id = approve(devices=["press-01"])
+    engine = make_engine()
+    engine.start()
+    qtbot.waitUntil(lambda: state(run_id, "press-01") == "succeeded", timeout=WAIT)
+    d = deployment(run_id, "press-01")
+    assert d.attempts == 1
+    log = events(d.id)
+    assert sum(e.startswith("interrupted: the database went away") for e in log) == 1
+    assert log[-1].startswith("deployed to press-01")

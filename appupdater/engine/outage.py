@@ -95,7 +95,7 @@ def say_unrecorded(count: int) -> None:
 def reason(exc: BaseException) -> str:
     """The first line of what the driver said."""
     text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
+    return text.splitlines()[0].rstrip(".")
 
 
 class OutageLog:

@@ -81,7 +81,7 @@ def test_an_outage_is_logged_once_and_its_end_once(qtbot, db, make_engine, monke
             clock.advance(timedelta(seconds=3))
         if len(failed) < 9:
             failed.append(1)
-            raise peewee.OperationalError("could not connect to server: Connection refused")
+            raise peewee.OperationalError("could not connect to server: Connection refused.\n")
         failed.append(1)
         return real(full)
 

@@ -31,6 +31,7 @@ class PostgresServer:
         self.data = self.root / "data"
         self.port = _free_port()
         self.as_root = os.geteuid() == 0
+        self.url = ""  # set by serve_postgres_server
 
     def _run(self, *args: str) -> None:
         command = list(args)
@@ -75,6 +76,25 @@ class PostgresServer:
         )
         return f"postgresql://appupdater@127.0.0.1:{self.port}/fleet"
 
+    def restart(self, pause: float = 0.0) -> None:
+        """`pg_ctl stop -m fast` (every connection is cut), `pause` seconds without a server,
+        then the same server again on the same port, with its data."""
+        import time
+
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        time.sleep(pause)
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-w",
+            "-l",
+            str(self.root / "log"),
+            "-o",
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        )
+
     def stop(self) -> None:
         try:
             self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
@@ -94,5 +114,22 @@ def serve_postgres():
     server = PostgresServer(bindir)
     try:
         yield server.start()
+    finally:
+        server.stop()
+
+
+def serve_postgres_server():
+    """Like `serve_postgres`, but yields the `PostgresServer` itself (its URL from `url`), for
+    tests that restart it."""
+    import pytest
+
+    pytest.importorskip("psycopg2", reason="psycopg2 is not installed (pip install '.[postgres]')")
+    bindir = find_bin()
+    if bindir is None:
+        pytest.skip("no PostgreSQL server binaries (Debian package postgresql)")
+    server = PostgresServer(bindir)
+    try:
+        server.url = server.start()
+        yield server
     finally:
         server.stop()

@@ -11,7 +11,7 @@ is not queued to run again."""
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 import peewee
@@ -23,7 +23,7 @@ from appupdater.store.bulk import update_rows, update_where
 from appupdater.store.db import writing
 from appupdater.store.models import Deployment, DeploymentState, DeviceApp
 from appupdater.store.revisions import stamped
-from appupdater.store.rows import first, returned
+from appupdater.store.rows import first, returned, tuples
 
 S = DeploymentState
 
@@ -207,3 +207,40 @@ def interrupt(job: DeploymentJob, now: datetime, events: Sequence[Event]) -> Dep
         claimed_by=None,
         attempts=not_counted(),
     )
+
+
+UNTRACKED = "interrupted: the database went away while this engine claimed it; queued again"
+
+
+def requeue_untracked(instance: str, held: Collection[tuple[int, int]], now: datetime) -> list[int]:
+    """Deployments `running` under engine `instance` that it runs no attempt for — `held` are
+    the (deployment id, claim) it runs — go back to `queued`, as interrupted ones do: the
+    database took a claim whose answer never came back (it went away at that moment). Call
+    it from the thread that claims, so `held` is not missing a claim being made. Returns
+    them."""
+    query = Deployment.select(
+        Deployment.id, Deployment.run, Deployment.device, Deployment.claim, Deployment.attempts
+    ).where((Deployment.state == S.RUNNING) & (Deployment.claimed_by == instance))
+    requeued = []
+    for id_, run_id, device_id, claim, attempt in tuples(query, tuple[int, int, int, int, int]):
+        if (id_, claim) in held:
+            continue
+        job = DeploymentJob(id_, run_id, device_id, "", {}, None, attempt, instance, claim=claim)
+        ended = _finish(
+            job,
+            S.QUEUED,
+            now,
+            UNTRACKED,
+            EventLevel.WARNING,
+            [],
+            cancelled_instead="cancelled: the database went away while this engine claimed it",
+            superseded_instead="interrupted: the database went away while this engine claimed "
+            "it; not queued again",
+            phase=None,
+            progress=0,
+            claimed_by=None,
+            attempts=not_counted(),
+        )
+        if ended is not None:
+            requeued.append(id_)
+    return requeued

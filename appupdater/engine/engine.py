@@ -6,6 +6,11 @@ The database is the only record: the engine keeps no state a restart would lose.
 (up to `concurrency` threads, each with one database connection) run queued attempts until the
 queue is empty. The GUI thread only starts the dispatcher and receives signals, so a busy
 database never freezes a window.
+
+The dispatcher keeps its connection from step to step (an idle engine opens none). When the
+database goes away (engine/outage.py) the engine logs it once, drops the broken connection and
+tries again at every tick; attempts that ended meanwhile keep their end in memory and write it
+at the first step the database takes it, so no deployment is left `running`.
 """
 
 from __future__ import annotations
@@ -16,45 +21,29 @@ import socket
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
 
 from appupdater import heap
-from appupdater.core import actions, scheduling
+from appupdater.core import actions, attempts, scheduling
 from appupdater.core.jobs import DeploymentJob
 from appupdater.core.liveness import Watch
 from appupdater.core.progress import run_end
 from appupdater.core.runs import apply_configuration
+from appupdater.core.words import plural
+from appupdater.engine import outage
 from appupdater.engine.clock import Clock, SystemClock
-from appupdater.engine.execution import Handle, execute
+from appupdater.engine.execution import Handle, Unrecorded, execute
 from appupdater.engine.gateways.base import Gateway
 from appupdater.engine.probing import Prober
+from appupdater.engine.relay import Call, Relay
 from appupdater.engine.settings import EngineSettings
-from appupdater.errors import AppUpdaterError
 from appupdater.store.db import translate_errors
 from appupdater.store.models import DeploymentState, db
 
 log = logging.getLogger("appupdater.engine")
-
-
-class _Signals(QObject):
-    """Created in the engine's (GUI) thread; emitted from the dispatcher and the workers."""
-
-    changed = Signal()
-    finished = Signal(int, str)
-    failed = Signal(int, str, str)
-    run_completed = Signal(int, int, int)
-
-
-class _Call(QRunnable):
-    def __init__(self, function: Callable[[], None]):
-        super().__init__()
-        self.function = function
-
-    def run(self) -> None:
-        self.function()
 
 
 class Engine(QObject):
@@ -87,7 +76,9 @@ class Engine(QObject):
         self.workers.setMaxThreadCount(self.settings.concurrency)
         self.dispatcher = QThreadPool(self)
         self.dispatcher.setMaxThreadCount(1)
-        self._signals = _Signals(self)
+        self.dispatcher.setExpiryTimeout(-1)  # one thread, and its connection, for good
+        self._connection = outage.Kept()  # the dispatcher's
+        self._signals = Relay(self)
         self._signals.changed.connect(self._on_changed)
         self._signals.finished.connect(self._on_finished)
         self._signals.failed.connect(self._on_failed)
@@ -110,6 +101,12 @@ class Engine(QObject):
         self._prober = Prober(gateway, self.settings, self.clock, self._signals.changed.emit)
         self._steps = 0  # whole scheduling steps completed
         self._beaten = 0.0  # self.clock.monotonic() of this engine's last heartbeat
+        self._outage = outage.OutageLog(self.clock.monotonic)
+        # attempts that ended while the database was away, by (deployment id, claim): their
+        # handles stay in _handles (the deployment is still `running` in the database)
+        self._unrecorded: dict[tuple[int, int], Unrecorded] = {}
+        # a step failed: a claim may have been taken without its answer (see requeue_untracked)
+        self._untracked = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -141,12 +138,19 @@ class Engine(QObject):
         done = self.workers.waitForDone(msecs)
         # a probe round ends within its request timeouts
         done = self._prober.join(None if msecs < 0 else msecs / 1000) and done
+        if db.obj is not None:
+            self.dispatcher.start(Call(self._connection.close))
+            self.dispatcher.waitForDone(msecs)
         if done and db.obj is not None:
-            try:
-                with db.obj.connection_context():
-                    scheduling.forget_instance(self.instance)
+            try:  # on this thread's connection, which a restart of the server may have broken
+                outage.retried(self._write_unrecorded)
+                outage.retried(lambda: scheduling.forget_instance(self.instance))
             except Exception as exc:  # its heartbeat goes stale; other engines take over then
-                log.warning("could not remove engine instance %s: %s", self.instance, exc)
+                log.warning(
+                    "could not remove engine instance %s: %s", self.instance, outage.reason(exc)
+                )
+            with self._lock:
+                outage.say_unrecorded(len(self._unrecorded))
         return done
 
     def drain(self) -> None:
@@ -185,7 +189,7 @@ class Engine(QObject):
             if self._dispatch_pending or self._stopping:
                 return
             self._dispatch_pending = True
-        self.dispatcher.start(_Call(self._dispatch))
+        self.dispatcher.start(Call(self._dispatch))
 
     def _dispatch(self) -> None:
         with self._lock:
@@ -194,14 +198,21 @@ class Engine(QObject):
             if self._stopping:
                 return
         try:
-            with db.obj.connection_context():
-                changed = self._dispatch_step(full)
-        except AppUpdaterError as exc:  # e.g. the database is locked: try again next tick
-            log.warning("scheduling step skipped: %s", exc)
+            with self._connection.using():
+                try:
+                    changed = self._dispatch_step(full)
+                except Exception:
+                    outage.drop_connection()  # the next step opens a new one
+                    raise
+        except Exception as exc:
+            with self._lock:
+                self._untracked = True
+            if outage.is_outage(exc):  # down, unreachable, locked: said once, tried each tick
+                self._outage.failed(exc)
+            else:
+                log.exception("scheduling step failed")
             return
-        except Exception:
-            log.exception("scheduling step failed")
-            return
+        self._outage.worked()
         if full:
             with self._lock:
                 self._steps += 1
@@ -216,6 +227,7 @@ class Engine(QObject):
         changed = False
         with translate_errors():
             now = self.clock.now()
+            changed = self._write_unrecorded()
             if full:
                 self._beat(always=True)
                 for run_id in scheduling.pending_runs():
@@ -227,6 +239,7 @@ class Engine(QObject):
                 changed |= bool(scheduling.promote_due(now))
                 changed |= bool(scheduling.requeue_interrupted(now, self._watch))
                 self._stop_lost_attempts()
+                changed |= self._requeue_untracked(now)
                 self._report_finished_runs()
                 self._prober.maybe()
             with self._lock:
@@ -243,8 +256,40 @@ class Engine(QObject):
                 start = min(settings.concurrency - self._loops, len(self._queue))
                 self._loops += start
             for _ in range(start):
-                self.workers.start(_Call(self._loop))
+                self.workers.start(Call(self._loop))
         return changed or bool(jobs)
+
+    def _write_unrecorded(self) -> bool:
+        """Write the ends of attempts that ended while the database was away; raises while it
+        still is."""
+        with self._lock:
+            pending = list(self._unrecorded.items())
+        for key, unrecorded in pending:
+            state = unrecorded.write()
+            with self._lock:
+                del self._unrecorded[key]
+                self._handles.pop(key, None)
+            self._ended(unrecorded.job, state, unrecorded.message)
+        if pending:
+            ended = plural(len(pending), "deployment")
+            log.info("recorded the end of %s that ended while the database was away", ended)
+        return bool(pending)
+
+    def _requeue_untracked(self, now: datetime) -> bool:
+        """After a failed step, deployments `running` under this engine that it runs nothing
+        for (a claim the database took without answering) go back to the queue."""
+        with self._lock:
+            if not self._untracked:
+                return False
+            held = set(self._handles)
+            self._untracked = False  # set again if this step fails
+        requeued = attempts.requeue_untracked(self.instance, held, now)
+        if requeued:
+            log.warning(
+                "%s claimed while the database went away: queued again",
+                plural(len(requeued), "deployment"),
+            )
+        return bool(requeued)
 
     def _beat(self, *, always: bool = False) -> None:
         """Tell the other engines this one is alive (core/liveness.py): at the start of a whole
@@ -284,7 +329,7 @@ class Engine(QObject):
     def _loop(self) -> None:
         """A worker: runs queued attempts one after the other on one database connection,
         and ends when the queue is empty."""
-        with db.obj.connection_context():
+        try:
             while True:
                 with self._lock:
                     if not self._queue:
@@ -292,23 +337,32 @@ class Engine(QObject):
                         break
                     job, handle = self._queue.popleft()
                 self._work(job, handle)
+        finally:
+            outage.drop_connection()
         self._request(full=True)  # the queue ran dry: look for finished runs and more work
 
     def _work(self, job: DeploymentJob, handle: Handle) -> None:
-        state: DeploymentState | None = None
-        message = ""
-        returned = False  # execute() ended without an exception
         try:
             state, message = execute(job, self.gateway, self.settings, self.clock, handle)
-            returned = True
-        except Exception:  # the database failed us: the attempt is requeued on recovery
+        except Unrecorded as unrecorded:  # written by the dispatcher when the database is back
+            log.debug("deployment %d ended; recorded when the database is back", job.id)
+            with self._lock:
+                self._unrecorded[job.id, job.claim] = unrecorded
+            return
+        except Exception:  # a bug of ours: the attempt is queued again at the next step
             log.exception("deployment %d could not be recorded", job.id)
-        finally:
             with self._lock:
                 self._handles.pop((job.id, job.claim), None)
+                self._untracked = True  # queued again at the next step
+            self._signals.changed.emit()
+            return
+        with self._lock:
+            self._handles.pop((job.id, job.claim), None)
+        self._ended(job, state, message)
+
+    def _ended(self, job: DeploymentJob, state: DeploymentState | None, message: str) -> None:
         if state is None:  # nothing recorded: say only that something may have changed
-            if returned:
-                log.warning("deployment %d: taken over by another engine; stopped here", job.id)
+            log.warning("deployment %d: taken over by another engine; stopped here", job.id)
             self._signals.changed.emit()
         else:
             self._signals.finished.emit(job.id, str(state))

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from appupdater.core.devices import AgentDevice, ProbeReport, agent_devices, record_probes
 from appupdater.engine.clock import Clock
 from appupdater.engine.gateways.base import DeviceTarget, Gateway
+from appupdater.engine.outage import is_outage, reason
 from appupdater.engine.settings import EngineSettings
 from appupdater.store.models import db
 
@@ -78,5 +79,10 @@ class Prober:
                 if not report.online:
                     log.info("probe: %s", report.message)
             self.changed()
-        except Exception:  # a probe round must never take the engine down
-            log.exception("probing devices failed")
+        except Exception as exc:  # a probe round must never take the engine down
+            if is_outage(exc):  # the dispatcher says when the database is away and back
+                log.warning(
+                    "probing devices skipped: the database is unavailable (%s)", reason(exc)
+                )
+            else:
+                log.exception("probing devices failed")

@@ -145,3 +145,25 @@ def test_a_claim_whose_answer_was_lost_goes_back_to_the_queue(
     log = events(d.id)
     assert sum(e.startswith("interrupted: the database went away") for e in log) == 1
     assert log[-1].startswith("deployed to press-01")
+
+
+def test_a_probe_round_while_the_database_is_away_says_so_in_one_line(db, monkeypatch, caplog):
+    """No traceback for an outage (the dispatcher logs it and its end); a bug still has one."""
+    import peewee
+
+    from appupdater.engine import probing
+    from appupdater.engine.clock import ManualClock
+    from appupdater.engine.settings import EngineSettings
+
+    def away():
+        raise peewee.OperationalError("could not connect to server: Connection refused")
+
+    monkeypatch.setattr(probing, "agent_devices", away)
+    prober = probing.Prober(None, EngineSettings(), ManualClock(), lambda: None)
+    caplog.set_level("INFO", logger="appupdater")
+    prober._round()
+    [record] = [r for r in caplog.records if r.name == "appupdater.engine"]
+    assert record.levelname == "WARNING" and record.exc_info is None
+    assert "database is unavailable (could not connect to server: Connection refused)" in (
+        record.getMessage()
+    )

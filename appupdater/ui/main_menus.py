@@ -26,6 +26,8 @@ def build_menus(window: MainWindow) -> None:
     devices_menu.addAction(window.connection_action)
     view_menu = window.menuBar().addMenu("&View")
     view_menu.addAction(window.refresh_action)
+    view_menu.addSeparator()
+    view_menu.addAction(window.engines_action)
     help_menu = window.menuBar().addMenu("&Help")
     help_menu.addAction(window.log_folder_action)
     help_menu.addSeparator()

@@ -185,6 +185,9 @@ class MainWindow(QMainWindow):
         self.refresh_action = QAction("&Refresh", self)
         self.refresh_action.setShortcut(QKeySequence.StandardKey.Refresh)
         self.refresh_action.triggered.connect(self.refresh)
+        self.engines_action = QAction("&Engines…", self)
+        self.engines_action.setStatusTip("The engines sharing this database and what they run")
+        self.engines_action.triggered.connect(self.show_engines)
         self.autostart_action = AutostartAction(self)
         self.about_action = QAction(icon("appupdater"), "&About App Updater", self)
         self.about_action.triggered.connect(self.show_about)
@@ -228,6 +231,12 @@ class MainWindow(QMainWindow):
         folder.mkdir(parents=True, exist_ok=True)
         if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
             self.statusBar().showMessage(f"No file manager opened; the log is in {folder}", 15_000)
+
+    def show_engines(self) -> None:
+        from appupdater.ui.engines_dialog import EnginesDialog
+
+        settings = self.engine.settings
+        EnginesDialog(self.engine.instance, settings.stale_after, self.tasks, self).exec()
 
     def show_about(self) -> None:
         from appupdater.ui.about_dialog import AboutDialog

@@ -54,3 +54,23 @@ def demo_db(db):
 
     load_demo(devices=120, seed=3)
     return db
+
+
+@pytest.fixture(scope="module")
+def pg_url():
+    """A throwaway PostgreSQL server for one test module (skipped where there is none)."""
+    from tests.pg_server import serve_postgres
+
+    yield from serve_postgres()
+
+
+@pytest.fixture
+def pg(pg_url):
+    """The App Updater schema on that server, dropped again after the test."""
+    from appupdater.store.models import ALL_MODELS
+
+    database = open_database(pg_url)
+    yield database
+    database.drop_tables(list(reversed(ALL_MODELS)), cascade=True)
+    close_database()
+    db_proxy.initialize(None)

@@ -14,29 +14,12 @@ import pytest
 
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import create_run
-from appupdater.store.db import close_database, open_database
-from appupdater.store.models import ALL_MODELS, Deployment, DeploymentEvent
-from appupdater.store.models import db as proxy
+from appupdater.store.models import Deployment, DeploymentEvent
 from tests.helpers import CATALOG, load_yaml
-from tests.pg_server import serve_postgres
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 DEVICES = 300
 CREATED = "configuration updated; deployment created"
-
-
-@pytest.fixture(scope="module")
-def pg_url():
-    yield from serve_postgres()
-
-
-@pytest.fixture
-def pg(pg_url):
-    database = open_database(pg_url)
-    yield database
-    database.drop_tables(list(reversed(ALL_MODELS)), cascade=True)
-    close_database()
-    proxy.initialize(None)
 
 
 def start_engine(url: str) -> subprocess.Popen:

@@ -9,27 +9,11 @@ import pytest
 
 from appupdater.demo.fleet import load_demo
 from appupdater.store.bulk import PAGE_ROWS, insert_rows, update_rows
-from appupdater.store.db import close_database, open_database, writing
+from appupdater.store.db import writing
 from appupdater.store.fields import to_db_time
-from appupdater.store.models import ALL_MODELS, AppVersion, Device, DeviceApp
-from appupdater.store.models import db as proxy
-from tests.pg_server import serve_postgres
+from appupdater.store.models import AppVersion, Device, DeviceApp
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def pg_url():
-    yield from serve_postgres()
-
-
-@pytest.fixture
-def pg(pg_url):
-    database = open_database(pg_url)
-    yield database
-    database.drop_tables(list(reversed(ALL_MODELS)), cascade=True)
-    close_database()
-    proxy.initialize(None)
 
 
 class CountingCursor:

@@ -10,27 +10,10 @@ import pytest
 import appupdater.core.runs as runs
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import apply_configuration, create_run
-from appupdater.store.db import close_database, open_database
-from appupdater.store.models import ALL_MODELS, Deployment, DeploymentEvent, UpdateRun
-from appupdater.store.models import db as proxy
+from appupdater.store.models import Deployment, DeploymentEvent, UpdateRun
 from tests.helpers import CATALOG, load_yaml
-from tests.pg_server import serve_postgres
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def pg_url():
-    yield from serve_postgres()
-
-
-@pytest.fixture
-def pg(pg_url):
-    database = open_database(pg_url)
-    yield database
-    database.drop_tables(list(reversed(ALL_MODELS)), cascade=True)
-    close_database()
-    proxy.initialize(None)
 
 
 def test_a_second_connection_skips_a_run_being_applied(pg, monkeypatch):

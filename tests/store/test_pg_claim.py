@@ -13,28 +13,11 @@ import pytest
 import appupdater.core.scheduling as scheduling
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import apply_configuration, create_run
-from appupdater.store.db import close_database, open_database
-from appupdater.store.models import ALL_MODELS, Deployment
-from appupdater.store.models import db as proxy
+from appupdater.store.models import Deployment
 from tests.helpers import CATALOG, load_yaml
-from tests.pg_server import serve_postgres
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def pg_url():
-    yield from serve_postgres()
-
-
-@pytest.fixture
-def pg(pg_url):
-    database = open_database(pg_url)
-    yield database
-    database.drop_tables(list(reversed(ALL_MODELS)), cascade=True)
-    close_database()
-    proxy.initialize(None)
 
 
 def _rollout(devices: int) -> None:

@@ -17,14 +17,8 @@ from appupdater.store.db import close_database, open_database
 from appupdater.store.migrations import SCHEMA_LOCK, latest_version, schema_version
 from appupdater.store.models import ALL_MODELS, Device, SchemaInfo
 from appupdater.store.models import db as proxy
-from tests.pg_server import serve_postgres
 
 integration = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def pg_url():
-    yield from serve_postgres()
 
 
 @pytest.fixture

@@ -10,27 +10,10 @@ from appupdater.core.fleetimport import fleet_document
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import DeviceAction, apply_configuration, create_run
 from appupdater.demo.fleet import load_demo
-from appupdater.store.db import close_database, open_database
 from appupdater.store.migrations import latest_version, schema_version
-from appupdater.store.models import ALL_MODELS, DeployAction, Deployment, Target, UpdateRun
-from appupdater.store.models import db as proxy
-from tests.pg_server import serve_postgres
+from appupdater.store.models import DeployAction, Deployment, Target, UpdateRun
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def pg_url():
-    yield from serve_postgres()
-
-
-@pytest.fixture
-def pg(pg_url):
-    database = open_database(pg_url)
-    yield database
-    database.drop_tables(list(reversed(ALL_MODELS)), cascade=True)
-    close_database()
-    proxy.initialize(None)
 
 
 def test_schema_plan_and_run_on_postgres(pg):

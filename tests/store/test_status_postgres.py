@@ -12,12 +12,11 @@ from appupdater.core.runs import DeviceAction, apply_configuration, create_run
 from appupdater.core.status import status_document
 from appupdater.demo.fleet import load_demo
 from appupdater.store.models import DeployAction
-from tests.store.test_postgres import pg, pg_url  # noqa: F401  (the server fixtures)
 
 pytestmark = pytest.mark.integration
 
 
-def test_status_times_on_postgres(pg):  # noqa: F811
+def test_status_times_on_postgres(pg):
     load_demo(devices=10, seed=5)
     plan = plan_update([Selection("line-monitor")])
     first = plan.devices()[0]

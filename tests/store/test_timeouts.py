@@ -17,7 +17,6 @@ from appupdater.errors import DatabaseError
 from appupdater.store.db import close_database, make_database, open_database, translate_errors
 from appupdater.store.models import db as proxy
 from appupdater.store.postgres import CONNECT_TIMEOUT_S, STATEMENT_TIMEOUT_MS
-from tests.pg_server import serve_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,11 +82,6 @@ def test_status_against_a_hung_server_ends_with_one_line_within_the_timeout(tmp_
     assert len(lines) == 1 and "timeout" in lines[0], result.stderr
     assert "127.0.0.1" in lines[0]
     assert took < 15
-
-
-@pytest.fixture(scope="module")
-def pg_url():
-    yield from serve_postgres()
 
 
 @pytest.mark.integration

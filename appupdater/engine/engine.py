@@ -134,13 +134,14 @@ class Engine(QObject):
             # stops those itself when it registers them (see _dispatch_step)
             for handle in handles:
                 handle.stop.set()
+        # the dispatcher's kept connection is closed on the thread that opened it: after any step
+        # still running, before waitForDone, which ends the pool's thread (the next start makes
+        # a new one)
+        self.dispatcher.start(Call(self._connection.close))
         self.dispatcher.waitForDone(msecs)
         done = self.workers.waitForDone(msecs)
         # a probe round ends within its request timeouts
         done = self._prober.join(None if msecs < 0 else msecs / 1000) and done
-        if db.obj is not None:
-            self.dispatcher.start(Call(self._connection.close))
-            self.dispatcher.waitForDone(msecs)
         if done and db.obj is not None:
             try:  # on this thread's connection, which a restart of the server may have broken
                 outage.retried(self._write_unrecorded)

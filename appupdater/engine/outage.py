@@ -46,7 +46,8 @@ class Kept:
     """One connection kept across the calls a Qt pool thread runs. peewee keeps each thread's
     connection in a thread-local, but Python forgets a Qt thread's thread-locals when a call
     from Qt returns, so each call would open a new connection. Use it always on the same
-    thread (SQLite connections refuse others): a pool of one thread that never expires."""
+    thread (SQLite connections refuse others): a pool of one thread that never expires, and
+    closed there before the pool's waitForDone, which ends that thread."""
 
     def __init__(self) -> None:
         self._conn: Any = None
@@ -55,7 +56,9 @@ class Kept:
     @contextlib.contextmanager
     def using(self) -> Iterator[None]:
         database = db.obj
-        if self._conn is not None and self._database is database and database.is_closed():
+        if self._conn is not None and self._database is not database:
+            self._forget()  # the database was replaced (opened again): its connection goes
+        if self._conn is not None and database.is_closed():
             database._state.set_connection(self._conn)
         try:
             yield
@@ -65,8 +68,17 @@ class Kept:
             self._database = database if open_ else None
 
     def close(self) -> None:
-        with self.using():
-            drop_connection()
+        """Close the kept connection, whatever database is bound now (on its thread)."""
+        if self._conn is not None and self._database is db.obj:
+            with self.using():
+                drop_connection()
+        self._forget()
+
+    def _forget(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):  # a broken connection may fail to close
+                self._conn.close()
+        self._conn = self._database = None
 
 
 def retried(write: Callable[[], object]) -> None:

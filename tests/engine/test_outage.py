@@ -118,6 +118,37 @@ def test_an_idle_engine_keeps_one_connection(qtbot, db, make_engine, monkeypatch
     assert len(opened) == 1  # the dispatcher's, kept from step to step
 
 
+def test_stopping_closes_the_dispatchers_connection_on_its_thread(
+    qtbot, db, make_engine, monkeypatch
+):
+    """SQLite refuses a connection used on another thread: the close must run where the steps
+    ran, or it fails and the connection leaks (Python 3.13 warns about it)."""
+    import threading
+
+    from appupdater.engine import outage
+
+    engine = make_engine(probe_interval=None)
+    threads: dict[str, int] = {}
+    step, close = engine._dispatch_step, outage.Kept.close
+
+    def stepping(full):
+        threads["step"] = threading.get_ident()
+        return step(full)
+
+    def closing(kept):
+        threads["close"] = threading.get_ident()
+        close(kept)
+
+    monkeypatch.setattr(engine, "_dispatch_step", stepping)
+    monkeypatch.setattr(outage.Kept, "close", closing)
+    engine.start()
+    after_steps(qtbot, engine, 3)
+    assert engine._connection._conn is not None
+    assert engine.stop(interrupt=True, msecs=10_000)
+    assert threads["close"] == threads["step"]
+    assert engine._connection._conn is None
+
+
 def test_a_claim_whose_answer_was_lost_goes_back_to_the_queue(
     qtbot, sim_devices, make_engine, monkeypatch
 ):

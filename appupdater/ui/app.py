@@ -319,6 +319,8 @@ def _run_gui(app: QApplication, database: str | None, demo: bool, in_tray: bool)
         sys.version.split()[0],
     )
     controller = Application(app, build_engine())
+    # the tray at login runs on the database named now (the demo's is replaced at each start)
+    controller.window.autostart_action.database = None if demo else database
     controller.start(location, in_tray=in_tray)
     # Ctrl+C or a TERM from the session: quit now; running deployments resume next time
     signals = QuitSignals(lambda name: controller.quit())

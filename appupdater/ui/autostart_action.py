@@ -22,6 +22,9 @@ class AutostartAction(QAction):
         )
         self.setChecked(desktop.autostart_enabled())
         self.toggled.connect(self._toggled)
+        # the database the login entry starts on: the one named when this App Updater started
+        # (None: $APPUPDATER_DATABASE or the local file, as `desktop.with_database` says)
+        self.database: str | None = None
 
     @Slot()
     def show_truth(self) -> None:
@@ -33,7 +36,7 @@ class AutostartAction(QAction):
     def _toggled(self, enabled: bool) -> None:
         """Write or remove the login entry; on failure say why and show the truth again."""
         try:
-            path = desktop.set_autostart(enabled)
+            path = desktop.set_autostart(enabled, database=self.database)
         except DesktopError as exc:
             QMessageBox.warning(self.window, "Start at login", str(exc))
         else:

@@ -93,6 +93,19 @@ def test_start_in_the_tray_at_login_writes_and_removes_the_login_entry(qtbot, wi
     file_menu.hide()
 
 
+def test_the_login_entry_runs_on_the_database_the_window_was_started_with(qtbot, window, tmp_path):
+    """`appupdater --database X`, then File → Start in the tray at login: the tray at login
+    runs on X too, not on the local file."""
+    chosen = tmp_path / "team" / "fleet.sqlite3"
+    window.autostart_action.database = str(chosen)
+    choose_menu(qtbot, window, "File", "Start in the tray at login")
+    text = desktop.autostart_path().read_text()
+    exec_line = next(line for line in text.splitlines() if line.startswith("Exec="))
+    assert "--tray" in exec_line and f"--database {chosen}" in exec_line
+    choose_menu(qtbot, window, "File", "Start in the tray at login")
+    assert not desktop.autostart_path().exists()
+
+
 def test_a_login_entry_that_cannot_be_written_is_explained_and_left_unchecked(
     qtbot, window, tmp_path, message_boxes
 ):

@@ -55,3 +55,18 @@ def dump_tables() -> dict[str, list[tuple]]:
     return {
         model._meta.table_name: sorted(model.select().tuples(), key=repr) for model in ALL_MODELS
     }
+
+
+def behind_on_line_monitor(devices: int) -> int:
+    """`devices` devices (dev-000…) at line-monitor 1.0.0 and an approved run updating them
+    all; returns the run's id."""
+    from appupdater.core.planning import Selection, plan_update
+    from appupdater.core.runs import create_run
+
+    lines = "".join(
+        f"  - {{name: dev-{i:03d}, applications: {{line-monitor: "
+        f"{{configured: '1.0.0', installed: '1.0.0'}}}}}}\n"
+        for i in range(devices)
+    )
+    load_yaml(CATALOG + "devices:\n" + lines)
+    return create_run(plan_update([Selection("line-monitor")]), approved_by="test")

@@ -53,17 +53,7 @@ class PostgresServer:
             "UTF8",
             "--no-sync",
         )
-        self._run(
-            str(self.bindir / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-w",
-            "-l",
-            str(self.root / "log"),
-            "-o",
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off",
-            "start",
-        )
+        self._pg_ctl_start()
         self._run(
             str(self.bindir / "createdb"),
             "-h",
@@ -83,14 +73,13 @@ class PostgresServer:
 
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
         time.sleep(pause)
+        self._pg_ctl_start()
+
+    def _pg_ctl_start(self) -> None:
+        """Start the server on its data folder and port (waiting until it answers)."""
         self._run(
             str(self.bindir / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-w",
-            "-l",
-            str(self.root / "log"),
-            "-o",
+            *("-D", str(self.data), "-w", "-l", str(self.root / "log"), "-o"),
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off",
             "start",
         )

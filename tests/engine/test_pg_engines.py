@@ -12,10 +12,8 @@ import time
 
 import pytest
 
-from appupdater.core.planning import Selection, plan_update
-from appupdater.core.runs import create_run
 from appupdater.store.models import Deployment, DeploymentEvent
-from tests.helpers import CATALOG, load_yaml
+from tests.helpers import behind_on_line_monitor
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 DEVICES = 300
@@ -46,13 +44,7 @@ def messages_per_deployment(prefix: str) -> collections.Counter[int]:
 
 
 def test_two_engines_apply_once_and_claim_once(pg, pg_url):
-    lines = "".join(
-        f"  - {{name: dev-{i:03d}, applications: {{line-monitor: "
-        f"{{configured: '1.0.0', installed: '1.0.0'}}}}}}\n"
-        for i in range(DEVICES)
-    )
-    load_yaml(CATALOG + "devices:\n" + lines)
-    create_run(plan_update([Selection("line-monitor")]), approved_by="test")
+    behind_on_line_monitor(DEVICES)
     engines = [start_engine(pg_url) for _ in range(2)]
     outputs = []
     try:

@@ -13,13 +13,11 @@ import time
 import peewee
 import pytest
 
-from appupdater.core.planning import Selection, plan_update
-from appupdater.core.runs import create_run
 from appupdater.store.db import close_database, open_database
 from appupdater.store.models import ALL_MODELS, Deployment, DeploymentEvent, EngineInstance
 from appupdater.store.models import db as proxy
 from tests.engine.test_processes import assert_never_overlapped
-from tests.helpers import CATALOG, load_yaml
+from tests.helpers import behind_on_line_monitor
 from tests.pg_server import serve_postgres_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -80,13 +78,7 @@ def wait_for(condition, timeout: float, processes=()) -> None:
 
 
 def test_server_restart_mid_rollout_every_deployment_ends(pg, server):
-    lines = "".join(
-        f"  - {{name: dev-{i:03d}, applications: {{line-monitor: "
-        f"{{configured: '1.0.0', installed: '1.0.0'}}}}}}\n"
-        for i in range(DEVICES)
-    )
-    load_yaml(CATALOG + "devices:\n" + lines)
-    create_run(plan_update([Selection("line-monitor")]), approved_by="test")
+    behind_on_line_monitor(DEVICES)
     engines = [start_engine(server.url), start_engine(server.url)]
     outputs: list[str] = []
     try:

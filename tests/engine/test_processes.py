@@ -10,10 +10,8 @@ import time
 
 import pytest
 
-from appupdater.core.planning import Selection, plan_update
-from appupdater.core.runs import create_run
 from appupdater.store.models import Deployment, DeploymentEvent
-from tests.helpers import CATALOG, load_yaml
+from tests.helpers import behind_on_line_monitor
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 DEVICES = 200
@@ -22,13 +20,7 @@ DEVICES = 200
 @pytest.fixture
 def rollout(db, db_path):
     """200 devices behind on line-monitor, and an approved run for all of them."""
-    lines = "".join(
-        f"  - {{name: dev-{i:03d}, applications: {{line-monitor: "
-        f"{{configured: '1.0.0', installed: '1.0.0'}}}}}}\n"
-        for i in range(DEVICES)
-    )
-    load_yaml(CATALOG + "devices:\n" + lines)
-    run_id = create_run(plan_update([Selection("line-monitor")]), approved_by="test")
+    run_id = behind_on_line_monitor(DEVICES)
     return run_id
 
 

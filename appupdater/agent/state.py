@@ -41,6 +41,7 @@ from appupdater.agent.protocol import (
     Status,
 )
 from appupdater.agent.removal import remove_tree
+from appupdater.agent.steps import StateNotSaved
 
 log = logging.getLogger("appupdater.agent")
 
@@ -50,17 +51,6 @@ RUNNING = DeploymentState.RUNNING
 
 class Conflict(Exception):
     """A request that cannot be taken now (HTTP 409); the text says why."""
-
-
-class StateNotSaved(StepFailed):
-    """state.json could not be written: the deployment that needed the write fails (worth
-    another attempt once there is room), the agent goes on."""
-
-    def __init__(self, path: Path, exc: OSError):
-        super().__init__(
-            f"the agent could not write its state file {path}: {exc.strerror or exc}",
-            transient=True,
-        )
 
 
 class Agent:

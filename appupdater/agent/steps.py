@@ -1,6 +1,9 @@
-"""What the steps of a deployment on the device raise, shared by downloading and unpacking."""
+"""What the steps of a deployment on the device raise, shared by downloading, unpacking and
+recording the agent's state."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 
 class StepFailed(Exception):
@@ -32,3 +35,14 @@ def too_large(what: str, counted: int, limit: int, extra: str = "") -> str:
         f"{what} is refused: it unpacks to more than the limit of {size_text(limit)}{seen}; "
         "nothing was unpacked"
     )
+
+
+class StateNotSaved(StepFailed):
+    """state.json could not be written: the deployment that needed the write fails (worth
+    another attempt once there is room), the agent goes on."""
+
+    def __init__(self, path: Path, exc: OSError):
+        super().__init__(
+            f"the agent could not write its state file {path}: {exc.strerror or exc}",
+            transient=True,
+        )

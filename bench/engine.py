@@ -1,10 +1,13 @@
-"""Engine throughput on a zero-latency gateway, and how long the GUI thread is ever blocked.
+"""Engine throughput, and how long the GUI thread is ever blocked.
 
     python bench/engine.py --deployments 10000
+    python bench/engine.py --deployments 10000 --latency 5 --concurrency 1000
 
 Prints deployments_per_s (from the engine's start to the last deployment's end) and
 max_gui_stall_ms (the longest gap between ticks of a 5 ms timer in the GUI thread, over what a
-5 ms timer should show), plus peak_rss_mb.
+5 ms timer should show), plus peak_rss_mb. With simulated devices that take `--latency` seconds
+each, makespan_s (the same span), ideal_s (deployments × latency / concurrency, plus one latency:
+the time with every slot busy and nothing else in the way) and efficiency (ideal / makespan).
 """
 
 from __future__ import annotations
@@ -86,6 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--deployments", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per device")
     args = parser.parse_args()
     app = QApplication([])
     with tempfile.TemporaryDirectory() as folder:
@@ -97,7 +101,7 @@ def main() -> None:
             EngineSettings(
                 concurrency=args.concurrency,
                 tick_ms=200,
-                gateways=GatewaySettings(simulated_latency=0.0),
+                gateways=GatewaySettings(simulated_latency=args.latency),
             ),
         )
         done = []
@@ -119,6 +123,11 @@ def main() -> None:
     print(f"succeeded={succeeded}")
     print(f"elapsed_s={elapsed:.2f}")
     print(f"deployments_per_s={succeeded / elapsed:.0f}")
+    if args.latency:
+        ideal = args.deployments * args.latency / args.concurrency + args.latency
+        print(f"makespan_s={elapsed:.2f}")
+        print(f"ideal_s={ideal:.2f}")
+        print(f"efficiency={ideal / elapsed:.2f}")
     print(f"max_gui_stall_ms={meter.worst * 1000:.0f}")
     print(f"peak_rss_mb={peak:.0f}")
 

@@ -119,6 +119,8 @@ def test_demo_then_export(capsys, database, tmp_path):
         (["export", "{tmp}/fleet"], "unknown format"),
         (["import", "{tmp}/folder.yaml"], "folder.yaml: cannot be read: Is a directory"),
         (["status", "--run", "99"], "there is no update run 99"),
+        (["engine", "--concurrency", "0"], "--concurrency must be between 1 and 5,000, not 0"),
+        (["engine", "--concurrency", "5001"], "--concurrency must be between 1 and 5,000"),
     ],
 )
 def test_errors_are_one_clear_line(capsys, database, tmp_path, args, message):

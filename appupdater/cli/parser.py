@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from appupdater import __version__
+from appupdater.engine.settings import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,7 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = verbs.add_parser("engine", help="run deployments without windows until SIGINT/SIGTERM")
-    p.add_argument("--concurrency", type=int, default=16, metavar="N")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"deployments in flight at once (default {DEFAULT_CONCURRENCY}, up to "
+        f"{MAX_CONCURRENCY:,})",
+    )
     p.add_argument(
         "--timeout",
         type=float,

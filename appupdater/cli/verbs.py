@@ -143,8 +143,8 @@ def cmd_engine(args: argparse.Namespace) -> int:
     from appupdater.engine.headless import run_headless
     from appupdater.engine.settings import EngineSettings, GatewaySettings
 
-    if args.concurrency < 1 or args.attempts < 1:
-        raise AppUpdaterError("--concurrency and --attempts must be at least 1")
+    if args.attempts < 1:
+        raise AppUpdaterError("--attempts must be at least 1")
     _seconds("--timeout", args.timeout, minimum=0.001, maximum=MAX_SECONDS)
     _seconds("--latency", args.latency, minimum=0, maximum=MAX_SECONDS)
     # their minimums are EngineSettings' to say; here only what timedelta cannot take

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import peewee
@@ -19,11 +20,12 @@ import peewee
 from appupdater.core.events import Event, EventLevel, describe_delay, log_events
 from appupdater.core.jobs import DeploymentJob
 from appupdater.core.pending import newer_waiting, supersede, superseded_message
-from appupdater.store.bulk import update_rows, update_where
+from appupdater.store.bulk import is_postgres, update_rows, update_where
 from appupdater.store.db import writing
+from appupdater.store.fields import to_db_time
 from appupdater.store.models import Deployment, DeploymentState, DeviceApp
 from appupdater.store.revisions import stamped
-from appupdater.store.rows import first, returned, tuples
+from appupdater.store.rows import first, tuples
 
 S = DeploymentState
 
@@ -52,20 +54,52 @@ def _held(job: DeploymentJob) -> list[peewee.Expression]:
     return [getattr(Deployment, column) == value for column, value in _claim(job).items()]
 
 
-def report_progress(
-    job: DeploymentJob, phase: str, progress: int, now: datetime, events: Sequence[Event]
-) -> Reported:
-    """Write phase, progress and buffered events of a running attempt this job still holds,
-    in one statement that also reads whether someone asked to cancel it."""
+@dataclass(frozen=True, slots=True)
+class ProgressReport:
+    """Where a running attempt is, and what it logged since its last report."""
+
+    job: DeploymentJob
+    phase: str
+    percent: int
+    events: Sequence[Event]
+
+
+CHUNK = 1000  # deployments per statement of a progress batch (bind-parameter limits)
+
+
+def report_progress(reports: Sequence[ProgressReport], now: datetime) -> list[Reported]:
+    """Write phase, progress and events of many running attempts in one transaction, each only
+    if its job still holds the attempt; for each report, whether it goes on, someone asked to
+    cancel it, or the claim was lost (then nothing of it is written)."""
     with writing():
-        update = Deployment.update(phase=phase, progress=progress, **stamped(now)).where(
-            *_held(job)
-        )
-        rows = list(returned(update.returning(Deployment.cancel_requested), tuple[bool]))
-        if not rows:
-            return Reported.CLAIM_LOST
-        log_events((job.id, e) for e in events)
-    return Reported.CANCEL_REQUESTED if rows[0][0] else Reported.HELD
+        held: dict[tuple[int, int], bool] = {}
+        for start in range(0, len(reports), CHUNK):
+            ids = [r.job.id for r in reports[start : start + CHUNK]]
+            query = Deployment.select(
+                Deployment.id, Deployment.claim, Deployment.cancel_requested
+            ).where(Deployment.id.in_(ids) & (Deployment.state == S.RUNNING))
+            if is_postgres(Deployment._meta.database):  # held as read until the commit
+                query = query.for_update()
+            held.update(((d, c), cancel) for d, c, cancel in tuples(query, tuple[int, int, bool]))
+        writes = [r for r in reports if (r.job.id, r.job.claim) in held]
+        if writes:
+            stamp = stamped(now)
+            at, revision = to_db_time(stamp["updated_at"]), stamp["revision"]
+            update_rows(
+                Deployment,
+                [Deployment.phase, Deployment.progress, Deployment.updated_at, Deployment.revision],
+                [(r.phase, r.percent, at, revision, r.job.id, r.job.claim) for r in writes],
+                keys=[Deployment.id, Deployment.claim],  # a stale report may share the id
+            )
+            log_events((r.job.id, e) for r in writes for e in r.events)
+    answers = []
+    for report in reports:
+        cancel = held.get((report.job.id, report.job.claim))
+        if cancel is None:
+            answers.append(Reported.CLAIM_LOST)
+        else:
+            answers.append(Reported.CANCEL_REQUESTED if cancel else Reported.HELD)
+    return answers
 
 
 def _finish(

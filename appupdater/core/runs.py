@@ -12,15 +12,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-import peewee
-
 from appupdater.core.catalog import load_catalog
 from appupdater.core.events import Event, log_events
 from appupdater.core.pending import supersede
 from appupdater.core.planning import Plan
 from appupdater.errors import RunError
 from appupdater.heap import gc_paused
-from appupdater.store.bulk import insert_rows, update_rows
+from appupdater.store.bulk import insert_rows, is_postgres, update_rows
 from appupdater.store.db import writing
 from appupdater.store.fields import to_db_time, utcnow
 from appupdater.store.models import (
@@ -229,7 +227,7 @@ def _take_run(run_id: int, now: datetime) -> bool:
     SKIP LOCKED, so an engine skips a run another engine is applying instead of waiting for it
     (and, once that commits, finds it configured). SQLite's write transaction lets one in."""
     mine = (UpdateRun.id == run_id) & UpdateRun.configured_at.is_null()
-    if isinstance(UpdateRun._meta.database.obj, peewee.PostgresqlDatabase):
+    if is_postgres(UpdateRun._meta.database):
         locked = UpdateRun.select(UpdateRun.id).where(mine)
         # peewee takes the lock clause as text; its stubs allow only a bool
         locked = locked.for_update("FOR UPDATE SKIP LOCKED")  # type: ignore[arg-type]

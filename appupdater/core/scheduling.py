@@ -22,6 +22,7 @@ from appupdater.core.events import Event, describe_delay, log_events
 from appupdater.core.jobs import DeploymentJob, load_jobs
 from appupdater.core.liveness import Watch
 from appupdater.core.pending import newer_waiting, supersede, superseded_message
+from appupdater.store.bulk import is_postgres
 from appupdater.store.db import writing
 from appupdater.store.fields import to_db_time
 from appupdater.store.models import (
@@ -238,7 +239,7 @@ def _claimable_query(database_id: int, limit: int) -> tuple[str, tuple[object, .
         .order_by(Deployment.id)
         .limit(limit)
     )
-    if isinstance(Deployment._meta.database.obj, peewee.PostgresqlDatabase):
+    if is_postgres(Deployment._meta.database):
         # peewee takes the lock clause as text; its stubs allow only a bool
         query = query.for_update("FOR UPDATE SKIP LOCKED")  # type: ignore[arg-type]
     sql, params = query.sql()

@@ -3,9 +3,10 @@ on its own thread pool, and tells whoever listens what changed.
 
 The database is the only record: the engine keeps no state a restart would lose. A dispatcher
 (one thread) does every scheduling step against the database and queues what it claimed; workers
-(up to `concurrency` threads, each with one database connection) run queued attempts until the
-queue is empty. The GUI thread only starts the dispatcher and receives signals, so a busy
-database never freezes a window.
+(up to `concurrency` threads) run queued attempts until the queue is empty, handing what the
+attempts report to one writer thread (engine/writer.py), which writes it in batches: the
+transactions per second do not grow with the attempts in flight. The GUI thread only starts the
+dispatcher and receives signals, so a busy database never freezes a window.
 
 The dispatcher keeps its connection from step to step (an idle engine opens none). When the
 database goes away (engine/outage.py) the engine logs it once, drops the broken connection and
@@ -40,6 +41,7 @@ from appupdater.engine.gateways.base import Gateway
 from appupdater.engine.probing import Prober
 from appupdater.engine.relay import Call, Relay
 from appupdater.engine.settings import EngineSettings
+from appupdater.engine.writer import Writer
 from appupdater.store.db import translate_errors
 from appupdater.store.models import DeploymentState, db
 
@@ -78,11 +80,10 @@ class Engine(QObject):
         self.dispatcher.setMaxThreadCount(1)
         self.dispatcher.setExpiryTimeout(-1)  # one thread, and its connection, for good
         self._connection = outage.Kept()  # the dispatcher's
+        # progress and ends of every attempt, written in batches (workers hold no connection)
+        self.writer = Writer(self.settings.progress_interval, self.clock.now)
         self._signals = Relay(self)
-        self._signals.changed.connect(self._on_changed)
-        self._signals.finished.connect(self._on_finished)
-        self._signals.failed.connect(self._on_failed)
-        self._signals.run_completed.connect(self._on_run_completed)
+        self._signals.ready.connect(self._deliver)
         self._timer = QTimer(self)
         self._timer.setObjectName("engine-tick")
         self._timer.setInterval(self.settings.tick_ms)
@@ -98,7 +99,7 @@ class Engine(QObject):
         self._runs_seen: set[int] = set()  # runs with deployments this engine ran
         self._queue: deque[tuple[DeploymentJob, Handle]] = deque()  # claimed, for a worker
         self._loops = 0  # workers running _loop
-        self._prober = Prober(gateway, self.settings, self.clock, self._signals.changed.emit)
+        self._prober = Prober(gateway, self.settings, self.clock, self._signals.changed)
         self._steps = 0  # whole scheduling steps completed
         self._beaten = 0.0  # self.clock.monotonic() of this engine's last heartbeat
         self._outage = outage.OutageLog(self.clock.monotonic)
@@ -117,6 +118,7 @@ class Engine(QObject):
         heap.settle()
         with self._lock:
             self._stopping = self._interrupting = False
+        self.writer.start()
         self._timer.start()
         self.wake()
 
@@ -142,6 +144,8 @@ class Engine(QObject):
         done = self.workers.waitForDone(msecs)
         # a probe round ends within its request timeouts
         done = self._prober.join(None if msecs < 0 else msecs / 1000) and done
+        if done:  # every attempt has handed over its end: written before the writer ends
+            done = self.writer.close(None if msecs < 0 else msecs / 1000)
         if done and db.obj is not None:
             try:  # on this thread's connection, which a restart of the server may have broken
                 outage.retried(self._write_unrecorded)
@@ -218,7 +222,7 @@ class Engine(QObject):
             with self._lock:
                 self._steps += 1
         if changed:
-            self._signals.changed.emit()
+            self._signals.changed()
 
     def _dispatch_step(self, full: bool) -> bool:
         """A whole step (heartbeat, configure, promote, recover, report finished runs, claim) on
@@ -325,26 +329,25 @@ class Engine(QObject):
                     first = run_id not in self._completed_runs
                     self._completed_runs.add(run_id)
                 if first:
-                    self._signals.run_completed.emit(run_id, end.succeeded, end.failed)
+                    self._signals.run_completed(run_id, end.succeeded, end.failed)
 
     def _loop(self) -> None:
-        """A worker: runs queued attempts one after the other on one database connection,
-        and ends when the queue is empty."""
-        try:
-            while True:
-                with self._lock:
-                    if not self._queue:
-                        self._loops -= 1
-                        break
-                    job, handle = self._queue.popleft()
-                self._work(job, handle)
-        finally:
-            outage.drop_connection()
+        """A worker: runs queued attempts one after the other, and ends when the queue is
+        empty. It needs no database connection: the writer writes for it."""
+        while True:
+            with self._lock:
+                if not self._queue:
+                    self._loops -= 1
+                    break
+                job, handle = self._queue.popleft()
+            self._work(job, handle)
         self._request(full=True)  # the queue ran dry: look for finished runs and more work
 
     def _work(self, job: DeploymentJob, handle: Handle) -> None:
         try:
-            state, message = execute(job, self.gateway, self.settings, self.clock, handle)
+            state, message = execute(
+                job, self.gateway, self.settings, self.clock, handle, self.writer
+            )
         except Unrecorded as unrecorded:  # written by the dispatcher when the database is back
             log.debug("deployment %d ended; recorded when the database is back", job.id)
             with self._lock:
@@ -355,7 +358,7 @@ class Engine(QObject):
             with self._lock:
                 self._handles.pop((job.id, job.claim), None)
                 self._untracked = True  # queued again at the next step
-            self._signals.changed.emit()
+            self._signals.changed()
             return
         with self._lock:
             self._handles.pop((job.id, job.claim), None)
@@ -364,11 +367,11 @@ class Engine(QObject):
     def _ended(self, job: DeploymentJob, state: DeploymentState | None, message: str) -> None:
         if state is None:  # nothing recorded: say only that something may have changed
             log.warning("deployment %d: taken over by another engine; stopped here", job.id)
-            self._signals.changed.emit()
+            self._signals.changed()
         else:
-            self._signals.finished.emit(job.id, str(state))
+            self._signals.finished(job.id, str(state))
             if state is DeploymentState.FAILED:
-                self._signals.failed.emit(job.id, job.device, message)
+                self._signals.failed(job.id, job.device, message)
         self._request(full=False)
 
     # -- what an administrator asks ------------------------------------------------------------
@@ -384,7 +387,7 @@ class Engine(QObject):
             for (deployment_id, _), handle in self._handles.items():
                 if deployment_id in asked:
                     handle.cancel.set()
-        self._signals.changed.emit()
+        self._signals.changed()
         return stopped, asked
 
     def retry(self, ids: Iterable[int]) -> list[int]:
@@ -397,25 +400,26 @@ class Engine(QObject):
         return self._then_wake(actions.reschedule(ids, at, self.clock.now()))
 
     def _then_wake(self, changed: list[int]) -> list[int]:
-        self._signals.changed.emit()
+        self._signals.changed()
         self._request(full=True)
         return changed
 
     # -- signals into this thread ----------------------------------------------------------------
 
     @Slot()
-    def _on_changed(self) -> None:
-        self.changed.emit()
-
-    @Slot(int, str)
-    def _on_finished(self, deployment_id: int, state: str) -> None:
-        self.deployment_finished.emit(deployment_id, state)
-        self.changed.emit()
-
-    @Slot(int, str, str)
-    def _on_failed(self, deployment_id: int, device: str, message: str) -> None:
-        self.deployment_failed.emit(deployment_id, device, message)
-
-    @Slot(int, int, int)
-    def _on_run_completed(self, run_id: int, succeeded: int, failed: int) -> None:
-        self.run_completed.emit(run_id, succeeded, failed)
+    def _deliver(self) -> None:
+        """What the engine's threads told since the last delivery, as this object's signals;
+        one `changed` for all of it."""
+        changed = False
+        for what, *args in self._signals.take():
+            if what == "finished":
+                self.deployment_finished.emit(*args)
+                changed = True
+            elif what == "failed":
+                self.deployment_failed.emit(*args)
+            elif what == "run_completed":
+                self.run_completed.emit(*args)
+            else:
+                changed = True
+        if changed:
+            self.changed.emit()

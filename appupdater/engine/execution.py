@@ -1,11 +1,13 @@
 """One deployment attempt from start to end state, as plain Python (the worker wraps it).
 
-Progress, phase and events go to the database at most every `progress_interval` seconds, and
-with the end of the attempt; the event log gets every phase. Cancel, quit and timeout all reach
-the gateway through `should_stop`; which of them it was decides the end state.
+Progress, phase and events go to the engine's writer (engine/writer.py), which writes those of
+all attempts in one transaction every `progress_interval` seconds; the end of the attempt is
+written with the next batch, and the attempt waits for its commit. The event log gets every
+phase. Cancel, quit and timeout all reach the gateway through `should_stop`; which of them it
+was decides the end state.
 
 The database may be away while an attempt runs (a server restart): progress that cannot be
-written waits for the next write, and an end that cannot be written comes back as `Unrecorded`,
+written waits for the next batch, and an end that cannot be written comes back as `Unrecorded`,
 which the engine writes again until the database takes it (see engine/outage.py).
 """
 
@@ -14,17 +16,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from appupdater.core import attempts
-from appupdater.core.attempts import Reported
 from appupdater.core.events import Event
 from appupdater.core.jobs import DeploymentJob
 from appupdater.engine.clock import Clock
 from appupdater.engine.gateways.base import Gateway, Stopped
-from appupdater.engine.outage import drop_connection, is_outage
 from appupdater.engine.settings import EngineSettings
+from appupdater.engine.writer import EndWrite, NotWritten, Writer
 from appupdater.errors import GatewayError
 from appupdater.store.models import DeploymentState
 
@@ -57,69 +58,42 @@ class Unrecorded(Exception):
 
 
 def _record(
-    job: DeploymentJob, write: Callable[[], DeploymentState | None], message: str
+    job: DeploymentJob, writer: Writer, write: EndWrite, message: str, events: Sequence[Event] = ()
 ) -> tuple[DeploymentState | None, str]:
     try:
-        return write(), message
-    except Exception as exc:
-        if not is_outage(exc):
-            raise
-        drop_connection()
-        raise Unrecorded(job, write, message) from exc
+        return writer.end(job, write, events), message
+    except NotWritten as exc:
+        raise Unrecorded(job, exc.retry, message) from exc.__cause__
 
 
 class Reporter:
-    """Collects progress and events; writes them throttled; learns of cancel requests and of
-    a claim lost to another engine."""
+    """Hands progress and events to the writer, which writes them in batches and learns of
+    cancel requests and of a claim lost to another engine (it sets the handle's events)."""
 
-    def __init__(self, job: DeploymentJob, clock: Clock, interval: float, handle: Handle):
+    def __init__(self, job: DeploymentJob, clock: Clock, handle: Handle, writer: Writer):
         self.job = job
         self.clock = clock
-        self.interval = interval
         self.handle = handle
-        self.phase = ""
-        self.percent = 0
-        self.events: list[Event] = []
-        # the claim wrote "connecting, 0 %": the first write is due one interval later, so a
-        # quick deployment writes its phases and events once, with its end
-        self._last = time.monotonic()
+        self.writer = writer
 
     def __call__(self, phase: str, percent: float, message: str | None = None) -> None:
-        self.phase = phase
-        self.percent = max(0, min(100, int(percent)))
-        if message:
-            self.events.append(Event.info(self.clock.now(), message))
-        if time.monotonic() - self._last >= self.interval:
-            self.flush()
-
-    def flush(self) -> None:
-        self._last = time.monotonic()
-        try:
-            reported = attempts.report_progress(
-                self.job, self.phase, self.percent, self.clock.now(), self.events
-            )
-        except Exception as exc:
-            if not is_outage(exc):
-                raise
-            drop_connection()  # the events wait for the next write (or the end)
-            return
-        if reported is Reported.CANCEL_REQUESTED:
-            self.handle.cancel.set()
-        elif reported is Reported.CLAIM_LOST:
-            self.handle.lost.set()
-        self.events = []
-
-    def take_events(self) -> list[Event]:
-        events, self.events = self.events, []
-        return events
+        event = Event.info(self.clock.now(), message) if message else None
+        percent = max(0, min(100, int(percent)))
+        self.writer.progress(self.job, self.handle, phase, percent, event)
 
 
 def execute(
-    job: DeploymentJob, gateway: Gateway, settings: EngineSettings, clock: Clock, handle: Handle
+    job: DeploymentJob,
+    gateway: Gateway,
+    settings: EngineSettings,
+    clock: Clock,
+    handle: Handle,
+    writer: Writer,
 ) -> tuple[DeploymentState | None, str]:
-    """Run one attempt; write its end; return (the state the database recorded, message).
-    The state is None when nothing was recorded: another engine had taken the attempt over."""
-    reporter = Reporter(job, clock, settings.progress_interval, handle)
+    """Run one attempt; write its end (through `writer`); return (the state the database
+    recorded, message). The state is None when nothing was recorded: another engine had taken
+    the attempt over."""
+    reporter = Reporter(job, clock, handle, writer)
     deadline = time.monotonic() + settings.timeout.total_seconds()
 
     def should_stop() -> bool:
@@ -133,44 +107,42 @@ def execute(
     try:
         message = gateway.deploy(job, reporter, should_stop)
     except Stopped:
-        events = reporter.take_events()
         now = clock.now()
         if handle.lost.is_set():  # the engine logs it
+            writer.forget(job)
             return None, "taken over by another engine"
         if handle.stop.is_set() and not handle.cancel.is_set():
-            return _record(job, lambda: attempts.interrupt(job, now, events), "interrupted")
+            return _record(job, writer, lambda e: attempts.interrupt(job, now, e), "interrupted")
         if handle.cancel.is_set():
-            return _record(job, lambda: attempts.cancelled(job, now, events), "cancelled")
+            return _record(job, writer, lambda e: attempts.cancelled(job, now, e), "cancelled")
         minutes = settings.timeout.total_seconds() / 60
         text = f"{job.device} did not finish within {minutes:g} min (timeout)"
-        return _failed(job, settings, clock, text, transient=True, events=events)
+        return _failed(job, settings, clock, writer, text, transient=True)
     except GatewayError as exc:
-        return _failed(
-            job, settings, clock, str(exc), transient=exc.transient, events=reporter.take_events()
-        )
+        return _failed(job, settings, clock, writer, str(exc), transient=exc.transient)
     except Exception as exc:  # a bug in a gateway: fail this deployment, keep the engine alive
         log.exception("gateway failed on deployment %d", job.id)
         text = f"internal error while deploying to {job.device}: {exc!r}"
-        return _failed(job, settings, clock, text, transient=False, events=reporter.take_events())
-    events = reporter.take_events()
+        return _failed(job, settings, clock, writer, text, transient=False)
     now = clock.now()
+    late = []
     if handle.cancel.is_set():
-        events.append(Event.info(now, "cancel came too late: the device had already finished"))
-    return _record(job, lambda: attempts.succeed(job, now, message, events), message)
+        late.append(Event.info(now, "cancel came too late: the device had already finished"))
+    return _record(job, writer, lambda e: attempts.succeed(job, now, message, e), message, late)
 
 
 def _failed(
     job: DeploymentJob,
     settings: EngineSettings,
     clock: Clock,
+    writer: Writer,
     text: str,
     *,
     transient: bool,
-    events: list[Event],
 ) -> tuple[DeploymentState | None, str]:
     now = clock.now()
 
-    def write() -> DeploymentState | None:
+    def write(events: Sequence[Event]) -> DeploymentState | None:
         return attempts.fail(
             job,
             now,
@@ -181,4 +153,4 @@ def _failed(
             events=events,
         )
 
-    return _record(job, write, text)
+    return _record(job, writer, write, text)

@@ -9,6 +9,13 @@ from datetime import timedelta
 
 from appupdater.errors import AppUpdaterError
 
+# Deployments in flight at once. Each waits on its device in a thread of its own (blocked in a
+# socket read or a sleep, not holding Python's lock); progress and ends go through one writer,
+# so neither the database nor the GUI thread feels how many there are. 64 fits a workstation
+# and the bandwidth of the artifact server behind it; a server engine can run thousands
+# (bench/engine.py: 10,000 devices of 5 s at 1,000 and 2,000 at once).
+DEFAULT_CONCURRENCY = 64
+MAX_CONCURRENCY = 5000  # a thread each: ~64 KiB of memory per waiting deployment
 HEARTBEATS_BEFORE_STALE = 3  # an engine is judged dead only after missing this many steps
 MIN_BACKOFF = timedelta(seconds=0.1)
 
@@ -31,7 +38,7 @@ class GatewaySettings:
 
 @dataclass(frozen=True)
 class EngineSettings:
-    concurrency: int = 16
+    concurrency: int = DEFAULT_CONCURRENCY
     timeout: timedelta = timedelta(minutes=30)
     max_attempts: int = 3
     backoff: timedelta = timedelta(seconds=30)
@@ -47,6 +54,10 @@ class EngineSettings:
         # an engine beats once per tick: judged dead after fewer beats, a busy one would be
         # taken over while it runs (and its deployments run twice)
         tick = self.tick_ms / 1000
+        if not 1 <= self.concurrency <= MAX_CONCURRENCY:
+            raise SettingsError(
+                f"--concurrency must be between 1 and {MAX_CONCURRENCY:,}, not {self.concurrency}"
+            )
         if not self.tick_ms > 0:
             raise SettingsError(f"the engine tick must be positive, not {self.tick_ms} ms")
         least = HEARTBEATS_BEFORE_STALE * tick

@@ -23,7 +23,8 @@ from appupdater.store.models import BaseModel
 PAGE_ROWS = 1000  # rows per statement on PostgreSQL
 
 
-def _is_postgres(database: peewee.Database) -> bool:
+def is_postgres(database: peewee.Database) -> bool:
+    """Whether `database` (or the database a proxy is bound to) is PostgreSQL."""
     bound = database.obj if isinstance(database, peewee.DatabaseProxy) else database
     return isinstance(bound, peewee.PostgresqlDatabase)
 
@@ -76,7 +77,7 @@ def insert_rows(
     if extra_fields:
         rows = (tuple(row) + extra_values for row in rows)
     sql = insert_sql(model, [*fields, *extra_fields], ignore=ignore)
-    if _is_postgres(database):
+    if is_postgres(database):
         head, _, tail = sql.partition(" VALUES ")
         _execute_values(model, f"{head} VALUES %s{tail.partition(')')[2]}", rows)
         return
@@ -111,7 +112,7 @@ def update_rows(
         if not model._meta.primary_key:
             raise TypeError(f"{model.__name__} has no primary key: name the key fields")
         keys = [model._meta.primary_key]
-    if _is_postgres(database):
+    if is_postgres(database):
         _update_values(model, set_fields, keys, rows)
         return
     assignments = ", ".join(

@@ -459,23 +459,33 @@ class DeploymentMachine(RuleBasedStateMachine):
         self._after(how.split()[0])
 
     def report_progress(self, data) -> None:
-        job = self._job(data)
-        percent = data.draw(st.integers(0, 100), label="percent")
-        holds = self.current.get(job.id) is job
-        event = Event.info(self.now, f"installing: {percent} %")
-        asked = attempts.report_progress(job, "installing", percent, self.now, [event])
-        after, before = row(job.id), self.before[job.id]
-        if holds:
-            assert (after["state"], after["phase"], after["progress"]) == (
-                "running",
-                "installing",
-                percent,
-            )
-            requested = after["cancel_requested"]
-            assert asked is (Reported.CANCEL_REQUESTED if requested else Reported.HELD)
-        else:
-            assert asked is Reported.CLAIM_LOST
-            assert after == before, f"a progress report without the claim changed {job.id}"
+        """One batch of the engine's writer: progress of one to three attempts, held or not."""
+        jobs = {}
+        for _ in range(data.draw(st.integers(1, 3), label="reports")):
+            job = self._job(data)
+            jobs[job.id, job.claim] = job
+        reports = []
+        for job in jobs.values():
+            percent = data.draw(st.integers(0, 100), label="percent")
+            event = Event.info(self.now, f"installing: {percent} %")
+            reports.append(attempts.ProgressReport(job, "installing", percent, [event]))
+        answers = attempts.report_progress(reports, self.now)
+        holding = {r.job.id for r in reports if self.current.get(r.job.id) is r.job}
+        for report, asked in zip(reports, answers, strict=True):
+            job = report.job
+            after, before = row(job.id), self.before[job.id]
+            if self.current.get(job.id) is job:
+                assert (after["state"], after["phase"], after["progress"]) == (
+                    "running",
+                    "installing",
+                    report.percent,
+                )
+                requested = after["cancel_requested"]
+                assert asked is (Reported.CANCEL_REQUESTED if requested else Reported.HELD)
+            else:
+                assert asked is Reported.CLAIM_LOST
+                if job.id not in holding:  # else the row shows the holder's report (above)
+                    assert after == before, f"a report without the claim changed {job.id}"
         self._after("progress")
 
     # -- the administrator -----------------------------------------------------------------

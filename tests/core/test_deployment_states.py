@@ -306,9 +306,9 @@ def _fail_with(transient: bool, last: bool) -> Callable[[Subject], Any]:
 
 
 def _progress(s: Subject) -> attempts.Reported:
-    return attempts.report_progress(
-        s.job, "installing", 60, NOW, [Event.info(NOW, "installing core")]
-    )
+    report = attempts.ProgressReport(s.job, "installing", 60, [Event.info(NOW, "installing core")])
+    [answer] = attempts.report_progress([report], NOW)
+    return answer
 
 
 CLAIM = "claim by engine-b"
@@ -682,7 +682,8 @@ def test_a_taken_over_attempt_cannot_end_the_same_engines_next_attempt(fleet):
     assert new.claim != old.claim
     seen = last_event_id()
     assert not attempts.succeed(old, NOW, "the old worker's late report", [])
-    assert attempts.report_progress(old, "installing", 50, NOW, []) is attempts.Reported.CLAIM_LOST
+    report = attempts.ProgressReport(old, "installing", 50, [])
+    assert attempts.report_progress([report], NOW) == [attempts.Reported.CLAIM_LOST]
     assert row(d)["state"] == "running" and events_since(seen) == []
     assert attempts.succeed(new, NOW, "deployed", []) == "succeeded"
 

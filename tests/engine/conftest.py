@@ -51,3 +51,15 @@ def make_engine(qtbot, db):
     yield make
     for engine in engines:
         assert engine.stop(interrupt=True, msecs=20_000), "workers still running after stop"
+
+
+@pytest.fixture
+def writer(db):
+    """The engine's writer, running, for attempts executed by hand; closed at the end."""
+    from appupdater.engine.clock import SystemClock
+    from appupdater.engine.writer import Writer
+
+    writer = Writer(0.0, SystemClock().now)
+    writer.start()
+    yield writer
+    assert writer.close(10), "the writer did not end"

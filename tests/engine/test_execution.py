@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 from appupdater.core import scheduling
@@ -41,10 +42,12 @@ def claimed(name):
     return run_id, job
 
 
-def test_cancel_after_the_device_finished_ends_succeeded(sim_devices):
+def test_cancel_after_the_device_finished_ends_succeeded(sim_devices, writer):
     run_id, job = claimed("press-01")
     handle = Handle()
-    state, _ = execute(job, FinishesDespiteCancel(handle), EngineSettings(), SystemClock(), handle)
+    state, _ = execute(
+        job, FinishesDespiteCancel(handle), EngineSettings(), SystemClock(), handle, writer
+    )
     assert state == "succeeded"
     d = deployment(run_id, "press-01")
     assert d.state == "succeeded"
@@ -53,9 +56,9 @@ def test_cancel_after_the_device_finished_ends_succeeded(sim_devices):
     assert "cancel came too late: the device had already finished" in log
 
 
-def test_a_gateway_bug_fails_the_deployment_not_the_engine(sim_devices):
+def test_a_gateway_bug_fails_the_deployment_not_the_engine(sim_devices, writer):
     run_id, job = claimed("press-01")
-    state, message = execute(job, Buggy(), EngineSettings(), SystemClock(), Handle())
+    state, message = execute(job, Buggy(), EngineSettings(), SystemClock(), Handle(), writer)
     assert state == "failed"
     assert "internal error while deploying to press-01: KeyError('oops')" in message
     assert deployment(run_id, "press-01").state == "failed"
@@ -78,7 +81,7 @@ class TakenOverWhileRunning(FakeGateway):
         return "deployed"
 
 
-def test_an_attempt_taken_over_stops_and_records_nothing(sim_devices):
+def test_an_attempt_taken_over_stops_and_records_nothing(sim_devices, writer):
     from datetime import timedelta
 
     run_id, job = claimed("press-01")
@@ -86,7 +89,10 @@ def test_an_attempt_taken_over_stops_and_records_nothing(sim_devices):
     before = events(d.id)
 
     def take_over():
-        """The other engine watches this one's beat stand still for 15 s (its own clock)."""
+        """The other engine watches this one's beat stand still for 15 s (its own clock),
+        once the writer wrote the first progress."""
+        while "downloading modules" not in events(d.id):
+            threading.Event().wait(0.01)
         seconds = [0.0]
         watch = Watch("other", timedelta(seconds=15), lambda: seconds[0])
         scheduling.heartbeat("here", "host", 1, datetime.now(UTC))  # this engine's last beat
@@ -99,7 +105,9 @@ def test_an_attempt_taken_over_stops_and_records_nothing(sim_devices):
         assert scheduling.requeue_interrupted(datetime.now(UTC), watch)
 
     settings = EngineSettings(progress_interval=0)
-    state, _ = execute(job, TakenOverWhileRunning(take_over), settings, SystemClock(), Handle())
+    state, _ = execute(
+        job, TakenOverWhileRunning(take_over), settings, SystemClock(), Handle(), writer
+    )
     assert state is None  # nothing recorded: the attempt is not this engine's any more
     after = deployment(run_id, "press-01")
     assert after.state == "queued" and after.attempts == 0 and after.progress == 0

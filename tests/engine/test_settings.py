@@ -56,3 +56,10 @@ def test_the_engine_command_refuses_them_in_one_line(tmp_path, option, value):
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "fleet.sqlite3").exists(), "refused before the database is opened"
+
+
+def test_concurrency_takes_thousands_and_refuses_what_no_machine_runs():
+    assert EngineSettings(concurrency=2000).concurrency == 2000
+    assert EngineSettings().concurrency == 64  # the documented default
+    with pytest.raises(SettingsError, match=r"^--concurrency must be between 1 and 5,000, not 0$"):
+        EngineSettings(concurrency=0)

@@ -17,6 +17,7 @@ from appupdater.engine.engine import Engine
 from appupdater.engine.gateways.base import Gateway, ProbeResult, Stopped
 from appupdater.engine.settings import EngineSettings
 from appupdater.errors import DatabaseBusyError
+from appupdater.store.db import writing
 from appupdater.store.models import Deployment, EngineInstance
 from tests.engine.helpers import after_steps, approve, deployment, events, state
 
@@ -51,14 +52,18 @@ def test_an_attempt_taken_over_stops_at_the_next_step_and_writes_nothing(
         qtbot.waitUntil(lambda: state(run_id, "press-01") == "running", timeout=WAIT)
         d = deployment(run_id, "press-01")
         # another engine judged this one dead, requeued the attempt and claimed it anew
-        Deployment.update(state="queued", claimed_by=None).where(Deployment.id == d.id).execute()
         scheduling.heartbeat("other", "elsewhere", 2, datetime.now(UTC))
-        [theirs] = scheduling.claim("other", datetime.now(UTC), 1)
+        with writing():  # in one transaction: this engine cannot claim it back in between
+            Deployment.update(state="queued", claimed_by=None).where(
+                Deployment.id == d.id
+            ).execute()
+            [theirs] = scheduling.claim("other", datetime.now(UTC), 1)
         before = events(d.id)
+        said = f"deployment {d.id}: taken over by another engine; stopped here"
         with caplog.at_level(logging.WARNING, logger="appupdater.engine"):
-            qtbot.waitUntil(lambda: engine.running == 0, timeout=WAIT)
+            # the worker logs it after it let go of the attempt
+            qtbot.waitUntil(lambda: engine.running == 0 and said in caplog.text, timeout=WAIT)
         assert gateway.stopped.is_set()
-        assert f"deployment {d.id}: taken over by another engine; stopped here" in caplog.text
         after = deployment(run_id, "press-01")
         assert (after.state, after.claimed_by, after.claim) == ("running", "other", theirs.claim)
         assert events(d.id) == before

@@ -159,10 +159,10 @@ def test_export_without_an_extension_uses_the_selected_filter(
     )
     click_action(qtbot, window, window.export_action)
     target = tmp_path / filter_
-    qtbot.waitUntil(target.exists)
+    # the file appears when the export opens it; the status bar says so when it is written
+    qtbot.waitUntil(lambda: str(target) in window.statusBar().currentMessage())
     assert written in target.read_text()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("fleet")) == [filter_]
-    assert str(target) in window.statusBar().currentMessage()
 
 
 def selected_names(view, column=0):

@@ -29,7 +29,7 @@ from appupdater.store.models import DeploymentPhase
 
 P = DeploymentPhase
 PHASES = ((P.CONNECTING, 0.1), (P.DOWNLOADING, 0.5), (P.INSTALLING, 0.3), (P.VERIFYING, 0.1))
-STEP_S = 0.05  # granularity of progress and of checks for stop
+STEP_S = 0.25  # granularity of progress and of checks for stop
 
 
 def _flag(value: object) -> bool:

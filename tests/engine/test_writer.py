@@ -105,7 +105,7 @@ def test_while_the_database_is_away_progress_waits_and_an_end_comes_back(
     monkeypatch.setattr(attempts, "report_progress", real)
 
     def succeed_once_back(events):
-        if not tries[-1:] == ["back"]:
+        if tries[-1:] != ["back"]:
             tries.append("back")
             raise peewee.OperationalError("server closed the connection unexpectedly")
         return attempts.succeed(job, now, "deployed", events)

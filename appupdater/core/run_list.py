@@ -70,11 +70,11 @@ def listed_runs(spec: RunFilter, now: datetime) -> list[int]:
     if spec.days is not None:
         recent = UpdateRun.approved_at >= now - timedelta(days=spec.days)
         query = query.where(recent | UpdateRun.id.in_(unfinished))
-    if spec.state is RunState.IN_PROGRESS:
+    if spec.state == RunState.IN_PROGRESS:
         query = query.where(UpdateRun.id.in_(unfinished))
-    elif spec.state is RunState.FINISHED:
+    elif spec.state == RunState.FINISHED:
         query = query.where(UpdateRun.id.not_in(unfinished))
-    elif spec.state is RunState.FAILURES:
+    elif spec.state == RunState.FAILURES:
         failed = Deployment.select(Deployment.id).where(
             (Deployment.run == UpdateRun.id) & (Deployment.state == DeploymentState.FAILED)
         )

@@ -174,3 +174,20 @@ def test_a_failed_refresh_is_said_until_one_works(qtbot, overview, monkeypatch):
 
 def test_runs_out_of_the_default_list_are_not_approved_recently(history):
     assert UpdateRun.get_by_id(history["old"]).approved_at < utcnow() - timedelta(days=300)
+
+
+def test_changes_to_the_shown_run_are_counted_from_its_rows_not_read_again(history, monkeypatch):
+    """A rollout of 100,000 deployments touches its run on every poll: counting its rows in the
+    database each time would cost more than reading the changes."""
+    feed = OverviewFeed()
+    shown(feed, history["recent"])
+    read_again: list[list[int]] = []
+    real = feed_module.run_summaries
+    monkeypatch.setattr(
+        feed_module, "run_summaries", lambda only=None: read_again.append(only) or real(only)
+    )
+    finish(history["recent"], "running")
+    feed.take_changes(feed.changes()())
+    assert read_again == []
+    [summary] = [r for r in feed.runs if r.id == history["recent"]]
+    assert set(summary.counts) == {"running"}

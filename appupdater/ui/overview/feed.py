@@ -250,7 +250,12 @@ class OverviewFeed:
             shown = [
                 r for r in changed if r.run in held or (run_id is ALL_RUNS and r.run > newest_known)
             ]
-            again = [i for i in ids if i in touched or i not in known or (full and i not in final)]
+            # a held run's counts come from its rows: touched, it is read on a full tick only
+            again = [
+                i
+                for i in ids
+                if (i in touched and i not in held) or i not in known or (full and i not in final)
+            ]
             runs = run_summaries(again) if again else []
             new_in = {r.run for r in shown if not table.knows(r.id)}
             targets = target_summaries(new_in) if new_in else None

@@ -191,3 +191,18 @@ def test_changes_to_the_shown_run_are_counted_from_its_rows_not_read_again(histo
     assert read_again == []
     [summary] = [r for r in feed.runs if r.id == history["recent"]]
     assert set(summary.counts) == {"running"}
+
+
+def test_the_window_says_when_all_runs_shows_the_newest_runs_rows_only(
+    qtbot, history, engine, monkeypatch
+):
+    newer = run_of("line-monitor")
+    monkeypatch.setattr(feed_module, "ALL_ROWS_LIMIT", 1)
+    window = OverviewWindow(engine, interval_ms=100)
+    window.show()
+    qtbot.waitUntil(lambda: window.indicator.text().startswith("Updated"), timeout=WAIT)
+    rows = Deployment.select().where(Deployment.run == newer).count()
+    assert window.showing.text() == (
+        f"{rows} of {rows} deployments of the newest run; select an older run to see its deployments"
+    )
+    window.close()

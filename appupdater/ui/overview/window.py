@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from appupdater.core.carried import CarriedChange, carried_changes
 from appupdater.core.overview import DeploymentRow, events
 from appupdater.core.run_list import RunFilter
+from appupdater.core.words import plural
 from appupdater.engine.engine import Engine
 from appupdater.store.models import DeploymentState as S
 from appupdater.ui.icons import icon
@@ -343,7 +344,12 @@ class OverviewWindow(QMainWindow):
         self.model.set_filter(set(self.state_filter.currentData()), self.text_filter.text())
 
     def _show_count(self) -> None:
-        self.showing.setText(f"{self.model.rowCount()} of {len(self.model.rows)} deployments")
+        text = f"{self.model.rowCount():,} of {len(self.model.rows):,} deployments"
+        listed, held = len(self.feed.runs), len(self.feed.held)
+        if self.run_id is None and held < listed:  # ALL_ROWS_LIMIT: the newest runs' only
+            newest = "the newest run" if held == 1 else f"the newest {plural(held, 'run')}"
+            text += f" of {newest}; select an older run to see its deployments"
+        self.showing.setText(text)
 
     def _restore_state(self) -> None:
         settings = QSettings()

@@ -45,7 +45,7 @@ from appupdater.store.fields import utcnow
 from appupdater.store.revisions import current_revision
 
 ALL_RUNS = None
-ALL_ROWS_LIMIT = 200_000  # deployments held when no one run is shown: the newest listed runs'
+ALL_ROWS_LIMIT = 100_000  # deployments held when no one run is shown: the newest listed runs'
 OPEN = (RunStatus.CONFIGURING, RunStatus.IN_PROGRESS)
 # run -> device id -> (applications text, deployment action)
 Targets = dict[int, dict[int, tuple[str, str]]]

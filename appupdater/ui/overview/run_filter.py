@@ -43,7 +43,7 @@ class RunFilterBar(QWidget):
         self.count.setAccessibleName("Runs listed")
 
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(4, 0, 4, 0)
         layout.addWidget(QLabel("Runs:"))
         layout.addWidget(self.period)
         layout.addWidget(self.state)

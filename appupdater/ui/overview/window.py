@@ -109,6 +109,7 @@ class OverviewWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.indicator)
 
         filters = QHBoxLayout()
+        filters.setContentsMargins(4, 0, 4, 0)
         filters.addWidget(QLabel("State:"))
         filters.addWidget(self.state_filter)
         filters.addWidget(self.text_filter, 1)
@@ -345,11 +346,17 @@ class OverviewWindow(QMainWindow):
 
     def _show_count(self) -> None:
         text = f"{self.model.rowCount():,} of {len(self.model.rows):,} deployments"
+        tip = ""
         listed, held = len(self.feed.runs), len(self.feed.held)
         if self.run_id is None and held < listed:  # ALL_ROWS_LIMIT: the newest runs' only
             newest = "the newest run" if held == 1 else f"the newest {plural(held, 'run')}"
-            text += f" of {newest}; select an older run to see its deployments"
+            text += f" of {newest}"
+            tip = (
+                f"{plural(listed, 'run')} listed; the deployments of {newest} are shown here."
+                " Select an older run to see its deployments."
+            )
         self.showing.setText(text)
+        self.showing.setToolTip(tip)
 
     def _restore_state(self) -> None:
         settings = QSettings()

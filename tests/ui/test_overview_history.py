@@ -205,3 +205,14 @@ def test_the_window_says_when_all_runs_shows_the_newest_runs_rows_only(
     assert window.showing.text() == (f"{rows} of {rows} deployments of the newest run")
     assert "Select an older run" in window.showing.toolTip()
     window.close()
+
+
+def test_a_new_run_configured_after_it_was_listed_joins_the_rows_shown(history):
+    feed = OverviewFeed()
+    shown(feed, ALL_RUNS)
+    newer = create_run(plan_update([Selection("line-monitor")]), approved_by="test")
+    feed.take_changes(feed.changes()())  # listed, configuring: no rows yet
+    assert newer in {r.id for r in feed.runs}
+    apply_configuration(newer)
+    feed.take_changes(feed.changes()())
+    assert newer in {row.run for row in feed.table.rows}

@@ -141,6 +141,7 @@ class ChangesRead:
     runs: list[RunSummary]  # summaries read again (listed runs touched, new, or recounted)
     listed: list[int] | None  # the run list read again (None: as it was)
     touched: frozenset[int]  # every run whose deployments changed
+    joining: frozenset[int]  # new runs whose rows are held from now on
     rows: list[DeploymentRow]  # changed rows of the shown run(s)
     targets: Targets | None  # of runs with rows not held yet
     seen: int
@@ -246,10 +247,10 @@ class OverviewFeed:
             relist = full or newest > newest_known
             ids = listed_runs(spec, utcnow()) if relist else listed
             touched = frozenset(r.run for r in changed)
-            # new runs join the shown rows when no one run is shown: all their rows are changes
-            shown = [
-                r for r in changed if r.run in held or (run_id is ALL_RUNS and r.run > newest_known)
-            ]
+            # new runs listed join the held ones when no one run is shown: all their rows are
+            # changes from now on (their deployments may be created after this read)
+            joining = frozenset(i for i in ids if i > newest_known and run_id is ALL_RUNS)
+            shown = [r for r in changed if r.run in held or r.run in joining]
             # a held run's counts come from its rows: touched, it is read on a full tick only
             again = [
                 i
@@ -260,8 +261,9 @@ class OverviewFeed:
             new_in = {r.run for r in shown if not table.knows(r.id)}
             targets = target_summaries(new_in) if new_in else None
             seen_now = newest_revision(changed, seen)
+            listed_now = ids if relist else None
             return ChangesRead(
-                generation, runs, ids if relist else None, touched, shown, targets, seen_now, newest
+                generation, runs, listed_now, touched, joining, shown, targets, seen_now, newest
             )
 
         return read
@@ -290,8 +292,7 @@ class OverviewFeed:
         for run in result.touched:
             self.final.pop(run, None)  # reopened, or changed: read again when listed
         self._keep(result.runs)
-        if self.run_id is ALL_RUNS:
-            self.held |= {row.run for row in result.rows}
+        self.held |= result.joining
         moved = self.table.apply(result.rows, result.targets)
         known = {r.id: r for r in self.runs} | self.final | {r.id: r for r in result.runs}
         order = result.listed if result.listed is not None else [r.id for r in self.runs]

@@ -64,7 +64,12 @@ class RunFilterBar(QWidget):
         return RunFilter(self.period.currentData(), state, self.search.text())
 
     def show_count(self, listed: int) -> None:
-        self.count.setText(f"{plural(listed, 'run')} listed")
+        """How many runs are listed; when none, that the filters are why."""
+        spec = self.current()
+        if listed or (spec.days is None and spec.state == RunState.ANY and not spec.text):
+            self.count.setText(f"{plural(listed, 'run')} listed")
+        else:
+            self.count.setText("No runs match: widen the period or clear the search")
 
     def _emit(self) -> None:
         self._typing.stop()

@@ -69,7 +69,7 @@ class RunFilterBar(QWidget):
         if listed or (spec.days is None and spec.state == RunState.ANY and not spec.text):
             self.count.setText(f"{plural(listed, 'run')} listed")
         else:
-            self.count.setText("No runs match: widen the period or clear the search")
+            self.count.setText("No runs match these filters")
 
     def _emit(self) -> None:
         self._typing.stop()

@@ -74,7 +74,8 @@ class DeploymentRow(NamedTuple):
 
 
 def run_summaries(only: list[int] | None = None) -> list[RunSummary]:
-    """Every run (or those in `only`), newest first."""
+    """The summaries of the runs in `only` (every run for None), newest first. With `only`,
+    each query reads those runs alone (by the run indexes), however long the history."""
     apps: dict[int, list[str]] = {}
     app_query = (
         RunApplication.select(RunApplication.run, Application.name, AppVersion.version)
@@ -83,18 +84,17 @@ def run_summaries(only: list[int] | None = None) -> list[RunSummary]:
         .join(AppVersion)
         .order_by(RunApplication.run, Application.name)
     )
-    for run_id, app, version in tuples(app_query, tuple[int, str, str]):
-        apps.setdefault(run_id, []).append(f"{app} → {version}")
-    counts = (
-        run_counts()
-        if only is None
-        else {run_id: run_counts(run_id).get(run_id, {}) for run_id in only}
-    )
     runs = UpdateRun.select(
         UpdateRun.id, UpdateRun.approved_at, UpdateRun.approved_by, UpdateRun.configured_at
     ).order_by(UpdateRun.id.desc())
     if only is not None:
+        if not only:
+            return []
+        app_query = app_query.where(RunApplication.run.in_(only))
         runs = runs.where(UpdateRun.id.in_(only))
+    for run_id, app, version in tuples(app_query, tuple[int, str, str]):
+        apps.setdefault(run_id, []).append(f"{app} → {version}")
+    counts = run_counts() if only is None else _counts_of(only)
     return [
         RunSummary(
             run_id,
@@ -108,6 +108,19 @@ def run_summaries(only: list[int] | None = None) -> list[RunSummary]:
             runs, tuple[int, datetime, str, datetime | None]
         )
     ]
+
+
+def _counts_of(runs: list[int]) -> dict[int, dict[str, int]]:
+    """Deployments per state of `runs`, in one query over the (run, state) index."""
+    query = (
+        Deployment.select(Deployment.run, Deployment.state, peewee.fn.COUNT(Deployment.id))
+        .where(Deployment.run.in_(runs))
+        .group_by(Deployment.run, Deployment.state)
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for run, state, number in tuples(query, tuple[int, str, int]):
+        counts.setdefault(run, {})[state] = number
+    return counts
 
 
 def newest_run() -> int:
@@ -134,17 +147,20 @@ _COLUMNS = (
 
 
 def deployment_rows(
-    run_id: int | None = None,
+    run_id: int | list[int] | None = None,
     changed_after: int | None = None,
     names: Mapping[int, str] | None = None,
 ) -> list[DeploymentRow]:
-    """Deployments of `run_id` (all runs for None), by id; with `changed_after` (a revision),
-    those of every run written after it. Rows are read raw — times stay as the database returns
-    them (see `parse_time`) — because a run can have 100,000 of them. For changes, device names
-    come from `names` where it has them (one less join per poll)."""
+    """Deployments of `run_id` (or of a list of runs; all runs for None), by id; with
+    `changed_after` (a revision), those of every run written after it. Rows are read raw —
+    times stay as the database returns them (see `parse_time`) — because a run can have
+    100,000 of them. For changes, device names come from `names` where it has them (one less
+    join per poll)."""
     if changed_after is None:
         query = Deployment.select(*_COLUMNS).join(Device).order_by(Deployment.id)
-        if run_id is not None:
+        if isinstance(run_id, list):
+            query = query.where(Deployment.run.in_(run_id))
+        elif run_id is not None:
             query = query.where(Deployment.run == run_id)
         sql, params = query.sql()
         with gc_paused():

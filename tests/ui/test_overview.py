@@ -258,7 +258,7 @@ def test_unreadable_database_is_reported_then_recovers(qtbot, overview, db_path)
         if source.exists():
             source.rename(moved.with_name(moved.name + suffix))
     qtbot.waitUntil(
-        lambda: overview.indicator.text().startswith("Cannot read the database"), timeout=WAIT
+        lambda: overview.indicator.text().startswith("Could not refresh at"), timeout=WAIT
     )
     for suffix in ("", "-wal", "-shm"):
         target = db_path.with_name(db_path.name + suffix)

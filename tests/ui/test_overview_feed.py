@@ -107,19 +107,23 @@ def test_a_change_between_the_revision_and_the_rows_is_read_again_not_lost(
     assert ids_of(run_id)[1] in {r.id for r in result.rows}
 
 
-def test_every_run_is_recounted_every_tenth_tick_and_when_a_run_appears(four_presses):
+def test_unfinished_runs_are_recounted_every_tenth_tick_and_the_list_read_when_a_run_appears(
+    four_presses,
+):
     run_id = run_of("line-monitor", "1.5.0")
     feed = OverviewFeed()
     shown(feed, run_id)
-    completes = []
+    recounted, relisted = [], []
     for _ in range(feed.FULL_EVERY):
         result = feed.changes()()
-        completes.append(result.complete)
+        recounted.append([r.id for r in result.runs])
+        relisted.append(result.listed)
         feed.take_changes(result)
-    assert completes == [False] * (feed.FULL_EVERY - 1) + [True]
-    newer = run_of("edge-gateway")  # made elsewhere: the next poll reads every run
+    assert recounted == [[]] * (feed.FULL_EVERY - 1) + [[run_id]]  # queued: unfinished
+    assert relisted == [None] * (feed.FULL_EVERY - 1) + [[run_id]]
+    newer = run_of("edge-gateway")  # made elsewhere: the next poll reads the list again
     result = feed.changes()()
-    assert result.complete and {r.id for r in result.runs} == {run_id, newer}
+    assert result.listed == [newer, run_id] and newer in {r.id for r in result.runs}
     feed.take_changes(result)
     assert [r.id for r in feed.runs] == [newer, run_id]
 
@@ -132,7 +136,7 @@ def test_changes_to_another_run_update_its_summary_without_a_full_read(four_pres
     [press_01] = ids_of(other)
     touch(press_01, state="failed")
     result = feed.changes()()
-    assert not result.complete and [r.id for r in result.runs] == [other]
+    assert result.listed is None and [r.id for r in result.runs] == [other]
     assert result.rows == []  # rows of runs not shown are not held
     feed.take_changes(result)
     summary = {r.id: r for r in feed.runs}[other]

@@ -1,14 +1,19 @@
 """What the Deployment Overview knows and how it keeps it current, without Qt.
 
-The window shows one run (or all) and looks at the database once a second. Reading a run of
-100,000 deployments whole every second would be too slow, so the feed follows a protocol:
+The window lists the runs its filter names (appupdater/core/run_list.py: recent and unfinished
+ones by default), shows the deployments of one run (or of the listed runs, up to
+`ALL_ROWS_LIMIT`) and looks at the database once a second. What it reads is bounded by what it
+shows, never by the age of the database, so the feed follows a protocol:
 
-- a *whole read* when the shown run changes: the run's rows, every run's summary, and the
-  revision seen (read before the rows, so a change in between is read twice, never missed;
-  see appupdater/store/revisions.py);
+- a *whole read* when the shown run or the run filter changes: the listed runs' summaries, the
+  shown runs' rows, and the revision seen (read before the rows, so a change in between is read
+  twice, never missed; see appupdater/store/revisions.py);
 - after that, *incremental reads*: the rows written after the seen revision (of every run, so
-  every run's counts stay current), the summaries of the other runs they touched, and every
-  run's summary each `FULL_EVERY` ticks or when a run appeared;
+  that a change anywhere is noticed), and the summaries of the listed runs they touched; every
+  `FULL_EVERY` ticks, when a run appeared or the filter changed, the list is read again and the
+  unfinished runs are recounted;
+- *finished runs are not recounted*: their summaries are kept (`final`) until a change touches
+  one of their deployments (a retry or Deploy now reopens a run: its rows get a new revision);
 - *count reconciliation*: the shown runs' counts are taken from the rows held, not from a
   separate count query, so a run's bar and status agree with its rows whenever each was read.
 
@@ -33,10 +38,15 @@ from appupdater.core.overview import (
     run_summaries,
     target_summaries,
 )
+from appupdater.core.progress import RunStatus
+from appupdater.core.run_list import RunFilter, listed_runs
 from appupdater.heap import gc_paused, settle
+from appupdater.store.fields import utcnow
 from appupdater.store.revisions import current_revision
 
 ALL_RUNS = None
+ALL_ROWS_LIMIT = 100_000  # deployments held when no one run is shown: the newest listed runs'
+OPEN = (RunStatus.CONFIGURING, RunStatus.IN_PROGRESS)
 # run -> device id -> (applications text, deployment action)
 Targets = dict[int, dict[int, tuple[str, str]]]
 
@@ -111,7 +121,7 @@ class DeploymentTable:
 
 @dataclass(frozen=True)
 class WholeRead:
-    """A run's rows read whole, with every run's summary."""
+    """The listed runs' summaries and the shown runs' rows, read whole."""
 
     generation: int
     runs: list[RunSummary]
@@ -119,6 +129,8 @@ class WholeRead:
     counts: dict[int, Counter[str]]
     targets: Targets
     seen: int
+    held: frozenset[int]  # the runs whose rows were read
+    newest: int  # the newest run in the database
 
 
 @dataclass(frozen=True)
@@ -126,48 +138,93 @@ class ChangesRead:
     """What changed since the seen revision."""
 
     generation: int
-    runs: list[RunSummary]
-    complete: bool  # `runs` is every run (else only those the changes touched)
+    runs: list[RunSummary]  # summaries read again (listed runs touched, new, or recounted)
+    listed: list[int] | None  # the run list read again (None: as it was)
+    touched: frozenset[int]  # every run whose deployments changed
+    joining: frozenset[int]  # new runs whose rows are held from now on
     rows: list[DeploymentRow]  # changed rows of the shown run(s)
     targets: Targets | None  # of runs with rows not held yet
     seen: int
+    newest: int
+
+
+def summaries(ids: list[int], known: dict[int, RunSummary]) -> list[RunSummary]:
+    """The summaries of `ids` in that order: those in `known` as they are, the others read."""
+    read = {run.id: run for run in run_summaries([i for i in ids if i not in known])}
+    return [known.get(i) or read[i] for i in ids if i in known or i in read]
+
+
+def held_for_all(runs: list[RunSummary]) -> list[int]:
+    """The runs whose rows are shown when no one run is: the newest listed ones, as many as fit
+    in `ALL_ROWS_LIMIT` deployments (at least one)."""
+    held: list[int] = []
+    total = 0
+    for run in runs:
+        if held and total + run.total > ALL_ROWS_LIMIT:
+            break
+        held.append(run.id)
+        total += run.total
+    return held
 
 
 class OverviewFeed:
     """See the module docstring. Not thread-safe: call it from one thread (the GUI's); the
     read functions it hands out run anywhere."""
 
-    FULL_EVERY = 10  # ticks between full recounts of every run (incremental in between)
+    FULL_EVERY = 10  # ticks between reading the run list again and recounting unfinished runs
 
     def __init__(self) -> None:
         self.table = DeploymentTable()
-        self.runs: list[RunSummary] = []
+        self.runs: list[RunSummary] = []  # the listed runs, newest first
+        self.filter = RunFilter()
+        self.final: dict[int, RunSummary] = {}  # finished runs: not read again until touched
         self.run_id: int | None = ALL_RUNS
+        self.held: frozenset[int] = frozenset()  # the runs whose rows the table holds
         self.seen = 0  # the highest revision of deployments read
+        self.newest = 0  # the newest run known: a newer one means the list is read again
         self.reading = False  # a read is under way: no second one meanwhile
         self._generation = 0  # bumped when the shown run changes: late results are dropped
         self._ticks = 0
+        self._relist = False  # the filter changed: read the list at the next tick
 
     # -- what to read ------------------------------------------------------------------------
 
     def show(self, run_id: int | None) -> Callable[[], WholeRead]:
-        """Show `run_id` (None: every run); returns the whole read to run in the background."""
+        """Show `run_id` (None: the listed runs); returns the whole read to run in the
+        background."""
         self.run_id = run_id
         self._generation += 1
         self.reading = True
-        generation = self._generation
+        generation, spec, known = self._generation, self.filter, dict(self.final)
 
         def read() -> WholeRead:
             with gc_paused():
                 seen = current_revision()  # before the rows: a change in between is read twice
-                rows = deployment_rows(run_id)
+                newest = newest_run()
+                if run_id is not None:
+                    held = [run_id]
+                    rows = deployment_rows(run_id)
+                    runs = summaries(listed_runs(spec, utcnow()), known)
+                else:  # which runs' rows fit is told by their summaries
+                    runs = summaries(listed_runs(spec, utcnow()), known)
+                    held = held_for_all(runs)
+                    rows = deployment_rows(held)
                 counts = counts_of(rows)
-                targets = target_summaries(None if run_id is None else [run_id])
-                runs = run_summaries()
+                targets = target_summaries(held) if held else {}
             settle()  # the rows live as long as they are shown: no full GC pass over them
-            return WholeRead(generation, runs, rows, counts, targets, newest_revision(rows, seen))
+            seen = newest_revision(rows, seen)
+            return WholeRead(generation, runs, rows, counts, targets, seen, frozenset(held), newest)
 
         return read
+
+    def filter_runs(self, spec: RunFilter) -> Callable[[], WholeRead] | None:
+        """List the runs `spec` names. When the listed runs' rows are shown, they are read
+        again (returns that read); else the list is read at the next tick (returns None)."""
+        self.filter = spec
+        if self.run_id is ALL_RUNS:
+            return self.show(ALL_RUNS)
+        self._relist = True
+        return None
 
     def changes(self) -> Callable[[], ChangesRead] | None:
         """The next incremental read, or None while a read is under way."""
@@ -175,27 +232,39 @@ class OverviewFeed:
             return None
         self.reading = True
         self._ticks += 1
-        generation, run_id, seen = self._generation, self.run_id, self.seen
-        newest_known = max((r.id for r in self.runs), default=0)
-        full = self._ticks % self.FULL_EVERY == 0
+        generation, run_id, seen, spec = self._generation, self.run_id, self.seen, self.filter
+        full = self._ticks % self.FULL_EVERY == 0 or self._relist
+        self._relist = False
+        listed = [r.id for r in self.runs]
+        known = {r.id for r in self.runs} | set(self.final)
+        final, held, newest_known = set(self.final), self.held, self.newest
         table = self.table
         names = table.device_names
 
         def read() -> ChangesRead:
-            changed = deployment_rows(run_id, seen, names)
-            shown = [r for r in changed if run_id is None or r.run == run_id]
-            others = sorted({r.run for r in changed if run_id is not None and r.run != run_id})
-            complete = full or newest_run() > newest_known
-            if complete:
-                runs = run_summaries()
-            elif others:
-                runs = run_summaries(others)
-            else:
-                runs = []
+            changed = deployment_rows(None, seen, names)
+            newest = newest_run()
+            relist = full or newest > newest_known
+            ids = listed_runs(spec, utcnow()) if relist else listed
+            touched = frozenset(r.run for r in changed)
+            # new runs listed join the held ones when no one run is shown: all their rows are
+            # changes from now on (their deployments may be created after this read)
+            joining = frozenset(i for i in ids if i > newest_known and run_id is ALL_RUNS)
+            shown = [r for r in changed if r.run in held or r.run in joining]
+            # a held run's counts come from its rows: touched, it is read on a full tick only
+            again = [
+                i
+                for i in ids
+                if (i in touched and i not in held) or i not in known or (full and i not in final)
+            ]
+            runs = run_summaries(again) if again else []
             new_in = {r.run for r in shown if not table.knows(r.id)}
             targets = target_summaries(new_in) if new_in else None
             seen_now = newest_revision(changed, seen)
-            return ChangesRead(generation, runs, complete, shown, targets, seen_now)
+            listed_now = ids if relist else None
+            return ChangesRead(
+                generation, runs, listed_now, touched, joining, shown, targets, seen_now, newest
+            )
 
         return read
 
@@ -207,8 +276,11 @@ class OverviewFeed:
         if result.generation != self._generation:
             return False
         self.table.load(result.rows, result.targets, result.counts)
+        self.held = result.held
+        self._keep(result.runs)
         self.runs = self.reconciled(result.runs)
         self.seen = result.seen
+        self.newest = max(self.newest, result.newest)
         return True
 
     def take_changes(self, result: ChangesRead) -> tuple[list[int], list[int]] | None:
@@ -217,26 +289,34 @@ class OverviewFeed:
         self.reading = False
         if result.generation != self._generation:
             return None
+        for run in result.touched:
+            self.final.pop(run, None)  # reopened, or changed: read again when listed
+        self._keep(result.runs)
+        self.held |= result.joining
         moved = self.table.apply(result.rows, result.targets)
-        if result.complete:
-            runs = result.runs
-        else:
-            fresh = {r.id: r for r in result.runs}
-            runs = [fresh.get(run.id, run) for run in self.runs]
-        self.runs = self.reconciled(runs)
+        known = {r.id: r for r in self.runs} | self.final | {r.id: r for r in result.runs}
+        order = result.listed if result.listed is not None else [r.id for r in self.runs]
+        self.runs = self.reconciled([known[i] for i in order if i in known])
         self.seen = result.seen
+        self.newest = max(self.newest, result.newest)
         return moved
 
     def read_failed(self) -> None:
         self.reading = False
 
+    def _keep(self, runs: list[RunSummary]) -> None:
+        """Keep the summaries of finished runs, as read (not reconciled), until touched."""
+        for run in runs:
+            if run.status in OPEN:
+                self.final.pop(run.id, None)
+            else:
+                self.final[run.id] = run
+
     def reconciled(self, runs: list[RunSummary]) -> list[RunSummary]:
-        """The runs, with the counts of those whose rows are held (the shown run, or all of
-        them) taken from those rows: counts read in another query, a moment apart, could
-        disagree with them, and the bar and status would be off until a recount."""
+        """The runs, with the counts of those whose rows are held taken from those rows:
+        counts read in another query, a moment apart, could disagree with them, and the bar and
+        status would be off until a recount."""
         return [
-            replace(run, counts=self.table.counts_of_run(run.id))
-            if self.run_id is None or run.id == self.run_id
-            else run
+            replace(run, counts=self.table.counts_of_run(run.id)) if run.id in self.held else run
             for run in runs
         ]

@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
 
 from appupdater.core.carried import CarriedChange, carried_changes
 from appupdater.core.overview import DeploymentRow, events
+from appupdater.core.run_list import RunFilter
+from appupdater.core.words import plural
 from appupdater.engine.engine import Engine
 from appupdater.store.models import DeploymentState as S
 from appupdater.ui.icons import icon
@@ -30,6 +32,7 @@ from appupdater.ui.overview.delegates import ProgressDelegate, StackedBarDelegat
 from appupdater.ui.overview.details import DeploymentDetails
 from appupdater.ui.overview.feed import ALL_RUNS, ChangesRead, OverviewFeed, WholeRead
 from appupdater.ui.overview.models import DeploymentsModel, RunsModel
+from appupdater.ui.overview.run_filter import RunFilterBar
 from appupdater.ui.overview.style import STATES
 from appupdater.ui.tables import configure_table
 from appupdater.ui.tasks import BackgroundTasks
@@ -51,6 +54,7 @@ class OverviewWindow(QMainWindow):
         self.tasks = tasks or BackgroundTasks(self, threads=1)
         self.engine = engine
         self.feed = OverviewFeed()
+        self._data_from: datetime | None = None  # when the data shown was read
         self._detail_stamp: tuple[int, int] | None = None  # (deployment, revision) shown below
         self.setWindowTitle("Deployment Overview — App Updater")
         self.setWindowIcon(icon("overview"))
@@ -66,6 +70,8 @@ class OverviewWindow(QMainWindow):
         self.runs_view.setItemDelegateForColumn(4, StackedBarDelegate(self.runs_view))
         for column, width in enumerate((55, 130, 80, 330, 260)):
             self.runs_view.setColumnWidth(column, width)
+
+        self.run_filter = RunFilterBar()
 
         self.state_filter = QComboBox()
         self.state_filter.setAccessibleName("Filter by state")
@@ -103,6 +109,7 @@ class OverviewWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.indicator)
 
         filters = QHBoxLayout()
+        filters.setContentsMargins(4, 0, 4, 0)
         filters.addWidget(QLabel("State:"))
         filters.addWidget(self.state_filter)
         filters.addWidget(self.text_filter, 1)
@@ -112,11 +119,16 @@ class OverviewWindow(QMainWindow):
         middle_layout.setContentsMargins(0, 0, 0, 0)
         middle_layout.addLayout(filters)
         middle_layout.addWidget(self.view)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.run_filter)
+        top_layout.addWidget(self.runs_view)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.addWidget(self.runs_view)
+        self.splitter.addWidget(top)
         self.splitter.addWidget(middle)
         self.splitter.addWidget(self.details)
-        self.splitter.setSizes([170, 420, 210])
+        self.splitter.setSizes([200, 400, 200])
         self.setCentralWidget(self.splitter)
         self.acting = DeploymentActions(self)
 
@@ -124,6 +136,7 @@ class OverviewWindow(QMainWindow):
         self.view.selectionModel().selectionChanged.connect(self._deployment_selected)
         self.state_filter.currentIndexChanged.connect(self._filter_changed)
         self.text_filter.textChanged.connect(self._filter_changed)
+        self.run_filter.changed.connect(self._runs_filtered)
         self.model.modelReset.connect(self._show_count)
         self.model.rowsInserted.connect(self._show_count)
 
@@ -206,8 +219,7 @@ class OverviewWindow(QMainWindow):
             self.view.horizontalScrollBar().setValue(0)
             self.view.setColumnHidden(1, self.run_id is not None)  # the run: said above
             self._update_actions()
-            self.runs_model.set_runs(self.feed.runs)
-            self._mark_shown_run()
+            self._set_runs()
             self._refreshed()
 
     def poll(self) -> None:
@@ -221,20 +233,39 @@ class OverviewWindow(QMainWindow):
         if moved is None:
             return
         self.model.rows_changed(*moved)
-        self.runs_model.set_runs(self.feed.runs)
+        self._set_runs()
         self._refresh_details()
         self._update_actions()
         self._refreshed()
 
+    def _set_runs(self) -> None:
+        self.runs_model.set_runs(self.feed.runs)
+        self.run_filter.show_count(len(self.feed.runs))
+        self._mark_shown_run()
+
     def _refreshed(self) -> None:
+        self._data_from = datetime.now()
         self.indicator.setStyleSheet("")
-        self.indicator.setText(f"Updated {datetime.now().strftime('%H:%M:%S')}")
+        self.indicator.setToolTip("")
+        self.indicator.setText(f"Updated {self._data_from.strftime('%H:%M:%S')}")
         self.refreshed.emit()
 
     def _poll_failed(self, error: BaseException) -> None:
+        """Say that the data shown is getting old, and why; the next refresh that works clears
+        it (the timer keeps trying)."""
         self.feed.read_failed()
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        if len(reason) > 90:
+            reason = reason[:89] + "…"
+        shown = (
+            f"showing data from {self._data_from.strftime('%H:%M:%S')}"
+            if self._data_from
+            else "nothing read yet"
+        )
+        now = datetime.now().strftime("%H:%M:%S")
         self.indicator.setStyleSheet("color: #c62828; font-weight: bold;")
-        self.indicator.setText(f"Cannot read the database: {error} — retrying")
+        self.indicator.setText(f"Could not refresh at {now}: {reason}; {shown}")
+        self.indicator.setToolTip(f"{error}\n\nApp Updater tries again every few seconds.")
 
     # -- selection and details -------------------------------------------------------------------
 
@@ -301,11 +332,31 @@ class OverviewWindow(QMainWindow):
         if position is not None and deployment_id in self.selected_ids():
             self.details.show_deployment(self.feed.table.rows[position], log, changes)
 
+    def _runs_filtered(self, spec: RunFilter) -> None:
+        """List the runs `spec` names: read now when their rows are shown, else at the next
+        tick (the shown run's rows stay as they are)."""
+        read = self.feed.filter_runs(spec)
+        if read is not None:
+            self.tasks.submit(read, self._loaded, self._poll_failed)
+        else:
+            self.poll()
+
     def _filter_changed(self) -> None:
         self.model.set_filter(set(self.state_filter.currentData()), self.text_filter.text())
 
     def _show_count(self) -> None:
-        self.showing.setText(f"{self.model.rowCount()} of {len(self.model.rows)} deployments")
+        text = f"{self.model.rowCount():,} of {len(self.model.rows):,} deployments"
+        tip = ""
+        listed, held = len(self.feed.runs), len(self.feed.held)
+        if self.run_id is None and held < listed:  # ALL_ROWS_LIMIT: the newest runs' only
+            newest = "the newest run" if held == 1 else f"the newest {plural(held, 'run')}"
+            text += f" of {newest}"
+            tip = (
+                f"{plural(listed, 'run')} listed; the deployments of {newest} are shown here."
+                " Select an older run to see its deployments."
+            )
+        self.showing.setText(text)
+        self.showing.setToolTip(tip)
 
     def _restore_state(self) -> None:
         settings = QSettings()

@@ -1,7 +1,9 @@
 """Where a bench runs: `--database` as the benches take it.
 
 - not given: a SQLite file in a temporary folder (removed afterwards);
-- `pg`: a throwaway PostgreSQL server (tests/pg_server.py; Debian's postgresql), stopped after;
+- `pg`: a throwaway PostgreSQL server (tests/pg_server.py; Debian's postgresql), stopped after,
+  taking `connections` clients (today every engine worker thread holds one: a server at the
+  default max_connections = 100 refuses engines with more workers than that);
 - a path or a URL: that database. It must hold no fleet yet (the bench adds one and leaves it).
 """
 
@@ -22,7 +24,7 @@ HELP = (
 
 
 @contextmanager
-def bench_location(database: str | None) -> Iterator[str]:
+def bench_location(database: str | None, connections: int = 0) -> Iterator[str]:
     """The location (path or URL) the bench opens, prepared as the module docstring says."""
     if database and database != "pg":
         yield database
@@ -37,7 +39,7 @@ def bench_location(database: str | None) -> Iterator[str]:
     bindir = find_bin()
     if bindir is None:
         sys.exit("no PostgreSQL server binaries (Debian package postgresql); give a URL")
-    server = PostgresServer(bindir)
+    server = PostgresServer(bindir, {"max_connections": str(max(100, connections))})
     try:
         yield server.start()
     finally:

@@ -26,9 +26,11 @@ import argparse
 import math
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -127,14 +129,16 @@ def in_process(args: argparse.Namespace, app: QApplication) -> tuple[float, floa
     return elapsed, meter.worst
 
 
-def in_processes(args: argparse.Namespace, location: str) -> float:
+def in_processes(args: argparse.Namespace, location: str) -> tuple[float, int]:
     """`--engines` `appupdater engine` processes until every deployment ended: the seconds from
-    their start to the last end (as the database records it)."""
+    their start to the last end (as the database records it), and how many warnings and errors
+    the engines logged."""
     per_engine = math.ceil(args.concurrency / args.engines)
     command = [sys.executable, "-m", "appupdater", "--database", location, "engine"]
     command += ["--concurrency", str(per_engine), "--latency", str(args.latency)]
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
-    logs = [open(os.devnull, "w") for _ in range(args.engines)]  # noqa: SIM115
+    folder = Path(tempfile.mkdtemp(prefix="bench-engines-"))
+    logs = [open(folder / f"engine-{i}.log", "w+") for i in range(args.engines)]  # noqa: SIM115
     started = datetime.now(UTC)
     engines = [
         subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
@@ -144,15 +148,23 @@ def in_processes(args: argparse.Namespace, location: str) -> float:
         while Deployment.select().where(Deployment.state.not_in(ENDED)).exists():
             dead = [e for e in engines if e.poll() is not None]
             if dead:
-                sys.exit(f"an engine exited with status {dead[0].returncode} before the end")
+                sys.exit(
+                    f"an engine exited with status {dead[0].returncode} before the end; "
+                    f"its log is in {folder}"
+                )
             time.sleep(0.2)
     finally:
         for engine in engines:
             if engine.poll() is None:
                 engine.send_signal(signal.SIGTERM)
-        for engine, log in zip(engines, logs, strict=True):
+        for engine in engines:
             engine.wait(timeout=120)
-            log.close()
+    problems = 0
+    for log in logs:
+        log.seek(0)
+        problems += sum(1 for line in log if "WARNING" in line or "ERROR" in line)
+        log.close()
+    shutil.rmtree(folder)
     last = (
         Deployment.select(Deployment.finished_at)
         .where(Deployment.finished_at.is_null(False))
@@ -160,7 +172,7 @@ def in_processes(args: argparse.Namespace, location: str) -> float:
         .get()
         .finished_at
     )
-    return (last - started).total_seconds()
+    return (last - started).total_seconds(), problems
 
 
 def ran_twice() -> tuple[int, int]:
@@ -189,7 +201,9 @@ def main() -> None:
     args = parser.parse_args()
     app = QApplication([])
     stall = None
-    with bench_location(args.database) as location:
+    # a connection per engine worker thread, plus each engine's own few, plus this process
+    connections = args.concurrency + 10 * args.engines + 20
+    with bench_location(args.database, connections) as location:
         open_database(location)
         refuse_a_fleet()
         database = kind()
@@ -197,7 +211,7 @@ def main() -> None:
         run_id = create_run(plan_update([Selection("line-monitor")]), approved_by="bench")
         apply_configuration(run_id)
         if args.engines:
-            elapsed = in_processes(args, location)
+            elapsed, problems = in_processes(args, location)
             twice, engines = ran_twice()
         else:
             elapsed, stall = in_process(args, app)
@@ -217,6 +231,7 @@ def main() -> None:
     if args.engines:
         print(f"engines={engines}")
         print(f"ran_twice={twice}")
+        print(f"engine_log_problems={problems}")  # warnings and errors the engines logged
     if stall is not None:
         print(f"max_gui_stall_ms={stall * 1000:.0f}")
     print(f"peak_rss_mb={peak:.0f}")

@@ -5,7 +5,10 @@
 Prints name=value lines: import_s (setup), plan_s, create_run_s (every affected device
 deploying now), apply_s (its configuration applied: configured versions, deployments, the
 earlier runs' waiting deployments superseded), raw_insert_ratio (create_run_s over plain
-sqlite3.executemany of the same rows into the same tables), targets, peak_rss_mb.
+sqlite3.executemany of the same rows into the same tables; SQLite only), targets, peak_rss_mb.
+
+`--database` (see bench/databases.py): a temporary SQLite file by default; `pg` starts a
+throwaway PostgreSQL server; a path or URL must hold no fleet yet.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import dataclasses
 import resource
 import sqlite3
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,6 +30,8 @@ from appupdater.core.runs import TARGET_FIELDS, apply_configuration, create_run
 from appupdater.demo.fleet import demo_fleet
 from appupdater.store.db import close_database, open_database
 from appupdater.store.fields import to_db_time, utcnow
+from appupdater.store.models import db
+from bench.databases import HELP, bench_location, kind, refuse_a_fleet
 
 APPS = ("line-monitor", "edge-gateway", "vision-inspect")
 
@@ -87,10 +91,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--devices", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--database", help=HELP)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "bench.sqlite3"
-        open_database(str(path))
+    raw_s = None
+    with bench_location(args.database) as location:
+        open_database(location)
+        refuse_a_fleet()
+        database = kind()
         fleet = three_app_fleet(args.devices, args.seed)
         start = time.perf_counter()
         import_fleet(fleet, "bench")
@@ -110,17 +117,21 @@ def main() -> None:
         apply_s = time.perf_counter() - start
 
         columns = [field.column_name for field in TARGET_FIELDS]
+        path = db.obj.database  # the SQLite file, whether given as a path or a sqlite:// URL
         close_database()
-        raw_s = raw_insert_seconds(path, plan, columns)
+        if database == "sqlite":
+            raw_s = raw_insert_seconds(Path(path), plan, columns)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"database={database}")
     print(f"devices={args.devices}")
     print(f"targets={len(plan.targets)}")
     print(f"import_s={import_s:.3f}")
     print(f"plan_s={plan_s:.3f}")
     print(f"create_run_s={create_run_s:.3f}")
     print(f"apply_s={apply_s:.3f}")
-    print(f"raw_insert_s={raw_s:.3f}")
-    print(f"raw_insert_ratio={create_run_s / raw_s:.2f}")
+    if raw_s is not None:
+        print(f"raw_insert_s={raw_s:.3f}")
+        print(f"raw_insert_ratio={create_run_s / raw_s:.2f}")
     print(f"peak_rss_mb={peak:.0f}")
 
 

@@ -25,8 +25,11 @@ def find_bin() -> Path | None:
 class PostgresServer:
     """initdb + pg_ctl in a temporary folder; as root, runs as the `postgres` user."""
 
-    def __init__(self, bindir: Path):
+    def __init__(self, bindir: Path, settings: dict[str, str] | None = None):
         self.bindir = bindir
+        self.settings = (
+            settings or {}
+        )  # more server settings (`-c name=value`), e.g. max_connections
         self.root = Path(tempfile.mkdtemp(prefix="appupdater-pg-"))
         self.data = self.root / "data"
         self.port = _free_port()
@@ -80,7 +83,8 @@ class PostgresServer:
         self._run(
             str(self.bindir / "pg_ctl"),
             *("-D", str(self.data), "-w", "-l", str(self.root / "log"), "-o"),
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off",
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+            + "".join(f" -c {name}={value}" for name, value in self.settings.items()),
             "start",
         )
 

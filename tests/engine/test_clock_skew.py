@@ -9,8 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +20,8 @@ from appupdater.core.runs import create_run
 from appupdater.store.db import close_database, open_database
 from appupdater.store.models import ALL_MODELS, Deployment, DeploymentEvent, EngineInstance
 from appupdater.store.models import db as db_proxy
+from tests.engine import processes
+from tests.engine.processes import TAKEN_OVER, wait_for
 from tests.helpers import CATALOG, load_yaml
 from tests.pg_server import serve_postgres
 
@@ -32,7 +32,6 @@ SKEW = 300.0  # seconds: engine A runs 5 minutes behind, engine B 5 minutes ahea
 STALE_AFTER = 2.0
 LATENCY = 1.5  # long enough that the engine killed has deployments running
 HOOK = Path(__file__).resolve().parents[1] / "clockshift"
-TAKEN_OVER = "interrupted: the engine running it stopped"
 
 
 @pytest.fixture(scope="module")
@@ -57,29 +56,11 @@ def location(request, tmp_path):
 
 def start_engine(location: str, shift: float) -> subprocess.Popen:
     env = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(HOOK), os.environ.get("PYTHONPATH")])),
         "APPUPDATER_TEST_CLOCK_SHIFT_S": str(shift),
     }
-    command = [
-        *(sys.executable, "-m", "appupdater", "--database", location, "engine"),
-        *("--latency", str(LATENCY), "--concurrency", "3"),
-        *("--stale-after", str(STALE_AFTER)),
-    ]
-    return subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-    )
-
-
-def wait_for(condition, timeout: float, *processes: subprocess.Popen) -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        for process in processes:
-            if process.poll() is not None:
-                raise AssertionError(f"an engine exited early:\n{process.stdout.read()}")
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.05)
+    options = {"latency": LATENCY, "concurrency": 3, "stale_after": STALE_AFTER}
+    return processes.start_engine(location, env=env, **options)
 
 
 def instances() -> dict[int, tuple[str, datetime]]:

@@ -4,15 +4,14 @@ applied by exactly one of them, and each deployment is claimed by exactly one.""
 from __future__ import annotations
 
 import collections
-import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
 from appupdater.store.models import Deployment, DeploymentEvent
+from tests.engine import processes
 from tests.helpers import behind_on_line_monitor
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -21,15 +20,7 @@ CREATED = "configuration updated; deployment created"
 
 
 def start_engine(url: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "appupdater", "--database", url, "engine"]
-    command += ["--latency", "0.05", "--concurrency", "16", "--stale-after", "5"]
-    return subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
-    )
+    return processes.start_engine(url, latency=0.05, concurrency=16, stale_after=5)
 
 
 def succeeded() -> int:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-import time
 
 import pytest
 
 from appupdater.store.models import Deployment, DeploymentEvent
+from tests.engine import processes
+from tests.engine.processes import assert_never_overlapped, count, stop, wait_for
 from tests.helpers import behind_on_line_monitor
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -24,68 +23,8 @@ def rollout(db, db_path):
     return run_id
 
 
-def start_engine(db_path, *extra: str) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "appupdater",
-        "--database",
-        str(db_path),
-        "engine",
-        "--latency",
-        "0.15",
-        "--concurrency",
-        "8",
-        "--stale-after",
-        "1.5",
-        *extra,
-    ]
-    return subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
-    )
-
-
-def count(state: str) -> int:
-    return Deployment.select().where(Deployment.state == state).count()
-
-
-def wait_for(condition, timeout: float, process=None) -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        if process is not None and process.poll() is not None:
-            raise AssertionError(f"engine exited early:\n{process.stdout.read()}")
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.05)
-
-
-def stop(process: subprocess.Popen) -> str:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=60)
-    return output
-
-
-def assert_never_overlapped() -> None:
-    """Per deployment, every attempt's start follows the previous attempt's end."""
-    ends = ("deployed to", "interrupted", "cancelled", "retrying in", "gave up")
-    rows = (
-        DeploymentEvent.select(DeploymentEvent.deployment, DeploymentEvent.message)
-        .order_by(DeploymentEvent.deployment, DeploymentEvent.at, DeploymentEvent.id)
-        .tuples()
-    )
-    open_attempt: dict[int, bool] = {}
-    for deployment_id, message in rows:
-        if message.startswith("attempt "):
-            assert not open_attempt.get(deployment_id), (
-                f"deployment {deployment_id} ran twice at once"
-            )
-            open_attempt[deployment_id] = True
-        elif any(message.startswith(e) or e in message for e in ends):
-            open_attempt[deployment_id] = False
+def start_engine(db_path) -> subprocess.Popen:
+    return processes.start_engine(str(db_path), latency=0.15, concurrency=8, stale_after=1.5)
 
 
 def test_killed_mid_rollout_then_restarted(rollout, db, db_path):

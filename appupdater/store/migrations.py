@@ -100,6 +100,27 @@ def _clock_free_leases(database: peewee.Database) -> None:
     migrate(*steps)
 
 
+# Target's references into the catalog that PostgreSQL does not check (SQLite does): on
+# PostgreSQL each checked reference is a trigger per inserted row, and these four cost a
+# 100,000-device run 2 of its 3 seconds. Nothing in App Updater deletes an application or a
+# version (the catalog only grows), which is all these checks guarded against; a run's and a
+# device's references stay checked (deleting them cascades).
+UNCHECKED_ON_SERVER = ("application_id", "from_version_id", "to_version_id", "installed_version_id")
+
+
+def _catalog_references_unchecked(database: peewee.Database) -> None:
+    if not isinstance(database, peewee.PostgresqlDatabase):
+        return
+    rows = database.execute_sql(  # type: ignore[no-untyped-call]
+        "SELECT c.conname FROM pg_constraint c "
+        "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey) "
+        "WHERE c.conrelid = 'target'::regclass AND c.contype = 'f' AND a.attname = ANY (%s)",
+        (list(UNCHECKED_ON_SERVER),),
+    ).fetchall()
+    for (name,) in sorted(set(rows)):
+        database.execute_sql(f'ALTER TABLE target DROP CONSTRAINT "{name}"')  # type: ignore[no-untyped-call]
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema", _baseline),
     Migration(2, "cancel flag on deployments, engine instances", _engine_coordination),
@@ -107,6 +128,11 @@ MIGRATIONS: list[Migration] = [
     Migration(4, "module artifacts, device agent connections", _device_agents),
     Migration(5, "what a target's device ran when its run was approved", _installed_at_approval),
     Migration(6, "claim tokens and heartbeat counters instead of clocks", _clock_free_leases),
+    Migration(
+        7,
+        "PostgreSQL: runs' references into the catalog unchecked (3x faster runs)",
+        _catalog_references_unchecked,
+    ),
 ]
 
 
@@ -174,6 +200,7 @@ def _ensure(database: peewee.Database, *, upgrade: bool) -> Migrated | None:
     if current is None:
         with database.atomic():
             database.create_tables(ALL_MODELS)
+            _catalog_references_unchecked(database)
             create_counters(database)
             _stamp(latest)
         log.info("created schema version %d", latest)

@@ -30,6 +30,10 @@ class CountingCursor:
         self._calls.append("executemany")
         return self._cursor.executemany(sql, rows)
 
+    def copy_expert(self, sql, file):
+        self._calls.append("copy")
+        return self._cursor.copy_expert(sql, file)
+
     def __getattr__(self, name):
         return getattr(self._cursor, name)
 
@@ -55,14 +59,36 @@ def test_inserts_are_multi_row_and_fill_defaults(pg, statements):
                 for i in range(rows)
             ),
         )
-        assert statements == ["execute"] * 3
+        assert statements == ["copy"]  # one COPY for all rows
     assert Device.select().count() == rows
     odd, even = Device.get(Device.name == "dev-00001"), Device.get(Device.name == "dev-00002")
     assert odd.endpoint is None and even.endpoint == "https://d2"
     assert even.last_seen_at == seen and even.online is True and even.labels == {}
     with writing():
+        statements.clear()
         insert_rows(Device, (Device.name,), [("dev-00001",), ("new",)], ignore=True)
+        assert statements == ["execute"]  # skipping duplicates: VALUES … ON CONFLICT
     assert Device.select().count() == rows + 1
+
+
+AWKWARD = ["tab\there", "line\nbreak\r\n", "back\\slash", "\\N", "N", "", "ünïcødé ✓", 'a,b;"c"']
+
+
+def test_copy_keeps_every_character_and_null(pg, statements):
+    with writing():
+        statements.clear()
+        insert_rows(
+            Device,
+            (Device.name, Device.endpoint, Device.online),
+            [(f"d{i}", text, i % 2 == 0) for i, text in enumerate(AWKWARD)]
+            + [("none", None, False)],
+        )
+        assert statements == ["copy"]
+    stored = {d.name: (d.endpoint, d.online) for d in Device.select()}
+    assert stored == {
+        **{f"d{i}": (text, i % 2 == 0) for i, text in enumerate(AWKWARD)},
+        "none": (None, False),
+    }
 
 
 def test_updates_are_multi_row_with_nulls_and_composite_keys(pg, statements):

@@ -20,7 +20,7 @@ def test_schema_5_gains_claim_numbers_and_beats(db, db_path):
     SchemaInfo.update(version=5).execute()
     close_database()
     database = open_database(str(db_path))
-    assert schema_version(database) == latest_version() == 6
+    assert schema_version(database) == latest_version() >= 6
     assert "claim" in _columns(database, "deployment")
     assert "beat" in _columns(database, "engine_instance")
     assert Device.get().name == "press-01"
@@ -46,7 +46,9 @@ def test_a_reading_command_leaves_an_older_schema_as_it_is(db, db_path):
     SchemaInfo.update(version=5).execute()
     close_database()
     before = db_path.read_bytes()
-    with pytest.raises(SchemaTooOldError, match=r"schema version 5.*needs 6.*nothing was changed"):
+    with pytest.raises(
+        SchemaTooOldError, match=rf"schema version 5.*needs {latest_version()}.*nothing was changed"
+    ):
         open_database(str(db_path), create=False)
     for verb in (["status"], ["plan", "--app", "line-monitor"]):
         assert main(["--database", str(db_path), *verb]) == 1

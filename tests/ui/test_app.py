@@ -38,7 +38,8 @@ class QuitRecorder:
 @pytest.fixture
 def controller(qtbot, qapp, demo_fleet, db_path):
     Device.update(labels={"sim.latency_s": 2.0}).execute()
-    engine = build_engine(EngineSettings(tick_ms=50))
+    # fewer at once than the rollout has devices: some wait queued while others run
+    engine = build_engine(EngineSettings(tick_ms=50, concurrency=4))
     app = Application(qapp, engine, tray=False)  # (closed below, not by qtbot: it would ask)
     app.qapp = QuitRecorder(qapp)
     app.start(str(db_path))

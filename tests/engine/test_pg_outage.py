@@ -21,7 +21,7 @@ from tests.helpers import behind_on_line_monitor
 from tests.pg_server import serve_postgres_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
-DEVICES = 120
+DEVICES = 300
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def pg(server):
 
 def start_engine(url: str) -> subprocess.Popen:
     command = [sys.executable, "-m", "appupdater", "--database", url, "engine"]
-    command += ["--latency", "0.4", "--concurrency", "8"]
+    command += ["--latency", "0.4", "--concurrency", "20"]
     return subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -101,5 +101,13 @@ def test_server_restart_mid_rollout_every_deployment_ends(pg, server):
     assert starts == attempts, outputs
     assert attempts == DEVICES, outputs  # each started once: no end was lost
     read(assert_never_overlapped)
+    configured = read(
+        lambda: (
+            DeploymentEvent.select()
+            .where(DeploymentEvent.message.startswith("configuration updated"))
+            .count()
+        )
+    )
+    assert configured == DEVICES, outputs  # the run was applied once, by one engine
     # each engine removed its own row when it stopped, after the restart
     assert read(lambda: EngineInstance.select().count()) == 0, outputs

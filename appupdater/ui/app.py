@@ -181,6 +181,7 @@ class Application(QObject):
     def _say_no_answer(self) -> bool:
         """The database did not answer in time: quit anyway, after saying what follows."""
         self.no_answer = True
+        self.window.close_wait_ms = 0  # its reads wait for the database too: not for them
         box = QMessageBox(
             QMessageBox.Icon.Warning,
             "Quit App Updater",

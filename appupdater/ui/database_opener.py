@@ -45,20 +45,24 @@ class DatabaseOpener(QObject):
         super().__init__(parent)
         self.location = location
         self.prepare = prepare
-        self.thread: threading.Thread | None = None
+        self.worker: threading.Thread | None = None
         self._result.connect(self._deliver)
 
     @property
     def busy(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
+        return self.worker is not None and self.worker.is_alive()
 
-    def open(self) -> None:
-        self._start(self._open, "open-database")
+    def open(self, *, here: bool = False) -> None:
+        """On a thread of its own; with `here` on the calling thread (a local file opens in
+        milliseconds, and a thread would only delay the window)."""
+        self._start(self._open, "open-database", here=here)
 
     def migrate(self) -> None:
         self._start(self._migrate, "migrate-database")
 
-    def _start(self, work: Callable[[], tuple[str, object]], name: str) -> None:
+    def _start(
+        self, work: Callable[[], tuple[str, object]], name: str, *, here: bool = False
+    ) -> None:
         def run() -> None:
             try:
                 outcome = work()
@@ -71,8 +75,11 @@ class DatabaseOpener(QObject):
                 close_database()  # this thread's connection
             self._result.emit(*outcome)
 
-        self.thread = threading.Thread(target=run, name=name, daemon=True)
-        self.thread.start()
+        if here:
+            run()
+            return
+        self.worker = threading.Thread(target=run, name=name, daemon=True)
+        self.worker.start()
 
     def _open(self) -> tuple[str, object]:
         try:

@@ -25,7 +25,8 @@ log = logging.getLogger("appupdater.ui")
 
 
 def is_local(location: str) -> bool:
-    """A SQLite file opens in milliseconds: no window is shown while it opens."""
+    """A SQLite file opens in milliseconds: on the GUI thread, as before, without a window
+    while it opens (a thread would only delay the main window)."""
     return not is_url(location) or location.lower().startswith("sqlite:")
 
 
@@ -79,9 +80,10 @@ class Startup(QObject):
         self.dialog: MigrationDialog | None = None
 
     def begin(self) -> None:
-        if not is_local(self.location) and not self.in_tray:
+        local = is_local(self.location)
+        if not local and not self.in_tray:
             self.window.show()
-        self.opener.open()
+        self.opener.open(here=local)
 
     def _retry(self) -> None:
         self.window.connecting()

@@ -37,8 +37,8 @@ def fits(widget) -> None:
 
 
 def stop_startup(startup: Startup) -> None:
-    if startup.opener.thread is not None:
-        startup.opener.thread.join(30)
+    if startup.opener.worker is not None:
+        startup.opener.worker.join(30)
     if startup.controller is not None:
         startup.controller.quitting = True
         startup.controller.window.close()

@@ -360,7 +360,7 @@ class MainWindow(QMainWindow):
     def _show_count(self) -> None:
         shown, total = len(self.devices_model.rows), len(self.devices_model.devices)
         self.device_count.setText(
-            f"{shown} of {total} devices" if shown != total else f"{total} devices"
+            f"{shown} of {plural(total, 'device')}" if shown != total else plural(total, "device")
         )
 
     def _restore_state(self) -> None:

@@ -143,6 +143,7 @@ def test_an_older_shared_schema_is_migrated_after_asking(qtbot, qapp, pg_schema_
     qtbot.waitUntil(lambda: startup.controller.window.inventory is not None)
     assert schema_version(proxy.obj) == latest_version()
     assert [d.name for d in startup.controller.window.inventory.devices] == ["press-01"]
+    assert startup.controller.window.device_count.text() == "1 device"
     for width, height in ((1280, 800), (1024, 700)):
         startup.controller.window.resize(width, height)
         screenshot(startup.controller.window, f"startup-migrated-main-{width}")

@@ -44,6 +44,8 @@ def stop_startup(startup: Startup) -> None:
         startup.controller.window.close()
         startup.controller.shutdown()
     startup.window.close()
+    startup.window.deleteLater()
+    startup.deleteLater()
     close_database()
     proxy.initialize(None)
 

@@ -6,11 +6,29 @@ from __future__ import annotations
 import sqlite3
 from contextlib import closing
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from appupdater.ui.app import _run_gui
 from appupdater.ui.startup_window import ConnectingWindow
+
+
+class OwnLoop:
+    """The application as `_run_gui` uses it, with a loop of the test's own: quitting the real
+    application's loop would leave Qt's later loops of this test process quitting too."""
+
+    def __init__(self, qapp):
+        self.qapp = qapp
+        self.loop = QEventLoop()
+
+    def exec(self):
+        return self.loop.exec()
+
+    def quit(self):
+        self.loop.quit()
+
+    def __getattr__(self, name):
+        return getattr(self.qapp, name)
 
 
 def test_the_window_refuses_another_programs_database(qtbot, tmp_path):
@@ -30,7 +48,7 @@ def test_the_window_refuses_another_programs_database(qtbot, tmp_path):
         qtbot.mouseClick(shown[0].quit_button, Qt.MouseButton.LeftButton)
 
     QTimer.singleShot(0, read_and_quit)
-    assert _run_gui(QApplication.instance(), str(path), demo=False, in_tray=False) == 1
+    assert _run_gui(OwnLoop(QApplication.instance()), str(path), demo=False, in_tray=False) == 1
     [(headline, text)] = seen
     assert headline == "App Updater cannot open the database"
     assert "not an App Updater database" in text and "invoices" in text

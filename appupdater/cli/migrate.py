@@ -6,13 +6,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from appupdater import __version__
 from appupdater.errors import AppUpdaterError
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from appupdater.store import migrations
     from appupdater.store.db import describe, open_database
+    from appupdater.store.migration_plan import migration_plan
 
     database = open_database(args.database, migrate=False, create=False)
     where = describe(database)
@@ -23,20 +23,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         return 0
     if current > latest:
         migrations.ensure_schema(database, upgrade=False)  # refuses, naming the version needed
-    print(
-        f"App Updater {__version__} will migrate the database {where} from schema version "
-        f"{current} to {latest}:"
-    )
-    for step in migrations.pending_steps(current):
-        print(f"  version {step.version}: {step.description}")
-    if migrations.is_server(database):
-        print(
-            f"Back it up first: {migrations.backup_advice(database, current)} "
-            "(App Updater keeps no copy of a server database). The migration runs in one "
-            "transaction: if it fails, nothing is changed."
-        )
-    else:
-        print("A copy of the file is kept beside it first.")
+    plan = migration_plan(database)
+    assert plan is not None  # older than the latest: there are steps
+    print(f"{plan.headline()}:")
+    for step in plan.steps:
+        print(f"  {step}")
+    print(plan.backup())
+    if plan.server:
+        print(plan.others())
     if not args.yes:
         if not sys.stdin.isatty():
             raise AppUpdaterError("add --yes to migrate the database (nothing was changed)")

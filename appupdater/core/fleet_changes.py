@@ -14,7 +14,7 @@ from __future__ import annotations
 import peewee
 from peewee import Expression, Node, fn
 
-from appupdater.store.models import AppVersion, Device, DeviceApp
+from appupdater.store.models import AppVersion, Device, DeviceApp, db
 from appupdater.store.rows import first
 
 PRIME = 1_000_003  # keeps each row's term small: a sum over millions of rows cannot overflow
@@ -50,9 +50,14 @@ def fleet_fingerprint() -> Fingerprint:
 def _weight(row_id: peewee.Field) -> Expression:
     """A weight of its own for each row (1 … 65521, scattered), so that changes of two rows
     do not cancel out in a sum."""
-    return Expression(row_id * 7919, "%", 65_521) + 1
+    return Expression(row_id * 7919, _mod(), 65_521) + 1
 
 
 def _modulo(term: Node) -> Expression:
     """`term % PRIME` in SQL (peewee reads Python's `%` as LIKE)."""
-    return Expression(term, "%", PRIME)
+    return Expression(term, _mod(), PRIME)
+
+
+def _mod() -> str:
+    """SQL's `%`, which psycopg2 reads as the start of a parameter unless doubled."""
+    return "%%" if isinstance(db.obj, peewee.PostgresqlDatabase) else "%"

@@ -4,6 +4,7 @@ one instance per user and database, and an orderly end."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 
@@ -15,16 +16,17 @@ from appupdater import __version__, desktop
 from appupdater.core.waiting import WaitingWork, waiting_work
 from appupdater.core.words import plural
 from appupdater.desktop import DESKTOP_ID
-from appupdater.engine.build import build_engine
 from appupdater.engine.engine import Engine
 from appupdater.engine.signals import QuitSignals
-from appupdater.errors import AppUpdaterError, DesktopError
-from appupdater.store.db import close_database, data_dir, default_location, open_database
-from appupdater.store.postgres import redact
+from appupdater.errors import DesktopError
+from appupdater.store.db import close_database, data_dir, default_location, describe
+from appupdater.store.models import db
+from appupdater.ui.bounded import within
 from appupdater.ui.error_dialog import ErrorReporter
 from appupdater.ui.heap_keeper import HeapKeeper
 from appupdater.ui.icons import icon
 from appupdater.ui.single_instance import InstanceServer, notify_running
+from appupdater.ui.startup import Startup
 from appupdater.ui.tasks import BackgroundTasks
 from appupdater.ui.timefmt import local_text
 from appupdater.ui.tray import Tray
@@ -33,6 +35,8 @@ log = logging.getLogger("appupdater.ui")
 
 DEMO_DEVICES = 250
 TRAY_WAIT_S = 60.0
+QUIT_WAIT_S = 3.0  # how long Quit waits for the database to say what still waits
+STOP_WAIT_S = 10.0  # how long the engine may take to stop after the windows closed
 
 
 def configure_application(app: QApplication) -> None:
@@ -89,6 +93,7 @@ class Application(QObject):
         self._drain_timer.setInterval(250)
         self._drain_timer.timeout.connect(self._check_drained)
         self.quitting = False
+        self.no_answer = False  # the database did not answer at quit
 
     def _attach_tray(self) -> Tray:
         tray = self.tray = Tray(self.engine, self.tasks, self)
@@ -161,15 +166,35 @@ class Application(QObject):
     def _confirm_quit(self) -> bool:
         """True to quit now; False to stay (cancelled, kept in the tray, or waiting for the
         running deployments)."""
-        try:
-            waiting = waiting_work()
-        except Exception:  # a database that cannot be read must not keep anyone from quitting
-            log.exception("cannot read the waiting deployments at quit")
-            waiting = WaitingWork(0, 0, 0, None)
+        read = within(waiting_work, QUIT_WAIT_S, "waiting-at-quit")
+        if read.timed_out:
+            return self._say_no_answer()
+        waiting = read.value or WaitingWork(0, 0, 0, None)
+        if read.error is not None:  # a database that cannot be read keeps no one from quitting
+            log.warning("cannot read the waiting deployments at quit: %s", read.error)
         if self.engine.running:
             return self._confirm_quit_running(self.engine.running, waiting)
         if waiting.total:
             return self._confirm_quit_waiting(waiting)
+        return True
+
+    def _say_no_answer(self) -> bool:
+        """The database did not answer in time: quit anyway, after saying what follows."""
+        self.no_answer = True
+        self.window.close_wait_ms = 0  # its reads wait for the database too: not for them
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Quit App Updater",
+            f"The database {describe(db.obj)} does not answer; App Updater quits without "
+            "waiting for it.",
+            parent=self.window,
+        )
+        box.setInformativeText(
+            "Deployments it was running are taken over by the other engines on this database "
+            "once its heartbeat is missed, or resume the next time App Updater starts. Nothing "
+            "waiting is lost."
+        )
+        box.exec()
         return True
 
     def _confirm_quit_running(self, running: int, waiting: WaitingWork) -> bool:
@@ -258,8 +283,10 @@ class Application(QObject):
         self.window.close()
         self.qapp.quit()
 
-    def shutdown(self) -> None:
-        """After the event loop: stop the engine (running attempts resume next time)."""
+    def shutdown(self) -> bool:
+        """After the event loop: stop the engine (running attempts resume next time). False
+        when something still waits for a database that does not answer: the caller ends the
+        process without waiting for it (at most STOP_WAIT_S here)."""
         self._drain_timer.stop()
         self._tray_wait.stop()
         self.heap.stop()
@@ -267,9 +294,15 @@ class Application(QObject):
             self.tray.hide()
         if self.instance_server is not None:
             self.instance_server.close()
-        self.engine.stop(interrupt=True)
-        self.tasks.shutdown()
-        self.window.tasks.shutdown()
+        self.engine.drain()  # its timer stops here, on its own thread
+        wait = 1.0 if self.no_answer else STOP_WAIT_S
+        stop = within(lambda: self.engine.stop(interrupt=True), wait, "engine-stop")
+        clean = bool(stop.value) and not stop.timed_out
+        if stop.error is not None:
+            log.warning("the engine did not stop cleanly: %s", stop.error)
+        bound = 0 if self.no_answer or not clean else -1
+        clean = self.tasks.shutdown(bound) and clean
+        return self.window.tasks.shutdown(bound) and clean
 
 
 def _next_due(waiting: WaitingWork) -> str:
@@ -303,30 +336,33 @@ def _run_gui(app: QApplication, database: str | None, demo: bool, in_tray: bool)
     if not demo and notify_running(location):
         print("App Updater is already running on this database; brought its window forward.")
         return 0
-    try:
-        open_database(location)
-        if demo:
-            from appupdater.demo.fleet import load_demo
-
-            load_demo(DEMO_DEVICES)
-    except AppUpdaterError as exc:
-        QMessageBox.critical(None, "App Updater", f"App Updater cannot start.\n\n{exc}")
-        return 1
-    log.info(
-        "App Updater %s started on %s (Python %s)",
-        __version__,
-        redact(location),
-        sys.version.split()[0],
+    startup = Startup(
+        app,
+        location,
+        # the tray at login runs on the database named now (the demo's is replaced at each start)
+        autostart_database=None if demo else database,
+        in_tray=in_tray,
+        prepare=_load_demo if demo else None,
     )
-    controller = Application(app, build_engine())
-    # the tray at login runs on the database named now (the demo's is replaced at each start)
-    controller.window.autostart_action.database = None if demo else database
-    controller.start(location, in_tray=in_tray)
+    startup.begin()
     # Ctrl+C or a TERM from the session: quit now; running deployments resume next time
-    signals = QuitSignals(lambda name: controller.quit())
-    code = app.exec()
+    signals = QuitSignals(lambda name: startup.quit())
+    code = startup.finish(app.exec())
     signals.restore()
-    controller.shutdown()
+    clean = startup.controller.shutdown() if startup.controller is not None else True
+    if not clean or startup.opener.busy:
+        # a thread still waits for a database that does not answer; Qt's pools would wait for
+        # theirs at exit for as long as the outage lasts: end here (what it was doing resumes
+        # at the next start, or other engines take it over when this one's heartbeat is stale)
+        log.warning("App Updater ended without waiting for the database (%d)", code)
+        logging.shutdown()
+        os._exit(code)
     close_database()
     log.info("App Updater ended (%d)", code)
     return code
+
+
+def _load_demo() -> None:
+    from appupdater.demo.fleet import load_demo
+
+    load_demo(DEMO_DEVICES)

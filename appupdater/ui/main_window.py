@@ -78,6 +78,9 @@ class MainWindow(QMainWindow):
         self.overview: OverviewWindow | None = None  # the Deployment Overview, once opened
         # asked before closing; False keeps the window open (set by the application)
         self.close_guard: Callable[[QCloseEvent], bool] | None = None
+        # how long closing waits for background reads (ms; -1: until they end); the application
+        # sets 0 when the database does not answer
+        self.close_wait_ms = -1
         self.inventory: Inventory | None = None
         self.wizard: UpdateWizard | None = None
         self.setWindowTitle("App Updater")
@@ -357,7 +360,7 @@ class MainWindow(QMainWindow):
     def _show_count(self) -> None:
         shown, total = len(self.devices_model.rows), len(self.devices_model.devices)
         self.device_count.setText(
-            f"{shown} of {total} devices" if shown != total else f"{total} devices"
+            f"{shown} of {plural(total, 'device')}" if shown != total else plural(total, "device")
         )
 
     def _restore_state(self) -> None:
@@ -388,5 +391,5 @@ class MainWindow(QMainWindow):
             self.wizard.reject()
         if self.overview is not None and self.close_guard is None:
             self.overview.close()  # alone, the main window takes its overview along
-        self.tasks.shutdown()
+        self.tasks.shutdown(self.close_wait_ms)
         super().closeEvent(event)

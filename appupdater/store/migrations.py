@@ -260,6 +260,7 @@ def _version_key(text: str) -> tuple[int, ...]:
 
 def _too_old(database: peewee.Database, current: int) -> str:
     from appupdater.store.db import describe
+    from appupdater.store.migration_plan import pg_dump_command
 
     where = describe(database)
     needs = (
@@ -269,7 +270,7 @@ def _too_old(database: peewee.Database, current: int) -> str:
     if is_server(database):
         return (
             f"{needs}, and it does not change a shared database on its own: nothing was changed."
-            f" Back it up first ({backup_advice(database, current)}), then run "
+            f" Back it up first ({pg_dump_command(database, current)}), then run "
             "`appupdater migrate` against it."
         )
     return (
@@ -277,18 +278,6 @@ def _too_old(database: peewee.Database, current: int) -> str:
         "Updater or run `appupdater import`/`update`/`migrate` to upgrade it (a copy is kept "
         "beside it first)."
     )
-
-
-def backup_advice(database: peewee.Database, current: int) -> str:
-    """How to back up a server database before migrating it: the pg_dump command, without a
-    password (pg_dump reads it from PGPASSWORD or ~/.pgpass)."""
-    params = database.connect_params
-    parts = ["pg_dump", "--format=custom", f"--file={database.database}-schema{current}.dump"]
-    for option, key in (("host", "host"), ("port", "port"), ("username", "user")):
-        if params.get(key):
-            parts.append(f"--{option}={params[key]}")
-    parts.append(str(database.database))
-    return " ".join(parts)
 
 
 def _stamp(version: int) -> None:

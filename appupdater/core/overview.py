@@ -222,6 +222,12 @@ def released_early(row: DeploymentRow, action: str, now: datetime) -> datetime |
     return scheduled if row.state == DeploymentState.QUEUED and now < scheduled else None
 
 
+def runs_changed_since(revision: int) -> set[int]:
+    """The runs with a deployment written after `revision` (through the revision index)."""
+    query = Deployment.select(Deployment.run).where(Deployment.revision > revision).distinct()
+    return {run for (run,) in tuples(query, tuple[int])}
+
+
 def newest_revision(rows: list[DeploymentRow], previous: int) -> int:
     """The highest revision among `rows`, or `previous` if that is higher."""
     return max(previous, max((row.revision for row in rows), default=previous))

@@ -220,3 +220,27 @@ def test_a_new_run_configured_after_it_was_listed_joins_the_rows_shown(history):
     apply_configuration(newer)
     feed.take_changes(feed.changes()())
     assert newer in {row.run for row in feed.table.rows}
+
+
+def test_a_run_reopened_just_before_a_whole_read_is_not_shown_finished(history):
+    """A retry elsewhere, then the administrator picks another run before the next poll: the
+    whole read must not take the cached 'finished' summary of the reopened run."""
+    feed = OverviewFeed()
+    feed.filter = feed.filter.__class__(days=None)
+    shown(feed, history["recent"])
+    assert history["old"] in feed.final
+    finish(history["old"], "queued")  # retried by another workstation
+    shown(feed, ALL_RUNS)  # no incremental read in between
+    summary = {r.id: r for r in feed.runs}[history["old"]]
+    assert summary.status is RunStatus.IN_PROGRESS and history["old"] not in feed.final
+
+
+def test_a_run_listed_late_joins_the_rows_shown_even_when_older_than_the_newest(history):
+    """On PostgreSQL run N may commit after run N+1: it still joins the rows shown."""
+    feed = OverviewFeed()
+    shown(feed, ALL_RUNS)
+    late = run_of("line-monitor", days_ago=0.5)
+    feed.newest = late  # as if a newer run had been seen before it committed
+    for _ in range(feed.FULL_EVERY):  # the list is read again on a full tick at the latest
+        feed.take_changes(feed.changes()())
+    assert late in feed.held

@@ -36,6 +36,7 @@ from appupdater.core.overview import (
     newest_revision,
     newest_run,
     run_summaries,
+    runs_changed_since,
     target_summaries,
 )
 from appupdater.core.progress import RunStatus
@@ -131,6 +132,9 @@ class WholeRead:
     seen: int
     held: frozenset[int]  # the runs whose rows were read
     newest: int  # the newest run in the database
+    # runs written since the last revision read before this one: a finished run among them may
+    # have been reopened (a retry) by a change no incremental read will see any more
+    touched: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -196,10 +200,14 @@ class OverviewFeed:
         self._generation += 1
         self.reading = True
         generation, spec, known = self._generation, self.filter, dict(self.final)
+        since = self.seen
 
         def read() -> WholeRead:
             with gc_paused():
                 seen = current_revision()  # before the rows: a change in between is read twice
+                touched = frozenset(runs_changed_since(since))
+                for run in touched:
+                    known.pop(run, None)  # a cached finished run may have been reopened
                 newest = newest_run()
                 if run_id is not None:
                     held = [run_id]
@@ -213,7 +221,9 @@ class OverviewFeed:
                 targets = target_summaries(held) if held else {}
             settle()  # the rows live as long as they are shown: no full GC pass over them
             seen = newest_revision(rows, seen)
-            return WholeRead(generation, runs, rows, counts, targets, seen, frozenset(held), newest)
+            return WholeRead(
+                generation, runs, rows, counts, targets, seen, frozenset(held), newest, touched
+            )
 
         return read
 
@@ -249,7 +259,11 @@ class OverviewFeed:
             touched = frozenset(r.run for r in changed)
             # new runs listed join the held ones when no one run is shown: all their rows are
             # changes from now on (their deployments may be created after this read)
-            joining = frozenset(i for i in ids if i > newest_known and run_id is ALL_RUNS)
+            # (any run listed for the first time, not only newer ones: on PostgreSQL a run may
+            # commit after a newer one)
+            joining = frozenset(
+                i for i in ids if i not in known and i not in held and run_id is ALL_RUNS
+            )
             shown = [r for r in changed if r.run in held or r.run in joining]
             # a held run's counts come from its rows: touched, it is read on a full tick only
             again = [
@@ -277,6 +291,8 @@ class OverviewFeed:
             return False
         self.table.load(result.rows, result.targets, result.counts)
         self.held = result.held
+        for run in result.touched:
+            self.final.pop(run, None)
         self._keep(result.runs)
         self.runs = self.reconciled(result.runs)
         self.seen = result.seen

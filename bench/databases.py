@@ -2,8 +2,8 @@
 
 - not given: a SQLite file in a temporary folder (removed afterwards);
 - `pg`: a throwaway PostgreSQL server (tests/pg_server.py; Debian's postgresql), stopped after,
-  taking `connections` clients (today every engine worker thread holds one: a server at the
-  default max_connections = 100 refuses engines with more workers than that);
+  taking at least `connections` clients (an engine holds a few connections, whatever its
+  concurrency: its workers write through one writer thread);
 - a path or a URL: that database. It must hold no fleet yet (the bench adds one and leaves it).
 """
 

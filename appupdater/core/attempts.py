@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 import peewee
 
-from appupdater.core.events import Event, EventLevel, describe_delay, log_events
+from appupdater.core.events import Event, EventLevel, describe_delay, log_events, storable
 from appupdater.core.jobs import DeploymentJob
 from appupdater.core.pending import newer_waiting, supersede, superseded_message
 from appupdater.store.bulk import is_postgres, update_rows, update_where
@@ -72,6 +72,9 @@ def report_progress(reports: Sequence[ProgressReport], now: datetime) -> list[Re
     if its job still holds the attempt; for each report, whether it goes on, someone asked to
     cancel it, or the claim was lost (then nothing of it is written)."""
     with writing():
+        # the change counter first, as every write of deployments takes it: one lock order
+        # (rows locked before the counter deadlocked with a cancel on PostgreSQL)
+        stamp = stamped(now)
         held: dict[tuple[int, int], bool] = {}
         for start in range(0, len(reports), CHUNK):
             ids = [r.job.id for r in reports[start : start + CHUNK]]
@@ -83,7 +86,6 @@ def report_progress(reports: Sequence[ProgressReport], now: datetime) -> list[Re
             held.update(((d, c), cancel) for d, c, cancel in tuples(query, tuple[int, int, bool]))
         writes = [r for r in reports if (r.job.id, r.job.claim) in held]
         if writes:
-            stamp = stamped(now)
             at, revision = to_db_time(stamp["updated_at"]), stamp["revision"]
             update_rows(
                 Deployment,
@@ -138,7 +140,7 @@ def _finish(
         values = dict(
             state=state,
             finished_at=now if state.is_final else None,
-            last_message=message,
+            last_message=storable(message),
             cancel_requested=False,
             **extra,
             **stamp,

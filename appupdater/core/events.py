@@ -54,8 +54,14 @@ def log_events(entries: Iterable[tuple[int, Event]]) -> None:
     insert_rows(
         DeploymentEvent,
         _FIELDS,
-        [(d, to_db_time(e.at), e.level.value, e.message) for d, e in entries],
+        [(d, to_db_time(e.at), e.level.value, storable(e.message)) for d, e in entries],
     )
+
+
+def storable(message: str) -> str:
+    """A device's words as a database keeps them: a NUL character (which an agent's log line may
+    carry, and PostgreSQL's text cannot hold) is written as `\\x00`."""
+    return message.replace("\x00", "\\x00") if "\x00" in message else message
 
 
 def describe_delay(delay: timedelta) -> str:

@@ -92,10 +92,15 @@ class Writer:
         self.transactions = 0  # committed, for benchmarks and tests
 
     def start(self) -> None:
+        """Start the thread; a thread still closing (a `close` that timed out) is waited for
+        first: it ends once what it holds is written, and a new one takes over."""
         with self._lock:
-            if self._thread is not None and self._thread.is_alive():
-                self._closing = False
+            thread = self._thread
+            if thread is not None and thread.is_alive() and not self._closing:
                 return
+        if thread is not None:
+            thread.join()
+        with self._lock:
             self._closing = False
             self._thread = threading.Thread(target=self._run, name="engine-writer", daemon=True)
             self._thread.start()
@@ -135,10 +140,11 @@ class Writer:
         batch, after the events it logged on the way that are not written yet; wait for the
         commit and return what `write` returned. Raises what the write raised (an outage, for
         `NotWritten` when the database is away; any other error is the write's own."""
-        entry = _End(job, write, self._take_events(job, events))
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
+        with self._lock:  # one step: no batch can take this attempt's progress in between
+            if self._closing or self._thread is None or not self._thread.is_alive():
                 raise RuntimeError("the engine's writer is not running")
+            pending = self._progress.pop((job.id, job.claim), None)
+            entry = _End(job, write, [*(pending.events if pending else []), *events])
             self._ends.append(entry)
             self._lock.notify_all()
         entry.done.wait()
@@ -154,11 +160,6 @@ class Writer:
         with self._lock:
             self._progress.pop((job.id, job.claim), None)
 
-    def _take_events(self, job: DeploymentJob, events: Sequence[Event]) -> list[Event]:
-        with self._lock:
-            entry = self._progress.pop((job.id, job.claim), None)
-        return [*(entry.events if entry else []), *events]
-
     # -- the thread -------------------------------------------------------------------------------
 
     def _run(self) -> None:
@@ -168,18 +169,16 @@ class Writer:
                     while not self._ends and not self._closing and not self._progress_due():
                         self._lock.wait(self._until_due())
                     ends, self._ends = self._ends, []
-                    closing = self._closing
                     progress: list[_Progress] = []
-                    if self._progress and (closing or self._progress_due()):
+                    if self._progress and (self._closing or self._progress_due()):
                         progress = list(self._progress.values())
                         self._progress = {}
                         self._flushed = time.monotonic()
                 if ends or progress:
                     self._write(progress, ends)
-                if closing:
-                    with self._lock:
-                        if not self._ends:
-                            return
+                with self._lock:  # `end` refuses once closing: no end comes after this look
+                    if self._closing and not self._ends and not self._progress:
+                        return
         finally:
             drop_connection()
 
@@ -225,7 +224,9 @@ class Writer:
             end.done.set()
 
     def _write_progress(self, progress: list[_Progress]) -> list[Reported]:
-        """In a savepoint, so that a bug here does not cost the ends their commit."""
+        """In a savepoint, so that a bug here does not cost the ends their commit; when the
+        batch fails for a reason of its own, each report is tried alone, so only the one at
+        fault is lost."""
         reports = [ProgressReport(p.job, p.phase, p.percent, p.events) for p in progress]
         try:
             with db.obj.atomic():
@@ -233,15 +234,30 @@ class Writer:
         except Exception as exc:
             if is_outage(exc):
                 raise
-            log.exception("progress of %d deployments could not be written", len(progress))
-            return []
+        answers = []
+        for report in reports:
+            try:
+                with db.obj.atomic():
+                    answers += attempts.report_progress([report], self._now())
+            except Exception as exc:
+                if is_outage(exc):
+                    raise
+                log.exception("deployment %d: its progress could not be written", report.job.id)
+                answers.append(Reported.HELD)
+        return answers
 
     def _keep(self, progress: list[_Progress]) -> None:
         """Progress that could not be written waits for the next batch: newer reports win,
-        the events are kept in order."""
+        the events are kept in order. An attempt whose end came meanwhile takes the events
+        with its end, before the end's own."""
         with self._lock:
+            ending = {(end.job.id, end.job.claim): end for end in self._ends}
             for old in progress:
                 key = (old.job.id, old.job.claim)
+                end = ending.get(key)
+                if end is not None:
+                    end.events[:0] = old.events
+                    continue
                 new = self._progress.get(key)
                 if new is None:
                     self._progress[key] = old

@@ -115,3 +115,84 @@ def test_while_the_database_is_away_progress_waits_and_an_end_comes_back(
     assert Deployment.get_by_id(job.id).state == "running"
     assert raised.value.retry() == "succeeded"  # as the dispatcher does when it is back
     assert events(job.id)[-2:] == ["downloading 2 images", "deployed"]
+
+
+def test_a_report_that_breaks_costs_only_its_own_progress(qtbot, db, writer, monkeypatch):
+    first, second = _claimed(2)
+    real = attempts.report_progress
+
+    def picky(reports, now):
+        if any(r.job.id == first.id for r in reports):
+            raise ValueError("a bug in one report")
+        return real(reports, now)
+
+    monkeypatch.setattr(attempts, "report_progress", picky)
+    for job in (first, second):
+        writer.progress(job, Handle(claim=job.claim), "installing", 70, None)
+    qtbot.waitUntil(lambda: Deployment.get_by_id(second.id).phase == "installing")
+    assert Deployment.get_by_id(first.id).phase == "connecting"
+
+
+def test_progress_kept_after_an_outage_goes_with_an_end_that_came_meanwhile(
+    db, writer, monkeypatch
+):
+    """The batch holding an attempt's progress fails while its end is handed over: the events
+    come before the end's, not after it (nor lost)."""
+    import threading
+
+    [job] = _claimed(1)
+    now = datetime.now(UTC)
+    in_batch, end_handed = threading.Event(), threading.Event()
+    real = attempts.report_progress
+
+    def away_once(reports, when):
+        monkeypatch.setattr(attempts, "report_progress", real)
+        writer.interval = 5.0  # after the failed batch the progress is not due again soon
+        in_batch.set()
+        end_handed.wait(10)
+        raise peewee.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(attempts, "report_progress", away_once)
+    writer.progress(job, Handle(claim=job.claim), "downloading", 40, Event.info(now, "got it"))
+    assert in_batch.wait(10)
+    ended = []
+    thread = threading.Thread(
+        target=lambda: ended.append(
+            writer.end(job, lambda e: attempts.succeed(job, now, "deployed", e), [])
+        )
+    )
+    thread.start()
+    while not writer._ends:  # the end is handed over while the batch is in flight
+        threading.Event().wait(0.005)
+    end_handed.set()
+    thread.join(10)
+    assert ended == ["succeeded"]
+    assert events(job.id)[-2:] == ["got it", "deployed"]
+
+
+def test_starting_again_after_a_close_that_timed_out_writes_again(db, monkeypatch):
+    import threading
+
+    from appupdater.engine.clock import SystemClock
+    from appupdater.engine.writer import Writer
+
+    [job] = _claimed(1)
+    now = datetime.now(UTC)
+    release = threading.Event()
+    real = attempts.report_progress
+
+    def slow(reports, when):
+        release.wait(10)
+        return real(reports, when)
+
+    monkeypatch.setattr(attempts, "report_progress", slow)
+    writer = Writer(0.0, SystemClock().now)
+    writer.start()
+    writer.progress(job, Handle(claim=job.claim), "installing", 50, None)
+    assert not writer.close(0.05)  # a slow disk: the batch is still being written
+    closing = writer._thread
+    threading.Timer(0.1, release.set).start()
+    writer.start()  # waits for the closing thread, then a new one writes
+    closing.join(10)  # the old thread ended: a new one must be there to take the end
+    assert writer.end(job, lambda e: attempts.succeed(job, now, "deployed", e), []) == "succeeded"
+    assert writer.close(10)

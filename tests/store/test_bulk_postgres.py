@@ -110,3 +110,24 @@ def test_updates_are_multi_row_with_nulls_and_composite_keys(pg, statements):
         assert each.configured_id is None and each.installed_id == version.id
     moved = Device.get_by_id(chosen[0].device_id)
     assert moved.site == "moved" and moved.online is False
+
+
+def test_a_nul_in_a_devices_words_is_kept_visible_not_refused(pg):
+    """An agent's log line may carry NUL, which PostgreSQL's text cannot hold: the event and
+    the end's message are written with it spelled out."""
+    from appupdater.core.events import Event, log_events
+    from appupdater.store.models import DeploymentEvent
+
+    load_demo(devices=3, seed=1)
+    from appupdater.core.planning import Selection, plan_update
+    from appupdater.core.runs import apply_configuration, create_run
+    from tests.helpers import behind_on_line_monitor  # noqa: F401  (fleet above is enough)
+
+    run_id = create_run(plan_update([Selection("line-monitor")]), approved_by="t")
+    apply_configuration(run_id)
+    deployment = DeploymentEvent.select().first().deployment_id
+    with writing():
+        log_events([(deployment, Event.info(datetime.now(UTC), "agent: bad\x00byte"))])
+    assert DeploymentEvent.select().order_by(DeploymentEvent.id.desc()).first().message == (
+        "agent: bad\\x00byte"
+    )

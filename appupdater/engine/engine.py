@@ -38,6 +38,7 @@ from appupdater.engine.asking import AdministratorActions
 from appupdater.engine.clock import Clock, SystemClock
 from appupdater.engine.execution import Handle, Unrecorded, execute
 from appupdater.engine.gateways.base import Gateway
+from appupdater.engine.pauses import LimitKeeper
 from appupdater.engine.probing import Prober
 from appupdater.engine.relay import Call, Relay
 from appupdater.engine.settings import EngineSettings
@@ -111,8 +112,7 @@ class Engine(AdministratorActions, QObject):
         # a step failed: a claim may have been taken without its answer (see requeue_untracked)
         self._untracked = False
         self._failed_since_step = False  # a deployment failed: check the limits before claiming
-        # runs paused by their failure limit, by this engine or another (None: not read yet)
-        self._limit_pauses: set[int] | None = None
+        self._limits = LimitKeeper(self._signals.run_paused)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -246,7 +246,7 @@ class Engine(AdministratorActions, QObject):
                     changed = changed or not applied.already_applied
                     log.info("run %d configured: %s", run_id, applied)
                 self._beat()
-                changed |= self._keep_limits(now)
+                changed |= self._limits.step(now)
                 changed |= bool(rollout.open_due_waves(now))
                 changed |= bool(scheduling.promote_due(now))
                 changed |= bool(scheduling.requeue_interrupted(now, self._watch))
@@ -258,7 +258,7 @@ class Engine(AdministratorActions, QObject):
                 with self._lock:
                     failed, self._failed_since_step = self._failed_since_step, False
                 if failed:  # before claiming more of a run that may have to pause
-                    changed |= self._keep_limits(now)
+                    changed |= self._limits.step(now)
             with self._lock:
                 free = settings.concurrency - len(self._handles)
             jobs = scheduling.claim(self.instance, self.clock.now, free)
@@ -275,22 +275,6 @@ class Engine(AdministratorActions, QObject):
             for _ in range(start):
                 self.workers.start(Call(self._loop))
         return changed or bool(jobs)
-
-    def _keep_limits(self, now: datetime) -> bool:
-        """Pause the runs whose failures crossed their limit, and tell about each run paused by
-        its limit since the last step, whichever engine paused it (not those paused before this
-        engine's first step)."""
-        paused = rollout.check_limits(now)
-        for run_id, reason in paused:
-            log.warning("run %d paused: %s", run_id, reason)
-        limit_paused = dict(rollout.limit_paused())
-        first = self._limit_pauses is None
-        seen = self._limit_pauses or set()
-        for run_id, reason in limit_paused.items():
-            if run_id not in seen and not first:
-                self._signals.run_paused(run_id, reason)
-        self._limit_pauses = set(limit_paused)
-        return bool(paused)
 
     def _write_unrecorded(self) -> bool:
         """Write the ends of attempts that ended while the database was away; raises while it

@@ -50,9 +50,7 @@ def test_two_engines_respect_a_pause_set_by_another_process(db, db_path):
         wait_for(lambda: count("running") == 0, 30, *engines)
         started = _starts()
         beats = _beats()
-        wait_for(
-            lambda: all(_beats().get(e, 0) >= b + 3 for e, b in beats.items()), 30, *engines
-        )
+        wait_for(lambda: all(_beats().get(e, 0) >= b + 3 for e, b in beats.items()), 30, *engines)
         assert _starts() == started
         assert count("queued") == DEVICES - count("succeeded") > 0
         assert _verb(db_path, "resume", "--run", str(run_id)) == f"run #{run_id} resumed\n"

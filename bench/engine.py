@@ -4,6 +4,7 @@
     python bench/engine.py --deployments 10000 --latency 5 --concurrency 1000
     python bench/engine.py --deployments 10000 --latency 5 --concurrency 1000 \
         --engines 3 --database pg
+    python bench/engine.py --deployments 10000 --waves 1,10%,rest
 
 Prints deployments_per_s (from the engine's start to the last deployment's end) and
 max_gui_stall_ms (the longest gap between ticks of a 5 ms timer in the GUI thread, over what a
@@ -18,6 +19,9 @@ and the approved run are prepared here, then N `appupdater engine` processes sha
 runs from their start to the last deployment's end, and the GUI-thread line is left out (no
 engine runs in this process). Then also `engines=` (how many ran deployments) and `ran_twice=`
 (deployments whose event log shows more than one start).
+
+`--waves SPEC` approves the run in waves (no soak time, the default failure limit): the span
+then includes every wave's opening, and `waves=` says how many there were.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from appupdater.core.fleetfile import (
 from appupdater.core.fleetimport import import_fleet
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import apply_configuration, create_run
+from appupdater.core.waves import Strategy, parse_waves
 from appupdater.engine.build import build_engine
 from appupdater.engine.settings import EngineSettings, GatewaySettings
 from appupdater.store.db import close_database, open_database
@@ -198,7 +203,11 @@ def main() -> None:
     parser.add_argument(
         "--engines", type=int, default=0, help="run the rollout in N engine processes"
     )
+    parser.add_argument(
+        "--waves", metavar="SPEC", help="approve the run in waves, e.g. 1,10%%,rest"
+    )
     args = parser.parse_args()
+    strategy = Strategy(parse_waves(args.waves)) if args.waves else None
     app = QApplication([])
     stall = None
     # a connection per engine worker thread, plus each engine's own few, plus this process
@@ -208,7 +217,9 @@ def main() -> None:
         refuse_a_fleet()
         database = kind()
         import_fleet(fleet(args.deployments), "bench")
-        run_id = create_run(plan_update([Selection("line-monitor")]), approved_by="bench")
+        run_id = create_run(
+            plan_update([Selection("line-monitor")]), approved_by="bench", strategy=strategy
+        )
         apply_configuration(run_id)
         if args.engines:
             elapsed, problems = in_processes(args, location)
@@ -223,6 +234,8 @@ def main() -> None:
     print(f"succeeded={succeeded}")
     print(f"elapsed_s={elapsed:.2f}")
     print(f"deployments_per_s={succeeded / elapsed:.0f}")
+    if strategy is not None:
+        print(f"waves={len(strategy.sizes(args.deployments))}")
     if args.latency:
         ideal = args.deployments * args.latency / args.concurrency + args.latency
         print(f"makespan_s={elapsed:.2f}")

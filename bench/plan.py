@@ -59,7 +59,8 @@ def raw_insert_seconds(path: Path, plan, run_columns) -> float:
             t.to_version.id,
             t.installed.id if t.installed else None,
             "now",
-            None,
+            None,  # scheduled_at
+            None,  # wave
         )
         for t in plan.targets
     ]

@@ -173,6 +173,10 @@ def test_update_records_a_run_like_the_wizard(capsys, database):
             "approved_by": status["runs"][0]["approved_by"],
             "approved_at": status["runs"][0]["approved_at"],
             "counts": {"scheduled": 1},
+            "strategy": None,
+            "wave": None,
+            "paused": None,
+            "aborted": None,
         }
     ]
     [deployment] = status["deployments"]
@@ -192,6 +196,7 @@ def test_update_records_a_run_like_the_wizard(capsys, database):
         "attempts",
         "message",
         "action",
+        "wave",
         "scheduled_at",
         "started_at",
         "finished_at",

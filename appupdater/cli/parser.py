@@ -151,8 +151,38 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="none|now|ISO-TIME",
         help="deployment action for every device (default now)",
     )
+    p.add_argument(
+        "--waves",
+        metavar="SPEC",
+        help="deploy in waves: their sizes, each a number of devices or a percentage of those "
+        "deployed now, the last possibly 'rest' (e.g. 1,10%%,50%%,rest); default: all at once",
+    )
+    p.add_argument(
+        "--soak",
+        type=float,
+        metavar="MINUTES",
+        help="with --waves: wait this long after a wave finished before the next opens (default 0)",
+    )
+    p.add_argument(
+        "--max-failures",
+        type=float,
+        metavar="PERCENT",
+        help="with --waves: pause the run when more than this share of its finished "
+        "deployments failed (default 10)",
+    )
     p.add_argument("--yes", action="store_true", help="approve without asking")
     p.add_argument("--json", action="store_true", help="print the run as JSON")
+
+    for verb, text in (
+        ("pause", "pause a run: nothing new of it starts until it is resumed"),
+        ("resume", "resume a paused run (its failures so far are accepted)"),
+        ("abort", "abort a run: cancel everything of it that has not finished"),
+        ("next-wave", "start a run's next wave now, without waiting for the soak time"),
+    ):
+        p = verbs.add_parser(verb, help=text)
+        p.add_argument("--run", type=int, required=True, metavar="ID")
+        if verb == "pause":
+            p.add_argument("--reason", default="", metavar="TEXT", help="why, shown with the run")
 
     p = verbs.add_parser(
         "install-desktop",

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from appupdater.cli.migrate import cmd_migrate
+from appupdater.cli.runverbs import RUN_VERBS
 from appupdater.errors import AppUpdaterError
 
 if TYPE_CHECKING:
@@ -179,12 +180,14 @@ def _seconds(option: str, value: float, *, minimum: float, maximum: float) -> No
 def cmd_update(args: argparse.Namespace) -> int:
     import getpass
 
+    from appupdater.cli.runverbs import strategy_of
     from appupdater.core.planning import plan_update
     from appupdater.core.runs import apply_configuration, create_run
 
     if not args.yes:
         raise AppUpdaterError("add --yes to approve the update (nothing was recorded)")
     action = _deploy_action(args.deploy)
+    strategy = strategy_of(args)
     _open(args)
     plan = plan_update(_selections(args.app))
     devices = None
@@ -194,7 +197,9 @@ def cmd_update(args: argparse.Namespace) -> int:
         if unknown:
             raise AppUpdaterError(f"not affected by this update: {', '.join(unknown)}")
         devices = [by_name[name] for name in args.device]
-    run_id = create_run(plan, approved_by=getpass.getuser(), devices=devices, default=action)
+    run_id = create_run(
+        plan, approved_by=getpass.getuser(), devices=devices, default=action, strategy=strategy
+    )
     applied = apply_configuration(run_id)
     result = {
         "run": run_id,
@@ -309,4 +314,5 @@ VERBS = {
     "migrate": cmd_migrate,
     "install-desktop": cmd_install_desktop,
     "uninstall-desktop": cmd_uninstall_desktop,
+    **RUN_VERBS,
 }

@@ -1,9 +1,9 @@
 """Recording an approved update run, and applying its configuration changes.
 
 `create_run` writes the run and its targets in one transaction. `apply_configuration` then sets
-each target device's configured version and creates its deployment (queued for *now*, scheduled
-for *at a time*, none for *do not deploy*); it runs once per run, so calling it again changes
-nothing.
+each target device's configured version and creates its deployment (queued for *now*, held
+for *now* in a wave not yet open, scheduled for *at a time*, none for *do not deploy*); it runs
+once per run, so calling it again changes nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from appupdater.core.catalog import load_catalog
 from appupdater.core.events import Event, log_events
 from appupdater.core.pending import supersede
 from appupdater.core.planning import Plan
+from appupdater.core.waves import Strategy, assign
 from appupdater.errors import RunError
 from appupdater.heap import gc_paused
 from appupdater.store.bulk import insert_rows, is_postgres, update_rows
@@ -58,6 +59,7 @@ TARGET_FIELDS = (
     Target.installed_version,
     Target.action,
     Target.scheduled_at,
+    Target.wave,
 )
 
 DEPLOY_NOW = DeviceAction(DeployAction.NOW)
@@ -98,11 +100,15 @@ def create_run(
     default: DeviceAction = DEPLOY_NOW,
     note: str = "",
     now: datetime | None = None,
+    strategy: Strategy | None = None,
+    waves: Mapping[int, int] | None = None,
 ) -> int:
     """Record an approved run of `plan` for `devices` (default: all affected) and return its id.
 
-    `actions` maps device id to its action; devices not in it get `default`. Everything is
-    written in one transaction, or nothing is.
+    `actions` maps device id to its action; devices not in it get `default`. With a `strategy`
+    the deploy-now devices go in waves: `waves` maps each to its wave (1-based), or, without
+    it, they fill the strategy's waves in the targets' order. Everything is written in one
+    transaction, or nothing is.
     """
     actions = dict(actions or {})
     chosen = set(devices) if devices is not None else None
@@ -110,9 +116,13 @@ def create_run(
     if not targets:
         raise RunError("no devices selected: nothing to update")
     now = now or utcnow()
-    validate_actions(plan, {t.device.id: actions.get(t.device.id, default) for t in targets}, now)
+    chosen_actions = {t.device.id: actions.get(t.device.id, default) for t in targets}
+    validate_actions(plan, chosen_actions, now)
+    names = {t.device.id: t.device.name for t in targets}
+    wave_of = resolve_waves(names, chosen_actions, strategy, waves)
+    stored = stored_strategy(strategy, wave_of)
     with gc_paused(), writing():
-        run = UpdateRun.create(approved_by=approved_by, approved_at=now, note=note)
+        run = UpdateRun.create(approved_by=approved_by, approved_at=now, note=note, strategy=stored)
         RunApplication.insert_many(
             [(run.id, app.id, version.id) for app, version in plan.selections],
             fields=[RunApplication.run, RunApplication.application, RunApplication.to_version],
@@ -120,10 +130,10 @@ def create_run(
         cache: dict[DeviceAction, tuple[str, str | None]] = {}
         rows = []
         for t in targets:
-            action = actions.get(t.device.id, default)
-            stored = cache.get(action)
-            if stored is None:
-                stored = cache[action] = (action.action.value, to_db_time(action.at))
+            action = chosen_actions[t.device.id]
+            kept = cache.get(action)
+            if kept is None:
+                kept = cache[action] = (action.action.value, to_db_time(action.at))
             installed = t.installed.id if t.installed is not None else None
             rows.append(
                 (
@@ -133,11 +143,63 @@ def create_run(
                     t.from_version.id,
                     t.to_version.id,
                     installed,
-                    *stored,
+                    *kept,
+                    wave_of.get(t.device.id),
                 )
             )
         insert_rows(Target, TARGET_FIELDS, rows)
     return run.id
+
+
+def resolve_waves(
+    names: Mapping[int, str],
+    actions: Mapping[int, DeviceAction],
+    strategy: Strategy | None,
+    waves: Mapping[int, int] | None,
+) -> dict[int, int]:
+    """Each deploy-now device's wave (device id → 1-based number) for a run of the devices
+    `names` (id → name, in the targets' order) with `actions`; {} when all at once. Raises
+    `RunError` naming what cannot be used."""
+    now_devices = [d for d in names if actions[d].action is DeployAction.NOW]
+    if strategy is None:
+        if waves:
+            raise RunError("waves need a strategy: choose 'In waves' or leave the waves out")
+        return {}
+    if waves is None:
+        return assign(now_devices, strategy)
+    problems = []
+    for device_id, wave in waves.items():
+        name = names.get(device_id, f"device #{device_id}")
+        if device_id not in names or actions[device_id].action is not DeployAction.NOW:
+            problems.append(f"{name} is not deployed now, so it has no wave")
+        elif not isinstance(wave, int) or wave < 1:
+            problems.append(f"{name}: wave {wave} is not a wave (they are numbered from 1)")
+    missing = [names[d] for d in now_devices if d not in waves]
+    if missing:
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        problems.append(f"no wave for {', '.join(missing[:5])}{more}")
+    if problems:
+        more = f" (and {len(problems) - 3} more problems)" if len(problems) > 3 else ""
+        raise RunError(f"The waves cannot be used: {'; '.join(problems[:3])}{more}.")
+    return dict(waves)
+
+
+def stored_strategy(
+    strategy: Strategy | None, wave_of: Mapping[int, int]
+) -> dict[str, object] | None:
+    """What a run stores of its strategy: the spec, each wave's device count as assigned (a
+    wave the administrator emptied counts 0), the soak time and the failure limit."""
+    if strategy is None:
+        return None
+    counts = [0] * max(wave_of.values(), default=0)
+    for wave in wave_of.values():
+        counts[wave - 1] += 1
+    return {
+        "spec": strategy.spec(),
+        "waves": counts,
+        "soak_minutes": strategy.soak_minutes,
+        "max_failures_percent": strategy.max_failures_percent,
+    }
 
 
 @dataclass(frozen=True)
@@ -167,6 +229,7 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
                 Target.to_version,
                 Target.action,
                 Target.scheduled_at,
+                Target.wave,
                 DeviceApp.id,
                 DeviceApp.configured,
             )
@@ -177,17 +240,36 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
             )
             .where(Target.run == run_id)
         )
-        rows = list(tuples(query, tuple[int, int, int, str, datetime | None, int, int | None]))
+        rows = list(
+            tuples(query, tuple[int, int, int, str, datetime | None, int | None, int, int | None])
+        )
         catalog = load_catalog()
         versions = catalog.versions
         updates = []
         deploy: dict[int, tuple[str, datetime | None]] = {}
-        for device_id, _app_id, to_id, action, scheduled_at, device_app_id, configured_id in rows:
+        wave_of: dict[int, int] = {}
+        for (
+            device_id,
+            _app,
+            to_id,
+            action,
+            scheduled_at,
+            wave,
+            device_app_id,
+            configured_id,
+        ) in rows:
             current = versions.get(configured_id) if configured_id is not None else None
             if current is None or current.parsed.key < versions[to_id].parsed.key:
                 updates.append((to_id, device_app_id))
             if action != DeployAction.NONE:
                 deploy.setdefault(device_id, (action, scheduled_at))
+            if wave is not None:
+                wave_of[device_id] = wave
+        first_wave = min(wave_of.values(), default=None)
+        if first_wave is not None:
+            UpdateRun.update(open_wave=first_wave, wave_opened_at=now).where(
+                UpdateRun.id == run_id
+            ).execute()
         update_rows(DeviceApp, [DeviceApp.configured], updates)
         stamp = to_db_time(now)
         revision = next_revision() if deploy else 0
@@ -197,11 +279,25 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
         }
         deployment_rows = []
         for device_id, (action, scheduled_at) in deploy.items():
+            wave = wave_of.get(device_id)
             state = (
-                DeploymentState.QUEUED if action == DeployAction.NOW else DeploymentState.SCHEDULED
+                DeploymentState.SCHEDULED
+                if action != DeployAction.NOW
+                else DeploymentState.HELD
+                if wave is not None and wave != first_wave
+                else DeploymentState.QUEUED
             )
             deployment_rows.append(
-                (run_id, device_id, state.value, stamp, stamp, revision, to_db_time(scheduled_at))
+                (
+                    run_id,
+                    device_id,
+                    state.value,
+                    stamp,
+                    stamp,
+                    revision,
+                    to_db_time(scheduled_at),
+                    wave,
+                )
             )
         insert_rows(
             Deployment,
@@ -213,11 +309,13 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
                 Deployment.updated_at,
                 Deployment.revision,
                 Deployment.scheduled_at,
+                Deployment.wave,
             ),
             deployment_rows,
             ignore=True,
         )
-        _log_creation(run_id, now, deploy, replaced)
+        held = {d: w for d, w in wave_of.items() if w != first_wave}
+        _log_creation(run_id, now, deploy, replaced, held)
     return Applied(len(updates), len(deployment_rows))
 
 
@@ -241,6 +339,7 @@ def _log_creation(
     now: datetime,
     deploy: Mapping[int, tuple[str, datetime | None]],
     replaced: Mapping[int, int],
+    held: Mapping[int, int],
 ) -> None:
     """One event per new deployment of the run, written in SQL to stay fast for big runs:
     only the ids are read back (raw), what each says comes from `deploy` (device → action and
@@ -250,17 +349,21 @@ def _log_creation(
     sql, params = (
         Deployment.select(Deployment.id, Deployment.device).where(Deployment.run == run_id).sql()
     )
-    texts: dict[tuple[str, datetime | None], str] = {}
+    texts: dict[tuple[tuple[str, datetime | None], int | None], str] = {}
     events = []
     for deployment_id, device_id in sql_rows(sql, params, tuple[int, int]):
         chosen = deploy.get(device_id)
         if chosen is None:  # not one this call created
             continue
-        text = texts.get(chosen)
+        wave = held.get(device_id)
+        key = (chosen, wave)
+        text = texts.get(key)
         if text is None:
             action, scheduled_at = chosen
-            text = texts[chosen] = (
-                f"{message}, queued to deploy now"
+            text = texts[key] = (
+                f"{message}, held until wave {wave} opens"
+                if wave is not None
+                else f"{message}, queued to deploy now"
                 if action == DeployAction.NOW
                 else f"{message}, scheduled for {scheduled_at:%Y-%m-%d %H:%M} UTC"
             )

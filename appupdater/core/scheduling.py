@@ -22,6 +22,7 @@ from appupdater.core.events import Event, describe_delay, log_events
 from appupdater.core.jobs import DeploymentJob, load_jobs
 from appupdater.core.liveness import Watch
 from appupdater.core.pending import newer_waiting, supersede, superseded_message
+from appupdater.core.rollout import startable
 from appupdater.store.bulk import is_postgres
 from appupdater.store.db import writing
 from appupdater.store.fields import to_db_time
@@ -46,14 +47,16 @@ def pending_runs() -> list[int]:
 
 
 def _due(stamp: str) -> peewee.Expression:
-    return ((Deployment.state == S.SCHEDULED) & (Deployment.scheduled_at <= stamp)) | (
+    due = ((Deployment.state == S.SCHEDULED) & (Deployment.scheduled_at <= stamp)) | (
         (Deployment.state == S.RETRYING) & (Deployment.next_attempt_at <= stamp)
     )
+    return due & startable()
 
 
 def promote_due(now: datetime) -> list[int]:
     """Scheduled deployments whose time has come, and retrying ones whose next attempt is due,
-    become queued. A scheduled start more than a minute late says so, and by how much."""
+    become queued, unless their run is paused (they wait until it is resumed). A scheduled
+    start more than a minute late says so, and by how much."""
     due_filter = _due(to_db_time(now))
     if not Deployment.select(Deployment.id).where(due_filter).limit(1).exists():
         return []  # the common case, answered without taking the write lock
@@ -64,7 +67,7 @@ def promote_due(now: datetime) -> list[int]:
             return []
         ids = [d for d, _, _ in due]
         Deployment.update(state=S.QUEUED, next_attempt_at=None, **stamped(now)).where(
-            Deployment.id.in_(ids) & Deployment.state.in_([S.SCHEDULED, S.RETRYING])
+            Deployment.id.in_(ids) & Deployment.state.in_([S.SCHEDULED, S.RETRYING]) & startable()
         ).execute()
         log_events(
             (d, Event.info(now, _promotion(state, scheduled_at, now)))
@@ -235,7 +238,12 @@ def _claimable_query(database_id: int, limit: int) -> tuple[str, tuple[object, .
     )
     query = (
         Deployment.select(Deployment.id)
-        .where((Deployment.state == S.QUEUED) & ~peewee.fn.EXISTS(busy) & ~peewee.fn.EXISTS(older))
+        .where(
+            (Deployment.state == S.QUEUED)
+            & ~peewee.fn.EXISTS(busy)
+            & ~peewee.fn.EXISTS(older)
+            & startable()
+        )
         .order_by(Deployment.id)
         .limit(limit)
     )
@@ -248,10 +256,10 @@ def _claimable_query(database_id: int, limit: int) -> tuple[str, tuple[object, .
 
 def claim(instance: str, now: datetime | Callable[[], datetime], limit: int) -> list[DeploymentJob]:
     """Take up to `limit` queued deployments for `instance`, in one transaction: the oldest of
-    each device, and only for devices with nothing running. The update is conditional, so a
-    deployment another engine took first is not taken again. Given a clock (`now` callable),
-    the start time is read once the write lock is held, so it is never before the end of what
-    ran on the device before.
+    each device, only for devices with nothing running, and none of a paused run. The update is
+    conditional, so a deployment another engine took first is not taken again. Given a clock
+    (`now` callable), the start time is read once the write lock is held, so it is never before
+    the end of what ran on the device before.
     Each claim gets a new claim number (see attempts.py)."""
     if limit <= 0:
         return []
@@ -275,7 +283,7 @@ def claim(instance: str, now: datetime | Callable[[], datetime], limit: int) -> 
                 cancel_requested=False,
                 **stamped(moment),
             )
-            .where(Deployment.id.in_(candidates) & (Deployment.state == S.QUEUED))
+            .where(Deployment.id.in_(candidates) & (Deployment.state == S.QUEUED) & startable())
             .returning(Deployment.id)
         )
         claimed = [d for (d,) in returned(taking, tuple[int])]

@@ -9,11 +9,33 @@ from typing import TypedDict
 import peewee
 
 from appupdater.core.progress import RunStatus, run_counts, run_status
+from appupdater.core.rollout import wave_progress, wave_sizes
 from appupdater.store.models import Deployment, Device, Target, UpdateRun
 from appupdater.store.rows import sql_rows
 
 # a time read raw: SQLite's text or PostgreSQL's naive datetime, both UTC
 _Moment = str | datetime | None
+
+
+class StrategyEntry(TypedDict):
+    waves: list[int]  # each wave's size in devices
+    soak_minutes: float
+    max_failures_percent: float
+
+
+class WaveEntry(TypedDict):
+    current: int  # the open wave, 1-based
+    total: int
+    next_at: str | None  # during a soak: when the next wave opens (ISO 8601, UTC)
+
+
+class DecisionEntry(TypedDict):
+    at: str  # ISO 8601, UTC
+    by: str
+
+
+class PausedEntry(DecisionEntry):
+    reason: str
 
 
 class RunEntry(TypedDict):
@@ -22,6 +44,10 @@ class RunEntry(TypedDict):
     approved_by: str
     approved_at: str  # ISO 8601, UTC
     counts: dict[str, int]  # deployments per state
+    strategy: StrategyEntry | None  # None: all at once
+    wave: WaveEntry | None
+    paused: PausedEntry | None
+    aborted: DecisionEntry | None
 
 
 class DeploymentEntry(TypedDict):
@@ -35,6 +61,7 @@ class DeploymentEntry(TypedDict):
     message: str
     action: str  # "now" or "at" (a deployment at a chosen time), as approved
     # ISO 8601 in UTC; None where the moment does not apply (yet)
+    wave: int | None  # 1-based; None: all at once, or not deployed now
     scheduled_at: str | None  # when an "at" deployment is due
     started_at: str | None  # when its latest attempt started
     finished_at: str | None  # when it ended (succeeded, failed, cancelled)
@@ -49,12 +76,11 @@ class StatusDocument(TypedDict):
 
 
 def status_document(run_id: int | None = None) -> StatusDocument:
-    """``{"runs": [{id, status, approved_by, approved_at, counts}], "deployments": [{id, run,
-    device, state, phase, progress, attempts, message, action, scheduled_at, started_at,
-    finished_at, next_attempt_at}]}``, newest run first, deployments by run and device."""
-    runs = UpdateRun.select(
-        UpdateRun.id, UpdateRun.configured_at, UpdateRun.approved_at, UpdateRun.approved_by
-    ).order_by(UpdateRun.id.desc())
+    """``{"runs": [{id, status, approved_by, approved_at, counts, strategy, wave, paused,
+    aborted}], "deployments": [{id, run, device, state, phase, progress, attempts, message,
+    action, wave, scheduled_at, started_at, finished_at, next_attempt_at}]}``, newest run
+    first, deployments by run and device."""
+    runs = UpdateRun.select().order_by(UpdateRun.id.desc())
     if run_id is not None:
         runs = runs.where(UpdateRun.id == run_id)
     counts = run_counts(run_id)
@@ -65,6 +91,7 @@ def status_document(run_id: int | None = None) -> StatusDocument:
             "approved_by": r.approved_by,
             "approved_at": r.approved_at.isoformat(),
             "counts": dict(sorted(counts.get(r.id, {}).items())),
+            **_decisions(r),
         }
         for r in runs
     ]
@@ -86,6 +113,7 @@ def status_document(run_id: int | None = None) -> StatusDocument:
             Deployment.attempts,
             Deployment.last_message,
             action,
+            Deployment.wave,
             Deployment.scheduled_at,
             Deployment.started_at,
             Deployment.finished_at,
@@ -104,7 +132,20 @@ def status_document(run_id: int | None = None) -> StatusDocument:
         sql,
         params,
         tuple[
-            int, int, str, str, str | None, int, int, str, str, _Moment, _Moment, _Moment, _Moment
+            int,
+            int,
+            str,
+            str,
+            str | None,
+            int,
+            int,
+            str,
+            str,
+            int | None,
+            _Moment,
+            _Moment,
+            _Moment,
+            _Moment,
         ],
     )
     deployments: list[DeploymentEntry] = [
@@ -118,6 +159,7 @@ def status_document(run_id: int | None = None) -> StatusDocument:
             "attempts": attempts,
             "message": message,
             "action": action,
+            "wave": wave,
             "scheduled_at": iso(scheduled),
             "started_at": iso(started),
             "finished_at": iso(finished),
@@ -133,6 +175,7 @@ def status_document(run_id: int | None = None) -> StatusDocument:
             attempts,
             message,
             action,
+            wave,
             scheduled,
             started,
             finished,
@@ -140,6 +183,41 @@ def status_document(run_id: int | None = None) -> StatusDocument:
         ) in rows
     ]
     return {"runs": run_rows, "deployments": deployments}
+
+
+class _RunDecisions(TypedDict):
+    strategy: StrategyEntry | None
+    wave: WaveEntry | None
+    paused: PausedEntry | None
+    aborted: DecisionEntry | None
+
+
+def _decisions(run: UpdateRun) -> _RunDecisions:
+    """A run's strategy, where its waves are, and what people decided about it."""
+    stored = run.strategy
+    strategy: StrategyEntry | None = None
+    if stored is not None:
+        strategy = {
+            "waves": wave_sizes(stored),
+            "soak_minutes": stored["soak_minutes"],
+            "max_failures_percent": stored["max_failures_percent"],
+        }
+    progress = wave_progress(run)
+    wave: WaveEntry | None = None
+    if progress is not None:
+        next_at = progress.next_at.isoformat() if progress.next_at else None
+        wave = {"current": progress.current, "total": progress.total, "next_at": next_at}
+    paused: PausedEntry | None = None
+    if run.paused_at is not None:
+        paused = {
+            "at": run.paused_at.isoformat(),
+            "by": run.paused_by or "",
+            "reason": run.pause_reason or "",
+        }
+    aborted: DecisionEntry | None = None
+    if run.aborted_at is not None:
+        aborted = {"at": run.aborted_at.isoformat(), "by": run.aborted_by or ""}
+    return {"strategy": strategy, "wave": wave, "paused": paused, "aborted": aborted}
 
 
 class _IsoTimes:
@@ -161,6 +239,21 @@ class _IsoTimes:
         return text
 
 
+def _run_decisions_text(run: RunEntry) -> str:
+    """`, wave 2 of 4, paused: 1 of 1 failed in wave 1, limit 10 %` (what applies)."""
+    parts = []
+    wave = run["wave"]
+    if wave is not None:
+        parts.append(f"wave {wave['current']} of {wave['total']}")
+        if wave["next_at"] is not None:
+            parts.append(f"next wave at {wave['next_at'][11:16]} UTC")
+    if run["aborted"] is not None:
+        parts.append(f"aborted by {run['aborted']['by']}")
+    elif run["paused"] is not None:
+        parts.append(f"paused: {run['paused']['reason']}")
+    return "".join(f", {part}" for part in parts)
+
+
 def status_text(document: StatusDocument) -> Iterator[str]:
     if not document["runs"]:
         yield "no update runs yet\n"
@@ -168,7 +261,10 @@ def status_text(document: StatusDocument) -> Iterator[str]:
     for run in document["runs"]:
         counts = ", ".join(f"{n} {state}" for state, n in run["counts"].items()) or "no deployments"
         when = run["approved_at"][:16].replace("T", " ")
-        yield f"run {run['id']} ({run['approved_by']}, {when} UTC): {run['status']} — {counts}\n"
+        yield (
+            f"run {run['id']} ({run['approved_by']}, {when} UTC): {run['status']}"
+            f"{_run_decisions_text(run)} — {counts}\n"
+        )
     shown = [d for d in document["deployments"] if d["state"] not in ("succeeded",)]
     if shown:
         yield "\n"

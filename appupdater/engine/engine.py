@@ -22,22 +22,23 @@ import socket
 import threading
 import uuid
 from collections import deque
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
 
 from appupdater import heap
-from appupdater.core import actions, attempts, scheduling
+from appupdater.core import attempts, rollout, scheduling
 from appupdater.core.jobs import DeploymentJob
 from appupdater.core.liveness import Watch
 from appupdater.core.progress import run_end
 from appupdater.core.runs import apply_configuration
 from appupdater.core.words import plural
 from appupdater.engine import outage
+from appupdater.engine.asking import AdministratorActions
 from appupdater.engine.clock import Clock, SystemClock
 from appupdater.engine.execution import Handle, Unrecorded, execute
 from appupdater.engine.gateways.base import Gateway
+from appupdater.engine.pauses import LimitKeeper
 from appupdater.engine.probing import Prober
 from appupdater.engine.relay import Call, Relay
 from appupdater.engine.settings import EngineSettings
@@ -48,14 +49,16 @@ from appupdater.store.models import DeploymentState, db
 log = logging.getLogger("appupdater.engine")
 
 
-class Engine(QObject):
+class Engine(AdministratorActions, QObject):
     """See the module docstring. Start it with `start()`, end it with `stop()`. Built by
-    `appupdater.engine.build.build_engine`; tests may hand it a gateway of their own."""
+    `appupdater.engine.build.build_engine`; tests may hand it a gateway of their own. What an
+    administrator asks (cancel, pause, …) is in engine/asking.py."""
 
     changed = Signal()  # something in the deployments changed: re-read the database
     deployment_finished = Signal(int, str)  # deployment id, end state (or queued when interrupted)
     deployment_failed = Signal(int, str, str)  # deployment id, device, message
     run_completed = Signal(int, int, int)  # run id, succeeded, failed
+    run_paused = Signal(int, str)  # run id, why: its failures crossed the limit
 
     def __init__(
         self,
@@ -108,6 +111,8 @@ class Engine(QObject):
         self._unrecorded: dict[tuple[int, int], Unrecorded] = {}
         # a step failed: a claim may have been taken without its answer (see requeue_untracked)
         self._untracked = False
+        self._failed_since_step = False  # a deployment failed: check the limits before claiming
+        self._limits = LimitKeeper(self._signals.run_paused)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -241,12 +246,19 @@ class Engine(QObject):
                     changed = changed or not applied.already_applied
                     log.info("run %d configured: %s", run_id, applied)
                 self._beat()
+                changed |= self._limits.step(now)
+                changed |= bool(rollout.open_due_waves(now))
                 changed |= bool(scheduling.promote_due(now))
                 changed |= bool(scheduling.requeue_interrupted(now, self._watch))
                 self._stop_lost_attempts()
                 changed |= self._requeue_untracked(now)
                 self._report_finished_runs()
                 self._prober.maybe()
+            else:
+                with self._lock:
+                    failed, self._failed_since_step = self._failed_since_step, False
+                if failed:  # before claiming more of a run that may have to pause
+                    changed |= self._limits.step(now)
             with self._lock:
                 free = settings.concurrency - len(self._handles)
             jobs = scheduling.claim(self.instance, self.clock.now, free)
@@ -372,37 +384,9 @@ class Engine(QObject):
             self._signals.finished(job.id, str(state))
             if state is DeploymentState.FAILED:
                 self._signals.failed(job.id, job.device, message)
+                with self._lock:
+                    self._failed_since_step = True
         self._request(full=False)
-
-    # -- what an administrator asks ------------------------------------------------------------
-    # The one way the user interface changes deployments. Safe from any thread that has a
-    # database connection (the windows call them from their background tasks); the change is
-    # written in the database, so engines in other processes see it too.
-
-    def cancel(self, ids: Iterable[int]) -> tuple[list[int], list[int]]:
-        """Cancel waiting deployments; running ones are asked to stop, those of this engine
-        at once. Returns (cancelled, asked to stop)."""
-        stopped, asked = actions.cancel(ids, self.clock.now())
-        with self._lock:
-            for (deployment_id, _), handle in self._handles.items():
-                if deployment_id in asked:
-                    handle.cancel.set()
-        self._signals.changed()
-        return stopped, asked
-
-    def retry(self, ids: Iterable[int]) -> list[int]:
-        return self._then_wake(actions.retry(ids, self.clock.now()))
-
-    def deploy_now(self, ids: Iterable[int]) -> list[int]:
-        return self._then_wake(actions.deploy_now(ids, self.clock.now()))
-
-    def reschedule(self, ids: Iterable[int], at: datetime) -> list[int]:
-        return self._then_wake(actions.reschedule(ids, at, self.clock.now()))
-
-    def _then_wake(self, changed: list[int]) -> list[int]:
-        self._signals.changed()
-        self._request(full=True)
-        return changed
 
     # -- signals into this thread ----------------------------------------------------------------
 
@@ -419,6 +403,8 @@ class Engine(QObject):
                 self.deployment_failed.emit(*args)
             elif what == "run_completed":
                 self.run_completed.emit(*args)
+            elif what == "run_paused":
+                self.run_paused.emit(*args)
             else:
                 changed = True
         if changed:

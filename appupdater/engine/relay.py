@@ -37,6 +37,9 @@ class Relay(QObject):
     def run_completed(self, run_id: int, succeeded: int, failed: int) -> None:
         self._tell(("run_completed", run_id, succeeded, failed))
 
+    def run_paused(self, run_id: int, reason: str) -> None:
+        self._tell(("run_paused", run_id, reason))
+
     def _tell(self, item: Told) -> None:
         with self._lock:
             first = not self._items

@@ -35,6 +35,7 @@ from appupdater.store.models import (
     Module,
     SchemaInfo,
     Target,
+    UpdateRun,
 )
 from appupdater.store.revisions import create_counters
 
@@ -129,6 +130,38 @@ def _catalog_references_unchecked(database: peewee.Database) -> None:
         database.execute_sql(f'ALTER TABLE target DROP CONSTRAINT "{name}"')  # type: ignore[no-untyped-call]
 
 
+# The columns schema 8 adds: a run's strategy in waves, the open wave and what people decided
+# (paused, resumed, aborted: who and when), and each target's and deployment's wave.
+WAVE_COLUMNS = (
+    (UpdateRun, UpdateRun.strategy),
+    (UpdateRun, UpdateRun.open_wave),
+    (UpdateRun, UpdateRun.wave_opened_at),
+    (UpdateRun, UpdateRun.accepted_failures),
+    (UpdateRun, UpdateRun.paused_at),
+    (UpdateRun, UpdateRun.paused_by),
+    (UpdateRun, UpdateRun.pause_reason),
+    (UpdateRun, UpdateRun.resumed_at),
+    (UpdateRun, UpdateRun.resumed_by),
+    (UpdateRun, UpdateRun.aborted_at),
+    (UpdateRun, UpdateRun.aborted_by),
+    (Target, Target.wave),
+    (Deployment, Deployment.wave),
+)
+
+
+def _waves(database: peewee.Database) -> None:
+    """Each column and the index only where missing (see `_clock_free_leases`)."""
+    migrator = SchemaMigrator.from_database(database)
+    steps = []
+    for model, field in WAVE_COLUMNS:
+        table = model._meta.table_name
+        if field.column_name not in {column.name for column in database.get_columns(table)}:
+            steps.append(migrator.add_column(table, field.column_name, field))
+    if "deployment_run_id_wave_state" not in {i.name for i in database.get_indexes("deployment")}:
+        steps.append(migrator.add_index("deployment", ("run_id", "wave", "state"), False))
+    migrate(*steps)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema", _baseline),
     Migration(2, "cancel flag on deployments, engine instances", _engine_coordination),
@@ -141,6 +174,7 @@ MIGRATIONS: list[Migration] = [
         "PostgreSQL: a run's targets' references unchecked (2-3x faster runs)",
         _catalog_references_unchecked,
     ),
+    Migration(8, "rollouts in waves: strategy, pause and abort on runs, waves", _waves),
 ]
 
 

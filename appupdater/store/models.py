@@ -103,13 +103,29 @@ class DeviceApp(BaseModel):
 
 
 class UpdateRun(BaseModel):
-    """One approved pass of the wizard. Its status is derived from its deployments."""
+    """One approved pass of the wizard. Its progress status is derived from its deployments;
+    what people decided (paused, resumed, aborted) is stored here once, with who and when."""
 
     id = peewee.AutoField()
     approved_by = peewee.CharField()
     approved_at = UTCDateTimeField(default=utcnow, index=True)
     configured_at = UTCDateTimeField(null=True)  # when its configuration changes were applied
     note = peewee.TextField(default="")
+    # in waves (see core/waves.py and docs/waves.md); None: all at once. {"spec": "1,10%,rest",
+    # "waves": [device counts per wave], "soak_minutes": 10, "max_failures_percent": 10}
+    strategy: JSONField[dict[str, object] | None] = JSONField(null=True)
+    open_wave = peewee.IntegerField(null=True)  # the highest wave opened so far (1-based)
+    wave_opened_at = UTCDateTimeField(null=True)
+    # failed deployments the administrator accepted by resuming: the limit pauses again only
+    # when more fail
+    accepted_failures = peewee.IntegerField(default=0)
+    paused_at = UTCDateTimeField(null=True)
+    paused_by = peewee.CharField(null=True)  # a person, or "failure limit"
+    pause_reason = peewee.TextField(null=True)
+    resumed_at = UTCDateTimeField(null=True)
+    resumed_by = peewee.CharField(null=True)
+    aborted_at = UTCDateTimeField(null=True)
+    aborted_by = peewee.CharField(null=True)
 
 
 class RunApplication(BaseModel):
@@ -146,6 +162,7 @@ class Target(BaseModel):
     installed_version = peewee.ForeignKeyField(AppVersion, null=True, on_delete="RESTRICT")
     action = peewee.CharField(choices=[(a.value, a.name) for a in DeployAction])
     scheduled_at = UTCDateTimeField(null=True)
+    wave = peewee.IntegerField(null=True)  # 1-based; None: all at once, or not deploy-now
 
     class Meta:
         indexes = (
@@ -155,6 +172,7 @@ class Target(BaseModel):
 
 
 class DeploymentState(enum.StrEnum):
+    HELD = "held"  # its wave has not opened yet, or its run is paused
     SCHEDULED = "scheduled"
     QUEUED = "queued"
     RUNNING = "running"
@@ -173,7 +191,12 @@ class DeploymentState(enum.StrEnum):
 
 
 # Waiting for a worker or a time; with `running`, the states of work not yet ended.
-WAITING_STATES = (DeploymentState.SCHEDULED, DeploymentState.QUEUED, DeploymentState.RETRYING)
+WAITING_STATES = (
+    DeploymentState.HELD,
+    DeploymentState.SCHEDULED,
+    DeploymentState.QUEUED,
+    DeploymentState.RETRYING,
+)
 OPEN_STATES = (*WAITING_STATES, DeploymentState.RUNNING)
 
 
@@ -191,6 +214,7 @@ class Deployment(BaseModel):
     run = peewee.ForeignKeyField(UpdateRun, backref="deployments", on_delete="CASCADE")
     device = peewee.ForeignKeyField(Device, on_delete="CASCADE")
     state = peewee.CharField(choices=[(s.value, s.name) for s in DeploymentState])
+    wave = peewee.IntegerField(null=True)  # its target's wave; None: all at once, or scheduled
     phase = peewee.CharField(null=True)
     progress = peewee.IntegerField(default=0)
     attempts = peewee.IntegerField(default=0)
@@ -216,6 +240,7 @@ class Deployment(BaseModel):
             (("state", "next_attempt_at"), False),
             (("device", "state"), False),
             (("run", "state"), False),
+            (("run", "wave", "state"), False),
             (("revision",), False),
         )
 

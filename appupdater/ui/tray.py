@@ -73,6 +73,7 @@ class Tray(QObject):
         engine.changed.connect(self.refresh)
         engine.run_completed.connect(self._run_completed)
         engine.deployment_failed.connect(self._deployment_failed)
+        engine.run_paused.connect(self._run_paused)
         self.rebuild_menu()
 
     def show(self) -> None:
@@ -156,6 +157,17 @@ class Tray(QObject):
             f"{succeeded} succeeded, {failed} failed",
             kind,
             10_000,
+        )
+        self.refresh()
+
+    def _run_paused(self, run_id: int, reason: str) -> None:
+        """A run paused by its failure limit: it waits for a person, so the notice stays until
+        clicked away (timeout 0)."""
+        self.icon.showMessage(
+            f"Update run #{run_id} paused",
+            f"{reason}. Nothing new of it starts until it is resumed or aborted.",
+            QSystemTrayIcon.MessageIcon.Warning,
+            0,
         )
         self.refresh()
 

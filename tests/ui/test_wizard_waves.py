@@ -61,7 +61,17 @@ def _wave_cells(model):
     return [model.index(r, WAVE_COLUMN).data() for r in range(model.rowCount())]
 
 
-def test_in_waves_move_to_wave_one_finalize_and_approve(qtbot, main_window, message_boxes):
+def _shots(qtbot, screenshot, wizard, name):
+    """The wizard as shown at 1280×800 and 1024×700."""
+    for width, height in ((1280, 800), (1024, 700)):
+        wizard.resize(width, height)
+        qtbot.waitUntil(lambda w=width: wizard.width() == w)
+        screenshot(wizard, f"{name}-{width}x{height}")
+
+
+def test_in_waves_move_to_wave_one_finalize_and_approve(
+    qtbot, main_window, message_boxes, screenshot
+):
     wizard = open_wizard(qtbot, main_window, "line-monitor")
     next_page(qtbot, wizard)
     page = wizard.deployment_page
@@ -98,6 +108,7 @@ def test_in_waves_move_to_wave_one_finalize_and_approve(qtbot, main_window, mess
     assert cells[1] == "2"  # the former canary moved up to wave 2
     assert cells.count("1 (canary)") == 1
     last_id = model.device_at(last)[0]
+    _shots(qtbot, screenshot, wizard, "wizard-2-deployment-waves")
 
     next_page(qtbot, wizard)
     final = wizard.finalize_page
@@ -106,6 +117,7 @@ def test_in_waves_move_to_wave_one_finalize_and_approve(qtbot, main_window, mess
     assert "15 min after" in summary and "more than 10 %" in summary
     device_cell = final.model.index(model_row(final.model, last_id), 4).data()
     assert "wave 1" in device_cell
+    _shots(qtbot, screenshot, wizard, "wizard-3-finalize-waves")
 
     run_id = approve(qtbot, wizard, message_boxes)
     run = UpdateRun.get_by_id(run_id)

@@ -143,7 +143,6 @@ class DeploymentPage(QWizardPage):
         bulk.addWidget(self.apply_button)
         bulk.addWidget(self.move_button)
         bulk.addStretch(1)
-        bulk.addWidget(self.zone)
         tools = QHBoxLayout()
         tools.addWidget(filter_label)
         tools.addWidget(self.filter_edit, 1)
@@ -157,6 +156,7 @@ class DeploymentPage(QWizardPage):
         layout.addLayout(bulk)
         layout.addLayout(tools)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.zone)
         layout.addWidget(self.error)
         chain: list[QWidget] = [
             *self.strategy_box.tab_chain(),

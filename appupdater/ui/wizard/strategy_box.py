@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QRadioButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -110,7 +111,17 @@ class StrategyBox(QGroupBox):
         )
         self.preview = QLabel()
         self.preview.setAccessibleName("Waves")
+        self.preview.setWordWrap(True)
+        for spin in (self.canary.number, self.wave_size, self.soak, self.limit):
+            spin.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+            spin.setMinimumWidth(spin.fontMetrics().horizontalAdvance("10080 min") + 36)
 
+        limit_row = QWidget()
+        limit_line = QHBoxLayout(limit_row)
+        limit_line.setContentsMargins(0, 0, 0, 0)
+        limit_line.addWidget(self.limit)
+        limit_line.addWidget(QLabel("failed"))
+        limit_line.addStretch(1)
         grid = QGridLayout()
         grid.setHorizontalSpacing(8)
         for column, (text, field) in enumerate(
@@ -118,17 +129,21 @@ class StrategyBox(QGroupBox):
                 ("&Canary:", self.canary),
                 ("&Then waves of:", self.wave_size_field),
                 ("&Soak time:", self.soak),
-                ("Pause above:", self.limit),
+                ("Pause a&bove:", limit_row),
             )
         ):
             label = QLabel(text)
-            label.setBuddy(field.number if isinstance(field, SizeField) else field)
+            label.setBuddy(
+                field.number
+                if isinstance(field, SizeField)
+                else self.limit
+                if field is limit_row
+                else field
+            )
             grid.addWidget(label, column // 2, (column % 2) * 3)
             grid.addWidget(field, column // 2, (column % 2) * 3 + 1)
         grid.addWidget(self.rest, 0, 5)
-        grid.addWidget(QLabel("failed"), 1, 5)
         grid.setColumnMinimumWidth(2, 12)
-        grid.setColumnStretch(6, 1)
         self.controls = QWidget()
         self.controls.setLayout(grid)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -139,6 +154,7 @@ class StrategyBox(QGroupBox):
         layout.addLayout(choice)
         layout.addSpacing(16)
         layout.addWidget(self.controls)
+        layout.addSpacing(16)
         layout.addWidget(self.preview, 1)
         self.controls.setEnabled(False)
 

@@ -9,8 +9,8 @@ from PySide6.QtWidgets import QMenu
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import DeviceAction
 from appupdater.core.waves import REST, Strategy, WaveSize
-from appupdater.store.models import DeployAction, Target, UpdateRun
-from appupdater.ui.wizard.deployment_model import ACTION_COLUMN, WAVE_COLUMN
+from appupdater.store.models import DeployAction, Deployment, DeploymentState, Target, UpdateRun
+from appupdater.ui.wizard.deployment_model import ACTION_COLUMN, WAVE_COLUMN, DeploymentModel
 from appupdater.ui.wizard.state import WizardState
 from appupdater.ui.wording import ACTION_TEXT
 from tests.ui.drive import (
@@ -120,6 +120,7 @@ def test_in_waves_move_to_wave_one_finalize_and_approve(
     _shots(qtbot, screenshot, wizard, "wizard-3-finalize-waves")
 
     run_id = approve(qtbot, wizard, message_boxes)
+    assert "will start in 4 waves, the first of 1 now" in message_boxes.seen[-1]
     run = UpdateRun.get_by_id(run_id)
     assert run.strategy["soak_minutes"] == 15
     assert run.strategy["max_failures_percent"] == 10
@@ -128,6 +129,10 @@ def test_in_waves_move_to_wave_one_finalize_and_approve(
     assert waves[last_id] == 1
     assert sum(1 for w in waves.values() if w == 1) == 1
     assert waves[model.device_at(0)[0]] is None
+    # the canary is queued, the later waves are held until theirs opens
+    states = {d.device_id: (d.wave, d.state) for d in Deployment.select()}
+    assert states[last_id] == (1, DeploymentState.QUEUED)
+    assert {state for wave, state in states.values() if wave > 1} == {DeploymentState.HELD}
 
 
 def model_row(model, device_id):
@@ -169,3 +174,20 @@ def test_sorting_refills_and_move_to_wave_for_a_selection(qtbot, main_window, me
     assert model.index(0, WAVE_COLUMN).data() == "2"
     message_boxes.answer(text="&Discard choices")
     wizard.cancel()
+
+
+def test_waves_fill_in_the_sort_order_of_every_device_also_when_filtered(demo_fleet):
+    state = _state(demo_fleet)
+    model = DeploymentModel(state)
+    model.reload()
+    state.set_strategy(Strategy((WaveSize(count=1), REST)))
+    model.set_filter("plant a")
+    model.sort(0, Qt.SortOrder.DescendingOrder)  # by device name, the filter hiding most
+    names = {device_id: targets[0].device.name for device_id, targets in model.devices}
+    [canary] = [d for d, wave in state.waves.items() if wave == 1]
+    assert names[canary] == max(names.values())
+    assert len(state.waves) == len(names)
+    # sorting by the Wave column itself keeps the waves
+    before = dict(state.waves)
+    model.sort(WAVE_COLUMN, Qt.SortOrder.DescendingOrder)
+    assert state.waves == before

@@ -191,3 +191,15 @@ def test_waves_fill_in_the_sort_order_of_every_device_also_when_filtered(demo_fl
     before = dict(state.waves)
     model.sort(WAVE_COLUMN, Qt.SortOrder.DescendingOrder)
     assert state.waves == before
+
+
+def test_cancel_asks_before_discarding_a_rollout_in_waves(qtbot, main_window, message_boxes):
+    wizard = open_wizard(qtbot, main_window, "line-monitor")
+    next_page(qtbot, wizard)
+    qtbot.mouseClick(wizard.deployment_page.strategy_box.in_waves, LEFT)
+    message_boxes.answer(text="&Keep editing")
+    assert not wizard.cancel()
+    assert "chose a rollout in waves" in message_boxes.seen[-1]
+    assert wizard.isVisible()
+    message_boxes.answer(text="&Discard choices")
+    assert wizard.cancel()

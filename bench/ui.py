@@ -3,9 +3,11 @@
     python bench/ui.py --devices 100000
 
 Prints devices_page_ms (plan handed to page 1 until painted), deployment_page_ms and
-finalize_page_ms (Next until painted), main_window_ms (inventory handed to the main window until
-painted), settled_objects and heap_collect_ms (what the application's heap keeper then takes to
-collect with all of it settled, appupdater/heap.py) and peak_rss_mb.
+finalize_page_ms (Next until painted; Finalize in waves), deployment_waves_ms ("In waves" chosen
+until painted), deployment_waves_sort_ms (sorted by site in waves, re-filled, until painted),
+main_window_ms (inventory handed to the main window until painted), settled_objects and
+heap_collect_ms (what the application's heap keeper then takes to collect with all of it
+settled, appupdater/heap.py) and peak_rss_mb.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from plan import APPS, three_app_fleet  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from appupdater import heap  # noqa: E402
@@ -77,6 +80,14 @@ def main() -> None:
         wizard.next()
         deployment_ms = painted(wizard, start)
 
+        page = wizard.deployment_page
+        start = time.perf_counter()
+        page.strategy_box.in_waves.setChecked(True)
+        waves_ms = painted(wizard, start)
+        start = time.perf_counter()
+        page.view.sortByColumn(1, Qt.SortOrder.AscendingOrder)
+        waves_sort_ms = painted(wizard, start)
+
         start = time.perf_counter()
         wizard.next()
         finalize_ms = painted(wizard, start)
@@ -103,6 +114,8 @@ def main() -> None:
     print(f"affected_devices={len(plan.devices())}")
     print(f"devices_page_ms={devices_ms:.0f}")
     print(f"deployment_page_ms={deployment_ms:.0f}")
+    print(f"deployment_waves_ms={waves_ms:.0f}")
+    print(f"deployment_waves_sort_ms={waves_sort_ms:.0f}")
     print(f"finalize_page_ms={finalize_ms:.0f}")
     print(f"main_window_ms={main_ms:.0f}")
     print(f"settled_objects={settled}")

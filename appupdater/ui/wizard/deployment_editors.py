@@ -21,10 +21,18 @@ from PySide6.QtWidgets import (
 from appupdater.ui.icons import icon
 from appupdater.ui.tables import ModelIndex
 from appupdater.ui.timefmt import from_qdatetime, to_qdatetime
-from appupdater.ui.wizard.deployment_model import ACTION_COLUMN, ACTIONS, TIME_COLUMN
+from appupdater.ui.wizard.deployment_model import (
+    ACTION_COLUMN,
+    ACTIONS,
+    TIME_COLUMN,
+    WAVE_COLUMN,
+    DeploymentModel,
+    wave_text,
+)
 from appupdater.ui.wording import ACTION_ICON, ACTION_TEXT
 
-EDITED_COLUMNS = (ACTION_COLUMN, TIME_COLUMN)
+EDITED_COLUMNS = (ACTION_COLUMN, TIME_COLUMN, WAVE_COLUMN)
+COMBO_COLUMNS = (ACTION_COLUMN, WAVE_COLUMN)
 
 
 class DateTimeField(QDateTimeEdit):
@@ -84,11 +92,11 @@ class DeploymentView(QTableView):
 
 
 class ActionDelegate(QStyledItemDelegate):
-    """Shows the action as a combo box (painted, so 100,000 rows cost no widgets) and edits it
-    with a real one that covers the cell exactly and opens its list at once."""
+    """Shows the action and the wave as combo boxes (painted, so 100,000 rows cost no widgets)
+    and edits them with a real one that covers the cell exactly and opens its list at once."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
-        if index.column() != ACTION_COLUMN:
+        if index.column() not in COMBO_COLUMNS or not index.flags() & Qt.ItemFlag.ItemIsEditable:
             return super().paint(painter, option, index)
         self.initStyleOption(option, index)
         widget = option.widget
@@ -100,7 +108,9 @@ class ActionDelegate(QStyledItemDelegate):
         combo.state &= ~QStyle.StateFlag.State_Selected
         combo.palette = option.palette
         combo.currentText = index.data()
-        combo.currentIcon = index.data(Qt.ItemDataRole.DecorationRole)
+        decoration = index.data(Qt.ItemDataRole.DecorationRole)
+        if decoration is not None:
+            combo.currentIcon = decoration
         combo.iconSize = QSize(16, 16)
         combo.frame = True
         style.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, combo, painter, widget)
@@ -124,6 +134,15 @@ class ActionDelegate(QStyledItemDelegate):
             combo.activated.connect(lambda _=None, e=combo: self._commit(e))
             # once the view has placed and shown it: the list, not a second click, is what the
             # click was for
+            QTimer.singleShot(0, combo, combo.showPopup)
+            return combo
+        model = index.model()
+        if index.column() == WAVE_COLUMN and isinstance(model, DeploymentModel):
+            combo = QComboBox(parent)
+            combo.setAccessibleName("Wave")
+            for wave in range(1, model.state.wave_count() + 1):
+                combo.addItem(wave_text(wave), wave)
+            combo.activated.connect(lambda _=None, e=combo: self._commit(e))
             QTimer.singleShot(0, combo, combo.showPopup)
             return combo
         if index.column() == TIME_COLUMN:

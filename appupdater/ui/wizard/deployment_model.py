@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QObject, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QFont
 
 from appupdater.core.planning import PlanTarget
 from appupdater.core.runs import DeviceAction
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from _typeshed import SupportsRichComparison
 
 ACTIONS = list(ACTION_TEXT)
-ACTION_COLUMN, TIME_COLUMN, PENDING_COLUMN = 3, 4, 5
+ACTION_COLUMN, TIME_COLUMN, WAVE_COLUMN, PENDING_COLUMN = 3, 4, 5, 6
 PAST_COLOUR = QColor("#c62828")
 DeviceRow = tuple[int, list[PlanTarget]]  # a device id and its targets
 
@@ -36,10 +36,15 @@ def updates_text(targets: list[PlanTarget]) -> str:
     return "; ".join(f"{t.app.name} {t.from_version.text} → {t.to_version.text}" for t in targets)
 
 
+def wave_text(wave: int) -> str:
+    """A wave as the Wave column and its lists show it: "1 (canary)", "2", …"""
+    return "1 (canary)" if wave == 1 else str(wave)
+
+
 class DeploymentModel(ListTableModel[DeviceRow]):
     """One row per selected device (of those the filter shows, in the chosen order)."""
 
-    HEADERS = ("Device", "Site", "Updates", "Deployment", "Time", "Pending deployment")
+    HEADERS = ("Device", "Site", "Updates", "Deployment", "Time", "Wave", "Pending deployment")
 
     def __init__(self, state: WizardState, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -48,6 +53,8 @@ class DeploymentModel(ListTableModel[DeviceRow]):
         self.rows: list[int] = []  # indexes into `items`, as shown
         self._filter = ""
         self._sort: tuple[int, Qt.SortOrder] | None = None
+        self._italic = QFont()
+        self._italic.setItalic(True)
 
     @property
     def devices(self) -> list[DeviceRow]:
@@ -58,6 +65,7 @@ class DeploymentModel(ListTableModel[DeviceRow]):
         self.beginResetModel()
         self.items = self.state.selected_devices()
         self._refilter()
+        self._set_wave_order()
         self.endResetModel()
 
     def device_at(self, row: int) -> DeviceRow:
@@ -79,6 +87,8 @@ class DeploymentModel(ListTableModel[DeviceRow]):
                 flags |= Qt.ItemFlag.ItemIsEditable
             else:
                 flags &= ~Qt.ItemFlag.ItemIsEnabled
+        if index.column() == WAVE_COLUMN and self.device_at(index.row())[0] in self.state.waves:
+            flags |= Qt.ItemFlag.ItemIsEditable
         return flags
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
@@ -89,6 +99,8 @@ class DeploymentModel(ListTableModel[DeviceRow]):
         column = index.column()
         if column == PENDING_COLUMN:
             return self._pending_data(device_id, action.action, role)
+        if column == WAVE_COLUMN:
+            return self._wave_data(device_id, role)
         past = action.at is not None and action.at <= self.now
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             if column == 0:
@@ -135,6 +147,9 @@ class DeploymentModel(ListTableModel[DeviceRow]):
                 else None
             )
             new = DeviceAction(chosen, at)
+        elif index.column() == WAVE_COLUMN and isinstance(value, int):
+            self.move_rows([index.row()], value)
+            return True
         elif (
             index.column() == TIME_COLUMN
             and current.action is DeployAction.AT
@@ -153,7 +168,10 @@ class DeploymentModel(ListTableModel[DeviceRow]):
         self.layoutAboutToBeChanged.emit()
         self._sort = (column, order) if column >= 0 else None
         self._refilter()
+        self._set_wave_order()
         self.layoutChanged.emit()
+        if column != WAVE_COLUMN:
+            self._waves_changed()
 
     # -- what the page asks for --------------------------------------------------------------
 
@@ -176,6 +194,20 @@ class DeploymentModel(ListTableModel[DeviceRow]):
             self.dataChanged.emit(
                 self.index(min(rows), ACTION_COLUMN), self.index(max(rows), PENDING_COLUMN)
             )
+
+    def move_rows(self, rows: list[int], wave: int) -> None:
+        """Move the deploy-now devices on (shown) `rows` to `wave` by hand."""
+        self.state.move_to_wave((self.device_at(row)[0] for row in rows), wave)
+        self._waves_changed()
+
+    def waves_changed(self) -> None:
+        """Repaint the Wave column (the state re-filled the waves)."""
+        self._waves_changed()
+
+    def _waves_changed(self) -> None:
+        if self.rows:
+            last = len(self.rows) - 1
+            self.dataChanged.emit(self.index(0, WAVE_COLUMN), self.index(last, WAVE_COLUMN))
 
     def past(self) -> list[tuple[str, datetime]]:
         """Devices whose chosen time is not in the future, with that time, by name."""
@@ -205,6 +237,35 @@ class DeploymentModel(ListTableModel[DeviceRow]):
         if role == Qt.ItemDataRole.DecorationRole:
             return icon("info")
         return None
+
+    def _wave_data(self, device_id: int, role: int) -> object:
+        wave = self.state.waves.get(device_id)
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return wave_text(wave) if wave is not None else ""
+        if role == Qt.ItemDataRole.EditRole:
+            return wave
+        moved = wave is not None and device_id in self.state.moved_by_hand
+        if role == Qt.ItemDataRole.FontRole and moved:
+            return self._italic
+        if role == Qt.ItemDataRole.ToolTipRole and moved:
+            return "Moved to this wave by hand: it stays here when the waves are filled again."
+        return None
+
+    def _set_wave_order(self) -> None:
+        """The waves fill in the table's order (every selected device, the filter aside); not
+        when the table is sorted by wave."""
+        if self._sort is not None and self._sort[0] == WAVE_COLUMN:
+            return
+        items = self.items
+        if self._sort is None:
+            order = None
+        elif not self._filter:
+            order = [items[i][0] for i in self.rows]
+        else:
+            column, descending = self._sort[0], self._sort[1] == Qt.SortOrder.DescendingOrder
+            every = sorted(range(len(items)), key=self._sort_key(column), reverse=descending)
+            order = [items[i][0] for i in every]
+        self.state.set_wave_order(order)
 
     def _refilter(self) -> None:
         items = self.items
@@ -245,6 +306,9 @@ class DeploymentModel(ListTableModel[DeviceRow]):
                 return (at is None, at.timestamp() if at is not None else 0.0)
 
             return key
+        if column == WAVE_COLUMN:
+            waves = state.waves
+            return lambda i: waves.get(items[i][0], 1 << 30)
         pending = state.plan.pending if state.plan is not None else {}
 
         def pending_key(i: int) -> SupportsRichComparison:

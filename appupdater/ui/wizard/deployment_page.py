@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QModelIndex, Qt, QTimer
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -38,14 +38,24 @@ from appupdater.ui.wizard.deployment_model import (
     PAST_COLOUR,
     PENDING_COLUMN,
     TIME_COLUMN,
+    WAVE_COLUMN,
     DeploymentModel,
     updates_text,
 )
+from appupdater.ui.wizard.deployment_waves import WaveControls
 from appupdater.ui.wizard.state import WizardState
+from appupdater.ui.wizard.strategy_box import StrategyBox
 from appupdater.ui.wizard.words import deploys
 from appupdater.ui.wording import ACTION_ICON, ACTION_TEXT
 
-__all__ = ["ACTION_COLUMN", "PENDING_COLUMN", "TIME_COLUMN", "DeploymentPage", "updates_text"]
+__all__ = [
+    "ACTION_COLUMN",
+    "PENDING_COLUMN",
+    "TIME_COLUMN",
+    "WAVE_COLUMN",
+    "DeploymentPage",
+    "updates_text",
+]
 
 TOTAL_LABELS = {
     DeployAction.NOW: "deploy now",
@@ -90,6 +100,7 @@ class DeploymentPage(QWizardPage):
         self.apply_button.setEnabled(False)
         set_label = QLabel("&Set for the selected rows:")
         set_label.setBuddy(self.bulk_action)
+        self.strategy_box = StrategyBox()
         self.zone = QLabel(f"Times are in {zone_text()}")
         self.zone.setAccessibleName("Time zone")
 
@@ -109,6 +120,8 @@ class DeploymentPage(QWizardPage):
         self.view.setTabKeyNavigation(False)
         self.view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 16)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.waves = WaveControls(state, self.model, self.view, self.strategy_box)
+        self.move_button = self.waves.move_button
         self.delegate = ActionDelegate(self.view)
         self.view.setItemDelegate(self.delegate)
         self.view.setModel(self.model)
@@ -128,8 +141,8 @@ class DeploymentPage(QWizardPage):
         bulk.addWidget(self.bulk_action)
         bulk.addWidget(self.bulk_time)
         bulk.addWidget(self.apply_button)
+        bulk.addWidget(self.move_button)
         bulk.addStretch(1)
-        bulk.addWidget(self.zone)
         tools = QHBoxLayout()
         tools.addWidget(filter_label)
         tools.addWidget(self.filter_edit, 1)
@@ -139,14 +152,18 @@ class DeploymentPage(QWizardPage):
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addWidget(self.pending_label)
+        layout.addWidget(self.strategy_box)
         layout.addLayout(bulk)
         layout.addLayout(tools)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.zone)
         layout.addWidget(self.error)
         chain: list[QWidget] = [
+            *self.strategy_box.tab_chain(),
             self.bulk_action,
             self.bulk_time,
             self.apply_button,
+            self.move_button,
             self.filter_edit,
             self.view,
         ]
@@ -173,6 +190,7 @@ class DeploymentPage(QWizardPage):
         if from_qdatetime(self.bulk_time.dateTime()) <= now:  # the wizard stayed open long
             self.bulk_time.setDateTime(to_qdatetime(next_full_hour(now)))
         self.model.reload()
+        self.waves.apply_strategy()
         self.summary.setText(self._summary_html())
         self._update_pending()
 
@@ -281,7 +299,10 @@ class DeploymentPage(QWizardPage):
 
     # -- reacting ------------------------------------------------------------------------------
 
-    def _actions_changed(self) -> None:
+    def _actions_changed(self, first: QModelIndex | None = None) -> None:
+        if first is not None and first.column() == WAVE_COLUMN:
+            return  # only the waves moved
+        self.waves.apply_strategy()
         self.validate()
         self._update_totals()
         self._update_pending()
@@ -292,6 +313,7 @@ class DeploymentPage(QWizardPage):
     def _selection_changed(self) -> None:
         selection = self.view.selectionModel()
         self.apply_button.setEnabled(selection is not None and selection.hasSelection())
+        self.waves.selection_changed()
 
     def _apply_to_selected(self) -> None:
         rows = sorted({index.row() for index in self.view.selectionModel().selectedRows()})
@@ -310,6 +332,7 @@ class DeploymentPage(QWizardPage):
             0: metrics.horizontalAdvance("press-000-00") + 16,
             1: metrics.horizontalAdvance("Warehouse North") + 16,
             ACTION_COLUMN: sample.sizeHint().width() + 8,
+            WAVE_COLUMN: metrics.horizontalAdvance("1 (canary)") + 44,
             # the editor's width: the text and the calendar button
             TIME_COLUMN: max(
                 metrics.horizontalAdvance("2026-12-31 23:59") + 30,

@@ -14,6 +14,7 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, Qt
 from PySide6.QtGui import QBrush, QFont
 
 from appupdater.core.planning import ModuleChange, Plan, PlanTarget
+from appupdater.core.words import plural
 from appupdater.store.models import DeployAction
 from appupdater.ui.icons import icon
 from appupdater.ui.tables import ModelIndex
@@ -25,6 +26,43 @@ TOP = 0  # internal id of device rows
 SHIFT = 10  # low bits of an internal id: a target's index within its device, plus one
 
 DeviceItem = tuple[int, list[PlanTarget]]  # a device id and its targets
+
+
+def wave_sizes(state: WizardState) -> list[int]:
+    """How many devices each wave has (a wave emptied by hand counts 0); [] when all at once."""
+    counts = [0] * state.wave_count()
+    for wave in state.waves.values():
+        counts[wave - 1] += 1
+    return counts
+
+
+def strategy_html(state: WizardState) -> str:
+    """The rollout in a sentence: all at once, or the waves, their sizes, soak and limit."""
+    strategy = state.strategy
+    if strategy is None:
+        return "<b>All at once</b>: every deploy-now device starts when you approve."
+    sizes = wave_sizes(state)
+    if not sizes:
+        return "<b>In waves</b>, but no device deploys now."
+    rest = [f"{size:,}" for size in sizes[1:]]
+    if len(rest) > 7:
+        rest = [*rest[:6], f"… {rest[-1]}"]
+    canary = f"a canary of {plural(sizes[0], 'device')}"
+    listed = f"{canary}, then {', '.join(rest[:-1])} and {rest[-1]}" if len(rest) > 1 else canary
+    if len(rest) == 1:
+        listed += f", then {plural(sizes[1], 'device')}"
+    elif rest:
+        listed += " devices"
+    soak = strategy.soak_minutes
+    after = (
+        f"each wave starts {soak:g} min after the previous one finished"
+        if soak
+        else "each wave starts as soon as the previous one finished"
+    )
+    return (
+        f"<b>In {plural(len(sizes), 'wave')}</b>: {listed}; {after}; the run pauses "
+        f"when more than {strategy.max_failures_percent:g} % of its finished deployments fail."
+    )
 
 
 class FinalizeModel(QAbstractItemModel):
@@ -195,6 +233,9 @@ class FinalizeModel(QAbstractItemModel):
             if column == 4:
                 text = ACTION_TEXT[action.action]
                 text = f"{text}: {local_text(action.at)}" if action.at else text
+                wave = self.state.waves.get(device_id)
+                if wave is not None:
+                    text += f", wave {wave}" + (" (canary)" if wave == 1 else "")
                 pending = self.plan.pending.get(device_id)
                 if pending is not None and pending.supersedable and self.deploys(device_id):
                     text += f" (replaces the waiting deployment of run #{pending.run_id})"

@@ -28,7 +28,7 @@ from appupdater.ui.icons import icon
 from appupdater.ui.questions import ask
 from appupdater.ui.tasks import BackgroundTasks
 from appupdater.ui.timefmt import local_text
-from appupdater.ui.wizard.finalize_model import FinalizeModel
+from appupdater.ui.wizard.finalize_model import FinalizeModel, strategy_html, wave_sizes
 from appupdater.ui.wizard.state import WizardState
 from appupdater.ui.wording import OP_COLOUR
 
@@ -68,6 +68,10 @@ class FinalizePage(QWizardPage):
         self.totals.setAccessibleName("Totals")
         self.totals.setWordWrap(True)
         self.totals.setTextFormat(Qt.TextFormat.RichText)
+        self.strategy_label = QLabel()
+        self.strategy_label.setAccessibleName("Rollout")
+        self.strategy_label.setWordWrap(True)
+        self.strategy_label.setTextFormat(Qt.TextFormat.RichText)
 
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search devices or sites")
@@ -112,6 +116,7 @@ class FinalizePage(QWizardPage):
         layout = QVBoxLayout(self)
         layout.addLayout(note_row)
         layout.addWidget(self.totals)
+        layout.addWidget(self.strategy_label)
         layout.addLayout(tools)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.busy)
@@ -130,6 +135,7 @@ class FinalizePage(QWizardPage):
             f"<span style='color:{OP_COLOUR[ChangeOp.MODIFIED].name()}'>"
             f"<b>{counts['modified']:,}</b> modified</span>."
         )
+        self.strategy_label.setText(strategy_html(self.state))
         notes = []
         if self.skips_versions():
             notes.append(
@@ -252,8 +258,8 @@ class FinalizePage(QWizardPage):
                 self,
                 "Approve Update",
                 f"The configuration of {plural(counts['devices'], 'device')} will be updated.\n"
-                f"{plural(counts['now'], 'deployment')} will start now and {counts['at']:,} at "
-                f"their scheduled time; {plural(counts['none'], 'device')} "
+                f"{plural(counts['now'], 'deployment')} will start {self._start_words()} and "
+                f"{counts['at']:,} at their scheduled time; {plural(counts['none'], 'device')} "
                 f"{noun(counts['none'], 'gets', 'get')} the configuration only.\n\n"
                 "Start the update?",
                 QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel,
@@ -265,6 +271,13 @@ class FinalizePage(QWizardPage):
                 break
         self._record(plan)
         return False
+
+    def _start_words(self) -> str:
+        """When the deploy-now devices start: "now", or "in 3 waves, the first of 1 now"."""
+        sizes = wave_sizes(self.state)
+        if not sizes:
+            return "now"
+        return f"in {plural(len(sizes), 'wave')}, the first of {sizes[0]:,} now"
 
     def _settle_passed_times(self) -> bool:
         """Scheduled times that passed while the wizard was open: ask whether to deploy those
@@ -289,6 +302,7 @@ class FinalizePage(QWizardPage):
             return False
         for device_id, _ in late:
             self.state.actions[device_id] = DEPLOY_NOW
+        self.state.fill_waves()  # they deploy now: in waves, they join one
         self.initializePage()
         return True
 
@@ -297,9 +311,13 @@ class FinalizePage(QWizardPage):
         actions = self.state.chosen_actions()
         devices = set(self.state.selected)
         user = getpass.getuser()
+        strategy = self.state.strategy
+        waves = dict(self.state.waves) if strategy is not None else None
 
         def work() -> tuple[int, Applied]:
-            run_id = create_run(plan, actions, approved_by=user, devices=devices)
+            run_id = create_run(
+                plan, actions, approved_by=user, devices=devices, strategy=strategy, waves=waves
+            )
             return run_id, apply_configuration(run_id)
 
         self._recording = True

@@ -10,6 +10,7 @@ from datetime import datetime
 from appupdater.core.pending import PendingDeployment
 from appupdater.core.planning import Plan, PlanTarget, Selection
 from appupdater.core.runs import DEPLOY_NOW, DeviceAction
+from appupdater.core.waves import Strategy
 from appupdater.heap import gc_paused
 from appupdater.store.fields import utcnow
 from appupdater.store.models import DeployAction
@@ -26,6 +27,13 @@ class WizardState:
     default_action: DeviceAction = DEPLOY_NOW
     # what the pages take as "now" (aware UTC); tests hand in a clock they drive
     now: Callable[[], datetime] = utcnow
+    # in waves (None: all at once); each deploy-now device's wave, filled in `wave_order` (the
+    # Deployment page's sort order; None: plan order) except the devices moved by hand
+    strategy: Strategy | None = None
+    waves: dict[int, int] = field(default_factory=dict)
+    moved_by_hand: dict[int, int] = field(default_factory=dict)
+    wave_order: list[int] | None = None
+    _wave_count: int = field(default=0, repr=False)
     _grouped: list[tuple[int, list[PlanTarget]]] | None = field(default=None, repr=False)
     _diff_uses: Counter[tuple[int, int]] | None = field(default=None, repr=False)
 
@@ -100,3 +108,62 @@ class WizardState:
     def chosen_actions(self) -> dict[int, DeviceAction]:
         """The action of every selected device."""
         return {device_id: self.action(device_id) for device_id in self.selected}
+
+    # -- waves ---------------------------------------------------------------------------------
+
+    def set_strategy(self, strategy: Strategy | None) -> None:
+        self.strategy = strategy
+        self.fill_waves()
+
+    def set_wave_order(self, order: list[int] | None) -> None:
+        """Fill the waves in this order of device ids (the page's sort order)."""
+        self.wave_order = order
+        self.fill_waves()
+
+    def move_to_wave(self, device_ids: Iterable[int], wave: int) -> None:
+        """Put deploy-now devices in `wave` by hand: they keep it when the waves re-fill."""
+        for device_id in device_ids:
+            if device_id in self.waves:
+                self.moved_by_hand[device_id] = wave
+        self.fill_waves()
+
+    def wave_count(self) -> int:
+        """How many waves the strategy makes of the deploy-now devices (0: all at once); a
+        wave the devices moved by hand emptied still counts."""
+        return self._wave_count
+
+    def fill_waves(self) -> None:
+        """Each deploy-now device's wave: the strategy's sizes over all of them, the devices
+        moved by hand in their wave, the others filling what is left of each wave in order."""
+        self.waves = {}
+        self._wave_count = 0
+        strategy = self.strategy
+        if strategy is None:
+            return
+        order = self.wave_order
+        if order is None:
+            order = [device_id for device_id, _ in self.selected_devices()]
+        actions, default = self.actions, self.default_action
+        selected = self.selected
+        now = [
+            d for d in order if d in selected and actions.get(d, default).action is DeployAction.NOW
+        ]
+        sizes = strategy.sizes(len(now))
+        if not sizes:
+            return
+        last = self._wave_count = len(sizes)
+        waves = self.waves
+        for device_id, wave in self.moved_by_hand.items():
+            if device_id in selected and actions.get(device_id, default).action is DeployAction.NOW:
+                waves[device_id] = min(wave, last)
+        room = list(sizes)
+        for wave in waves.values():
+            room[wave - 1] -= 1
+        wave = 0
+        for device_id in now:
+            if device_id in waves:
+                continue
+            while wave < last - 1 and room[wave] <= 0:
+                wave += 1
+            waves[device_id] = wave + 1
+            room[wave] -= 1

@@ -71,16 +71,20 @@ class UpdateWizard(QWizard):
         if self.finalize_page.recording:
             return False
         left_out, actions = self.state.choices_made()
-        if left_out or actions:
+        waves = self.state.strategy is not None
+        if left_out or actions or waves:
             made = []
             if left_out:
                 made.append(f"left {plural(left_out, 'device')} out of the update")
             if actions:
                 made.append(f"chose the deployment of {plural(actions, 'device')}")
+            if waves:
+                made.append("chose a rollout in waves")
             discard = ask(
                 self,
                 "Discard your choices?",
-                f"You {' and '.join(made)}. Cancel the update and discard these choices?",
+                f"You {', '.join(made[:-1]) + ' and ' if len(made) > 1 else ''}{made[-1]}. "
+                "Cancel the update and discard these choices?",
                 "",
                 "&Discard choices",
                 "&Keep editing",

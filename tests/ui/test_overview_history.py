@@ -244,3 +244,13 @@ def test_a_run_listed_late_joins_the_rows_shown_even_when_older_than_the_newest(
     for _ in range(feed.FULL_EVERY):  # the list is read again on a full tick at the latest
         feed.take_changes(feed.changes()())
     assert late in feed.held
+
+
+def test_every_deployment_state_has_a_colour_a_bar_place_and_a_filter():
+    """A state the overview does not know is missing from the bar and the filter (held, of
+    runs in waves, was)."""
+    from appupdater.store.models import DeploymentState
+    from appupdater.ui.overview.style import BAR_ORDER, STATE_COLOUR, STATE_ICON, STATES
+
+    every = set(DeploymentState)
+    assert set(BAR_ORDER) == set(STATES) == set(STATE_COLOUR) == set(STATE_ICON) == every

@@ -13,12 +13,31 @@ STATE_COLOUR: dict[str, QColor] = {
     S.QUEUED: QColor("#6a8caf"),
     S.RETRYING: QColor("#e08a00"),
     S.SCHEDULED: QColor("#8e6bbf"),
+    S.HELD: QColor("#7b8794"),  # waiting for its wave, or its run paused
     S.CANCELLED: QColor("#9e9e9e"),
 }
 # The order of the stacked bar's segments.
-BAR_ORDER = (S.SUCCEEDED, S.FAILED, S.RUNNING, S.QUEUED, S.RETRYING, S.SCHEDULED, S.CANCELLED)
+BAR_ORDER = (
+    S.SUCCEEDED,
+    S.FAILED,
+    S.RUNNING,
+    S.QUEUED,
+    S.RETRYING,
+    S.SCHEDULED,
+    S.HELD,
+    S.CANCELLED,
+)
 # The order of the state filter.
-STATES = (S.SCHEDULED, S.QUEUED, S.RUNNING, S.RETRYING, S.SUCCEEDED, S.FAILED, S.CANCELLED)
+STATES = (
+    S.SCHEDULED,
+    S.HELD,
+    S.QUEUED,
+    S.RUNNING,
+    S.RETRYING,
+    S.SUCCEEDED,
+    S.FAILED,
+    S.CANCELLED,
+)
 STATE_ICON: dict[str, str] = {
     S.SUCCEEDED: "op-added",
     S.FAILED: "op-removed",
@@ -26,5 +45,6 @@ STATE_ICON: dict[str, str] = {
     S.QUEUED: "deploy-now",
     S.RETRYING: "warning",
     S.SCHEDULED: "deploy-at",
+    S.HELD: "deploy-at",
     S.CANCELLED: "select-none",
 }

@@ -392,20 +392,5 @@ class Engine(AdministratorActions, QObject):
 
     @Slot()
     def _deliver(self) -> None:
-        """What the engine's threads told since the last delivery, as this object's signals;
-        one `changed` for all of it."""
-        changed = False
-        for what, *args in self._signals.take():
-            if what == "finished":
-                self.deployment_finished.emit(*args)
-                changed = True
-            elif what == "failed":
-                self.deployment_failed.emit(*args)
-            elif what == "run_completed":
-                self.run_completed.emit(*args)
-            elif what == "run_paused":
-                self.run_paused.emit(*args)
-            else:
-                changed = True
-        if changed:
-            self.changed.emit()
+        """What the engine's threads told since the last delivery, as this object's signals."""
+        self._signals.deliver(self)

@@ -9,16 +9,16 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 
-Told = tuple[Any, ...]  # (what, arguments...)
+Told = tuple[Any, ...]  # (the name of the engine's signal, its arguments...)
 
 
 class Relay(QObject):
     """Created in the engine's (GUI) thread; told from the dispatcher and the workers. What they
-    tell is kept in order and delivered in the engine's thread in batches: a thousand attempts
-    that end together cost one queued call and one `changed`, not two thousand (each queued
-    signal costs the GUI thread ~70 µs: 1,000 at once held it for 70–170 ms)."""
+    tell is kept in order and delivered in the engine's thread in batches (`deliver`): a
+    thousand attempts that end together cost one queued call and one `changed`, not two
+    thousand queued signals."""
 
-    ready = Signal()  # something to take: the engine calls `take()`
+    ready = Signal()  # something to deliver: the engine calls `deliver()`
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -26,13 +26,13 @@ class Relay(QObject):
         self._items: list[Told] = []
 
     def changed(self) -> None:
-        self._tell(("changed",))
+        self._tell((CHANGED,))
 
     def finished(self, deployment_id: int, state: str) -> None:
-        self._tell(("finished", deployment_id, state))
+        self._tell(("deployment_finished", deployment_id, state))
 
     def failed(self, deployment_id: int, device: str, message: str) -> None:
-        self._tell(("failed", deployment_id, device, message))
+        self._tell(("deployment_failed", deployment_id, device, message))
 
     def run_completed(self, run_id: int, succeeded: int, failed: int) -> None:
         self._tell(("run_completed", run_id, succeeded, failed))
@@ -47,11 +47,22 @@ class Relay(QObject):
         if first:
             self.ready.emit()
 
-    def take(self) -> list[Told]:
-        """What was told since the last `take`, in order."""
+    def deliver(self, target: QObject) -> None:
+        """Emit what was told since the last delivery as `target`'s signals of those names,
+        in order; then one `changed` for all the changes among them."""
         with self._lock:
             items, self._items = self._items, []
-        return items
+        changed = False
+        for name, *args in items:
+            if name != CHANGED:
+                getattr(target, name).emit(*args)
+            changed = changed or name in CHANGES
+        if changed:
+            getattr(target, CHANGED).emit()
+
+
+CHANGED = "changed"
+CHANGES = {CHANGED, "deployment_finished"}  # told that deployments changed: re-read them
 
 
 class Call(QRunnable):

@@ -98,17 +98,11 @@ class PostgresServer:
 def serve_postgres():
     """A module fixture's body: a throwaway PostgreSQL server's URL, skipping the tests when
     psycopg2 or the server binaries are missing; stopped afterwards."""
-    import pytest
-
-    pytest.importorskip("psycopg2", reason="psycopg2 is not installed (pip install '.[postgres]')")
-    bindir = find_bin()
-    if bindir is None:
-        pytest.skip("no PostgreSQL server binaries (Debian package postgresql)")
-    server = PostgresServer(bindir)
+    servers = serve_postgres_server()
     try:
-        yield server.start()
+        yield next(servers).url
     finally:
-        server.stop()
+        servers.close()
 
 
 def serve_postgres_server():

@@ -35,6 +35,7 @@ from appupdater.store.models import (
     Module,
     SchemaInfo,
     Target,
+    TeamSetting,
     UpdateRun,
 )
 from appupdater.store.revisions import create_counters
@@ -162,6 +163,10 @@ def _waves(database: peewee.Database) -> None:
     migrate(*steps)
 
 
+def _team_settings(database: peewee.Database) -> None:
+    database.create_tables([TeamSetting])
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema", _baseline),
     Migration(2, "cancel flag on deployments, engine instances", _engine_coordination),
@@ -175,6 +180,7 @@ MIGRATIONS: list[Migration] = [
         _catalog_references_unchecked,
     ),
     Migration(8, "rollouts in waves: strategy, pause and abort on runs, waves", _waves),
+    Migration(9, "settings shared by a team (the default rollout strategy)", _team_settings),
 ]
 
 

@@ -279,6 +279,16 @@ class ChangeCounter(BaseModel):
     value = peewee.BigIntegerField(default=0)
 
 
+class TeamSetting(BaseModel):
+    """A setting every workstation on this database shares (a team's norms, e.g. the default
+    rollout strategy), with who changed it last and when; see core/team_settings.py."""
+
+    name = peewee.CharField(primary_key=True)
+    value: JSONField[object] = JSONField(null=True)
+    changed_at = UTCDateTimeField(default=utcnow)
+    changed_by = peewee.CharField(default="")
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     SchemaInfo,
     Application,
@@ -293,4 +303,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     DeploymentEvent,
     EngineInstance,
     ChangeCounter,
+    TeamSetting,
 )

@@ -1,0 +1,86 @@
+"""Settings a team shares through its database, not each workstation's own preferences: every
+App Updater on the same fleet database reads the same value, and each change records who made
+it and when. Today: the rollout strategy new runs start from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from appupdater.core.waves import (
+    DEFAULT_MAX_FAILURES_PERCENT,
+    DEFAULT_SOAK_MINUTES,
+    Strategy,
+    StrategyError,
+    parse_waves,
+)
+from appupdater.store.db import writing
+from appupdater.store.fields import utcnow
+from appupdater.store.models import TeamSetting
+
+DEFAULT_STRATEGY = "default_strategy"
+
+
+@dataclass(frozen=True)
+class Changed:
+    """Who last changed a setting, and when (None: never changed, the built-in default holds)."""
+
+    by: str
+    at: datetime
+
+
+def default_strategy() -> Strategy | None:
+    """The strategy the Deployment page starts from: None is all at once (also when the stored
+    value cannot be read any more, e.g. written by a newer App Updater)."""
+    row = TeamSetting.get_or_none(TeamSetting.name == DEFAULT_STRATEGY)
+    if row is None or not isinstance(row.value, dict):
+        return None
+    try:
+        return strategy_from_stored(row.value)
+    except (StrategyError, KeyError, TypeError, ValueError):
+        return None
+
+
+def set_default_strategy(
+    strategy: Strategy | None, *, by: str, now: datetime | None = None
+) -> None:
+    """Make `strategy` (None: all at once) the team's default for new runs."""
+    value = None if strategy is None else strategy_to_stored(strategy)
+    at = now or utcnow()
+    with writing():
+        TeamSetting.insert(
+            name=DEFAULT_STRATEGY, value=value, changed_at=at, changed_by=by
+        ).on_conflict(
+            conflict_target=[TeamSetting.name],
+            update={
+                TeamSetting.value: value,
+                TeamSetting.changed_at: at,
+                TeamSetting.changed_by: by,
+            },
+        ).execute()
+
+
+def last_changed(name: str = DEFAULT_STRATEGY) -> Changed | None:
+    row = TeamSetting.get_or_none(TeamSetting.name == name)
+    return None if row is None else Changed(by=row.changed_by, at=row.changed_at)
+
+
+def strategy_to_stored(strategy: Strategy) -> dict[str, object]:
+    return {
+        "spec": strategy.spec(),
+        "soak_minutes": strategy.soak_minutes,
+        "max_failures_percent": strategy.max_failures_percent,
+    }
+
+
+def strategy_from_stored(value: dict[str, object]) -> Strategy:
+    """The inverse of `strategy_to_stored`; raises StrategyError (or KeyError/TypeError) on a
+    value it cannot read."""
+    spec = value["spec"]
+    if not isinstance(spec, str):
+        raise StrategyError(f"stored waves {spec!r} are not a spec like 1,10%,rest")
+    soak = value.get("soak_minutes", DEFAULT_SOAK_MINUTES)
+    limit = value.get("max_failures_percent", DEFAULT_MAX_FAILURES_PERCENT)
+    if not isinstance(soak, int | float) or not isinstance(limit, int | float):
+        raise StrategyError("stored soak time or failure limit is not a number")
+    return Strategy(parse_waves(spec), float(soak), float(limit))

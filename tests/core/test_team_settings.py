@@ -1,0 +1,46 @@
+"""The default rollout strategy is shared through the database: what one workstation sets,
+every other one reads, with who changed it and when."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from appupdater.core.team_settings import (
+    default_strategy,
+    last_changed,
+    set_default_strategy,
+)
+from appupdater.core.waves import Strategy, parse_waves
+from appupdater.store.models import TeamSetting
+
+NORM = Strategy(parse_waves("1,10%,rest"), soak_minutes=15, max_failures_percent=5)
+
+
+def test_all_at_once_until_someone_sets_a_default(db):
+    assert default_strategy() is None
+    assert last_changed() is None
+
+
+def test_a_default_is_read_back_with_who_and_when(db):
+    when = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
+    set_default_strategy(NORM, by="alice", now=when)
+    assert default_strategy() == NORM
+    changed = last_changed()
+    assert changed is not None and (changed.by, changed.at) == ("alice", when)
+
+
+def test_changing_it_again_replaces_it_and_back_to_all_at_once(db):
+    set_default_strategy(NORM, by="alice")
+    set_default_strategy(Strategy(parse_waves("2,rest")), by="bob")
+    assert default_strategy() == Strategy(parse_waves("2,rest"))
+    set_default_strategy(None, by="carol")
+    assert default_strategy() is None
+    assert TeamSetting.select().count() == 1
+    assert last_changed().by == "carol"
+
+
+def test_a_value_this_version_cannot_read_means_all_at_once(db):
+    TeamSetting.create(name="default_strategy", value={"spec": "1,lots"}, changed_by="future")
+    assert default_strategy() is None
+    TeamSetting.update(value={"waves": [1]}).execute()
+    assert default_strategy() is None

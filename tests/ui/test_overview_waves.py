@@ -167,3 +167,18 @@ def test_a_run_all_at_once_looks_as_before(qtbot, overview):
     assert overview.view.isColumnHidden(overview.model.WAVE)
     assert not overview.wave_filter.isVisible()
     assert offered(overview) == {"pause", "abort"}
+
+
+def test_the_run_list_finds_the_paused_runs(qtbot, overview, engine):
+    paused = approve_in_waves("1,rest")
+    other = approve()
+    opened(qtbot, overview, paused)
+    engine.pause(paused, "carol")
+    qtbot.waitUntil(lambda: len(overview.runs_model.items) == 2, timeout=WAIT)
+    choose_in_combo(qtbot, overview.run_filter.state, "Paused")
+    qtbot.waitUntil(lambda: [r.id for r in overview.runs_model.items] == [paused], timeout=WAIT)
+    assert overview.runs_model.index(0, 5).data().startswith("paused by carol")
+    choose_in_combo(qtbot, overview.run_filter.state, "Any state")
+    qtbot.waitUntil(
+        lambda: [r.id for r in overview.runs_model.items] == [other, paused], timeout=WAIT
+    )

@@ -24,10 +24,11 @@ import peewee
 
 from appupdater.core.events import Event, log_events
 from appupdater.core.waves import limit_crossed
+from appupdater.heap import gc_paused
 from appupdater.store.db import writing
 from appupdater.store.models import OPEN_STATES, Deployment, DeploymentState, Target, UpdateRun
 from appupdater.store.revisions import stamped
-from appupdater.store.rows import returned, scalar, tuples
+from appupdater.store.rows import returned, scalar, sql_rows, tuples
 
 S = DeploymentState
 FINISHED = (S.SUCCEEDED, S.FAILED, S.CANCELLED)
@@ -300,11 +301,14 @@ def target_waves(run_ids: list[int]) -> dict[int, dict[int, int]]:
     waves: dict[int, dict[int, int]] = {}
     if not run_ids:
         return waves
-    query = (
-        Target.select(Target.run, Target.device, Target.wave)
-        .where(Target.run.in_(run_ids) & Target.wave.is_null(False))
-        .distinct()
+    query = Target.select(Target.run, Target.device, Target.wave).where(
+        Target.run.in_(run_ids) & Target.wave.is_null(False)
     )
-    for run, device, wave in tuples(query, tuple[int, int, int]):
-        waves.setdefault(run, {})[device] = wave
+    sql, params = query.sql()  # raw: a run has a row per device and application (100,000)
+    with gc_paused():
+        for run, device, wave in sql_rows(sql, params, tuple[int, int, int]):
+            devices = waves.get(run)
+            if devices is None:
+                devices = waves[run] = {}
+            devices[device] = wave
     return waves

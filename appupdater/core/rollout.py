@@ -282,14 +282,22 @@ def standings(run_ids: list[int]) -> dict[int, Standing]:
             | UpdateRun.aborted_at.is_null(False)
         )
     )
+    runs = list(query)
+    in_waves = [run.id for run in runs if run.strategy is not None and run.aborted_at is None]
+    holding = set()  # runs with a wave still held: only those can be soaking
+    if in_waves:
+        # a probe of the (run, state) index per run: a run in flight has 100,000 held
+        held = UpdateRun.select(UpdateRun.id).where(UpdateRun.id.in_(in_waves) & _with((S.HELD,)))
+        holding = {run for (run,) in tuples(held, tuple[int])}
     found = {}
-    for run in query:
+    for run in runs:
         waves = None
-        if run.strategy is not None and wave_sizes(run.strategy):
+        total = len(wave_sizes(run.strategy))
+        if total:
             waves = (
-                WaveProgress(run.open_wave or 0, len(wave_sizes(run.strategy)), None)
-                if run.aborted_at is not None
-                else wave_progress(run)
+                wave_progress(run)
+                if run.id in holding
+                else WaveProgress(run.open_wave or 0, total, None)
             )
         found[run.id] = Standing(waves, run.paused_by, run.pause_reason, run.aborted_by)
     return found

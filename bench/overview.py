@@ -9,6 +9,9 @@ that finds 1,000 changed deployments: query, update of those rows, paint), gui_t
 those rows into the table and the model, in the GUI thread), gui_refresh_ms (everything the GUI
 thread does with a refresh: rows, runs, actions, details), paint_ms and peak_rss_mb.
 
+With --waves SPEC (e.g. 1,10%,rest) the big run goes in waves: the overview also reads its
+devices' waves and where it stands.
+
 With --history-runs R, R finished runs of as many deployments, approved 8 days to about a year
 ago, are in the database before the window opens (written in bulk, not by the engine);
 history_load_ms and history_rss_mb are the load time and the peak memory then.
@@ -38,6 +41,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from appupdater.core.fleetimport import import_fleet  # noqa: E402
 from appupdater.core.planning import Selection, plan_update  # noqa: E402
 from appupdater.core.runs import apply_configuration, create_run  # noqa: E402
+from appupdater.core.waves import Strategy, parse_waves  # noqa: E402
 from appupdater.engine.build import build_engine  # noqa: E402
 from appupdater.store.db import close_database, open_database, writing  # noqa: E402
 from appupdater.store.fields import utcnow  # noqa: E402
@@ -141,6 +145,9 @@ def main() -> None:
     parser.add_argument("--deployments", type=int, default=100_000)
     parser.add_argument("--changed", type=int, default=1000)
     parser.add_argument("--history-runs", type=int, default=0)
+    parser.add_argument(
+        "--waves", default=None, help="the big run in waves, e.g. 1,10%%,rest (default all at once)"
+    )
     args = parser.parse_args()
     app = QApplication([])
     configure_application(app)
@@ -149,7 +156,10 @@ def main() -> None:
         open_database(str(Path(folder) / "bench.sqlite3"))
         import_fleet(fleet(args.deployments), "bench")
         history = history_runs(args.history_runs) if args.history_runs else []
-        run_id = create_run(plan_update([Selection("line-monitor")]), approved_by="bench")
+        strategy = Strategy(parse_waves(args.waves), 0, 10) if args.waves else None
+        run_id = create_run(
+            plan_update([Selection("line-monitor")]), approved_by="bench", strategy=strategy
+        )
         apply_configuration(run_id)
         fill_history(history, run_id)
         first_id = Deployment.select(peewee.fn.MIN(Deployment.id)).scalar()

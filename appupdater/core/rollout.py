@@ -24,10 +24,11 @@ import peewee
 
 from appupdater.core.events import Event, log_events
 from appupdater.core.waves import limit_crossed
+from appupdater.heap import gc_paused
 from appupdater.store.db import writing
-from appupdater.store.models import OPEN_STATES, Deployment, DeploymentState, UpdateRun
+from appupdater.store.models import OPEN_STATES, Deployment, DeploymentState, Target, UpdateRun
 from appupdater.store.revisions import stamped
-from appupdater.store.rows import returned, scalar, tuples
+from appupdater.store.rows import returned, scalar, sql_rows, tuples
 
 S = DeploymentState
 FINISHED = (S.SUCCEEDED, S.FAILED, S.CANCELLED)
@@ -246,3 +247,76 @@ def limit_paused() -> list[tuple[int, str]]:
         UpdateRun.paused_at.is_null(False) & (UpdateRun.paused_by == LIMIT)
     )
     return [(run_id, reason or "") for run_id, reason in tuples(query, tuple[int, str | None])]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a run stands beyond its deployments' states, as the overview shows it: its waves
+    (None: all at once) and what people decided (paused, aborted), with who."""
+
+    waves: WaveProgress | None
+    paused_by: str | None = None
+    pause_reason: str | None = None
+    aborted_by: str | None = None
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_by is not None
+
+    @property
+    def aborted(self) -> bool:
+        return self.aborted_by is not None
+
+
+def standings(run_ids: list[int]) -> dict[int, Standing]:
+    """The standings of those of `run_ids` that are in waves, paused or aborted (one query by
+    the runs' ids; a few more per run in waves that has not ended). Runs all at once that no
+    one paused or aborted have none: most of the history."""
+    if not run_ids:
+        return {}
+    query = UpdateRun.select().where(
+        UpdateRun.id.in_(run_ids)
+        & (
+            UpdateRun.strategy.is_null(False)
+            | UpdateRun.paused_at.is_null(False)
+            | UpdateRun.aborted_at.is_null(False)
+        )
+    )
+    runs = list(query)
+    in_waves = [run.id for run in runs if run.strategy is not None and run.aborted_at is None]
+    holding = set()  # runs with a wave still held: only those can be soaking
+    if in_waves:
+        # a probe of the (run, state) index per run: a run in flight has 100,000 held
+        held = UpdateRun.select(UpdateRun.id).where(UpdateRun.id.in_(in_waves) & _with((S.HELD,)))
+        holding = {run for (run,) in tuples(held, tuple[int])}
+    found = {}
+    for run in runs:
+        waves = None
+        total = len(wave_sizes(run.strategy))
+        if total:
+            waves = (
+                wave_progress(run)
+                if run.id in holding
+                else WaveProgress(run.open_wave or 0, total, None)
+            )
+        found[run.id] = Standing(waves, run.paused_by, run.pause_reason, run.aborted_by)
+    return found
+
+
+def target_waves(run_ids: list[int]) -> dict[int, dict[int, int]]:
+    """run -> device id -> wave, of the runs' devices in waves (static once a run is approved:
+    read when its deployments are first shown)."""
+    waves: dict[int, dict[int, int]] = {}
+    if not run_ids:
+        return waves
+    query = Target.select(Target.run, Target.device, Target.wave).where(
+        Target.run.in_(run_ids) & Target.wave.is_null(False)
+    )
+    sql, params = query.sql()  # raw: a run has a row per device and application (100,000)
+    with gc_paused():
+        for run, device, wave in sql_rows(sql, params, tuple[int, int, int]):
+            devices = waves.get(run)
+            if devices is None:
+                devices = waves[run] = {}
+            devices[device] = wave
+    return waves

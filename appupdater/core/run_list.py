@@ -28,6 +28,7 @@ class RunState(enum.StrEnum):
     IN_PROGRESS = "in progress"
     FINISHED = "finished"
     FAILURES = "with failures"
+    PAUSED = "paused"  # by an administrator or by its failure limit, not resumed yet
 
 
 # the time filter: (label, days back; None for all time)
@@ -82,6 +83,8 @@ def listed_runs(spec: RunFilter, now: datetime) -> list[int]:
             (Deployment.run == UpdateRun.id) & (Deployment.state == DeploymentState.FAILED)
         )
         query = query.where(peewee.fn.EXISTS(failed))  # by the (run, state) index, per run
+    elif spec.state == RunState.PAUSED:
+        query = query.where(UpdateRun.paused_at.is_null(False))
     words = spec.text.strip()
     if words:
         by_app = (

@@ -86,7 +86,7 @@ class DeploymentActions(QObject):
             "Ctrl+E",
             "One row per device of the selected run",
         )
-        toolbar = window.addToolBar("Deployments")
+        self.toolbar = toolbar = window.addToolBar("Deployments")
         toolbar.setObjectName("overview-toolbar")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from operator import attrgetter
 
 from appupdater.core.overview import (
@@ -40,6 +40,7 @@ from appupdater.core.overview import (
     target_summaries,
 )
 from appupdater.core.progress import RunStatus
+from appupdater.core.rollout import Standing, standings, target_waves
 from appupdater.core.run_list import RunFilter, listed_runs
 from appupdater.heap import gc_paused, settle
 from appupdater.store.fields import utcnow
@@ -50,6 +51,7 @@ ALL_ROWS_LIMIT = 100_000  # deployments held when no one run is shown: the newes
 OPEN = (RunStatus.CONFIGURING, RunStatus.IN_PROGRESS)
 # run -> device id -> (applications text, deployment action)
 Targets = dict[int, dict[int, tuple[str, str]]]
+Waves = dict[int, dict[int, int]]  # run -> device id -> wave (runs in waves only)
 
 
 def counts_of(rows: Iterable[DeploymentRow]) -> dict[int, Counter[str]]:
@@ -69,26 +71,37 @@ class DeploymentTable:
     def __init__(self) -> None:
         self.rows: list[DeploymentRow] = []
         self.targets: Targets = {}
+        self.waves: Waves = {}
         self.counts: dict[int, Counter[str]] = {}  # run -> state -> rows held
         # device id -> name; read by the poller's thread, only ever grows
         self.device_names: dict[int, str] = {}
         self._where: dict[int, int] = {}  # deployment id -> position
 
     def load(
-        self, rows: list[DeploymentRow], targets: Targets, counts: dict[int, Counter[str]]
+        self,
+        rows: list[DeploymentRow],
+        targets: Targets,
+        counts: dict[int, Counter[str]],
+        waves: Waves | None = None,
     ) -> None:
         self.rows = rows
         self.targets = targets
+        self.waves = waves or {}
         self.counts = counts
         self._where = {row.id: i for i, row in enumerate(rows)}
         self.device_names.update((row.device_id, row.device) for row in rows)
 
     def apply(
-        self, changed: Iterable[DeploymentRow], targets: Targets | None = None
+        self,
+        changed: Iterable[DeploymentRow],
+        targets: Targets | None = None,
+        waves: Waves | None = None,
     ) -> tuple[list[int], list[int]]:
         """Take changed and new rows; returns (positions changed, positions arrived)."""
         for run, devices in (targets or {}).items():
             self.targets.setdefault(run, {}).update(devices)
+        for run, wave_of in (waves or {}).items():
+            self.waves.setdefault(run, {}).update(wave_of)
         touched: list[int] = []
         arrived: list[int] = []
         for row in changed:
@@ -116,6 +129,10 @@ class DeploymentTable:
     def position_of(self, deployment_id: int) -> int | None:
         return self._where.get(deployment_id)
 
+    def wave_of(self, row: DeploymentRow) -> int | None:
+        """The row's wave (None: its run goes all at once, or the device is not in a wave)."""
+        return self.waves.get(row.run, {}).get(row.device_id)
+
     def counts_of_run(self, run_id: int) -> dict[str, int]:
         return {state: n for state, n in self.counts.get(run_id, {}).items() if n}
 
@@ -135,6 +152,8 @@ class WholeRead:
     # runs written since the last revision read before this one: a finished run among them may
     # have been reopened (a retry) by a change no incremental read will see any more
     touched: frozenset[int] = frozenset()
+    waves: Waves = field(default_factory=dict)
+    standings: dict[int, Standing] = field(default_factory=dict)  # of the listed runs
 
 
 @dataclass(frozen=True)
@@ -150,6 +169,9 @@ class ChangesRead:
     targets: Targets | None  # of runs with rows not held yet
     seen: int
     newest: int
+    waves: Waves | None = None  # of runs with rows not held yet
+    # read at every look, of the listed runs: a pause or an abort changes no deployment
+    standings: dict[int, Standing] = field(default_factory=dict)
 
 
 def summaries(ids: list[int], known: dict[int, RunSummary]) -> list[RunSummary]:
@@ -180,6 +202,7 @@ class OverviewFeed:
     def __init__(self) -> None:
         self.table = DeploymentTable()
         self.runs: list[RunSummary] = []  # the listed runs, newest first
+        self.standings: dict[int, Standing] = {}  # of the listed runs in waves, paused, aborted
         self.filter = RunFilter()
         self.final: dict[int, RunSummary] = {}  # finished runs: not read again until touched
         self.run_id: int | None = ALL_RUNS
@@ -219,10 +242,23 @@ class OverviewFeed:
                     rows = deployment_rows(held)
                 counts = counts_of(rows)
                 targets = target_summaries(held) if held else {}
+                standing = standings(sorted({r.id for r in runs} | set(held)))
+                in_waves = [i for i in held if (st := standing.get(i)) and st.waves]
+                waves = target_waves(in_waves)
             settle()  # the rows live as long as they are shown: no full GC pass over them
             seen = newest_revision(rows, seen)
             return WholeRead(
-                generation, runs, rows, counts, targets, seen, frozenset(held), newest, touched
+                generation,
+                runs,
+                rows,
+                counts,
+                targets,
+                seen,
+                frozenset(held),
+                newest,
+                touched,
+                waves,
+                standing,
             )
 
         return read
@@ -274,10 +310,23 @@ class OverviewFeed:
             runs = run_summaries(again) if again else []
             new_in = {r.run for r in shown if not table.knows(r.id)}
             targets = target_summaries(new_in) if new_in else None
+            standing = standings(ids)
+            in_waves = [i for i in new_in if (st := standing.get(i)) and st.waves]
+            waves = target_waves(in_waves) if in_waves else None
             seen_now = newest_revision(changed, seen)
             listed_now = ids if relist else None
             return ChangesRead(
-                generation, runs, listed_now, touched, joining, shown, targets, seen_now, newest
+                generation,
+                runs,
+                listed_now,
+                touched,
+                joining,
+                shown,
+                targets,
+                seen_now,
+                newest,
+                waves,
+                standing,
             )
 
         return read
@@ -289,7 +338,8 @@ class OverviewFeed:
         self.reading = False
         if result.generation != self._generation:
             return False
-        self.table.load(result.rows, result.targets, result.counts)
+        self.table.load(result.rows, result.targets, result.counts, result.waves)
+        self.standings = result.standings
         self.held = result.held
         for run in result.touched:
             self.final.pop(run, None)
@@ -309,7 +359,8 @@ class OverviewFeed:
             self.final.pop(run, None)  # reopened, or changed: read again when listed
         self._keep(result.runs)
         self.held |= result.joining
-        moved = self.table.apply(result.rows, result.targets)
+        moved = self.table.apply(result.rows, result.targets, result.waves)
+        self.standings = result.standings
         known = {r.id: r for r in self.runs} | self.final | {r.id: r for r in result.runs}
         order = result.listed if result.listed is not None else [r.id for r in self.runs]
         self.runs = self.reconciled([known[i] for i in order if i in known])

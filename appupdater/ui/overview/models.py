@@ -16,10 +16,13 @@ from PySide6.QtGui import QColor, QIcon
 
 from appupdater.core.overview import DeploymentRow, RunSummary, parse_time, released_early
 from appupdater.core.progress import RunStatus
+from appupdater.core.rollout import Standing
 from appupdater.store.models import DeploymentState as S
 from appupdater.ui.icons import icon
 from appupdater.ui.overview.feed import DeploymentTable
+from appupdater.ui.overview.standing import status_text
 from appupdater.ui.overview.style import STATE_COLOUR, STATE_ICON
+from appupdater.ui.overview.wave_filter import NO_WAVE
 from appupdater.ui.tables import ListTableModel, ModelIndex
 from appupdater.ui.timefmt import local_text, local_times_in, short_local_text
 from appupdater.ui.wording import ACTION_SHORT
@@ -37,8 +40,18 @@ class RunsModel(ListTableModel[RunSummary]):
 
     HEADERS = ("Run", "Approved", "By", "Applications", "Progress", "Status")
 
-    def set_runs(self, runs: list[RunSummary]) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.standings: dict[int, Standing] = {}  # runs in waves, paused or aborted
+
+    def standing_of(self, run_id: int) -> Standing | None:
+        return self.standings.get(run_id)
+
+    def set_runs(
+        self, runs: list[RunSummary], standings: dict[int, Standing] | None = None
+    ) -> None:
         """Update in place when the same runs are shown (keeps the selection), else reset."""
+        self.standings = standings or {}
         if [r.id for r in runs] == [r.id for r in self.items]:
             self.items = runs
             if runs:
@@ -63,13 +76,18 @@ class RunsModel(ListTableModel[RunSummary]):
                 run.approved_by,
                 run.applications,
                 None,
-                run.status,
+                status_text(run.status, self.standings.get(run.id)),
             )[column]
         if role == COUNTS_ROLE and column == 4:
             return run.counts
         if role == Qt.ItemDataRole.ToolTipRole and column == 4:
             return ", ".join(f"{n} {s}" for s, n in sorted(run.counts.items())) or "no deployments"
         if role == Qt.ItemDataRole.ForegroundRole and column == 5:
+            standing = self.standings.get(run.id)
+            if standing is not None and standing.aborted:
+                return STATE_COLOUR[S.CANCELLED]
+            if standing is not None and standing.paused:
+                return STATE_COLOUR[S.RETRYING]
             if run.status is RunStatus.COMPLETED_WITH_FAILURES:
                 return STATE_COLOUR[S.FAILED]
             if run.status is RunStatus.COMPLETED:
@@ -94,7 +112,9 @@ class DeploymentsModel(ListTableModel[DeploymentRow]):
         "Attempts",
         "Next attempt",
         "Last message",
+        "Wave",  # shown for runs in waves only, beside the action (window.py)
     )
+    WAVE = 13
 
     def __init__(self, table: DeploymentTable, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -103,6 +123,7 @@ class DeploymentsModel(ListTableModel[DeploymentRow]):
         self._shown_at: dict[int, int] = {}  # position in the table -> display row
         self._states: set[str] = set()
         self._text = ""
+        self._wave: int | None = None  # the wave filter (None: all waves)
         self._sort: tuple[int, Qt.SortOrder] | None = None
 
     @property
@@ -169,7 +190,7 @@ class DeploymentsModel(ListTableModel[DeploymentRow]):
         return None
 
     def _alignment(self, row: DeploymentRow, column: int) -> int | None:
-        return RIGHT if column in (1, 10) else None
+        return RIGHT if column in (1, 10, 13) else None
 
     # role -> what answers it for (model, row, column)
     _answers: ClassVar[dict[int, Callable[[DeploymentsModel, DeploymentRow, int], object]]] = {
@@ -198,16 +219,20 @@ class DeploymentsModel(ListTableModel[DeploymentRow]):
 
     # -- what the window asks -----------------------------------------------------------------
 
-    def set_filter(self, states: set[str], text: str) -> None:
+    def set_filter(self, states: set[str], text: str, wave: int | None = None) -> None:
+        """Show the rows in `states` (all for none) whose device or message has `text`, of
+        `wave` (None: every wave; NO_WAVE: devices in none)."""
         self.beginResetModel()
         self._states = set(states)
         self._text = text.strip().lower()
+        self._wave = wave
         self._rebuild()
         self.endResetModel()
 
     def forget_states(self) -> None:
-        """Drop the state filter without rebuilding: for a reload that comes next."""
+        """Drop the state and wave filters without rebuilding: for a reload that comes next."""
         self._states = set()
+        self._wave = None
 
     def state_of(self, deployment_id: int) -> str | None:
         position = self.table.position_of(deployment_id)
@@ -251,6 +276,9 @@ class DeploymentsModel(ListTableModel[DeploymentRow]):
             return str(row.attempts)
         if column == 11:
             return local_text(parse_time(row.next_attempt_at))
+        if column == 13:
+            wave = self.table.wave_of(row)
+            return "" if wave is None else str(wave)
         return local_times_in(row.message)
 
     def _target(self, row: DeploymentRow) -> tuple[str, str]:
@@ -273,12 +301,14 @@ class DeploymentsModel(ListTableModel[DeploymentRow]):
     def _passes(self, row: DeploymentRow) -> bool:
         if self._states and row.state not in self._states:
             return False
+        if self._wave is not None and (self.table.wave_of(row) or NO_WAVE) != self._wave:
+            return False
         return (
             not self._text or self._text in row.device.lower() or self._text in row.message.lower()
         )
 
     def _rebuild(self) -> None:
-        if self._states or self._text:
+        if self._states or self._text or self._wave is not None:
             self.visible = [i for i, row in enumerate(self.rows) if self._passes(row)]
         else:
             self.visible = list(range(len(self.rows)))
@@ -297,6 +327,11 @@ class DeploymentsModel(ListTableModel[DeploymentRow]):
 
             def key(i: int) -> SupportsRichComparison:
                 return rows[i].progress if column == 6 else rows[i].attempts
+        elif column == self.WAVE:
+            wave_of = self.table.wave_of
+
+            def key(i: int) -> SupportsRichComparison:
+                return wave_of(rows[i]) or 0
         elif column in (7, 8, 9, 11):
             attr = {8: "started_at", 9: "finished_at", 11: "next_attempt_at"}.get(column)
 

@@ -14,6 +14,7 @@ STATE_LABELS = {
     RunState.IN_PROGRESS: "In progress",
     RunState.FINISHED: "Finished",
     RunState.FAILURES: "With failures",
+    RunState.PAUSED: "Paused",
 }
 
 

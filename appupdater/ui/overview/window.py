@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from appupdater.core.carried import CarriedChange, carried_changes
-from appupdater.core.overview import DeploymentRow, events
+from appupdater.core.overview import DeploymentRow, RunSummary, events
 from appupdater.core.run_list import RunFilter
 from appupdater.core.words import plural
 from appupdater.engine.engine import Engine
@@ -32,8 +33,10 @@ from appupdater.ui.overview.delegates import ProgressDelegate, StackedBarDelegat
 from appupdater.ui.overview.details import DeploymentDetails
 from appupdater.ui.overview.feed import ALL_RUNS, ChangesRead, OverviewFeed, WholeRead
 from appupdater.ui.overview.models import DeploymentsModel, RunsModel
+from appupdater.ui.overview.run_acting import RunActions
 from appupdater.ui.overview.run_filter import RunFilterBar
 from appupdater.ui.overview.style import STATES
+from appupdater.ui.overview.wave_filter import WaveFilter
 from appupdater.ui.tables import configure_table
 from appupdater.ui.tasks import BackgroundTasks
 
@@ -68,8 +71,13 @@ class OverviewWindow(QMainWindow):
         self.runs_view.setModel(self.runs_model)
         self.runs_view.setItemDelegate(WholeTextTip(self.runs_view))
         self.runs_view.setItemDelegateForColumn(4, StackedBarDelegate(self.runs_view))
-        for column, width in enumerate((55, 130, 80, 330, 260)):
+        for column, width in enumerate((55, 130, 80, 200, 230, 360)):
             self.runs_view.setColumnWidth(column, width)
+        # the applications take what is left: a status ("paused: 2 of 5 failed in wave 1, limit
+        # 10 %") stays whole down to the smallest window
+        runs_header = self.runs_view.horizontalHeader()
+        runs_header.setStretchLastSection(False)
+        runs_header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
 
         self.run_filter = RunFilterBar()
 
@@ -82,6 +90,7 @@ class OverviewWindow(QMainWindow):
             *((state.capitalize(), [state]) for state in STATES),
         ):
             self.state_filter.addItem(label, [str(s) for s in states])
+        self.wave_filter = WaveFilter()  # for a run in waves only
         self.text_filter = QLineEdit()
         self.text_filter.setPlaceholderText("Filter by device or message")
         self.text_filter.setClearButtonEnabled(True)
@@ -98,9 +107,11 @@ class OverviewWindow(QMainWindow):
         self.view.setItemDelegateForColumn(6, ProgressDelegate(self.view))
         self.view.setSortingEnabled(True)
         self.view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        widths = (110, 45, 160, 175, 100, 90, 85, 120, 120, 120, 65, 120)
+        widths = (110, 45, 160, 175, 100, 90, 85, 120, 120, 120, 65, 120, 250, 50)
         for column, width in enumerate(widths):
             self.view.setColumnWidth(column, width)
+        self.view.horizontalHeader().moveSection(DeploymentsModel.WAVE, 4)  # beside the action
+        self.view.setColumnHidden(DeploymentsModel.WAVE, True)
 
         self.details = DeploymentDetails()
 
@@ -112,6 +123,7 @@ class OverviewWindow(QMainWindow):
         filters.setContentsMargins(4, 0, 4, 0)
         filters.addWidget(QLabel("State:"))
         filters.addWidget(self.state_filter)
+        filters.addWidget(self.wave_filter)
         filters.addWidget(self.text_filter, 1)
         filters.addWidget(self.showing)
         middle = QWidget()
@@ -131,10 +143,12 @@ class OverviewWindow(QMainWindow):
         self.splitter.setSizes([200, 400, 200])
         self.setCentralWidget(self.splitter)
         self.acting = DeploymentActions(self)
+        self.run_acting = RunActions(self, self.acting.toolbar)
 
         self.runs_view.selectionModel().selectionChanged.connect(self._run_selected)
         self.view.selectionModel().selectionChanged.connect(self._deployment_selected)
         self.state_filter.currentIndexChanged.connect(self._filter_changed)
+        self.wave_filter.currentIndexChanged.connect(self._filter_changed)
         self.text_filter.textChanged.connect(self._filter_changed)
         self.run_filter.changed.connect(self._runs_filtered)
         self.model.modelReset.connect(self._show_count)
@@ -175,6 +189,10 @@ class OverviewWindow(QMainWindow):
     def export_action(self) -> QAction:
         return self.acting.export
 
+    def selected_run(self) -> RunSummary | None:
+        rows = self.runs_view.selectionModel().selectedRows()
+        return self.runs_model.items[rows[0].row()] if rows else None
+
     def selected_ids(self) -> list[int]:
         return [row.id for row in self.selected_rows()]
 
@@ -184,6 +202,7 @@ class OverviewWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         self.acting.update()
+        self.run_acting.update()
 
     # -- polling -------------------------------------------------------------------------------
 
@@ -206,9 +225,10 @@ class OverviewWindow(QMainWindow):
     def _load(self, run_id: int | None = ALL_RUNS) -> None:
         """Show `run_id`: read its deployments whole. A run opened starts unfiltered by state
         (a filter chosen for another run would hide this one's rows without saying why)."""
-        if self.state_filter.currentIndex() != 0:
-            with QSignalBlocker(self.state_filter):
+        if self.state_filter.currentIndex() > 0 or self.wave_filter.currentIndex() > 0:
+            with QSignalBlocker(self.state_filter), QSignalBlocker(self.wave_filter):
                 self.state_filter.setCurrentIndex(0)
+                self.wave_filter.setCurrentIndex(0)
             self.model.forget_states()  # taken into account by the reload that follows
         self.tasks.submit(self.feed.show(run_id), self._loaded, self._poll_failed)
 
@@ -239,9 +259,17 @@ class OverviewWindow(QMainWindow):
         self._refreshed()
 
     def _set_runs(self) -> None:
-        self.runs_model.set_runs(self.feed.runs)
+        self.runs_model.set_runs(self.feed.runs, self.feed.standings)
         self.run_filter.show_count(len(self.feed.runs))
         self._mark_shown_run()
+        self._show_waves()
+
+    def _show_waves(self) -> None:
+        """The Wave column and the wave filter, for a run in waves only."""
+        standing = self.feed.standings.get(self.run_id) if self.run_id is not None else None
+        total = standing.waves.total if standing is not None and standing.waves else 0
+        self.view.setColumnHidden(DeploymentsModel.WAVE, not total)
+        self.wave_filter.offer(total)
 
     def _refreshed(self) -> None:
         self._data_from = datetime.now()
@@ -342,7 +370,11 @@ class OverviewWindow(QMainWindow):
             self.poll()
 
     def _filter_changed(self) -> None:
-        self.model.set_filter(set(self.state_filter.currentData()), self.text_filter.text())
+        self.model.set_filter(
+            set(self.state_filter.currentData()),
+            self.text_filter.text(),
+            self.wave_filter.wave(),
+        )
 
     def _show_count(self) -> None:
         text = f"{self.model.rowCount():,} of {len(self.model.rows):,} deployments"

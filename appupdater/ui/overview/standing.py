@@ -1,0 +1,59 @@
+"""How the overview says where a run stands beyond its deployments: its wave ("wave 2 of 4",
+"next wave at 15:40" during a soak), a pause with its reason or who paused it, an abort with who
+aborted it. Times in the workstation's local time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from appupdater.core.progress import RunStatus
+from appupdater.core.rollout import LIMIT, Standing
+from appupdater.ui.timefmt import short_local_text
+
+
+def paused_text(standing: Standing) -> str:
+    """ "paused: 2 of 5 failed in wave 1, limit 10 %" (the limit's reason), "paused by alice",
+    or "paused by alice: <her reason>"."""
+    by, reason = standing.paused_by or "", (standing.pause_reason or "").strip()
+    if by == LIMIT:
+        return f"paused: {reason}" if reason else "paused by its failure limit"
+    if reason and reason != f"paused by {by}":
+        return f"paused by {by}: {reason}"
+    return f"paused by {by}"
+
+
+def wave_text(standing: Standing, now: datetime | None = None) -> str:
+    """ "wave 2 of 4", and "next wave at 15:40" during a soak; empty for a run all at once."""
+    waves = standing.waves
+    if waves is None:
+        return ""
+    if waves.current == 0:
+        text = f"{waves.total} waves, none open yet"
+    else:
+        text = f"wave {waves.current} of {waves.total}"
+    if waves.next_at is not None:
+        text += f", next wave at {short_local_text(waves.next_at, now)}"
+    return text
+
+
+def status_text(status: str, standing: Standing | None, now: datetime | None = None) -> str:
+    """A run's Status cell: its status from its deployments, and where it stands. A paused or
+    aborted run says so first (what people decided outweighs "in progress")."""
+    if standing is None:
+        return status
+    if standing.aborted:
+        return f"aborted by {standing.aborted_by} ({status})"
+    waves = wave_text(standing, now)
+    if standing.paused:  # the limit's reason names the wave already
+        said = waves and standing.paused_by != LIMIT
+        return paused_text(standing) + (f" · {waves}" if said else "")
+    if waves and status in (RunStatus.IN_PROGRESS, RunStatus.CONFIGURING):
+        return f"{status} · {waves}"
+    if waves:
+        return f"{status} · {plural_waves(standing)}"
+    return status
+
+
+def plural_waves(standing: Standing) -> str:
+    total = standing.waves.total if standing.waves else 0
+    return "in 1 wave" if total == 1 else f"in {total} waves"

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from appupdater.core.catalog import VersionInfo
 from appupdater.core.runs import DeviceAction
+from appupdater.core.team_settings import default_strategy
 from appupdater.core.words import plural
 from appupdater.store.models import DeployAction
 from appupdater.ui.icons import icon
@@ -121,6 +122,11 @@ class DeploymentPage(QWizardPage):
         self.view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 16)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.waves = WaveControls(state, self.model, self.view, self.strategy_box)
+        # the team's default (File → Settings); a small read, once per wizard
+        state.default_strategy = default_strategy()
+        self.strategy_box.set_strategy(state.default_strategy)
+        state.set_strategy(state.default_strategy)
+        self.strategy_box.changed.connect(self.completeChanged)
         self.move_button = self.waves.move_button
         self.delegate = ActionDelegate(self.view)
         self.view.setItemDelegate(self.delegate)
@@ -213,7 +219,11 @@ class DeploymentPage(QWizardPage):
         super().hideEvent(event)
 
     def isComplete(self) -> bool:
-        return bool(self.model.devices) and not self.model.past()
+        return (
+            bool(self.model.devices)
+            and not self.model.past()
+            and self.strategy_box.problem() is None
+        )
 
     def validatePage(self) -> bool:
         self.validate()

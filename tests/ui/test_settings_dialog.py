@@ -73,11 +73,14 @@ def test_in_waves_ok_stores_the_default_and_the_wizard_starts_from_it(
     assert not page.view.isColumnHidden(WAVE_COLUMN)
     assert page.model.index(0, WAVE_COLUMN).data() == "1 (canary)"
     assert wizard.state.strategy == Strategy(ONE_TEN_REST, 15, 5)
+    assert box.title() == "Rollout — the team's default"
     shots(qtbot, screenshot, wizard, "wizard-deployment-from-default")
     # the administrator can still choose otherwise for this run
     qtbot.mouseClick(box.all_at_once, LEFT)
     assert page.view.isColumnHidden(WAVE_COLUMN) and wizard.state.strategy is None
+    assert box.title() == "Rollout"
     qtbot.mouseClick(box.in_waves, LEFT)
+    assert box.title() == "Rollout — the team's default"
     # the default untouched is no choice of theirs: Cancel closes without asking
     qtbot.mouseClick(wizard.button(wizard.WizardButton.CancelButton), LEFT)
     qtbot.waitUntil(lambda: not wizard.isVisible())
@@ -232,3 +235,14 @@ def test_two_workstations_on_one_database_see_the_same_default(qtbot, main_windo
     wizard.reject()
     other.close()
     QApplication.processEvents()
+
+
+def test_cancel_asks_about_a_strategy_other_than_the_default(qtbot, main_window, message_boxes):
+    set_default_strategy(Strategy(ONE_TEN_REST), by="alice")
+    wizard = open_wizard(qtbot, main_window, "line-monitor")
+    next_page(qtbot, wizard)
+    qtbot.mouseClick(wizard.deployment_page.strategy_box.all_at_once, LEFT)
+    message_boxes.answer(text="&Discard choices")
+    qtbot.mouseClick(wizard.button(wizard.WizardButton.CancelButton), LEFT)
+    qtbot.waitUntil(lambda: not wizard.isVisible())
+    assert "You chose a rollout all at once." in message_boxes.seen[-1]

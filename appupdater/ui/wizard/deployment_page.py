@@ -127,6 +127,8 @@ class DeploymentPage(QWizardPage):
         self.strategy_box.set_strategy(state.default_strategy)
         state.set_strategy(state.default_strategy)
         self.strategy_box.changed.connect(self.completeChanged)
+        self.strategy_box.changed.connect(self._name_default)  # after the state has it
+        self._name_default()
         self.move_button = self.waves.move_button
         self.delegate = ActionDelegate(self.view)
         self.view.setItemDelegate(self.delegate)
@@ -316,6 +318,11 @@ class DeploymentPage(QWizardPage):
         self.validate()
         self._update_totals()
         self._update_pending()
+
+    def _name_default(self) -> None:
+        """ "Rollout — the team's default" while the box shows the default of File → Settings."""
+        default = self.state.default_strategy is not None and not self.state.strategy_chosen()
+        self.strategy_box.setTitle("Rollout — the team's default" if default else "Rollout")
 
     def _bulk_action_changed(self) -> None:
         self.bulk_time.setEnabled(self.bulk_action.currentData() == DeployAction.AT.value)

@@ -188,12 +188,12 @@ class StrategyBox(QGroupBox):
         layout = QHBoxLayout(self)
         layout.addLayout(choice)
         layout.addSpacing(16)
-        column = QVBoxLayout()
-        column.addWidget(self.controls)
-        column.addWidget(self.spec_error)
+        fields = QVBoxLayout()
+        fields.addWidget(self.controls)
+        fields.addWidget(self.spec_error)
         if any_total:  # the fields leave no room beside the custom sizes: under them
-            column.addWidget(self.preview)
-        layout.addLayout(column)
+            fields.addWidget(self.preview)
+        layout.addLayout(fields)
         layout.addStretch(1)
         self.controls.setEnabled(False)
 

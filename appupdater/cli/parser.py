@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from appupdater import __version__
+from appupdater.cli.settings_verb import add_settings_parser
 from appupdater.engine.settings import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 
 
@@ -201,4 +202,5 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("status", help="runs and deployments with their states")
     p.add_argument("--run", type=int, metavar="ID")
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_settings_parser(verbs)
     return parser

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from appupdater.cli.migrate import cmd_migrate
 from appupdater.cli.runverbs import RUN_VERBS
+from appupdater.cli.settings_verb import SETTINGS_VERBS
 from appupdater.errors import AppUpdaterError
 
 if TYPE_CHECKING:
@@ -315,4 +316,5 @@ VERBS = {
     "install-desktop": cmd_install_desktop,
     "uninstall-desktop": cmd_uninstall_desktop,
     **RUN_VERBS,
+    **SETTINGS_VERBS,
 }

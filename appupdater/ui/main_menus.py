@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+
+from appupdater.ui.settings_dialog import open_settings
 
 if TYPE_CHECKING:
     from appupdater.ui.main_window import MainWindow
@@ -17,6 +20,11 @@ def build_menus(window: MainWindow) -> None:
     file_menu.addSeparator()
     file_menu.addAction(window.autostart_action)
     file_menu.aboutToShow.connect(window.autostart_action.show_truth)
+    settings_action = QAction("&Settings…", window)
+    settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
+    settings_action.setStatusTip("Settings shared by everyone using this database")
+    settings_action.triggered.connect(lambda: open_settings(window, window.tasks))
+    file_menu.addAction(settings_action)
     file_menu.addSeparator()
     file_menu.addAction(window.quit_action)
     update_menu = window.menuBar().addMenu("&Update")

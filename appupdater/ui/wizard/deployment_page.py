@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from appupdater.core.catalog import VersionInfo
 from appupdater.core.runs import DeviceAction
+from appupdater.core.team_settings import default_strategy
 from appupdater.core.words import plural
 from appupdater.store.models import DeployAction
 from appupdater.ui.icons import icon
@@ -121,6 +122,13 @@ class DeploymentPage(QWizardPage):
         self.view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 16)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.waves = WaveControls(state, self.model, self.view, self.strategy_box)
+        # the team's default (File → Settings); a small read, once per wizard
+        state.default_strategy = default_strategy()
+        self.strategy_box.set_strategy(state.default_strategy)
+        state.set_strategy(state.default_strategy)
+        self.strategy_box.changed.connect(self.completeChanged)
+        self.strategy_box.changed.connect(self._name_default)  # after the state has it
+        self._name_default()
         self.move_button = self.waves.move_button
         self.delegate = ActionDelegate(self.view)
         self.view.setItemDelegate(self.delegate)
@@ -213,7 +221,11 @@ class DeploymentPage(QWizardPage):
         super().hideEvent(event)
 
     def isComplete(self) -> bool:
-        return bool(self.model.devices) and not self.model.past()
+        return (
+            bool(self.model.devices)
+            and not self.model.past()
+            and self.strategy_box.problem() is None
+        )
 
     def validatePage(self) -> bool:
         self.validate()
@@ -306,6 +318,11 @@ class DeploymentPage(QWizardPage):
         self.validate()
         self._update_totals()
         self._update_pending()
+
+    def _name_default(self) -> None:
+        """ "Rollout — the team's default" while the box shows the default of File → Settings."""
+        default = self.state.default_strategy is not None and not self.state.strategy_chosen()
+        self.strategy_box.setTitle("Rollout — the team's default" if default else "Rollout")
 
     def _bulk_action_changed(self) -> None:
         self.bulk_time.setEnabled(self.bulk_action.currentData() == DeployAction.AT.value)

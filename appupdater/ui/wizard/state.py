@@ -30,6 +30,8 @@ class WizardState:
     # in waves (None: all at once); each deploy-now device's wave, filled in `wave_order` (the
     # Deployment page's sort order; None: plan order) except the devices moved by hand
     strategy: Strategy | None = None
+    # the team's default strategy the Deployment page started from (core/team_settings.py)
+    default_strategy: Strategy | None = None
     waves: dict[int, int] = field(default_factory=dict)
     moved_by_hand: dict[int, int] = field(default_factory=dict)
     wave_order: list[int] | None = None
@@ -114,6 +116,10 @@ class WizardState:
     def set_strategy(self, strategy: Strategy | None) -> None:
         self.strategy = strategy
         self.fill_waves()
+
+    def strategy_chosen(self) -> bool:
+        """Whether the administrator chose another strategy than the team's default."""
+        return self.strategy != self.default_strategy
 
     def set_wave_order(self, order: list[int] | None) -> None:
         """Fill the waves in this order of device ids (the page's sort order)."""

@@ -71,7 +71,7 @@ class UpdateWizard(QWizard):
         if self.finalize_page.recording:
             return False
         left_out, actions = self.state.choices_made()
-        waves = self.state.strategy is not None
+        waves = self.state.strategy_chosen()
         if left_out or actions or waves:
             made = []
             if left_out:
@@ -79,7 +79,11 @@ class UpdateWizard(QWizard):
             if actions:
                 made.append(f"chose the deployment of {plural(actions, 'device')}")
             if waves:
-                made.append("chose a rollout in waves")
+                made.append(
+                    "chose a rollout in waves"
+                    if self.state.strategy is not None
+                    else "chose a rollout all at once"
+                )
             discard = ask(
                 self,
                 "Discard your choices?",

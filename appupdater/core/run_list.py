@@ -84,7 +84,12 @@ def listed_runs(spec: RunFilter, now: datetime) -> list[int]:
         )
         query = query.where(peewee.fn.EXISTS(failed))  # by the (run, state) index, per run
     elif spec.state == RunState.PAUSED:
-        query = query.where(UpdateRun.paused_at.is_null(False))
+        # waiting for a decision: paused, not aborted, and something of it has not ended
+        query = query.where(
+            UpdateRun.paused_at.is_null(False)
+            & UpdateRun.aborted_at.is_null()
+            & UpdateRun.id.in_(unfinished)
+        )
     words = spec.text.strip()
     if words:
         by_app = (

@@ -310,7 +310,7 @@ class OverviewFeed:
             runs = run_summaries(again) if again else []
             new_in = {r.run for r in shown if not table.knows(r.id)}
             targets = target_summaries(new_in) if new_in else None
-            standing = standings(ids)
+            standing = standings(sorted(set(ids) | ({run_id} if run_id is not None else set())))
             in_waves = [i for i in new_in if (st := standing.get(i)) and st.waves]
             waves = target_waves(in_waves) if in_waves else None
             seen_now = newest_revision(changed, seen)

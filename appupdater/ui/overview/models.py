@@ -20,7 +20,7 @@ from appupdater.core.rollout import Standing
 from appupdater.store.models import DeploymentState as S
 from appupdater.ui.icons import icon
 from appupdater.ui.overview.feed import DeploymentTable
-from appupdater.ui.overview.standing import status_text
+from appupdater.ui.overview.standing import open_work, status_text
 from appupdater.ui.overview.style import STATE_COLOUR, STATE_ICON
 from appupdater.ui.overview.wave_filter import NO_WAVE
 from appupdater.ui.tables import ListTableModel, ModelIndex
@@ -86,7 +86,7 @@ class RunsModel(ListTableModel[RunSummary]):
             standing = self.standings.get(run.id)
             if standing is not None and standing.aborted:
                 return STATE_COLOUR[S.CANCELLED]
-            if standing is not None and standing.paused:
+            if standing is not None and standing.paused and open_work(run.status):
                 return STATE_COLOUR[S.RETRYING]
             if run.status is RunStatus.COMPLETED_WITH_FAILURES:
                 return STATE_COLOUR[S.FAILED]

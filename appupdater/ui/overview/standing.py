@@ -44,6 +44,8 @@ def status_text(status: str, standing: Standing | None, now: datetime | None = N
     if standing.aborted:
         return f"aborted by {standing.aborted_by} ({status})"
     waves = wave_text(standing, now)
+    if standing.paused and not open_work(status):  # ended while paused: how it ended first
+        return f"{status} ({paused_text(standing)})"
     if standing.paused:  # the limit's reason names the wave already
         said = waves and standing.paused_by != LIMIT
         return paused_text(standing) + (f" · {waves}" if said else "")
@@ -52,6 +54,11 @@ def status_text(status: str, standing: Standing | None, now: datetime | None = N
     if waves:
         return f"{status} · {plural_waves(standing)}"
     return status
+
+
+def open_work(status: str) -> bool:
+    """Whether a run with this status still has deployments that have not ended."""
+    return status in (RunStatus.IN_PROGRESS, RunStatus.CONFIGURING)
 
 
 def plural_waves(standing: Standing) -> str:

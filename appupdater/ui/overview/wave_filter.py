@@ -15,12 +15,14 @@ class WaveFilter(QComboBox):
         self.setAccessibleName("Filter by wave")
         self.setVisible(False)
 
-    def offer(self, total: int) -> None:
+    def offer(self, total: int) -> bool:
         """Offer the waves of a run with `total` of them (0: all at once, hidden). The choice
-        stays while the number of waves does."""
+        stays while the number of waves does; True when it was dropped (the combo rebuilt
+        from a chosen wave), so the caller unfilters what it showed."""
         self.setVisible(bool(total))
         if self.count() == (total + 2 if total else 0):
-            return
+            return False
+        dropped = self.wave() is not None
         with QSignalBlocker(self):
             self.clear()
             if total:
@@ -28,6 +30,7 @@ class WaveFilter(QComboBox):
                 for wave in range(1, total + 1):
                     self.addItem(f"Wave {wave} (canary)" if wave == 1 else f"Wave {wave}", wave)
                 self.addItem("In no wave (scheduled)", NO_WAVE)
+        return dropped
 
     def wave(self) -> int | None:
         """The wave chosen (None: all; NO_WAVE: devices in none)."""

@@ -154,6 +154,7 @@ class OverviewWindow(QMainWindow):
         self.model.modelReset.connect(self._show_count)
         self.model.rowsInserted.connect(self._show_count)
 
+        self._poll_again = False  # a poll asked while a read was under way
         self.timer = QTimer(self)
         self.timer.setObjectName("overview-poll")
         self.timer.setInterval(interval_ms)
@@ -238,25 +239,34 @@ class OverviewWindow(QMainWindow):
             self.view.scrollToTop()  # a run opened starts at its top-left
             self.view.horizontalScrollBar().setValue(0)
             self.view.setColumnHidden(1, self.run_id is not None)  # the run: said above
-            self._update_actions()
             self._set_runs()
+            self._update_actions()
             self._refreshed()
+        self._poll_if_asked()
 
     def poll(self) -> None:
-        """Read what changed since the last look (nothing if a read is under way)."""
+        """Read what changed since the last look; if a read is under way, once it is done (an
+        action's outcome is shown at once, not a tick later)."""
         read = self.feed.changes()
         if read is not None:
+            self._poll_again = False
             self.tasks.submit(read, self._polled, self._poll_failed)
+        else:
+            self._poll_again = True
+
+    def _poll_if_asked(self) -> None:
+        if self._poll_again:
+            self.poll()
 
     def _polled(self, result: ChangesRead) -> None:
         moved = self.feed.take_changes(result)
-        if moved is None:
-            return
-        self.model.rows_changed(*moved)
-        self._set_runs()
-        self._refresh_details()
-        self._update_actions()
-        self._refreshed()
+        if moved is not None:
+            self.model.rows_changed(*moved)
+            self._set_runs()
+            self._refresh_details()
+            self._update_actions()
+            self._refreshed()
+        self._poll_if_asked()
 
     def _set_runs(self) -> None:
         self.runs_model.set_runs(self.feed.runs, self.feed.standings)
@@ -269,7 +279,8 @@ class OverviewWindow(QMainWindow):
         standing = self.feed.standings.get(self.run_id) if self.run_id is not None else None
         total = standing.waves.total if standing is not None and standing.waves else 0
         self.view.setColumnHidden(DeploymentsModel.WAVE, not total)
-        self.wave_filter.offer(total)
+        if self.wave_filter.offer(total):
+            self._filter_changed()
 
     def _refreshed(self) -> None:
         self._data_from = datetime.now()

@@ -29,6 +29,7 @@ from appupdater.errors import DatabaseError, SchemaTooNewError, SchemaTooOldErro
 from appupdater.store.models import (
     ALL_MODELS,
     ChangeCounter,
+    ConfigRevision,
     Deployment,
     Device,
     EngineInstance,
@@ -167,6 +168,34 @@ def _team_settings(database: peewee.Database) -> None:
     database.create_tables([TeamSetting])
 
 
+def _config_revisions(database: peewee.Database) -> None:
+    """Revisions of configurations: the table, each device's newest number, a run's rollback_of
+    and reason; every device gets revision 1, "migrated", holding its configuration as it is
+    (one bulk insert). Columns only where missing (see `_clock_free_leases`)."""
+    from appupdater.store.config_revisions import configured_maps, record_revisions
+
+    migrator = SchemaMigrator.from_database(database)
+    steps = []
+    for model, field in (
+        (Device, Device.config_revision),
+        (UpdateRun, UpdateRun.rollback_of),
+        (UpdateRun, UpdateRun.reason),
+    ):
+        table = model._meta.table_name
+        if field.column_name not in {column.name for column in database.get_columns(table)}:
+            steps.append(migrator.add_column(table, field.column_name, field))
+    migrate(*steps)
+    database.create_tables([ConfigRevision])
+    maps = configured_maps()
+    changed = {device_id: (0, config.configured) for device_id, config in maps.items()}
+    record_revisions(
+        changed, at=datetime.now(UTC), by=f"App Updater {__version__}", reason=MIGRATED
+    )
+
+
+MIGRATED = "migrated"  # the reason of the revision 1 that schema 10 gives every device
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema", _baseline),
     Migration(2, "cancel flag on deployments, engine instances", _engine_coordination),
@@ -181,6 +210,11 @@ MIGRATIONS: list[Migration] = [
     ),
     Migration(8, "rollouts in waves: strategy, pause and abort on runs, waves", _waves),
     Migration(9, "settings shared by a team (the default rollout strategy)", _team_settings),
+    Migration(
+        10,
+        "configuration revisions (every device's configuration becomes revision 1), rollbacks",
+        _config_revisions,
+    ),
 ]
 
 

@@ -90,11 +90,11 @@ def device_history(device_id: int) -> list[Revision]:
             Deployment.finished_at,
             Deployment.last_message,
         ).where((Deployment.device == device_id) & Deployment.run.in_(run_ids))
-        for d_id, run_id, state, finished, message in tuples(
+        for d_id, by_run, state, finished, message in tuples(
             pushed.order_by(Deployment.id), tuple[int, int, str, datetime | None, str]
         ):
-            deployments.setdefault(run_id, []).append(
-                RevisionDeployment(d_id, run_id, DeploymentState(state), finished, message)
+            deployments.setdefault(by_run, []).append(
+                RevisionDeployment(d_id, by_run, DeploymentState(state), finished, message)
             )
     catalog = load_catalog()
     by_number: dict[int, ConfigMap] = {}

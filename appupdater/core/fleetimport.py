@@ -23,8 +23,9 @@ from appupdater.core.fleetchecks import Problems
 # export lives in fleetexport; these two names stay here for callers written before the split
 from appupdater.core.fleetexport import export_file, fleet_document
 from appupdater.core.fleetfile import Fleet, ModuleSpec, read_fleet
-from appupdater.core.versions import order_key
+from appupdater.core.versions import VersionKey, order_key, parse_version
 from appupdater.core.words import plural
+from appupdater.errors import VersionError
 from appupdater.heap import gc_paused
 from appupdater.store.bulk import insert_rows, update_rows
 from appupdater.store.config_revisions import configured_maps, record_revisions
@@ -66,8 +67,9 @@ class ImportSummary:
         ]
         text = ", ".join(f"{plural(n, what)} {how}" for n, what, how in parts if n)
         if self.configurations_kept:
+            kept = plural(self.configurations_kept, "configured version")
             text += (
-                f"{'; ' if text else ''}{plural(self.configurations_kept, 'configured version')} kept where the "
+                f"{'; ' if text else ''}{kept} kept where the "
                 "file gives an earlier one or none (configurations are never downgraded; roll "
                 "back or revert instead)"
             )
@@ -269,7 +271,7 @@ def _write_device_apps(
             query, tuple[int, int, int, int | None, int | None]
         )
     }
-    order = {i: order_key(text) for versions in stored.values() for text, i in versions.items()}
+    order = {i: _key(text) for versions in stored.values() for text, i in versions.items()}
     new_rows: list[tuple[int, int, int | None, int | None]] = []
     changed_rows: list[tuple[int | None, int | None, int]] = []
     revised: dict[int, tuple[int, dict[int, int]]] = {}
@@ -285,7 +287,7 @@ def _write_device_apps(
             installed = versions[state.installed] if state.installed else None
             app_id = apps[app_name]
             held = before.get(app_id)
-            if held is not None and (configured is None or order[configured] < order[held]):
+            if held is not None and (configured is None or _earlier(order, configured, held)):
                 kept += configured != held
                 configured = held  # never downgraded, never cleared
             if configured is not None:
@@ -305,6 +307,20 @@ def _write_device_apps(
     update_rows(DeviceApp, (DeviceApp.configured, DeviceApp.installed), changed_rows)
     record_revisions(revised, at=utcnow(), by=getpass.getuser(), reason=f"import of {file}")
     return len(new_rows) + len(changed_rows), kept
+
+
+def _key(text: str) -> VersionKey | None:
+    """A stored version's precedence; None for one stored before the rules were strict."""
+    try:
+        return parse_version(text).key
+    except VersionError:
+        return None
+
+
+def _earlier(order: dict[int, VersionKey | None], a: int, b: int) -> bool:
+    """Whether version `a` precedes `b` (never judged for a version that does not parse)."""
+    ka, kb = order[a], order[b]
+    return ka is not None and kb is not None and ka < kb
 
 
 __all__ = [

@@ -30,7 +30,14 @@ from collections.abc import Iterable, Mapping
 
 from appupdater.core.catalog import Catalog, load_catalog
 from appupdater.core.pending import pending_deployments
-from appupdater.core.planning import DeviceInfo, Plan, PlanTarget, SkippedTarget, module_changes
+from appupdater.core.planning import (
+    DeviceInfo,
+    ModuleChange,
+    Plan,
+    PlanTarget,
+    SkippedTarget,
+    module_changes,
+)
 from appupdater.errors import PlanError
 from appupdater.heap import gc_paused
 from appupdater.store.config_revisions import decode
@@ -128,7 +135,7 @@ class _Builder:
             )
 
     def plan(self, reason: str, rollback_of: int | None) -> Plan:
-        diffs: dict[tuple[int, int], tuple] = {}
+        diffs: dict[tuple[int, int], tuple[ModuleChange, ...]] = {}
         drifted: dict[int, list[PlanTarget]] = {}
         for target in self.targets:
             for key, before in (

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from appupdater.core.catalog import load_catalog
 from appupdater.core.pending import supersede
@@ -261,7 +262,7 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
             )
             .where(Target.run == run_id)
         )
-        rows = list(tuples(query, TargetRow))
+        rows = cast("list[TargetRow]", list(query.tuples()))
         stale = moved_since_planned(rows) if reason is not None else set()
         catalog = load_catalog()
         versions = catalog.versions

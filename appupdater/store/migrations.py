@@ -174,10 +174,15 @@ def _config_revisions(database: peewee.Database) -> None:
     (one bulk insert). Columns only where missing (see `_clock_free_leases`)."""
     from appupdater.store.config_revisions import configured_maps, record_revisions
 
+    if "config_revision" not in {column.name for column in database.get_columns("device")}:
+        # by hand: playhouse's SQLite migrator makes a NOT NULL column by rebuilding the table,
+        # and dropping `device` would delete its rows' device_app rows (foreign keys cascade)
+        database.execute_sql(  # type: ignore[no-untyped-call]
+            "ALTER TABLE device ADD COLUMN config_revision INTEGER NOT NULL DEFAULT 0"
+        )
     migrator = SchemaMigrator.from_database(database)
     steps = []
     for model, field in (
-        (Device, Device.config_revision),
         (UpdateRun, UpdateRun.rollback_of),
         (UpdateRun, UpdateRun.reason),
     ):
@@ -187,7 +192,7 @@ def _config_revisions(database: peewee.Database) -> None:
     migrate(*steps)
     database.create_tables([ConfigRevision])
     maps = configured_maps()
-    changed = {device_id: (0, config.configured) for device_id, config in maps.items()}
+    changed = {d: (0, config.configured) for d, config in maps.items() if config.number == 0}
     record_revisions(
         changed, at=datetime.now(UTC), by=f"App Updater {__version__}", reason=MIGRATED
     )

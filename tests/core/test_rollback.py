@@ -137,7 +137,7 @@ def test_rollback_of_a_rollback_restores_the_runs_versions(three_presses):
     run_id = run([Selection("line-monitor", "2.0.0"), Selection("edge-gateway")])
     after_run = snapshot()
     rollback_id, _ = roll_back(run_id)
-    again, plan = roll_back(rollback_id)
+    _, plan = roll_back(rollback_id)
     assert plan.reason == f"rollback of run #{rollback_id}"
     assert snapshot() == after_run
     assert [r.number for r in device_history(device_id("press-01"))] == [4, 3, 2, 1]

@@ -305,7 +305,9 @@ def _write_device_apps(
         new_rows,
     )
     update_rows(DeviceApp, (DeviceApp.configured, DeviceApp.installed), changed_rows)
-    record_revisions(revised, at=utcnow(), by=getpass.getuser(), reason=f"import of {file}")
+    record_revisions(
+        revised, at=utcnow(), by=getpass.getuser(), reason=f"import of {Path(file).name}"
+    )
     return len(new_rows) + len(changed_rows), kept
 
 

@@ -191,7 +191,7 @@ def plan_rollback(run_id: int, device_ids: Iterable[int] | None = None) -> Plan:
             f"run #{run_id} has not changed any configuration yet: there is nothing to roll back"
         )
     with gc_paused():
-        devices = Target.select(Target.device).where(Target.run == run_id)
+        devices = Target.select(Target.device).distinct().where(Target.run == run_id)
         if device_ids is not None:
             devices = devices.where(Target.device.in_(list(device_ids)))
         fleet = _Fleet(devices)

@@ -47,7 +47,7 @@ def write_run_revisions(
     run's devices). Call it inside the step's transaction."""
     if not changed:
         return 0
-    devices = Target.select(Target.device).where(Target.run == run_id)
+    devices = Target.select(Target.device).distinct().where(Target.run == run_id)
     maps = configured_maps(devices)
     entries = {d: (maps[d].number, maps[d].configured) for d in changed}
     return record_revisions(entries, at=now, by=by, reason=reason, run_id=run_id)

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -299,6 +300,32 @@ def _ensure(database: peewee.Database, *, upgrade: bool) -> Migrated | None:
     if not upgrade:
         raise SchemaTooOldError(_too_old(database, current))
     backup = backup_before_migration(database, current)
+    with _foreign_keys_off(database):
+        _migrate(database, current, backup)
+    return Migrated(current, latest, backup)
+
+
+@contextmanager
+def _foreign_keys_off(database: peewee.Database) -> Iterator[None]:
+    """SQLite: foreign keys off while the steps run. playhouse's SQLite migrator rebuilds a
+    table to add a NOT NULL column (copy, drop, rename), and with foreign keys on, dropping the
+    old table deletes its children's rows (ON DELETE CASCADE): schema 8 lost every target and
+    deployment that way. The pragma cannot change inside a transaction, so it is set around
+    them; the keys are checked afterwards."""
+    if not isinstance(database, peewee.SqliteDatabase):
+        yield
+        return
+    database.execute_sql("PRAGMA foreign_keys = OFF")  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        database.execute_sql("PRAGMA foreign_keys = ON")  # type: ignore[no-untyped-call]
+    broken = database.execute_sql("PRAGMA foreign_key_check").fetchall()  # type: ignore[no-untyped-call]
+    if broken:
+        raise DatabaseError(f"the migrated database has {len(broken)} broken references")
+
+
+def _migrate(database: peewee.Database, current: int, backup: Path | None) -> None:
     for step in pending_steps(current):
         try:
             with database.atomic():
@@ -317,7 +344,6 @@ def _ensure(database: peewee.Database, *, upgrade: bool) -> Migrated | None:
                 f"({step.description}) failed: {exc}{where}"
             ) from exc
         log.info("migrated schema to version %d (%s)", step.version, step.description)
-    return Migrated(current, latest, backup)
 
 
 def _too_new(database: peewee.Database, current: int) -> str:

@@ -6,7 +6,8 @@ Prints name=value lines: import_s (setup), plan_s, create_run_s (every affected 
 deploying now), apply_s (its configuration applied: configured versions, deployments, the
 earlier runs' waiting deployments superseded, a revision per changed device), rollback_plan_s
 (planning the rollback of that run: each device back to its revision before it),
-rollback_create_s (recording the rollback run), rollback_apply_s, raw_insert_ratio (create_run_s over plain
+rollback_create_s (recording the rollback run), rollback_apply_s (its configuration step, which
+also supersedes the run's deployments still queued), raw_insert_ratio (create_run_s over plain
 sqlite3.executemany of the same rows into the same tables; SQLite only), targets, peak_rss_mb.
 
 `--database` (see bench/databases.py): a temporary SQLite file by default; `pg` starts a

@@ -4,7 +4,10 @@
 
 Prints name=value lines: import_s (setup), plan_s, create_run_s (every affected device
 deploying now), apply_s (its configuration applied: configured versions, deployments, the
-earlier runs' waiting deployments superseded), raw_insert_ratio (create_run_s over plain
+earlier runs' waiting deployments superseded, a revision per changed device), rollback_plan_s
+(planning the rollback of that run: each device back to its revision before it),
+rollback_create_s (recording the rollback run), rollback_apply_s (its configuration step, which
+also supersedes the run's deployments still queued), raw_insert_ratio (create_run_s over plain
 sqlite3.executemany of the same rows into the same tables; SQLite only), targets, peak_rss_mb.
 
 `--database` (see bench/databases.py): a temporary SQLite file by default; `pg` starts a
@@ -26,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from appupdater.core.fleetfile import DeviceAppSpec
 from appupdater.core.fleetimport import import_fleet
 from appupdater.core.planning import Selection, plan_update
+from appupdater.core.rollback import plan_rollback
 from appupdater.core.runs import TARGET_FIELDS, apply_configuration, create_run
 from appupdater.demo.fleet import demo_fleet
 from appupdater.store.db import close_database, open_database
@@ -69,7 +73,8 @@ def raw_insert_seconds(path: Path, plan, run_columns) -> float:
         start = time.perf_counter()
         connection.execute("BEGIN IMMEDIATE")
         cursor = connection.execute(
-            "INSERT INTO update_run (approved_by, approved_at, note) VALUES (?, ?, ?)",
+            "INSERT INTO update_run (approved_by, approved_at, note, accepted_failures) "
+            "VALUES (?, ?, ?, 0)",
             ("bench", now, ""),
         )
         run_id = cursor.lastrowid
@@ -117,6 +122,18 @@ def main() -> None:
         apply_configuration(run_id)
         apply_s = time.perf_counter() - start
 
+        start = time.perf_counter()
+        rollback = plan_rollback(run_id)
+        rollback_plan_s = time.perf_counter() - start
+
+        start = time.perf_counter()
+        rollback_id = create_run(rollback, approved_by="bench")
+        rollback_create_s = time.perf_counter() - start
+
+        start = time.perf_counter()
+        apply_configuration(rollback_id)
+        rollback_apply_s = time.perf_counter() - start
+
         columns = [field.column_name for field in TARGET_FIELDS]
         path = db.obj.database  # the SQLite file, whether given as a path or a sqlite:// URL
         close_database()
@@ -130,6 +147,10 @@ def main() -> None:
     print(f"plan_s={plan_s:.3f}")
     print(f"create_run_s={create_run_s:.3f}")
     print(f"apply_s={apply_s:.3f}")
+    print(f"rollback_targets={len(rollback.targets)}")
+    print(f"rollback_plan_s={rollback_plan_s:.3f}")
+    print(f"rollback_create_s={rollback_create_s:.3f}")
+    print(f"rollback_apply_s={rollback_apply_s:.3f}")
     if raw_s is not None:
         print(f"raw_insert_s={raw_s:.3f}")
         print(f"raw_insert_ratio={create_run_s / raw_s:.2f}")

@@ -177,6 +177,8 @@ def test_update_records_a_run_like_the_wizard(capsys, database):
             "wave": None,
             "paused": None,
             "aborted": None,
+            "rollback_of": None,
+            "reason": None,
         }
     ]
     [deployment] = status["deployments"]

@@ -199,6 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--yes", action="store_true", help="migrate without asking")
 
+    from appupdater.cli.revisionverbs import add_parsers as add_revision_verbs
+
+    add_revision_verbs(verbs)  # history, rollback, revert
+
     p = verbs.add_parser("status", help="runs and deployments with their states")
     p.add_argument("--run", type=int, metavar="ID")
     p.add_argument("--json", action="store_true", help="print JSON")

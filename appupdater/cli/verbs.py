@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from appupdater.cli.migrate import cmd_migrate
+from appupdater.cli.revisionverbs import REVISION_VERBS
 from appupdater.cli.runverbs import RUN_VERBS
 from appupdater.cli.settings_verb import SETTINGS_VERBS
 from appupdater.errors import AppUpdaterError
@@ -317,4 +318,5 @@ VERBS = {
     "uninstall-desktop": cmd_uninstall_desktop,
     **RUN_VERBS,
     **SETTINGS_VERBS,
+    **REVISION_VERBS,
 }

@@ -2,10 +2,17 @@
 
 Names are the keys: an import adds what is new and updates what differs, and never deletes.
 Importing the same file twice changes nothing the second time.
+
+Configurations follow the rules of runs: an import never sets a configured version earlier than
+the stored one, nor clears one (the stored version is kept and counted in
+`configurations_kept`; only a rollback or a revert goes back). Every device whose configured
+map the import changed, and every new device, gets a revision "import of FILE" in the import's
+transaction (see store/config_revisions.py).
 """
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +23,14 @@ from appupdater.core.fleetchecks import Problems
 # export lives in fleetexport; these two names stay here for callers written before the split
 from appupdater.core.fleetexport import export_file, fleet_document
 from appupdater.core.fleetfile import Fleet, ModuleSpec, read_fleet
-from appupdater.core.versions import order_key
+from appupdater.core.versions import VersionKey, order_key, parse_version
 from appupdater.core.words import plural
+from appupdater.errors import VersionError
 from appupdater.heap import gc_paused
 from appupdater.store.bulk import insert_rows, update_rows
+from appupdater.store.config_revisions import configured_maps, record_revisions
 from appupdater.store.db import writing
+from appupdater.store.fields import utcnow
 from appupdater.store.models import Application, AppVersion, Device, DeviceApp, Labels, Module
 from appupdater.store.rows import tuples
 
@@ -37,13 +47,15 @@ class ImportSummary:
     devices_added: int = 0
     devices_changed: int = 0
     device_versions_changed: int = 0
+    # configured versions the file gives earlier than (or without) the stored one: kept
+    configurations_kept: int = 0
 
     @property
     def changed_anything(self) -> bool:
-        return any(vars(self).values())
+        return any(v for k, v in vars(self).items() if k != "configurations_kept")
 
     def describe(self) -> str:
-        if not self.changed_anything:
+        if not self.changed_anything and not self.configurations_kept:
             return "nothing to change: the database already matches the file"
         parts = [
             (self.applications_added, "application", "added"),
@@ -53,7 +65,15 @@ class ImportSummary:
             (self.devices_changed, "device", "changed"),
             (self.device_versions_changed, "device application version", "set"),
         ]
-        return ", ".join(f"{plural(n, what)} {how}" for n, what, how in parts if n)
+        text = ", ".join(f"{plural(n, what)} {how}" for n, what, how in parts if n)
+        if self.configurations_kept:
+            kept = plural(self.configurations_kept, "configured version")
+            text += (
+                f"{'; ' if text else ''}{kept} kept where the "
+                "file gives an earlier one or none (configurations are never downgraded; roll "
+                "back or revert instead)"
+            )
+        return text
 
 
 def import_file(path: str | Path, progress: Progress | None = None) -> ImportSummary:
@@ -80,10 +100,10 @@ def _import(fleet: Fleet, problems: Problems, progress: Progress | None) -> Impo
         apps_added, versions_added, versions_changed = _write_catalog(fleet, apps, stored)
         report("devices", 0, len(fleet.devices))
         devices_added, devices_changed = _write_devices(fleet)
-        states = _write_device_apps(fleet, apps, stored)
+        states, kept = _write_device_apps(fleet, apps, stored, problems.file)
         report("devices", len(fleet.devices), len(fleet.devices))
     return ImportSummary(
-        apps_added, versions_added, versions_changed, devices_added, devices_changed, states
+        apps_added, versions_added, versions_changed, devices_added, devices_changed, states, kept
     )
 
 
@@ -231,8 +251,12 @@ def _write_devices(fleet: Fleet) -> tuple[int, int]:
 
 
 def _write_device_apps(
-    fleet: Fleet, apps: dict[str, int], stored: dict[str, dict[str, int]]
-) -> int:
+    fleet: Fleet, apps: dict[str, int], stored: dict[str, dict[str, int]], file: str
+) -> tuple[int, int]:
+    """Write the devices' application versions; returns (rows changed, configured versions
+    kept because the file's is earlier or missing). Writes the revisions of the changed
+    configurations."""
+    maps = configured_maps()
     device_ids = dict(tuples(Device.select(Device.name, Device.id), tuple[str, int]))
     query = DeviceApp.select(
         DeviceApp.id,
@@ -247,27 +271,58 @@ def _write_device_apps(
             query, tuple[int, int, int, int | None, int | None]
         )
     }
+    order = {i: _key(text) for versions in stored.values() for text, i in versions.items()}
     new_rows: list[tuple[int, int, int | None, int | None]] = []
     changed_rows: list[tuple[int | None, int | None, int]] = []
+    revised: dict[int, tuple[int, dict[int, int]]] = {}
+    kept = 0
     for spec in fleet.devices:
         device_id = device_ids[spec.name]
+        config = maps.get(device_id)
+        before = config.configured if config is not None else {}
+        after = dict(before)
         for app_name, state in spec.applications.items():
             versions = stored[app_name]
             configured = versions[state.configured] if state.configured else None
             installed = versions[state.installed] if state.installed else None
             app_id = apps[app_name]
+            held = before.get(app_id)
+            if held is not None and (configured is None or _earlier(order, configured, held)):
+                kept += configured != held
+                configured = held  # never downgraded, never cleared
+            if configured is not None:
+                after[app_id] = configured
             current = existing.get((device_id, app_id))
             if current is None:
                 new_rows.append((device_id, app_id, configured, installed))
             elif (current[1], current[2]) != (configured, installed):
                 changed_rows.append((configured, installed, current[0]))
+        if config is None or config.number == 0 or after != before:
+            revised[device_id] = (config.number if config else 0, after)
     insert_rows(
         DeviceApp,
         (DeviceApp.device, DeviceApp.application, DeviceApp.configured, DeviceApp.installed),
         new_rows,
     )
     update_rows(DeviceApp, (DeviceApp.configured, DeviceApp.installed), changed_rows)
-    return len(new_rows) + len(changed_rows)
+    record_revisions(
+        revised, at=utcnow(), by=getpass.getuser(), reason=f"import of {Path(file).name}"
+    )
+    return len(new_rows) + len(changed_rows), kept
+
+
+def _key(text: str) -> VersionKey | None:
+    """A stored version's precedence; None for one stored before the rules were strict."""
+    try:
+        return parse_version(text).key
+    except VersionError:
+        return None
+
+
+def _earlier(order: dict[int, VersionKey | None], a: int, b: int) -> bool:
+    """Whether version `a` precedes `b` (never judged for a version that does not parse)."""
+    ka, kb = order[a], order[b]
+    return ka is not None and kb is not None and ka < kb
 
 
 __all__ = [

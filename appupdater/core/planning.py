@@ -125,6 +125,13 @@ class Plan:
     # those targets (few, usually: what differs when a device is deployed)
     drifted: dict[int, list[PlanTarget]] = field(default_factory=dict)
     versions: Mapping[int, VersionInfo] = field(default_factory=dict)  # the catalog's, by id
+    # a restoring plan (core/rollback.py): the run it rolls back (None for a revert or an
+    # ordinary update), and the reason its revisions will give ("rollback of run #12", "revert
+    # to revision 3"); None for an ordinary update. Its targets' versions may differ per device
+    # and may be earlier than the from version; `selections` then holds each application once,
+    # with the version most of its targets go to.
+    rollback_of: int | None = None
+    reason: str | None = None
 
     def changes(self, target: PlanTarget) -> tuple[ModuleChange, ...]:
         """The configuration's change: from the from version to the target."""

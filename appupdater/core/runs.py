@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from appupdater.core.catalog import load_catalog
-from appupdater.core.events import Event, log_events
 from appupdater.core.pending import supersede
 from appupdater.core.planning import Plan
+from appupdater.core.run_log import log_creation
+from appupdater.core.run_revisions import TargetRow, moved_since_planned, write_run_revisions
 from appupdater.core.waves import Strategy, assign
 from appupdater.errors import RunError
 from appupdater.heap import gc_paused
@@ -32,7 +34,7 @@ from appupdater.store.models import (
     UpdateRun,
 )
 from appupdater.store.revisions import next_revision
-from appupdater.store.rows import sql_rows, tuples
+from appupdater.store.rows import one, tuples
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,14 @@ def create_run(
     wave_of = resolve_waves(names, chosen_actions, strategy, waves)
     stored = stored_strategy(strategy, wave_of)
     with gc_paused(), writing():
-        run = UpdateRun.create(approved_by=approved_by, approved_at=now, note=note, strategy=stored)
+        run = UpdateRun.create(
+            approved_by=approved_by,
+            approved_at=now,
+            note=note,
+            strategy=stored,
+            rollback_of=plan.rollback_of,
+            reason=plan.reason,
+        )
         RunApplication.insert_many(
             [(run.id, app.id, version.id) for app, version in plan.selections],
             fields=[RunApplication.run, RunApplication.application, RunApplication.to_version],
@@ -209,12 +218,20 @@ class Applied:
     configurations_updated: int
     deployments_created: int
     already_applied: bool = False  # or being applied by another process at this moment
+    # devices of a restoring run skipped: configured otherwise since the run was planned
+    skipped: int = 0
 
 
 def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
     """Set the configured versions of the run's targets and create its deployments, once.
 
     A device whose configuration meanwhile moved past the target keeps it (never downgrade).
+    A restoring run (a rollback or a revert: `UpdateRun.reason` set) is the one exception: it
+    sets exactly its targets' versions, earlier ones too, but only on a device whose
+    configuration is still what the run was planned from (each target's from version,
+    re-checked here, in the transaction); any other device is skipped whole (no configuration
+    change, no deployment) and logged. Every device whose configuration changed gets a new
+    revision (reason "run #N", or the run's reason), in the same transaction.
     Several engines may try at once: the first marks the run as configured (a conditional
     update, in the transaction that applies it), the others skip it.
     """
@@ -222,6 +239,10 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
     with writing():
         if not _take_run(run_id, now):
             return Applied(0, 0, already_applied=True)
+        by, reason = one(
+            UpdateRun.select(UpdateRun.approved_by, UpdateRun.reason).where(UpdateRun.id == run_id),
+            tuple[str, str | None],
+        )
         query = (
             Target.select(
                 Target.device,
@@ -232,6 +253,7 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
                 Target.wave,
                 DeviceApp.id,
                 DeviceApp.configured,
+                Target.from_version,
             )
             .join(
                 DeviceApp,
@@ -240,27 +262,35 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
             )
             .where(Target.run == run_id)
         )
-        rows = list(
-            tuples(query, tuple[int, int, int, str, datetime | None, int | None, int, int | None])
-        )
+        rows = cast("list[TargetRow]", list(query.tuples()))
+        stale = moved_since_planned(rows) if reason is not None else set()
         catalog = load_catalog()
         versions = catalog.versions
         updates = []
+        changed: dict[int, dict[int, int]] = {}
         deploy: dict[int, tuple[str, datetime | None]] = {}
         wave_of: dict[int, int] = {}
         for (
             device_id,
-            _app,
+            app_id,
             to_id,
             action,
             scheduled_at,
             wave,
             device_app_id,
             configured_id,
+            _from,
         ) in rows:
+            if device_id in stale:
+                continue
             current = versions.get(configured_id) if configured_id is not None else None
-            if current is None or current.parsed.key < versions[to_id].parsed.key:
+            if (
+                current is None
+                or current.parsed.key < versions[to_id].parsed.key
+                or (reason is not None and configured_id != to_id)
+            ):
                 updates.append((to_id, device_app_id))
+                changed.setdefault(device_id, {})[app_id] = to_id
             if action != DeployAction.NONE:
                 deploy.setdefault(device_id, (action, scheduled_at))
             if wave is not None:
@@ -271,6 +301,7 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
                 UpdateRun.id == run_id
             ).execute()
         update_rows(DeviceApp, [DeviceApp.configured], updates)
+        write_run_revisions(run_id, changed, now, by, reason or f"run #{run_id}")
         stamp = to_db_time(now)
         revision = next_revision() if deploy else 0
         replaced = {
@@ -315,8 +346,8 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
             ignore=True,
         )
         held = {d: w for d, w in wave_of.items() if w != first_wave}
-        _log_creation(run_id, now, deploy, replaced, held)
-    return Applied(len(updates), len(deployment_rows))
+        log_creation(run_id, now, deploy, replaced, held)
+    return Applied(len(updates), len(deployment_rows), skipped=len(stale))
 
 
 def _take_run(run_id: int, now: datetime) -> bool:
@@ -332,43 +363,3 @@ def _take_run(run_id: int, now: datetime) -> bool:
         if not list(tuples(locked, tuple[int])):
             return False
     return bool(UpdateRun.update(configured_at=now).where(mine).execute())
-
-
-def _log_creation(
-    run_id: int,
-    now: datetime,
-    deploy: Mapping[int, tuple[str, datetime | None]],
-    replaced: Mapping[int, int],
-    held: Mapping[int, int],
-) -> None:
-    """One event per new deployment of the run, written in SQL to stay fast for big runs:
-    only the ids are read back (raw), what each says comes from `deploy` (device → action and
-    time, as just written); `replaced` maps a device to the earlier run whose waiting
-    deployment this one superseded."""
-    message = "configuration updated; deployment created"
-    sql, params = (
-        Deployment.select(Deployment.id, Deployment.device).where(Deployment.run == run_id).sql()
-    )
-    texts: dict[tuple[tuple[str, datetime | None], int | None], str] = {}
-    events = []
-    for deployment_id, device_id in sql_rows(sql, params, tuple[int, int]):
-        chosen = deploy.get(device_id)
-        if chosen is None:  # not one this call created
-            continue
-        wave = held.get(device_id)
-        key = (chosen, wave)
-        text = texts.get(key)
-        if text is None:
-            action, scheduled_at = chosen
-            text = texts[key] = (
-                f"{message}, held until wave {wave} opens"
-                if wave is not None
-                else f"{message}, queued to deploy now"
-                if action == DeployAction.NOW
-                else f"{message}, scheduled for {scheduled_at:%Y-%m-%d %H:%M} UTC"
-            )
-        earlier = replaced.get(device_id)
-        if earlier is not None:
-            text += f"; it replaces the waiting deployment of run #{earlier}"
-        events.append((deployment_id, Event.info(now, text)))
-    log_events(events)

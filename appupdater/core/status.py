@@ -48,6 +48,8 @@ class RunEntry(TypedDict):
     wave: WaveEntry | None
     paused: PausedEntry | None
     aborted: DecisionEntry | None
+    rollback_of: int | None  # the run a rollback run undoes
+    reason: str | None  # a restoring run's: "rollback of run #12", "revert to revision 3"
 
 
 class DeploymentEntry(TypedDict):
@@ -77,7 +79,8 @@ class StatusDocument(TypedDict):
 
 def status_document(run_id: int | None = None) -> StatusDocument:
     """``{"runs": [{id, status, approved_by, approved_at, counts, strategy, wave, paused,
-    aborted}], "deployments": [{id, run, device, state, phase, progress, attempts, message,
+    aborted, rollback_of, reason}],
+    "deployments": [{id, run, device, state, phase, progress, attempts, message,
     action, wave, scheduled_at, started_at, finished_at, next_attempt_at}]}``, newest run
     first, deployments by run and device."""
     runs = UpdateRun.select().order_by(UpdateRun.id.desc())
@@ -92,6 +95,8 @@ def status_document(run_id: int | None = None) -> StatusDocument:
             "approved_at": r.approved_at.isoformat(),
             "counts": dict(sorted(counts.get(r.id, {}).items())),
             **_decisions(r),
+            "rollback_of": r.rollback_of,
+            "reason": r.reason,
         }
         for r in runs
     ]
@@ -261,8 +266,9 @@ def status_text(document: StatusDocument) -> Iterator[str]:
     for run in document["runs"]:
         counts = ", ".join(f"{n} {state}" for state, n in run["counts"].items()) or "no deployments"
         when = run["approved_at"][:16].replace("T", " ")
+        why = f" ({run['reason']})" if run["reason"] else ""
         yield (
-            f"run {run['id']} ({run['approved_by']}, {when} UTC): {run['status']}"
+            f"run {run['id']}{why} ({run['approved_by']}, {when} UTC): {run['status']}"
             f"{_run_decisions_text(run)} — {counts}\n"
         )
     shown = [d for d in document["deployments"] if d["state"] not in ("succeeded",)]

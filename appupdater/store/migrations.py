@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from appupdater.errors import DatabaseError, SchemaTooNewError, SchemaTooOldErro
 from appupdater.store.models import (
     ALL_MODELS,
     ChangeCounter,
+    ConfigRevision,
     Deployment,
     Device,
     EngineInstance,
@@ -167,6 +169,39 @@ def _team_settings(database: peewee.Database) -> None:
     database.create_tables([TeamSetting])
 
 
+def _config_revisions(database: peewee.Database) -> None:
+    """Revisions of configurations: the table, each device's newest number, a run's rollback_of
+    and reason; every device gets revision 1, "migrated", holding its configuration as it is
+    (one bulk insert). Columns only where missing (see `_clock_free_leases`)."""
+    from appupdater.store.config_revisions import configured_maps, record_revisions
+
+    if "config_revision" not in {column.name for column in database.get_columns("device")}:
+        # by hand: playhouse's SQLite migrator makes a NOT NULL column by rebuilding the table,
+        # and dropping `device` would delete its rows' device_app rows (foreign keys cascade)
+        database.execute_sql(  # type: ignore[no-untyped-call]
+            "ALTER TABLE device ADD COLUMN config_revision INTEGER NOT NULL DEFAULT 0"
+        )
+    migrator = SchemaMigrator.from_database(database)
+    steps = []
+    for model, field in (
+        (UpdateRun, UpdateRun.rollback_of),
+        (UpdateRun, UpdateRun.reason),
+    ):
+        table = model._meta.table_name
+        if field.column_name not in {column.name for column in database.get_columns(table)}:
+            steps.append(migrator.add_column(table, field.column_name, field))
+    migrate(*steps)
+    database.create_tables([ConfigRevision])
+    maps = configured_maps()
+    changed = {d: (0, config.configured) for d, config in maps.items() if config.number == 0}
+    record_revisions(
+        changed, at=datetime.now(UTC), by=f"App Updater {__version__}", reason=MIGRATED
+    )
+
+
+MIGRATED = "migrated"  # the reason of the revision 1 that schema 10 gives every device
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema", _baseline),
     Migration(2, "cancel flag on deployments, engine instances", _engine_coordination),
@@ -181,6 +216,11 @@ MIGRATIONS: list[Migration] = [
     ),
     Migration(8, "rollouts in waves: strategy, pause and abort on runs, waves", _waves),
     Migration(9, "settings shared by a team (the default rollout strategy)", _team_settings),
+    Migration(
+        10,
+        "configuration revisions (every device's configuration becomes revision 1), rollbacks",
+        _config_revisions,
+    ),
 ]
 
 
@@ -260,6 +300,32 @@ def _ensure(database: peewee.Database, *, upgrade: bool) -> Migrated | None:
     if not upgrade:
         raise SchemaTooOldError(_too_old(database, current))
     backup = backup_before_migration(database, current)
+    with _foreign_keys_off(database):
+        _migrate(database, current, backup)
+    return Migrated(current, latest, backup)
+
+
+@contextmanager
+def _foreign_keys_off(database: peewee.Database) -> Iterator[None]:
+    """SQLite: foreign keys off while the steps run. playhouse's SQLite migrator rebuilds a
+    table to add a NOT NULL column (copy, drop, rename), and with foreign keys on, dropping the
+    old table deletes its children's rows (ON DELETE CASCADE): schema 8 lost every target and
+    deployment that way. The pragma cannot change inside a transaction, so it is set around
+    them; the keys are checked afterwards."""
+    if not isinstance(database, peewee.SqliteDatabase):
+        yield
+        return
+    database.execute_sql("PRAGMA foreign_keys = OFF")  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        database.execute_sql("PRAGMA foreign_keys = ON")  # type: ignore[no-untyped-call]
+    broken = database.execute_sql("PRAGMA foreign_key_check").fetchall()  # type: ignore[no-untyped-call]
+    if broken:
+        raise DatabaseError(f"the migrated database has {len(broken)} broken references")
+
+
+def _migrate(database: peewee.Database, current: int, backup: Path | None) -> None:
     for step in pending_steps(current):
         try:
             with database.atomic():
@@ -278,7 +344,6 @@ def _ensure(database: peewee.Database, *, upgrade: bool) -> Migrated | None:
                 f"({step.description}) failed: {exc}{where}"
             ) from exc
         log.info("migrated schema to version %d (%s)", step.version, step.description)
-    return Migrated(current, latest, backup)
 
 
 def _too_new(database: peewee.Database, current: int) -> str:

@@ -84,6 +84,8 @@ class Device(BaseModel):
     token = peewee.TextField(null=True)  # the agent's bearer token: never shown or exported
     online = peewee.BooleanField(default=True)
     last_seen_at = UTCDateTimeField(null=True)
+    # the number of its newest `ConfigRevision` (0: none yet); bumped with every new revision
+    config_revision = peewee.IntegerField(default=0)
 
 
 class DeviceApp(BaseModel):
@@ -126,6 +128,12 @@ class UpdateRun(BaseModel):
     resumed_by = peewee.CharField(null=True)
     aborted_at = UTCDateTimeField(null=True)
     aborted_by = peewee.CharField(null=True)
+    # a rollback run: the run it undoes (see core/rollback.py and docs/rollback.md)
+    rollback_of = peewee.IntegerField(null=True)
+    # why a restoring run (a rollback, a revert) changes configurations: "rollback of run #12",
+    # "revert to revision 3", written into its revisions; None for an ordinary run ("run #N").
+    # Only a run with a reason may set a configuration to an earlier version.
+    reason = peewee.TextField(null=True)
 
 
 class RunApplication(BaseModel):
@@ -272,6 +280,25 @@ class EngineInstance(BaseModel):
     beat = peewee.BigIntegerField(default=0)
 
 
+class ConfigRevision(BaseModel):
+    """One numbered, immutable version of a device's whole configured map, with who, when and
+    why (see store/config_revisions.py). Numbers count 1, 2, … per device; `Device.config_revision`
+    is the newest. `configured` maps application id (text, as JSON keys are) to version id."""
+
+    id = peewee.AutoField()
+    device = peewee.ForeignKeyField(Device, on_delete="CASCADE")
+    number = peewee.IntegerField()
+    replaced = peewee.IntegerField(null=True)  # the number before it; None for revision 1
+    at = UTCDateTimeField(default=utcnow)
+    by = peewee.CharField(default="")
+    reason = peewee.TextField(default="")  # "run #12", "import of fleet.yaml", "migrated", …
+    run = peewee.IntegerField(null=True, index=True)  # the run whose configuration step made it
+    configured: JSONField[dict[str, int]] = JSONField(default=dict)
+
+    class Meta:
+        indexes = ((("device", "number"), True),)
+
+
 class ChangeCounter(BaseModel):
     """Counters bumped inside write transactions; see appupdater/store/revisions.py."""
 
@@ -304,4 +331,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     EngineInstance,
     ChangeCounter,
     TeamSetting,
+    ConfigRevision,
 )

@@ -34,6 +34,9 @@ class CountingCursor:
         self._calls.append("copy")
         return self._cursor.copy_expert(sql, file)
 
+    def __iter__(self):
+        return iter(self._cursor)
+
     def __getattr__(self, name):
         return getattr(self._cursor, name)
 

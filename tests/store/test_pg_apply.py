@@ -25,7 +25,7 @@ def test_a_second_connection_skips_a_run_being_applied(pg, monkeypatch):
     load_yaml(CATALOG + "devices:\n" + lines)
     run_id = create_run(plan_update([Selection("line-monitor")]), approved_by="test")
     inside, release = threading.Event(), threading.Event()
-    log_creation = runs._log_creation
+    log_creation = runs.log_creation
 
     def held(*args, **kwargs):
         log_creation(*args, **kwargs)
@@ -33,7 +33,7 @@ def test_a_second_connection_skips_a_run_being_applied(pg, monkeypatch):
             inside.set()
             assert release.wait(30)
 
-    monkeypatch.setattr(runs, "_log_creation", held)
+    monkeypatch.setattr(runs, "log_creation", held)
     results: dict[str, runs.Applied] = {}
 
     def apply(name: str) -> None:

@@ -26,7 +26,14 @@ from appupdater.core.events import Event, log_events
 from appupdater.core.waves import limit_crossed
 from appupdater.heap import gc_paused
 from appupdater.store.db import writing
-from appupdater.store.models import OPEN_STATES, Deployment, DeploymentState, Target, UpdateRun
+from appupdater.store.models import (
+    OPEN_STATES,
+    WAITING_STATES,
+    Deployment,
+    DeploymentState,
+    Target,
+    UpdateRun,
+)
 from appupdater.store.revisions import stamped
 from appupdater.store.rows import returned, scalar, sql_rows, tuples
 
@@ -36,9 +43,11 @@ LIMIT = "failure limit"  # who pauses a run when its failures cross the limit
 
 
 def startable() -> peewee.Node:
-    """Deployments whose run is not paused: what claim and promote may start."""
+    """Deployments whose run is neither paused nor aborted: what claim and promote may start
+    (an aborted run's waiting deployments are cancelled; this keeps any that were not)."""
     paused = UpdateRun.select(UpdateRun.id).where(
-        (UpdateRun.id == Deployment.run) & UpdateRun.paused_at.is_null(False)
+        (UpdateRun.id == Deployment.run)
+        & (UpdateRun.paused_at.is_null(False) | UpdateRun.aborted_at.is_null(False))
     )
     not_paused: peewee.Node = peewee.fn.NOT(peewee.fn.EXISTS(paused))
     return not_paused
@@ -320,3 +329,21 @@ def target_waves(run_ids: list[int]) -> dict[int, dict[int, int]]:
                 devices = waves[run] = {}
             devices[device] = wave
     return waves
+
+
+def cancel_waiting(run_id: int, now: datetime, why: str) -> list[int]:
+    """Cancel the run's deployments that wait (queued, held, scheduled, retrying), inside the
+    caller's transaction, each with the event `why`; their ids."""
+    cancelled = [
+        d
+        for (d,) in returned(
+            Deployment.update(
+                state=S.CANCELLED, finished_at=now, next_attempt_at=None, **stamped(now)
+            )
+            .where((Deployment.run == run_id) & Deployment.state.in_(list(WAITING_STATES)))
+            .returning(Deployment.id),
+            tuple[int],
+        )
+    ]
+    log_events((d, Event.info(now, why)) for d in cancelled)
+    return cancelled

@@ -13,7 +13,7 @@ from appupdater.core import rollout
 from appupdater.core.events import Event, log_events
 from appupdater.errors import RunError
 from appupdater.store.db import writing
-from appupdater.store.models import WAITING_STATES, Deployment, DeploymentState, UpdateRun
+from appupdater.store.models import Deployment, DeploymentState, UpdateRun
 from appupdater.store.revisions import stamped
 from appupdater.store.rows import returned
 
@@ -108,27 +108,16 @@ def abort(run_id: int, by: str, now: datetime) -> Decision:
         UpdateRun.update(aborted_at=now, aborted_by=by).where(
             (UpdateRun.id == run_id) & UpdateRun.aborted_at.is_null()
         ).execute()
-        stamp = stamped(now)
-        mine = Deployment.run == run_id
-        cancelled = [
-            d
-            for (d,) in returned(
-                Deployment.update(state=S.CANCELLED, finished_at=now, next_attempt_at=None, **stamp)
-                .where(mine & Deployment.state.in_(list(WAITING_STATES)))
-                .returning(Deployment.id),
-                tuple[int],
-            )
-        ]
+        cancelled = rollout.cancel_waiting(run_id, now, f"cancelled: run aborted by {by}")
         asked = [
             d
             for (d,) in returned(
-                Deployment.update(cancel_requested=True, **stamp)
-                .where(mine & (Deployment.state == S.RUNNING))
+                Deployment.update(cancel_requested=True, **stamped(now))
+                .where((Deployment.run == run_id) & (Deployment.state == S.RUNNING))
                 .returning(Deployment.id),
                 tuple[int],
             )
         ]
-        log_events((d, Event.info(now, f"cancelled: run aborted by {by}")) for d in cancelled)
         log_events(
             (d, Event.info(now, f"run aborted by {by}; asking the device to stop")) for d in asked
         )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
+from appupdater.core import rollout
 from appupdater.core.catalog import load_catalog
 from appupdater.core.pending import supersede
 from appupdater.core.planning import Plan
@@ -239,9 +240,11 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
     with writing():
         if not _take_run(run_id, now):
             return Applied(0, 0, already_applied=True)
-        by, reason = one(
-            UpdateRun.select(UpdateRun.approved_by, UpdateRun.reason).where(UpdateRun.id == run_id),
-            tuple[str, str | None],
+        by, reason, aborted_by = one(
+            UpdateRun.select(UpdateRun.approved_by, UpdateRun.reason, UpdateRun.aborted_by).where(
+                UpdateRun.id == run_id
+            ),
+            tuple[str, str | None, str | None],
         )
         query = (
             Target.select(
@@ -347,6 +350,9 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
         )
         held = {d: w for d, w in wave_of.items() if w != first_wave}
         log_creation(run_id, now, deploy, replaced, held)
+        if aborted_by is not None:  # aborted before this: its configuration, none of its work
+            why = f"cancelled: run aborted by {aborted_by} before its deployments were created"
+            rollout.cancel_waiting(run_id, now, why)
     return Applied(len(updates), len(deployment_rows), skipped=len(stale))
 
 

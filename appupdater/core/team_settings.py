@@ -44,7 +44,18 @@ def default_strategy() -> Strategy | None:
 def set_default_strategy(
     strategy: Strategy | None, *, by: str, now: datetime | None = None
 ) -> None:
-    """Make `strategy` (None: all at once) the team's default for new runs."""
+    """Make `strategy` (None: all at once) the team's default for new runs. Its soak time and
+    failure limit must be whole numbers (minutes, percent): the wizard and File → Settings show
+    them so, and a default they would round is not the one they say it is."""
+    if strategy is not None:
+        for value, what in (
+            (strategy.soak_minutes, "soak time (minutes)"),
+            (strategy.max_failures_percent, "failure limit (percent)"),
+        ):
+            if value != int(value):
+                raise StrategyError(
+                    f"the team default's {what} must be a whole number, not {value:g}"
+                )
     value = None if strategy is None else strategy_to_stored(strategy)
     at = now or utcnow()
     with writing():

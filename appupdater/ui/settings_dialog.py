@@ -74,6 +74,7 @@ class SettingsDialog(QDialog):
         )
         self.ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.restore = self.buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults)
+        self.cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
         self.restore.setToolTip("New runs start all at once, as without a team default.")
 
         layout = QVBoxLayout(self)
@@ -107,9 +108,11 @@ class SettingsDialog(QDialog):
         )
 
     def reject(self) -> None:
+        """Cancel, Esc, the close button: not while the default is being stored (the write
+        cannot be taken back, so closing as if nothing changed would lie); it closes when
+        stored, or says why not."""
         if self._saving is not None:
-            self.tasks.forget(self._saving)  # the write finishes; nobody waits for it
-            self._saving = None
+            return
         super().reject()
 
     def _saved(self, _result: object) -> None:
@@ -131,6 +134,7 @@ class SettingsDialog(QDialog):
     def _set_busy(self, busy: bool) -> None:
         self.strategy_box.setEnabled(not busy)
         self.restore.setEnabled(not busy)
+        self.cancel.setEnabled(not busy)
         self.ok.setEnabled(not busy and self.strategy_box.problem() is None)
         self.problem.hide()
 

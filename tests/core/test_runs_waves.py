@@ -105,3 +105,23 @@ def test_waves_that_cannot_be_used_are_refused_in_words(three_presses, waves, st
             waves={device_id(name): wave for name, wave in waves.items()},
         )
     assert dump_tables() == before
+
+
+@pytest.mark.parametrize("strategy", [CANARY, None], ids=["in waves", "all at once"])
+def test_a_run_aborted_before_it_is_configured_gets_its_configuration_and_no_work(
+    three_presses, strategy
+):
+    from appupdater.core import run_decisions
+    from appupdater.core.rollout import open_due_waves, startable
+
+    plan = plan_update([Selection("line-monitor", "2.0.0")])
+    run_id = create_run(plan, approved_by="alice", now=NOW, strategy=strategy)
+    assert run_decisions.abort(run_id, "bob", NOW).changed
+    applied = apply_configuration(run_id, NOW + timedelta(seconds=1))
+    assert applied.configurations_updated == 3
+    states = {d.device.name: d.state for d in Deployment.select().where(Deployment.run == run_id)}
+    assert states == dict.fromkeys(("press-01", "press-02", "press-03"), "cancelled")
+    said = [e.message for e in DeploymentEvent.select().order_by(DeploymentEvent.id)]
+    assert said.count("cancelled: run aborted by bob before its deployments were created") == 3
+    assert open_due_waves(NOW + timedelta(days=1)) == []
+    assert Deployment.select().where(startable()).count() == 0

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from appupdater.core.team_settings import (
     default_strategy,
     last_changed,
     set_default_strategy,
 )
-from appupdater.core.waves import Strategy, parse_waves
+from appupdater.core.waves import Strategy, StrategyError, parse_waves
 from appupdater.store.models import TeamSetting
 
 NORM = Strategy(parse_waves("1,10%,rest"), soak_minutes=15, max_failures_percent=5)
@@ -44,3 +46,17 @@ def test_a_value_this_version_cannot_read_means_all_at_once(db):
     assert default_strategy() is None
     TeamSetting.update(value={"waves": [1]}).execute()
     assert default_strategy() is None
+
+
+@pytest.mark.parametrize(
+    ("soak", "limit", "message"),
+    [
+        (0.5, 10, "soak time \\(minutes\\) must be a whole number, not 0.5"),
+        (15, 2.5, "failure limit \\(percent\\) must be a whole number, not 2.5"),
+    ],
+)
+def test_a_default_the_windows_would_round_is_refused(db, soak, limit, message):
+    set_default_strategy(NORM, by="alice")
+    with pytest.raises(StrategyError, match=message):
+        set_default_strategy(Strategy(parse_waves("1,rest"), soak, limit), by="bob")
+    assert default_strategy() == NORM

@@ -182,3 +182,45 @@ def test_the_run_list_finds_the_paused_runs(qtbot, overview, engine):
     qtbot.waitUntil(
         lambda: [r.id for r in overview.runs_model.items] == [other, paused], timeout=WAIT
     )
+
+
+def test_the_wave_filter_holds_while_the_shown_run_leaves_the_run_list(qtbot, overview):
+    run_id = approve_in_waves("2,rest")
+    opened(qtbot, overview, run_id)
+    choose_in_combo(qtbot, overview.wave_filter, "Wave 1 (canary)")
+    assert overview.model.rowCount() == 2
+    choose_in_combo(qtbot, overview.run_filter.state, "Finished")
+    qtbot.waitUntil(lambda: overview.runs_model.rowCount() == 0, timeout=WAIT)
+    overview.poll()
+    qtbot.waitUntil(lambda: not overview.feed.reading, timeout=WAIT)
+    # its rows stay shown, and so does the filter that says why only two of them are
+    assert overview.wave_filter.isVisible()
+    assert overview.wave_filter.currentText() == "Wave 1 (canary)"
+    assert overview.model.rowCount() == 2
+    choose_in_combo(qtbot, overview.run_filter.state, "Any state")
+    qtbot.waitUntil(lambda: overview.runs_model.rowCount() == 1, timeout=WAIT)
+    assert overview.wave_filter.currentText() == "Wave 1 (canary)"
+    assert overview.model.rowCount() == 2
+
+
+def test_a_run_that_ended_while_paused_says_how_it_ended_and_is_not_waiting(qtbot, overview):
+    from appupdater.core import run_decisions
+    from appupdater.store.fields import utcnow
+
+    ended, aborted = approve(), approve_in_waves("1,rest")
+    for run_id in (ended, aborted):
+        apply_configuration(run_id)
+        assert run_decisions.pause(run_id, "carol", utcnow()).changed
+    # what was running when it paused finished; nothing else was left
+    Deployment.update(state="succeeded").where(Deployment.run == ended).execute()
+    assert run_decisions.abort(aborted, "dave", utcnow()).changed
+    opened(qtbot, overview, ended)
+    qtbot.waitUntil(lambda: overview.runs_model.rowCount() == 2, timeout=WAIT)
+    said = {
+        r.id: overview.runs_model.index(i, 5).data()
+        for i, r in enumerate(overview.runs_model.items)
+    }
+    assert said[ended] == "completed (paused by carol)"
+    assert said[aborted].startswith("aborted by dave")
+    choose_in_combo(qtbot, overview.run_filter.state, "Paused")
+    qtbot.waitUntil(lambda: overview.runs_model.rowCount() == 0, timeout=WAIT)

@@ -203,7 +203,12 @@ def test_a_locked_database_is_named_and_the_dialog_keeps_the_input(
     qtbot.mouseClick(box.in_waves, LEFT)
     type_into(qtbot, box.soak, "20")
     click_ok(qtbot, dialog)
+    # while it tries, Cancel cannot pretend nothing changed: it is off, Esc does not close
+    assert not dialog.cancel.isEnabled()
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert dialog.isVisible()
     qtbot.waitUntil(dialog.problem.isVisible, timeout=10_000)
+    assert dialog.cancel.isEnabled()
     assert "not saved" in dialog.problem.text()
     assert str(db_path) in dialog.problem.text() and "locked" in dialog.problem.text()
     assert dialog.isVisible() and box.in_waves.isChecked() and box.soak.value() == 20

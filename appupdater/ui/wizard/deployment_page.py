@@ -199,6 +199,7 @@ class DeploymentPage(QWizardPage):
             self.bulk_time.setDateTime(to_qdatetime(next_full_hour(now)))
         self.model.reload()
         self.waves.apply_strategy()
+        self._name_default()
         self.summary.setText(self._summary_html())
         self._update_pending()
 
@@ -315,6 +316,7 @@ class DeploymentPage(QWizardPage):
         if first is not None and first.column() == WAVE_COLUMN:
             return  # only the waves moved
         self.waves.apply_strategy()
+        self._name_default()
         self.validate()
         self._update_totals()
         self._update_pending()

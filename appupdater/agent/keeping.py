@@ -121,9 +121,9 @@ class KeptVersions:
         `ref`'s version, replacing a copy that is not whole, then write its mark."""
         files = manifest(unpacked)
         target = self.modules / ref.name / ref.version
-        target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists() or target.is_symlink():
             self.discard(ref.name, ref.version, DISCARDED)
+        target.parent.mkdir(parents=True, exist_ok=True)  # discard() removes it when emptied
         os.replace(unpacked, target)
         record: dict[str, Any] = {
             "module": ref.name,

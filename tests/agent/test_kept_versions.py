@@ -384,3 +384,16 @@ def test_the_remembered_order_puts_what_was_just_activated_first():
         "dashboard": ["1.0.0"],
         "alerts": ["1.0.0"],
     }
+
+
+def test_an_unmarked_lone_version_of_an_inactive_module_is_replaced(tmp_path, served):
+    """Replacing the only folder of a module with no link must not lose the module's folder
+    under the new copy (removing the old one empties it)."""
+    agent = Agent(tmp_path / "device", "press-01")
+    lone = agent.root / "modules" / "collector" / "1.0.0" / "collector"
+    lone.mkdir(parents=True)
+    (lone / "VERSION").write_text("collector 1.0.0, as an earlier agent left it\n")
+    answer = deploy(agent, "d1", served.collector("1.0.0"))
+    assert any("it has no completion mark" in m for m in messages(answer))
+    assert (lone / "VERSION").read_text() == "collector 1.0.0\n"
+    assert on_disk(agent.root, "collector") == [".1.0.0.complete", "1.0.0", "current"]

@@ -12,6 +12,8 @@ agent that stops in the middle (`keeping.KeptVersions.discard`).
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,10 +21,13 @@ from typing import TYPE_CHECKING
 from appupdater.agent.deployment import Deployment
 from appupdater.agent.keeping import PRUNING
 from appupdater.agent.protocol import DeploymentState, LogLevel, Phase
+from appupdater.agent.steps import StateNotSaved
 from appupdater.names import ACTIVE_LINK
 
 if TYPE_CHECKING:
     from appupdater.agent.state import Agent
+
+log = logging.getLogger("appupdater.agent")
 
 DEFAULT_KEEP = 2
 
@@ -94,22 +99,34 @@ def prune(agent: Agent, deployment: Deployment) -> None:
             for m in d.configuration.modules
         }
         planned = plan(agent.modules.folder, agent.recent, agent.keep_versions, protected)
-        victims = [*(p for p in agent.pruning if p not in planned), *planned]
+        active = agent.modules.active()
+        left = [  # by a pruning cut short by a failed state write
+            (m, v)
+            for m, v in agent.pruning
+            if (m, v) not in planned and (m, v) not in protected and active.get(m) != v
+        ]
+        victims = [*left, *planned]
         if victims:
-            agent.pruning = victims
-            agent._save()
+            before, agent.pruning = agent.pruning, victims
+            try:
+                agent._save()
+            except StateNotSaved as exc:  # not journalled: nothing is removed
+                agent.pruning = before
+                log.error("%s: no old module version was removed: %s", deployment.id, exc)
+                return
     for module, version in victims:
         try:
             agent.kept.discard(module, version, PRUNING)
         except OSError as exc:
             text = f"could not remove {module} {version} from the device: {exc}"
-            with agent.lock:
+            with agent.lock, contextlib.suppress(StateNotSaved):
                 agent._log(deployment, LogLevel.WARNING, text)
             continue
         text = f"removed {module} {version} from the device ({keeping_text(agent.keep_versions)})"
-        agent._report(deployment, Phase.VERIFYING, 95, text)
+        with contextlib.suppress(StateNotSaved):  # the deployment's end tells it
+            agent._report(deployment, Phase.VERIFYING, 95, text)
     if victims:
-        with agent.lock:
+        with agent.lock, contextlib.suppress(StateNotSaved):  # the journal stays: redone
             agent.pruning, agent.recent = [], forgotten(agent.recent, victims)
             agent._save()
     for archive in (agent.root / "downloads").glob("*.tar.gz"):

@@ -397,3 +397,64 @@ def test_an_unmarked_lone_version_of_an_inactive_module_is_replaced(tmp_path, se
     assert any("it has no completion mark" in m for m in messages(answer))
     assert (lone / "VERSION").read_text() == "collector 1.0.0\n"
     assert on_disk(agent.root, "collector") == [".1.0.0.complete", "1.0.0", "current"]
+
+
+def test_a_pruning_journal_that_cannot_be_written_removes_nothing(tmp_path, served, monkeypatch):
+    """The switch is done and recorded: the deployment succeeds, and as the journal could not
+    be written nothing is removed (a later deployment prunes)."""
+    from appupdater.agent import state as agent_state
+
+    agent = Agent(tmp_path / "device", "press-01", keep_versions=1)
+    deploy(agent, "d1", served.collector("1.0.0"))
+    deploy(agent, "d2", served.collector("2.0.0"))
+    real = agent_state.write_json_atomically
+
+    def no_room_for_the_journal(path, text):
+        if json.loads(text)["pruning"]:
+            raise OSError(28, "No space left on device")
+        real(path, text)
+
+    monkeypatch.setattr(agent_state, "write_json_atomically", no_room_for_the_journal)
+    answer = deploy(agent, "d3", served.collector("3.0.0"))
+    assert answer["message"] == "active: line-monitor 3.0.0"
+    assert active(agent.root) == {"collector": "3.0.0"}
+    assert (agent.root / "modules" / "collector" / ".1.0.0.complete").exists()
+    monkeypatch.undo()
+    restarted = Agent(agent.root, keep_versions=1)
+    assert (restarted.root / "modules" / "collector" / ".1.0.0.complete").exists()
+    deploy(restarted, "d4", served.collector("3.0.0"))
+    assert on_disk(restarted.root, "collector") == [
+        ".2.0.0.complete",
+        ".3.0.0.complete",
+        "2.0.0",
+        "3.0.0",
+        "current",
+    ]
+
+
+def test_a_version_that_cannot_be_removed_is_told_and_the_deployment_succeeds(
+    tmp_path, served, monkeypatch
+):
+    agent = Agent(tmp_path / "device", "press-01", keep_versions=1)
+    deploy(agent, "d1", served.collector("1.0.0"))
+    deploy(agent, "d2", served.collector("2.0.0"))
+
+    def stuck(path):
+        raise OSError(16, "Device or resource busy", str(path))
+
+    monkeypatch.setattr("appupdater.agent.keeping.remove_tree", stuck)
+    answer = deploy(agent, "d3", served.collector("3.0.0"))
+    monkeypatch.undo()
+    warning = next(line for line in answer["log"] if line["level"] == "warning")
+    assert warning["message"].startswith("could not remove collector 1.0.0 from the device: ")
+    assert "Device or resource busy" in warning["message"]
+    assert not (agent.root / "modules" / "collector" / ".1.0.0.complete").exists()
+    # the next pruning takes it (its mark is gone: never taken for a whole copy meanwhile)
+    deploy(agent, "d4", served.collector("2.0.0"))
+    assert on_disk(agent.root, "collector") == [
+        ".2.0.0.complete",
+        ".3.0.0.complete",
+        "2.0.0",
+        "3.0.0",
+        "current",
+    ]

@@ -8,6 +8,9 @@ installed (``python -m appupdater.agent`` or ``appupdater-agent``).
 - `files.py`: downloading with a SHA-256 check, unpacking a tarball safely, atomic links;
 - `deployment.py`: one deployment's record, as kept in state.json and shown by the API;
 - `activation.py`: switching module versions together, journalled, and rolling back;
+- `keeping.py`: kept module versions and their completion marks (what is whole on disk);
+- `fetching.py`: a deployment's module versions: reused when kept, else downloaded, unpacked;
+- `pruning.py`: which kept versions go after a switch (`--keep-versions`), journalled;
 - `limits.py`: what a deployment may take (download and unpacked sizes, file:// folder);
 - `state.py`: the Agent — its state on disk and the deployment it runs;
 - `server.py`: the HTTP(S) API (docs/agent-api.yaml), its connection and time bounds, and the

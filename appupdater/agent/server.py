@@ -339,7 +339,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         token = read_token(args.token_file)
         tls = tls_context(args.cert, args.key, args.insecure_http)
-        agent = Agent(Path(args.state), args.device, args.download_timeout, limits=limits(args))
+        agent = Agent(
+            Path(args.state),
+            args.device,
+            args.download_timeout,
+            limits=limits(args),
+            keep_versions=args.keep_versions,
+        )
         server = AgentServer(
             (args.listen, args.port),
             agent,

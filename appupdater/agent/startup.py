@@ -14,6 +14,7 @@ from pathlib import Path
 
 from appupdater.agent import AGENT_VERSION
 from appupdater.agent.limits import Limits
+from appupdater.agent.pruning import DEFAULT_KEEP
 
 REQUEST_TIMEOUT = 30.0  # seconds a client has to send a whole request (and a TLS handshake)
 MAX_CONNECTIONS = 64  # connections served at once; more are closed at once
@@ -86,6 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"the most an artifact may unpack to (default {MAX_UNPACKED_MB})",
     )
     parser.add_argument(
+        "--keep-versions",
+        type=at_least_zero,
+        default=DEFAULT_KEEP,
+        metavar="N",
+        help="previous versions of each module kept on disk besides the active one, so that "
+        "going back to them downloads nothing; older ones are removed after each successful "
+        "deployment. The previous version (active before the last switch) always stays: 0 "
+        f"keeps only the active and the previous version, as 1 does (default {DEFAULT_KEEP})",
+    )
+    parser.add_argument(
         "--artifact-folder",
         metavar="PATH",
         help="a folder file:// artifact URLs may be read from; without it only http(s) URLs "
@@ -113,6 +124,17 @@ def positive(kind: type[int] | type[float]) -> Callable[[str], float]:
 
     parse.__name__ = kind.__name__  # argparse names the type in its messages
     return parse
+
+
+def at_least_zero(text: str) -> int:
+    """An argparse type: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text!r}")
+    return value
 
 
 def per_address_share(max_connections: int) -> int:

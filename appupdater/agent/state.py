@@ -3,12 +3,15 @@
 Layout under the agent's folder::
 
     state.json                    what is installed, every deployment, an activation journal
-    downloads/<sha256>.tar.gz     verified artifacts (kept: a retry does not download again)
+    downloads/<sha256>.tar.gz     verified artifacts until they are unpacked
     modules/<module>/<version>/   unpacked module versions (previous ones are kept)
+    modules/<module>/.<version>.complete   written last: the version is whole (`keeping.py`)
     modules/<module>/current  ->  <version>   the active version; switching it activates
 
-A deployment downloads and verifies every artifact, unpacks the new versions, then activates all
-its modules together, journalled so that a failure puts every link back (`activation.py`).
+A deployment reuses every module version still whole on the device ("collector 1.0.0 already on
+the device"), downloads and verifies the other artifacts and unpacks them, then activates all
+its modules together, journalled so that a failure puts every link back (`activation.py`), and
+then removes the versions past what `keep_versions` keeps, journalled too (`pruning.py`).
 A deployment found running when the agent starts is started again from the beginning.
 
 A state write that fails (a full disk) fails the deployment that needed it, with the reason, and
@@ -20,17 +23,17 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from appupdater.agent import AGENT_VERSION
 from appupdater.agent.activation import Journal, Modules
 from appupdater.agent.deployment import Deployment, now
-from appupdater.agent.files import Cancelled, StepFailed, download, unpack, write_json_atomically
+from appupdater.agent.fetching import fetch_all
+from appupdater.agent.files import Cancelled, StepFailed, write_json_atomically
+from appupdater.agent.keeping import PRUNING, KeptVersions
 from appupdater.agent.limits import Limits
 from appupdater.agent.protocol import (
     MAX_WAIT,
@@ -40,6 +43,7 @@ from appupdater.agent.protocol import (
     Phase,
     Status,
 )
+from appupdater.agent.pruning import DEFAULT_KEEP, Version, prune, remembered
 from appupdater.agent.removal import remove_tree
 from appupdater.agent.steps import StateNotSaved
 
@@ -64,14 +68,21 @@ class Agent:
         download_timeout: float = 30.0,
         *,
         limits: Limits | None = None,
+        keep_versions: int = DEFAULT_KEEP,
     ):
+        """`keep_versions`: previous versions of each module kept on disk besides the active
+        one; the previous version always stays, so 0 keeps as much as 1 (`pruning.py`)."""
         self.root = Path(root)
+        self.keep_versions = keep_versions
         self.device = device
         self.download_timeout = download_timeout
         self.limits = limits or Limits()
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)  # notified on every change (long polls)
         self.modules = Modules(self.root / "modules")
+        self.kept = KeptVersions(self.modules.folder)
+        self.recent: dict[str, list[str]] = {}  # module -> versions, most recently active first
+        self.pruning: list[Version] = []  # being removed (a journal, like `journal`)
         self.installed: dict[str, Any] = {}
         self.deployments: dict[str, Deployment] = {}
         self.journal: Journal | None = None
@@ -99,6 +110,8 @@ class Agent:
             }
             journal = data.get("journal")
             self.journal = Journal.from_json(journal) if journal is not None else None
+            self.recent = {m: list(v) for m, v in data.get("recent", {}).items()}
+            self.pruning = [(p["module"], p["version"]) for p in data.get("pruning") or []]
         remove_tree(self.root / "staging")  # however deep (rmtree recursed); raises if it cannot
         (self.root / "staging").mkdir()
         for partial in (self.root / "downloads").glob("*.part"):
@@ -106,6 +119,19 @@ class Agent:
         if self.journal is not None:
             log.warning("the agent stopped while activating; restoring the previous links")
             self._roll_back()
+        if self.pruning:
+            log.warning(
+                "the agent stopped while removing old module versions; finishing: %s",
+                ", ".join(f"{m} {v}" for m, v in self.pruning),
+            )
+            active = self.modules.active()
+            for module, version in self.pruning:
+                if active.get(module) != version:  # never, unless state.json was edited
+                    self.kept.discard(module, version, PRUNING)
+            self.pruning = []
+            self._save()
+        for aside in self.kept.sweep():
+            log.info("removed modules/%s, left by an agent that stopped", aside)
 
     def _save(self) -> None:
         """Write state.json atomically; call with the lock held."""
@@ -118,6 +144,8 @@ class Agent:
             "installed": self.installed,
             "deployments": [d.to_json() for d in self.deployments.values()],
             "journal": self.journal.to_json() if self.journal is not None else None,
+            "recent": self.recent,
+            "pruning": [{"module": m, "version": v} for m, v in self.pruning],
         }
         try:
             write_json_atomically(self.state_file, json.dumps(data, indent=1))
@@ -251,10 +279,11 @@ class Agent:
     def _run(self, deployment: Deployment) -> None:
         cancel = self._cancel[deployment.id]
         try:
-            self._fetch_all(deployment, cancel.is_set)
+            fetch_all(self, deployment, cancel.is_set)
             if cancel.is_set():
                 raise Cancelled()
             self._activate(deployment)
+            prune(self, deployment)
         except Cancelled:
             self._end(
                 deployment,
@@ -311,46 +340,6 @@ class Agent:
                     deployment.add_log(LogLevel.ERROR, str(exc))
                 self.changed.notify_all()
 
-    def _fetch_all(self, deployment: Deployment, cancelled: Callable[[], bool]) -> None:
-        """Download, verify and unpack every module version not on the device yet."""
-        modules = deployment.configuration.modules
-        missing = [m for m in modules if not self.modules.version_dir(m.name, m.version).is_dir()]
-        if not missing:
-            self._report(deployment, Phase.INSTALLING, 60, "every module version is already here")
-            return
-        share = 60 / len(missing)
-        for index, module in enumerate(missing):
-            what = f"{module.name} {module.version}"
-            base = index * share
-            archive = self.root / "downloads" / f"{module.sha256}.tar.gz"
-            if not archive.exists():
-                self._report(deployment, Phase.DOWNLOADING, base, f"downloading {what}")
-
-                def progress(done: int, total: int | None, base: float = base) -> None:
-                    if total:
-                        done_share = share * 0.8 * done / total
-                        self._report(deployment, Phase.DOWNLOADING, base + done_share)
-
-                download(
-                    module.url,
-                    module.sha256,
-                    archive,
-                    what=what,
-                    cancelled=cancelled,
-                    progress=progress,
-                    timeout=self.download_timeout,
-                    **self.limits.download_options(),
-                )
-            if cancelled():
-                raise Cancelled()
-            self._report(deployment, Phase.INSTALLING, base + share * 0.8, f"unpacking {what}")
-            staging = self.root / "staging" / f"{module.name}-{module.version}-{os.getpid()}"
-            remove_tree(staging)  # unpack() refuses one that is still there
-            unpack(archive, staging, what=what, **self.limits.unpack_options())
-            target = self.modules.version_dir(module.name, module.version)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging, target)
-
     def _activate(self, deployment: Deployment) -> None:
         """Switch every module's `current` link together, journalled so it can be undone."""
         wanted = {m.name: m.version for m in deployment.configuration.modules}
@@ -376,12 +365,13 @@ class Agent:
             self._report(deployment, Phase.VERIFYING, 90, "verifying the active modules")
             self.modules.check(wanted)
             with self.lock:
-                previous = self.installed
+                previous = self.installed, self.recent
                 self.installed, self.journal = deployment.configuration.installed(), None
+                self.recent = remembered(self.recent, wanted)
                 try:
                     self._save()
                 except StateNotSaved:  # not recorded: the links go back to what is
-                    self.installed, self.journal = previous, journal
+                    (self.installed, self.recent), self.journal = previous, journal
                     raise
         except BaseException:
             with self.lock:

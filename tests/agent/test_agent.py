@@ -217,7 +217,7 @@ def test_one_deployment_at_a_time_and_cancel(tmp_path, artifacts, monkeypatch):
             gate.wait(0.01)
         return real(*args, cancelled=cancelled, **kwargs)
 
-    monkeypatch.setattr("appupdater.agent.state.download", held_download)
+    monkeypatch.setattr("appupdater.agent.fetching.download", held_download)
     agent = Agent(tmp_path / "device")
     agent.put("d1", config(artifacts, "1.0.0", V1))
     with pytest.raises(Conflict, match="d1 is in progress"):

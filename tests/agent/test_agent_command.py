@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from appupdater.agent import state as agent_state
+from appupdater.agent import fetching as agent_fetching
 from appupdater.agent.limits import Limits
 from appupdater.agent.state import Agent
 from appupdater.demo.agents import put_and_wait
@@ -164,7 +164,7 @@ def test_downloads_and_unpacking_get_the_limits(tmp_path, monkeypatch, artifacts
     """The wiring alone: what the agent hands to files.py (whose checks test_download.py and
     test_unpack.py test), with stand-ins that copy and unpack without checking."""
     seen: list[tuple[str, dict]] = []
-    real_unpack = agent_state.unpack
+    real_unpack = agent_fetching.unpack
 
     def download(url, sha256, target, **options):
         seen.append(("download", options))
@@ -174,8 +174,8 @@ def test_downloads_and_unpacking_get_the_limits(tmp_path, monkeypatch, artifacts
         seen.append(("unpack", options))
         return real_unpack(archive, destination, what=options["what"])
 
-    monkeypatch.setattr(agent_state, "download", download)
-    monkeypatch.setattr(agent_state, "unpack", unpack)
+    monkeypatch.setattr(agent_fetching, "download", download)
+    monkeypatch.setattr(agent_fetching, "unpack", unpack)
     folder = tmp_path / "artifacts"
     limits = Limits(download_bytes=5 << 20, unpacked_bytes=7 << 20, artifact_folder=folder)
     agent = Agent(tmp_path / "device", "press-01", limits=limits)

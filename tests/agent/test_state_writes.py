@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from appupdater.agent import fetching as agent_fetching
 from appupdater.agent import state as agent_state
 from appupdater.agent.deployment import Deployment
 from appupdater.agent.state import KEEP_DEPLOYMENTS, Agent
@@ -105,14 +106,14 @@ def test_cancel_is_taken_even_when_its_log_line_cannot_be_written(tmp_path, serv
     agent = Agent(tmp_path / "device", "press-01")
     release = agent_state.threading.Event()
     held = agent_state.threading.Event()
-    real_download = agent_state.download
+    real_download = agent_fetching.download
 
     def held_download(*args, **options):
         held.set()
         release.wait(10)
         return real_download(*args, **options)
 
-    monkeypatch.setattr(agent_state, "download", held_download)
+    monkeypatch.setattr(agent_fetching, "download", held_download)
     agent.put("d1", served["1.0.0"])
     # the deployment's own writes up to its download (the phase it reports) still succeed
     assert held.wait(10)

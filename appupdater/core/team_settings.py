@@ -48,13 +48,13 @@ def set_default_strategy(
     failure limit must be whole numbers (minutes, percent): the wizard and File → Settings show
     them so, and a default they would round is not the one they say it is."""
     if strategy is not None:
-        for value, what in (
+        for number, what in (
             (strategy.soak_minutes, "soak time (minutes)"),
             (strategy.max_failures_percent, "failure limit (percent)"),
         ):
-            if value != int(value):
+            if number != int(number):
                 raise StrategyError(
-                    f"the team default's {what} must be a whole number, not {value:g}"
+                    f"the team default's {what} must be a whole number, not {number:g}"
                 )
     value = None if strategy is None else strategy_to_stored(strategy)
     at = now or utcnow()

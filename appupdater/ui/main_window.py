@@ -155,7 +155,7 @@ class MainWindow(QMainWindow):
         self.devices_model.modelReset.connect(self._devices_selection_changed)
         self.devices_view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.devices_view.addAction(self.connection_action)
-        self.devices_view.doubleClicked.connect(lambda _: self.edit_connection())
+        self.devices_view.doubleClicked.connect(lambda _: self.show_device_history())
         self.search.textChanged.connect(self._search_changed)
         self.devices_model.modelReset.connect(self._show_count)
         self._restore_state()
@@ -229,6 +229,12 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Connection of {chosen[1]} saved", 5000)
             self.engine.probe_now()
             self.refresh()
+
+    def show_device_history(self) -> None:
+        """The selected device's configuration history (double-click, Devices → History…)."""
+        from appupdater.ui.device_history import open_device_history
+
+        open_device_history(self)
 
     def open_log_folder(self) -> None:
         folder = desktop.log_dir()

@@ -4,13 +4,14 @@ from the revision before and the deployments that pushed it. **Revert to this re
 the revert off the GUI thread and opens the update wizard on it (`MainWindow.open_plan_wizard`).
 
 Non-modal, one per device, read off the GUI thread; it reads again on Refresh (F5) and whenever
-the main window loads a changed fleet. Its size and split are remembered."""
+the main window loads a changed fleet, and every few seconds while a deployment that pushed a
+revision has not ended. Its size and split are remembered."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QItemSelection, QSettings, Qt
+from PySide6.QtCore import QByteArray, QItemSelection, QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -87,6 +88,8 @@ def _placeholder() -> QLabel:
 
 class DeviceHistoryDialog(QDialog):
     """One device's configuration revisions and what each changed."""
+
+    POLL_MS = 3000  # how often deployments under way are read again
 
     def __init__(self, window: MainWindow, device_id: int, name: str) -> None:
         super().__init__(window)
@@ -199,8 +202,13 @@ class DeviceHistoryDialog(QDialog):
         layout.addWidget(self.pages, 1)
         layout.addWidget(self.problem)
         layout.addLayout(row)
+        self.poll = QTimer(self)
+        self.poll.setObjectName("device-history-poll")
+        self.poll.setInterval(self.POLL_MS)
+        self.poll.timeout.connect(self.refresh)
         self._restore_state()
         window.loaded.connect(self.refresh)
+        self._following = True
         self.refresh()
 
     # -- reading -------------------------------------------------------------------------
@@ -224,6 +232,11 @@ class DeviceHistoryDialog(QDialog):
         kept = self.selected_revision()
         self.revisions = revisions
         self.revisions_model.set_revisions(revisions)
+        under_way = any(not d.state.is_final for r in revisions for d in r.deployments)
+        if under_way and self.isVisible():
+            self.poll.start()
+        else:
+            self.poll.stop()
         if not revisions:
             self.summary.setText(f"<b>{self.device_name}</b> has no configuration revisions.")
             self.empty.setText(
@@ -384,6 +397,10 @@ class DeviceHistoryDialog(QDialog):
 
     def done(self, result: int) -> None:
         """Closing (Close, Escape, the title bar): remember the size, drop pending results."""
+        self.poll.stop()
+        if self._following:
+            self._following = False
+            self.main_window.loaded.disconnect(self.refresh)
         settings = QSettings()
         settings.setValue(GEOMETRY_KEY, self.saveGeometry())
         settings.setValue(SPLITTER_KEY, self.splitter.saveState())

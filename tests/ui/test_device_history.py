@@ -12,7 +12,8 @@ from appupdater.core.config_history import device_history
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.rollback import plan_rollback
 from appupdater.core.runs import CONFIG_ONLY, apply_configuration, create_run
-from appupdater.store.models import Device, UpdateRun
+from appupdater.store.fields import utcnow
+from appupdater.store.models import Deployment, DeploymentState, Device, UpdateRun
 from appupdater.ui.device_history import DeviceHistoryDialog
 from appupdater.ui.timefmt import local_text
 from tests.helpers import devices_yaml, load_yaml
@@ -244,3 +245,25 @@ def test_revert_that_changes_nothing_says_why(qtbot, three_revisions, main_windo
     assert main_window.wizard is None
     qtbot.waitUntil(dialog.revert_button.isEnabled)
     dialog.close()
+
+
+def test_deployments_under_way_are_followed_until_they_end(
+    qtbot, monkeypatch, three_revisions, main_window
+):
+    run_id, _ = three_revisions
+    monkeypatch.setattr(DeviceHistoryDialog, "POLL_MS", 50)
+    dialog = _open_by_double_click(qtbot, main_window, "hist-01")
+    _select_revision(qtbot, dialog, 2)
+    assert dialog.deployments_model.index(0, 2).data() == "queued"
+    assert dialog.poll.isActive()
+    Deployment.update(
+        state=DeploymentState.SUCCEEDED,
+        finished_at=utcnow(),
+        last_message="line-monitor 1.2.0 runs",
+    ).where(Deployment.run == run_id).execute()
+    qtbot.waitUntil(lambda: dialog.deployments_model.index(0, 2).data() == "succeeded")
+    assert dialog.deployments_model.index(0, 4).data() == "line-monitor 1.2.0 runs"
+    qtbot.waitUntil(lambda: not dialog.poll.isActive())  # nothing left to follow
+    dialog.close()
+    with qtbot.waitSignal(main_window.loaded, timeout=10_000):
+        main_window.refresh()  # a closed dialog no longer follows the fleet's loads

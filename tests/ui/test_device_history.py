@@ -111,9 +111,9 @@ def test_double_click_lists_the_revisions_newest_first_with_diffs_and_deployment
     ]
     # the current revision is selected first, marked, and cannot be reverted to
     assert dialog.selected_revision().number == 3
-    assert "the current configuration" in dialog.heading.text()
+    assert "the current configuration" in dialog.details.heading.text()
     assert not dialog.revert_button.isEnabled()
-    assert _tree(dialog.changes_model) == [
+    assert _tree(dialog.details.changes_model) == [
         (
             ("line-monitor", "", "1.2.0", "1.0.0"),
             [
@@ -123,13 +123,13 @@ def test_double_click_lists_the_revisions_newest_first_with_diffs_and_deployment
             ],
         )
     ]
-    assert dialog.changes_box.title() == "Changes from revision 2"
-    assert dialog.no_deployments.isVisible()  # the rollback only configured
+    assert dialog.details.changes_box.title() == "Changes from revision 2"
+    assert dialog.details.no_deployments.isVisible()  # the rollback only configured
 
     _select_revision(qtbot, dialog, 2)
     assert dialog.revert_button.isEnabled()
-    assert _cells(dialog.configured_model) == [("line-monitor", "1.2.0")]
-    assert _tree(dialog.changes_model) == [
+    assert _cells(dialog.details.configured_model) == [("line-monitor", "1.2.0")]
+    assert _tree(dialog.details.changes_model) == [
         (
             ("line-monitor", "", "1.0.0", "1.2.0"),
             [
@@ -139,8 +139,8 @@ def test_double_click_lists_the_revisions_newest_first_with_diffs_and_deployment
             ],
         )
     ]
-    assert dialog.deployments_view.isVisible()
-    [deployment] = _cells(dialog.deployments_model)
+    assert dialog.details.deployments_view.isVisible()
+    [deployment] = _cells(dialog.details.deployments_model)
     assert deployment[1:3] == (f"#{run_id}", history[1].deployments[0].state.value)
     screenshot(dialog, "device-history")
     for width, height in ((1280, 800), (1024, 700)):
@@ -149,9 +149,9 @@ def test_double_click_lists_the_revisions_newest_first_with_diffs_and_deployment
         assert dialog.grab().save(f"{SHOTS}/history-run-{width}x{height}.png")
 
     _select_revision(qtbot, dialog, 1)
-    assert dialog.changes_box.title() == "Changes: everything its first revision configures"
-    assert [row[0][0] for row in _tree(dialog.changes_model)] == ["line-monitor"]
-    assert "import of fleet.yaml" in dialog.no_deployments.text()
+    assert dialog.details.changes_box.title() == "Changes: everything its first revision configures"
+    assert [row[0][0] for row in _tree(dialog.details.changes_model)] == ["line-monitor"]
+    assert "import of fleet.yaml" in dialog.details.no_deployments.text()
     dialog.close()
 
 
@@ -254,15 +254,15 @@ def test_deployments_under_way_are_followed_until_they_end(
     monkeypatch.setattr(DeviceHistoryDialog, "POLL_MS", 50)
     dialog = _open_by_double_click(qtbot, main_window, "hist-01")
     _select_revision(qtbot, dialog, 2)
-    assert dialog.deployments_model.index(0, 2).data() == "queued"
+    assert dialog.details.deployments_model.index(0, 2).data() == "queued"
     assert dialog.poll.isActive()
     Deployment.update(
         state=DeploymentState.SUCCEEDED,
         finished_at=utcnow(),
         last_message="line-monitor 1.2.0 runs",
     ).where(Deployment.run == run_id).execute()
-    qtbot.waitUntil(lambda: dialog.deployments_model.index(0, 2).data() == "succeeded")
-    assert dialog.deployments_model.index(0, 4).data() == "line-monitor 1.2.0 runs"
+    qtbot.waitUntil(lambda: dialog.details.deployments_model.index(0, 2).data() == "succeeded")
+    assert dialog.details.deployments_model.index(0, 4).data() == "line-monitor 1.2.0 runs"
     qtbot.waitUntil(lambda: not dialog.poll.isActive())  # nothing left to follow
     dialog.close()
     with qtbot.waitSignal(main_window.loaded, timeout=10_000):

@@ -31,6 +31,7 @@ def build_menus(window: MainWindow) -> None:
     update_menu.addAction(window.update_action)
     update_menu.addAction(window.overview_action)
     devices_menu = window.menuBar().addMenu("&Devices")
+    devices_menu.addAction(history_action(window))
     devices_menu.addAction(window.connection_action)
     view_menu = window.menuBar().addMenu("&View")
     view_menu.addAction(window.refresh_action)
@@ -55,3 +56,22 @@ def build_menus(window: MainWindow) -> None:
         toolbar.addAction(action)
     toolbar.addSeparator()
     toolbar.addAction(window.quit_action)
+
+
+def history_action(window: MainWindow) -> QAction:
+    """Devices → History…: the selected device's configuration revisions; enabled while one
+    device is selected. Also in the device table's context menu."""
+    action = QAction("&History…", window)
+    action.setObjectName("device-history-action")
+    action.setShortcut(QKeySequence("Ctrl+H"))
+    action.setStatusTip("The selected device's configuration revisions, and reverting to one")
+    action.triggered.connect(window.show_device_history)
+    action.setEnabled(False)
+
+    def follow() -> None:
+        action.setEnabled(window.selected_device() is not None)
+
+    window.devices_view.selectionModel().selectionChanged.connect(follow)
+    window.devices_model.modelReset.connect(follow)
+    window.devices_view.addAction(action)
+    return action

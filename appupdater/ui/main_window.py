@@ -30,8 +30,9 @@ from PySide6.QtWidgets import (
 )
 
 from appupdater import desktop, heap
+from appupdater.core.catalog import load_catalog
 from appupdater.core.inventory import Inventory
-from appupdater.core.planning import Selection
+from appupdater.core.planning import Plan, Selection
 from appupdater.core.runs import Applied
 from appupdater.core.words import plural
 from appupdater.engine.engine import Engine
@@ -154,7 +155,7 @@ class MainWindow(QMainWindow):
         self.devices_model.modelReset.connect(self._devices_selection_changed)
         self.devices_view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.devices_view.addAction(self.connection_action)
-        self.devices_view.doubleClicked.connect(lambda _: self.edit_connection())
+        self.devices_view.doubleClicked.connect(lambda _: self.show_device_history())
         self.search.textChanged.connect(self._search_changed)
         self.devices_model.modelReset.connect(self._show_count)
         self._restore_state()
@@ -229,6 +230,12 @@ class MainWindow(QMainWindow):
             self.engine.probe_now()
             self.refresh()
 
+    def show_device_history(self) -> None:
+        """The selected device's configuration history (double-click, Devices → History…)."""
+        from appupdater.ui.device_history import open_device_history
+
+        open_device_history(self)
+
     def open_log_folder(self) -> None:
         folder = desktop.log_dir()
         folder.mkdir(parents=True, exist_ok=True)
@@ -266,13 +273,27 @@ class MainWindow(QMainWindow):
             self.wizard.raise_()
             self.wizard.activateWindow()
             return
-        self.wizard = UpdateWizard(
-            [Selection(n) for n in names], self.inventory.catalog, self.tasks, self
+        self._show_wizard(
+            UpdateWizard([Selection(n) for n in names], self.inventory.catalog, self.tasks, self)
         )
-        self.wizard.setWindowModality(Qt.WindowModality.NonModal)
-        self.wizard.run_created.connect(self._run_created)
-        self.wizard.finished.connect(self._wizard_closed)
-        self.wizard.show()
+
+    def open_plan_wizard(self, plan: Plan) -> UpdateWizard | None:
+        """Open the update wizard on a precomputed plan (a rollback or a revert), on its
+        Deployment page; None, saying why, while another wizard holds choices."""
+        if self.wizard is not None and not self.wizard.give_way():
+            return None
+        catalog = self.inventory.catalog if self.inventory is not None else load_catalog()
+        return self._show_wizard(UpdateWizard.for_plan(plan, catalog, self.tasks, self))
+
+    def _show_wizard(self, wizard: UpdateWizard) -> UpdateWizard:
+        self.wizard = wizard
+        wizard.setWindowModality(Qt.WindowModality.NonModal)
+        wizard.run_created.connect(self._run_created)
+        wizard.finished.connect(self._wizard_closed)
+        wizard.show()
+        wizard.raise_()
+        wizard.activateWindow()
+        return wizard
 
     def refresh(self) -> None:
         """Load the fleet again (F5, after an import or a run), showing that it loads."""

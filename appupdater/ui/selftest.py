@@ -262,6 +262,8 @@ class SelfTest:
             raise StepFailed("Update applications… opened no wizard")
         wizard.run_created.connect(lambda run_id, _applied: setattr(self, "run_id", run_id))
         devices_page = wizard.devices_page
+        if devices_page is None:
+            raise StepFailed("Update applications… opened a wizard without its Devices page")
         yield Wait(devices_page.isComplete, "the plan of the Devices page")
         devices_page.select_all.click()
         targets = len(wizard.state.selected)

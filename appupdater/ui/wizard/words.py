@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from appupdater.core.pending import PendingDeployment
+from appupdater.core.planning import Plan
 from appupdater.store.models import DeployAction, DeploymentState
 
 S = DeploymentState
@@ -68,3 +69,15 @@ def pending_effect_tip(pending: PendingDeployment, action: DeployAction, now: da
         f"{start} This run does not deploy, so that deployment stays; it pushes the device's "
         "whole configuration, this update included."
     )
+
+
+def plan_title(plan: Plan) -> str:
+    """What a precomputed plan does, as a title: "Roll back run #12", "Revert press-01 to
+    revision 3"; else its reason, capitalised."""
+    if plan.rollback_of is not None:
+        return f"Roll back run #{plan.rollback_of}"
+    reason = plan.reason or "update"
+    devices = plan.devices()
+    if reason.startswith("revert ") and len(devices) == 1:
+        return f"Revert {devices[0].name} {reason.removeprefix('revert ')}"
+    return reason[:1].upper() + reason[1:]

@@ -18,6 +18,7 @@ import pytest
 FOLDER = Path(__file__).resolve().parents[1] / "packaging" / "agent"
 UNIT = FOLDER / "appupdater-agent.service"
 INSTALL = FOLDER / "install.sh"
+SYSUSERS = FOLDER / "appupdater-agent.sysusers"
 PROGRAM = "/opt/appupdater-agent/bin/appupdater-agent"
 
 
@@ -86,3 +87,64 @@ def verify(text: str, folder: Path) -> str:
     )
     found = (result.stdout + result.stderr).strip()
     return found or ("" if result.returncode == 0 else f"exit {result.returncode}")
+
+
+def test_the_sysusers_snippet_makes_the_services_user(tmp_path):
+    if shutil.which("systemd-sysusers") is None:
+        pytest.skip("needs systemd-sysusers (Debian package systemd)")
+    result = subprocess.run(
+        ["systemd-sysusers", "--dry-run", f"--root={tmp_path}", str(SYSUSERS)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Creating user 'appupdater-agent'" in result.stdout + result.stderr
+
+
+def install(destdir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["sh", str(INSTALL), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={**os.environ, "DESTDIR": str(destdir), "PYTHON": sys.executable},
+    )
+
+
+def test_install_copies_an_agent_that_runs_on_the_standard_library_alone(tmp_path):
+    root = tmp_path / "root"
+    result = install(root)
+    assert result.returncode == 0, result.stderr
+    prefix = root / "opt" / "appupdater-agent"
+    program = prefix / "bin" / "appupdater-agent"
+    assert stat.S_IMODE(program.stat().st_mode) == 0o755
+    assert (root / "etc/systemd/system/appupdater-agent.service").read_text() == UNIT.read_text()
+    assert (root / "etc/sysusers.d/appupdater-agent.conf").read_text() == SYSUSERS.read_text()
+    assert (prefix / "share" / "agent.md").exists()  # the unit's Documentation=
+    # the program runs isolated (-I -S: no site-packages, no PYTHONPATH): only the copied
+    # agent and the standard library
+    assert program.read_text().startswith(f"#!{sys.executable} -IS\n")
+    state = tmp_path / "state"
+    made = subprocess.run(
+        [str(program), "init", "--state", str(state), "--address", "127.0.0.1:8443"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    assert (state / "agent.pem").exists() and "Fingerprint:" in made.stdout
+
+    again = install(root)  # an upgrade: the code is swapped in whole
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in prefix.iterdir()) == ["bin", "lib", "share"]
+    assert (prefix / "lib" / "appupdater" / "agent" / "init_command.py").exists()
+
+    gone = install(root, "--uninstall")
+    assert gone.returncode == 0, gone.stderr
+    assert not prefix.exists()
+    assert not (root / "etc/systemd/system/appupdater-agent.service").exists()
+    assert "state folder /var/lib/appupdater-agent" in gone.stdout

@@ -64,7 +64,7 @@ uninstall() {
 
 case "${1:-}" in
   --uninstall)
-    [ "${2:-}" = --purge ] && uninstall yes || uninstall no
+    if [ "${2:-}" = --purge ]; then uninstall yes; else uninstall no; fi
     exit 0
     ;;
   --help | -h)
@@ -123,6 +123,10 @@ fi
 install -d -o "$USER_NAME" -g "$USER_NAME" -m 0700 "$STATE"
 if [ -e "$STATE/agent.env" ]; then
   echo "Keeping the token, certificate and options in $STATE (init ran before)."
+  if [ $# -gt 0 ]; then
+    echo "install.sh: $* not used: change them in $STATE/agent.env, or run init again" \
+      "with --force (App Updater then needs the new token and fingerprint)" >&2
+  fi
 else
   runuser -u "$USER_NAME" -- "$ROOT/bin/appupdater-agent" init --state "$STATE" "$@"
 fi

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from appupdater.agent import init_command
 from appupdater.agent.startup import read_token
 from appupdater.core.fleetchecks import FINGERPRINT, normalise_fingerprint
 from appupdater.core.jobs import Connection
@@ -198,3 +199,15 @@ def test_a_state_folder_the_service_options_cannot_hold_is_refused(tmp_path):
     result = init("--state", str(state), "--no-tls")
     assert result.returncode == 1 and "spaces" in result.stderr and "Traceback" not in result.stderr
     assert not state.exists()
+
+
+def test_the_install_guide_names_every_option_and_file_of_init():
+    guide = (REPO / "docs" / "agent.md").read_text(encoding="utf-8")
+    section = guide.split("### `appupdater-agent init`", 1)[1].split("\n### ", 1)[0]
+    for action in init_command.build_parser()._actions:
+        for option in action.option_strings:
+            assert option in section or option in ("-h", "--help"), option
+    for name in FILES:
+        assert f"\n{name} " in section, name
+    for heading in ("## Install on a device", "### Configure", "### Upgrade", "### Uninstall"):
+        assert heading in guide, heading

@@ -28,6 +28,7 @@ DEFAULT_PORT = 8443  # the agent's own default (--port)
 CERT_DAYS = 3650  # pinned by its fingerprint, so its age does not matter: renew with --force
 TOKEN, CERT, KEY, OPTIONS = "agent.token", "agent.pem", "agent.key", "agent.env"
 UNIT = "appupdater-agent.service"
+UNSPLITTABLE = "\"'\\$%"  # what systemd's $VAR splitting (agent.env) cannot carry
 NOT_IN_CN = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -47,9 +48,6 @@ class Address:
         except ValueError:
             return False
         return True
-
-    def url_host(self) -> str:
-        return f"[{self.host}]" if ":" in self.host else self.host
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,14 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def address(text: str) -> Address:
-    """An argparse type: HOST:PORT, an IPv6 host in brackets ([fd00::7]:8443)."""
+    """An argparse type: HOST:PORT, HOST an IPv4 address or a host name (the agent listens on
+    IPv4)."""
     host, colon, port = text.rpartition(":")
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if host.startswith("[") or ":" in host:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not HOST:PORT (like 10.0.3.7:8443 or [fd00::7]:8443)"
+            f"{text!r}: the agent listens on IPv4 only; give HOST:PORT with an IPv4 address or "
+            "a host name"
         )
-    if any(c.isspace() or c in "/@[]" for c in host):
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT (like 10.0.3.7:8443)")
+    if any(not c.isprintable() or c.isspace() or c in "/@\"'\\$%" for c in host):
         raise argparse.ArgumentTypeError(f"{host!r} is not a host name or address (HOST:PORT)")
     return Address(host, int(port))
 
@@ -132,14 +133,15 @@ def initialise(state: Path, where: Address, device: str, *, tls: bool, force: bo
     names = [TOKEN, OPTIONS] + ([CERT, KEY] if tls else [])
     if not force and (existing := [str(state / n) for n in names if os.path.lexists(state / n)]):
         raise InitError(
-            f"{' and '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; "
-            "give --force to replace them (App Updater then needs the new token and fingerprint)"
+            f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; give "
+            "--force to replace them (App Updater then needs the new token and fingerprint)"
         )
-    if any(c.isspace() or c in "\"'\\$%" for c in str(state)):
-        raise InitError(
-            f"the state folder {str(state)!r} has spaces, quotes or $ or % in its path, which "
-            f"the options in {OPTIONS} cannot hold; choose a folder without them"
-        )
+    for what, text in (("the state folder", str(state)), ("the device name", device)):
+        if any(not c.isprintable() or c.isspace() or c in UNSPLITTABLE for c in text):
+            raise InitError(
+                f"{what} {text!r} has spaces, quotes, $ or % in it, which the options in "
+                f"{OPTIONS} cannot hold; choose one without them"
+            )
     openssl = shutil.which("openssl")
     if tls and openssl is None:
         raise InitError(
@@ -207,8 +209,7 @@ def _certificate(openssl: str, work: Path, where: Address, device: str) -> str:
 
 
 def _options(state: Path, where: Address, device: str, tls: bool) -> str:
-    listen = "::" if ":" in where.host else "0.0.0.0"
-    parts = ["--listen", listen, "--port", str(where.port)]
+    parts = ["--listen", "0.0.0.0", "--port", str(where.port)]
     if device:
         parts += ["--device", device]
     parts += ["--token-file", str(state / TOKEN)]
@@ -226,7 +227,7 @@ def _options(state: Path, where: Address, device: str, tls: bool) -> str:
 def report(state: Path, where: Address, device: str, fingerprint: str, defaulted: bool) -> str:
     """What init prints: the files, the endpoint and fingerprint, how to enter them."""
     scheme = "https" if fingerprint else "http"
-    endpoint = f"{scheme}://{where.url_host()}:{where.port}"
+    endpoint = f"{scheme}://{where.host}:{where.port}"
     token = state / TOKEN
     lines = [f"The agent's state folder {state} is ready:"]
     lines.append(f"  {TOKEN}  the bearer token (mode 0600)")

@@ -150,7 +150,10 @@ def test_without_openssl_tls_is_refused_with_what_to_do_and_nothing_is_written(t
     assert not state.exists()
 
 
-@pytest.mark.parametrize("address", ["10.0.3.7", "10.0.3.7:http", "10.0.3.7:70000", ":8443"])
+@pytest.mark.parametrize(
+    "address",
+    ["10.0.3.7", "10.0.3.7:http", "10.0.3.7:70000", ":8443", "[fd00::7]:8443", "fd00::7:8443"],
+)
 def test_a_bad_address_is_refused(tmp_path, address):
     result = init("--state", str(tmp_path / "state"), "--address", address)
     assert result.returncode == 2 and "HOST:PORT" in result.stderr
@@ -194,11 +197,14 @@ def test_an_agent_started_with_what_init_wrote_serves_https_the_workstation_pins
         log.close()
 
 
-def test_a_state_folder_the_service_options_cannot_hold_is_refused(tmp_path):
+def test_a_folder_or_name_the_service_options_cannot_hold_is_refused(tmp_path):
     state = tmp_path / "my agent"
     result = init("--state", str(state), "--no-tls")
     assert result.returncode == 1 and "spaces" in result.stderr and "Traceback" not in result.stderr
     assert not state.exists()
+    named = init("--state", str(tmp_path / "state"), "--no-tls", "--device", "press 07")
+    assert named.returncode == 1 and "'press 07'" in named.stderr
+    assert not (tmp_path / "state").exists()
 
 
 def test_the_install_guide_names_every_option_and_file_of_init():

@@ -330,6 +330,11 @@ class AgentServer(ThreadingHTTPServer):
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["init"]:  # appupdater-agent init --state DIR: prepare a device's agent
+        from appupdater.agent import init_command  # here: the one change for `init`
+
+        return init_command.main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

@@ -1,8 +1,9 @@
 """Fetching a deployment's module versions: one active at the wanted version (from the same
 artifact) is left alone, unverified, as a running module may write into its folder; every other
-one still whole on the device is reused ("collector 1.0.0 already on the device", `keeping.py`); the others are downloaded with their
-SHA-256 checked (or taken from a checked artifact left in downloads/), unpacked safely in
-staging/ and put in place with their completion mark. An artifact is removed once unpacked."""
+one still whole on the device is reused ("collector 1.0.0 already on the device", `keeping.py`);
+the others are downloaded with their SHA-256 checked (or taken from a checked artifact left in
+downloads/), unpacked safely in staging/ and swapped in with their completion mark. An artifact
+is removed once unpacked."""
 
 from __future__ import annotations
 

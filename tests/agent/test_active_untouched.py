@@ -14,9 +14,7 @@ def test_an_active_module_writing_into_its_folder_is_left_alone(tmp_path, served
     folder = agent.root / "modules" / "collector" / "1.0.0"
     (folder / "collector" / "run.log").write_text("started\n")  # the running module's own log
     inode = folder.stat().st_ino
-    second = deploy(
-        agent, "d2", served.configuration(("collector", "1.0.0"), ("alerts", "1.0.0"))
-    )
+    second = deploy(agent, "d2", served.configuration(("collector", "1.0.0"), ("alerts", "1.0.0")))
     assert served.requests("collector", "1.0.0") == 1
     assert "collector 1.0.0 is active already; left as it is" in messages(second)
     assert not any("cannot be used" in m for m in messages(second))

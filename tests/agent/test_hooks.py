@@ -180,3 +180,16 @@ def test_a_hook_that_is_a_link_is_never_run(tmp_path, hooked):
         "rolled back: web-ui deactivated (it had no version before)"
     )
     assert not os.path.islink(agent.root / "modules" / "web-ui" / "current")
+
+
+def test_health_in_answers_is_read_tolerantly():
+    from appupdater.agent.protocol import DeploymentAnswer, Status
+
+    assert Status.from_json({"health": {"web-ui": "healthy", "x": 3}}).health == {
+        "web-ui": "healthy"
+    }
+    assert Status.from_json({"health": ["healthy"]}).health == {}
+    assert Status.from_json({}).health == {}
+    answer = DeploymentAnswer.from_json({"state": "failed", "health": {"web-ui": "unknown"}})
+    assert answer.health == {"web-ui": "unknown"}
+    assert DeploymentAnswer.from_json({"state": "failed", "health": None}).health == {}

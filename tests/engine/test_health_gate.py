@@ -9,8 +9,9 @@ import pytest
 from appupdater.engine.gateways.base import DeviceTarget
 from appupdater.engine.gateways.http import HttpGateway
 from tests.agent.hook_artifacts import HookArtifacts
-from tests.engine.test_agents import approve, ended, installed, log_of, make_engine, the  # noqa: F401
 from tests.agents import AgentProcess
+from tests.engine.test_agents import approve, ended, installed, log_of, the
+from tests.engine.test_agents import make_engine  # noqa: F401 (a fixture)
 from tests.helpers import load_yaml
 
 pytestmark = pytest.mark.integration
@@ -40,7 +41,12 @@ def fleet(hooked: HookArtifacts, agents: list[AgentProcess]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_an_unhealthy_device_fails_with_the_health_output(qtbot, db, tmp_path, make_engine):
+def test_an_unhealthy_device_fails_with_the_health_output(
+    qtbot,
+    db,
+    tmp_path,
+    make_engine,  # noqa: F811
+):
     hooked = HookArtifacts(tmp_path / "artifacts")
     agents = []
     try:

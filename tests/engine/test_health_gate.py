@@ -10,8 +10,14 @@ from appupdater.engine.gateways.base import DeviceTarget
 from appupdater.engine.gateways.http import HttpGateway
 from tests.agent.hook_artifacts import HookArtifacts
 from tests.agents import AgentProcess
-from tests.engine.test_agents import approve, ended, installed, log_of, the
-from tests.engine.test_agents import make_engine  # noqa: F401 (a fixture)
+from tests.engine.test_agents import (
+    approve,
+    ended,
+    installed,
+    log_of,
+    make_engine,  # noqa: F401 (a fixture)
+    the,
+)
 from tests.helpers import load_yaml
 
 pytestmark = pytest.mark.integration

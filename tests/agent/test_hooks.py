@@ -193,3 +193,21 @@ def test_health_in_answers_is_read_tolerantly():
     answer = DeploymentAnswer.from_json({"state": "failed", "health": {"web-ui": "unknown"}})
     assert answer.health == {"web-ui": "unknown"}
     assert DeploymentAnswer.from_json({"state": "failed", "health": None}).health == {}
+
+
+def test_a_cancel_during_the_health_wait_rolls_back(tmp_path, hooked):
+    hooked.add("web-ui", "6.0.0", stop="", start="", health="exit 1\n", health_timeout="300")
+    agent = agent_for(tmp_path)
+    run(agent, "d1", hooked.configuration(("web-ui", "1.0.0")))
+    agent.put("d2", hooked.configuration(("web-ui", "6.0.0"), version="6.0.0"))
+    deadline = time.monotonic() + 20
+    while "health web-ui 6.0.0" not in hooked.ran():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    agent.cancel("d2")
+    answer = finished(agent, "d2")
+    assert answer["state"] == "cancelled"
+    assert answer["message"] == "cancelled; the device runs what it ran before"
+    assert hooked.ran()[-3:] == ["stop web-ui 6.0.0", "start web-ui 1.0.0", "health web-ui 1.0.0"]
+    assert active(agent.root) == {"web-ui": "1.0.0"}
+    assert agent.status()["health"] == {"web-ui": "healthy"}

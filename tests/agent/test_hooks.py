@@ -211,3 +211,15 @@ def test_a_cancel_during_the_health_wait_rolls_back(tmp_path, hooked):
     assert hooked.ran()[-3:] == ["stop web-ui 6.0.0", "start web-ui 1.0.0", "health web-ui 1.0.0"]
     assert active(agent.root) == {"web-ui": "1.0.0"}
     assert agent.status()["health"] == {"web-ui": "healthy"}
+
+
+def test_a_module_left_out_is_stopped_and_an_unchanged_one_is_not_touched(tmp_path, hooked):
+    hooked.add("alerts", "1.0.0", stop="", start="", health="")
+    agent = agent_for(tmp_path)
+    run(agent, "d1", hooked.configuration(("web-ui", "1.0.0"), ("alerts", "1.0.0")))
+    before = len(hooked.ran())
+    answer = run(agent, "d2", hooked.configuration(("alerts", "1.0.0"), version="2.0.0"))
+    assert answer["state"] == "succeeded", answer["message"]
+    assert hooked.ran()[before:] == ["stop web-ui 1.0.0"]
+    assert active(agent.root) == {"alerts": "1.0.0"}
+    assert agent.status()["health"] == {"alerts": "healthy"}

@@ -10,6 +10,8 @@ installed (``python -m appupdater.agent`` or ``appupdater-agent``).
 - `activation.py`: switching module versions together, journalled, and rolling back;
 - `keeping.py`: kept module versions and their completion marks (what is whole on disk);
 - `fetching.py`: a deployment's module versions: reused when kept, else downloaded, unpacked;
+- `hooks.py`: a module's lifecycle hooks (stop, start, health): only as verified, run bounded;
+- `lifecycle.py`: activation with a health gate (stop, switch, start, health) and its rollback;
 - `pruning.py`: which kept versions go after a switch (`--keep-versions`), journalled;
 - `limits.py`: what a deployment may take (download and unpacked sizes, file:// folder);
 - `state.py`: the Agent — its state on disk and the deployment it runs;

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,8 @@ from appupdater.agent.files import StepFailed, switch_link
 from appupdater.names import ACTIVE_LINK, name_problem
 
 log = logging.getLogger("appupdater.agent")
+
+STOPPING, STARTING = "stopping", "starting"  # a journal's step (lifecycle.py)
 
 
 @dataclass(frozen=True)
@@ -27,13 +29,33 @@ class Journal:
 
     deployment: str
     previous: dict[str, str | None]
+    wanted: dict[str, str | None] = field(default_factory=dict)
+    step: str = STARTING  # STOPPING: only old versions were being stopped, nothing switched
 
     def to_json(self) -> dict[str, Any]:
-        return {"deployment": self.deployment, "previous": self.previous}
+        return {
+            "deployment": self.deployment,
+            "previous": self.previous,
+            "wanted": self.wanted,
+            "step": self.step,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Journal:
-        return cls(data.get("deployment", ""), dict(data.get("previous", {})))
+        return cls(
+            data.get("deployment", ""),
+            dict(data.get("previous", {})),
+            dict(data.get("wanted") or {}),
+            str(data.get("step") or STARTING),
+        )
+
+    def changed(self) -> dict[str, tuple[str | None, str | None]]:
+        """module -> (version before, version wanted) for the modules whose version changes."""
+        return {
+            module: (old, self.wanted.get(module))
+            for module, old in self.previous.items()
+            if old != self.wanted.get(module)
+        }
 
     def deactivated(self, wanted: dict[str, str]) -> dict[str, str]:
         """module -> version, for the modules active before that `wanted` leaves out."""
@@ -100,7 +122,10 @@ class Modules:
     def journal_for(self, deployment: str, wanted: dict[str, str]) -> Journal:
         """What activating `wanted` (module -> version) will change, before it changes it."""
         before = self.active()
-        return Journal(deployment, {m: before.get(m) for m in sorted(set(before) | set(wanted))})
+        names = sorted(set(before) | set(wanted))
+        return Journal(
+            deployment, {m: before.get(m) for m in names}, {m: wanted.get(m) for m in names}
+        )
 
     def switch(self, journal: Journal, wanted: dict[str, str]) -> None:
         """Point every link the journal names at its wanted version; modules not wanted lose

@@ -31,6 +31,7 @@ class Deployment:
     attempts: int = 1
     started_at: str = field(default_factory=now)
     finished_at: str | None = None
+    health: dict[str, str] = field(default_factory=dict)  # module -> health once activated
 
     def add_log(self, level: LogLevel, text: str) -> None:
         self.log.append(LogLine(now(), level, text))
@@ -56,6 +57,7 @@ class Deployment:
             "configuration": self.configuration.to_json(),
             "log": [line.to_json() for line in self.log[log_after:]],
             "log_total": len(self.log),
+            "health": self.health,
         }
 
     @classmethod
@@ -73,4 +75,5 @@ class Deployment:
             int(data.get("attempts", 1)),
             data.get("started_at") or now(),
             data.get("finished_at"),
+            {str(m): str(h) for m, h in (data.get("health") or {}).items()},
         )

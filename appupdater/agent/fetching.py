@@ -1,7 +1,9 @@
-"""Fetching a deployment's module versions: every one still whole on the device is reused
-("collector 1.0.0 already on the device", `keeping.py`); the others are downloaded with their
-SHA-256 checked (or taken from a checked artifact left in downloads/), unpacked safely in
-staging/ and put in place with their completion mark. An artifact is removed once unpacked."""
+"""Fetching a deployment's module versions: one active at the wanted version (from the same
+artifact) is left alone, unverified, as a running module may write into its folder; every other
+one still whole on the device is reused ("collector 1.0.0 already on the device", `keeping.py`);
+the others are downloaded with their SHA-256 checked (or taken from a checked artifact left in
+downloads/), unpacked safely in staging/ and swapped in with their completion mark. An artifact
+is removed once unpacked."""
 
 from __future__ import annotations
 
@@ -22,9 +24,16 @@ if TYPE_CHECKING:
 def fetch_all(agent: Agent, deployment: Deployment, cancelled: Callable[[], bool]) -> None:
     """Download, verify and unpack every module version not whole on the device yet."""
     missing: list[ModuleRef] = []
+    active = agent.modules.active()
     for module in deployment.configuration.modules:
         what = f"{module.name} {module.version}"
         agent.modules.version_dir(module.name, module.version)  # a name it can be put under
+        if active.get(module.name) == module.version and (
+            agent.kept.recorded_sha256(module.name, module.version) == module.sha256
+        ):  # running: its own files (logs, caches) may differ from the manifest
+            with agent.lock:
+                agent._log(deployment, LogLevel.INFO, f"{what} is active already; left as it is")
+            continue
         problem = agent.kept.problem(module)
         with agent.lock:
             if problem is None:

@@ -90,6 +90,16 @@ class KeptVersions:
     def __init__(self, modules: Path):
         self.modules = modules
 
+    def recorded_sha256(self, module: str, version: str) -> str | None:
+        """The artifact SHA-256 the version's completion mark names (None: no readable mark);
+        read without hashing any file."""
+        try:
+            recorded = json.loads(mark_path(self.modules, module, version).read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+        sha = recorded.get("sha256") if isinstance(recorded, dict) else None
+        return sha if isinstance(sha, str) else None
+
     def problem(self, ref: ModuleRef) -> str | None:
         """Why the kept copy of `ref` cannot be used: "" when there is none at all, a reason
         in words when there is one that is not whole; None when it is whole and from `ref`'s
@@ -118,13 +128,22 @@ class KeptVersions:
 
     def install(self, ref: ModuleRef, unpacked: Path) -> None:
         """Put the folder `unpacked` (a staging folder on the same file system) in place as
-        `ref`'s version, replacing a copy that is not whole, then write its mark."""
+        `ref`'s version, then write its mark. A copy that is not whole is moved aside and the
+        new folder renamed in its place (a swap, never a change inside it), then removed."""
         files = manifest(unpacked)
         target = self.modules / ref.name / ref.version
-        if target.exists() or target.is_symlink():
-            self.discard(ref.name, ref.version, DISCARDED)
-        target.parent.mkdir(parents=True, exist_ok=True)  # discard() removes it when emptied
+        aside = aside_path(self.modules, ref.name, ref.version, DISCARDED)
+        replaced = target.exists() or target.is_symlink()
+        if replaced:  # swapped: never changed in place
+            if aside.exists() or aside.is_symlink():
+                remove_tree(aside)
+            mark_path(self.modules, ref.name, ref.version).unlink(missing_ok=True)
+            os.rename(target, aside)
+        target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(unpacked, target)
+        if replaced:
+            with contextlib.suppress(OSError):  # else the next start sweeps it
+                remove_tree(aside)
         record: dict[str, Any] = {
             "module": ref.name,
             "version": ref.version,

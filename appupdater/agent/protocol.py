@@ -9,7 +9,7 @@ once. Standard library only, because it runs on the device. Checking a request f
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -94,6 +94,13 @@ class LogLevel(enum.StrEnum):
     INFO = "info"
     WARNING = "warning"
     ERROR = "error"
+
+
+def _texts(value: Any) -> dict[str, str]:
+    """A JSON object of texts (module -> health) as sent; anything else is empty."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, str)}
 
 
 def _known(kind: type[E], value: Any) -> E | None:
@@ -199,6 +206,7 @@ class DeploymentAnswer:
     transient: bool
     log: tuple[LogLine, ...]
     log_total: int
+    health: dict[str, str] = field(default_factory=dict)  # module -> health once activated
 
     @classmethod
     def from_json(cls, data: dict[str, Any], log_after: int = 0) -> DeploymentAnswer:
@@ -218,6 +226,7 @@ class DeploymentAnswer:
             bool(data.get("transient")),
             log,
             total if isinstance(total, int) else log_after + len(lines or []),
+            _texts(data.get("health")),
         )
 
 
@@ -230,6 +239,7 @@ class Status:
     installed: dict[str, Any]  # application -> {"version": ..., "modules": {module: version}}
     active_modules: dict[str, str]
     deployment_in_progress: str | None
+    health: dict[str, str] = field(default_factory=dict)  # active module -> health
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -238,6 +248,7 @@ class Status:
             "installed": self.installed,
             "active_modules": self.active_modules,
             "deployment_in_progress": self.deployment_in_progress,
+            "health": self.health,
         }
 
     @classmethod
@@ -251,6 +262,7 @@ class Status:
             installed if isinstance(installed, dict) else {},
             active if isinstance(active, dict) else {},
             in_progress if isinstance(in_progress, str) else None,
+            _texts(data.get("health")),
         )
 
     def versions(self) -> dict[str, str]:

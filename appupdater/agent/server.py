@@ -350,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
             args.download_timeout,
             limits=limits(args),
             keep_versions=args.keep_versions,
+            health_timeout=args.health_timeout,
+            hook_timeout=args.hook_timeout,
         )
         server = AgentServer(
             (args.listen, args.port),

@@ -97,6 +97,23 @@ def build_parser() -> argparse.ArgumentParser:
         f"keeps only the active and the previous version, as 1 does (default {DEFAULT_KEEP})",
     )
     parser.add_argument(
+        "--health-timeout",
+        type=positive(float),
+        default=60.0,
+        metavar="SECONDS",
+        help="how long a module started by a deployment has to pass its health hook "
+        "(hooks/health, tried again every second) before the deployment is rolled back; a "
+        "module's own hooks/health-timeout takes precedence (default 60)",
+    )
+    parser.add_argument(
+        "--hook-timeout",
+        type=positive(float),
+        default=30.0,
+        metavar="SECONDS",
+        help="how long one run of a module's hook (stop, start, health) may take before its "
+        "whole process group is killed (default 30)",
+    )
+    parser.add_argument(
         "--artifact-folder",
         metavar="PATH",
         help="a folder file:// artifact URLs may be read from; without it only http(s) URLs "

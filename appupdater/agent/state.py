@@ -34,6 +34,13 @@ from appupdater.agent.deployment import Deployment, now
 from appupdater.agent.fetching import fetch_all
 from appupdater.agent.files import Cancelled, StepFailed, write_json_atomically
 from appupdater.agent.keeping import PRUNING, KeptVersions
+from appupdater.agent.lifecycle import (
+    HEALTH_RETRY,
+    UNKNOWN,
+    HealthGateFailed,
+    activate,
+    recover,
+)
 from appupdater.agent.limits import Limits
 from appupdater.agent.protocol import (
     MAX_WAIT,
@@ -43,12 +50,14 @@ from appupdater.agent.protocol import (
     Phase,
     Status,
 )
-from appupdater.agent.pruning import DEFAULT_KEEP, Version, prune, remembered
+from appupdater.agent.pruning import DEFAULT_KEEP, Version, prune
 from appupdater.agent.removal import remove_tree
 from appupdater.agent.steps import StateNotSaved
 
 log = logging.getLogger("appupdater.agent")
 
+DEFAULT_HEALTH_TIMEOUT = 60.0
+DEFAULT_HOOK_TIMEOUT = 30.0
 KEEP_DEPLOYMENTS = 50  # finished deployments kept in state.json
 RUNNING = DeploymentState.RUNNING
 
@@ -69,11 +78,17 @@ class Agent:
         *,
         limits: Limits | None = None,
         keep_versions: int = DEFAULT_KEEP,
+        health_timeout: float = DEFAULT_HEALTH_TIMEOUT,
+        hook_timeout: float = DEFAULT_HOOK_TIMEOUT,
     ):
         """`keep_versions`: previous versions of each module kept on disk besides the active
         one; the previous version always stays, so 0 keeps as much as 1 (`pruning.py`)."""
         self.root = Path(root)
         self.keep_versions = keep_versions
+        self.health_timeout = health_timeout  # a changed module has this long to be healthy
+        self.hook_timeout = hook_timeout  # one run of a hook
+        self.health_retry = HEALTH_RETRY
+        self.health: dict[str, str] = {}  # active module -> its health when last checked
         self.device = device
         self.download_timeout = download_timeout
         self.limits = limits or Limits()
@@ -112,13 +127,14 @@ class Agent:
             self.journal = Journal.from_json(journal) if journal is not None else None
             self.recent = {m: list(v) for m, v in data.get("recent", {}).items()}
             self.pruning = [(p["module"], p["version"]) for p in data.get("pruning") or []]
+            self.health = {str(m): str(h) for m, h in (data.get("health") or {}).items()}
         remove_tree(self.root / "staging")  # however deep (rmtree recursed); raises if it cannot
         (self.root / "staging").mkdir()
         for partial in (self.root / "downloads").glob("*.part"):
             partial.unlink()
-        if self.journal is not None:
+        if self.journal is not None:  # its hooks are run again by the next deployment run
             log.warning("the agent stopped while activating; restoring the previous links")
-            self._roll_back()
+            self.modules.restore(self.journal)
         if self.pruning:
             log.warning(
                 "the agent stopped while removing old module versions; finishing: %s",
@@ -146,6 +162,7 @@ class Agent:
             "journal": self.journal.to_json() if self.journal is not None else None,
             "recent": self.recent,
             "pruning": [{"module": m, "version": v} for m, v in self.pruning],
+            "health": self.health,
         }
         try:
             write_json_atomically(self.state_file, json.dumps(data, indent=1))
@@ -168,6 +185,8 @@ class Agent:
                         self._start(deployment)
                     except StateNotSaved as exc:
                         self._end(deployment, DeploymentState.FAILED, str(exc), transient=True)
+            if self.journal is not None and not self._running():
+                recover(self, None)  # left by a deployment no longer running (never, normally)
 
     # ---- what the API asks -----------------------------------------------------------------
 
@@ -183,6 +202,7 @@ class Agent:
                 self.installed,
                 self.modules.active(),
                 running[0] if running else None,
+                {m: self.health.get(m, UNKNOWN) for m in self.modules.active()},
             ).to_json()
 
     def put(self, deployment_id: str, configuration: Configuration) -> tuple[bool, dict[str, Any]]:
@@ -279,10 +299,11 @@ class Agent:
     def _run(self, deployment: Deployment) -> None:
         cancel = self._cancel[deployment.id]
         try:
+            recover(self, deployment)  # what a stopped agent left half activated
             fetch_all(self, deployment, cancel.is_set)
             if cancel.is_set():
                 raise Cancelled()
-            self._activate(deployment)
+            activate(self, deployment, cancel)
             prune(self, deployment)
         except Cancelled:
             self._end(
@@ -290,6 +311,8 @@ class Agent:
                 DeploymentState.CANCELLED,
                 "cancelled; the device runs what it ran before",
             )
+        except HealthGateFailed as exc:  # its text says how it was rolled back
+            self._end(deployment, DeploymentState.FAILED, str(exc))
         except StepFailed as exc:
             self._end(
                 deployment,
@@ -339,48 +362,3 @@ class Agent:
                     deployment.message = f"{message} ({exc})"
                     deployment.add_log(LogLevel.ERROR, str(exc))
                 self.changed.notify_all()
-
-    def _activate(self, deployment: Deployment) -> None:
-        """Switch every module's `current` link together, journalled so it can be undone."""
-        wanted = {m.name: m.version for m in deployment.configuration.modules}
-        with self.lock:
-            self.journal = journal = self.modules.journal_for(deployment.id, wanted)
-            self._save()
-        self._report(
-            deployment,
-            Phase.INSTALLING,
-            70,
-            "activating "
-            + (", ".join(f"{m} {v}" for m, v in sorted(wanted.items())) or "no modules"),
-        )
-        try:
-            self.modules.switch(journal, wanted)
-            for module, version in journal.deactivated(wanted).items():
-                self._report(
-                    deployment,
-                    Phase.INSTALLING,
-                    80,
-                    f"deactivated {module} {version} (kept on disk)",
-                )
-            self._report(deployment, Phase.VERIFYING, 90, "verifying the active modules")
-            self.modules.check(wanted)
-            with self.lock:
-                previous = self.installed, self.recent
-                self.installed, self.journal = deployment.configuration.installed(), None
-                self.recent = remembered(self.recent, wanted)
-                try:
-                    self._save()
-                except StateNotSaved:  # not recorded: the links go back to what is
-                    (self.installed, self.recent), self.journal = previous, journal
-                    raise
-        except BaseException:
-            with self.lock:
-                self._roll_back()
-            raise
-
-    def _roll_back(self) -> None:
-        """Put every link the journal names back as it was; call with the lock held."""
-        if self.journal is not None:
-            self.modules.restore(self.journal)
-        self.journal = None
-        self._save()

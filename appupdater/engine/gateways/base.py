@@ -30,11 +30,14 @@ class DeviceTarget:
 @dataclass(frozen=True)
 class ProbeResult:
     """What a device says about itself: reachable or not, and what it runs (application name
-    to version) when it could tell."""
+    to version) when it could tell; an agent also names its active module versions and each
+    one's health ("healthy", "unhealthy: <what its health hook said>", "unknown")."""
 
     online: bool
     installed: dict[str, str] = field(default_factory=dict)
     message: str = ""
+    modules: dict[str, str] = field(default_factory=dict)  # module -> active version
+    health: dict[str, str] = field(default_factory=dict)  # module -> health
 
 
 class Gateway(ABC):

@@ -88,7 +88,8 @@ class HttpGateway(Gateway):
                 status = client.status()
         except GatewayError as exc:
             return ProbeResult(False, message=str(exc))
-        return ProbeResult(True, status.versions())
+        modules = {str(m): v for m, v in status.active_modules.items() if isinstance(v, str)}
+        return ProbeResult(True, status.versions(), modules=modules, health=status.health)
 
     def deploy(self, job: DeploymentJob, progress: Progress, should_stop: ShouldStop) -> str:
         if job.connection is None:

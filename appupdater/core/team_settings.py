@@ -1,11 +1,12 @@
 """Settings a team shares through its database, not each workstation's own preferences: every
 App Updater on the same fleet database reads the same value, and each change records who made
-it and when. Today: the rollout strategy new runs start from."""
+it and when: the rollout strategy new runs start from, and whether runs need a second
+approver."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from appupdater.core.waves import (
     DEFAULT_MAX_FAILURES_PERCENT,
@@ -19,6 +20,8 @@ from appupdater.store.fields import utcnow
 from appupdater.store.models import TeamSetting
 
 DEFAULT_STRATEGY = "default_strategy"
+SECOND_APPROVER = "second_approver"
+DEFAULT_APPROVAL_EXPIRY = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -56,12 +59,14 @@ def set_default_strategy(
                 raise StrategyError(
                     f"the team default's {what} must be a whole number, not {number:g}"
                 )
-    value = None if strategy is None else strategy_to_stored(strategy)
+    _store(DEFAULT_STRATEGY, None if strategy is None else strategy_to_stored(strategy), by, now)
+
+
+def _store(name: str, value: object, by: str, now: datetime | None) -> None:
+    """Write one setting with who and when (the one place team settings are written)."""
     at = now or utcnow()
     with writing():
-        TeamSetting.insert(
-            name=DEFAULT_STRATEGY, value=value, changed_at=at, changed_by=by
-        ).on_conflict(
+        TeamSetting.insert(name=name, value=value, changed_at=at, changed_by=by).on_conflict(
             conflict_target=[TeamSetting.name],
             update={
                 TeamSetting.value: value,
@@ -69,6 +74,41 @@ def set_default_strategy(
                 TeamSetting.changed_by: by,
             },
         ).execute()
+
+
+@dataclass(frozen=True)
+class ApprovalPolicy:
+    """Whether a run needs a second person's approval before anything is configured or
+    deployed, and how long a request waits for that decision before it expires."""
+
+    second_approver: bool = False
+    expires_after: timedelta = DEFAULT_APPROVAL_EXPIRY
+
+
+def approval_policy() -> ApprovalPolicy:
+    """The team's policy: off until someone turns it on. A stored value this version cannot
+    read (e.g. written by a newer App Updater) counts as ON: a safety check is not dropped
+    because it cannot be read."""
+    row = TeamSetting.get_or_none(TeamSetting.name == SECOND_APPROVER)
+    if row is None:
+        return ApprovalPolicy()
+    value = row.value if isinstance(row.value, dict) else {}
+    on, hours = value.get("on"), value.get("expires_after_hours")
+    if not isinstance(on, bool) or not isinstance(hours, int | float) or not 0 < hours <= 24 * 30:
+        return ApprovalPolicy(True)
+    return ApprovalPolicy(on, timedelta(hours=hours))
+
+
+def set_approval_policy(policy: ApprovalPolicy, *, by: str, now: datetime | None = None) -> None:
+    """Turn the second approver on or off (and set how long a request waits)."""
+    hours = policy.expires_after.total_seconds() / 3600
+    if not 0 < hours <= 24 * 30:
+        raise ValueError(
+            f"a request for approval must expire after more than 0 and at most 720 hours, "
+            f"not {hours:g}"
+        )
+    value = {"on": policy.second_approver, "expires_after_hours": hours}
+    _store(SECOND_APPROVER, value, by, now)
 
 
 def last_changed(name: str = DEFAULT_STRATEGY) -> Changed | None:

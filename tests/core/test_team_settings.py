@@ -60,3 +60,26 @@ def test_a_default_the_windows_would_round_is_refused(db, soak, limit, message):
     with pytest.raises(StrategyError, match=message):
         set_default_strategy(Strategy(parse_waves("1,rest"), soak, limit), by="bob")
     assert default_strategy() == NORM
+
+
+def test_the_second_approver_is_off_until_turned_on(db):
+    from datetime import timedelta
+
+    from appupdater.core.team_settings import (
+        ApprovalPolicy,
+        approval_policy,
+        set_approval_policy,
+    )
+
+    assert approval_policy() == ApprovalPolicy(False, timedelta(hours=24))
+    set_approval_policy(ApprovalPolicy(True, timedelta(hours=8)), by="alice")
+    assert approval_policy() == ApprovalPolicy(True, timedelta(hours=8))
+    assert last_changed("second_approver").by == "alice"
+    with pytest.raises(ValueError, match="not 0"):
+        set_approval_policy(ApprovalPolicy(True, timedelta(0)), by="bob")
+    assert approval_policy().second_approver
+    set_approval_policy(ApprovalPolicy(False), by="carol")
+    assert not approval_policy().second_approver
+    # a value this version cannot read keeps the check on
+    TeamSetting.update(value={"on": "yes"}).where(TeamSetting.name == "second_approver").execute()
+    assert approval_policy() == ApprovalPolicy(True)

@@ -7,7 +7,7 @@ itself — otherwise (SQLite) the operating-system user. Both are kept, with the
 from __future__ import annotations
 
 import getpass
-import socket
+import platform
 from dataclasses import dataclass
 
 from appupdater.store.bulk import is_postgres
@@ -36,6 +36,6 @@ def who() -> Who:
     database = db.obj
     user = mine
     if database is not None and is_postgres(database):
-        row = database.execute_sql("SELECT session_user").fetchone()  # type: ignore[no-untyped-call]
+        row = database.execute_sql("SELECT session_user").fetchone()
         user = str(row[0])
-    return Who(user, mine, socket.gethostname())
+    return Who(user, mine, platform.node())

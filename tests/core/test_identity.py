@@ -3,7 +3,7 @@ session_user on a server, with the host."""
 
 from __future__ import annotations
 
-import socket
+import platform
 
 from appupdater.core.identity import who
 
@@ -11,7 +11,7 @@ from appupdater.core.identity import who
 def test_on_sqlite_the_operating_system_user(db, monkeypatch):
     monkeypatch.setenv("LOGNAME", "alice")
     found = who()
-    assert (found.user, found.os_user, found.host) == ("alice", "alice", socket.gethostname())
+    assert (found.user, found.os_user, found.host) == ("alice", "alice", platform.node())
 
 
 def test_on_postgresql_the_session_user(pg, pg_url, monkeypatch):

@@ -3,12 +3,16 @@ Deployment page with every planned device, and has no Devices page to go back to
 
 from __future__ import annotations
 
+from collections import Counter
+
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.rollback import plan_revert, plan_rollback
 from appupdater.core.runs import CONFIG_ONLY, apply_configuration, create_run
 from appupdater.store.models import Device
+from tests.ui.drive import next_page, open_wizard
 
 BACK = QWizard.WizardButton.BackButton
 
@@ -57,3 +61,49 @@ def test_a_wizard_with_choices_is_not_replaced(qtbot, main_window, message_boxes
     assert main_window.open_plan_wizard(plan_rollback(run_id)) is None
     assert main_window.wizard is first
     assert "already open" in message_boxes.seen[0]
+
+
+def test_deployment_page_sums_up_per_device_versions_and_lists_the_skipped(
+    qtbot, main_window, screenshot
+):
+    first = _run()
+    changed = plan_rollback(first).devices()[0]
+    later = create_run(
+        plan_update([Selection("line-monitor", "2.1.0")]),
+        approved_by="alice",
+        devices=[changed.id],
+        default=CONFIG_ONLY,
+    )
+    apply_configuration(later)
+    plan = plan_rollback(first)
+    goals = Counter(t.to_version.text for t in plan.targets)
+    assert len(goals) > 1, "the demo fleet should go back to several versions"
+    wizard = main_window.open_plan_wizard(plan)
+    page = wizard.deployment_page
+    text = page.summary.text().replace("<b>", "").replace("</b>", "")
+    devices = len(plan.devices())
+    assert text.startswith(f"Rolling back run #{first} on {devices} devices: line-monitor 2.0.0 → ")
+    for version, count in goals.items():
+        assert f"→ {version} on {count} device" in text
+    assert page.skipped.isVisible()
+    skipped = {s.device.name for s in plan.skipped}
+    assert changed.name in skipped and len(skipped) == 2  # and packer-01, new in run 1
+    assert page.skipped.label.text() == "2 devices skipped"
+    assert not page.skipped.view.isVisible()
+    qtbot.mouseClick(page.skipped.toggle, Qt.MouseButton.LeftButton)
+    assert page.skipped.view.isVisible()
+    model = page.skipped.view.model()
+    rows = [
+        [model.index(r, c).data() for c in range(model.columnCount())]
+        for r in range(model.rowCount())
+    ]
+    assert [r[0] for r in rows] == sorted(skipped)
+    mine = [(r[2], r[3], r[5]) for r in rows if r[0] == changed.name]
+    assert mine == [("line-monitor", "2.1.0", f"configured 2.1.0 since run #{later}")]
+
+
+def test_an_ordinary_update_shows_no_skipped_line_on_deployment(qtbot, main_window):
+    wizard = open_wizard(qtbot, main_window, "line-monitor")
+    next_page(qtbot, wizard)
+    assert wizard.currentPage() is wizard.deployment_page
+    assert not wizard.deployment_page.skipped.isVisible()

@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QWizard
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.rollback import plan_revert, plan_rollback
 from appupdater.core.runs import CONFIG_ONLY, apply_configuration, create_run
-from appupdater.store.models import Device
-from tests.ui.drive import next_page, open_wizard
+from appupdater.store.models import Device, DeviceApp
+from tests.ui.drive import click_wizard, next_page, open_wizard
 
 BACK = QWizard.WizardButton.BackButton
 
@@ -107,3 +107,33 @@ def test_an_ordinary_update_shows_no_skipped_line_on_deployment(qtbot, main_wind
     next_page(qtbot, wizard)
     assert wizard.currentPage() is wizard.deployment_page
     assert not wizard.deployment_page.skipped.isVisible()
+
+
+def test_finalize_names_the_rollback_and_shows_its_module_changes(
+    qtbot, main_window, message_boxes
+):
+    first = _run()
+    DeviceApp.update(installed=DeviceApp.configured).execute()  # as if the run deployed
+    plan = plan_rollback(first)
+    wizard = main_window.open_plan_wizard(plan)
+    next_page(qtbot, wizard)
+    page = wizard.finalize_page
+    assert wizard.currentPage() is page
+    assert page.totals.text().startswith(f"<b>Rollback of run #{first}</b> on <b>")
+    model = page.model
+    device = model.index(0, 0)
+    assert device.data().startswith(plan.targets[0].device.name + " ")
+    app = model.index(0, 0, device)
+    target = plan.targets[0]
+    assert [model.index(0, c, device).data() for c in (0, 2, 3)] == [
+        "line-monitor",
+        "2.0.0",
+        target.to_version.text,
+    ]
+    ops = {model.index(r, 1, app).data() for r in range(model.rowCount(app))}
+    assert ops and ops <= {"Added", "Removed", "Modified"}  # what the rollback changes
+    assert "<b>0</b> removed" not in page.totals.text()  # 2.0.0 added modules: they go
+    message_boxes.answer()
+    with qtbot.waitSignal(wizard.run_created, timeout=10_000):
+        click_wizard(qtbot, wizard, QWizard.WizardButton.FinishButton)
+    assert message_boxes.seen[0].startswith(f"Rollback of run #{first}: the configuration of ")

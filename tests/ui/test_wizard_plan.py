@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections import Counter
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWizard
+from PySide6.QtWidgets import QApplication, QWizard
 
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.rollback import plan_revert, plan_rollback
 from appupdater.core.runs import CONFIG_ONLY, apply_configuration, create_run
-from appupdater.store.models import Device, DeviceApp
-from tests.ui.drive import click_wizard, next_page, open_wizard
+from appupdater.store.models import DeployAction, Device, DeviceApp, Target, UpdateRun
+from appupdater.ui.wizard.deployment_page import ACTION_COLUMN
+from appupdater.ui.wording import ACTION_TEXT
+from tests.ui.drive import approve, choose_action, click_wizard, next_page, open_wizard
 
 BACK = QWizard.WizardButton.BackButton
 
@@ -137,3 +139,21 @@ def test_finalize_names_the_rollback_and_shows_its_module_changes(
     with qtbot.waitSignal(wizard.run_created, timeout=10_000):
         click_wizard(qtbot, wizard, QWizard.WizardButton.FinishButton)
     assert message_boxes.seen[0].startswith(f"Rollback of run #{first}: the configuration of ")
+
+
+def test_a_rollback_takes_per_device_actions_as_any_run(qtbot, main_window, message_boxes):
+    first = _run()
+    plan = plan_rollback(first)
+    wizard = main_window.open_plan_wizard(plan)
+    view = wizard.deployment_page.view
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is wizard)
+    kept = wizard.deployment_page.model.index(0, 0).data()
+    choose_action(qtbot, view, 0, ACTION_COLUMN, ACTION_TEXT[DeployAction.NONE])
+    next_page(qtbot, wizard)
+    run_id = approve(qtbot, wizard, message_boxes)
+    run = UpdateRun.get_by_id(run_id)
+    assert run.rollback_of == first and run.reason == f"rollback of run #{first}"
+    actions = {t.device.name: t.action for t in Target.select().where(Target.run == run_id)}
+    assert actions[kept] == "none"
+    assert set(actions) == {d.name for d in plan.devices()}
+    assert {a for name, a in actions.items() if name != kept} == {"now"}

@@ -41,7 +41,7 @@ def summary_html(state: WizardState, devices: int) -> str:
         goals[to_id] = (froms, count + uses)
     lines = []
     for app, _ in plan.selections:
-        goals = per_app.get(app.id)
+        goals = per_app.get(app.id, {})
         if not goals:
             continue
         parts = []

@@ -7,11 +7,20 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import CONFIG_ONLY, apply_configuration, create_run
 from appupdater.store.models import Application, AppVersion, Device, DeviceApp, Target, UpdateRun
-from tests.ui.drive import approve, choose_in_combo, click_action, click_row, next_page, open_wizard
+from tests.ui.drive import (
+    approve,
+    choose_in_combo,
+    click_action,
+    click_row,
+    grab_with_popup,
+    next_page,
+    open_wizard,
+)
 from tests.ui.test_overview_actions import select
 
 WAIT = 20_000
@@ -79,7 +88,7 @@ def select_run(qtbot, overview, run_id) -> None:
     )
 
 
-def choose(qtbot, overview, action) -> None:
+def choose(qtbot, overview, action, shot: str | None = None) -> None:
     """Click the toolbar's Roll back button, then `action` in the menu it opens (the menu runs
     its own event loop inside the first click: the second comes from a timer)."""
     menu = overview.rollback.menu
@@ -91,6 +100,8 @@ def choose(qtbot, overview, action) -> None:
             QTimer.singleShot(20, pick)
             return
         clicked.append(True)
+        if shot is not None:
+            grab_with_popup(overview, menu).save(f"{SHOTS}/{shot}.png")
         qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(action).center())
 
     QTimer.singleShot(0, pick)
@@ -199,11 +210,26 @@ def test_a_run_with_nothing_to_roll_back_says_why(qtbot, main_window, message_bo
     for name in devices:
         later_run_on(name)
     select_run(qtbot, overview, first)
-    message_boxes.answer()
-    seen = len(message_boxes.seen)
-    choose(qtbot, overview, overview.rollback.run)
-    qtbot.waitUntil(lambda: len(message_boxes.seen) > seen, timeout=WAIT)
-    assert message_boxes.seen[-1] == f"Nothing of run #{first} can be rolled back."
+    seen: list[str] = []
+
+    def read_and_close() -> None:
+        """Keep a picture of the message, then answer it with OK as a person would."""
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, read_and_close)
+            return
+        box.grab().save(f"{SHOTS}/nothing-to-roll-back.png")
+        seen.append(f"{box.text()}\n{box.informativeText()}")
+        qtbot.mouseClick(box.button(QMessageBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+
+    QTimer.singleShot(0, read_and_close)
+    overview.resize(1024, 700)
+    choose(qtbot, overview, overview.rollback.run, shot="overview-rollback-menu-1024x700")
+    qtbot.waitUntil(lambda: bool(seen), timeout=WAIT)
+    text, reasons = seen[0].split("\n", 1)
+    assert text == f"Nothing of run #{first} can be rolled back."
+    assert reasons.startswith("No device is configured as the run left it:")
+    assert f"{sorted(devices)[0]}: line-monitor configured 2.1.0 since run #" in reasons
     assert main_window.wizard is None
 
 

@@ -38,6 +38,8 @@ class RunSummary:
     applications: str  # "line-monitor → 2.1.0, edge-gateway → 4.0.1"
     configured: bool
     counts: dict[str, int]
+    # a restoring run's reason ("rollback of run #12", "revert to revision 3"); None otherwise
+    reason: str | None = None
 
     @property
     def status(self) -> str:
@@ -85,7 +87,11 @@ def run_summaries(only: list[int] | None = None) -> list[RunSummary]:
         .order_by(RunApplication.run, Application.name)
     )
     runs = UpdateRun.select(
-        UpdateRun.id, UpdateRun.approved_at, UpdateRun.approved_by, UpdateRun.configured_at
+        UpdateRun.id,
+        UpdateRun.approved_at,
+        UpdateRun.approved_by,
+        UpdateRun.configured_at,
+        UpdateRun.reason,
     ).order_by(UpdateRun.id.desc())
     if only is not None:
         if not only:
@@ -103,9 +109,10 @@ def run_summaries(only: list[int] | None = None) -> list[RunSummary]:
             ", ".join(apps.get(run_id, [])),
             configured_at is not None,
             counts.get(run_id, {}),
+            reason,
         )
-        for run_id, approved_at, approved_by, configured_at in tuples(
-            runs, tuple[int, datetime, str, datetime | None]
+        for run_id, approved_at, approved_by, configured_at, reason in tuples(
+            runs, tuple[int, datetime, str, datetime | None, str | None]
         )
     ]
 

@@ -344,6 +344,7 @@ class MainWindow(QMainWindow):
 
         if self.overview is None:
             self.overview = OverviewWindow(self.engine)
+            self.overview.rollback.planned.connect(self.open_plan_wizard)
         if run_id is not None:
             self.overview.show_run(run_id)
         self.overview.show()

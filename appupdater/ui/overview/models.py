@@ -35,6 +35,14 @@ if TYPE_CHECKING:
     from _typeshed import SupportsRichComparison
 
 
+def applications_text(run: RunSummary) -> str:
+    """ "line-monitor → 2.1.0"; a restoring run says what it restores first ("rollback of run
+    #12: line-monitor → 2.0.0", the version most of its devices go to)."""
+    if not run.reason:
+        return run.applications
+    return f"{run.reason}: {run.applications}"
+
+
 class RunsModel(ListTableModel[RunSummary]):
     """The runs, newest first, with their progress and status."""
 
@@ -74,7 +82,7 @@ class RunsModel(ListTableModel[RunSummary]):
                 f"#{run.id}",
                 local_text(run.approved_at),
                 run.approved_by,
-                run.applications,
+                applications_text(run),
                 None,
                 status_text(run.status, self.standings.get(run.id)),
             )[column]

@@ -33,6 +33,7 @@ from appupdater.ui.overview.delegates import ProgressDelegate, StackedBarDelegat
 from appupdater.ui.overview.details import DeploymentDetails
 from appupdater.ui.overview.feed import ALL_RUNS, ChangesRead, OverviewFeed, WholeRead
 from appupdater.ui.overview.models import DeploymentsModel, RunsModel
+from appupdater.ui.overview.rollback_acting import RollbackActions
 from appupdater.ui.overview.run_acting import RunActions
 from appupdater.ui.overview.run_filter import RunFilterBar
 from appupdater.ui.overview.style import STATES
@@ -144,6 +145,7 @@ class OverviewWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         self.acting = DeploymentActions(self)
         self.run_acting = RunActions(self, self.acting.toolbar)
+        self.rollback = RollbackActions(self, self.acting.toolbar)  # planned: the app wires it
 
         self.runs_view.selectionModel().selectionChanged.connect(self._run_selected)
         self.view.selectionModel().selectionChanged.connect(self._deployment_selected)
@@ -204,6 +206,7 @@ class OverviewWindow(QMainWindow):
     def _update_actions(self) -> None:
         self.acting.update()
         self.run_acting.update()
+        self.rollback.update()
 
     # -- polling -------------------------------------------------------------------------------
 

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from appupdater.core.catalog import VersionInfo
 from appupdater.core.runs import DeviceAction
 from appupdater.core.team_settings import default_strategy
 from appupdater.core.words import plural
@@ -44,8 +43,10 @@ from appupdater.ui.wizard.deployment_model import (
     updates_text,
 )
 from appupdater.ui.wizard.deployment_waves import WaveControls
+from appupdater.ui.wizard.skipped_list import SkippedList
 from appupdater.ui.wizard.state import WizardState
 from appupdater.ui.wizard.strategy_box import StrategyBox
+from appupdater.ui.wizard.summary import summary_html
 from appupdater.ui.wizard.words import deploys
 from appupdater.ui.wording import ACTION_ICON, ACTION_TEXT
 
@@ -87,6 +88,7 @@ class DeploymentPage(QWizardPage):
         self.pending_label.setWordWrap(True)
         self.pending_label.setAccessibleName("Pending deployments of earlier runs")
         self.pending_label.hide()
+        self.skipped = SkippedList()
 
         self.bulk_action = QComboBox()
         self.bulk_action.setAccessibleName("Action for the selected rows")
@@ -159,6 +161,7 @@ class DeploymentPage(QWizardPage):
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
+        layout.addWidget(self.skipped)
         layout.addWidget(self.pending_label)
         layout.addWidget(self.strategy_box)
         layout.addLayout(bulk)
@@ -167,6 +170,7 @@ class DeploymentPage(QWizardPage):
         layout.addWidget(self.zone)
         layout.addWidget(self.error)
         chain: list[QWidget] = [
+            self.skipped.toggle,
             *self.strategy_box.tab_chain(),
             self.bulk_action,
             self.bulk_time,
@@ -200,7 +204,10 @@ class DeploymentPage(QWizardPage):
         self.model.reload()
         self.waves.apply_strategy()
         self._name_default()
-        self.summary.setText(self._summary_html())
+        self.summary.setText(summary_html(self.state, len(self.model.devices)))
+        plan = self.state.plan
+        # an ordinary update listed its skipped devices on the Devices page
+        self.skipped.set_items(plan.skipped if plan is not None and plan.reason else [])
         self._update_pending()
 
     def cleanupPage(self) -> None:
@@ -244,29 +251,6 @@ class DeploymentPage(QWizardPage):
         self.completeChanged.emit()
 
     # -- what the page says --------------------------------------------------------------------
-
-    def _summary_html(self) -> str:
-        plan = self.state.plan
-        devices = self.model.devices
-        versions = {v.id: v for app, _ in plan.selections for v in app.versions} if plan else {}
-        per_app: dict[int, tuple[list[VersionInfo], int]] = {}
-        for (from_id, to_id), uses in self.state.diff_uses().items():
-            froms, count = per_app.get(to_id, ([], 0))
-            froms.append(versions[from_id])
-            per_app[to_id] = (froms, count + uses)
-        lines = []
-        for app, to in plan.selections if plan else []:
-            if to.id in per_app:
-                froms, count = per_app[to.id]
-                shown = ", ".join(v.text for v in sorted(froms, key=lambda v: v.parsed.key))
-                lines.append(
-                    f"<b>{app.name}</b> {shown} → <b>{to.text}</b> on {plural(count, 'device')}"
-                )
-        return (
-            f"Updating {plural(len(devices), 'device')}: " + "; ".join(lines) + "."
-            if lines
-            else "No device selected."
-        )
 
     def _update_pending(self) -> None:
         """What becomes of the selected devices' deployments of earlier runs."""

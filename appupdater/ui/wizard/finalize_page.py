@@ -125,8 +125,11 @@ class FinalizePage(QWizardPage):
     def initializePage(self) -> None:
         self.model.reload()
         counts = self.counts()
+        devices = f"<b>{plural(counts['devices'], 'device')}</b>"
+        reason = self.reason()
         self.totals.setText(
-            f"<b>{plural(counts['devices'], 'device')}</b>: <b>{counts['now']:,}</b> deploy now, "
+            (f"<b>{reason}</b> on {devices}" if reason else devices)
+            + f": <b>{counts['now']:,}</b> deploy now, "
             f"<b>{counts['at']:,}</b> scheduled, <b>{counts['none']:,}</b> configuration only. "
             f"Modules: <span style='color:{OP_COLOUR[ChangeOp.ADDED].name()}'>"
             f"<b>{counts['added']:,}</b> added</span>, "
@@ -257,7 +260,7 @@ class FinalizePage(QWizardPage):
             answer = QMessageBox.question(
                 self,
                 "Approve Update",
-                f"The configuration of {plural(counts['devices'], 'device')} will be updated.\n"
+                self._approve_words(counts["devices"]) + "\n"
                 f"{plural(counts['now'], 'deployment')} will start {self._start_words()} and "
                 f"{counts['at']:,} at their scheduled time; {plural(counts['none'], 'device')} "
                 f"{noun(counts['none'], 'gets', 'get')} the configuration only.\n\n"
@@ -271,6 +274,18 @@ class FinalizePage(QWizardPage):
                 break
         self._record(plan)
         return False
+
+    def reason(self) -> str | None:
+        """What a restoring plan does ("Rollback of run #12", "Revert to revision 3"); None
+        for an ordinary update."""
+        reason = self.state.plan.reason if self.state.plan is not None else None
+        return reason[:1].upper() + reason[1:] if reason else None
+
+    def _approve_words(self, devices: int) -> str:
+        reason = self.reason()
+        if reason is None:
+            return f"The configuration of {plural(devices, 'device')} will be updated."
+        return f"{reason}: the configuration of {plural(devices, 'device')} will be restored."
 
     def _start_words(self) -> str:
         """When the deploy-now devices start: "now", or "in 3 waves, the first of 1 now"."""

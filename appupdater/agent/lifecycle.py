@@ -211,7 +211,7 @@ def activate(agent: Agent, deployment: Deployment, cancel: threading.Event) -> N
         with agent.lock:
             previous = agent.installed, agent.recent, agent.health
             agent.installed, agent.journal = deployment.configuration.installed(), None
-            agent.recent = remembered(agent.recent, wanted)
+            agent.recent = remembered(agent.recent, wanted, journal.previous)
             agent.health = {m: health.get(m, UNKNOWN) for m in wanted}
             deployment.health = dict(agent.health)
             try:

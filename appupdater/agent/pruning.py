@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,11 +65,22 @@ def plan(
     return removed
 
 
-def remembered(recent: dict[str, list[str]], activated: dict[str, str]) -> dict[str, list[str]]:
-    """`recent` after the module versions `activated` (module -> version) became active."""
+def remembered(
+    recent: dict[str, list[str]],
+    activated: dict[str, str],
+    previous: Mapping[str, str | None] | None = None,
+) -> dict[str, list[str]]:
+    """`recent` after the module versions `activated` (module -> version) became active in
+    place of `previous` (module -> the version its link pointed at before): the previous one
+    comes right after the new one, also when `recent` never heard of it (a state written by an
+    agent that kept no order), so pruning never takes it for a stray folder."""
     updated = {module: list(versions) for module, versions in recent.items()}
     for module, version in activated.items():
-        updated[module] = [version, *(v for v in updated.get(module, []) if v != version)]
+        rest = [v for v in updated.get(module, []) if v != version]
+        before = (previous or {}).get(module)
+        if before and before != version:
+            rest = [before, *(v for v in rest if v != before)]
+        updated[module] = [version, *rest]
     return updated
 
 

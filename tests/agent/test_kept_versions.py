@@ -6,6 +6,7 @@ version and finishes after a crash. In process here; the real process: test_kept
 from __future__ import annotations
 
 import json
+import os
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -384,6 +385,23 @@ def test_the_remembered_order_puts_what_was_just_activated_first():
         "dashboard": ["1.0.0"],
         "alerts": ["1.0.0"],
     }
+
+
+def test_the_version_switched_from_is_remembered_also_when_no_order_was_kept():
+    """A state written by an agent that kept no order: the version the link pointed at before
+    the switch still ranks right after the new one, before a never-active folder."""
+    after = remembered({}, {"collector": "2.0.0"}, {"collector": "1.0.0", "alerts": None})
+    assert after == {"collector": ["2.0.0", "1.0.0"]}
+
+
+def test_after_an_agent_upgrade_pruning_keeps_the_previous_version(tmp_path):
+    folder = tmp_path / "modules" / "collector"
+    for version in ("1.0.0", "1.1.0", "2.0.0"):
+        (folder / version).mkdir(parents=True)
+    os.utime(folder / "1.0.0", (1_000_000, 1_000_000))  # 1.1.0: newer, never active
+    (folder / "current").symlink_to("2.0.0")
+    recent = remembered({}, {"collector": "2.0.0"}, {"collector": "1.0.0"})
+    assert plan(tmp_path / "modules", recent, 0, set()) == [("collector", "1.1.0")]
 
 
 def test_an_unmarked_lone_version_of_an_inactive_module_is_replaced(tmp_path, served):

@@ -170,9 +170,10 @@ def _team_settings(database: peewee.Database) -> None:
 
 
 def _config_revisions(database: peewee.Database) -> None:
-    """Revisions of configurations: the table, each device's newest number, a run's rollback_of
-    and reason; every device gets revision 1, "migrated", holding its configuration as it is
-    (one bulk insert). Columns only where missing (see `_clock_free_leases`)."""
+    """Revisions of configurations: the table, each device's newest number, a run's rollback_of and
+    reason, a restoring run's target's from_revision and skipped; every device gets revision 1,
+    "migrated", holding its configuration as it is (one bulk insert). Columns only where missing
+    (see `_clock_free_leases`)."""
     from appupdater.store.config_revisions import configured_maps, record_revisions
 
     if "config_revision" not in {column.name for column in database.get_columns("device")}:
@@ -186,6 +187,8 @@ def _config_revisions(database: peewee.Database) -> None:
     for model, field in (
         (UpdateRun, UpdateRun.rollback_of),
         (UpdateRun, UpdateRun.reason),
+        (Target, Target.from_revision),
+        (Target, Target.skipped),
     ):
         table = model._meta.table_name
         if field.column_name not in {column.name for column in database.get_columns(table)}:

@@ -314,7 +314,7 @@ def _foreign_keys_off(database: peewee.Database) -> Iterator[None]:
     table to add a NOT NULL column (copy, drop, rename), and with foreign keys on, dropping the
     old table deletes its children's rows (ON DELETE CASCADE): schema 8 lost every target and
     deployment that way. The pragma cannot change inside a transaction, so it is set around
-    them; the keys are checked afterwards."""
+    them; each step's transaction checks the keys before its stamp (`_check_references`)."""
     if not isinstance(database, peewee.SqliteDatabase):
         yield
         return
@@ -323,9 +323,25 @@ def _foreign_keys_off(database: peewee.Database) -> Iterator[None]:
         yield
     finally:
         database.execute_sql("PRAGMA foreign_keys = ON")  # type: ignore[no-untyped-call]
+
+
+class _BrokenReferences(peewee.IntegrityError):
+    """A step left rows referring to rows that do not exist (SQLite, foreign keys off)."""
+
+
+def _check_references(database: peewee.Database) -> None:
+    """SQLite: raise `_BrokenReferences` when the step just run (foreign keys off, see
+    `_foreign_keys_off`) left broken references; called inside the step's transaction, before
+    its stamp, so that the step is rolled back."""
+    if not isinstance(database, peewee.SqliteDatabase):
+        return
     broken = database.execute_sql("PRAGMA foreign_key_check").fetchall()  # type: ignore[no-untyped-call]
     if broken:
-        raise DatabaseError(f"the migrated database has {len(broken)} broken references")
+        tables = sorted({f"{table} → {parent}" for table, _row, parent, _key in broken})
+        raise _BrokenReferences(
+            f"it leaves {len(broken)} broken reference{'s' if len(broken) != 1 else ''} "
+            f"({', '.join(tables)})"
+        )
 
 
 def _migrate(database: peewee.Database, current: int, backup: Path | None) -> None:
@@ -333,6 +349,7 @@ def _migrate(database: peewee.Database, current: int, backup: Path | None) -> No
         try:
             with database.atomic():
                 step.apply(database)
+                _check_references(database)
                 _stamp(step.version)
         except peewee.DatabaseError as exc:
             where = (

@@ -157,12 +157,11 @@ def create_run(
                     wave_of.get(t.device.id),
                 )
             )
-        if plan.reason is not None:  # restoring: each device's revision it was planned from
-            fields = (*TARGET_FIELDS, Target.from_revision)
-            rows = [(*row, plan.revisions.get(row[1])) for row in rows]
-        else:
-            fields = TARGET_FIELDS
-        insert_rows(Target, fields, rows)
+        if plan.reason is None:
+            insert_rows(Target, TARGET_FIELDS, rows)
+        else:  # restoring: each device's revision it was planned from
+            restoring = [(*row, plan.revisions.get(row[1])) for row in rows]
+            insert_rows(Target, (*TARGET_FIELDS, Target.from_revision), restoring)
     return run.id
 
 

@@ -23,6 +23,7 @@ from appupdater.core.waves import Strategy, assign
 from appupdater.errors import RunError
 from appupdater.heap import gc_paused
 from appupdater.store.bulk import insert_rows, is_postgres, update_rows
+from appupdater.store.config_revisions import lock_devices
 from appupdater.store.db import writing
 from appupdater.store.fields import to_db_time, utcnow
 from appupdater.store.models import (
@@ -268,6 +269,7 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
             )
             .where(Target.run == run_id)
         )
+        lock_devices(Target.select(Target.device).where(Target.run == run_id))
         rows = cast("list[TargetRow]", list(query.tuples()))
         stale = moved_since_planned(run_id) if reason is not None else {}
         catalog = load_catalog()

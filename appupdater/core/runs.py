@@ -161,7 +161,7 @@ def create_run(
         if plan.reason is None:
             insert_rows(Target, TARGET_FIELDS, rows)
         else:  # restoring: each device's revision it was planned from
-            restoring = [(*row, plan.revisions.get(row[1])) for row in rows]
+            restoring = [(*row, plan.revisions[row[1]]) for row in rows]
             insert_rows(Target, (*TARGET_FIELDS, Target.from_revision), restoring)
     return run.id
 

@@ -77,9 +77,7 @@ def lock_devices(devices: peewee.Node | None = None) -> None:
         chosen = chosen.where(Device.id.in_(devices))
     sql, params = chosen.order_by(Device.id).sql()
     # counted on the server, so the ids do not travel; the locks are taken as rows are read
-    database.execute_sql(  # type: ignore[no-untyped-call]
-        f"SELECT count(*) FROM ({sql} FOR UPDATE) AS locked", params
-    )
+    database.execute_sql(f"SELECT count(*) FROM ({sql} FOR UPDATE) AS locked", params)
 
 
 def encode(configured: Mapping[int, int]) -> str:

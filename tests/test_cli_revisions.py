@@ -120,3 +120,54 @@ def test_revert_to_a_revision(capsys, database):
     assert history["revisions"][0]["configured"] == {"line-monitor": "1.0.0"}
     code, _, err = run(capsys, *database, "revert", "--device", "press-07", "--to", "3", "--yes")
     assert code == 1 and "revision 3 is the current configuration of press-07" in err
+
+
+def test_rollback_and_revert_take_waves_like_update(capsys, database):
+    run_id = _update(capsys, database)
+    waves = ("--waves", "1", "--soak", "15", "--max-failures", "20")
+    result = _json(capsys, *database, "rollback", "--run", str(run_id), *waves, "--yes", "--json")
+    code, out, _ = run(capsys, *database, "status", "--run", str(result["run"]), "--json")
+    [entry] = json.loads(out)["runs"]
+    assert entry["strategy"] == {"waves": [1], "soak_minutes": 15, "max_failures_percent": 20}
+    revert = ("revert", "--device", "press-07", "--to", "2", "--waves", "1", "--yes", "--json")
+    result = _json(capsys, *database, *revert)
+    code, out, _ = run(capsys, *database, "status", "--run", str(result["run"]), "--json")
+    assert json.loads(out)["runs"][0]["strategy"]["waves"] == [1]
+    code, _, err = run(
+        capsys, *database, "revert", "--device", "press-07", "--to", "1", "--soak", "5"
+    )
+    assert code == 1 and "--soak and --max-failures need --waves" in err
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_rollback_prints_the_devices_skipped_when_applied(capsys, database, monkeypatch, as_json):
+    """Another rollback of the same run lands between this one's planning and its
+    configuration step: press-07 is skipped then, and the output says why."""
+    from appupdater.core import runs
+    from appupdater.core.rollback import plan_rollback
+
+    run_id = _update(capsys, database)
+    create_run = runs.create_run
+
+    def meanwhile(plan, **kwargs):
+        created = create_run(plan, **kwargs)
+        other = create_run(plan_rollback(run_id), approved_by="carol", default=runs.CONFIG_ONLY)
+        runs.apply_configuration(other)
+        return created
+
+    monkeypatch.setattr(runs, "create_run", meanwhile)
+    rollback = ("rollback", "--run", str(run_id), "--deploy", "none", "--yes")
+    why = f"changed since the rollback was planned (now revision 3: rollback of run #{run_id})"
+    if as_json:
+        result = _json(capsys, *database, *rollback, "--json")
+        assert result["configurations_updated"] == 0
+        assert result["skipped_when_applied"] == [{"device": "press-07", "reason": why}]
+        assert result["skipped"] == [
+            {"device": "press-08", "reason": f"run #{run_id} did not change its configuration"}
+        ]
+    else:
+        code, out, err = run(capsys, *database, *rollback)
+        assert code == 0, err
+        assert "0 configurations restored, 0 deployments created" in out
+        assert f"skipped when applied:\n  press-07: {why}\n" in out
+        assert f"skipped when planned:\n  press-08: line-monitor: run #{run_id} did not" in out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from appupdater import __version__
+from appupdater.cli.runverbs import add_strategy_options
 from appupdater.cli.settings_verb import add_settings_parser
 from appupdater.engine.settings import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 
@@ -152,25 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="none|now|ISO-TIME",
         help="deployment action for every device (default now)",
     )
-    p.add_argument(
-        "--waves",
-        metavar="SPEC",
-        help="deploy in waves: their sizes, each a number of devices or a percentage of those "
-        "deployed now, the last possibly 'rest' (e.g. 1,10%%,50%%,rest); default: all at once",
-    )
-    p.add_argument(
-        "--soak",
-        type=float,
-        metavar="MINUTES",
-        help="with --waves: wait this long after a wave finished before the next opens (default 0)",
-    )
-    p.add_argument(
-        "--max-failures",
-        type=float,
-        metavar="PERCENT",
-        help="with --waves: pause the run when more than this share of its finished "
-        "deployments failed (default 10)",
-    )
+    add_strategy_options(p)
     p.add_argument("--yes", action="store_true", help="approve without asking")
     p.add_argument("--json", action="store_true", help="print the run as JSON")
 

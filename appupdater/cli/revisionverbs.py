@@ -11,12 +11,14 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from appupdater.cli.runverbs import add_strategy_options, strategy_of
 from appupdater.errors import AppUpdaterError
 
 if TYPE_CHECKING:
     from appupdater.core.config_history import Revision
     from appupdater.core.planning import Plan
-    from appupdater.core.runs import DeviceAction
+    from appupdater.core.runs import Applied, DeviceAction
+    from appupdater.core.waves import Strategy
 
 
 def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,6 +55,7 @@ def _restore_options(p: argparse.ArgumentParser) -> None:
         metavar="none|now|ISO-TIME",
         help="deployment action for every device (default now)",
     )
+    add_strategy_options(p)
     p.add_argument("--yes", action="store_true", help="record the run without asking")
     p.add_argument("--json", action="store_true", help="print JSON")
 
@@ -133,7 +136,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     from appupdater.core.config_history import device_by_name
     from appupdater.core.rollback import plan_rollback
 
-    action = _action(args)
+    action, strategy = _action(args), strategy_of(args)
     _open(args, create=args.yes)
     devices = [device_by_name(name) for name in args.device] if args.device else None
     plan = plan_rollback(args.run, devices)
@@ -142,7 +145,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         missing = [n for n, d in zip(args.device, devices, strict=True) if d not in named]
         if missing:
             raise AppUpdaterError(f"not part of run {args.run}: {', '.join(missing)}")
-    return _record(args, plan, action)
+    return _record(args, plan, action, strategy)
 
 
 def cmd_revert(args: argparse.Namespace) -> int:
@@ -150,9 +153,10 @@ def cmd_revert(args: argparse.Namespace) -> int:
     from appupdater.core.config_history import device_by_name
     from appupdater.core.rollback import plan_revert
 
-    action = _action(args)
+    action, strategy = _action(args), strategy_of(args)
     _open(args, create=args.yes)
-    return _record(args, plan_revert(device_by_name(args.device), args.to), action)
+    plan = plan_revert(device_by_name(args.device), args.to)
+    return _record(args, plan, action, strategy)
 
 
 def _action(args: argparse.Namespace) -> DeviceAction:
@@ -161,8 +165,11 @@ def _action(args: argparse.Namespace) -> DeviceAction:
     return _deploy_action(args.deploy)
 
 
-def _record(args: argparse.Namespace, plan: Plan, action: DeviceAction) -> int:
-    """Show the plan, or with --yes record and apply the restoring run as the wizard does."""
+def _record(
+    args: argparse.Namespace, plan: Plan, action: DeviceAction, strategy: Strategy | None
+) -> int:
+    """Show the plan, or with --yes record and apply the restoring run as the wizard does, and
+    say which devices were skipped when planned and when applied (changed in between)."""
     import getpass
 
     from appupdater.core.runs import apply_configuration, create_run
@@ -179,8 +186,9 @@ def _record(args: argparse.Namespace, plan: Plan, action: DeviceAction) -> int:
         raise AppUpdaterError(
             f"nothing to restore{f' ({reasons})' if reasons else ''}: nothing was recorded"
         )
-    run_id = create_run(plan, approved_by=getpass.getuser(), default=action)
+    run_id = create_run(plan, approved_by=getpass.getuser(), default=action, strategy=strategy)
     applied = apply_configuration(run_id)
+    late = _skipped_when_applied(plan, applied)
     result = {
         "run": run_id,
         "rollback_of": plan.rollback_of,
@@ -188,17 +196,31 @@ def _record(args: argparse.Namespace, plan: Plan, action: DeviceAction) -> int:
         "configurations_updated": applied.configurations_updated,
         "deployments_created": applied.deployments_created,
         "skipped": [{"device": s.device.name, "reason": s.reason} for s in plan.skipped],
+        "skipped_when_applied": [{"device": name, "reason": why} for name, why in late],
     }
     if args.json:
         print(json.dumps(result))
-    else:
-        print(
-            f"run {run_id} approved ({plan.reason}): "
-            f"{_count(applied.configurations_updated, 'configuration')} restored, "
-            f"{_count(applied.deployments_created, 'deployment')} created"
-            + (f", {_count(len(plan.skipped), 'skipped device')}" if plan.skipped else "")
-        )
+        return 0
+    print(
+        f"run {run_id} approved ({plan.reason}): "
+        f"{_count(applied.configurations_updated, 'configuration')} restored, "
+        f"{_count(applied.deployments_created, 'deployment')} created"
+    )
+    if plan.skipped:
+        print("skipped when planned:")
+        for s in plan.skipped:
+            print(f"  {s.device.name}: {s.app.name}: {s.reason}")
+    if late:
+        print("skipped when applied:")
+        for name, why in late:
+            print(f"  {name}: {why}")
     return 0
+
+
+def _skipped_when_applied(plan: Plan, applied: Applied) -> list[tuple[str, str]]:
+    """The devices the configuration step skipped (changed since planning), by name, sorted."""
+    names = {d.id: d.name for d in plan.devices()}
+    return sorted((names.get(d, f"device #{d}"), why) for d, why in applied.skips.items())
 
 
 def _count(n: int, word: str) -> str:

@@ -1,6 +1,7 @@
 """The verbs about a whole run: `pause`, `resume`, `abort` and `next-wave --run N` (who: the
-workstation's user, as `update` records the approver), and how `update --waves` reads its
-strategy. The database is the channel: every engine on it sees the decision at its next step."""
+workstation's user, as `update` records the approver), and how `update`, `rollback` and `revert`
+take and read `--waves`. The database is the channel: every engine on it sees the decision at its
+next step."""
 
 from __future__ import annotations
 
@@ -20,9 +21,33 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+def add_strategy_options(p: argparse.ArgumentParser) -> None:
+    """`--waves SPEC [--soak MINUTES] [--max-failures PERCENT]`, as `update`, `rollback` and
+    `revert` take them (read by `strategy_of`)."""
+    p.add_argument(
+        "--waves",
+        metavar="SPEC",
+        help="deploy in waves: their sizes, each a number of devices or a percentage of those "
+        "deployed now, the last possibly 'rest' (e.g. 1,10%%,50%%,rest); default: all at once",
+    )
+    p.add_argument(
+        "--soak",
+        type=float,
+        metavar="MINUTES",
+        help="with --waves: wait this long after a wave finished before the next opens (default 0)",
+    )
+    p.add_argument(
+        "--max-failures",
+        type=float,
+        metavar="PERCENT",
+        help="with --waves: pause the run when more than this share of its finished "
+        "deployments failed (default 10)",
+    )
+
+
 def strategy_of(args: argparse.Namespace) -> Strategy | None:
-    """The strategy `update --waves SPEC [--soak] [--max-failures]` asks for; None without
-    --waves. Raises in words what cannot be used."""
+    """The strategy `--waves SPEC [--soak] [--max-failures]` asks for (`update`, `rollback`,
+    `revert`); None without --waves. Raises in words what cannot be used."""
     if args.waves is None:
         if args.soak is not None or args.max_failures is not None:
             raise AppUpdaterError("--soak and --max-failures need --waves (nothing was recorded)")

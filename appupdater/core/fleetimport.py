@@ -28,7 +28,7 @@ from appupdater.core.words import plural
 from appupdater.errors import VersionError
 from appupdater.heap import gc_paused
 from appupdater.store.bulk import insert_rows, update_rows
-from appupdater.store.config_revisions import configured_maps, record_revisions
+from appupdater.store.config_revisions import configured_maps, lock_devices, record_revisions
 from appupdater.store.db import writing
 from appupdater.store.fields import utcnow
 from appupdater.store.models import Application, AppVersion, Device, DeviceApp, Labels, Module
@@ -92,6 +92,7 @@ def import_fleet(fleet: Fleet, file: str, progress: Progress | None = None) -> I
 def _import(fleet: Fleet, problems: Problems, progress: Progress | None) -> ImportSummary:
     report = progress or (lambda stage, done, total: None)
     with gc_paused(), writing():
+        lock_devices()  # every device's configuration is read below; others' writes wait
         apps = dict(tuples(Application.select(Application.name, Application.id), tuple[str, int]))
         stored = _stored_versions()
         _check_against_store(fleet, problems, apps, stored)

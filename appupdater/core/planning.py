@@ -132,6 +132,8 @@ class Plan:
     # with the version most of its targets go to.
     rollback_of: int | None = None
     reason: str | None = None
+    # a restoring plan's: each target device's configuration revision it was planned from
+    revisions: dict[int, int] = field(default_factory=dict)
 
     def changes(self, target: PlanTarget) -> tuple[ModuleChange, ...]:
         """The configuration's change: from the from version to the target."""

@@ -7,15 +7,16 @@ revision 3") and, for a rollback, `rollback_of`. A run created from it is a *res
 its configuration step may set earlier versions (the one exception to "never downgrade"), but
 only on devices still configured as planned (see `runs.apply_configuration`).
 
-**Rollback of run N.** For each device whose configuration run N changed (it has a revision
-made by run N) and whose newest revision is still that one, the plan restores the revision
-before it: a target per application the run changed, from the run's version back to the one
-before (versions may differ per device). Skipped, with the reason: devices configured
-otherwise since ("line-monitor configured 4.1.0 since run #14"), devices the run did not change
-("run #12 did not change its configuration"), and applications the device had no configured
-version of before the run: the model has no "not configured" target, so a rollback never
-removes an application's configuration (it says so; the device keeps the run's version).
-Rolling back a rollback restores what the first run set.
+**Rollback of run N.** For each device whose configuration run N changed (it has a revision made by
+run N) and whose newest revision is still that one, the plan restores the revision before it: a
+target per application the run changed, from the run's version back to the one before (versions may
+differ per device). Skipped, with the reason: devices configured otherwise since ("line-monitor
+configured 4.1.0 since run #14"), devices the run did not change ("run #12 did not change its
+configuration"; for a restoring run that skipped the device when applied, that and why: "run #12
+skipped it when applied: changed since …"), and applications the device had no configured version of
+before the run: the model has no "not configured" target, so a rollback never removes an
+application's configuration (it says so; the device keeps the run's version). Rolling back a
+rollback restores what the first run set.
 
 **Revert of a device to revision K.** Targets for each application whose configured version in
 revision K differs from the current one; an application revision K did not configure is
@@ -165,6 +166,7 @@ class _Builder:
             versions=self.catalog.versions,
             rollback_of=rollback_of,
             reason=reason,
+            revisions={t.device.id: self.fleet.number[t.device.id] for t in self.targets},
         )
 
 
@@ -199,9 +201,14 @@ def plan_rollback(run_id: int, device_ids: Iterable[int] | None = None) -> Plan:
         made, before = _revisions_of(run_id, devices)
         since = _newest_reasons(devices, run_id)
         apps_of_run: dict[int, list[int]] = {}
-        targets = Target.select(Target.device, Target.application).where(Target.run == run_id)
-        for device_id, app_id in tuples(targets, tuple[int, int]):
+        skipped_by_run: dict[int, str] = {}
+        targets = Target.select(Target.device, Target.application, Target.skipped).where(
+            Target.run == run_id
+        )
+        for device_id, app_id, why in tuples(targets, tuple[int, int, str | None]):
             apps_of_run.setdefault(device_id, []).append(app_id)
+            if why is not None:
+                skipped_by_run[device_id] = why
         name = f"run #{run_id}"
         missing = (
             f"{{app}} had no configured version before {name}; a rollback does not remove an "
@@ -210,8 +217,14 @@ def plan_rollback(run_id: int, device_ids: Iterable[int] | None = None) -> Plan:
         for device_id in sorted(fleet.info, key=lambda d: fleet.info[d].name):
             revision = made.get(device_id)
             if revision is None:
+                why = skipped_by_run.get(device_id)
+                unchanged = (
+                    f"{name} did not change its configuration"
+                    if why is None
+                    else f"{name} skipped it when applied: {why}"
+                )
                 for app_id in apps_of_run.get(device_id, []):
-                    builder.skip(device_id, app_id, f"{name} did not change its configuration")
+                    builder.skip(device_id, app_id, unchanged)
                 continue
             number, set_by_run = revision
             if number != fleet.number[device_id]:

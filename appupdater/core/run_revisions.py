@@ -2,40 +2,65 @@
 
 Every device whose configured versions the step changed gets one new revision of its whole
 configured map, written in the step's transaction with one bulk insert. A restoring run (a
-rollback or a revert) first re-checks, in that transaction, that each device's configuration is
-still what the run was planned from: a device changed since is skipped whole and logged.
+rollback or a revert) first re-checks, in that transaction, that each device's newest revision is
+still the one the run was planned from (any change since, to any application, makes a new
+one; the same version set again too): a device changed since is skipped whole, and why is
+written on its targets and logged.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 
+from appupdater.store.bulk import update_rows
 from appupdater.store.config_revisions import configured_maps, record_revisions
-from appupdater.store.models import Target
+from appupdater.store.models import ConfigRevision, Device, Target
+from appupdater.store.rows import sql_rows
 
 log = logging.getLogger("appupdater.runs")
 
 # (device, application, to version, action, scheduled at, wave, device_app id, configured
-# version, the target's from version): a run's target as its configuration step reads it
-TargetRow = tuple[int, int, int, str, datetime | None, int | None, int, int | None, int | None]
+# version): a run's target as its configuration step reads it
+TargetRow = tuple[int, int, int, str, datetime | None, int | None, int, int | None]
 
 
-def moved_since_planned(rows: Iterable[TargetRow]) -> set[int]:
-    """Devices of a restoring run whose configuration of one of its applications is no longer
-    the one the run was planned from (the target's from version); each is logged."""
-    stale: set[int] = set()
-    for device_id, app_id, _to, _a, _s, _w, _da, configured_id, from_id in rows:
-        if configured_id != from_id and device_id not in stale:
-            stale.add(device_id)
-            log.warning(
-                "device #%d skipped: its configuration of application #%d changed after the "
-                "rollback was planned (now version #%s)",
-                device_id,
-                app_id,
-                configured_id,
+def moved_since_planned(run_id: int) -> dict[int, str]:
+    """Devices of restoring run `run_id` whose newest configuration revision is no longer the
+    one the run was planned from (its targets' `from_revision`), each with why it is skipped;
+    the reason is written on its targets (`Target.skipped`) and logged. One query, which
+    returns only those devices' targets."""
+    newest = ConfigRevision.alias()
+    query = (
+        Target.select(Target.id, Target.device, Device.config_revision, newest.reason)
+        .join(Device, on=(Device.id == Target.device))
+        .join(
+            newest,
+            join_type="LEFT OUTER JOIN",
+            on=(newest.device == Target.device) & (newest.number == Device.config_revision),
+        )
+        .where(
+            (Target.run == run_id)
+            & Target.from_revision.is_null(False)
+            & (Target.from_revision != Device.config_revision)
+        )
+    )
+    sql, params = query.sql()
+    stale: dict[int, str] = {}
+    marks = []
+    for target_id, device_id, number, why in sql_rows(
+        sql, params, tuple[int, int, int, str | None]
+    ):
+        reason = stale.get(device_id)
+        if reason is None:
+            reason = stale[device_id] = (
+                f"changed since the rollback was planned (now revision {number}"
+                f"{f': {why}' if why else ''})"
             )
+            log.warning("run #%d: device #%d skipped: %s", run_id, device_id, reason)
+        marks.append((reason, target_id))
+    update_rows(Target, [Target.skipped], marks)
     return stale
 
 

@@ -9,7 +9,7 @@ once per run, so calling it again changes nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
@@ -23,6 +23,7 @@ from appupdater.core.waves import Strategy, assign
 from appupdater.errors import RunError
 from appupdater.heap import gc_paused
 from appupdater.store.bulk import insert_rows, is_postgres, update_rows
+from appupdater.store.config_revisions import lock_devices
 from appupdater.store.db import writing
 from appupdater.store.fields import to_db_time, utcnow
 from appupdater.store.models import (
@@ -157,7 +158,11 @@ def create_run(
                     wave_of.get(t.device.id),
                 )
             )
-        insert_rows(Target, TARGET_FIELDS, rows)
+        if plan.reason is None:
+            insert_rows(Target, TARGET_FIELDS, rows)
+        else:  # restoring: each device's revision it was planned from
+            restoring = [(*row, plan.revisions[row[1]]) for row in rows]
+            insert_rows(Target, (*TARGET_FIELDS, Target.from_revision), restoring)
     return run.id
 
 
@@ -221,21 +226,21 @@ class Applied:
     already_applied: bool = False  # or being applied by another process at this moment
     # devices of a restoring run skipped: configured otherwise since the run was planned
     skipped: int = 0
+    skips: Mapping[int, str] = field(default_factory=dict)  # those devices' ids → why
 
 
 def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
     """Set the configured versions of the run's targets and create its deployments, once.
 
-    A device whose configuration meanwhile moved past the target keeps it (never downgrade).
-    A restoring run (a rollback or a revert: `UpdateRun.reason` set) is the one exception: it
-    sets exactly its targets' versions, earlier ones too, but only on a device whose
-    configuration is still what the run was planned from (each target's from version,
-    re-checked here, in the transaction); any other device is skipped whole (no configuration
-    change, no deployment) and logged. Every device whose configuration changed gets a new
-    revision (reason "run #N", or the run's reason), in the same transaction.
-    Several engines may try at once: the first marks the run as configured (a conditional
-    update, in the transaction that applies it), the others skip it.
-    """
+    A device whose configuration meanwhile moved past the target keeps it (never downgrade). A
+    restoring run (a rollback or a revert: `UpdateRun.reason` set) is the one exception: it sets
+    exactly its targets' versions, earlier ones too, but only on a device whose newest configuration
+    revision is still the one the run was planned from (`Target.from_revision`, re-checked here, in
+    the transaction); any other device is skipped whole (no configuration change, no deployment),
+    with the reason on its targets, logged and in `Applied.skips`. Every device whose configuration
+    changed gets a new revision (reason "run #N", or the run's reason), in the same transaction.
+    Several engines may try at once: the first marks the run as configured (a conditional update, in
+    the transaction that applies it), the others skip it."""
     now = now or utcnow()
     with writing():
         if not _take_run(run_id, now):
@@ -256,7 +261,6 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
                 Target.wave,
                 DeviceApp.id,
                 DeviceApp.configured,
-                Target.from_version,
             )
             .join(
                 DeviceApp,
@@ -265,8 +269,9 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
             )
             .where(Target.run == run_id)
         )
+        lock_devices(Target.select(Target.device).where(Target.run == run_id))
         rows = cast("list[TargetRow]", list(query.tuples()))
-        stale = moved_since_planned(rows) if reason is not None else set()
+        stale = moved_since_planned(run_id) if reason is not None else {}
         catalog = load_catalog()
         versions = catalog.versions
         updates = []
@@ -282,7 +287,6 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
             wave,
             device_app_id,
             configured_id,
-            _from,
         ) in rows:
             if device_id in stale:
                 continue
@@ -353,7 +357,7 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
         if aborted_by is not None:  # aborted before this: its configuration, none of its work
             why = f"cancelled: run aborted by {aborted_by} before its deployments were created"
             rollout.cancel_waiting(run_id, now, why)
-    return Applied(len(updates), len(deployment_rows), skipped=len(stale))
+    return Applied(len(updates), len(deployment_rows), skipped=len(stale), skips=stale)
 
 
 def _take_run(run_id: int, now: datetime) -> bool:

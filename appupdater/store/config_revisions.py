@@ -22,7 +22,7 @@ from datetime import datetime
 
 import peewee
 
-from appupdater.store.bulk import insert_rows, update_rows
+from appupdater.store.bulk import insert_rows, is_postgres, update_rows
 from appupdater.store.fields import to_db_time
 from appupdater.store.models import ConfigRevision, Device, DeviceApp
 from appupdater.store.rows import sql_rows
@@ -60,6 +60,24 @@ def configured_maps(devices: peewee.Node | Iterable[int] | None = None) -> dict[
         if app_id is not None and version_id is not None:
             config.configured[app_id] = version_id
     return maps
+
+
+def lock_devices(devices: peewee.Node | None = None) -> None:
+    """PostgreSQL: lock the rows of `devices` (a subquery of device ids; None: every device)
+    until the caller's transaction ends, in one statement, in id order (so two writers never
+    deadlock). A writer of configurations calls it before reading them, so that another
+    writer of the same devices waits instead of acting on what it read before: a
+    configuration set from a stale read could go to an earlier version, and a revision number
+    could be taken twice. On SQLite the write transaction already lets one writer in."""
+    database = Device._meta.database
+    if not is_postgres(database):
+        return
+    chosen = Device.select(Device.id)
+    if devices is not None:
+        chosen = chosen.where(Device.id.in_(devices))
+    sql, params = chosen.order_by(Device.id).sql()
+    # counted on the server, so the ids do not travel; the locks are taken as rows are read
+    database.execute_sql(f"SELECT count(*) FROM ({sql} FOR UPDATE) AS locked", params)
 
 
 def encode(configured: Mapping[int, int]) -> str:

@@ -15,9 +15,7 @@ the new one (playhouse.migrate's `SchemaMigrator` helps), and bump nothing else.
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +25,11 @@ from playhouse.migrate import SchemaMigrator, migrate
 
 from appupdater import __version__
 from appupdater.errors import DatabaseError, SchemaTooNewError, SchemaTooOldError
+from appupdater.store.migration_guards import (
+    backup_before_migration,
+    check_references,
+    foreign_keys_off,
+)
 from appupdater.store.models import (
     ALL_MODELS,
     ChangeCounter,
@@ -170,9 +173,10 @@ def _team_settings(database: peewee.Database) -> None:
 
 
 def _config_revisions(database: peewee.Database) -> None:
-    """Revisions of configurations: the table, each device's newest number, a run's rollback_of
-    and reason; every device gets revision 1, "migrated", holding its configuration as it is
-    (one bulk insert). Columns only where missing (see `_clock_free_leases`)."""
+    """Revisions of configurations: the table, each device's newest number, a run's rollback_of and
+    reason, a restoring run's target's from_revision and skipped; every device gets revision 1,
+    "migrated", holding its configuration as it is (one bulk insert). Columns only where missing
+    (see `_clock_free_leases`)."""
     from appupdater.store.config_revisions import configured_maps, record_revisions
 
     if "config_revision" not in {column.name for column in database.get_columns("device")}:
@@ -186,6 +190,8 @@ def _config_revisions(database: peewee.Database) -> None:
     for model, field in (
         (UpdateRun, UpdateRun.rollback_of),
         (UpdateRun, UpdateRun.reason),
+        (Target, Target.from_revision),
+        (Target, Target.skipped),
     ):
         table = model._meta.table_name
         if field.column_name not in {column.name for column in database.get_columns(table)}:
@@ -300,29 +306,9 @@ def _ensure(database: peewee.Database, *, upgrade: bool) -> Migrated | None:
     if not upgrade:
         raise SchemaTooOldError(_too_old(database, current))
     backup = backup_before_migration(database, current)
-    with _foreign_keys_off(database):
+    with foreign_keys_off(database):
         _migrate(database, current, backup)
     return Migrated(current, latest, backup)
-
-
-@contextmanager
-def _foreign_keys_off(database: peewee.Database) -> Iterator[None]:
-    """SQLite: foreign keys off while the steps run. playhouse's SQLite migrator rebuilds a
-    table to add a NOT NULL column (copy, drop, rename), and with foreign keys on, dropping the
-    old table deletes its children's rows (ON DELETE CASCADE): schema 8 lost every target and
-    deployment that way. The pragma cannot change inside a transaction, so it is set around
-    them; the keys are checked afterwards."""
-    if not isinstance(database, peewee.SqliteDatabase):
-        yield
-        return
-    database.execute_sql("PRAGMA foreign_keys = OFF")  # type: ignore[no-untyped-call]
-    try:
-        yield
-    finally:
-        database.execute_sql("PRAGMA foreign_keys = ON")  # type: ignore[no-untyped-call]
-    broken = database.execute_sql("PRAGMA foreign_key_check").fetchall()  # type: ignore[no-untyped-call]
-    if broken:
-        raise DatabaseError(f"the migrated database has {len(broken)} broken references")
 
 
 def _migrate(database: peewee.Database, current: int, backup: Path | None) -> None:
@@ -330,6 +316,7 @@ def _migrate(database: peewee.Database, current: int, backup: Path | None) -> No
         try:
             with database.atomic():
                 step.apply(database)
+                check_references(database)
                 _stamp(step.version)
         except peewee.DatabaseError as exc:
             where = (
@@ -396,18 +383,3 @@ def _too_old(database: peewee.Database, current: int) -> str:
 def _stamp(version: int) -> None:
     SchemaInfo.delete().execute()
     SchemaInfo.create(version=version, written_by=__version__)
-
-
-def backup_before_migration(database: peewee.Database, version: int) -> Path | None:
-    """Copy a SQLite database file aside (consistent even in WAL mode); None for servers."""
-    if not isinstance(database, peewee.SqliteDatabase) or database.database == ":memory:":
-        return None
-    source = Path(database.database)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = source.with_name(f"{source.name}.schema{version}-{stamp}.bak")
-    # it holds the device tokens: private (0600) from the start; VACUUM INTO fills an empty file
-    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    # peewee's stubs leave Database.execute_sql unannotated
-    database.execute_sql("VACUUM INTO ?", (str(target),))  # type: ignore[no-untyped-call]
-    log.info("copied the database to %s before migrating", target)
-    return target

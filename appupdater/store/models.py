@@ -171,6 +171,11 @@ class Target(BaseModel):
     action = peewee.CharField(choices=[(a.value, a.name) for a in DeployAction])
     scheduled_at = UTCDateTimeField(null=True)
     wave = peewee.IntegerField(null=True)  # 1-based; None: all at once, or not deploy-now
+    # a restoring run's: the device's configuration revision it was planned from (the
+    # configuration step skips the device when that is no longer its newest), and why the step
+    # skipped the device (None: not skipped)
+    from_revision = peewee.IntegerField(null=True)
+    skipped = peewee.TextField(null=True)
 
     class Meta:
         indexes = (

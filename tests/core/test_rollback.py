@@ -237,3 +237,52 @@ def test_import_that_changes_a_configuration_writes_a_revision(three_presses):
         "import of fleet.yaml",
         {"line-monitor": "2.0.0"},
     )
+
+
+def test_a_late_rollback_does_not_undo_a_later_run_that_set_the_same_version(three_presses):
+    """ABA: between planning and approval the device went 2.0.0 → 1.0.0 → 2.0.0 again; its
+    configured version equals the planned from version, but it is not the configuration the
+    rollback was planned from."""
+    run_id = run([Selection("line-monitor", "2.0.0")], devices=["press-03"])
+    late = create_run(plan_rollback(run_id), approved_by="bob", default=CONFIG_ONLY)
+    roll_back(run_id)  # another rollback of the same run, applied first
+    again = run([Selection("line-monitor", "2.0.0")], devices=["press-03"])
+    number = device_history(device_id("press-03"))[0].number
+    applied = apply_configuration(late)
+    assert applied.skipped == 1 and applied.configurations_updated == 0
+    assert applied.skips == {
+        device_id("press-03"): (
+            f"changed since the rollback was planned (now revision {number}: run #{again})"
+        )
+    }
+    assert snapshot()["press-03"]["line-monitor"] == "2.0.0"
+    assert device_history(device_id("press-03"))[0].reason == f"run #{again}"
+
+
+def test_a_revert_is_skipped_when_another_application_changed_since_planning(three_presses):
+    press = device_id("press-01")
+    run([Selection("line-monitor", "2.0.0")], devices=["press-01"])
+    revert = create_run(plan_revert(press, 1), approved_by="bob", default=CONFIG_ONLY)
+    edge = run([Selection("edge-gateway")], devices=["press-01"])  # not a target of the revert
+    applied = apply_configuration(revert)
+    assert (applied.skipped, applied.configurations_updated) == (1, 0)
+    assert (
+        applied.skips[press]
+        == f"changed since the rollback was planned (now revision 3: run #{edge})"
+    )
+    assert device_history(press)[0].reason == f"run #{edge}"
+
+
+def test_a_device_skipped_at_apply_time_is_described_so_by_a_later_rollback_plan(three_presses):
+    run_id = run([Selection("line-monitor", "2.0.0")], devices=["press-03"])
+    rollback_id = create_run(plan_rollback(run_id), approved_by="bob", default=CONFIG_ONLY)
+    later = run([Selection("line-monitor", "2.1.0-rc.1")], devices=["press-03"])
+    apply_configuration(rollback_id)
+    plan = plan_rollback(rollback_id)
+    assert [(s.device.name, s.reason) for s in plan.skipped] == [
+        (
+            "press-03",
+            f"run #{rollback_id} skipped it when applied: changed since the rollback was "
+            f"planned (now revision 3: run #{later})",
+        )
+    ]

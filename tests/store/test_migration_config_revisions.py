@@ -28,6 +28,8 @@ def _make_schema_9(database) -> None:
         ("device", "config_revision"),
         ("update_run", "rollback_of"),
         ("update_run", "reason"),
+        ("target", "from_revision"),
+        ("target", "skipped"),
     ):
         database.execute_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
     SchemaInfo.update(version=9).execute()
@@ -48,6 +50,8 @@ def _check_migrated(database) -> None:
         ]
         assert history[0].configured == expected[device.name]
         assert device.config_revision == 1
+    target_columns = {column.name for column in database.get_columns("target")}
+    assert {"from_revision", "skipped"} <= target_columns
 
 
 def test_schema_9_gains_revision_1_for_every_device(db, db_path):

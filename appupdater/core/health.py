@@ -75,12 +75,11 @@ def drift_of(
     """Why the device drifts, in words ("line-monitor runs 1.0.0, configured 2.0.0"), or None."""
     lines = []
     for state in sorted(apps, key=lambda s: s.app):
-        if state.configured is None:
-            continue
+        if state.configured is None or state.reported is None:
+            continue  # not reported: the probe keeps its installed version as it was, too
         if state.reported != state.configured:
             if state.recorded == state.configured or drifted_before:
-                runs = f"runs {state.reported}" if state.reported else "does not run it"
-                lines.append(f"{state.app} {runs}, configured {state.configured}")
+                lines.append(f"{state.app} runs {state.reported}, configured {state.configured}")
             continue
         if not active_modules:
             continue  # the device names no modules (an older agent): nothing to compare

@@ -142,3 +142,16 @@ def test_ten_thousand_probes_are_recorded_in_one_quick_transaction(db):
     record_probes(reports, NOW)
     assert time.perf_counter() - started < 5
     assert DeviceHealth.select().where(DeviceHealth.health == "healthy").count() == 10_000
+
+
+def test_what_a_probe_finds_changes_the_fleet_fingerprint(presses):
+    from appupdater.core.fleet_changes import fleet_fingerprint
+
+    seen = fleet_fingerprint()
+    probe("press-01", "2.0.0", V2_MODULES)
+    healthy = fleet_fingerprint()
+    assert healthy != seen
+    probe("press-01", "2.0.0", V2_MODULES, now=NOW + timedelta(minutes=1))
+    assert fleet_fingerprint() == healthy  # the same answer later: nothing to reload
+    probe("press-01", "2.0.0", V2_MODULES, {"collector": "healthy", "alerts": "unknown"})
+    assert fleet_fingerprint() != healthy

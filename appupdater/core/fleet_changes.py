@@ -1,12 +1,13 @@
 """Whether what the main window lists has changed, in one cheap read.
 
-The main window lists the catalog and every device with its configured and installed
-versions, health and drift. Those change in several places (a run's configuration, a deployment that succeeded,
-a probe, an import from another process), none of which bumps a change counter the way
-deployments do (appupdater/store/revisions.py). So the window compares a *fingerprint*: counts
-and sums over the tables it shows (about 20 ms for 100,000 devices on SQLite, off the GUI
-thread). Every row enters its sum with a weight of its own, so a change of any one cell changes
-the fingerprint; several changes cancelling out exactly would need a coincidence of weights.
+The main window lists the catalog and every device with its configured and installed versions,
+health and drift. Those change in several places (a run's configuration, a deployment that
+succeeded, a probe, an import from another process), none of which bumps a change counter the
+way deployments do (appupdater/store/revisions.py). So the window compares a *fingerprint*:
+counts and sums over the tables it shows (about 20 ms for 100,000 devices on SQLite, off the
+GUI thread). Every row enters its sum with a weight of its own, so a change of any one cell
+changes the fingerprint; several changes cancelling out exactly would need a coincidence of
+weights.
 """
 
 from __future__ import annotations

@@ -8,9 +8,11 @@ the catalog does not know are left out (and named in the returned notes)."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import peewee
 from peewee import chunked
 
 from appupdater.core.fleetchecks import FINGERPRINT, check_endpoint, normalise_fingerprint
@@ -179,7 +181,7 @@ def _write(
     now: datetime,
     changed: list[tuple[int, int, int]],
     added: list[tuple[int, int, int]],
-    health_rows: list[tuple[object, ...]],
+    health_rows: Sequence[tuple[object, ...]],
 ) -> None:
     seen_at = Device.last_seen_at.db_value(now)
     online = [(True, seen_at, r.device_id) for r in reports if r.online]
@@ -189,11 +191,11 @@ def _write(
     if offline:
         update_rows(Device, [Device.online], offline)
     if changed:
-        keys = [DeviceApp.device, DeviceApp.application]
+        keys: list[peewee.Field] = [DeviceApp.device, DeviceApp.application]
         update_rows(DeviceApp, [DeviceApp.installed], changed, keys=keys)
-    fields = [DeviceApp.device, DeviceApp.application, DeviceApp.installed]
+    app_fields = [DeviceApp.device, DeviceApp.application, DeviceApp.installed]
     for batch in chunked(added, CHUNK):
-        DeviceApp.insert_many(batch, fields=fields).on_conflict_ignore().execute()
+        DeviceApp.insert_many(batch, fields=app_fields).on_conflict_ignore().execute()
     health_fields = [
         DeviceHealth.device,
         DeviceHealth.modules,
@@ -202,8 +204,8 @@ def _write(
         DeviceHealth.at,
         DeviceHealth.drift,
     ]
-    for batch in chunked(health_rows, CHUNK):
-        DeviceHealth.insert_many(batch, fields=health_fields).on_conflict(
+    for health_batch in chunked(health_rows, CHUNK):
+        DeviceHealth.insert_many(health_batch, fields=health_fields).on_conflict(
             conflict_target=[DeviceHealth.device], preserve=health_fields[1:]
         ).execute()
 

@@ -138,9 +138,11 @@ def _health() -> dict[int, DeviceHealthCell]:
     )
     at_value = DeviceHealth.at.python_value
     sql, params = query.sql()
-    return {
-        device_id: DeviceHealthCell(health, detail, at_value(at), drift)
-        for device_id, health, detail, at, drift in sql_rows(
-            sql, params, tuple[int, str, str, object, str | None]
-        )
-    }
+    cells = {}
+    for device_id, health, detail, at, drift in sql_rows(
+        sql, params, tuple[int, str, str, datetime | str, str | None]
+    ):
+        moment = at_value(at)
+        if moment is not None:  # never None: the column is NOT NULL
+            cells[device_id] = DeviceHealthCell(health, detail, moment, drift)
+    return cells

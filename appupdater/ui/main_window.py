@@ -307,7 +307,7 @@ class MainWindow(QMainWindow):
         self.devices_model.set_devices(names, inventory.devices)
         restore(self.devices_view, devices_kept, self._device_rows)
         if first_load and not self._header_restored:
-            for column, width in enumerate((105, 125, 78, 105, 300)):
+            for column, width in enumerate((105, 125, 78, 100, 200)):
                 self.devices_view.setColumnWidth(column, width)
         if new_columns and (not first_load or not self._header_restored):
             fit_version_columns(self.devices_view, inventory)

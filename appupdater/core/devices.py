@@ -1,20 +1,35 @@
 """Devices as their agents report them: connection settings, and what a probe found.
 
 A probe keeps `online` and `last_seen_at`, and the *installed* versions as the device reports
-them — a device that fell back to an older version shows as behind again. Versions the catalog
-does not know are left out (and named in the returned notes)."""
+them — a device that fell back to an older version shows as behind again, and drifted — and its
+active modules with their health and its drift (`DeviceHealth`, see core/health.py). Versions
+the catalog does not know are left out (and named in the returned notes)."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import peewee
+from peewee import chunked
+
 from appupdater.core.fleetchecks import FINGERPRINT, check_endpoint, normalise_fingerprint
+from appupdater.core.health import AppState, drift_of, summarise
 from appupdater.core.jobs import Connection
 from appupdater.errors import DeviceSettingError
+from appupdater.store.bulk import update_rows
 from appupdater.store.db import writing
-from appupdater.store.models import Application, AppVersion, Device, DeviceApp, Labels
+from appupdater.store.models import (
+    Application,
+    AppVersion,
+    Device,
+    DeviceApp,
+    DeviceHealth,
+    Labels,
+    Module,
+)
 from appupdater.store.rows import one, tuples
 
 
@@ -32,6 +47,8 @@ class ProbeReport:
     online: bool
     installed: dict[str, str] = field(default_factory=dict)
     message: str = ""
+    modules: dict[str, str] = field(default_factory=dict)  # active module -> version
+    health: dict[str, str] = field(default_factory=dict)  # module -> the agent's health text
 
 
 def agent_devices() -> list[AgentDevice]:
@@ -54,48 +71,143 @@ def agent_devices() -> list[AgentDevice]:
 
 
 def record_probes(reports: list[ProbeReport], now: datetime) -> list[str]:
-    """Write what the probes found, in one transaction; returns notes on what was left out."""
+    """Write what the probes found — online, installed versions, modules, health, drift — in
+    one transaction of bulk statements; returns notes on what was left out."""
     if not reports:
         return []
-    apps = dict(tuples(Application.select(Application.name, Application.id), tuple[str, int]))
-    version_query = AppVersion.select(AppVersion.id, AppVersion.application, AppVersion.version)
-    versions = {
-        (app_id, text): version_id
-        for version_id, app_id, text in tuples(version_query, tuple[int, int, str])
-    }
-    name_query = Device.select(Device.id, Device.name).where(
-        Device.id.in_([r.device_id for r in reports])
-    )
-    names = dict(tuples(name_query, tuple[int, str]))
-    notes = []
+    catalog = _ProbeCatalog.load()
+    answered = {r.device_id for r in reports if r.online}
+    names = dict(tuples(Device.select(Device.id, Device.name), tuple[int, str]))
     with writing():
+        states = _device_states(answered)
+        drifted = {
+            d
+            for (d,) in tuples(
+                DeviceHealth.select(DeviceHealth.device).where(DeviceHealth.drift.is_null(False)),
+                tuple[int],
+            )
+        }
+        notes: list[str] = []
+        changed: list[tuple[int, int, int]] = []  # installed version, device, application
+        added: list[tuple[int, int, int]] = []  # device, application, installed version
+        health_rows = []
         for report in reports:
-            values: dict[str, object] = {"online": report.online}
-            if report.online:
-                values["last_seen_at"] = now
-            Device.update(**values).where(Device.id == report.device_id).execute()
+            if not report.online:
+                continue
+            rows = states.get(report.device_id, {})
+            apps = []
             for app, text in report.installed.items():
-                app_id = apps.get(app)
-                version_id = versions.get((app_id, text)) if app_id is not None else None
-                if version_id is None:
+                app_id = catalog.apps.get(app)
+                version_id = catalog.version_ids.get((app_id, text)) if app_id else None
+                if app_id is None or version_id is None:
                     notes.append(
                         f"{names.get(report.device_id)} runs {app} {text}, not in the catalog"
                     )
                     continue
-                updated = (
-                    DeviceApp.update(installed=version_id)
-                    .where(
-                        (DeviceApp.device == report.device_id)
-                        & (DeviceApp.application == app_id)
-                        & ((DeviceApp.installed != version_id) | DeviceApp.installed.is_null())
+                row = rows.get(app_id)
+                if row is None:
+                    added.append((report.device_id, app_id, version_id))
+                elif row[1] != version_id:
+                    changed.append((version_id, report.device_id, app_id))
+            for app_id, (configured, installed) in rows.items():
+                app = catalog.app_names[app_id]
+                apps.append(
+                    AppState(
+                        app,
+                        catalog.texts.get(configured) if configured else None,
+                        catalog.texts.get(installed) if installed else None,
+                        report.installed.get(app),
+                        catalog.modules.get(configured, {}) if configured else {},
                     )
-                    .execute()
                 )
-                if not updated:
-                    DeviceApp.insert(
-                        device=report.device_id, application=app_id, installed=version_id
-                    ).on_conflict_ignore().execute()
+            summary = summarise(report.modules, report.health)
+            drift = drift_of(apps, report.modules, report.device_id in drifted)
+            health_rows.append(
+                (
+                    report.device_id,
+                    summary.modules,
+                    summary.health.value,
+                    summary.detail,
+                    now,
+                    drift,
+                )
+            )
+        _write(reports, now, changed, added, health_rows)
     return notes
+
+
+@dataclass
+class _ProbeCatalog:
+    apps: dict[str, int]  # name -> id
+    app_names: dict[int, str]
+    version_ids: dict[tuple[int, str], int]
+    texts: dict[int, str]  # version id -> version
+    modules: dict[int, dict[str, str]]  # version id -> module -> version
+
+    @classmethod
+    def load(cls) -> _ProbeCatalog:
+        apps = dict(tuples(Application.select(Application.name, Application.id), tuple[str, int]))
+        query = AppVersion.select(AppVersion.id, AppVersion.application, AppVersion.version)
+        version_ids, texts = {}, {}
+        for version_id, app_id, text in tuples(query, tuple[int, int, str]):
+            version_ids[(app_id, text)] = version_id
+            texts[version_id] = text
+        modules: dict[int, dict[str, str]] = {}
+        module_query = Module.select(Module.app_version, Module.name, Module.version)
+        for version_id, name, version in tuples(module_query, tuple[int, str, str]):
+            modules.setdefault(version_id, {})[name] = version
+        return cls(apps, {i: n for n, i in apps.items()}, version_ids, texts, modules)
+
+
+def _device_states(devices: set[int]) -> dict[int, dict[int, tuple[int | None, int | None]]]:
+    """device -> application -> (configured, installed) version ids, of the given devices."""
+    query = DeviceApp.select(
+        DeviceApp.device, DeviceApp.application, DeviceApp.configured, DeviceApp.installed
+    )
+    states: dict[int, dict[int, tuple[int | None, int | None]]] = {}
+    for device, app, configured, installed in tuples(
+        query, tuple[int, int, int | None, int | None]
+    ):
+        if device in devices:
+            states.setdefault(device, {})[app] = (configured, installed)
+    return states
+
+
+CHUNK = 500  # rows per multi-row statement: well under SQLite's limit of variables
+
+
+def _write(
+    reports: list[ProbeReport],
+    now: datetime,
+    changed: list[tuple[int, int, int]],
+    added: list[tuple[int, int, int]],
+    health_rows: Sequence[tuple[object, ...]],
+) -> None:
+    seen_at = Device.last_seen_at.db_value(now)
+    online = [(True, seen_at, r.device_id) for r in reports if r.online]
+    offline = [(False, r.device_id) for r in reports if not r.online]
+    if online:
+        update_rows(Device, [Device.online, Device.last_seen_at], online)
+    if offline:
+        update_rows(Device, [Device.online], offline)
+    if changed:
+        keys: list[peewee.Field] = [DeviceApp.device, DeviceApp.application]
+        update_rows(DeviceApp, [DeviceApp.installed], changed, keys=keys)
+    app_fields = [DeviceApp.device, DeviceApp.application, DeviceApp.installed]
+    for batch in chunked(added, CHUNK):
+        DeviceApp.insert_many(batch, fields=app_fields).on_conflict_ignore().execute()
+    health_fields = [
+        DeviceHealth.device,
+        DeviceHealth.modules,
+        DeviceHealth.health,
+        DeviceHealth.detail,
+        DeviceHealth.at,
+        DeviceHealth.drift,
+    ]
+    for health_batch in chunked(health_rows, CHUNK):
+        DeviceHealth.insert_many(health_batch, fields=health_fields).on_conflict(
+            conflict_target=[DeviceHealth.device], preserve=health_fields[1:]
+        ).execute()
 
 
 class _Keep(enum.Enum):

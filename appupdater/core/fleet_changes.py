@@ -1,12 +1,13 @@
 """Whether what the main window lists has changed, in one cheap read.
 
-The main window lists the catalog and every device with its configured and installed
-versions. Those change in several places (a run's configuration, a deployment that succeeded,
-a probe, an import from another process), none of which bumps a change counter the way
-deployments do (appupdater/store/revisions.py). So the window compares a *fingerprint*: counts
-and sums over the tables it shows (about 20 ms for 100,000 devices on SQLite, off the GUI
-thread). Every row enters its sum with a weight of its own, so a change of any one cell changes
-the fingerprint; several changes cancelling out exactly would need a coincidence of weights.
+The main window lists the catalog and every device with its configured and installed versions,
+health and drift. Those change in several places (a run's configuration, a deployment that
+succeeded, a probe, an import from another process), none of which bumps a change counter the
+way deployments do (appupdater/store/revisions.py). So the window compares a *fingerprint*:
+counts and sums over the tables it shows (about 20 ms for 100,000 devices on SQLite, off the
+GUI thread). Every row enters its sum with a weight of its own, so a change of any one cell
+changes the fingerprint; several changes cancelling out exactly would need a coincidence of
+weights.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import peewee
 from peewee import Expression, Node, fn
 
-from appupdater.store.models import AppVersion, Device, DeviceApp, db
+from appupdater.store.models import AppVersion, Device, DeviceApp, DeviceHealth, db
 from appupdater.store.rows import first
 
 PRIME = 1_000_003  # keeps each row's term small: a sum over millions of rows cannot overflow
@@ -35,8 +36,18 @@ def fleet_fingerprint() -> Fingerprint:
         )
         * _weight(DeviceApp.id)
     )
+    # health and drift as the probe found them (not their time: each probe would reload)
+    health_term = _modulo(
+        (
+            peewee.Case(DeviceHealth.health, (("healthy", 1), ("unhealthy", 2)), 3)
+            + fn.LENGTH(DeviceHealth.detail) * 11
+            + fn.LENGTH(fn.COALESCE(DeviceHealth.drift, "")) * 13
+        )
+        * _weight(DeviceHealth.device)
+    )
     queries = (
         Device.select(fn.COUNT(Device.id), fn.MAX(Device.id), fn.SUM(device_term)),
+        DeviceHealth.select(fn.COUNT(DeviceHealth.device), fn.SUM(health_term)),
         DeviceApp.select(fn.COUNT(DeviceApp.id), fn.SUM(cell_term)),
         AppVersion.select(fn.COUNT(AppVersion.id), fn.MAX(AppVersion.id)),
     )

@@ -4,11 +4,12 @@ device with its versions. Read with raw rows: the fleet can be 100,000 devices."
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from appupdater.core.catalog import Catalog, load_catalog
 from appupdater.core.versions import VersionKey
 from appupdater.heap import gc_paused
-from appupdater.store.models import Device, DeviceApp
+from appupdater.store.models import Device, DeviceApp, DeviceHealth
 from appupdater.store.rows import sql_rows
 
 
@@ -33,6 +34,17 @@ class DeviceRow:
     online: bool
     # per application, in `Inventory.apps` order; None where it does not have it
     versions: tuple[VersionCell | None, ...]
+    health: DeviceHealthCell | None = None  # None: never probed
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceHealthCell:
+    """What the newest probe said about a device's health, and its drift (core/health.py)."""
+
+    health: str  # a `Health` value
+    detail: str  # one line per module, worst first
+    at: datetime
+    drift: str | None
 
 
 @dataclass
@@ -43,7 +55,8 @@ class Inventory:
 
 
 def load_inventory() -> Inventory:
-    """Applications (by name) and devices (by name) with their versions, in three queries."""
+    """Applications (by name) and devices (by name) with their versions and health, in four
+    queries."""
     with gc_paused():
         catalog = load_catalog()
         names = sorted(catalog.apps)
@@ -84,6 +97,7 @@ def load_inventory() -> Inventory:
                 behind,
             )
         empty = (None,) * width
+        health = _health()
         devices = [
             DeviceRow(
                 device_id,
@@ -91,6 +105,7 @@ def load_inventory() -> Inventory:
                 site,
                 bool(online),
                 tuple(per_device[device_id]) if device_id in per_device else empty,
+                health.get(device_id),
             )
             for device_id, name, site, online in sql_rows(
                 device_sql, params, tuple[int, str, str, int]
@@ -110,3 +125,24 @@ def load_inventory() -> Inventory:
             )
         )
     return Inventory(apps, devices, catalog)
+
+
+def _health() -> dict[int, DeviceHealthCell]:
+    """Each probed device's health and drift."""
+    query = DeviceHealth.select(
+        DeviceHealth.device,
+        DeviceHealth.health,
+        DeviceHealth.detail,
+        DeviceHealth.at,
+        DeviceHealth.drift,
+    )
+    at_value = DeviceHealth.at.python_value
+    sql, params = query.sql()
+    cells = {}
+    for device_id, health, detail, at, drift in sql_rows(
+        sql, params, tuple[int, str, str, datetime | str, str | None]
+    ):
+        moment = at_value(at)
+        if moment is not None:  # never None: the column is NOT NULL
+            cells[device_id] = DeviceHealthCell(health, detail, moment, drift)
+    return cells

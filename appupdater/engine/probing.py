@@ -1,5 +1,6 @@
-"""Asking every device with an agent what it runs, every `probe_interval`, on a thread of its
-own beside the engine's scheduling, and recording the answers in one transaction."""
+"""Asking every device with an agent what it runs — application versions, active modules and
+their health — every `probe_interval`, on a thread of its own beside the engine's scheduling,
+and recording the answers (and each device's drift) in one transaction."""
 
 from __future__ import annotations
 
@@ -67,7 +68,14 @@ class Prober:
                 result = self.gateway.probe(
                     DeviceTarget(device.name, device.labels, device.connection)
                 )
-                return ProbeReport(device.id, result.online, result.installed, result.message)
+                return ProbeReport(
+                    device.id,
+                    result.online,
+                    result.installed,
+                    result.message,
+                    result.modules,
+                    result.health,
+                )
 
             workers = max(1, self.settings.probe_concurrency)
             with ThreadPoolExecutor(workers, thread_name_prefix="probe") as pool:

@@ -205,6 +205,12 @@ def _config_revisions(database: peewee.Database) -> None:
     )
 
 
+def _device_health(database: peewee.Database) -> None:
+    from appupdater.store.models import DeviceHealth
+
+    database.create_tables([DeviceHealth])
+
+
 MIGRATED = "migrated"  # the reason of the revision 1 that schema 10 gives every device
 
 
@@ -227,6 +233,7 @@ MIGRATIONS: list[Migration] = [
         "configuration revisions (every device's configuration becomes revision 1), rollbacks",
         _config_revisions,
     ),
+    Migration(11, "health and drift as the periodic probe finds them", _device_health),
 ]
 
 

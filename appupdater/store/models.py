@@ -338,3 +338,33 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     TeamSetting,
     ConfigRevision,
 )
+
+
+# -- schema 11: health and drift as the periodic probe finds them (core/devices.py) -------------
+
+
+class Health(enum.StrEnum):
+    """A device's health in one word: the worst of its modules' (see core/devices.py)."""
+
+    HEALTHY = "healthy"
+    UNHEALTHY = "unhealthy"  # a module's health hook failed, or it did not start
+    UNKNOWN = "unknown"  # a module without a health hook, or without an answer
+
+
+class DeviceHealth(BaseModel):
+    """What the newest answering probe of a device found: its active modules and their health,
+    and its drift. One row per device that answered a probe (none: never probed)."""
+
+    device = peewee.ForeignKeyField(Device, primary_key=True, on_delete="CASCADE")
+    # module -> {"version": active version, "health": "healthy" | "unknown" | "unhealthy…"}
+    modules: JSONField[dict[str, dict[str, str]]] = JSONField(default=dict)
+    health = peewee.CharField(choices=[(h.value, h.name) for h in Health], index=True)
+    # one line per module, the unhealthy first: "web-ui 2.0.0: unhealthy after 60 s: refused"
+    detail = peewee.TextField(default="")
+    at = UTCDateTimeField()
+    # what runs differs from what it ran as configured ("line-monitor runs 1.0.0, configured
+    # 2.0.0"); None: it runs its configuration, or it was never deployed to
+    drift = peewee.TextField(null=True, index=True)
+
+
+ALL_MODELS += (DeviceHealth,)

@@ -8,15 +8,23 @@ from PySide6.QtCore import QModelIndex, QObject, Qt
 from PySide6.QtGui import QBrush, QColor, QFontMetrics
 from PySide6.QtWidgets import QTableView
 
-from appupdater.core.inventory import AppSummary, DeviceRow, Inventory, VersionCell
+from appupdater.core.inventory import (
+    AppSummary,
+    DeviceHealthCell,
+    DeviceRow,
+    Inventory,
+    VersionCell,
+)
 from appupdater.core.versions import parse_version
 from appupdater.ui.icons import icon
 from appupdater.ui.tables import ListTableModel, ModelIndex
+from appupdater.ui.timefmt import local_text
 
 if TYPE_CHECKING:
     from _typeshed import SupportsRichComparison
 
 BEHIND = QColor("#b26a00")
+UNHEALTHY = QColor("#c62828")
 CELL_MARGIN = 10  # each side of a cell's text, with room for the style's own padding
 HEADER_MARGIN = 36  # a header's padding and its sort indicator
 
@@ -69,8 +77,46 @@ LEGEND = (
     f"<span style='color:{BEHIND.name()}'>Orange</span>: behind the latest version · "
     "<b>1.0.0 → 2.1.0</b>: runs 1.0.0, configured to run 2.1.0 (not deployed yet) · "
     "<b>→ 2.1.0</b>: configured, nothing reported yet · "
-    "<b>(unmanaged)</b>: runs a version no configuration asks for"
+    "<b>(unmanaged)</b>: runs a version no configuration asks for · "
+    "<b>drifted</b>: ran its configuration, now runs something else"
 )
+
+
+def health_text(cell: DeviceHealthCell | None) -> str:
+    return cell.health if cell is not None else ""
+
+
+def health_tooltip(cell: DeviceHealthCell | None, online: bool) -> str:
+    """Each module's health as the newest answering probe found it, and when."""
+    if cell is None:
+        return "Not probed yet: health is known for devices with an agent once one answered"
+    when = f"as of {local_text(cell.at)}" + ("" if online else ", offline since")
+    detail = cell.detail or "the agent named no modules"
+    return f"Health {when}:\n{detail}"
+
+
+def drift_text(cell: DeviceHealthCell | None) -> str:
+    return (cell.drift or "") if cell is not None else ""
+
+
+def drift_tooltip(cell: DeviceHealthCell | None) -> str:
+    if cell is None:
+        return "Not probed yet"
+    if not cell.drift:
+        return "Runs what it is configured to run (or was not deployed to since)"
+    return (
+        f"Drifted: {cell.drift}.\nIt ran its configuration and now runs something else "
+        "(fell back on its own, or was changed on the device). Deploy its configuration "
+        "again, or look at the device."
+    )
+
+
+def is_unhealthy(device: DeviceRow) -> bool:
+    return device.health is not None and device.health.health == "unhealthy"
+
+
+def is_drifted(device: DeviceRow) -> bool:
+    return device.health is not None and device.health.drift is not None
 
 
 def version_cell(cell: VersionCell | None) -> str:
@@ -104,7 +150,7 @@ class DevicesModel(ListTableModel[DeviceRow]):
     """Every device: name, site, state, then one column per application. Sorted and searched
     in Python over row numbers: a proxy model over 100,000 rows is too slow."""
 
-    FIXED = ("Device", "Site", "State")
+    FIXED = ("Device", "Site", "State", "Health", "Drift")
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -112,12 +158,18 @@ class DevicesModel(ListTableModel[DeviceRow]):
         self.devices: list[DeviceRow] = []
         self.rows: list[int] = []
         self._search = ""
+        self._drifted_only = False
+        self._unhealthy_only = False
+        self.drifted = 0  # devices drifted, of all (not only the shown)
+        self.unhealthy = 0
         self._sort: tuple[int, Qt.SortOrder] | None = None
 
     def set_devices(self, app_names: list[str], devices: list[DeviceRow]) -> None:
         self.beginResetModel()
         self.app_names = list(app_names)
         self.devices = devices
+        self.drifted = sum(map(is_drifted, devices))
+        self.unhealthy = sum(map(is_unhealthy, devices))
         self.rows = self._matching()
         self._apply_sort()
         self.endResetModel()
@@ -125,6 +177,14 @@ class DevicesModel(ListTableModel[DeviceRow]):
     def set_search(self, text: str) -> None:
         self.beginResetModel()
         self._search = text.strip().lower()
+        self.rows = self._matching()
+        self._apply_sort()
+        self.endResetModel()
+
+    def set_filters(self, *, drifted: bool, unhealthy: bool) -> None:
+        """Show only drifted devices, only unhealthy ones, or (both) only those that are both."""
+        self.beginResetModel()
+        self._drifted_only, self._unhealthy_only = drifted, unhealthy
         self.rows = self._matching()
         self._apply_sort()
         self.endResetModel()
@@ -148,15 +208,34 @@ class DevicesModel(ListTableModel[DeviceRow]):
                 return device.site
             if column == 2:
                 return "online" if device.online else "offline"
+            if column == 3:
+                return health_text(device.health)
+            if column == 4:
+                return drift_text(device.health)
             return version_cell(device.versions[app_column])
-        if role == Qt.ItemDataRole.DecorationRole and column == 2:
-            return icon("online" if device.online else "offline")
-        if role == Qt.ItemDataRole.ForegroundRole and app_column >= 0:
-            cell = device.versions[app_column]
+        if role == Qt.ItemDataRole.DecorationRole:
+            if column == 2:
+                return icon("online" if device.online else "offline")
+            if column == 3 and device.health is not None:
+                return icon(f"health-{device.health.health}")
+            if column == 4 and is_drifted(device):
+                return icon("drift")
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if column == 3 and is_unhealthy(device):
+                return QBrush(UNHEALTHY)
+            if column == 4:
+                return QBrush(BEHIND)
+            cell = device.versions[app_column] if app_column >= 0 else None
             if cell is not None and cell[2]:
                 return QBrush(BEHIND)
-        if role == Qt.ItemDataRole.ToolTipRole and app_column >= 0:
-            return version_tooltip(self.app_names[app_column], device.versions[app_column])
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == 3:
+                return health_tooltip(device.health, device.online)
+            if column == 4:
+                return drift_tooltip(device.health)
+            if app_column >= 0:
+                return version_tooltip(self.app_names[app_column], device.versions[app_column])
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -166,13 +245,15 @@ class DevicesModel(ListTableModel[DeviceRow]):
         self.layoutChanged.emit()
 
     def _matching(self) -> list[int]:
-        if not self._search:
+        needle, drifted, unhealthy = self._search, self._drifted_only, self._unhealthy_only
+        if not (needle or drifted or unhealthy):
             return list(range(len(self.devices)))
-        needle = self._search
         return [
             i
             for i, d in enumerate(self.devices)
-            if needle in d.name.lower() or needle in d.site.lower()
+            if (not needle or needle in d.name.lower() or needle in d.site.lower())
+            and (not drifted or is_drifted(d))
+            and (not unhealthy or is_unhealthy(d))
         ]
 
     def _apply_sort(self) -> None:
@@ -192,6 +273,16 @@ class DevicesModel(ListTableModel[DeviceRow]):
 
             def key(i: int) -> SupportsRichComparison:
                 return (devices[i].online, devices[i].name.lower())
+        elif column == 3:  # the unhealthy first (ascending), then unknown, healthy, not probed
+
+            def key(i: int) -> SupportsRichComparison:
+                cell = devices[i].health
+                rank = HEALTH_ORDER.get(cell.health, 3) if cell is not None else 4
+                return (rank, devices[i].name.lower())
+        elif column == 4:  # the drifted first
+
+            def key(i: int) -> SupportsRichComparison:
+                return (not is_drifted(devices[i]), devices[i].name.lower())
         else:
             slot = column - len(self.FIXED)
 
@@ -202,6 +293,9 @@ class DevicesModel(ListTableModel[DeviceRow]):
                 return (1, parse_version(cell[1]).key)
 
         self.rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
+
+
+HEALTH_ORDER = {"unhealthy": 0, "unknown": 1, "healthy": 2}
 
 
 def fit_version_columns(view: QTableView, inventory: Inventory) -> None:

@@ -19,9 +19,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QSplitter,
     QTableView,
@@ -40,6 +38,7 @@ from appupdater.store.db import describe
 from appupdater.store.models import db
 from appupdater.ui.autostart_action import AutostartAction
 from appupdater.ui.busy_status import BusyStatus
+from appupdater.ui.device_filters import DeviceFilters
 from appupdater.ui.fleet_files import FleetFiles
 from appupdater.ui.fleet_follower import FleetFollower
 from appupdater.ui.fleet_models import (
@@ -110,20 +109,11 @@ class MainWindow(QMainWindow):
         self.devices_view.setModel(self.devices_model)
         self.devices_view.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
         self.devices_view.setSortingEnabled(True)
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Search devices by name or site")
-        self.search.setClearButtonEnabled(True)
-        self.search.setAccessibleName("Search devices")
-        self.device_count = QLabel()
-        search_label = QLabel("&Search:")
-        search_label.setBuddy(self.search)
-        search_row = QHBoxLayout()
-        search_row.addWidget(search_label)
-        search_row.addWidget(self.search, 1)
-        search_row.addWidget(self.device_count)
+        self.filters = DeviceFilters(self.devices_model)
+        self.search, self.device_count = self.filters.search, self.filters.count
         devices_box = QGroupBox("&Devices")
         devices_layout = QVBoxLayout(devices_box)
-        devices_layout.addLayout(search_row)
+        devices_layout.addWidget(self.filters)
         devices_layout.addWidget(self.devices_view)
         self.legend = QLabel(LEGEND)
         self.legend.setWordWrap(True)
@@ -156,8 +146,6 @@ class MainWindow(QMainWindow):
         self.devices_view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.devices_view.addAction(self.connection_action)
         self.devices_view.doubleClicked.connect(lambda _: self.show_device_history())
-        self.search.textChanged.connect(self._search_changed)
-        self.devices_model.modelReset.connect(self._show_count)
         self._restore_state()
         self.refresh()
 
@@ -319,7 +307,7 @@ class MainWindow(QMainWindow):
         self.devices_model.set_devices(names, inventory.devices)
         restore(self.devices_view, devices_kept, self._device_rows)
         if first_load and not self._header_restored:
-            for column, width in enumerate((105, 125, 78)):
+            for column, width in enumerate((105, 125, 78, 100, 200)):
                 self.devices_view.setColumnWidth(column, width)
         if new_columns and (not first_load or not self._header_restored):
             fit_version_columns(self.devices_view, inventory)
@@ -375,15 +363,6 @@ class MainWindow(QMainWindow):
         self.apps_hint.setVisible(not names)
         if names:
             self.apps_hint.setText(HINT)
-
-    def _search_changed(self, text: str) -> None:
-        self.devices_model.set_search(text)
-
-    def _show_count(self) -> None:
-        shown, total = len(self.devices_model.rows), len(self.devices_model.devices)
-        self.device_count.setText(
-            f"{shown} of {plural(total, 'device')}" if shown != total else plural(total, "device")
-        )
 
     def _restore_state(self) -> None:
         self._header_restored = restore_main_state(self)

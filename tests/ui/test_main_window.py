@@ -51,7 +51,7 @@ def test_lists_applications_and_devices(window):
         window.devices_model.headerData(c, Qt.Orientation.Horizontal)
         for c in range(window.devices_model.columnCount())
     ]
-    assert header == ["Device", "Site", "State", *apps]
+    assert header == ["Device", "Site", "State", "Health", "Drift", *apps]
     assert not window.update_action.isEnabled()
 
 

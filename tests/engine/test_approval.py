@@ -31,7 +31,7 @@ def fleet() -> list[tuple[str, str | None]]:
         (d.device.name, d.configured.version if d.configured else None)
         for d in DeviceApp.select().order_by(DeviceApp.id)
     ]
-    return configured + [("deployments", str(Deployment.select().count()))]
+    return [*configured, ("deployments", str(Deployment.select().count()))]
 
 
 @pytest.fixture

@@ -98,16 +98,16 @@ def approve(
     expire_due(now)
     with writing():
         run = _awaiting_run(run_id, user, "approve")
-        late = _late(run_id, now)
-        if late and not deploy_now_instead:
-            shown = ", ".join(f"{name} ({_local(at)})" for name, at in late[:5])
-            more = f" and {len(late) - 5} more" if len(late) > 5 else ""
+        passed = late(run_id, now)
+        if passed and not deploy_now_instead:
+            shown = ", ".join(f"{name} ({_local(at)})" for name, at in passed[:5])
+            more = f" and {len(passed) - 5} more" if len(passed) > 5 else ""
             raise RunError(
                 f"run #{run_id} was not approved: the deployment time has passed for {shown}"
                 f"{more}. Approve it with deploy now instead (`--deploy-now-instead`), or reject"
                 " it and plan the run again."
             )
-        if late:
+        if passed:
             Target.update(action=DeployAction.NOW.value, scheduled_at=None).where(
                 (Target.run == run_id) & (Target.action == DeployAction.AT.value)
             ).execute()
@@ -173,7 +173,7 @@ def _decide(run_id: int, to: Approval, by: str, now: datetime, note: str | None)
     )
 
 
-def _late(run_id: int, now: datetime) -> list[tuple[str, datetime]]:
+def late(run_id: int, now: datetime) -> list[tuple[str, datetime]]:
     """The run's devices scheduled at a time not after `now`, by name."""
     query = (
         Target.select(Device.name, Target.scheduled_at)

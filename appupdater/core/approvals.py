@@ -186,7 +186,7 @@ def late(run_id: int, now: datetime) -> list[tuple[str, datetime]]:
         .distinct()
         .order_by(Device.name)
     )
-    return [(name, at) for name, at in query.tuples()]
+    return list(tuples(query, tuple[str, datetime]))
 
 
 def _local(moment: datetime | None) -> str:

@@ -1,12 +1,12 @@
 """The overview's second-approver actions: Approve… and Reject… the selected run awaiting
 approval, each with a note (a rejection needs one). Offered only to a user other than the one
 who asked (identity.who().user, read once per window); the decision runs off the GUI thread and
-says what it did. Also the words the wizard uses for a run recorded awaiting approval."""
+says what it did."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, Qt
@@ -30,29 +30,13 @@ from appupdater.core import approvals
 from appupdater.core.identity import who
 from appupdater.core.words import plural
 from appupdater.store.fields import utcnow
-from appupdater.store.models import Approval, UpdateRun
+from appupdater.store.models import Approval
 from appupdater.ui.icons import icon
 from appupdater.ui.timefmt import local_text
 
 if TYPE_CHECKING:
     from appupdater.core.runs import Applied
     from appupdater.ui.overview.window import OverviewWindow
-
-
-def hours_text(span: timedelta) -> str:
-    """`24 h`, `1.5 h`."""
-    return f"{span.total_seconds() / 3600:g} h"
-
-
-def awaiting_text(run_id: int) -> str:
-    """What the wizard says of a run it recorded awaiting approval."""
-    run = UpdateRun.get_by_id(run_id)
-    return (
-        f"Update run #{run_id} is awaiting approval by a second person (not {run.requested_by}) "
-        f"until {local_text(run.expires_at)}. Nothing is configured or deployed before.\n\n"
-        "Another user approves or rejects it in the Deployment Overview, or with "
-        f"`appupdater approve --run {run_id}`."
-    )
 
 
 class DecisionDialog(QDialog):

@@ -44,9 +44,9 @@ def status_text(status: str, standing: Standing | None, now: datetime | None = N
     aborted run says so first (what people decided outweighs "in progress")."""
     if standing is None:
         return status
-    said = approval_text(status, standing, now)
-    if said:
-        return said
+    approval = approval_text(status, standing, now)
+    if approval:
+        return approval
     if standing.aborted:
         return f"aborted by {standing.aborted_by} ({status})"
     waves = wave_text(standing, now)

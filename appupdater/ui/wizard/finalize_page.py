@@ -26,12 +26,12 @@ from appupdater.core.runs import DEPLOY_NOW, Applied, apply_configuration, creat
 from appupdater.core.team_settings import approval_policy
 from appupdater.core.words import noun, plural
 from appupdater.ui.icons import icon
-from appupdater.ui.overview.approval_acting import awaiting_text, hours_text
 from appupdater.ui.questions import ask
 from appupdater.ui.tasks import BackgroundTasks
 from appupdater.ui.timefmt import local_text
 from appupdater.ui.wizard.finalize_model import FinalizeModel, strategy_html, wave_sizes
 from appupdater.ui.wizard.state import WizardState
+from appupdater.ui.wizard.words import awaiting_text, hours_text
 from appupdater.ui.wording import OP_COLOUR
 
 # devices whose module rows open with the page, and at most with "Expand all" at once (more

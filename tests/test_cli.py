@@ -179,6 +179,7 @@ def test_update_records_a_run_like_the_wizard(capsys, database):
             "aborted": None,
             "rollback_of": None,
             "reason": None,
+            "approval": None,
         }
     ]
     [deployment] = status["deployments"]

@@ -185,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     from appupdater.cli.revisionverbs import add_parsers as add_revision_verbs
 
     add_revision_verbs(verbs)  # history, rollback, revert
+    from appupdater.cli.approval_verbs import add_parsers as add_approval_verbs
+
+    add_approval_verbs(verbs)  # approve, reject, policy
 
     p = verbs.add_parser("status", help="runs and deployments with their states")
     p.add_argument("--run", type=int, metavar="ID")

@@ -197,9 +197,15 @@ def _record(
         "deployments_created": applied.deployments_created,
         "skipped": [{"device": s.device.name, "reason": s.reason} for s in plan.skipped],
         "skipped_when_applied": [{"device": name, "reason": why} for name, why in late],
+        "approval": applied.approval,  # "awaiting": a second person must approve it first
     }
     if args.json:
         print(json.dumps(result))
+        return 0
+    if applied.approval:
+        from appupdater.cli.approval_verbs import awaiting_words
+
+        print(awaiting_words(run_id))
         return 0
     print(
         f"run {run_id} approved ({plan.reason}): "

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from appupdater.cli.approval_verbs import APPROVAL_VERBS, awaiting_words
 from appupdater.cli.migrate import cmd_migrate
 from appupdater.cli.revisionverbs import REVISION_VERBS
 from appupdater.cli.runverbs import RUN_VERBS
@@ -209,9 +210,12 @@ def cmd_update(args: argparse.Namespace) -> int:
         "deployments_created": applied.deployments_created,
         # a time is given exactly for DeployAction.AT
         "action": action.at.isoformat() if action.at is not None else action.action.value,
+        "approval": applied.approval,  # "awaiting": a second person must approve it first
     }
     if args.json:
         print(json.dumps(result))
+    elif applied.approval:
+        print(awaiting_words(run_id))
     else:
         print(
             f"run {run_id} approved: {_count(applied.configurations_updated, 'configuration')} "
@@ -319,4 +323,5 @@ VERBS = {
     **RUN_VERBS,
     **SETTINGS_VERBS,
     **REVISION_VERBS,
+    **APPROVAL_VERBS,
 }

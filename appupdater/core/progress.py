@@ -24,6 +24,18 @@ class RunStatus(enum.StrEnum):
     CANCELLED = "cancelled"
     COMPLETED_WITH_FAILURES = "completed with failures"
     COMPLETED = "completed"
+    # a run the team's second approver has not approved (core/approvals.py): nothing configured
+    AWAITING_APPROVAL = "awaiting approval"
+    REJECTED = "rejected"
+    APPROVAL_EXPIRED = "approval expired"
+
+
+# A run's `approval` (shown as of now: see approvals.shown_approval) → its status until approved.
+UNAPPROVED_STATUS = {
+    "awaiting": RunStatus.AWAITING_APPROVAL,
+    "rejected": RunStatus.REJECTED,
+    "expired": RunStatus.APPROVAL_EXPIRED,
+}
 
 
 def run_counts(run_id: int | None = None) -> dict[int, dict[str, int]]:
@@ -38,12 +50,15 @@ def run_counts(run_id: int | None = None) -> dict[int, dict[str, int]]:
     return counts
 
 
-def run_status(configured: bool, counts: Mapping[str, int]) -> RunStatus:
-    """A run's status from whether its configuration was applied and its deployments' states.
+def run_status(
+    configured: bool, counts: Mapping[str, int], approval: str | None = None
+) -> RunStatus:
+    """A run's status from whether its configuration was applied and its deployments' states
+    (and, not yet configured, whether it waits for a second approver or never will be).
     Deployments are created when the configuration is applied, so a run that has any is
     configured, whatever an earlier read of `configured` said."""
     if not configured and not any(counts.values()):
-        return RunStatus.CONFIGURING
+        return UNAPPROVED_STATUS.get(approval or "", RunStatus.CONFIGURING)
     if any(counts.get(s, 0) for s in OPEN_STATES):
         return RunStatus.IN_PROGRESS
     total = sum(counts.values())

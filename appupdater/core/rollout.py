@@ -267,6 +267,13 @@ class Standing:
     paused_by: str | None = None
     pause_reason: str | None = None
     aborted_by: str | None = None
+    # the second approver (core/approvals.py): None, or the run's `approval` with who asked, until
+    # when, and who decided with their note
+    approval: str | None = None
+    requested_by: str | None = None
+    expires_at: datetime | None = None
+    decided_by: str | None = None
+    decision_note: str | None = None
 
     @property
     def paused(self) -> bool:
@@ -278,7 +285,8 @@ class Standing:
 
 
 def standings(run_ids: list[int]) -> dict[int, Standing]:
-    """The standings of those of `run_ids` that are in waves, paused or aborted (one query by
+    """The standings of those of `run_ids` that are in waves, paused, aborted or asked a second
+    approver (one query by
     the runs' ids; a few more per run in waves that has not ended). Runs all at once that no
     one paused or aborted have none: most of the history."""
     if not run_ids:
@@ -289,6 +297,7 @@ def standings(run_ids: list[int]) -> dict[int, Standing]:
             UpdateRun.strategy.is_null(False)
             | UpdateRun.paused_at.is_null(False)
             | UpdateRun.aborted_at.is_null(False)
+            | UpdateRun.approval.is_null(False)
         )
     )
     runs = list(query)
@@ -308,7 +317,17 @@ def standings(run_ids: list[int]) -> dict[int, Standing]:
                 if run.id in holding
                 else WaveProgress(run.open_wave or 0, total, None)
             )
-        found[run.id] = Standing(waves, run.paused_by, run.pause_reason, run.aborted_by)
+        found[run.id] = Standing(
+            waves,
+            run.paused_by,
+            run.pause_reason,
+            run.aborted_by,
+            run.approval,
+            run.requested_by,
+            run.expires_at,
+            run.decided_by,
+            run.decision_note,
+        )
     return found
 
 

@@ -13,6 +13,7 @@ import peewee
 from appupdater.store.models import (
     OPEN_STATES,
     Application,
+    Approval,
     Deployment,
     DeploymentState,
     RunApplication,
@@ -29,6 +30,7 @@ class RunState(enum.StrEnum):
     FINISHED = "finished"
     FAILURES = "with failures"
     PAUSED = "paused"  # by an administrator or by its failure limit, not resumed yet
+    AWAITING_APPROVAL = "awaiting approval"  # by a second person (core/approvals.py)
 
 
 # the time filter: (label, days back; None for all time)
@@ -55,14 +57,18 @@ class RunFilter:
 
 
 def unfinished_runs() -> set[int]:
-    """Runs not configured yet, or with open work: a probe of the (run, state) index per run,
-    so the cost is the number of runs, neither the history's deployments nor the open ones (a
-    rollout in flight has 100,000)."""
+    """Runs not configured yet (and not rejected or expired), or with open work: a probe of the
+    (run, state) index per run, so the cost is the number of runs, neither the history's
+    deployments nor the open ones (a rollout in flight has 100,000)."""
     open_work = Deployment.select(Deployment.id).where(
         (Deployment.run == UpdateRun.id) & Deployment.state.in_(list(OPEN_STATES))
     )
+    # a run rejected or expired is never configured: it has ended
+    may_be_configured = UpdateRun.approval.is_null() | UpdateRun.approval.in_(
+        [Approval.AWAITING.value, Approval.APPROVED.value]
+    )
     query = UpdateRun.select(UpdateRun.id).where(
-        UpdateRun.configured_at.is_null() | peewee.fn.EXISTS(open_work)
+        (UpdateRun.configured_at.is_null() & may_be_configured) | peewee.fn.EXISTS(open_work)
     )
     return {run for (run,) in tuples(query, tuple[int])}
 
@@ -83,6 +89,8 @@ def listed_runs(spec: RunFilter, now: datetime) -> list[int]:
             (Deployment.run == UpdateRun.id) & (Deployment.state == DeploymentState.FAILED)
         )
         query = query.where(peewee.fn.EXISTS(failed))  # by the (run, state) index, per run
+    elif spec.state == RunState.AWAITING_APPROVAL:
+        query = query.where(UpdateRun.approval == Approval.AWAITING.value)
     elif spec.state == RunState.PAUSED:
         # waiting for a decision: paused, not aborted, and something of it has not ended
         query = query.where(

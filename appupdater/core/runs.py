@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
-from appupdater.core import rollout
+from appupdater.core import approvals, rollout
 from appupdater.core.catalog import load_catalog
 from appupdater.core.pending import supersede
 from appupdater.core.planning import Plan
@@ -27,6 +27,8 @@ from appupdater.store.config_revisions import lock_devices
 from appupdater.store.db import writing
 from appupdater.store.fields import to_db_time, utcnow
 from appupdater.store.models import (
+    NOT_APPROVED,
+    Approval,
     DeployAction,
     Deployment,
     DeploymentState,
@@ -108,6 +110,8 @@ def create_run(
     waves: Mapping[int, int] | None = None,
 ) -> int:
     """Record an approved run of `plan` for `devices` (default: all affected) and return its id.
+    With the team's second approver on, the run is recorded awaiting approval (see
+    core/approvals.py): `apply_configuration` leaves it alone until another person approves it.
 
     `actions` maps device id to its action; devices not in it get `default`. With a `strategy`
     the deploy-now devices go in waves: `waves` maps each to its wave (1-based), or, without
@@ -125,6 +129,7 @@ def create_run(
     names = {t.device.id: t.device.name for t in targets}
     wave_of = resolve_waves(names, chosen_actions, strategy, waves)
     stored = stored_strategy(strategy, wave_of)
+    asked = approvals.request(now)
     with gc_paused(), writing():
         run = UpdateRun.create(
             approved_by=approved_by,
@@ -133,6 +138,7 @@ def create_run(
             strategy=stored,
             rollback_of=plan.rollback_of,
             reason=plan.reason,
+            **(asked.columns() if asked else {}),
         )
         RunApplication.insert_many(
             [(run.id, app.id, version.id) for app, version in plan.selections],
@@ -227,6 +233,8 @@ class Applied:
     # devices of a restoring run skipped: configured otherwise since the run was planned
     skipped: int = 0
     skips: Mapping[int, str] = field(default_factory=dict)  # those devices' ids → why
+    # not applied because the run is not approved: "awaiting", "rejected" or "expired"
+    approval: str | None = None
 
 
 def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
@@ -240,10 +248,17 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
     with the reason on its targets, logged and in `Applied.skips`. Every device whose configuration
     changed gets a new revision (reason "run #N", or the run's reason), in the same transaction.
     Several engines may try at once: the first marks the run as configured (a conditional update, in
-    the transaction that applies it), the others skip it."""
+    the transaction that applies it), the others skip it. A run awaiting a second approver, rejected
+    or expired is never applied (`Applied.approval` says why)."""
     now = now or utcnow()
     with writing():
         if not _take_run(run_id, now):
+            (approval,) = one(
+                UpdateRun.select(UpdateRun.approval).where(UpdateRun.id == run_id),
+                tuple[str | None],
+            )
+            if approval in NOT_APPROVED:
+                return Applied(0, 0, approval=approval)
             return Applied(0, 0, already_applied=True)
         by, reason, aborted_by = one(
             UpdateRun.select(UpdateRun.approved_by, UpdateRun.reason, UpdateRun.aborted_by).where(
@@ -365,7 +380,11 @@ def _take_run(run_id: int, now: datetime) -> bool:
     another process did or is doing it. On PostgreSQL the run's row lock is taken first with
     SKIP LOCKED, so an engine skips a run another engine is applying instead of waiting for it
     (and, once that commits, finds it configured). SQLite's write transaction lets one in."""
-    mine = (UpdateRun.id == run_id) & UpdateRun.configured_at.is_null()
+    mine = (
+        (UpdateRun.id == run_id)
+        & UpdateRun.configured_at.is_null()
+        & (UpdateRun.approval.is_null() | (UpdateRun.approval == Approval.APPROVED.value))
+    )
     if is_postgres(UpdateRun._meta.database):
         locked = UpdateRun.select(UpdateRun.id).where(mine)
         # peewee takes the lock clause as text; its stubs allow only a bool

@@ -27,6 +27,7 @@ from appupdater.store.bulk import is_postgres
 from appupdater.store.db import writing
 from appupdater.store.fields import to_db_time
 from appupdater.store.models import (
+    Approval,
     Deployment,
     DeploymentPhase,
     DeploymentState,
@@ -41,8 +42,12 @@ LATE_AFTER = timedelta(seconds=60)  # a scheduled start later than this is repor
 
 
 def pending_runs() -> list[int]:
-    """Runs approved but not yet configured."""
-    query = UpdateRun.select(UpdateRun.id).where(UpdateRun.configured_at.is_null())
+    """Runs approved but not yet configured (none awaiting a second approver, rejected or
+    expired: see core/approvals.py)."""
+    query = UpdateRun.select(UpdateRun.id).where(
+        UpdateRun.configured_at.is_null()
+        & (UpdateRun.approval.is_null() | (UpdateRun.approval == Approval.APPROVED.value))
+    )
     return [r for (r,) in tuples(query.order_by(UpdateRun.id), tuple[int])]
 
 

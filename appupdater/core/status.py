@@ -8,8 +8,10 @@ from typing import TypedDict
 
 import peewee
 
+from appupdater.core.approvals import EXPIRED_BY, shown_approval
 from appupdater.core.progress import RunStatus, run_counts, run_status
 from appupdater.core.rollout import wave_progress, wave_sizes
+from appupdater.store.fields import utcnow
 from appupdater.store.models import Deployment, Device, Target, UpdateRun
 from appupdater.store.rows import sql_rows
 
@@ -38,6 +40,18 @@ class PausedEntry(DecisionEntry):
     reason: str
 
 
+class ApprovalEntry(TypedDict):
+    """A run's second approval (None: the team asked for none when it was recorded)."""
+
+    state: str  # "awaiting", "approved", "rejected", "expired" (as of now)
+    requested_by: str
+    requested_at: str | None  # ISO 8601, UTC
+    expires_at: str | None
+    decided_by: str | None  # "expiry" for an expired request
+    decided_at: str | None
+    note: str | None
+
+
 class RunEntry(TypedDict):
     id: int
     status: RunStatus
@@ -50,6 +64,7 @@ class RunEntry(TypedDict):
     aborted: DecisionEntry | None
     rollback_of: int | None  # the run a rollback run undoes
     reason: str | None  # a restoring run's: "rollback of run #12", "revert to revision 3"
+    approval: ApprovalEntry | None
 
 
 class DeploymentEntry(TypedDict):
@@ -79,7 +94,7 @@ class StatusDocument(TypedDict):
 
 def status_document(run_id: int | None = None) -> StatusDocument:
     """``{"runs": [{id, status, approved_by, approved_at, counts, strategy, wave, paused,
-    aborted, rollback_of, reason}],
+    aborted, rollback_of, reason, approval}],
     "deployments": [{id, run, device, state, phase, progress, attempts, message,
     action, wave, scheduled_at, started_at, finished_at, next_attempt_at}]}``, newest run
     first, deployments by run and device."""
@@ -87,16 +102,22 @@ def status_document(run_id: int | None = None) -> StatusDocument:
     if run_id is not None:
         runs = runs.where(UpdateRun.id == run_id)
     counts = run_counts(run_id)
+    now = utcnow()
     run_rows: list[RunEntry] = [
         {
             "id": r.id,
-            "status": run_status(r.configured_at is not None, counts.get(r.id, {})),
+            "status": run_status(
+                r.configured_at is not None,
+                counts.get(r.id, {}),
+                shown_approval(r.approval, r.expires_at, now),
+            ),
             "approved_by": r.approved_by,
             "approved_at": r.approved_at.isoformat(),
             "counts": dict(sorted(counts.get(r.id, {}).items())),
             **_decisions(r),
             "rollback_of": r.rollback_of,
             "reason": r.reason,
+            "approval": _approval(r, now),
         }
         for r in runs
     ]
@@ -225,6 +246,24 @@ def _decisions(run: UpdateRun) -> _RunDecisions:
     return {"strategy": strategy, "wave": wave, "paused": paused, "aborted": aborted}
 
 
+def _approval(run: UpdateRun, now: datetime) -> ApprovalEntry | None:
+    if run.approval is None:
+        return None
+
+    def iso(moment: datetime | None) -> str | None:
+        return moment.isoformat() if moment else None
+
+    return {
+        "state": shown_approval(run.approval, run.expires_at, now) or run.approval,
+        "requested_by": run.requested_by or "",
+        "requested_at": iso(run.requested_at),
+        "expires_at": iso(run.expires_at),
+        "decided_by": run.decided_by,
+        "decided_at": iso(run.decided_at),
+        "note": run.decision_note,
+    }
+
+
 class _IsoTimes:
     """Raw stored times as ISO 8601 in UTC (``2026-11-27T09:00:00+00:00``), each distinct
     value converted once."""
@@ -252,6 +291,13 @@ def _run_decisions_text(run: RunEntry) -> str:
         parts.append(f"wave {wave['current']} of {wave['total']}")
         if wave["next_at"] is not None:
             parts.append(f"next wave at {wave['next_at'][11:16]} UTC")
+    approval = run["approval"]
+    if approval is not None and approval["state"] == "awaiting":
+        until = (approval["expires_at"] or "")[:16].replace("T", " ")
+        parts.append(f"asked by {approval['requested_by']}, until {until} UTC")
+    elif approval is not None and approval["decided_by"] not in (None, EXPIRED_BY):
+        note = f": {approval['note']}" if approval["note"] else ""
+        parts.append(f"{approval['state']} by {approval['decided_by']}{note}")
     if run["aborted"] is not None:
         parts.append(f"aborted by {run['aborted']['by']}")
     elif run["paused"] is not None:

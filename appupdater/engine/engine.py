@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
 
 from appupdater import heap
-from appupdater.core import attempts, rollout, scheduling
+from appupdater.core import approvals, attempts, rollout, scheduling
 from appupdater.core.jobs import DeploymentJob
 from appupdater.core.liveness import Watch
 from appupdater.core.progress import run_end
@@ -240,6 +240,7 @@ class Engine(AdministratorActions, QObject):
             changed = self._write_unrecorded()
             if full:
                 self._beat(always=True)
+                changed |= bool(approvals.expire_due(now))
                 for run_id in scheduling.pending_runs():
                     self._beat()
                     applied = apply_configuration(run_id, now)

@@ -211,6 +211,32 @@ def _device_health(database: peewee.Database) -> None:
     database.create_tables([DeviceHealth])
 
 
+# The columns schema 13 adds to runs: the second approver (see UpdateRun and docs/approval.md).
+APPROVAL_COLUMNS = (
+    UpdateRun.approval,
+    UpdateRun.requested_by,
+    UpdateRun.requested_at,
+    UpdateRun.decided_by,
+    UpdateRun.decided_at,
+    UpdateRun.decision_note,
+    UpdateRun.expires_at,
+)
+
+
+def _second_approver(database: peewee.Database) -> None:
+    """Existing runs keep approval None (approved when recorded). Columns only where missing
+    (see `_clock_free_leases`)."""
+    migrator = SchemaMigrator.from_database(database)
+    have = {column.name for column in database.get_columns("update_run")}
+    migrate(
+        *(
+            migrator.add_column("update_run", field.column_name, field)
+            for field in APPROVAL_COLUMNS
+            if field.column_name not in have
+        )
+    )
+
+
 MIGRATED = "migrated"  # the reason of the revision 1 that schema 10 gives every device
 
 
@@ -234,6 +260,9 @@ MIGRATIONS: list[Migration] = [
         _config_revisions,
     ),
     Migration(11, "health and drift as the periodic probe finds them", _device_health),
+    Migration(
+        13, "second approver: runs awaiting approval, who asked and who decided", _second_approver
+    ),
 ]
 
 

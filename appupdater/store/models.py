@@ -134,6 +134,33 @@ class UpdateRun(BaseModel):
     # "revert to revision 3", written into its revisions; None for an ordinary run ("run #N").
     # Only a run with a reason may set a configuration to an earlier version.
     reason = peewee.TextField(null=True)
+    # schema 13, the second approver (core/approvals.py, docs/approval.md). `approval` None: the
+    # team asks for no second approver, so recording the run was its approval (approved_by/at).
+    # Otherwise an `Approval` value. `requested_by`/`requested_at`: who asked (identity.who().user
+    # of the wizard or `update --yes`), the one person who may never decide it; `expires_at`:
+    # when an undecided request expires (requested_at + the team's expiry); `decided_by`/
+    # `decided_at`/`decision_note`: who approved or rejected it (a rejection needs a note), or
+    # "expired" and when. Only a run with approval None or "approved" is ever configured.
+    approval = peewee.CharField(null=True)
+    requested_by = peewee.CharField(null=True)
+    requested_at = UTCDateTimeField(null=True)
+    decided_by = peewee.CharField(null=True)
+    decided_at = UTCDateTimeField(null=True)
+    decision_note = peewee.TextField(null=True)
+    expires_at = UTCDateTimeField(null=True)
+
+
+class Approval(enum.StrEnum):
+    """Where a run stands with the second approver (`UpdateRun.approval`)."""
+
+    AWAITING = "awaiting"  # recorded; nothing configured or deployed, no engine touches it
+    APPROVED = "approved"  # by a person other than the requester; its configuration is applied
+    REJECTED = "rejected"  # by a person other than the requester, with a note; never applied
+    EXPIRED = "expired"  # not decided before `expires_at`; never applied
+
+
+# A run in one of these is never configured (see core/approvals.py).
+NOT_APPROVED = (Approval.AWAITING, Approval.REJECTED, Approval.EXPIRED)
 
 
 class RunApplication(BaseModel):

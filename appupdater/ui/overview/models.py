@@ -20,7 +20,7 @@ from appupdater.core.rollout import Standing
 from appupdater.store.models import DeploymentState as S
 from appupdater.ui.icons import icon
 from appupdater.ui.overview.feed import DeploymentTable
-from appupdater.ui.overview.standing import open_work, status_text
+from appupdater.ui.overview.standing import open_work, status_text, unapproved
 from appupdater.ui.overview.style import STATE_COLOUR, STATE_ICON
 from appupdater.ui.overview.wave_filter import NO_WAVE
 from appupdater.ui.tables import ListTableModel, ModelIndex
@@ -92,6 +92,11 @@ class RunsModel(ListTableModel[RunSummary]):
             return ", ".join(f"{n} {s}" for s, n in sorted(run.counts.items())) or "no deployments"
         if role == Qt.ItemDataRole.ForegroundRole and column == 5:
             standing = self.standings.get(run.id)
+            if unapproved(
+                standing
+            ):  # awaiting: as a scheduled one; rejected, expired: as cancelled
+                awaiting = "awaiting approval" in status_text(run.status, standing)
+                return STATE_COLOUR[S.SCHEDULED if awaiting else S.CANCELLED]
             if standing is not None and standing.aborted:
                 return STATE_COLOUR[S.CANCELLED]
             if standing is not None and standing.paused and open_work(run.status):

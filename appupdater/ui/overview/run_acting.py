@@ -20,6 +20,7 @@ from appupdater.core.words import plural
 from appupdater.store.models import WAITING_STATES
 from appupdater.store.models import DeploymentState as S
 from appupdater.ui.icons import icon
+from appupdater.ui.overview.standing import unapproved
 from appupdater.ui.questions import ask
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ class RunActions(QObject):
         """Offer each action only where it applies to the selected run."""
         chosen = self._selected()
         pause = resume = next_wave = abort = False
-        if chosen is not None:
+        if chosen is not None and not unapproved(chosen[1]):
             run, standing = chosen
             paused = standing is not None and standing.paused
             aborted = standing is not None and standing.aborted

@@ -15,6 +15,7 @@ STATE_LABELS = {
     RunState.FINISHED: "Finished",
     RunState.FAILURES: "With failures",
     RunState.PAUSED: "Paused",
+    RunState.AWAITING_APPROVAL: "Awaiting approval",
 }
 
 

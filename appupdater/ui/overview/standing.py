@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from appupdater.core.approvals import shown_approval
 from appupdater.core.progress import RunStatus
 from appupdater.core.rollout import LIMIT, Standing
+from appupdater.store.fields import utcnow
+from appupdater.store.models import Approval
 from appupdater.ui.timefmt import short_local_text
 
 
@@ -41,6 +44,9 @@ def status_text(status: str, standing: Standing | None, now: datetime | None = N
     aborted run says so first (what people decided outweighs "in progress")."""
     if standing is None:
         return status
+    approval = approval_text(status, standing, now)
+    if approval:
+        return approval
     if standing.aborted:
         return f"aborted by {standing.aborted_by} ({status})"
     waves = wave_text(standing, now)
@@ -54,6 +60,27 @@ def status_text(status: str, standing: Standing | None, now: datetime | None = N
     if waves:
         return f"{status} · {plural_waves(standing)}"
     return status
+
+
+def unapproved(standing: Standing | None) -> bool:
+    """Whether the run waits for a second approver or never will be configured (rejected,
+    expired): none of the run's own actions (pause, abort …) apply to it."""
+    return standing is not None and standing.approval not in (None, Approval.APPROVED)
+
+
+def approval_text(status: str, standing: Standing, now: datetime | None = None) -> str:
+    """ "awaiting approval · asked by alice, until 15:40", "rejected by bob: not now",
+    "approval expired (asked by alice)"; empty for a run approved (now or when recorded)."""
+    shown = shown_approval(standing.approval, standing.expires_at, now or utcnow())
+    if shown == Approval.AWAITING:
+        until = short_local_text(standing.expires_at, now) if standing.expires_at else "?"
+        return f"{RunStatus.AWAITING_APPROVAL} · asked by {standing.requested_by}, until {until}"
+    if shown == Approval.REJECTED:
+        note = f": {standing.decision_note}" if standing.decision_note else ""
+        return f"{RunStatus.REJECTED} by {standing.decided_by}{note}"
+    if shown == Approval.EXPIRED:
+        return f"{RunStatus.APPROVAL_EXPIRED} (asked by {standing.requested_by})"
+    return ""
 
 
 def open_work(status: str) -> bool:

@@ -29,6 +29,7 @@ from appupdater.engine.engine import Engine
 from appupdater.store.models import DeploymentState as S
 from appupdater.ui.icons import icon
 from appupdater.ui.overview.acting import DeploymentActions
+from appupdater.ui.overview.approval_acting import ApprovalActions
 from appupdater.ui.overview.delegates import ProgressDelegate, StackedBarDelegate, WholeTextTip
 from appupdater.ui.overview.details import DeploymentDetails
 from appupdater.ui.overview.feed import ALL_RUNS, ChangesRead, OverviewFeed, WholeRead
@@ -146,6 +147,8 @@ class OverviewWindow(QMainWindow):
         self.acting = DeploymentActions(self)
         self.run_acting = RunActions(self, self.acting.toolbar)
         self.rollback = RollbackActions(self, self.acting.toolbar)  # planned: the app wires it
+        self.approval = ApprovalActions(self, self.acting.toolbar)
+        middle_layout.insertWidget(0, self.approval.banner)
 
         self.runs_view.selectionModel().selectionChanged.connect(self._run_selected)
         self.view.selectionModel().selectionChanged.connect(self._deployment_selected)
@@ -207,6 +210,7 @@ class OverviewWindow(QMainWindow):
         self.acting.update()
         self.run_acting.update()
         self.rollback.update()
+        self.approval.update()
 
     # -- polling -------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from appupdater.core.planning import ChangeOp, Plan
 from appupdater.core.runs import DEPLOY_NOW, Applied, apply_configuration, create_run
+from appupdater.core.team_settings import approval_policy
 from appupdater.core.words import noun, plural
 from appupdater.ui.icons import icon
 from appupdater.ui.questions import ask
@@ -30,6 +31,7 @@ from appupdater.ui.tasks import BackgroundTasks
 from appupdater.ui.timefmt import local_text
 from appupdater.ui.wizard.finalize_model import FinalizeModel, strategy_html, wave_sizes
 from appupdater.ui.wizard.state import WizardState
+from appupdater.ui.wizard.words import awaiting_text, hours_text
 from appupdater.ui.wording import OP_COLOUR
 
 # devices whose module rows open with the page, and at most with "Expand all" at once (more
@@ -257,14 +259,21 @@ class FinalizePage(QWizardPage):
             if not self._settle_passed_times():
                 return False
             counts = self.counts()
+            policy = approval_policy()
+            ending = (
+                "A second person must approve this run first: nothing is configured or deployed "
+                f"until another user approves it (within {hours_text(policy.expires_after)})."
+                "\n\nAsk for approval?"
+                if policy.second_approver
+                else "Start the update?"
+            )
             answer = QMessageBox.question(
                 self,
                 "Approve Update",
                 self._approve_words(counts["devices"]) + "\n"
                 f"{plural(counts['now'], 'deployment')} will start {self._start_words()} and "
                 f"{counts['at']:,} at their scheduled time; {plural(counts['none'], 'device')} "
-                f"{noun(counts['none'], 'gets', 'get')} the configuration only.\n\n"
-                "Start the update?",
+                f"{noun(counts['none'], 'gets', 'get')} the configuration only.\n\n" + ending,
                 QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel,
                 QMessageBox.StandardButton.Cancel,
             )
@@ -346,6 +355,8 @@ class FinalizePage(QWizardPage):
         self._recording = False
         self.run_id, applied = result
         self.busy.hide()
+        if applied.approval:
+            QMessageBox.information(self, "Approve Update", awaiting_text(self.run_id))
         self.approved.emit(self.run_id, applied)
         self.wizard().accept()
 

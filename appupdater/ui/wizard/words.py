@@ -1,12 +1,14 @@
-"""How the wizard says counts and a device's pending deployment of an earlier run."""
+"""How the wizard says counts, a device's pending deployment of an earlier run, and a run
+recorded awaiting a second approver."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from appupdater.core.pending import PendingDeployment
 from appupdater.core.planning import Plan
-from appupdater.store.models import DeployAction, DeploymentState
+from appupdater.store.models import DeployAction, DeploymentState, UpdateRun
+from appupdater.ui.timefmt import local_text
 
 S = DeploymentState
 
@@ -81,3 +83,19 @@ def plan_title(plan: Plan) -> str:
     if reason.startswith("revert ") and len(devices) == 1:
         return f"Revert {devices[0].name} {reason.removeprefix('revert ')}"
     return reason[:1].upper() + reason[1:]
+
+
+def hours_text(span: timedelta) -> str:
+    """`24 h`, `1.5 h`."""
+    return f"{span.total_seconds() / 3600:g} h"
+
+
+def awaiting_text(run_id: int) -> str:
+    """What the wizard says of a run it recorded awaiting approval."""
+    run = UpdateRun.get_by_id(run_id)
+    return (
+        f"Update run #{run_id} is awaiting approval by a second person (not {run.requested_by}) "
+        f"until {local_text(run.expires_at)}. Nothing is configured or deployed before.\n\n"
+        "Another user approves or rejects it in the Deployment Overview, or with "
+        f"`appupdater approve --run {run_id}`."
+    )

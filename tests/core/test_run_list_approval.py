@@ -1,0 +1,30 @@
+"""The overview's run list with the second approver: a run awaiting approval stays listed (it
+needs a decision) and has its own state filter; a rejected or expired run is finished (never
+configured, nothing left to do), not listed for ever as unfinished."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from appupdater.core import approvals
+from appupdater.core.run_list import RunFilter, RunState, listed_runs
+from appupdater.core.team_settings import ApprovalPolicy, set_approval_policy
+from tests.core.test_overview_history import NOW, run
+
+
+def test_awaiting_listed_rejected_and_expired_finished(three_presses, monkeypatch):
+    set_approval_policy(ApprovalPolicy(True, timedelta(hours=24)), by="admin")
+    monkeypatch.setenv("LOGNAME", "alice")
+    monkeypatch.setenv("USER", "alice")
+    rejected = run("line-monitor", "2.0.0", 40)
+    expired = run("line-monitor", "2.1.0-rc.1", 30)
+    awaiting = run("edge-gateway", "3.10", 20)
+    monkeypatch.setenv("LOGNAME", "bob")
+    monkeypatch.setenv("USER", "bob")
+    approvals.reject(rejected, note="no", now=NOW - timedelta(days=40))
+    assert approvals.expire_due(NOW - timedelta(days=29)) == [expired]
+    day = NOW - timedelta(days=20, hours=-1)
+    assert listed_runs(RunFilter(), day) == [awaiting]
+    assert listed_runs(RunFilter(days=None, state=RunState.IN_PROGRESS), day) == [awaiting]
+    assert listed_runs(RunFilter(days=None, state=RunState.AWAITING_APPROVAL), day) == [awaiting]
+    assert listed_runs(RunFilter(days=None, state=RunState.FINISHED), day) == [expired, rejected]

@@ -1,0 +1,87 @@
+"""`appupdater policy --second-approver on`, `update --yes` recorded awaiting approval (status
+--json says so), `approve --run N [--note]` refused to the requester and done by another OS user
+(LOGNAME/USER, which getpass reads), `reject --run N --note`, and `rollback --yes` awaiting too."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from appupdater.store.db import close_database
+from tests.test_cli import FIXTURE, run
+
+
+@pytest.fixture
+def database(tmp_path, monkeypatch, capsys):
+    args = ["--database", str(tmp_path / "cli.sqlite3")]
+    act_as(monkeypatch, "alice")
+    assert run(capsys, *args, "import", str(FIXTURE))[0] == 0
+    yield args
+    close_database()
+
+
+def act_as(monkeypatch, user):
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.setenv(name, user)
+
+
+def _json(capsys, *args):
+    code, out, err = run(capsys, *args)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_two_people_approve_a_run_on_the_command_line(capsys, database, monkeypatch):
+    policy = _json(capsys, *database, "policy", "--second-approver", "on", "--json")
+    assert policy == {"second_approver": True, "expires_after_hours": 24}
+    code, out, _ = run(capsys, *database, "update", "--app", "line-monitor", "--yes")
+    assert code == 0
+    assert "awaiting approval by a second person (not alice)" in out
+    assert "nothing is configured or deployed before" in out
+    [entry] = _json(capsys, *database, "status", "--json")["runs"]
+    run_id = entry["id"]
+    assert entry["status"] == "awaiting approval"
+    assert entry["counts"] == {}
+    assert entry["approval"]["requested_by"] == "alice"
+
+    code, _, err = run(capsys, *database, "approve", "--run", str(run_id))
+    assert code != 0
+    assert f"you (alice) asked for run #{run_id}: a second person must approve it" in err
+
+    act_as(monkeypatch, "bob")
+    result = _json(capsys, *database, "approve", "--run", str(run_id), "--note", "ok", "--json")
+    assert result["deployments_created"] > 0
+    [entry] = _json(capsys, *database, "status", "--json")["runs"]
+    assert entry["status"] == "in progress"
+    assert (entry["approval"]["state"], entry["approval"]["decided_by"]) == ("approved", "bob")
+    assert entry["approval"]["note"] == "ok"
+
+
+def test_reject_needs_a_note_and_rollback_awaits_too(capsys, database, monkeypatch):
+    update = _json(capsys, *database, "update", "--app", "line-monitor", "--yes", "--json")
+    assert update["approval"] is None  # policy off: approved when recorded
+    run(capsys, *database, "policy", "--second-approver", "on")
+    rollback = _json(capsys, *database, "rollback", "--run", str(update["run"]), "--yes", "--json")
+    assert (rollback["approval"], rollback["deployments_created"]) == ("awaiting", 0)
+    with pytest.raises(SystemExit):  # argparse: --note is required
+        run(capsys, *database, "reject", "--run", str(rollback["run"]))
+    assert "required: --note" in capsys.readouterr().err
+    act_as(monkeypatch, "bob")
+    code, out, _ = run(
+        capsys, *database, "reject", "--run", str(rollback["run"]), "--note", "not now"
+    )
+    assert code == 0 and "rejected" in out
+    [entry] = _json(capsys, *database, "status", "--run", str(rollback["run"]), "--json")["runs"]
+    assert entry["status"] == "rejected"
+    assert entry["approval"]["note"] == "not now"
+    code, out, _ = run(capsys, *database, "status")
+    assert "rejected by bob: not now" in out
+
+
+def test_policy_refuses_an_expiry_out_of_range(capsys, database):
+    code, _, err = run(
+        capsys, *database, "policy", "--second-approver", "on", "--expires-after", "0"
+    )
+    assert code != 0 and "at most 720 hours (nothing was changed)" in err
+    assert _json(capsys, *database, "policy", "--json")["second_approver"] is False

@@ -316,12 +316,15 @@ class MainWindow(QMainWindow):
         self.loaded.emit()
 
     def _run_created(self, run_id: int, applied: Applied) -> None:
-        self.statusBar().showMessage(
-            f"Update run #{run_id} approved: "
+        said = (
+            f"Update run #{run_id} recorded, awaiting a second person's approval: nothing is "
+            "configured or deployed until then"
+            if applied.approval == "awaiting"
+            else f"Update run #{run_id} approved: "
             f"{plural(applied.configurations_updated, 'configuration')} updated, "
-            f"{plural(applied.deployments_created, 'deployment')} created",
-            15_000,
+            f"{plural(applied.deployments_created, 'deployment')} created"
         )
+        self.statusBar().showMessage(said, 15_000)
         self.engine.wake()
         self.refresh()
         self.show_overview(run_id)

@@ -41,3 +41,6 @@ def test_approve_update_asks_a_second_person(qtbot, main_window, message_boxes, 
     assert [
         (d.id, d.configured_id) for d in DeviceApp.select().order_by(DeviceApp.id)
     ] == configured
+    # the main window's status bar does not say "approved"
+    said = main_window.statusBar().currentMessage()
+    assert said.startswith(f"Update run #{run_id} recorded, awaiting a second person's approval")

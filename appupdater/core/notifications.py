@@ -61,7 +61,9 @@ def detect(now: datetime, since: datetime | None) -> None:
         return
     earliest = min(h.created_at for h in hooks)
     since = max(earliest, since or now - FIRST_LOOK)
-    for occurrence in occurrences(since, now):
+    # read them all first: a write while a read's cursor is open would find its snapshot stale
+    # on SQLite (WAL) once another process wrote, and fail as "database is locked"
+    for occurrence in list(occurrences(since, now)):
         rows = [
             {
                 "webhook": hook.id,

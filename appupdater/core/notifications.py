@@ -63,19 +63,35 @@ def detect(now: datetime, since: datetime | None) -> None:
     since = max(earliest, since or now - FIRST_LOOK)
     # read them all first: a write while a read's cursor is open would find its snapshot stale
     # on SQLite (WAL) once another process wrote, and fail as "database is locked"
-    for occurrence in list(occurrences(since, now)):
+    found = list(occurrences(since, now))
+    # what earlier looks (or other engines) made already: no body is built for it again
+    made = WebhookEvent.select(
+        WebhookEvent.webhook, WebhookEvent.kind, WebhookEvent.run, WebhookEvent.key
+    ).where(WebhookEvent.run.in_(list({o.run for o in found})))
+    existing = set(tuples(made, tuple[int, str, int, str]))
+    for occurrence in found:
+        kind = str(occurrence.kind)
+        hooks_for = [
+            hook.id
+            for hook in hooks
+            if kind in hook.events
+            and hook.created_at <= occurrence.at
+            and (hook.id, kind, occurrence.run, occurrence.key) not in existing
+        ]
+        if not hooks_for:
+            continue
+        payload = body(occurrence.kind, occurrence.run, occurrence.at, occurrence.extra)
         rows = [
             {
-                "webhook": hook.id,
-                "kind": str(occurrence.kind),
+                "webhook": hook_id,
+                "kind": kind,
                 "run": occurrence.run,
                 "key": occurrence.key,
-                "body": body(occurrence.kind, occurrence.run, occurrence.at, occurrence.extra),
+                "body": payload,
                 "created_at": now,
                 "next_attempt_at": now,
             }
-            for hook in hooks
-            if str(occurrence.kind) in hook.events and hook.created_at <= occurrence.at
+            for hook_id in hooks_for
         ]
         if rows:
             with writing():

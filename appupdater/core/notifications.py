@@ -53,6 +53,11 @@ class Occurrence:
     extra: dict[str, object]
 
 
+def any_webhooks() -> bool:
+    """Whether any webhook is in use: without one an engine's step looks for nothing more."""
+    return bool(Webhook.select(Webhook.id).where(Webhook.removed_at.is_null()).exists())
+
+
 def detect(now: datetime, since: datetime | None) -> None:
     """Make the events of what happened since `since` (None: a first look); those that exist
     already (made by an earlier look, or another engine) are left as they are."""

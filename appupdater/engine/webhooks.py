@@ -39,8 +39,12 @@ class WebhookSender:
         self._since: datetime | None = None  # where the next look starts (None: a first look)
 
     def maybe(self) -> None:
-        """Start a round unless one is running."""
+        """Start a round unless one is running (called by the dispatcher, on its connection:
+        with no webhook in use, that one query is all, and no other connection is opened).
+        A removed webhook's pending events are given up when it is removed."""
         if self._round is not None and self._round.is_alive():
+            return
+        if not notifications.any_webhooks() and not self._in_flight:
             return
         self._round = threading.Thread(target=self._look, name="webhooks", daemon=True)
         self._round.start()

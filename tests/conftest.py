@@ -74,3 +74,13 @@ def pg(pg_url):
     database.drop_tables(list(reversed(ALL_MODELS)), cascade=True)
     close_database()
     db_proxy.initialize(None)
+
+
+@pytest.fixture
+def receiver():
+    """A local HTTP server receiving webhooks (tests/webhook_receiver.py)."""
+    from tests.webhook_receiver import Receiver
+
+    server = Receiver()
+    yield server
+    server.close()

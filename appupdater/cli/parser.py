@@ -7,6 +7,7 @@ import argparse
 from appupdater import __version__
 from appupdater.cli.runverbs import add_strategy_options
 from appupdater.cli.settings_verb import add_settings_parser
+from appupdater.cli.webhook_verbs import add_webhook_parser
 from appupdater.engine.settings import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 
 
@@ -193,4 +194,5 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", type=int, metavar="ID")
     p.add_argument("--json", action="store_true", help="print JSON")
     add_settings_parser(verbs)
+    add_webhook_parser(verbs)
     return parser

@@ -17,6 +17,7 @@ from appupdater.cli.migrate import cmd_migrate
 from appupdater.cli.revisionverbs import REVISION_VERBS
 from appupdater.cli.runverbs import RUN_VERBS
 from appupdater.cli.settings_verb import SETTINGS_VERBS
+from appupdater.cli.webhook_verbs import WEBHOOK_VERBS
 from appupdater.errors import AppUpdaterError
 
 if TYPE_CHECKING:
@@ -324,4 +325,5 @@ VERBS = {
     **SETTINGS_VERBS,
     **REVISION_VERBS,
     **APPROVAL_VERBS,
+    **WEBHOOK_VERBS,
 }

@@ -42,6 +42,7 @@ from appupdater.engine.pauses import LimitKeeper
 from appupdater.engine.probing import Prober
 from appupdater.engine.relay import Call, Relay
 from appupdater.engine.settings import EngineSettings
+from appupdater.engine.webhooks import WebhookSender
 from appupdater.engine.writer import Writer
 from appupdater.store.db import translate_errors
 from appupdater.store.models import DeploymentState, db
@@ -113,6 +114,7 @@ class Engine(AdministratorActions, QObject):
         self._untracked = False
         self._failed_since_step = False  # a deployment failed: check the limits before claiming
         self._limits = LimitKeeper(self._signals.run_paused)
+        self._webhooks = WebhookSender(self.instance, self.clock)  # engine/webhooks.py
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -149,6 +151,7 @@ class Engine(AdministratorActions, QObject):
         done = self.workers.waitForDone(msecs)
         # a probe round ends within its request timeouts
         done = self._prober.join(None if msecs < 0 else msecs / 1000) and done
+        done = self._webhooks.join(None if msecs < 0 else msecs / 1000) and done
         if done:  # every attempt has handed over its end: written before the writer ends
             done = self.writer.close(None if msecs < 0 else msecs / 1000)
         if done and db.obj is not None:
@@ -255,6 +258,7 @@ class Engine(AdministratorActions, QObject):
                 changed |= self._requeue_untracked(now)
                 self._report_finished_runs()
                 self._prober.maybe()
+                self._webhooks.maybe()
             else:
                 with self._lock:
                     failed, self._failed_since_step = self._failed_since_step, False

@@ -237,6 +237,12 @@ def _second_approver(database: peewee.Database) -> None:
     )
 
 
+def _webhooks(database: peewee.Database) -> None:
+    from appupdater.store.models import Webhook, WebhookAttempt, WebhookEvent
+
+    database.create_tables([Webhook, WebhookEvent, WebhookAttempt])
+
+
 MIGRATED = "migrated"  # the reason of the revision 1 that schema 10 gives every device
 
 
@@ -263,6 +269,7 @@ MIGRATIONS: list[Migration] = [
     Migration(
         13, "second approver: runs awaiting approval, who asked and who decided", _second_approver
     ),
+    Migration(14, "notifications: webhooks, their events and delivery attempts", _webhooks),
 ]
 
 

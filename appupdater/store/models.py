@@ -395,3 +395,67 @@ class DeviceHealth(BaseModel):
 
 
 ALL_MODELS += (DeviceHealth,)
+
+
+# -- schema 14: notifications by webhook (core/webhooks.py, core/notifications.py) -------------
+
+
+class Webhook(BaseModel):
+    """A URL told about runs (docs/webhooks.md). `secret` signs the bodies: stored, never shown
+    back in full nor logged. Removing one keeps its row (`removed_at`), so its deliveries stay
+    readable."""
+
+    id = peewee.AutoField()
+    url = peewee.TextField()
+    secret = peewee.TextField(null=True)
+    events: JSONField[list[str]] = JSONField(default=list)  # `EventKind` values subscribed
+    created_at = UTCDateTimeField(default=utcnow)
+    created_by = peewee.CharField(default="")
+    removed_at = UTCDateTimeField(null=True)
+    removed_by = peewee.CharField(null=True)
+
+
+class WebhookEvent(BaseModel):
+    """One event to deliver to one webhook, created once (insert-or-ignore on its key, so two
+    engines that see the same thing make one row) and sent at most once: a sender claims it
+    with a conditional update on `claim`, as engines claim deployments."""
+
+    id = peewee.AutoField()
+    webhook = peewee.ForeignKeyField(Webhook, backref="deliveries", on_delete="CASCADE")
+    kind = peewee.CharField()
+    run = peewee.IntegerField(null=True)
+    # what makes it one event: "" for once per run, the pause time, the failures' minute
+    key = peewee.CharField(default="")
+    body: JSONField[dict[str, object]] = JSONField(default=dict)
+    created_at = UTCDateTimeField(default=utcnow)
+    state = peewee.CharField(default="pending")  # pending | sending | delivered | failed
+    attempts = peewee.IntegerField(default=0)
+    next_attempt_at = UTCDateTimeField(default=utcnow)
+    claim = peewee.BigIntegerField(default=0)
+    claimed_by = peewee.CharField(null=True)
+    claimed_at = UTCDateTimeField(null=True)
+    finished_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        indexes = (
+            (("webhook", "kind", "run", "key"), True),
+            (("state", "next_attempt_at"), False),
+        )
+
+
+class WebhookAttempt(BaseModel):
+    """One try to deliver an event: when, the HTTP status (None: no answer) or the error, how
+    long it took."""
+
+    id = peewee.AutoField()
+    event = peewee.ForeignKeyField(WebhookEvent, backref="tries", on_delete="CASCADE")
+    at = UTCDateTimeField(default=utcnow)
+    status = peewee.IntegerField(null=True)
+    error = peewee.TextField(default="")
+    duration_ms = peewee.IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("event", "at"), False),)
+
+
+ALL_MODELS += (Webhook, WebhookEvent, WebhookAttempt)

@@ -1,11 +1,12 @@
-"""File → Settings…: what a team shares through its database (core/team_settings.py). Today the
-rollout strategy new runs start from, in the same box as the Deployment page's. Saved off the GUI
-thread, so that a database another program holds locked does not freeze the window; the dialog
-then says so and keeps what was entered."""
+"""File → Settings…: what a team shares through its database (core/team_settings.py), on three
+tabs: Rollouts (the strategy new runs start from, in the same box as the Deployment page's), Team
+(the second approver, ui/team_section.py) and Notifications (webhooks, ui/notifications_section.py,
+which act at once). OK saves the first two off the GUI thread, so that a database another
+program holds locked does not freeze the window; the dialog then says so and keeps what was
+entered."""
 
 from __future__ import annotations
 
-import getpass
 import sqlite3
 
 import peewee
@@ -15,20 +16,28 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from appupdater.core.identity import who
 from appupdater.core.team_settings import (
+    SECOND_APPROVER,
+    ApprovalPolicy,
     Changed,
+    approval_policy,
     default_strategy,
     last_changed,
+    set_approval_policy,
     set_default_strategy,
 )
 from appupdater.core.waves import Strategy
 from appupdater.errors import AppUpdaterError
 from appupdater.store.db import database_problem
+from appupdater.ui.notifications_section import NotificationsSection
 from appupdater.ui.tasks import BackgroundTasks
+from appupdater.ui.team_section import TeamSection
 from appupdater.ui.wizard.strategy_box import StrategyBox
 
 EXAMPLE_DEVICES = 100  # the preview says what the waves come to for this many devices
@@ -77,15 +86,33 @@ class SettingsDialog(QDialog):
         self.cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
         self.restore.setToolTip("New runs start all at once, as without a team default.")
 
+        rollouts = QWidget()
+        rollouts_layout = QVBoxLayout(rollouts)
+        rollouts_layout.addWidget(section)
+        rollouts_layout.addWidget(self.strategy_box)
+        rollouts_layout.addWidget(self.changed)
+        rollouts_layout.addStretch(1)
+        self.team = TeamSection()
+        team = QWidget()
+        team_layout = QVBoxLayout(team)
+        team_layout.addWidget(self.team)
+        team_layout.addStretch(1)
+        self.notifications = NotificationsSection(tasks)
+        notifications = QWidget()
+        QVBoxLayout(notifications).addWidget(self.notifications)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(rollouts, "Rollouts")
+        self.tabs.addTab(team, "Team")
+        self.tabs.addTab(notifications, "Notifications")
+        # Restore Defaults is the strategy's: shown on its tab only
+        self.tabs.currentChanged.connect(lambda index: self.restore.setVisible(index == 0))
         layout = QVBoxLayout(self)
-        layout.addWidget(section)
-        layout.addWidget(self.strategy_box)
-        layout.addWidget(self.changed)
+        layout.addWidget(self.tabs)
         layout.addWidget(self.problem)
-        layout.addStretch(1)
         layout.addWidget(self.buttons)
 
         self.strategy_box.set_strategy(default_strategy())
+        self.team.set_policy(approval_policy(), last_changed(SECOND_APPROVER))
         self.strategy_box.changed.connect(self._changed)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
@@ -101,10 +128,11 @@ class SettingsDialog(QDialog):
         """Store the default off the GUI thread; close once it is stored."""
         if self._saving is not None or self.strategy_box.problem() is not None:
             return
-        strategy, user = self.chosen(), getpass.getuser()
+        strategy = self.chosen()
+        policy = self.team.policy() if self.team.is_changed() else None
         self._set_busy(True)
         self._saving = self.tasks.submit(
-            lambda: set_default_strategy(strategy, by=user), self._saved, self._not_saved
+            lambda: save(strategy, policy), self._saved, self._not_saved
         )
 
     def reject(self) -> None:
@@ -133,6 +161,7 @@ class SettingsDialog(QDialog):
 
     def _set_busy(self, busy: bool) -> None:
         self.strategy_box.setEnabled(not busy)
+        self.team.setEnabled(not busy)
         self.restore.setEnabled(not busy)
         self.cancel.setEnabled(not busy)
         self.ok.setEnabled(not busy and self.strategy_box.problem() is None)
@@ -153,6 +182,14 @@ class SettingsDialog(QDialog):
             self.strategy_box.preview.setText(
                 f"For {EXAMPLE_DEVICES} devices: {self.strategy_box.preview.text()}"
             )
+
+
+def save(strategy: Strategy | None, policy: ApprovalPolicy | None) -> None:
+    """What OK stores, as the acting user (identity.who); the policy only when it changed."""
+    user = who().user
+    set_default_strategy(strategy, by=user)
+    if policy is not None:
+        set_approval_policy(policy, by=user)
 
 
 def open_settings(parent: QWidget, tasks: BackgroundTasks) -> SettingsDialog:

@@ -1,0 +1,117 @@
+"""The engine tells webhooks what happened, in the background, on a hand-driven clock: each
+event once with a valid signature, retried after its backoff, a hanging receiver holding up no
+other, and what another process decided (a pause) told too."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from appupdater.core import webhooks
+from appupdater.core.run_decisions import pause
+from appupdater.engine import webhooks as sending
+from appupdater.engine.clock import ManualClock
+from appupdater.store.models import UpdateRun, WebhookAttempt, WebhookEvent
+from tests.engine.helpers import after_steps, approve, state
+
+WAIT = 15_000
+START = datetime(2026, 11, 28, 9, 0, 10, tzinfo=UTC)
+
+
+def test_each_event_arrives_once_with_a_valid_signature(qtbot, sim_devices, make_engine, receiver):
+    clock = ManualClock(START)
+    webhooks.add_webhook(receiver.url(), secret="s3cret")
+    run_id = approve(devices=["press-01", "broken-01"], now=clock.now())
+    engine = make_engine(clock=clock, max_attempts=1)
+    engine.start()
+    qtbot.waitUntil(lambda: state(run_id, "broken-01") == "failed", timeout=WAIT)
+    qtbot.waitUntil(lambda: state(run_id, "press-01") == "succeeded", timeout=WAIT)
+    qtbot.waitUntil(
+        lambda: ("run.completed_with_failures", run_id) in receiver.events(), timeout=WAIT
+    )
+    assert ("deployment.failed", run_id) not in receiver.events()  # its minute has not ended
+    clock.advance(timedelta(minutes=1))
+    qtbot.waitUntil(lambda: ("deployment.failed", run_id) in receiver.events(), timeout=WAIT)
+    after_steps(qtbot, engine, 4)
+    assert receiver.events() == {
+        ("run.approved", run_id): 1,
+        ("run.completed_with_failures", run_id): 1,
+        ("deployment.failed", run_id): 1,
+    }
+    assert all(r.signed_with("s3cret") for r in receiver.received)
+    bodies = {b["event"]: b for b in receiver.bodies()}
+    done = bodies["run.completed_with_failures"]
+    assert done["run"]["approved_by"] == "test"
+    assert done["run"]["status"] == "completed with failures"
+    assert (done["counts"]["succeeded"], done["counts"]["failed"]) == (1, 1)
+    assert done["summary"] == f"Run #{run_id} completed with failures: 1 succeeded, 1 failed."
+    failed = bodies["deployment.failed"]
+    assert [d["device"] for d in failed["failed_devices"]] == ["broken-01"]
+    assert failed["summary"] == f"Run #{run_id}: 1 deployment failed (broken-01)."
+    assert "http" not in " ".join(b["summary"] for b in bodies.values())
+
+
+def test_a_pause_and_a_request_for_approval_written_by_another_process_notify(
+    qtbot, sim_devices, make_engine, receiver
+):
+    clock = ManualClock(START)
+    webhooks.add_webhook(receiver.url(), events="run.paused,run.awaiting_approval")
+    engine = make_engine(clock=clock)
+    engine.start()
+    after_steps(qtbot, engine, 2)
+    slow = approve(devices=["slow-01"], now=clock.now())
+    pause(slow, "alice", clock.now(), "looks wrong")  # as `appupdater pause` would
+    waiting = approve(devices=["press-02"], now=clock.now())
+    UpdateRun.update(approval="awaiting", requested_by="bob", requested_at=clock.now()).where(
+        UpdateRun.id == waiting
+    ).execute()
+    qtbot.waitUntil(lambda: len(receiver.received) == 2, timeout=WAIT)
+    after_steps(qtbot, engine, 3)
+    assert receiver.events() == {("run.paused", slow): 1, ("run.awaiting_approval", waiting): 1}
+    bodies = {b["event"]: b for b in receiver.bodies()}
+    assert bodies["run.paused"]["summary"] == f"Run #{slow} was paused by alice: looks wrong."
+    assert bodies["run.paused"]["run"]["status"] == "paused"
+    assert bodies["run.awaiting_approval"]["run"]["status"] == "awaiting approval"
+    assert "requested by bob" in bodies["run.awaiting_approval"]["summary"]
+
+
+def test_a_receiver_failing_twice_gets_the_event_on_the_third_attempt(
+    qtbot, sim_devices, make_engine, receiver
+):
+    clock = ManualClock(START)
+    webhooks.add_webhook(receiver.url(), events="run.approved")
+    receiver.answers = [500, 500]
+    run_id = approve(devices=["press-01"], now=clock.now())
+    engine = make_engine(clock=clock)
+    engine.start()
+    qtbot.waitUntil(lambda: len(receiver.received) == 1, timeout=WAIT)
+    after_steps(qtbot, engine, 3)
+    assert len(receiver.received) == 1  # not before its backoff
+    clock.advance(timedelta(seconds=10))
+    qtbot.waitUntil(lambda: len(receiver.received) == 2, timeout=WAIT)
+    clock.advance(timedelta(seconds=30))
+    after_steps(qtbot, engine, 3)
+    assert len(receiver.received) == 2
+    clock.advance(timedelta(seconds=30))
+    qtbot.waitUntil(lambda: WebhookEvent.get().state == "delivered", timeout=WAIT)
+    after_steps(qtbot, engine, 3)
+    assert receiver.events() == {("run.approved", run_id): 3}
+    statuses = [a.status for a in WebhookAttempt.select().order_by(WebhookAttempt.id)]
+    assert statuses == [500, 500, 200]
+    assert WebhookEvent.get().attempts == 3
+
+
+def test_a_receiver_that_hangs_holds_up_no_other(
+    qtbot, sim_devices, make_engine, receiver, monkeypatch
+):
+    monkeypatch.setattr(sending, "TIMEOUT_S", 20.0)
+    clock = ManualClock(START)
+    webhooks.add_webhook(receiver.url("/hangs"), events="run.approved")
+    webhooks.add_webhook(receiver.url("/answers"), events="run.approved")
+    receiver.hanging = {"/hangs"}
+    run_id = approve(devices=["press-01"], now=clock.now())
+    engine = make_engine(clock=clock)
+    engine.start()
+    qtbot.waitUntil(lambda: receiver.events("/answers") == {("run.approved", run_id): 1})
+    assert receiver.events("/hangs") == {}
+    receiver.release.set()
+    qtbot.waitUntil(lambda: receiver.events("/hangs") == {("run.approved", run_id): 1})

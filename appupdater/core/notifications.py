@@ -160,12 +160,16 @@ def _failures(since: datetime, now: datetime) -> Iterable[Occurrence]:
         .order_by(Deployment.finished_at)
     )
     grouped: dict[tuple[int, datetime], list[dict[str, str]]] = defaultdict(list)
+    last: dict[tuple[int, datetime], datetime] = {}
     for run_id, device, at, message in tuples(failed, tuple[int, str, datetime, str]):
         start = _utc(at).replace(second=0, microsecond=0)
         grouped[run_id, start].append({"device": device, "message": message})
+        last[run_id, start] = _utc(at)
     for (run_id, start), devices in grouped.items():
         extra: dict[str, object] = {"failed_devices": devices, "minute": start.isoformat()}
-        yield Occurrence(EventKind.DEPLOYMENT_FAILED, run_id, start.isoformat(), start, extra)
+        # at: the minute's last failure, so a webhook added within that minute hears of it
+        at = last[run_id, start]
+        yield Occurrence(EventKind.DEPLOYMENT_FAILED, run_id, start.isoformat(), at, extra)
 
 
 def _utc(value: datetime) -> datetime:

@@ -117,14 +117,23 @@ def parse_events(text: str | Iterable[str] | None) -> list[str]:
 
 
 def add_webhook(
-    url: str, *, secret: str | None = None, events: Iterable[str] | str | None = None
+    url: str,
+    *,
+    secret: str | None = None,
+    events: Iterable[str] | str | None = None,
+    now: datetime | None = None,
 ) -> int:
-    """Add a webhook (audited); its id. Refuses what is not http(s) in words."""
+    """Add a webhook (audited); its id. Refuses what is not http(s) in words. It is told what
+    happens from `now` (the engine's clock; the wall clock by default) on."""
     checked, kinds = check_url(url), parse_events(events)
     user = who().user
     with writing():
         hook = Webhook.create(
-            url=checked, secret=secret or None, events=kinds, created_by=user, created_at=utcnow()
+            url=checked,
+            secret=secret or None,
+            events=kinds,
+            created_by=user,
+            created_at=now or utcnow(),
         )
     return int(hook.id)
 

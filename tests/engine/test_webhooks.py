@@ -19,7 +19,7 @@ START = datetime(2026, 11, 28, 9, 0, 10, tzinfo=UTC)
 
 def test_each_event_arrives_once_with_a_valid_signature(qtbot, sim_devices, make_engine, receiver):
     clock = ManualClock(START)
-    webhooks.add_webhook(receiver.url(), secret="s3cret")
+    webhooks.add_webhook(receiver.url(), secret="s3cret", now=clock.now())
     run_id = approve(devices=["press-01", "broken-01"], now=clock.now())
     engine = make_engine(clock=clock, max_attempts=1)
     engine.start()
@@ -54,7 +54,7 @@ def test_a_pause_and_a_request_for_approval_written_by_another_process_notify(
     qtbot, sim_devices, make_engine, receiver
 ):
     clock = ManualClock(START)
-    webhooks.add_webhook(receiver.url(), events="run.paused,run.awaiting_approval")
+    webhooks.add_webhook(receiver.url(), events="run.paused,run.awaiting_approval", now=clock.now())
     engine = make_engine(clock=clock)
     engine.start()
     after_steps(qtbot, engine, 2)
@@ -78,7 +78,7 @@ def test_a_receiver_failing_twice_gets_the_event_on_the_third_attempt(
     qtbot, sim_devices, make_engine, receiver
 ):
     clock = ManualClock(START)
-    webhooks.add_webhook(receiver.url(), events="run.approved")
+    webhooks.add_webhook(receiver.url(), events="run.approved", now=clock.now())
     receiver.answers = [500, 500]
     run_id = approve(devices=["press-01"], now=clock.now())
     engine = make_engine(clock=clock)
@@ -105,8 +105,8 @@ def test_a_receiver_that_hangs_holds_up_no_other(
 ):
     monkeypatch.setattr(sending, "TIMEOUT_S", 20.0)
     clock = ManualClock(START)
-    webhooks.add_webhook(receiver.url("/hangs"), events="run.approved")
-    webhooks.add_webhook(receiver.url("/answers"), events="run.approved")
+    webhooks.add_webhook(receiver.url("/hangs"), events="run.approved", now=clock.now())
+    webhooks.add_webhook(receiver.url("/answers"), events="run.approved", now=clock.now())
     receiver.hanging = {"/hangs"}
     run_id = approve(devices=["press-01"], now=clock.now())
     engine = make_engine(clock=clock)

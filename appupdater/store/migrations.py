@@ -32,6 +32,7 @@ from appupdater.store.migration_guards import (
 )
 from appupdater.store.models import (
     ALL_MODELS,
+    AuditEntry,
     ChangeCounter,
     ConfigRevision,
     Deployment,
@@ -205,6 +206,10 @@ def _config_revisions(database: peewee.Database) -> None:
     )
 
 
+def _audit(database: peewee.Database) -> None:
+    database.create_tables([AuditEntry])
+
+
 MIGRATED = "migrated"  # the reason of the revision 1 that schema 10 gives every device
 
 
@@ -227,6 +232,7 @@ MIGRATIONS: list[Migration] = [
         "configuration revisions (every device's configuration becomes revision 1), rollbacks",
         _config_revisions,
     ),
+    Migration(12, "audit trail: who did what, when, from where", _audit),
 ]
 
 

@@ -348,6 +348,31 @@ class TeamSetting(BaseModel):
     changed_by = peewee.CharField(default="")
 
 
+class AuditEntry(BaseModel):
+    """One administrator action: who (the database's user, the OS user, the host), when, what,
+    on which objects, with an optional note and its outcome. Append-only: written only by
+    core/audit.record, never updated or deleted (see docs/audit.md). `run` is a plain number,
+    not a foreign key, so an entry outlives the run it names."""
+
+    id = peewee.AutoField()
+    at = UTCDateTimeField(default=utcnow, index=True)
+    user = peewee.CharField()
+    os_user = peewee.CharField(default="")
+    host = peewee.CharField(default="")
+    action = peewee.CharField()
+    # {"runs": [12], "deployments": [3, 4], "devices": ["edge-01"], "file": ["fleet.yaml"], ...}
+    objects: JSONField[dict[str, list[int | str]]] = JSONField(default=dict)
+    run = peewee.IntegerField(null=True, index=True)  # the run to open in the overview
+    note = peewee.TextField(default="")
+    outcome = peewee.CharField(default="done")  # "done", or "refused: <why>"
+
+    class Meta:
+        indexes = (
+            (("user", "at"), False),
+            (("action", "at"), False),
+        )
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     SchemaInfo,
     Application,
@@ -364,6 +389,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     ChangeCounter,
     TeamSetting,
     ConfigRevision,
+    AuditEntry,
 )
 
 

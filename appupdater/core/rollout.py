@@ -274,6 +274,7 @@ class Standing:
     expires_at: datetime | None = None
     decided_by: str | None = None
     decision_note: str | None = None
+    decided_at: datetime | None = None
 
     @property
     def paused(self) -> bool:
@@ -327,6 +328,7 @@ def standings(run_ids: list[int]) -> dict[int, Standing]:
             run.expires_at,
             run.decided_by,
             run.decision_note,
+            run.decided_at,
         )
     return found
 

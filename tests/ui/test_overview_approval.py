@@ -16,6 +16,7 @@ from appupdater.core.team_settings import ApprovalPolicy, set_approval_policy
 from appupdater.store.models import Deployment, UpdateRun
 from appupdater.ui.overview.approval_acting import DecisionDialog
 from appupdater.ui.overview.window import OverviewWindow
+from appupdater.ui.timefmt import local_text
 from tests.ui.drive import click_action, click_row
 from tests.ui.test_overview import WAIT, approve
 
@@ -51,6 +52,11 @@ def status(window) -> str:
     return window.runs_model.index(0, 5).data() or ""
 
 
+def approved_columns(window) -> tuple[str, str]:
+    """The run row's Approved and By."""
+    return window.runs_model.index(0, 1).data(), window.runs_model.index(0, 2).data()
+
+
 def answer_dialog(qtbot, note: str, seen: list[DecisionDialog], ok: bool = True) -> None:
     """When the decision dialog opens: type `note`, then click its Approve/Reject button (or
     look whether it is enabled and cancel, with `ok` False)."""
@@ -77,6 +83,7 @@ def test_the_requester_is_not_offered_approve(qtbot, awaiting, engine, monkeypat
     window = overview_as(qtbot, engine, monkeypatch, "alice")
     try:
         assert status(window).startswith("awaiting approval · asked by alice, until ")
+        assert approved_columns(window) == ("—", "asked by alice")  # not approved by anyone
         assert not window.approval.approve.isEnabled()
         assert not window.approval.reject.isEnabled()
         assert "you, alice, asked for it" in window.approval.approve.toolTip()
@@ -125,6 +132,9 @@ def test_another_user_approves_with_a_note_and_it_deploys(
         )
         qtbot.waitUntil(lambda: not status(window).startswith("awaiting"), timeout=WAIT)
         assert not window.approval.approve.isEnabled()
+        when, by = approved_columns(window)
+        assert by == "bob (asked by alice)"
+        assert when == local_text(run.decided_at)
     finally:
         window.close()
 

@@ -20,7 +20,12 @@ from appupdater.core.rollout import Standing
 from appupdater.store.models import DeploymentState as S
 from appupdater.ui.icons import icon
 from appupdater.ui.overview.feed import DeploymentTable
-from appupdater.ui.overview.standing import open_work, status_text, unapproved
+from appupdater.ui.overview.standing import (
+    approval_columns,
+    open_work,
+    status_text,
+    unapproved,
+)
 from appupdater.ui.overview.style import STATE_COLOUR, STATE_ICON
 from appupdater.ui.overview.wave_filter import NO_WAVE
 from appupdater.ui.tables import ListTableModel, ModelIndex
@@ -78,10 +83,13 @@ class RunsModel(ListTableModel[RunSummary]):
             if column == 4:
                 done = sum(n for state, n in run.counts.items() if S(state).is_final)
                 return f"{done} of {run.total} done" if run.total else "no deployments"
+            approved_at, approved_by = approval_columns(
+                run.approved_at, run.approved_by, self.standings.get(run.id)
+            )
             return (
                 f"#{run.id}",
-                local_text(run.approved_at),
-                run.approved_by,
+                local_text(approved_at) if approved_at else "—",
+                approved_by,
                 applications_text(run),
                 None,
                 status_text(run.status, self.standings.get(run.id)),

@@ -83,6 +83,20 @@ def approval_text(status: str, standing: Standing, now: datetime | None = None) 
     return ""
 
 
+def approval_columns(
+    approved_at: datetime, approved_by: str, standing: Standing | None
+) -> tuple[datetime | None, str]:
+    """The run list's Approved and By: when a second approver decided, their time and
+    "bob (asked by alice)"; a run not approved (yet) has no approval time and "asked by alice";
+    otherwise what the run recorded when it was approved."""
+    if standing is None or standing.approval is None:
+        return approved_at, approved_by
+    asked = f"asked by {standing.requested_by or approved_by}"
+    if standing.approval == Approval.APPROVED:
+        return standing.decided_at or approved_at, f"{standing.decided_by} ({asked})"
+    return None, asked
+
+
 def open_work(status: str) -> bool:
     """Whether a run with this status still has deployments that have not ended."""
     return status in (RunStatus.IN_PROGRESS, RunStatus.CONFIGURING)

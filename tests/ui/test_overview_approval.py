@@ -84,6 +84,7 @@ def test_the_requester_is_not_offered_approve(qtbot, awaiting, engine, monkeypat
     try:
         assert status(window).startswith("awaiting approval · asked by alice, until ")
         assert approved_columns(window) == ("—", "asked by alice")  # not approved by anyone
+        assert window.approval.approve.isVisible()  # on the toolbar, not enabled for her
         assert not window.approval.approve.isEnabled()
         assert not window.approval.reject.isEnabled()
         assert "you, alice, asked for it" in window.approval.approve.toolTip()
@@ -155,5 +156,22 @@ def test_reject_needs_a_note(qtbot, awaiting, engine, monkeypatch):
         assert Deployment.select().where(Deployment.run == awaiting).count() == 0
         dialog = seen[0]
         dialog.resize(520, dialog.sizeHint().height())
+    finally:
+        window.close()
+
+
+def test_approve_and_reject_stay_off_the_toolbar_without_a_run_awaiting(
+    qtbot, demo_fleet, engine, monkeypatch
+):
+    approve(("line-monitor",), scheduled=2)  # the policy off: approved when recorded
+    window = overview_as(qtbot, engine, monkeypatch, "bob")
+    try:
+        assert not window.approval.approve.isVisible()
+        assert not window.approval.reject.isVisible()
+        assert not window.approval.banner.isVisible()
+        window.resize(1024, 700)
+        QApplication.processEvents()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        assert window.grab().save(str(SHOTS / "overview-policy-off-1024x700.png"))
     finally:
         window.close()

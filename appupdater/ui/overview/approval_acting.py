@@ -119,7 +119,7 @@ class ApprovalActions(QObject):
         first = toolbar.actions()[0] if toolbar.actions() else None
         toolbar.insertAction(first, self.approve)  # type: ignore[arg-type]
         toolbar.insertAction(first, self.reject)  # type: ignore[arg-type]
-        toolbar.insertSeparator(first)  # type: ignore[arg-type]
+        self.separator = toolbar.insertSeparator(first)  # type: ignore[arg-type]
         self.banner = self._banner()
         self.update()
 
@@ -173,6 +173,16 @@ class ApprovalActions(QObject):
     def update(self) -> None:
         """Offered only for a run awaiting approval, to a user other than the one who asked."""
         allowed = self._awaiting() is not None
+        # on the toolbar only while a listed run awaits a decision: a team without the policy
+        # never sees them, and the run actions after them fit a narrow window
+        now = utcnow()
+        listed = self.window.runs_model.standings.values()
+        any_awaiting = any(
+            approvals.shown_approval(s.approval, s.expires_at, now) == Approval.AWAITING
+            for s in listed
+        )
+        for act in (self.approve, self.reject, self.separator):
+            act.setVisible(any_awaiting)
         self._show_banner()
         self.approve.setEnabled(allowed)
         self.reject.setEnabled(allowed)

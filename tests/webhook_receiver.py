@@ -29,12 +29,15 @@ class Received:
 
 class Receiver:
     """`url(path)` to send to; `answers` are the statuses of the next requests (then 200);
-    a path in `hanging` waits for `release` before answering."""
+    a path in `hanging` waits for `release` before answering; one in `trickling` answers a
+    byte of its status line every 50 ms until `release` (each byte keeps a socket timeout
+    from firing)."""
 
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.answers: list[int] = []
         self.hanging: set[str] = set()
+        self.trickling: set[str] = set()
         self.release = threading.Event()
         self._lock = threading.Lock()
         receiver = self
@@ -44,6 +47,15 @@ class Receiver:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.path in receiver.hanging:
                     receiver.release.wait(30)
+                if self.path in receiver.trickling:
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                    self.wfile.flush()
+                    while not receiver.release.wait(0.05):
+                        try:
+                            self.wfile.write(b"X")
+                            self.wfile.flush()
+                        except OSError:  # the sender gave up and closed
+                            return
                 with receiver._lock:
                     status = receiver.answers.pop(0) if receiver.answers else 200
                     receiver.received.append(

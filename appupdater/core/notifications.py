@@ -28,16 +28,16 @@ from appupdater.store.models import (
     WebhookAttempt,
     WebhookEvent,
 )
+from appupdater.store.revisions import current_revision
 from appupdater.store.rows import tuples
 
 # waits before the 2nd, 3rd and 4th attempt; after the 4th failure the event is given up
 BACKOFF = (timedelta(seconds=10), timedelta(seconds=60), timedelta(minutes=5))
 MAX_ATTEMPTS = len(BACKOFF) + 1
 # how far back a first look goes (an engine started after a quiet night still tells the
-# morning about the night), and how far each later look overlaps the previous one (other
-# processes' clocks, transactions that committed after the look began)
+# morning about the night), and how far back every look reads the runs' own decisions
 FIRST_LOOK = timedelta(days=1)
-OVERLAP = timedelta(minutes=2)
+RUN_LOOKBACK = timedelta(days=1)
 # a claimed event not finished this long after its claim: its engine stopped mid-send
 STALE_SENDING = timedelta(minutes=15)
 
@@ -58,17 +58,24 @@ def any_webhooks() -> bool:
     return bool(Webhook.select(Webhook.id).where(Webhook.removed_at.is_null()).exists())
 
 
-def detect(now: datetime, since: datetime | None) -> None:
-    """Make the events of what happened since `since` (None: a first look); those that exist
-    already (made by an earlier look, or another engine) are left as they are."""
+def detect(now: datetime, after: int | None) -> int:
+    """Make the events of what happened since the previous look; those that exist already
+    (made by an earlier look, or another engine) are left as they are. `after` is the
+    deployments' revision the previous look returned (None: a first look); the revision the
+    next look starts after is returned.
+
+    No wall clock of another machine decides what is looked at: deployments are read by their
+    revision (store/revisions.py: handed out in commit order), and the runs' own decisions
+    (asked, approved, paused) of the last RUN_LOOKBACK by the engine's clock at every look —
+    runs are few, and an approval written by a workstation whose clock is minutes behind is
+    still found. The unique key of an event makes each one once."""
+    top = current_revision()  # before any row is read (see store/revisions.py)
     hooks = list(Webhook.select().where(Webhook.removed_at.is_null()))
     if not hooks:
-        return
-    earliest = min(h.created_at for h in hooks)
-    since = max(earliest, since or now - FIRST_LOOK)
+        return top
     # read them all first: a write while a read's cursor is open would find its snapshot stale
     # on SQLite (WAL) once another process wrote, and fail as "database is locked"
-    found = list(occurrences(since, now))
+    found, held = occurrences(now, after)
     # what earlier looks (or other engines) made already: no body is built for it again
     made = WebhookEvent.select(
         WebhookEvent.webhook, WebhookEvent.kind, WebhookEvent.run, WebhookEvent.key
@@ -98,36 +105,43 @@ def detect(now: datetime, since: datetime | None) -> None:
             }
             for hook_id in hooks_for
         ]
-        if rows:
-            with writing():
-                WebhookEvent.insert_many(rows).on_conflict_ignore().execute()
+        with writing():
+            WebhookEvent.insert_many(rows).on_conflict_ignore().execute()
+    return top if held is None else min(top, held)
 
 
-def occurrences(since: datetime, now: datetime) -> Iterable[Occurrence]:
-    """What happened to runs in [since, now]; deployment failures only of minutes that ended."""
+def occurrences(now: datetime, after: int | None) -> tuple[list[Occurrence], int | None]:
+    """What happened: the runs' decisions of the last RUN_LOOKBACK, and what the deployments
+    changed after revision `after` (None: those that ended in the last FIRST_LOOK) show;
+    deployment failures only of minutes that ended. With them, the revision the next look must
+    start after to see the failures of minutes still going on (None: none)."""
+    since = now - RUN_LOOKBACK
     run = UpdateRun
-    awaiting = run.select(run.id, run.requested_at).where(
-        (run.approval == Approval.AWAITING) & (run.requested_at >= since)
-    )
-    for run_id, at in tuples(awaiting, tuple[int, datetime]):
-        yield Occurrence(EventKind.AWAITING_APPROVAL, run_id, "", at, {})
+    found: list[Occurrence] = []
+    asked = run.select(run.id, run.requested_at).where(run.requested_at >= since)
+    for run_id, at in tuples(asked, tuple[int, datetime]):
+        found.append(Occurrence(EventKind.AWAITING_APPROVAL, run_id, "", at, {}))
     approved = run.select(run.id, peewee.fn.COALESCE(run.decided_at, run.approved_at)).where(
         ((run.approval == Approval.APPROVED) & (run.decided_at >= since))
         | (run.approval.is_null() & (run.approved_at >= since))
     )
     for run_id, at in tuples(approved, tuple[int, datetime]):
-        yield Occurrence(EventKind.APPROVED, run_id, "", _utc(at), {})
+        found.append(Occurrence(EventKind.APPROVED, run_id, "", _utc(at), {}))
     paused = run.select(run.id, run.paused_at).where(run.paused_at >= since)
     for run_id, at in tuples(paused, tuple[int, datetime]):
-        yield Occurrence(EventKind.PAUSED, run_id, at.isoformat(), at, {})
-    yield from _completed(since)
-    yield from _failures(since, now)
+        found.append(Occurrence(EventKind.PAUSED, run_id, at.isoformat(), at, {}))
+    changed = (
+        Deployment.finished_at >= now - FIRST_LOOK if after is None else Deployment.revision > after
+    )
+    found.extend(_completed(changed, since))
+    failures, held = _failures(changed, now)
+    return found + failures, held
 
 
-def _completed(since: datetime) -> Iterable[Occurrence]:
+def _completed(changed: peewee.Expression, since: datetime) -> Iterable[Occurrence]:
     ended = (
         Deployment.select(Deployment.run, peewee.fn.MAX(Deployment.finished_at))
-        .where(Deployment.finished_at >= since)
+        .where(changed & Deployment.finished_at.is_null(False))
         .group_by(Deployment.run)
     )
     candidates = {run_id: _utc(at) for run_id, at in tuples(ended, tuple[int, datetime])}
@@ -144,32 +158,46 @@ def _completed(since: datetime) -> Iterable[Occurrence]:
             yield Occurrence(EventKind.COMPLETED_WITH_FAILURES, run_id, "", at, {})
 
 
-def _failures(since: datetime, now: datetime) -> Iterable[Occurrence]:
-    """Failed deployments, one occurrence per run and minute, once that minute has ended."""
+def _failures(changed: peewee.Expression, now: datetime) -> tuple[list[Occurrence], int | None]:
+    """Failed deployments, one occurrence per run and minute, once that minute has ended (by
+    this engine's clock); and the revision to look after again for those of minutes that have
+    not (None: none)."""
     minute = now.replace(second=0, microsecond=0)
     failed = (
         Deployment.select(
-            Deployment.run, Device.name, Deployment.finished_at, Deployment.last_message
+            Deployment.run,
+            Device.name,
+            Deployment.finished_at,
+            Deployment.last_message,
+            Deployment.revision,
         )
         .join(Device)
-        .where(
-            (Deployment.state == DeploymentState.FAILED)
-            & (Deployment.finished_at >= since)
-            & (Deployment.finished_at < minute)
-        )
+        .where(changed & (Deployment.state == DeploymentState.FAILED))
         .order_by(Deployment.finished_at)
     )
     grouped: dict[tuple[int, datetime], list[dict[str, str]]] = defaultdict(list)
     last: dict[tuple[int, datetime], datetime] = {}
-    for run_id, device, at, message in tuples(failed, tuple[int, str, datetime, str]):
-        start = _utc(at).replace(second=0, microsecond=0)
+    held: int | None = None
+    for run_id, device, at, message, revision in tuples(
+        failed, tuple[int, str, datetime, str, int]
+    ):
+        finished = _utc(at)
+        if finished >= minute:  # its minute is still going on: look at it again next time
+            held = revision - 1 if held is None else min(held, revision - 1)
+            continue
+        start = finished.replace(second=0, microsecond=0)
         grouped[run_id, start].append({"device": device, "message": message})
-        last[run_id, start] = _utc(at)
+        last[run_id, start] = finished
+    found = []
     for (run_id, start), devices in grouped.items():
         extra: dict[str, object] = {"failed_devices": devices, "minute": start.isoformat()}
         # at: the minute's last failure, so a webhook added within that minute hears of it
-        at = last[run_id, start]
-        yield Occurrence(EventKind.DEPLOYMENT_FAILED, run_id, start.isoformat(), at, extra)
+        found.append(
+            Occurrence(
+                EventKind.DEPLOYMENT_FAILED, run_id, start.isoformat(), last[run_id, start], extra
+            )
+        )
+    return found, held
 
 
 def _utc(value: datetime) -> datetime:
@@ -300,9 +328,8 @@ def claim_due(instance: str, now: datetime, limit: int) -> list[Claimed]:
         )
         if taken:
             hook = event.webhook
-            claimed.append(
-                Claimed(event.id, event.claim + 1, hook.url, hook.secret, encode(event.body))
-            )
+            sent = {"id": event.id, **event.body}  # a receiver tells a repeat by its id
+            claimed.append(Claimed(event.id, event.claim + 1, hook.url, hook.secret, encode(sent)))
     return claimed
 
 
@@ -355,4 +382,4 @@ def test_event(webhook_id: int, now: datetime) -> Claimed:
             claimed_by="test",
             claimed_at=now,
         )
-    return Claimed(event.id, 1, hook.url, hook.secret, encode(payload))
+    return Claimed(event.id, 1, hook.url, hook.secret, encode({"id": event.id, **payload}))

@@ -151,7 +151,8 @@ class Engine(AdministratorActions, QObject):
         done = self.workers.waitForDone(msecs)
         # a probe round ends within its request timeouts
         done = self._prober.join(None if msecs < 0 else msecs / 1000) and done
-        done = self._webhooks.join(None if msecs < 0 else msecs / 1000) and done
+        # deliveries still in flight after a short wait end by their own deadline (daemons)
+        self._webhooks.join(None if msecs < 0 else msecs / 1000)
         if done:  # every attempt has handed over its end: written before the writer ends
             done = self.writer.close(None if msecs < 0 else msecs / 1000)
         if done and db.obj is not None:

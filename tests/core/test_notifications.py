@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 from appupdater.core import notifications, webhooks
 from appupdater.core.runs import apply_configuration
 from appupdater.core.webhooks import Sent
-from appupdater.store.models import Deployment, Webhook, WebhookEvent
+from appupdater.store.db import writing
+from appupdater.store.models import Deployment, UpdateRun, Webhook, WebhookEvent
+from appupdater.store.revisions import stamped
 from tests.helpers import behind_on_line_monitor
 
 T0 = datetime(2026, 11, 28, 9, 0, 0, tzinfo=UTC)
@@ -47,7 +49,7 @@ def test_failures_are_gathered_per_run_and_minute_once_it_ended(db):
         f"Run #{run_id}: 3 deployments failed (dev-000, dev-001, dev-002)."
     )
     for _again in range(2):
-        notifications.detect(T0 + timedelta(minutes=2), T0)
+        notifications.detect(T0 + timedelta(minutes=2), None)
     assert [len(e.body["failed_devices"]) for e in _events("deployment.failed")] == [3, 1]
 
 
@@ -85,3 +87,47 @@ def test_attempts_back_off_then_give_up(db):
     assert waits == list(notifications.BACKOFF)
     assert webhooks.webhooks()[0].last.describe() == "HTTP 503"
     assert hook == 1
+
+
+def test_what_machines_with_slow_clocks_write_after_a_look_is_still_told(db):
+    """An approval from a workstation, and failures from an engine, whose clocks are minutes
+    behind this engine's: written after its look, stamped before it, still found by the next."""
+    hook = webhooks.add_webhook("https://chat.example/hook")
+    Webhook.update(created_at=T0 - timedelta(days=2)).execute()
+    run_id, ids = _fleet(2)
+    UpdateRun.update(approved_at=T0 - timedelta(days=2)).execute()  # told long ago: not again
+    cursor = notifications.detect(T0, None)
+    assert WebhookEvent.select().count() == 0
+    slow = T0 - timedelta(minutes=5)
+    with writing():
+        Deployment.update(
+            state="failed", finished_at=slow, last_message="unreachable", **stamped(slow)
+        ).where(Deployment.id << ids).execute()
+    later = UpdateRun.create(approved_by="carol", approved_at=slow).id  # from a slow workstation
+    cursor = notifications.detect(T0 + timedelta(seconds=1), cursor)
+    made = {(e.kind, e.run) for e in WebhookEvent.select()}
+    assert made == {
+        ("deployment.failed", run_id),
+        ("run.completed_with_failures", run_id),
+        ("run.approved", later),
+    }
+    assert all(e.webhook_id == hook for e in WebhookEvent.select())
+    assert notifications.detect(T0 + timedelta(seconds=2), cursor) == cursor
+    assert WebhookEvent.select().count() == 3  # each once
+
+
+def test_failures_of_a_minute_still_going_on_are_looked_at_again(db):
+    webhooks.add_webhook("https://chat.example/hook", events="deployment.failed")
+    Webhook.update(created_at=T0 - timedelta(days=2)).execute()
+    run_id, ids = _fleet(1)
+    cursor = notifications.detect(T0, None)
+    at = T0 + timedelta(seconds=20)
+    with writing():
+        Deployment.update(
+            state="failed", finished_at=at, last_message="unreachable", **stamped(at)
+        ).where(Deployment.id << ids).execute()
+    cursor = notifications.detect(T0 + timedelta(seconds=30), cursor)
+    assert WebhookEvent.select().count() == 0  # its minute has not ended
+    notifications.detect(T0 + timedelta(seconds=61), cursor)
+    [event] = WebhookEvent.select()
+    assert (event.kind, event.run) == ("deployment.failed", run_id)

@@ -62,6 +62,14 @@ def test_removed_webhooks_leave_the_list_and_cannot_be_removed_twice(db):
         webhooks.remove_webhook(hook)
 
 
+def test_a_receiver_trickling_its_answer_is_cut_off_at_the_deadline(db, receiver):
+    """Each byte within a socket timeout: only a deadline for the whole request ends it."""
+    receiver.trickling = {"/trickle"}
+    sent = post(receiver.url("/trickle"), b"{}", None, deadline_s=0.5)
+    assert (sent.status, sent.error) == (None, "no answer within 0.5 s")
+    assert sent.duration_ms < 5_000  # the trickle goes on for 30 s unless cut off
+
+
 def test_a_test_event_arrives_signed_and_its_attempt_is_recorded(db, receiver):
     hook = webhooks.add_webhook(receiver.url(), secret="s3cret")
     now = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
@@ -72,6 +80,7 @@ def test_a_test_event_arrives_signed_and_its_attempt_is_recorded(db, receiver):
     assert got.signed_with("s3cret")
     assert not got.signed_with("other")
     assert got.body["event"] == "test" and "App Updater" in got.body["summary"]
+    assert got.body["id"] == claimed.id  # a receiver tells a repeat by it
     [attempt] = WebhookAttempt.select()
     assert (attempt.status, attempt.error) == (200, "")
     assert webhooks.webhooks()[0].last.describe() == "HTTP 200"
@@ -94,5 +103,5 @@ def test_a_receiver_slower_than_the_timeout_counts_as_no_answer(db, receiver, mo
     receiver.hanging = {"/slow"}
     hook = webhooks.add_webhook(receiver.url("/slow"))
     sent = sending.send_test(hook, datetime(2026, 11, 28, 9, 0, tzinfo=UTC))
-    assert (sent.status, sent.error) == (None, "timed out")
-    assert webhooks.webhooks()[0].last.describe() == "no answer: timed out"
+    assert (sent.status, sent.error) == (None, "no answer within 0.3 s")
+    assert webhooks.webhooks()[0].last.describe() == "no answer: no answer within 0.3 s"

@@ -4,6 +4,7 @@ other, and what another process decided (a pause) told too."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 from appupdater.core import webhooks
@@ -115,3 +116,24 @@ def test_a_receiver_that_hangs_holds_up_no_other(
     assert receiver.events("/hangs") == {}
     receiver.release.set()
     qtbot.waitUntil(lambda: receiver.events("/hangs") == {("run.approved", run_id): 1})
+
+
+def test_a_stopping_engine_does_not_wait_for_a_hanging_receiver(
+    qtbot, sim_devices, make_engine, receiver, monkeypatch
+):
+    monkeypatch.setattr(sending, "TIMEOUT_S", 30.0)
+    clock = ManualClock(START)
+    webhooks.add_webhook(receiver.url("/hangs"), events="run.approved", now=clock.now())
+    receiver.hanging = {"/hangs"}
+    approve(devices=["press-01"], now=clock.now())
+    engine = make_engine(clock=clock)
+    engine.start()
+    qtbot.waitUntil(lambda: WebhookEvent.get_or_none(state="sending") is not None, timeout=WAIT)
+    started = time.monotonic()
+    assert engine.stop(interrupt=True, msecs=20_000)  # clean: the writer closed, claims freed
+    assert time.monotonic() - started < sending.TIMEOUT_S  # not held by the delivery
+    receiver.release.set()  # the delivery, on its own, ends and is recorded
+    qtbot.waitUntil(lambda: WebhookEvent.get().state == "delivered", timeout=WAIT)
+    engine.start()  # and a restarted engine looks again
+    after_steps(qtbot, engine, 2)
+    assert engine._webhooks._looker is not None and engine._webhooks._looker.is_alive()

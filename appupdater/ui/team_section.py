@@ -71,14 +71,18 @@ class TeamSection(QWidget):
     def set_policy(self, policy: ApprovalPolicy, changed: Changed | None) -> None:
         self._initial = policy
         self.second_approver.setChecked(policy.second_approver)
-        self.expiry.setValue(max(1, round(policy.expires_after.total_seconds() / 3600)))
+        self.expiry.setValue(_shown_hours(policy))
         self.expiry.setEnabled(policy.second_approver)
         self.last.setText(policy_changed_text(changed))
 
     def policy(self) -> ApprovalPolicy:
-        return ApprovalPolicy(
-            self.second_approver.isChecked(), timedelta(hours=self.expiry.value())
-        )
+        """What the boxes say. An expiry of a fraction of an hour (`appupdater policy
+        --expires-after 1.5`) is shown rounded, and kept as it is unless the person changed
+        the number."""
+        hours = self.expiry.value()
+        kept = hours == _shown_hours(self._initial)
+        expires = self._initial.expires_after if kept else timedelta(hours=hours)
+        return ApprovalPolicy(self.second_approver.isChecked(), expires)
 
     def is_changed(self) -> bool:
         """Whether the person changed anything (only then is it stored, and audited)."""
@@ -87,3 +91,8 @@ class TeamSection(QWidget):
     def _toggled(self, on: bool) -> None:
         self.expiry.setEnabled(on)
         self.changed.emit()
+
+
+def _shown_hours(policy: ApprovalPolicy) -> int:
+    """The expiry in the box's whole hours (at least 1)."""
+    return max(1, round(policy.expires_after.total_seconds() / 3600))

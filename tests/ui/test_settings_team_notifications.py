@@ -12,7 +12,12 @@ from PySide6.QtCore import QPoint, QTimer
 from PySide6.QtWidgets import QApplication
 
 from appupdater.core import webhooks
-from appupdater.core.team_settings import ApprovalPolicy, approval_policy, last_changed
+from appupdater.core.team_settings import (
+    ApprovalPolicy,
+    approval_policy,
+    last_changed,
+    set_approval_policy,
+)
 from appupdater.store.models import TeamSetting, Webhook
 from appupdater.ui.notifications_section import AddWebhookDialog
 from tests.ui.drive import LEFT
@@ -163,3 +168,15 @@ def test_notifications_add_test_and_remove_a_webhook(qtbot, main_window, receive
     assert message_boxes.seen == [f"Remove the webhook {receiver.url()}?"]
     assert section.status.text() == f"Removed {receiver.url()}."
     assert [h.url for h in webhooks.webhooks()] == ["https://chat.example/other?token=abc"]
+
+
+def test_ok_keeps_an_expiry_of_a_fraction_of_an_hour_set_on_the_command_line(qtbot, main_window):
+    set_approval_policy(ApprovalPolicy(True, timedelta(minutes=90)), by="carol")
+    dialog = open_settings_dialog(qtbot, main_window)
+    open_tab(qtbot, dialog, "Team")
+    assert dialog.team.expiry.value() == 2  # shown rounded
+    assert not dialog.team.is_changed()
+    click_ok(qtbot, dialog)
+    qtbot.waitUntil(lambda: closed(dialog))
+    assert approval_policy() == ApprovalPolicy(True, timedelta(minutes=90))
+    assert last_changed("second_approver").by == "carol"  # not stored again by this user

@@ -44,6 +44,9 @@ def test_two_people_approve_a_run_on_the_command_line(capsys, database, monkeypa
     assert entry["status"] == "awaiting approval"
     assert entry["counts"] == {}
     assert entry["approval"]["requested_by"] == "alice"
+    assert (entry["approved_by"], entry["approved_at"]) == (None, None)  # nobody approved yet
+    code, out, _ = run(capsys, *database, "status")
+    assert f"run {run_id} (asked by alice): awaiting approval" in out
 
     code, _, err = run(capsys, *database, "approve", "--run", str(run_id))
     assert code != 0
@@ -56,6 +59,8 @@ def test_two_people_approve_a_run_on_the_command_line(capsys, database, monkeypa
     assert entry["status"] == "in progress"
     assert (entry["approval"]["state"], entry["approval"]["decided_by"]) == ("approved", "bob")
     assert entry["approval"]["note"] == "ok"
+    assert entry["approved_by"] == "bob"  # the second person, not who asked
+    assert entry["approved_at"] == entry["approval"]["decided_at"]
 
 
 def test_reject_needs_a_note_and_rollback_awaits_too(capsys, database, monkeypatch):

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import peewee
 
 from appupdater.core.progress import RunStatus, run_counts, run_status
+from appupdater.core.status import approver_of
 from appupdater.core.webhooks import EVENT_WORDS, EventKind, Sent, encode
 from appupdater.core.words import plural
 from appupdater.store.db import writing
@@ -228,8 +229,7 @@ def body(
         payload["run"] = {
             "id": row.id,
             "status": _status(row, counts),
-            "approved_by": row.approved_by,
-            "approved_at": row.approved_at.isoformat(),
+            **approver_of(row),
             "requested_by": row.requested_by,
             "decided_by": row.decided_by,
             "decision_note": row.decision_note,

@@ -12,7 +12,7 @@ from appupdater.core.approvals import EXPIRED_BY, shown_approval
 from appupdater.core.progress import RunStatus, run_counts, run_status
 from appupdater.core.rollout import wave_progress, wave_sizes
 from appupdater.store.fields import utcnow
-from appupdater.store.models import Deployment, Device, Target, UpdateRun
+from appupdater.store.models import Approval, Deployment, Device, Target, UpdateRun
 from appupdater.store.rows import sql_rows
 
 # a time read raw: SQLite's text or PostgreSQL's naive datetime, both UTC
@@ -55,8 +55,10 @@ class ApprovalEntry(TypedDict):
 class RunEntry(TypedDict):
     id: int
     status: RunStatus
-    approved_by: str
-    approved_at: str  # ISO 8601, UTC
+    # who approved it and when: under the second-approver policy the second person, and None
+    # while it awaits a decision or when it was rejected or expired (see `approval`)
+    approved_by: str | None
+    approved_at: str | None  # ISO 8601, UTC
     counts: dict[str, int]  # deployments per state
     strategy: StrategyEntry | None  # None: all at once
     wave: WaveEntry | None
@@ -111,8 +113,7 @@ def status_document(run_id: int | None = None) -> StatusDocument:
                 counts.get(r.id, {}),
                 shown_approval(r.approval, r.expires_at, now),
             ),
-            "approved_by": r.approved_by,
-            "approved_at": r.approved_at.isoformat(),
+            **approver_of(r),
             "counts": dict(sorted(counts.get(r.id, {}).items())),
             **_decisions(r),
             "rollback_of": r.rollback_of,
@@ -246,6 +247,21 @@ def _decisions(run: UpdateRun) -> _RunDecisions:
     return {"strategy": strategy, "wave": wave, "paused": paused, "aborted": aborted}
 
 
+class Approver(TypedDict):
+    approved_by: str | None
+    approved_at: str | None
+
+
+def approver_of(run: UpdateRun) -> Approver:
+    """Who approved the run and when: the one who recorded it, or, under the second-approver
+    policy, the second person once they approved (nobody before, nor after a rejection)."""
+    if run.approval is None:
+        return {"approved_by": run.approved_by, "approved_at": run.approved_at.isoformat()}
+    if run.approval == Approval.APPROVED and run.decided_at is not None:
+        return {"approved_by": run.decided_by, "approved_at": run.decided_at.isoformat()}
+    return {"approved_by": None, "approved_at": None}
+
+
 def _approval(run: UpdateRun, now: datetime) -> ApprovalEntry | None:
     if run.approval is None:
         return None
@@ -311,10 +327,15 @@ def status_text(document: StatusDocument) -> Iterator[str]:
         return
     for run in document["runs"]:
         counts = ", ".join(f"{n} {state}" for state, n in run["counts"].items()) or "no deployments"
-        when = run["approved_at"][:16].replace("T", " ")
         why = f" ({run['reason']})" if run["reason"] else ""
+        approved = run["approved_at"]
+        by = (
+            f"{run['approved_by']}, {approved[:16].replace('T', ' ')} UTC"
+            if approved is not None
+            else f"asked by {run['approval']['requested_by'] if run['approval'] else '?'}"
+        )
         yield (
-            f"run {run['id']}{why} ({run['approved_by']}, {when} UTC): {run['status']}"
+            f"run {run['id']}{why} ({by}): {run['status']}"
             f"{_run_decisions_text(run)} — {counts}\n"
         )
     shown = [d for d in document["deployments"] if d["state"] not in ("succeeded",)]

@@ -1,6 +1,6 @@
 """`appupdater policy --second-approver on`, `update --yes` recorded awaiting approval (status
 --json says so), `approve --run N [--note]` refused to the requester and done by another OS user
-(LOGNAME/USER, which getpass reads), `reject --run N --note`, and `rollback --yes` awaiting too."""
+(tests/identities.py stands in for a second account), `reject --run N --note`, and `rollback --yes` awaiting too."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 import pytest
 
 from appupdater.store.db import close_database
+from tests.identities import act_as
 from tests.test_cli import FIXTURE, run
 
 
@@ -19,11 +20,6 @@ def database(tmp_path, monkeypatch, capsys):
     assert run(capsys, *args, "import", str(FIXTURE))[0] == 0
     yield args
     close_database()
-
-
-def act_as(monkeypatch, user):
-    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
-        monkeypatch.setenv(name, user)
 
 
 def _json(capsys, *args):

@@ -170,8 +170,7 @@ def _record(
 ) -> int:
     """Show the plan, or with --yes record and apply the restoring run as the wizard does, and
     say which devices were skipped when planned and when applied (changed in between)."""
-    import getpass
-
+    from appupdater.core.identity import who
     from appupdater.core.runs import apply_configuration, create_run
 
     if not args.yes:
@@ -186,7 +185,7 @@ def _record(
         raise AppUpdaterError(
             f"nothing to restore{f' ({reasons})' if reasons else ''}: nothing was recorded"
         )
-    run_id = create_run(plan, approved_by=getpass.getuser(), default=action, strategy=strategy)
+    run_id = create_run(plan, approved_by=who().user, default=action, strategy=strategy)
     applied = apply_configuration(run_id)
     late = _skipped_when_applied(plan, applied)
     result = {

@@ -62,14 +62,13 @@ def strategy_of(args: argparse.Namespace) -> Strategy | None:
 
 
 def _decide(args: argparse.Namespace, verb: str) -> int:
-    import getpass
-
     from appupdater.core import run_decisions
+    from appupdater.core.identity import who
     from appupdater.store.db import open_database
     from appupdater.store.fields import utcnow
 
     open_database(args.database)
-    by, now = getpass.getuser(), utcnow()
+    by, now = who().user, utcnow()
     if verb == "pause":
         decision = run_decisions.pause(args.run, by, now, args.reason)
     elif verb == "resume":

@@ -43,9 +43,8 @@ def add_settings_parser(verbs: Any) -> None:
 
 
 def cmd_settings(args: argparse.Namespace) -> int:
-    import getpass
-
     from appupdater.core import team_settings
+    from appupdater.core.identity import who
     from appupdater.core.waves import (
         DEFAULT_MAX_FAILURES_PERCENT,
         DEFAULT_SOAK_MINUTES,
@@ -69,7 +68,7 @@ def cmd_settings(args: argparse.Namespace) -> int:
         )
     open_database(args.database)
     if args.default_waves is not None or args.default_all_at_once:
-        team_settings.set_default_strategy(strategy, by=getpass.getuser())
+        team_settings.set_default_strategy(strategy, by=who().user)
     current = team_settings.default_strategy()
     changed = team_settings.last_changed()
     if args.json:

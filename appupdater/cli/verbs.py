@@ -182,9 +182,8 @@ def _seconds(option: str, value: float, *, minimum: float, maximum: float) -> No
 
 
 def cmd_update(args: argparse.Namespace) -> int:
-    import getpass
-
     from appupdater.cli.runverbs import strategy_of
+    from appupdater.core.identity import who
     from appupdater.core.planning import plan_update
     from appupdater.core.runs import apply_configuration, create_run
 
@@ -202,7 +201,7 @@ def cmd_update(args: argparse.Namespace) -> int:
             raise AppUpdaterError(f"not affected by this update: {', '.join(unknown)}")
         devices = [by_name[name] for name in args.device]
     run_id = create_run(
-        plan, approved_by=getpass.getuser(), devices=devices, default=action, strategy=strategy
+        plan, approved_by=who().user, devices=devices, default=action, strategy=strategy
     )
     applied = apply_configuration(run_id)
     result = {

@@ -335,8 +335,7 @@ def status_text(document: StatusDocument) -> Iterator[str]:
             else f"asked by {run['approval']['requested_by'] if run['approval'] else '?'}"
         )
         yield (
-            f"run {run['id']}{why} ({by}): {run['status']}"
-            f"{_run_decisions_text(run)} — {counts}\n"
+            f"run {run['id']}{why} ({by}): {run['status']}{_run_decisions_text(run)} — {counts}\n"
         )
     shown = [d for d in document["deployments"] if d["state"] not in ("succeeded",)]
     if shown:

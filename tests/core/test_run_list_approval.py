@@ -10,17 +10,16 @@ from appupdater.core import approvals
 from appupdater.core.run_list import RunFilter, RunState, listed_runs
 from appupdater.core.team_settings import ApprovalPolicy, set_approval_policy
 from tests.core.test_overview_history import NOW, run
+from tests.identities import act_as
 
 
 def test_awaiting_listed_rejected_and_expired_finished(three_presses, monkeypatch):
     set_approval_policy(ApprovalPolicy(True, timedelta(hours=24)), by="admin")
-    monkeypatch.setenv("LOGNAME", "alice")
-    monkeypatch.setenv("USER", "alice")
+    act_as(monkeypatch, "alice")
     rejected = run("line-monitor", "2.0.0", 40)
     expired = run("line-monitor", "2.1.0-rc.1", 30)
     awaiting = run("edge-gateway", "3.10", 20)
-    monkeypatch.setenv("LOGNAME", "bob")
-    monkeypatch.setenv("USER", "bob")
+    act_as(monkeypatch, "bob")
     approvals.reject(rejected, note="no", now=NOW - timedelta(days=40))
     assert approvals.expire_due(NOW - timedelta(days=29)) == [expired]
     day = NOW - timedelta(days=20, hours=-1)

@@ -1,7 +1,7 @@
 """The second approver with a real engine on a hand-driven clock: a run awaiting approval is
 never configured or deployed; the requester's own approval is refused; another user's approval
 configures and deploys; a rejection and an expiry leave the fleet as it was. The users are two
-operating-system users (LOGNAME/USER, which getpass reads)."""
+operating-system users (tests/identities.py stands in for a second account)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,10 @@ from appupdater.engine.clock import ManualClock
 from appupdater.errors import RunError
 from appupdater.store.models import Deployment, DeviceApp, UpdateRun
 from tests.engine.helpers import after_steps, approve, at, state
+from tests.identities import act_as
 
 WAIT = 15_000
 START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-
-
-def act_as(monkeypatch, user: str) -> None:
-    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
-        monkeypatch.setenv(name, user)
 
 
 def fleet() -> list[tuple[str, str | None]]:

@@ -14,6 +14,7 @@ from appupdater.core.team_settings import ApprovalPolicy, set_approval_policy
 from appupdater.demo.fleet import load_demo
 from appupdater.errors import RunError
 from appupdater.store.models import Deployment, DeviceApp, UpdateRun
+from tests.identities import act_as
 
 pytestmark = pytest.mark.integration
 
@@ -28,8 +29,7 @@ def fleet():
 
 
 def test_two_postgres_roles_approve_and_reject(pg, monkeypatch):
-    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
-        monkeypatch.setenv(name, "shared-login")  # one OS user: the server's user decides
+    act_as(monkeypatch, "shared-login")  # one OS user: the server's user decides
     for role in ("alice", "bob"):
         pg.execute_sql(f"CREATE ROLE {role} LOGIN")
         pg.execute_sql(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}")

@@ -1,7 +1,7 @@
 """A run awaiting a second approver in the Deployment Overview: its row says so (who asked, until
 when), Approve… and Reject… are offered only to another user (never the requester), Approve…
 with a note approves it in the database and the engine deploys it; Reject… needs a note. Users
-are OS users (LOGNAME/USER, which getpass reads). Screenshots in /work/shots/approve18/."""
+are OS users (tests/identities.py stands in for a second account). Screenshots in /work/shots/approve18/."""
 
 from __future__ import annotations
 
@@ -17,15 +17,11 @@ from appupdater.store.models import Deployment, UpdateRun
 from appupdater.ui.overview.approval_acting import DecisionDialog
 from appupdater.ui.overview.window import OverviewWindow
 from appupdater.ui.timefmt import local_text
+from tests.identities import act_as
 from tests.ui.drive import click_action, click_row
 from tests.ui.test_overview import WAIT, approve
 
 SHOTS = Path("/work/shots/approve18")
-
-
-def act_as(monkeypatch, user: str) -> None:
-    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
-        monkeypatch.setenv(name, user)
 
 
 @pytest.fixture

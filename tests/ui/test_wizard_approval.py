@@ -10,12 +10,12 @@ from PySide6.QtWidgets import QMessageBox, QWizard
 
 from appupdater.core.team_settings import ApprovalPolicy, set_approval_policy
 from appupdater.store.models import Deployment, DeviceApp, UpdateRun
+from tests.identities import act_as
 from tests.ui.drive import click_wizard, next_page, open_wizard
 
 
 def test_approve_update_asks_a_second_person(qtbot, main_window, message_boxes, monkeypatch):
-    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
-        monkeypatch.setenv(name, "alice")
+    act_as(monkeypatch, "alice")
     set_approval_policy(ApprovalPolicy(True, timedelta(hours=8)), by="admin")
     configured = [(d.id, d.configured_id) for d in DeviceApp.select().order_by(DeviceApp.id)]
     wizard = open_wizard(qtbot, main_window, "line-monitor")

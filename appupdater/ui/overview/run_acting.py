@@ -5,7 +5,6 @@ refresh that comes right after."""
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
@@ -13,6 +12,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox, QToolBar
 
+from appupdater.core.identity import who
 from appupdater.core.overview import RunSummary
 from appupdater.core.rollout import Standing
 from appupdater.core.run_decisions import Decision
@@ -147,7 +147,7 @@ class RunActions(QObject):
             return
         run_id = chosen[0].id
         window = self.window
-        engine, by = window.engine, getpass.getuser()
+        engine = window.engine
 
         def done(decision: Decision) -> None:
             message = decision.message
@@ -163,4 +163,5 @@ class RunActions(QObject):
                 window, "Deployment Overview", f"Could not {what} run #{run_id}: {error}"
             )
 
-        window.tasks.submit(lambda: decide(engine, run_id, by), done, failed)
+        # who acts is read off the GUI thread too (a query on PostgreSQL)
+        window.tasks.submit(lambda: decide(engine, run_id, who().user), done, failed)

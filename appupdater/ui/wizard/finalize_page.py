@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from collections import Counter
 
 from PySide6.QtCore import Qt, Signal
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from appupdater.core.identity import who
 from appupdater.core.planning import ChangeOp, Plan
 from appupdater.core.runs import DEPLOY_NOW, Applied, apply_configuration, create_run
 from appupdater.core.team_settings import approval_policy
@@ -334,13 +334,17 @@ class FinalizePage(QWizardPage):
         """Record the run and apply its configuration off the GUI thread; close when done."""
         actions = self.state.chosen_actions()
         devices = set(self.state.selected)
-        user = getpass.getuser()
         strategy = self.state.strategy
         waves = dict(self.state.waves) if strategy is not None else None
 
         def work() -> tuple[int, Applied]:
             run_id = create_run(
-                plan, actions, approved_by=user, devices=devices, strategy=strategy, waves=waves
+                plan,
+                actions,
+                approved_by=who().user,  # off the GUI thread: a query on PostgreSQL
+                devices=devices,
+                strategy=strategy,
+                waves=waves,
             )
             return run_id, apply_configuration(run_id)
 

@@ -349,9 +349,12 @@ def finish(claimed: Claimed, sent: Sent, now: datetime) -> str:
             error=sent.error,
             duration_ms=sent.duration_ms,
         )
+        removed = Webhook.select().where(
+            (Webhook.id == event.webhook_id) & Webhook.removed_at.is_null(False)
+        )
         if sent.ok:
             state, when = "delivered", {"finished_at": now}
-        elif event.attempts < MAX_ATTEMPTS:
+        elif event.attempts < MAX_ATTEMPTS and not removed.exists():  # removed while sending
             state, when = "pending", {"next_attempt_at": now + BACKOFF[event.attempts - 1]}
         else:
             state, when = "failed", {"finished_at": now}

@@ -131,3 +131,13 @@ def test_failures_of_a_minute_still_going_on_are_looked_at_again(db):
     notifications.detect(T0 + timedelta(seconds=61), cursor)
     [event] = WebhookEvent.select()
     assert (event.kind, event.run) == ("deployment.failed", run_id)
+
+
+def test_an_event_failing_while_its_webhook_is_removed_is_given_up(db):
+    hook = webhooks.add_webhook("https://chat.example/hook", events="run.approved")
+    Webhook.update(created_at=T0 - timedelta(days=2)).execute()
+    _fleet(1)
+    notifications.detect(T0, None)
+    [claimed] = notifications.claim_due("engine", T0, 5)
+    webhooks.remove_webhook(hook)  # while it is being sent
+    assert notifications.finish(claimed, Sent(503, "", 3), T0) == "failed"  # not pending for ever

@@ -349,8 +349,10 @@ def finish(claimed: Claimed, sent: Sent, now: datetime) -> str:
             error=sent.error,
             duration_ms=sent.duration_ms,
         )
-        removed = Webhook.select().where(
-            (Webhook.id == event.webhook_id) & Webhook.removed_at.is_null(False)
+        removed = (
+            Webhook.select()
+            .join(WebhookEvent)
+            .where((WebhookEvent.id == claimed.id) & Webhook.removed_at.is_null(False))
         )
         if sent.ok:
             state, when = "delivered", {"finished_at": now}

@@ -9,10 +9,10 @@ from __future__ import annotations
 import csv
 import functools
 import operator
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import TextIO, cast
 
 import peewee
 
@@ -74,11 +74,15 @@ class Entry:
         return self.user
 
 
+_KINDS = ("runs", "deployments", "devices")  # first, in this order; any other after, by name
+
+
 def objects_text(objects: Mapping[str, Sequence[int | str]], most: int | None = None) -> str:
     """`run #12; deployments #3, #4; device edge-01`: what an entry touched, in words. With
     `most`, each kind lists at most that many and says how many more."""
     parts = []
-    for kind, values in objects.items():
+    for kind in sorted(objects, key=lambda k: (_KINDS.index(k) if k in _KINDS else 9, k)):
+        values = objects[kind]
         name = kind[:-1] if len(values) == 1 and kind.endswith("s") else kind
         shown = [f"#{v}" if isinstance(v, int) else str(v) for v in values[:most]]
         if most is not None and len(values) > most:
@@ -142,7 +146,7 @@ def _where(spec: AuditFilter) -> peewee.Expression | None:
     return functools.reduce(operator.and_, terms) if terms else None
 
 
-def _select(spec: AuditFilter, *columns: peewee.Node) -> peewee.ModelSelect:
+def _select(spec: AuditFilter, *columns: peewee.Node) -> peewee.ModelSelect[AuditEntry]:
     query = AuditEntry.select(*columns)
     where = _where(spec)
     return query if where is None else query.where(where)
@@ -161,7 +165,7 @@ def entries(
         )
     if limit is not None:
         query = query.limit(limit)
-    return [Entry(*row) for row in tuples(query, _Row)]
+    return [Entry(*row) for row in cast("Iterable[_Row]", query.tuples())]
 
 
 def newer(spec: AuditFilter, than_id: int, limit: int = 1000) -> list[Entry]:
@@ -173,7 +177,7 @@ def newer(spec: AuditFilter, than_id: int, limit: int = 1000) -> list[Entry]:
         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
         .limit(limit)
     )
-    return [Entry(*row) for row in tuples(query, _Row)]
+    return [Entry(*row) for row in cast("Iterable[_Row]", query.tuples())]
 
 
 def count(spec: AuditFilter) -> int:

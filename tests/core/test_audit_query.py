@@ -105,3 +105,20 @@ def test_csv_has_a_header_both_times_and_words(db):
         "Überstunden, «nicht» jetzt",
         "done",
     ]
+
+
+def test_the_same_reads_on_postgresql(pg):
+    fill(60)
+    record_as(PEOPLE[1], audit.PAUSE, START + timedelta(days=9), note="100% of wave_1")
+    everything = q.entries(q.AuditFilter(), limit=None)
+    assert len(everything) == 61 and everything[0].note == "100% of wave_1"
+    first = q.entries(q.AuditFilter(), limit=25)
+    rest = q.entries(q.AuditFilter(), first[-1].key, None)
+    assert [e.id for e in first + rest] == [e.id for e in everything]
+    assert q.count(q.AuditFilter(user="bob")) == 21
+    assert {e.id for e in q.entries(q.AuditFilter(text="EDGE-07"), limit=None)} == {8, 48}
+    assert [e.note for e in q.entries(q.AuditFilter(text="0% of wave_"))] == ["100% of wave_1"]
+    assert q.entries(q.AuditFilter(text="0%_of")) == []
+    since, until = START + timedelta(hours=10), START + timedelta(hours=20)
+    assert q.count(q.AuditFilter(since=since, until=until)) == 10
+    assert q.users() == ["alice", "bob", "ops_role"] and q.latest_id() == 61

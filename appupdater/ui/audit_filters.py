@@ -35,6 +35,11 @@ EARLIEST = QDateTime.fromMSecsSinceEpoch(946_684_800_000)  # 2000-01-01: "the be
 FORMAT = "yyyy-MM-dd HH:mm"
 
 
+def _minute(value: QDateTime) -> datetime:
+    """The moment an editor shows, to the minute (it keeps the seconds of a time set earlier)."""
+    return from_qdatetime(value).replace(second=0, microsecond=0)
+
+
 class AuditFilterBar(QWidget):
     """Time range, user, action and search, in two rows."""
 
@@ -103,6 +108,7 @@ class AuditFilterBar(QWidget):
         edit.setAccessibleName(name)
         edit.setCalendarPopup(True)
         edit.setDisplayFormat(FORMAT)
+        edit.setKeyboardTracking(False)  # a typed time counts when taken (Return, or leaving)
         return edit
 
     # -- what is chosen ------------------------------------------------------------------
@@ -117,9 +123,9 @@ class AuditFilterBar(QWidget):
         until: datetime | None = None
         if self.custom():
             start = self.since_edit.dateTime()
-            since = None if start == self.since_edit.minimumDateTime() else from_qdatetime(start)
+            since = None if start == self.since_edit.minimumDateTime() else _minute(start)
             # To is shown to the minute and includes that minute
-            until = from_qdatetime(self.until_edit.dateTime()) + timedelta(minutes=1)
+            until = _minute(self.until_edit.dateTime()) + timedelta(minutes=1)
         else:
             back: timedelta | None = self.period.currentData()
             since = None if back is None else now - back
@@ -168,7 +174,12 @@ class AuditFilterBar(QWidget):
     # -- changes ---------------------------------------------------------------------------
 
     def _period_chosen(self) -> None:
-        self.show_period(datetime.now(UTC))
+        now = datetime.now(UTC)
+        if self.custom() and self.since_edit.dateTime() == self.since_edit.minimumDateTime():
+            # a range to edit from "the beginning": the week up to now
+            with QSignalBlocker(self.since_edit):
+                self.since_edit.setDateTime(to_qdatetime(now - timedelta(days=7)))
+        self.show_period(now)
         self.changed.emit()
 
     def _moment_edited(self) -> None:

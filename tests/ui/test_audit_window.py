@@ -27,7 +27,10 @@ def _open(qtbot, main_window) -> AuditWindow:
     choose_menu(qtbot, main_window, "View", "Audit log…")
     [window] = [w for w in main_window.findChildren(AuditWindow) if w.isVisible()]
     window.follow_timer.setInterval(50)
-    qtbot.waitUntil(lambda: window.count.text() != "Loading…")
+    users = len(q.users())  # the choices come after the first page
+    qtbot.waitUntil(
+        lambda: window.count.text() != "Loading…" and window.filters.user.count() == 1 + users
+    )
     return window
 
 
@@ -96,15 +99,16 @@ def test_filters_change_the_rows(qtbot, main_window, entries):
     bar.search.clear()
     choose_in_combo(qtbot, bar.action, "All actions")
     _wait_rows(qtbot, window, 60)
-    # a custom range: From and To as a person sets them in the editors (local time)
-    bar.since_edit.setFocus()
-    bar.since_edit.setDateTime(
-        bar.since_edit.dateTime().fromString("2026-11-01 10:00", "yyyy-MM-dd HH:mm")
-    )
-    assert bar.period.currentText() == "Custom range"
-    bar.until_edit.setDateTime(
-        bar.until_edit.dateTime().fromString("2026-11-01 12:59", "yyyy-MM-dd HH:mm")
-    )
+    # a custom range, typed into From and To (local time) and taken with Return
+    choose_in_combo(qtbot, bar.period, "Custom range")
+    _wait_rows(qtbot, window, 0)  # the last week: the entries are of November 2026's first days
+    for edit, typed in ((bar.since_edit, "2026-11-01 10:00"), (bar.until_edit, "2026-11-01 12:59")):
+        qtbot.mouseClick(edit.lineEdit(), LEFT)
+        qtbot.keyClick(edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClicks(edit, typed)
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+        assert edit.dateTime().toString("yyyy-MM-dd HH:mm") == typed
+        assert bar.period.currentText() == "Custom range"
     _wait_rows(qtbot, window, 3)  # 09:00, 10:00, 11:00 UTC
     assert _column(window, window.model.TIME) == [
         "2026-11-01 12:00:00",
@@ -136,11 +140,12 @@ def test_more_rows_are_read_as_the_table_scrolls(qtbot, main_window, demo_fleet)
     window = _open(qtbot, main_window)
     _wait_rows(qtbot, window, 450)
     window.view.setFocus()
-    for _ in range(3):
+    for _ in range(3):  # two more pages, one per Ctrl+End at the bottom
+        before = window.model.rowCount()
+        if before == 450:
+            break
         qtbot.keyClick(window.view, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
-        qtbot.wait(1)
-        rows = window.model.rowCount()
-        qtbot.waitUntil(lambda rows=rows: window.model.rowCount() > rows or rows == 450)
+        qtbot.waitUntil(lambda b=before: window.model.rowCount() > b and not window.model.fetching)
     assert window.model.rowCount() == 450
     ids = [e.id for e in window.model.items]
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == 450

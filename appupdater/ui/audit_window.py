@@ -67,7 +67,7 @@ class AuditWindow(QMainWindow):
         configure_table(self.view)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setModel(self.model)
-        for column, width in enumerate((135, 160, 95, 110, 220, 0, 170)):
+        for column, width in enumerate((135, 160, 90, 110, 205, 0, 150)):
             self.view.setColumnWidth(column, width)
         # the note takes what is left, so that the outcome stays in sight at 1024 pixels
         header = self.view.horizontalHeader()

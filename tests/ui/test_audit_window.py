@@ -238,4 +238,8 @@ def test_screenshots(qtbot, main_window, demo_fleet):
         window.resize(width, height)
         QApplication.processEvents()
         assert window.grab().save(str(SHOTS / f"audit-{width}x{height}.png"))
+    choose_in_combo(qtbot, window.filters.user, "bob")
+    qtbot.keyClicks(window.filters.search, "friday")
+    qtbot.waitUntil(lambda: window.count.text() == "4 entries")
+    assert window.grab().save(str(SHOTS / "audit-filtered-1024x700.png"))
     window.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from appupdater import __version__
+from appupdater.cli.audit_verb import add_audit_parser
 from appupdater.cli.runverbs import add_strategy_options
 from appupdater.cli.settings_verb import add_settings_parser
 from appupdater.cli.webhook_verbs import add_webhook_parser
@@ -195,4 +196,5 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     add_settings_parser(verbs)
     add_webhook_parser(verbs)
+    add_audit_parser(verbs)
     return parser

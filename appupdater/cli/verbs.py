@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from appupdater.cli.approval_verbs import APPROVAL_VERBS, awaiting_words
+from appupdater.cli.audit_verb import AUDIT_VERBS
 from appupdater.cli.migrate import cmd_migrate
 from appupdater.cli.revisionverbs import REVISION_VERBS
 from appupdater.cli.runverbs import RUN_VERBS
@@ -325,4 +326,5 @@ VERBS = {
     **REVISION_VERBS,
     **APPROVAL_VERBS,
     **WEBHOOK_VERBS,
+    **AUDIT_VERBS,
 }

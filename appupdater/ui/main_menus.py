@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 
 from appupdater.ui.settings_dialog import open_settings
 
 if TYPE_CHECKING:
+    from appupdater.ui.audit_window import AuditWindow
     from appupdater.ui.main_window import MainWindow
 
 
@@ -36,6 +37,7 @@ def build_menus(window: MainWindow) -> None:
     view_menu = window.menuBar().addMenu("&View")
     view_menu.addAction(window.refresh_action)
     view_menu.addSeparator()
+    view_menu.addAction(audit_action(window))
     view_menu.addAction(window.engines_action)
     help_menu = window.menuBar().addMenu("&Help")
     help_menu.addAction(window.log_folder_action)
@@ -74,4 +76,37 @@ def history_action(window: MainWindow) -> QAction:
     window.devices_view.selectionModel().selectionChanged.connect(follow)
     window.devices_model.modelReset.connect(follow)
     window.devices_view.addAction(action)
+    return action
+
+
+class AuditOpener(QObject):
+    """Keeps the one Audit log window of the main window: opened on first use, raised after."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.setObjectName("audit-opener")
+        self.main = window
+        self.audit: AuditWindow | None = None
+
+    def open(self) -> AuditWindow:
+        from appupdater.ui.audit_window import AuditWindow
+
+        if self.audit is None:
+            self.audit = AuditWindow(self.main)
+            self.audit.open_run.connect(self.main.show_overview)
+        elif not self.audit.isVisible():
+            self.audit.refresh()  # it read nothing while closed
+        self.audit.show()
+        self.audit.raise_()
+        self.audit.activateWindow()
+        return self.audit
+
+
+def audit_action(window: MainWindow) -> QAction:
+    """View → Audit log…: who did what, when and from where (one window, raised if open)."""
+    action = QAction("&Audit log…", window)
+    action.setObjectName("audit-log-action")
+    action.setShortcut(QKeySequence("Ctrl+L"))
+    action.setStatusTip("Who did what and when: approvals, cancels, imports, settings")
+    action.triggered.connect(AuditOpener(window).open)
     return action

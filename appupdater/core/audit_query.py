@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import json
 import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -142,7 +143,11 @@ def _where(spec: AuditFilter) -> peewee.Expression | None:
             AuditEntry.os_user,
             AuditEntry.host,
         )
-        terms.append(functools.reduce(operator.or_, (_containing(f, text) for f in fields)))
+        matches = [_containing(f, text) for f in fields]
+        stored = json.dumps(text)[1:-1]  # as the JSON text holds it: "Ü" is "\u00dc" there
+        if stored != text:
+            matches.append(_containing(AuditEntry.objects, stored))
+        terms.append(functools.reduce(operator.or_, matches))
     return functools.reduce(operator.and_, terms) if terms else None
 
 

@@ -122,3 +122,11 @@ def test_the_same_reads_on_postgresql(pg):
     since, until = START + timedelta(hours=10), START + timedelta(hours=20)
     assert q.count(q.AuditFilter(since=since, until=until)) == 10
     assert q.users() == ["alice", "bob", "ops_role"] and q.latest_id() == 61
+
+
+def test_a_device_name_beyond_ascii_is_found_in_the_objects(db):
+    moment = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+    record_as(PEOPLE[0], audit.CANCEL, moment, objects={"devices": ["Presse-Üb-01"]})
+    record_as(PEOPLE[0], audit.CANCEL, moment, objects={"devices": ["press-02"]})
+    [found] = q.entries(q.AuditFilter(text="Üb-01"), limit=None)
+    assert found.objects == {"devices": ["Presse-Üb-01"]}

@@ -57,9 +57,9 @@ def set_default_strategy(
             (strategy.max_failures_percent, "failure limit (percent)"),
         ):
             if number != int(number):
-                raise StrategyError(
-                    f"the team default's {what} must be a whole number, not {number:g}"
-                )
+                why = f"the team default's {what} must be a whole number, not {number:g}"
+                audit.record_refusal(audit.SETTINGS, why, objects={"settings": [DEFAULT_STRATEGY]})
+                raise StrategyError(why)
     _store(DEFAULT_STRATEGY, None if strategy is None else strategy_to_stored(strategy), by, now)
 
 
@@ -126,10 +126,12 @@ def set_approval_policy(policy: ApprovalPolicy, *, by: str, now: datetime | None
     """Turn the second approver on or off (and set how long a request waits)."""
     hours = policy.expires_after.total_seconds() / 3600
     if not 0 < hours <= 24 * 30:
-        raise ValueError(
+        why = (
             f"a request for approval must expire after more than 0 and at most 720 hours, "
             f"not {hours:g}"
         )
+        audit.record_refusal(audit.SETTINGS, why, objects={"settings": [SECOND_APPROVER]})
+        raise ValueError(why)
     value = {"on": policy.second_approver, "expires_after_hours": hours}
     _store(SECOND_APPROVER, value, by, now)
 

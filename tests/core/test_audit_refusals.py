@@ -172,3 +172,12 @@ def test_a_run_whose_transaction_fails_leaves_no_entry_and_no_run(alice, monkeyp
     with pytest.raises(peewee.OperationalError):
         create_run(plan_update([Selection("line-monitor")]), approved_by="alice", now=NOW)
     assert (UpdateRun.select().count(), last_id()) == (runs, mark)
+
+
+def test_a_setting_that_cannot_be_used_is_refused(alice):
+    mark = last_id()
+    with pytest.raises(ValueError, match="at most 720 hours"):
+        set_approval_policy(ApprovalPolicy(True, timedelta(days=60)), by="alice")
+    entry = the_new_entry(mark)
+    assert (entry.action, entry.objects) == (audit.SETTINGS, {"settings": ["second_approver"]})
+    assert entry.outcome.startswith("refused: a request for approval must expire after")

@@ -1,16 +1,20 @@
 """What an administrator asks of deployments: cancel, retry, deploy now, reschedule.
 
 Each is one conditional update on the states it applies to, with an event per deployment it
-changed, in one transaction; deployments in other states are left as they are. Call them
-through the engine (`Engine.cancel` …), which also reaches attempts running in this process."""
+changed and one audit entry naming the deployments it changed (and how many it skipped), in one
+transaction; deployments in other states are left as they are. When it changes none, the entry
+says it was refused, and why (docs/audit.md). Call them through the engine (`Engine.cancel` …),
+which also reaches attempts running in this process."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from appupdater.core import audit
 from appupdater.core.events import Event, log_events
 from appupdater.core.pending import make_room
+from appupdater.core.words import plural
 from appupdater.errors import RunError
 from appupdater.store.db import writing
 from appupdater.store.models import WAITING_STATES, Deployment, DeploymentState
@@ -38,85 +42,133 @@ def _change(
     waiting deployment per device (see pending.py): one whose device waits for a later run's
     deployment is left as it is."""
     ids = list(ids)
-    with writing():
-        stamp = stamped(now)
-        if waits_again:
-            ended = Deployment.select(Deployment.id).where(
-                Deployment.id.in_(ids) & Deployment.state.in_(list(RETRYABLE))
-            )
-            ended_ids = [d for (d,) in tuples(ended, tuple[int])]
-            _, blocked = make_room(ended_ids, now, stamp)
-            ids = [d for d in ids if d not in blocked]
-        query = (
-            Deployment.update(**values, **stamp)
-            .where(Deployment.id.in_(ids) & Deployment.state.in_(list(allowed)))
-            .returning(Deployment.id)
+    stamp = stamped(now)
+    if waits_again:
+        ended = Deployment.select(Deployment.id).where(
+            Deployment.id.in_(ids) & Deployment.state.in_(list(RETRYABLE))
         )
-        changed = [d for (d,) in returned(query, tuple[int])]
-        log_events((d, Event.info(now, message)) for d in changed)
+        ended_ids = [d for (d,) in tuples(ended, tuple[int])]
+        _, blocked = make_room(ended_ids, now, stamp)
+        ids = [d for d in ids if d not in blocked]
+    query = (
+        Deployment.update(**values, **stamp)
+        .where(Deployment.id.in_(ids) & Deployment.state.in_(list(allowed)))
+        .returning(Deployment.id)
+    )
+    changed = [d for (d,) in returned(query, tuple[int])]
+    log_events((d, Event.info(now, message)) for d in changed)
     return changed
+
+
+def _audit(
+    action: str, asked: list[int], changed: list[int], now: datetime, why_not: str, note: str = ""
+) -> None:
+    """One entry for an administrator's action on `asked` deployments (in its transaction):
+    done, naming those it `changed` and saying how many it skipped; or refused when it changed
+    none, naming them all."""
+    asked = sorted(set(asked))
+    objects, run = audit.deployment_objects(changed or asked)
+    if not changed:
+        why = f"nothing to {action}: {_selected(len(asked))} {why_not}"
+        audit.record(
+            action, objects=objects, run=run, note=note, outcome=audit.refused(why), now=now
+        )
+        return
+    skipped = len(asked) - len(set(changed))
+    if skipped:
+        they = "it" if skipped == 1 else "they"
+        left = f"{plural(skipped, 'other deployment')} skipped ({they} {why_not})"
+        note = f"{note}; {left}" if note else left
+    audit.record(action, objects=objects, run=run, note=note, now=now)
+
+
+def _selected(count: int) -> str:
+    return "the selected deployment" if count == 1 else f"the {count} selected deployments"
 
 
 def cancel(ids: Iterable[int], now: datetime) -> tuple[list[int], list[int]]:
     """Cancel waiting deployments at once; ask running ones to stop. Returns (cancelled,
     asked to stop)."""
     ids = list(ids)
-    stopped = _change(
-        ids,
-        now,
-        WAITING_STATES,
-        "cancelled by the administrator",
-        state=S.CANCELLED,
-        finished_at=now,
-        next_attempt_at=None,
-    )
-    asked = _change(
-        ids, now, (S.RUNNING,), "cancel requested; asking the device to stop", cancel_requested=True
-    )
+    with writing():
+        stopped = _change(
+            ids,
+            now,
+            WAITING_STATES,
+            "cancelled by the administrator",
+            state=S.CANCELLED,
+            finished_at=now,
+            next_attempt_at=None,
+        )
+        asked = _change(
+            ids,
+            now,
+            (S.RUNNING,),
+            "cancel requested; asking the device to stop",
+            cancel_requested=True,
+        )
+        note = f"{plural(len(asked), 'running deployment')} asked to stop" if asked else ""
+        _audit(audit.CANCEL, ids, stopped + asked, now, "had already finished", note)
     return stopped, asked
 
 
 def retry(ids: Iterable[int], now: datetime) -> list[int]:
     """A failed or cancelled deployment is queued again, with a fresh count of attempts
     (not one whose device waits for a later run's deployment: that one carries it all)."""
-    return _change(
-        ids,
-        now,
-        RETRYABLE,
-        "retry requested; queued",
-        waits_again=True,
-        state=S.QUEUED,
-        attempts=0,
-        finished_at=None,
-        last_message="",
-        next_attempt_at=None,
-    )
+    ids = list(ids)
+    with writing():
+        changed = _change(
+            ids,
+            now,
+            RETRYABLE,
+            "retry requested; queued",
+            waits_again=True,
+            state=S.QUEUED,
+            attempts=0,
+            finished_at=None,
+            last_message="",
+            next_attempt_at=None,
+        )
+        _audit(audit.RETRY, ids, changed, now, "had not failed or been cancelled")
+    return changed
 
 
 def deploy_now(ids: Iterable[int], now: datetime) -> list[int]:
     """A scheduled (or retrying) deployment starts without waiting for its time."""
-    return _change(
-        ids,
-        now,
-        DEPLOYABLE_NOW,
-        "deploy now requested; queued",
-        state=S.QUEUED,
-        next_attempt_at=None,
-    )
+    ids = list(ids)
+    with writing():
+        changed = _change(
+            ids,
+            now,
+            DEPLOYABLE_NOW,
+            "deploy now requested; queued",
+            state=S.QUEUED,
+            next_attempt_at=None,
+        )
+        _audit(audit.DEPLOY_NOW, ids, changed, now, "had stopped waiting")
+    return changed
 
 
 def reschedule(ids: Iterable[int], at: datetime, now: datetime) -> list[int]:
     """Move waiting, failed or cancelled deployments to a new (future) time."""
+    ids = list(ids)
+    when = f"for {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
     if at <= now:
-        raise RunError(f"the new time {at.isoformat(timespec='minutes')} is in the past")
-    return _change(
-        ids,
-        now,
-        RESCHEDULABLE,
-        f"rescheduled for {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
-        waits_again=True,
-        state=S.SCHEDULED,
-        scheduled_at=at,
-        finished_at=None,
-        next_attempt_at=None,
-    )
+        why = f"the new time {at.isoformat(timespec='minutes')} is in the past"
+        objects, run = audit.deployment_objects(ids)
+        audit.record_refusal(audit.RESCHEDULE, why, objects=objects, run=run, note=when, now=now)
+        raise RunError(why)
+    with writing():
+        changed = _change(
+            ids,
+            now,
+            RESCHEDULABLE,
+            f"rescheduled {when}",
+            waits_again=True,
+            state=S.SCHEDULED,
+            scheduled_at=at,
+            finished_at=None,
+            next_attempt_at=None,
+        )
+        _audit(audit.RESCHEDULE, ids, changed, now, "had started or succeeded meanwhile", when)
+    return changed

@@ -12,6 +12,10 @@ configured or deployed (see docs/approval.md).
   their time into "expired": a conditional update per run, so with several engines each expiry
   is recorded once. Reading (overview, status) shows a request past its time as expired before
   an engine has written it.
+
+Each decision leaves one audit entry in its transaction (an expiry's user is the engine's); a
+decision refused (the requester's own, an expired request…) leaves one saying so, in its own
+transaction (docs/audit.md).
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from typing import TYPE_CHECKING
 
 import peewee
 
+from appupdater.core import audit
 from appupdater.core.identity import who
 from appupdater.core.team_settings import approval_policy
+from appupdater.core.words import plural
 from appupdater.errors import RunError
 from appupdater.store.db import writing
 from appupdater.store.fields import utcnow
@@ -78,9 +84,14 @@ def expire_due(now: datetime | None = None) -> list[int]:
         return []  # the common case, answered without taking the write lock
     expired = []
     with writing():
-        for (run_id,) in tuples(UpdateRun.select(UpdateRun.id).where(due), tuple[int]):
+        query = UpdateRun.select(UpdateRun.id, UpdateRun.requested_by).where(due)
+        for run_id, asked_by in tuples(query, tuple[int, str]):
             if _decide(run_id, Approval.EXPIRED, EXPIRED_BY, now, None):
                 expired.append(run_id)
+                note = f"expired: nobody approved or rejected it in time (asked by {asked_by})"
+                audit.record(
+                    audit.EXPIRE, objects={"runs": [run_id]}, run=run_id, note=note, now=now
+                )
     return expired
 
 
@@ -91,11 +102,17 @@ def approve(
     `RunError` in words: no such run, not awaiting (decided, expired), the requester's own
     approval, or deployments scheduled at a time that has passed (unless `deploy_now_instead`,
     which deploys those devices now)."""
-    from appupdater.core.runs import apply_configuration  # runs asks `request` of this module
-
     now = now or utcnow()
     user = who().user
     expire_due(now)
+    note = note.strip()
+    with audit.refusing(audit.APPROVE, objects={"runs": [run_id]}, note=note, run=run_id, now=now):
+        return _approve(run_id, user, note, now, deploy_now_instead)
+
+
+def _approve(run_id: int, user: str, note: str, now: datetime, deploy_now_instead: bool) -> Applied:
+    from appupdater.core.runs import apply_configuration  # runs asks `request` of this module
+
     with writing():
         run = _awaiting_run(run_id, user, "approve")
         passed = late(run_id, now)
@@ -107,26 +124,39 @@ def approve(
                 f"{more}. Approve it with deploy now instead (`--deploy-now-instead`), or reject"
                 " it and plan the run again."
             )
+        objects: dict[str, list[int | str]] = {"runs": [run_id]}
         if passed:
             Target.update(action=DeployAction.NOW.value, scheduled_at=None).where(
                 (Target.run == run_id) & (Target.action == DeployAction.AT.value)
             ).execute()
-        if not _decide(run.id, Approval.APPROVED, user, now, note.strip() or None):
+            objects["devices"] = [name for name, _ in passed]  # deployed now instead
+        if not _decide(run.id, Approval.APPROVED, user, now, note or None):
             raise RunError(f"run #{run_id} was decided by someone else at the same moment")
-        return apply_configuration(run_id, now)
+        applied = apply_configuration(run_id, now)
+        shown = note
+        if passed:
+            instead = (
+                f"{plural(len(passed), 'device')} deployed now instead of at their passed time"
+            )
+            shown = f"{note}; {instead}" if note else instead
+        audit.record(audit.APPROVE, objects=objects, run=run_id, note=shown, now=now)
+        return applied
 
 
 def reject(run_id: int, *, note: str, now: datetime | None = None) -> None:
     """Reject a run awaiting approval, with a note saying why: it is never configured."""
     now = now or utcnow()
-    if not note.strip():
-        raise RunError(f"run #{run_id} was not rejected: say why in a note")
-    user = who().user
-    expire_due(now)
-    with writing():
-        run = _awaiting_run(run_id, user, "reject")
-        if not _decide(run.id, Approval.REJECTED, user, now, note.strip()):
-            raise RunError(f"run #{run_id} was decided by someone else at the same moment")
+    note = note.strip()
+    with audit.refusing(audit.REJECT, objects={"runs": [run_id]}, note=note, run=run_id, now=now):
+        if not note:
+            raise RunError(f"run #{run_id} was not rejected: say why in a note")
+        user = who().user
+        expire_due(now)
+        with writing():
+            run = _awaiting_run(run_id, user, "reject")
+            if not _decide(run.id, Approval.REJECTED, user, now, note):
+                raise RunError(f"run #{run_id} was decided by someone else at the same moment")
+            audit.record(audit.REJECT, objects={"runs": [run_id]}, run=run_id, note=note, now=now)
 
 
 def may_decide(run: UpdateRun, user: str, now: datetime) -> bool:

@@ -6,12 +6,33 @@ writes `AuditEntry` (tests/core/test_audit_append_only.py checks the code for an
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
+from typing import Protocol
+
+from peewee import chunked
 
 from appupdater.core.identity import who
+from appupdater.errors import AppUpdaterError
+from appupdater.store.db import writing
 from appupdater.store.fields import utcnow
-from appupdater.store.models import AuditEntry
+from appupdater.store.models import AuditEntry, Deployment, Device
+from appupdater.store.rows import tuples
+
+
+class Restoring(Protocol):
+    """What an entry reads of a plan: whether it restores (a rollback or a revert)."""
+
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def rollback_of(self) -> int | None: ...
+
+
+Objects = Mapping[str, Sequence[int | str]]
+CHUNK = 900  # ids per query (SQLite limits the variables of one statement)
+OUTCOME_LENGTH = 255  # the column's width (a CharField): a longer message is shortened
 
 # Action names, as stored (stable: filters and `appupdater audit --action` use them).
 APPROVE = "approve"
@@ -61,14 +82,16 @@ REFUSED = "refused"  # an outcome "refused: <why>" starts with it
 
 
 def refused(why: str) -> str:
-    """The outcome of an action that was refused as a whole, e.g. "refused: already finished"."""
-    return f"{REFUSED}: {why}"
+    """The outcome of an action that was refused as a whole, e.g. "refused: already finished"
+    (a long message shortened to what the column holds)."""
+    text = f"{REFUSED}: {' '.join(why.split())}"
+    return text if len(text) <= OUTCOME_LENGTH else text[: OUTCOME_LENGTH - 1] + "…"
 
 
 def record(
     action: str,
     *,
-    objects: Mapping[str, Sequence[int | str]] | None = None,
+    objects: Objects | None = None,
     note: str = "",
     run: int | None = None,
     outcome: str = DONE,
@@ -89,3 +112,83 @@ def record(
         note=note,
         outcome=outcome,
     ).execute()
+
+
+def record_refusal(
+    action: str,
+    why: str,
+    *,
+    objects: Objects | None = None,
+    note: str = "",
+    run: int | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Append a refused action's entry in its own small transaction: call it after the
+    action's own transaction rolled back, so only the refusal is kept."""
+    with writing():
+        record(action, objects=objects, note=note, run=run, outcome=refused(why), now=now)
+
+
+@contextmanager
+def refusing(
+    action: str,
+    *,
+    objects: Objects | None = None,
+    note: str = "",
+    run: int | None = None,
+    now: datetime | None = None,
+) -> Iterator[None]:
+    """Around an action (outside its transaction): an `AppUpdaterError` it raises — what the
+    person is told — is recorded as the action refused, then raised on."""
+    try:
+        yield
+    except AppUpdaterError as exc:
+        record_refusal(action, str(exc), objects=objects, note=note, run=run, now=now)
+        raise
+
+
+def deployment_objects(ids: Iterable[int]) -> tuple[dict[str, list[int | str]], int | None]:
+    """What an entry about deployments names: the deployments, their devices and runs; and the
+    run to link to when they all belong to one."""
+    ids = sorted(set(ids))
+    rows = [
+        row
+        for batch in chunked(ids, CHUNK)
+        for row in tuples(
+            Deployment.select(Deployment.run, Device.name)
+            .join(Device)
+            .where(Deployment.id.in_(batch)),
+            tuple[int, str],
+        )
+    ]
+    runs = sorted({run for run, _ in rows})
+    names = sorted({name for _, name in rows})
+    objects: dict[str, list[int | str]] = {
+        "runs": list(runs),
+        "deployments": list(ids),
+        "devices": list(names),
+    }
+    return objects, runs[0] if len(runs) == 1 else None
+
+
+def record_new_run(
+    run_id: int,
+    awaiting: bool,
+    note: str,
+    plan: Restoring,
+    devices: Sequence[str] = (),
+    now: datetime | None = None,
+) -> None:
+    """The entry of a run just recorded (inside `create_run`'s transaction): the request for
+    approval when it awaits a second person; else its approval, which recording it is — a
+    rollback or a revert (`reason` set: "rollback of run #12") as ROLLBACK, naming what it
+    rolls back (the run; a revert's device)."""
+    reason, rollback_of = plan.reason, plan.rollback_of
+    action = REQUEST_APPROVAL if awaiting else ROLLBACK if reason else APPROVE
+    objects: dict[str, list[int | str]] = {"runs": [run_id]}
+    if rollback_of is not None:
+        objects["runs"].append(rollback_of)
+    elif reason:
+        objects["devices"] = list(devices)
+    shown = "; ".join(part for part in (reason, note.strip()) if part)
+    record(action, objects=objects, note=shown, run=run_id, now=now)

@@ -15,6 +15,7 @@ from datetime import datetime
 import peewee
 from peewee import chunked
 
+from appupdater.core import audit
 from appupdater.core.fleetchecks import FINGERPRINT, check_endpoint, normalise_fingerprint
 from appupdater.core.health import AppState, drift_of, summarise
 from appupdater.core.jobs import Connection
@@ -228,7 +229,24 @@ def set_connection(
     token: str | _Keep | None = KEEP,
 ) -> None:
     """Store how to reach a device's agent. The token is kept unless one is given (an empty
-    text removes it); it is never read back by the user interface."""
+    text removes it); it is never read back by the user interface, nor recorded in the audit
+    trail (its entry says only whether the token changed)."""
+    (name,) = one(Device.select(Device.name).where(Device.id == device_id), tuple[str])
+    with audit.refusing(audit.CONNECTION, objects={"devices": [name]}):
+        values = _connection_values(endpoint, ca_file, fingerprint, token)
+    with writing():
+        query = Device.select(Device.endpoint, Device.tls_ca_file, Device.tls_fingerprint)
+        before = one(query.where(Device.id == device_id), tuple[str | None, str | None, str | None])
+        stored_token = Device.select(Device.token).where(Device.id == device_id).scalar()
+        Device.update(**values).where(Device.id == device_id).execute()
+        note = _connection_note(before, values, stored_token)
+        audit.record(audit.CONNECTION, objects={"devices": [name]}, note=note)
+
+
+def _connection_values(
+    endpoint: str | None, ca_file: str | None, fingerprint: str | None, token: str | _Keep | None
+) -> dict[str, str | None]:
+    """The columns to store, checked; raises DeviceSettingError in words."""
     endpoint = (endpoint or "").strip() or None
     if endpoint is not None and (problem := check_endpoint(endpoint)):
         raise DeviceSettingError(f"endpoint {endpoint} {problem}")
@@ -247,8 +265,30 @@ def set_connection(
         if token is not None and len(token) < 16:
             raise DeviceSettingError("a token must have at least 16 characters")
         values["token"] = token
-    with writing():
-        Device.update(**values).where(Device.id == device_id).execute()
+    return values
+
+
+def _connection_note(
+    before: tuple[str | None, str | None, str | None],
+    values: dict[str, str | None],
+    stored_token: str | None,
+) -> str:
+    """What a connection change did, in words — never the token itself."""
+    parts = []
+    for (label, key), old in zip(
+        (("endpoint", "endpoint"), ("CA file", "tls_ca_file"), ("fingerprint", "tls_fingerprint")),
+        before,
+        strict=True,
+    ):
+        new = values[key]
+        if key == "endpoint" or new != old:
+            shown = new or ("none (simulated)" if key == "endpoint" else "none")
+            parts.append(f"{label} {shown}" if new == old else f"{label} {old or 'none'} → {shown}")
+    if "token" not in values or values["token"] == stored_token:
+        parts.append("token unchanged")
+    else:
+        parts.append("token removed" if values["token"] is None else "token changed")
+    return "; ".join(parts)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import cast
 
 import peewee
 
+from appupdater.core import audit
 from appupdater.core.catalog import MODULE_FIELDS
 from appupdater.core.fleetfile import file_format
 from appupdater.core.fleetwrite import (
@@ -28,7 +29,9 @@ from appupdater.core.fleetwrite import (
     yaml_chunks,
 )
 from appupdater.core.versions import order_key
+from appupdater.core.words import plural
 from appupdater.errors import ExportError
+from appupdater.store.db import writing
 from appupdater.store.models import (
     Application,
     AppVersion,
@@ -169,8 +172,17 @@ def _check_labels(device: str, labels: Labels) -> None:
 def export_file(path: str | Path) -> int:
     """Write the store to `path` (YAML or JSON by its name) atomically; returns the device count.
     The devices are written as they are read from the database. Raises `ExportError` naming
-    the file and why it cannot be written."""
+    the file and why it cannot be written. Audited once the file is written (the file and the
+    device count), or as refused with that message."""
     path = Path(path)
+    with audit.refusing(audit.EXPORT, objects={"file": [str(path)]}):
+        count = _export(path)
+    with writing():
+        audit.record(audit.EXPORT, objects={"file": [str(path)]}, note=plural(count, "device"))
+    return count
+
+
+def _export(path: Path) -> int:
     kind = file_format(path)
     _check_target(path)
     count = [0]

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from appupdater.core import audit
 from appupdater.core.catalog import MODULE_FIELDS
 from appupdater.core.fleetchecks import Problems
 
@@ -90,6 +91,13 @@ def import_fleet(fleet: Fleet, file: str, progress: Progress | None = None) -> I
 
 
 def _import(fleet: Fleet, problems: Problems, progress: Progress | None) -> ImportSummary:
+    """The import and its audit entry (the file and what changed) in one transaction; a file
+    refused leaves only an entry saying so (docs/audit.md)."""
+    with audit.refusing(audit.IMPORT, objects={"file": [problems.file]}):
+        return _write(fleet, problems, progress)
+
+
+def _write(fleet: Fleet, problems: Problems, progress: Progress | None) -> ImportSummary:
     report = progress or (lambda stage, done, total: None)
     with gc_paused(), writing():
         lock_devices()  # every device's configuration is read below; others' writes wait
@@ -103,9 +111,17 @@ def _import(fleet: Fleet, problems: Problems, progress: Progress | None) -> Impo
         devices_added, devices_changed = _write_devices(fleet)
         states, kept = _write_device_apps(fleet, apps, stored, problems.file)
         report("devices", len(fleet.devices), len(fleet.devices))
-    return ImportSummary(
-        apps_added, versions_added, versions_changed, devices_added, devices_changed, states, kept
-    )
+        summary = ImportSummary(
+            apps_added,
+            versions_added,
+            versions_changed,
+            devices_added,
+            devices_changed,
+            states,
+            kept,
+        )
+        audit.record(audit.IMPORT, objects={"file": [problems.file]}, note=summary.describe())
+    return summary
 
 
 def _stored_versions() -> dict[str, dict[str, int]]:

@@ -1,9 +1,9 @@
 """Recording an approved update run, and applying its configuration changes.
 
-`create_run` writes the run and its targets in one transaction. `apply_configuration` then sets
-each target device's configured version and creates its deployment (queued for *now*, held
-for *now* in a wave not yet open, scheduled for *at a time*, none for *do not deploy*); it runs
-once per run, so calling it again changes nothing.
+`create_run` writes the run, its targets and its audit entry in one transaction.
+`apply_configuration` then sets each target device's configured version and creates its
+deployment (queued for *now*, held for *now* in a wave not yet open, scheduled for *at a time*,
+none for *do not deploy*); it runs once per run, so calling it again changes nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
-from appupdater.core import approvals, rollout
+from appupdater.core import approvals, audit, rollout
 from appupdater.core.catalog import load_catalog
 from appupdater.core.pending import supersede
 from appupdater.core.planning import Plan
@@ -169,6 +169,8 @@ def create_run(
         else:  # restoring: each device's revision it was planned from
             restoring = [(*row, plan.revisions[row[1]]) for row in rows]
             insert_rows(Target, (*TARGET_FIELDS, Target.from_revision), restoring)
+        reverted = sorted(set(names.values())) if plan.reason and plan.rollback_of is None else ()
+        audit.record_new_run(run.id, asked is not None, note, plan, reverted, now)
     return run.id
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from appupdater.core import audit
 from appupdater.core.waves import (
     DEFAULT_MAX_FAILURES_PERCENT,
     DEFAULT_SOAK_MINUTES,
@@ -56,16 +57,20 @@ def set_default_strategy(
             (strategy.max_failures_percent, "failure limit (percent)"),
         ):
             if number != int(number):
-                raise StrategyError(
-                    f"the team default's {what} must be a whole number, not {number:g}"
-                )
+                why = f"the team default's {what} must be a whole number, not {number:g}"
+                audit.record_refusal(audit.SETTINGS, why, objects={"settings": [DEFAULT_STRATEGY]})
+                raise StrategyError(why)
     _store(DEFAULT_STRATEGY, None if strategy is None else strategy_to_stored(strategy), by, now)
 
 
 def _store(name: str, value: object, by: str, now: datetime | None) -> None:
-    """Write one setting with who and when (the one place team settings are written)."""
+    """Write one setting with who and when (the one place team settings are written), and its
+    audit entry: the setting's name and new value (team settings hold no secrets)."""
     at = now or utcnow()
     with writing():
+        audit.record(
+            audit.SETTINGS, objects={"settings": [name]}, note=described(name, value), now=at
+        )
         TeamSetting.insert(name=name, value=value, changed_at=at, changed_by=by).on_conflict(
             conflict_target=[TeamSetting.name],
             update={
@@ -74,6 +79,24 @@ def _store(name: str, value: object, by: str, now: datetime | None) -> None:
                 TeamSetting.changed_by: by,
             },
         ).execute()
+
+
+def described(name: str, value: object) -> str:
+    """A setting's new value in words, for the audit trail."""
+    if name == SECOND_APPROVER and isinstance(value, dict):
+        if not value.get("on"):
+            return "second approver turned off: runs are approved when they are recorded"
+        hours = value.get("expires_after_hours")
+        unit = "hour" if hours == 1 else "hours"
+        return f"second approver turned on: requests expire after {hours:g} {unit}"
+    if name == DEFAULT_STRATEGY:
+        if not isinstance(value, dict):
+            return "default strategy: all at once"
+        return (
+            f"default strategy: waves {value.get('spec')}, soak {value.get('soak_minutes'):g} "
+            f"minutes, pause above {value.get('max_failures_percent'):g} % failed"
+        )
+    return f"{name} = {value!r}"
 
 
 @dataclass(frozen=True)
@@ -103,10 +126,12 @@ def set_approval_policy(policy: ApprovalPolicy, *, by: str, now: datetime | None
     """Turn the second approver on or off (and set how long a request waits)."""
     hours = policy.expires_after.total_seconds() / 3600
     if not 0 < hours <= 24 * 30:
-        raise ValueError(
+        why = (
             f"a request for approval must expire after more than 0 and at most 720 hours, "
             f"not {hours:g}"
         )
+        audit.record_refusal(audit.SETTINGS, why, objects={"settings": [SECOND_APPROVER]})
+        raise ValueError(why)
     value = {"on": policy.second_approver, "expires_after_hours": hours}
     _store(SECOND_APPROVER, value, by, now)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from appupdater.core import audit
 from appupdater.core.identity import who
 from appupdater.errors import AppUpdaterError
 from appupdater.store.db import writing
@@ -125,7 +126,13 @@ def add_webhook(
 ) -> int:
     """Add a webhook (audited); its id. Refuses what is not http(s) in words. It is told what
     happens from `now` (the engine's clock; the wall clock by default) on."""
-    checked, kinds = check_url(url), parse_events(events)
+    try:
+        checked, kinds = check_url(url), parse_events(events)
+    except WebhookError as exc:  # recorded without what the URL may carry (a password, a token)
+        shown = redacted_url(url.strip())
+        why = str(exc).replace(url.strip(), shown) if url.strip() else str(exc)
+        audit.record_refusal(audit.WEBHOOK_ADD, why, note=shown, now=now)
+        raise
     user = who().user
     with writing():
         hook = Webhook.create(
@@ -135,16 +142,21 @@ def add_webhook(
             created_by=user,
             created_at=now or utcnow(),
         )
+        signed = "signed" if secret else "not signed"
+        note = f"{redacted_url(checked)} ({', '.join(kinds)}; {signed})"
+        audit.record(audit.WEBHOOK_ADD, objects={"webhooks": [hook.id]}, note=note, now=now)
     return int(hook.id)
 
 
 def remove_webhook(webhook_id: int) -> str:
     """Remove a webhook (audited): nothing more is sent to it, its deliveries stay readable.
     Its URL, for the message."""
-    with writing():
+    with audit.refusing(audit.WEBHOOK_REMOVE, objects={"webhooks": [webhook_id]}), writing():
         hook = Webhook.get_or_none((Webhook.id == webhook_id) & Webhook.removed_at.is_null())
         if hook is None:
             raise WebhookError(f"there is no webhook {webhook_id} (see `appupdater webhook list`)")
+        note = redacted_url(str(hook.url))
+        audit.record(audit.WEBHOOK_REMOVE, objects={"webhooks": [webhook_id]}, note=note)
         Webhook.update(removed_at=utcnow(), removed_by=who().user).where(
             Webhook.id == webhook_id
         ).execute()

@@ -1,6 +1,6 @@
 """The command line leaves the same audit entries as the windows: `update --yes` (the run's
 approval), `pause --run N --reason …`, a `rollback --yes` awaiting approval, the requester's own
-`approve` refused and another user's done, each by the OS user (LOGNAME/USER) on this host."""
+`approve` refused and another user's done, each by the OS user (tests/identities.py stands in for a second account) on this host."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import platform
 
 from appupdater.core import audit
 from appupdater.store.models import AuditEntry
+from tests.identities import act_as
 from tests.test_cli import run
-from tests.test_cli_approval import act_as, database
+from tests.test_cli_approval import database
 
 __all__ = ["database"]  # a fixture, used by name
 

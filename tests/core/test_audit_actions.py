@@ -24,14 +24,10 @@ from appupdater.core.waves import Strategy, parse_waves
 from appupdater.core.webhooks import add_webhook, remove_webhook
 from appupdater.store.models import AuditEntry, DeployAction, Deployment, Device
 from tests.helpers import CATALOG
+from tests.identities import act_as
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 PRESSES = ["press-01", "press-02", "press-03"]
-
-
-def act_as(monkeypatch, user: str) -> None:
-    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
-        monkeypatch.setenv(name, user)
 
 
 @pytest.fixture

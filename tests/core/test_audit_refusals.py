@@ -21,7 +21,6 @@ from appupdater.errors import DeviceSettingError, FleetFileError, RunError
 from appupdater.store.models import AuditEntry, Deployment, Device, UpdateRun
 from tests.core.test_audit_actions import (
     NOW,
-    act_as,
     alice,
     deployed,
     deployments,
@@ -29,6 +28,7 @@ from tests.core.test_audit_actions import (
     the_new_entry,
 )
 from tests.helpers import dump_tables
+from tests.identities import act_as
 
 __all__ = ["alice"]  # a fixture, used by name
 

@@ -13,14 +13,14 @@ from appupdater.core.team_settings import ApprovalPolicy, set_approval_policy
 from appupdater.demo.fleet import load_demo
 from appupdater.errors import RunError
 from appupdater.store.models import AuditEntry
+from tests.identities import act_as
 from tests.store.test_pg_approval import become
 
 pytestmark = pytest.mark.integration
 
 
 def test_the_user_recorded_is_the_session_user(pg, monkeypatch):
-    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
-        monkeypatch.setenv(name, "shared-login")
+    act_as(monkeypatch, "shared-login")
     for role in ("audit_alice", "audit_bob"):
         pg.execute_sql(f"CREATE ROLE {role} LOGIN")
         pg.execute_sql(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}")

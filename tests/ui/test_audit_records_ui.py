@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from appupdater.core import audit
 from appupdater.store.models import AuditEntry, Deployment, Device
-from tests.test_cli_approval import act_as
+from tests.identities import act_as
 from tests.ui.drive import click_action, click_row
 from tests.ui.test_overview import WAIT
 from tests.ui.test_overview_actions import opened, overview, rows_in, said, select

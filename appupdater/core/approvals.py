@@ -127,7 +127,9 @@ def _approve(run_id: int, user: str, note: str, now: datetime, deploy_now_instea
         objects: dict[str, list[int | str]] = {"runs": [run_id]}
         if passed:
             Target.update(action=DeployAction.NOW.value, scheduled_at=None).where(
-                (Target.run == run_id) & (Target.action == DeployAction.AT.value)
+                (Target.run == run_id)
+                & (Target.action == DeployAction.AT.value)
+                & (Target.scheduled_at <= now)  # only the late ones: a later time stands
             ).execute()
             objects["devices"] = [name for name, _ in passed]  # deployed now instead
         if not _decide(run.id, Approval.APPROVED, user, now, note or None):

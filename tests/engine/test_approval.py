@@ -13,7 +13,7 @@ from appupdater.core import approvals
 from appupdater.core.team_settings import ApprovalPolicy, set_approval_policy
 from appupdater.engine.clock import ManualClock
 from appupdater.errors import RunError
-from appupdater.store.models import Deployment, DeviceApp, UpdateRun
+from appupdater.store.models import Deployment, Device, DeviceApp, UpdateRun
 from tests.engine.helpers import after_steps, approve, at, state
 from tests.identities import act_as
 
@@ -123,7 +123,9 @@ def test_an_undecided_request_expires_once_and_changes_nothing(
 
 def test_a_time_that_passed_while_waiting_is_refused_by_name(second_approver, monkeypatch):
     run_id = approve(
-        devices=["press-01", "press-03"], actions={"press-03": at(60, START)}, now=START
+        devices=["press-01", "press-02", "press-03"],
+        actions={"press-03": at(60, START), "press-02": at(60 * 18, START)},
+        now=START,
     )
     act_as(monkeypatch, "bob")
     later = START + timedelta(hours=2)
@@ -133,8 +135,18 @@ def test_a_time_that_passed_while_waiting_is_refused_by_name(second_approver, mo
         approvals.approve(run_id, now=later)
     assert UpdateRun.get_by_id(run_id).approval == "awaiting"
     applied = approvals.approve(run_id, now=later, deploy_now_instead=True)
-    assert applied.deployments_created == 2
-    assert {d.state for d in Deployment.select().where(Deployment.run == run_id)} == {"queued"}
+    assert applied.deployments_created == 3
+    states = {
+        name: (state, scheduled_at)
+        for name, state, scheduled_at in Deployment.select(
+            Device.name, Deployment.state, Deployment.scheduled_at
+        )
+        .join(Device)
+        .where(Deployment.run == run_id)
+        .tuples()
+    }
+    assert states["press-01"][0] == states["press-03"][0] == "queued"  # late: now instead
+    assert states["press-02"] == ("scheduled", START + timedelta(hours=18))  # its time stands
 
 
 def test_policy_off_the_run_is_approved_when_recorded(sim_devices):

@@ -89,9 +89,16 @@ class Delivery:
 
 
 def check_url(url: str) -> str:
-    """`url` stripped, or WebhookError when it is not an http(s) URL with a host."""
+    """`url` stripped, or WebhookError when it is not an http(s) URL with a host (and a port,
+    if it names one, that is a number from 1 to 65535)."""
     text = url.strip()
-    parts = urlsplit(text)
+    if any(c.isspace() or not c.isprintable() for c in text):
+        raise WebhookError(f"the webhook URL {text!r} contains a space or a control character")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:  # "Port could not be cast…", "Invalid IPv6 URL"
+        raise WebhookError(f"the webhook URL {text} is not a valid URL: {exc}") from None
     if parts.scheme.lower() not in ("http", "https"):
         shown = f"{parts.scheme}:" if parts.scheme else "no scheme"
         raise WebhookError(
@@ -99,6 +106,8 @@ def check_url(url: str) -> str:
         )
     if not parts.hostname:
         raise WebhookError(f"the webhook URL {text} names no host")
+    if port == 0:
+        raise WebhookError(f"the webhook URL {text} names port 0")
     return text
 
 
@@ -167,12 +176,21 @@ def remove_webhook(webhook_id: int) -> str:
 
 
 def redacted_url(url: str) -> str:
-    """The URL without a password or query (tokens often ride there), for logs and the audit."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}" + ("?…" if parts.query else "")
+    """The URL as logs, lists and the audit show it: scheme, host and port, and of the path only
+    its first segment — chat services carry the credential in the rest of the path
+    (`/services/T0/B0/XXXX`) or in the query, which are shown as "…". Never raises."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+    except ValueError:
+        return "(not a valid URL)"
+    segments = parts.path.split("/")  # "/services/T0/B0" -> ["", "services", "T0", "B0"]
+    path = "/".join(segments[:2])
+    rest = "/…" if len(segments) > 2 and any(segments[2:]) else ""
+    query = "?…" if parts.query and not rest else ""
+    return f"{parts.scheme}://{host}{path}{rest}{query}"
 
 
 def webhooks() -> list[WebhookInfo]:

@@ -21,6 +21,11 @@ from appupdater.store.models import Webhook, WebhookAttempt
         ("example.com/hook", "not no scheme"),
         ("", "(empty)"),
         ("https:///path", "names no host"),
+        ("http://host:abc/", "not a valid URL: Port could not be cast"),
+        ("http://[::1", "not a valid URL: Invalid IPv6 URL"),
+        ("http://exa mple.com/", "contains a space or a control character"),
+        ("http://example.com/\x07bell", "contains a space or a control character"),
+        ("http://example.com:0/", "names port 0"),
     ],
 )
 def test_a_url_that_is_not_http_is_refused_in_words(db, url, words):
@@ -28,6 +33,20 @@ def test_a_url_that_is_not_http_is_refused_in_words(db, url, words):
         webhooks.add_webhook(url)
     assert words in str(refused.value)
     assert Webhook.select().count() == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://hooks.slack.com/services/T0/B0/XXXXSECRET", "https://hooks.slack.com/services/…"),
+        ("https://chat.example/other?token=abc", "https://chat.example/other?…"),
+        ("https://bob:pw@chat.example:8443/hook", "https://chat.example:8443/hook"),
+        ("http://127.0.0.1:9000/hook", "http://127.0.0.1:9000/hook"),
+        ("http://host:abc/", "(not a valid URL)"),
+    ],
+)
+def test_a_url_is_shown_without_the_credentials_chat_services_put_in_it(url, shown):
+    assert webhooks.redacted_url(url) == shown
 
 
 def test_unknown_events_are_refused_and_none_means_all(db):

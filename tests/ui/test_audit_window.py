@@ -56,6 +56,19 @@ def _closed_at_the_end(main_window):
 
 
 @pytest.fixture
+def demo_fleet(db, monkeypatch):
+    """The demo fleet as tests/ui/conftest.py loads it, but loaded before the audit trail began
+    (its import is not an entry): these tests count and order the entries they write."""
+    from tests.ui import conftest
+
+    with monkeypatch.context() as quiet:
+        quiet.setattr(audit, "record", lambda *args, **kwargs: None)
+        conftest.demo_fleet.__wrapped__(db)
+    assert q.count(q.AuditFilter()) == 0
+    return db
+
+
+@pytest.fixture
 def entries(demo_fleet):
     fill(60)
     return demo_fleet
@@ -194,13 +207,14 @@ def test_open_run_in_overview(qtbot, main_window, demo_fleet):
     )
     record_as(PEOPLE[1], audit.PAUSE, datetime(2026, 11, 3, tzinfo=UTC), run=run_id)
     window = _open(qtbot, main_window)
-    _wait_rows(qtbot, window, 2)
+    _wait_rows(qtbot, window, 3)  # the run's own approval (now), the pause, the import
+    assert _column(window, window.model.ACTION) == ["approve", "pause", "import"]
     assert not window.open_run_action.isEnabled()
-    click_row(qtbot, window.view, 1)  # the import names no run
+    click_row(qtbot, window.view, 2)  # the import names no run
     assert not window.open_run_action.isEnabled()
-    click_row(qtbot, window.view, 0)
+    click_row(qtbot, window.view, 1)
     assert window.open_run_action.isEnabled()
-    index = window.model.index(0, 0)
+    index = window.model.index(1, 0)
     qtbot.mouseDClick(window.view.viewport(), LEFT, pos=window.view.visualRect(index).center())
     overview = main_window.overview
     assert overview is not None and overview.isVisible()

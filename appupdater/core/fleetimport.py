@@ -12,7 +12,6 @@ transaction (see store/config_revisions.py).
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from appupdater.core.fleetchecks import Problems
 # export lives in fleetexport; these two names stay here for callers written before the split
 from appupdater.core.fleetexport import export_file, fleet_document
 from appupdater.core.fleetfile import Fleet, ModuleSpec, read_fleet
+from appupdater.core.identity import who
 from appupdater.core.versions import VersionKey, order_key, parse_version
 from appupdater.core.words import plural
 from appupdater.errors import VersionError
@@ -322,9 +322,7 @@ def _write_device_apps(
         new_rows,
     )
     update_rows(DeviceApp, (DeviceApp.configured, DeviceApp.installed), changed_rows)
-    record_revisions(
-        revised, at=utcnow(), by=getpass.getuser(), reason=f"import of {Path(file).name}"
-    )
+    record_revisions(revised, at=utcnow(), by=who().user, reason=f"import of {Path(file).name}")
     return len(new_rows) + len(changed_rows), kept
 
 

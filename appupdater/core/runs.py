@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
+import peewee
+
 from appupdater.core import approvals, audit, rollout
 from appupdater.core.catalog import load_catalog
 from appupdater.core.pending import supersede
@@ -262,10 +264,13 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
             if approval in NOT_APPROVED:
                 return Applied(0, 0, approval=approval)
             return Applied(0, 0, already_applied=True)
+        # the revisions name who approved: the second person where the team asks for one
         by, reason, aborted_by = one(
-            UpdateRun.select(UpdateRun.approved_by, UpdateRun.reason, UpdateRun.aborted_by).where(
-                UpdateRun.id == run_id
-            ),
+            UpdateRun.select(
+                peewee.fn.COALESCE(UpdateRun.decided_by, UpdateRun.approved_by),
+                UpdateRun.reason,
+                UpdateRun.aborted_by,
+            ).where(UpdateRun.id == run_id),
             tuple[str, str | None, str | None],
         )
         query = (

@@ -13,7 +13,7 @@ from appupdater.core import approvals
 from appupdater.core.team_settings import ApprovalPolicy, set_approval_policy
 from appupdater.engine.clock import ManualClock
 from appupdater.errors import RunError
-from appupdater.store.models import Deployment, Device, DeviceApp, UpdateRun
+from appupdater.store.models import ConfigRevision, Deployment, Device, DeviceApp, UpdateRun
 from tests.engine.helpers import after_steps, approve, at, state
 from tests.identities import act_as
 
@@ -64,6 +64,8 @@ def test_awaiting_run_is_left_alone_until_another_user_approves(
         "bob",
         "checked the release notes",
     )
+    revision = ConfigRevision.get(ConfigRevision.run == run_id)
+    assert revision.by == "bob"  # who approved the change, not who asked for it
     qtbot.waitUntil(lambda: state(run_id, "press-01") == "succeeded", timeout=WAIT)
     with pytest.raises(RunError, match="is approved by bob"):
         approvals.approve(run_id, now=clock.now())

@@ -17,6 +17,7 @@ from typing import TextIO, cast
 
 import peewee
 
+from appupdater.core.csvcells import safe_row
 from appupdater.store.models import AuditEntry
 from appupdater.store.rows import tuples
 
@@ -246,6 +247,6 @@ def write_csv(spec: AuditFilter, out: TextIO, limit: int | None = None) -> int:
     for entry in all_entries(spec):
         if limit is not None and written >= limit:
             break
-        writer.writerow(csv_row(entry))
+        writer.writerow(safe_row(csv_row(entry)))  # a note is never run as a formula
         written += 1
     return written

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import peewee
 
+from appupdater.core.csvcells import safe_row
 from appupdater.core.progress import run_counts, run_status
 from appupdater.heap import gc_paused
 from appupdater.store.models import (
@@ -342,7 +343,7 @@ def export_run_csv(run_id: int, path: str | Path) -> int:
     with partial.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(REPORT_HEADER)
-        writer.writerows(rows)
+        writer.writerows(safe_row(row) for row in rows)  # an agent's message is never a formula
     partial.replace(path)
     return len(rows)
 

@@ -130,3 +130,13 @@ def test_a_device_name_beyond_ascii_is_found_in_the_objects(db):
     record_as(PEOPLE[0], audit.CANCEL, moment, objects={"devices": ["press-02"]})
     [found] = q.entries(q.AuditFilter(text="Üb-01"), limit=None)
     assert found.objects == {"devices": ["Presse-Üb-01"]}
+
+
+def test_a_note_that_looks_like_a_formula_is_exported_as_text(db):
+    moment = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+    record_as(PEOPLE[0], audit.CANCEL, moment, note='=HYPERLINK("http://evil","click")')
+    record_as(PEOPLE[0], audit.CANCEL, moment, note="-1 day, as asked")
+    out = io.StringIO()
+    assert q.write_csv(q.AuditFilter(), out) == 2
+    notes = [row[8] for row in list(csv.reader(io.StringIO(out.getvalue())))[1:]]
+    assert notes == ["'-1 day, as asked", '\'=HYPERLINK("http://evil","click")']

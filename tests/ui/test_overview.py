@@ -14,6 +14,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog
 
+from appupdater.core.csvcells import safe_row
 from appupdater.core.overview import REPORT_HEADER, run_report
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import DeviceAction, apply_configuration, create_run
@@ -209,6 +210,11 @@ def test_reschedule_dialog_refuses_the_past(qtbot):
 def test_csv_export_matches_the_database(qtbot, overview, tmp_path, monkeypatch):
     run_id = approve(scheduled=1)
     apply_configuration(run_id)
+    # what an agent answered is someone else's text: never a formula in a spreadsheet
+    first = Deployment.select().where(Deployment.run == run_id).order_by(Deployment.id).first()
+    Deployment.update(last_message='=HYPERLINK("http://evil")').where(
+        Deployment.id == first.id
+    ).execute()
     overview.show_run(run_id)
     qtbot.waitUntil(
         lambda: overview.model.rowCount() > 0 and overview.export_action.isEnabled(), timeout=WAIT
@@ -220,7 +226,9 @@ def test_csv_export_matches_the_database(qtbot, overview, tmp_path, monkeypatch)
     with target.open(newline="") as handle:
         rows = list(csv.reader(handle))
     assert tuple(rows[0]) == REPORT_HEADER
-    assert [tuple(map(str, r)) for r in run_report(run_id)] == [tuple(r) for r in rows[1:]]
+    expected = [tuple(str(v) for v in safe_row(r)) for r in run_report(run_id)]
+    assert expected == [tuple(r) for r in rows[1:]]
+    assert '\'=HYPERLINK("http://evil")' in {r[-1] for r in rows[1:]}
     devices = {r[0] for r in rows[1:]}
     assert devices == {d.device.name for d in Deployment.select().where(Deployment.run == run_id)}
 

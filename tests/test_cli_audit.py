@@ -131,3 +131,11 @@ def test_since_after_until_is_refused(capsys, database):
         capsys, *database, "audit", "--since", "2026-11-02", "--until", "2026-11-01"
     )
     assert (code, out, err) == (2, "", "appupdater: --since must be before --until\n")
+
+
+def test_a_mistyped_database_is_not_created_as_an_empty_trail(capsys, tmp_path):
+    typo = tmp_path / "fleet-tpyo.sqlite3"
+    code, out, err = run(capsys, "--database", str(typo), "audit")
+    assert code != 0 and "No audit entries" not in out
+    assert str(typo) in err
+    assert not typo.exists()

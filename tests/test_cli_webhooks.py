@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from appupdater.core.urls import redacted_url
 from appupdater.store.db import close_database
 from tests.test_cli import run
 
@@ -22,10 +23,10 @@ def test_add_list_test_remove(capsys, database, receiver):
         capsys, *database, "webhook", "add", receiver.url(), "--secret", "s3cret",
         "--events", "run.paused,run.approved",
     )  # fmt: skip
-    assert (code, out, err) == (0, f"webhook 1 added: {receiver.url()}\n", "")
+    assert (code, out, err) == (0, f"webhook 1 added: {redacted_url(receiver.url())}\n", "")
     code, out, _ = run(capsys, *database, "webhook", "list")
     assert out == (
-        f"1  {receiver.url()}, signed\n"
+        f"1  {redacted_url(receiver.url())}, signed\n"
         "    events: run.approved, run.paused\n"
         "    last delivery: none yet\n"
     )
@@ -39,7 +40,7 @@ def test_add_list_test_remove(capsys, database, receiver):
     assert (listed["last_delivery"]["event"], listed["last_delivery"]["status"]) == ("test", 200)
     assert "last delivery: test on " in run(capsys, *database, "webhook", "list")[1]
     code, out, _ = run(capsys, *database, "webhook", "remove", "1")
-    assert (code, out) == (0, f"webhook 1 removed: {receiver.url()}\n")
+    assert (code, out) == (0, f"webhook 1 removed: {redacted_url(receiver.url())}\n")
     assert run(capsys, *database, "webhook", "list")[1] == (
         "No webhooks. Add one with `appupdater webhook add URL`.\n"
     )
@@ -48,7 +49,7 @@ def test_add_list_test_remove(capsys, database, receiver):
 def test_a_url_that_is_not_http_is_refused(capsys, database):
     code, out, err = run(capsys, *database, "webhook", "add", "ftp://files.example/hook")
     assert code != 0 and out == ""
-    assert "a webhook URL must start with http:// or https://, not ftp:" in err
+    assert "a webhook URL must start with http:// or https:// (not ftp:; nothing was added)" in err
 
 
 def test_a_test_without_answer_says_so(capsys, database):

@@ -89,7 +89,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if args.since and args.until and args.since >= args.until:
         print("appupdater: --since must be before --until", file=sys.stderr)
         return 2
-    open_database(args.database)
+    open_database(args.database, create=False)  # a mistyped path is not a new, empty trail
     spec = q.AuditFilter(args.since, args.until, args.user, args.action, args.search)
     limit = args.limit or None
     if args.csv is not None:

@@ -6,6 +6,7 @@ writes `AuditEntry` (tests/core/test_audit_append_only.py checks the code for an
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -33,6 +34,8 @@ class Restoring(Protocol):
 Objects = Mapping[str, Sequence[int | str]]
 CHUNK = 900  # ids per query (SQLite limits the variables of one statement)
 OUTCOME_LENGTH = 255  # the column's width (a CharField): a longer message is shortened
+
+log = logging.getLogger("appupdater")
 
 # Action names, as stored (stable: filters and `appupdater audit --action` use them).
 APPROVE = "approve"
@@ -124,9 +127,14 @@ def record_refusal(
     now: datetime | None = None,
 ) -> None:
     """Append a refused action's entry in its own small transaction: call it after the
-    action's own transaction rolled back, so only the refusal is kept."""
-    with writing():
-        record(action, objects=objects, note=note, run=run, outcome=refused(why), now=now)
+    action's own transaction rolled back, so only the refusal is kept. Best effort: when the
+    database cannot take it (locked, read-only, a role without INSERT), it is logged and the
+    caller's own error — what the person must read — goes on."""
+    try:
+        with writing():
+            record(action, objects=objects, note=note, run=run, outcome=refused(why), now=now)
+    except Exception:  # best effort: the person is told why they were refused, not this
+        log.warning("the refusal of %r could not be recorded (%s)", action, why, exc_info=True)
 
 
 @contextmanager

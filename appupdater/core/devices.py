@@ -19,6 +19,7 @@ from appupdater.core import audit
 from appupdater.core.fleetchecks import FINGERPRINT, check_endpoint, normalise_fingerprint
 from appupdater.core.health import AppState, drift_of, summarise
 from appupdater.core.jobs import Connection
+from appupdater.core.urls import redacted_url
 from appupdater.errors import DeviceSettingError
 from appupdater.store.bulk import update_rows
 from appupdater.store.db import writing
@@ -249,7 +250,8 @@ def _connection_values(
     """The columns to store, checked; raises DeviceSettingError in words."""
     endpoint = (endpoint or "").strip() or None
     if endpoint is not None and (problem := check_endpoint(endpoint)):
-        raise DeviceSettingError(f"endpoint {endpoint} {problem}")
+        # the words reach the audit trail: the endpoint without a password, path or query
+        raise DeviceSettingError(f"endpoint {redacted_url(endpoint)} {problem}")
     fingerprint = (fingerprint or "").strip() or None
     if fingerprint is not None:
         if not FINGERPRINT.match(fingerprint):

@@ -4,6 +4,7 @@ leaves neither a half-written file nor a stray temporary one, and says why in on
 from __future__ import annotations
 
 import errno
+import logging
 import math
 import os
 import secrets
@@ -42,6 +43,8 @@ from appupdater.store.models import (
     db,
 )
 from appupdater.store.rows import tuples
+
+log = logging.getLogger("appupdater")
 
 
 def fleet_document() -> FleetDocument:
@@ -177,8 +180,12 @@ def export_file(path: str | Path) -> int:
     path = Path(path)
     with audit.refusing(audit.EXPORT, objects={"file": [str(path)]}):
         count = _export(path)
-    with writing():
-        audit.record(audit.EXPORT, objects={"file": [str(path)]}, note=plural(count, "device"))
+    try:
+        with writing():
+            note = plural(count, "device")
+            audit.record(audit.EXPORT, objects={"file": [str(path)]}, note=note)
+    except peewee.DatabaseError as exc:  # the file is written: a read-only database exports too
+        log.warning("the export to %s could not be recorded in the audit trail: %s", path, exc)
     return count
 
 

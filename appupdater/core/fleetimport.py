@@ -81,7 +81,8 @@ def import_file(path: str | Path, progress: Progress | None = None) -> ImportSum
     """Read, check and import a fleet file. A file with mistakes raises `FleetFileError` with
     all of them, those in the file and those against the database together, and changes
     nothing."""
-    fleet, problems = read_fleet(path)
+    with audit.refusing(audit.IMPORT, objects={"file": [str(path)]}):
+        fleet, problems = read_fleet(path)  # a file that cannot be read is refused too
     return _import(fleet, problems, progress)
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from appupdater.core import audit
 from appupdater.core.identity import who
+from appupdater.core.urls import redacted_url
 from appupdater.errors import AppUpdaterError
 from appupdater.store.db import writing
 from appupdater.store.fields import utcnow
@@ -90,24 +91,27 @@ class Delivery:
 
 def check_url(url: str) -> str:
     """`url` stripped, or WebhookError when it is not an http(s) URL with a host (and a port,
-    if it names one, that is a number from 1 to 65535)."""
+    if it names one, that is a number from 1 to 65535). The messages show the URL redacted
+    (core/urls.py): they reach the audit trail and logs."""
     text = url.strip()
+    shown = redacted_url(text)
     if any(c.isspace() or not c.isprintable() for c in text):
-        raise WebhookError(f"the webhook URL {text!r} contains a space or a control character")
+        raise WebhookError(f"the webhook URL {shown} contains a space or a control character")
     try:
         parts = urlsplit(text)
         port = parts.port
     except ValueError as exc:  # "Port could not be cast…", "Invalid IPv6 URL"
-        raise WebhookError(f"the webhook URL {text} is not a valid URL: {exc}") from None
+        raise WebhookError(f"the webhook URL is not a valid URL: {exc}") from None
     if parts.scheme.lower() not in ("http", "https"):
-        shown = f"{parts.scheme}:" if parts.scheme else "no scheme"
+        scheme = f"not {parts.scheme}:" if parts.scheme else "this one has none"
         raise WebhookError(
-            f"a webhook URL must start with http:// or https://, not {shown} ({text or 'empty'})"
+            f"a webhook URL must start with http:// or https:// ({scheme}; "
+            f"{'empty' if not text else 'nothing was added'})"
         )
     if not parts.hostname:
-        raise WebhookError(f"the webhook URL {text} names no host")
+        raise WebhookError("the webhook URL names no host")
     if port == 0:
-        raise WebhookError(f"the webhook URL {text} names port 0")
+        raise WebhookError(f"the webhook URL {shown} names port 0")
     return text
 
 
@@ -137,10 +141,8 @@ def add_webhook(
     happens from `now` (the engine's clock; the wall clock by default) on."""
     try:
         checked, kinds = check_url(url), parse_events(events)
-    except WebhookError as exc:  # recorded without what the URL may carry (a password, a token)
-        shown = redacted_url(url.strip())
-        why = str(exc).replace(url.strip(), shown) if url.strip() else str(exc)
-        audit.record_refusal(audit.WEBHOOK_ADD, why, note=shown, now=now)
+    except WebhookError as exc:  # its words show the URL redacted (check_url)
+        audit.record_refusal(audit.WEBHOOK_ADD, str(exc), note=redacted_url(url), now=now)
         raise
     user = who().user
     with writing():
@@ -173,24 +175,6 @@ def remove_webhook(webhook_id: int) -> str:
             (WebhookEvent.webhook == webhook_id) & (WebhookEvent.state == "pending")
         ).execute()
     return str(hook.url)
-
-
-def redacted_url(url: str) -> str:
-    """The URL as logs, lists and the audit show it: scheme, host and port, and of the path only
-    its first segment — chat services carry the credential in the rest of the path
-    (`/services/T0/B0/XXXX`) or in the query, which are shown as "…". Never raises."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-    except ValueError:
-        return "(not a valid URL)"
-    segments = parts.path.split("/")  # "/services/T0/B0" -> ["", "services", "T0", "B0"]
-    path = "/".join(segments[:2])
-    rest = "/…" if len(segments) > 2 and any(segments[2:]) else ""
-    query = "?…" if parts.query and not rest else ""
-    return f"{parts.scheme}://{host}{path}{rest}{query}"
 
 
 def webhooks() -> list[WebhookInfo]:

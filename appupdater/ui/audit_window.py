@@ -259,5 +259,6 @@ class AuditWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.follow_timer.stop()
         self.filters.typing.stop()
-        self.tasks.shutdown()
+        self.tasks.shutdown()  # drops the answer of a look in flight: look again when reopened
+        self._following = False
         super().closeEvent(event)

@@ -12,6 +12,7 @@ import pytest
 
 from appupdater.core import actions, approvals, audit, run_decisions
 from appupdater.core.devices import set_connection
+from appupdater.core.fleetexport import export_file
 from appupdater.core.fleetimport import import_file
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import create_run
@@ -124,6 +125,27 @@ def test_a_file_with_mistakes_is_refused_and_imports_nothing(alice, tmp_path):
     assert (entry.action, entry.objects) == (audit.IMPORT, {"file": [str(path)]})
     assert entry.outcome.startswith("refused: ") and "bad.yaml" in entry.outcome
     assert dump_tables() == before
+    for unreadable in ("applications: [\n  - name: x\n", None):  # not YAML; no file at all
+        broken = tmp_path / "broken.yaml"
+        broken.unlink(missing_ok=True)
+        if unreadable is not None:
+            broken.write_text(unreadable)
+        mark = last_id()
+        with pytest.raises(FleetFileError):
+            import_file(broken)
+        assert the_new_entry(mark).objects == {"file": [str(broken)]}
+
+
+def test_a_read_only_database_exports_and_logs_that_it_could_not_record_it(
+    alice, tmp_path, monkeypatch, caplog
+):
+    def read_only(*args, **kwargs):
+        raise peewee.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(audit, "record", read_only)
+    target = tmp_path / "fleet.yaml"
+    assert export_file(target) == 3 and target.exists()
+    assert "could not be recorded in the audit trail" in caplog.text
 
 
 def test_refused_connection_and_webhook_keep_their_secrets_out(alice):
@@ -140,8 +162,33 @@ def test_refused_connection_and_webhook_keep_their_secrets_out(alice):
     entry = the_new_entry(mark)
     assert entry.action == audit.WEBHOOK_ADD
     assert entry.outcome.startswith("refused: a webhook URL must start with http")
+    mark = last_id()
+    with pytest.raises(DeviceSettingError, match="must be only scheme, host and port"):
+        set_connection(device.id, "https://admin:S3cretPW@10.0.3.7:8443", token="x" * 20)
+    assert the_new_entry(mark).outcome.startswith("refused: endpoint https://…@10.0.3.7:8443 ")
+    mark = last_id()
+    with pytest.raises(WebhookError, match="contains a space or a control character"):
+        add_webhook("https://hooks.slack.com/services/T0/B0/SUPERSECRET\tTOKEN")
+    assert the_new_entry(mark).outcome == (
+        "refused: the webhook URL https://hooks.slack.com/… contains a space or a control character"
+    )
     stored = str(list(AuditEntry.select().tuples()))
-    assert "tiny-secret" not in stored and "pa55word" not in stored and "hush" not in stored
+    for secret in ("tiny-secret", "pa55word", "hush", "S3cretPW", "SUPERSECRET"):
+        assert secret not in stored
+
+
+def test_a_refusal_the_database_cannot_take_still_says_why(alice, monkeypatch):
+    """Locked, read-only, or a role without INSERT: the person reads why they were refused."""
+    device = Device.get(Device.name == "press-01")
+    mark = last_id()
+
+    def locked(*args, **kwargs):
+        raise peewee.OperationalError("database is locked")
+
+    monkeypatch.setattr(audit, "record", locked)
+    with pytest.raises(DeviceSettingError, match="must start with https://"):
+        set_connection(device.id, "ftp://10.0.3.7:8443", token="x" * 20)
+    assert last_id() == mark
 
 
 def failing_after(monkeypatch, name: str) -> None:

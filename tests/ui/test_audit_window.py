@@ -257,3 +257,17 @@ def test_screenshots(qtbot, main_window, demo_fleet):
     qtbot.waitUntil(lambda: window.count.text() == "4 entries")
     assert window.grab().save(str(SHOTS / "audit-filtered-1024x700.png"))
     window.close()
+
+
+def test_new_entries_still_appear_after_closing_during_a_look(qtbot, main_window, demo_fleet):
+    fill(3)
+    window = _open(qtbot, main_window)
+    _wait_rows(qtbot, window, 3)
+    window._look_for_new()  # a look in flight when the person closes the window
+    window.close()
+    choose_menu(qtbot, main_window, "View", "Audit log…")
+    assert window.isVisible()
+    _wait_rows(qtbot, window, 3)
+    record_as(PEOPLE[1], audit.PAUSE, datetime.now(UTC), run=5, note="after reopening")
+    _wait_rows(qtbot, window, 4)
+    window.close()

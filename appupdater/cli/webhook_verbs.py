@@ -40,6 +40,7 @@ def add_webhook_parser(verbs: Any) -> None:
 
 def cmd_webhook(args: argparse.Namespace) -> int:
     from appupdater.core import webhooks
+    from appupdater.core.urls import redacted_url
     from appupdater.store.db import open_database
 
     open_database(args.database)
@@ -49,11 +50,11 @@ def cmd_webhook(args: argparse.Namespace) -> int:
         if secret == "-":
             secret = sys.stdin.readline().strip()
         hook = webhooks.add_webhook(args.url, secret=secret, events=args.events)
-        print(f"webhook {hook} added: {webhooks.redacted_url(args.url.strip())}")
+        print(f"webhook {hook} added: {redacted_url(args.url.strip())}")
         return 0
     if verb == "remove":
         url = webhooks.remove_webhook(args.id)
-        print(f"webhook {args.id} removed: {webhooks.redacted_url(url)}")
+        print(f"webhook {args.id} removed: {redacted_url(url)}")
         return 0
     if verb == "test":
         return _test(args.id)
@@ -75,6 +76,7 @@ def _test(webhook_id: int) -> int:
 
 def _list(as_json: bool) -> int:
     from appupdater.core import webhooks
+    from appupdater.core.urls import redacted_url
 
     hooks = webhooks.webhooks()
     if as_json:
@@ -83,7 +85,7 @@ def _list(as_json: bool) -> int:
                 [
                     {
                         "id": h.id,
-                        "url": webhooks.redacted_url(h.url),
+                        "url": redacted_url(h.url),
                         "secret": h.has_secret,
                         "events": list(h.events),
                         "created_by": h.created_by,
@@ -109,7 +111,7 @@ def _list(as_json: bool) -> int:
         return 0
     for h in hooks:
         signed = ", signed" if h.has_secret else ""
-        print(f"{h.id}  {webhooks.redacted_url(h.url)}{signed}")
+        print(f"{h.id}  {redacted_url(h.url)}{signed}")
         print(f"    events: {', '.join(h.events)}")
         if h.last is None:
             print("    last delivery: none yet")

@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 
 from appupdater import __version__
 from appupdater.core import notifications
-from appupdater.core.webhooks import SIGNATURE_HEADER, Sent, redacted_url, sign
+from appupdater.core.urls import redacted_url
+from appupdater.core.webhooks import SIGNATURE_HEADER, Sent, sign
 from appupdater.engine.clock import Clock
 from appupdater.engine.outage import is_outage, reason
 from appupdater.store.models import db

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from appupdater.core import webhooks
+from appupdater.core.urls import redacted_url
 from appupdater.core.webhooks import EVENT_WORDS, EVENTS, Delivery, EventKind, WebhookInfo
 from appupdater.errors import AppUpdaterError
 from appupdater.store.db import database_problem
@@ -198,7 +199,7 @@ class NotificationsSection(QWidget):
         self.loaded = loaded
         self.table.setRowCount(len(loaded.hooks))
         for row, hook in enumerate(loaded.hooks):
-            url = webhooks.redacted_url(hook.url) + ("  (signed)" if hook.has_secret else "")
+            url = redacted_url(hook.url) + ("  (signed)" if hook.has_secret else "")
             last = "none yet" if hook.last is None else _result(hook.last)
             for column, text in enumerate((url, events_text(hook.events), last)):
                 item = QTableWidgetItem(text)
@@ -223,7 +224,7 @@ class NotificationsSection(QWidget):
         shown = [] if hook is None else self.loaded.deliveries.get(hook.id, [])
         self.deliveries_title.setText(
             "Last deliveries" if hook is None
-            else f"Last deliveries to {webhooks.redacted_url(hook.url)}"
+            else f"Last deliveries to {redacted_url(hook.url)}"
         )  # fmt: skip
         self.deliveries.setRowCount(len(shown))
         for row, d in enumerate(shown):
@@ -252,14 +253,14 @@ class NotificationsSection(QWidget):
         url, secret, events = dialog.url.text(), dialog.secret.text(), dialog.chosen()
         self._run(
             lambda: webhooks.add_webhook(url, secret=secret or None, events=events),
-            lambda _id: self._done(f"Added {webhooks.redacted_url(url.strip())}."),
+            lambda _id: self._done(f"Added {redacted_url(url.strip())}."),
         )
 
     def _remove(self) -> None:
         hook = self.selected()
         if hook is None:
             return
-        url = webhooks.redacted_url(hook.url)
+        url = redacted_url(hook.url)
         if not ask(
             self,
             "Remove Webhook",
@@ -280,7 +281,7 @@ class NotificationsSection(QWidget):
             return
         from appupdater.engine.webhooks import send_test
 
-        url = webhooks.redacted_url(hook.url)
+        url = redacted_url(hook.url)
         self.status.setStyleSheet("")
         self.status.setText(f"Sending a test message to {url}…")
         self._run(

@@ -77,10 +77,11 @@ def test_import_plan_json(capsys, database):
             },
         ],
         "skipped": [],
+        "carried_along": [],
     }
     # nobody is behind 1.0.0: press-08 is configured past it, but installed at it
     code, out, _ = run(capsys, *database, "plan", "--app", "line-monitor=1.0.0", "--json")
-    assert json.loads(out) == {"targets": [], "skipped": []}
+    assert json.loads(out) == {"targets": [], "skipped": [], "carried_along": []}
 
 
 def test_plan_text(capsys, database):

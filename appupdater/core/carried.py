@@ -3,6 +3,11 @@
 
 The configuration's change of a target starts where the configuration was; the device can run
 an earlier version (configured 4.0.0, running 3.6.0), and a deployment takes it from there.
+
+A deployment pushes the device's whole configuration: while it has not ended, the other
+applications whose configuration is not what the device runs follow the run's own, marked
+(core/along.py). Once it ended, what it pushed of those is in its event log (the device's
+words), not here: the device runs them now.
 """
 
 from __future__ import annotations
@@ -11,10 +16,16 @@ from dataclasses import dataclass
 
 import peewee
 
+from appupdater.core.along import load_along
 from appupdater.core.catalog import load_catalog
 from appupdater.core.planning import ModuleChange, module_changes
 from appupdater.store.models import OPEN_STATES, Application, Deployment, DeviceApp, Target
 from appupdater.store.rows import one, tuples
+
+ALONG_NOTE = (
+    "Not part of this run: configured earlier, not on the device yet. This deployment pushes "
+    "the device's whole configuration, so it installs this too."
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,7 @@ def carried_changes(deployment_id: int) -> list[CarriedChange]:
     versions = load_catalog().versions
     targets = (
         Target.select(
+            Application.id,
             Application.name,
             Target.from_version,
             Target.to_version,
@@ -55,9 +67,9 @@ def carried_changes(deployment_id: int) -> list[CarriedChange]:
         .where((Target.run == run_id) & (Target.device == device_id))
         .order_by(Application.name)
     )
-    rows = tuples(targets, tuple[str, int | None, int, int | None, int | None])
+    rows = list(tuples(targets, tuple[int, str, int | None, int, int | None, int | None]))
     result = []
-    for app, from_id, to_id, ran_id, runs_id in rows:
+    for _, app, from_id, to_id, ran_id, runs_id in rows:
         installed_id = runs_id if still_open and runs_id is not None else ran_id
         start_id = installed_id if installed_id is not None else from_id
         start = versions.get(start_id) if start_id is not None else None
@@ -68,4 +80,16 @@ def carried_changes(deployment_id: int) -> list[CarriedChange]:
             verb = "runs" if still_open else "ran"
             note = f"Configuration was at {versions[from_id].text}; the device {verb} {start.text}."
         result.append(CarriedChange(app, start.text if start else "—", end.text, changes, note))
+    if still_open:
+        own = [(device_id, row[0]) for row in rows]
+        for along in load_along({device_id}, own).get(device_id, ()):
+            result.append(
+                CarriedChange(
+                    along.application,
+                    along.from_text,
+                    along.configured.text,
+                    along.changes,
+                    ALONG_NOTE,
+                )
+            )
     return result

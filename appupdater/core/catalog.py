@@ -120,3 +120,33 @@ def load_catalog(app_names: Iterable[str] | None = None) -> Catalog:
         versions = tuple(sorted(by_app[app_id], key=lambda v: v.parsed.key))
         catalog.apps[name] = AppInfo(app_id, name, versions)
     return catalog
+
+
+def load_versions(version_ids: Iterable[int]) -> dict[int, VersionInfo]:
+    """The versions `version_ids` with their modules, by id, in two queries (for a few versions
+    of any applications, where `load_catalog` would read whole applications)."""
+    ids = list(set(version_ids))
+    if not ids:
+        return {}
+    rows = tuples(
+        AppVersion.select(AppVersion.id, AppVersion.application, AppVersion.version).where(
+            AppVersion.id.in_(ids)
+        ),
+        tuple[int, int, str],
+    )
+    modules: dict[int, list[ModuleInfo]] = {}
+    module_query = (
+        Module.select(Module.app_version, *MODULE_FIELDS)
+        .where(Module.app_version.in_(ids))
+        .order_by(Module.app_version, Module.position)
+    )
+    for version_id, name, version, image, url, sha256 in tuples(
+        module_query, tuple[int, str, str, str, str | None, str | None]
+    ):
+        modules.setdefault(version_id, []).append(ModuleInfo(name, version, image, url, sha256))
+    return {
+        version_id: VersionInfo(
+            version_id, app_id, text, parse_version(text), tuple(modules.get(version_id, ()))
+        )
+        for version_id, app_id, text in rows
+    }

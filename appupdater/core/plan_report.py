@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TypedDict
 
+from appupdater.core.along import AlongChange
 from appupdater.core.catalog import VersionInfo
 from appupdater.core.planning import ChangeOp, ModuleChange, Plan
 from appupdater.core.words import plural
@@ -37,11 +38,22 @@ class SkippedEntry(TypedDict):
     reason: str
 
 
+class AlongEntry(TypedDict):
+    """An application a device's deployment also pushes (core/along.py)."""
+
+    device: str
+    application: str
+    installed: str | None
+    configured: str
+    device_changes: list[ChangeEntry]
+
+
 class PlanDocument(TypedDict):
     """What `appupdater plan --json` prints."""
 
     targets: list[TargetEntry]
     skipped: list[SkippedEntry]
+    carried_along: list[AlongEntry]
 
 
 def _text(version: VersionInfo | None) -> str | None:
@@ -56,10 +68,12 @@ def _changes(changes: Iterable[ModuleChange]) -> list[ChangeEntry]:
 
 
 def plan_json(plan: Plan) -> PlanDocument:
-    """``{"targets": [...], "skipped": [...]}``, sorted by device, application and module.
-    `from` and `changes` are the configuration's change; `device_from` and `device_changes`
-    what a deployment does to the device (from its installed version; the same when installed
-    and configured agree)."""
+    """``{"targets": [...], "skipped": [...], "carried_along": [...]}``, sorted by device,
+    application and module. `from` and `changes` are the configuration's change; `device_from`
+    and `device_changes` what a deployment does to the device (from its installed version; the
+    same when installed and configured agree). `carried_along`: the device's other applications
+    a deployment pushes too, because their configuration is not what the device runs."""
+    names = {t.device.id: t.device.name for t in plan.targets}
     return {
         "targets": [
             {
@@ -79,6 +93,17 @@ def plan_json(plan: Plan) -> PlanDocument:
             {"device": s.device.name, "application": s.app.name, "reason": s.reason}
             for s in plan.skipped
         ],
+        "carried_along": [
+            {
+                "device": names[device_id],
+                "application": c.application,
+                "installed": _text(c.installed),
+                "configured": c.configured.text,
+                "device_changes": _changes(c.changes),
+            }
+            for device_id, along in sorted(plan.along.items(), key=lambda kv: names[kv[0]])
+            for c in along
+        ],
     }
 
 
@@ -91,6 +116,16 @@ def _line(c: ModuleChange) -> str:
     return f"{_SIGN[c.op]} {c.module} {versions}"
 
 
+def _along_lines(along: Iterable[AlongChange]) -> Iterator[str]:
+    for c in along:
+        yield (
+            f"  {c.application} {c.from_text} → {c.configured.text}  (also pushed when deployed: "
+            "configured earlier, not on the device yet)\n"
+        )
+        for change in c.changes:
+            yield f"    {_line(change)}\n"
+
+
 def plan_text(plan: Plan) -> Iterator[str]:
     """Lines for a terminal: a heading, then each device with its applications and modules."""
     goals = ", ".join(f"{app.name} → {version.text}" for app, version in plan.selections)
@@ -100,6 +135,12 @@ def plan_text(plan: Plan) -> Iterator[str]:
         f"{plural(len(devices), 'device')} affected, {plural(len(plan.targets), 'update')}, "
         f"{len(plan.skipped)} skipped\n"
     )
+    if plan.along:
+        yield (
+            f"{plural(len(plan.along), 'device')} also get changes configured earlier and not on "
+            "them yet, when deployed (a deployment pushes the whole configuration)\n"
+        )
+    last = {t.device.id: t for t in plan.targets}
     current = None
     for t in plan.targets:
         if t.device.id != current:
@@ -118,6 +159,8 @@ def plan_text(plan: Plan) -> Iterator[str]:
             )
         for c in plan.changes(t):
             yield f"    {_line(c)}\n"
+        if t is last.get(t.device.id):
+            yield from _along_lines(plan.along.get(t.device.id, ()))
     if plan.skipped:
         yield "\nSkipped:\n"
         for s in plan.skipped:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from appupdater.core.catalog import AppInfo, Catalog, VersionInfo, load_catalog
 from appupdater.core.pending import PendingDeployment, pending_deployments
@@ -19,6 +20,9 @@ from appupdater.errors import PlanError
 from appupdater.heap import gc_paused
 from appupdater.store.models import Application, Device, DeviceApp
 from appupdater.store.rows import sql_fetchall, tuples
+
+if TYPE_CHECKING:
+    from appupdater.core.along import AlongChange
 
 
 class ChangeOp(enum.StrEnum):
@@ -134,6 +138,9 @@ class Plan:
     reason: str | None = None
     # a restoring plan's: each target device's configuration revision it was planned from
     revisions: dict[int, int] = field(default_factory=dict)
+    # device id -> the other applications its deployment would also push, because their
+    # configuration is not what the device runs (see core/along.py); devices with none absent
+    along: dict[int, tuple[AlongChange, ...]] = field(default_factory=dict)
 
     def changes(self, target: PlanTarget) -> tuple[ModuleChange, ...]:
         """The configuration's change: from the from version to the target."""
@@ -311,7 +318,9 @@ def plan_update(selections: Sequence[Selection], catalog: Catalog | None = None)
         rows = load_states(resolve_selections(catalog, selections))
         plan = compute_plan(catalog, selections, rows)
         plan.pending = pending_deployments({t.device.id for t in plan.targets})
-        return plan
+        from appupdater.core.along import attach_along  # along builds on this module
+
+        return attach_along(plan)
 
 
 def application_names() -> list[str]:

@@ -29,6 +29,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
+from appupdater.core.along import attach_along
 from appupdater.core.catalog import Catalog, load_catalog
 from appupdater.core.pending import pending_deployments
 from appupdater.core.planning import (
@@ -156,17 +157,19 @@ class _Builder:
         ]
         self.targets.sort(key=lambda t: (t.device.name, t.app.name))
         self.skipped.sort(key=lambda s: (s.device.name, s.app.name))
-        return Plan(
-            selections,
-            self.targets,
-            self.skipped,
-            diffs,
-            pending=pending_deployments({t.device.id for t in self.targets}),
-            drifted=drifted,
-            versions=self.catalog.versions,
-            rollback_of=rollback_of,
-            reason=reason,
-            revisions={t.device.id: self.fleet.number[t.device.id] for t in self.targets},
+        return attach_along(
+            Plan(
+                selections,
+                self.targets,
+                self.skipped,
+                diffs,
+                pending=pending_deployments({t.device.id for t in self.targets}),
+                drifted=drifted,
+                versions=self.catalog.versions,
+                rollback_of=rollback_of,
+                reason=reason,
+                revisions={t.device.id: self.fleet.number[t.device.id] for t in self.targets},
+            )
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from appupdater.core.carried import carried_changes
+from appupdater.core.carried import ALONG_NOTE, carried_changes
 from appupdater.core.planning import ChangeOp, Selection, plan_update
 from appupdater.core.runs import apply_configuration, create_run
 from appupdater.store.models import AppVersion, Deployment, Device, DeviceApp
@@ -46,3 +46,30 @@ def test_where_configuration_and_device_agree_there_is_no_note(three_presses):
     apply_configuration(run_id, now=NOW)
     [carried] = carried_changes(Deployment.get(Deployment.run == run_id).id)
     assert (carried.start, carried.note) == ("1.0.0", "")
+
+
+def test_an_open_deployment_also_shows_what_it_pushes_along(three_presses):
+    """press-01's edge-gateway is configured 3.10 while it runs 3.9: its line-monitor
+    deployment pushes edge-gateway 3.10 too, and says so until it ended (the device runs it
+    then; the event log has what the device did)."""
+    press_01 = Device.get(Device.name == "press-01").id
+    gateway_310 = AppVersion.get(AppVersion.version == "3.10")
+    DeviceApp.update(configured=gateway_310.id).where(
+        (DeviceApp.device == press_01) & (DeviceApp.application == gateway_310.application)
+    ).execute()
+    run_id = create_run(
+        plan_update([Selection("line-monitor")]), approved_by="alice", devices=[press_01], now=NOW
+    )
+    apply_configuration(run_id, now=NOW)
+    deployment = Deployment.get(Deployment.run == run_id).id
+    own, along = carried_changes(deployment)
+    assert own.application == "line-monitor"
+    assert (along.application, along.start, along.end, along.note) == (
+        "edge-gateway",
+        "3.9",
+        "3.10",
+        ALONG_NOTE,
+    )
+    assert [(c.module, c.op) for c in along.changes] == [("broker", ChangeOp.MODIFIED)]
+    Deployment.update(state="succeeded").where(Deployment.id == deployment).execute()
+    assert [c.application for c in carried_changes(deployment)] == ["line-monitor"]

@@ -3,16 +3,19 @@
 For a device that will be deployed, an application shows what the *device* undergoes: from the
 version it runs to the target (DESIGN.md: a device configured 4.0.0 but running 3.6.0 goes
 from 3.6.0), and says where its configuration was; for a "do not deploy" device, the
-configuration's change.
+configuration's change. A deployed device also lists the other applications its deployment
+pushes because their configuration is not what the device runs (core/along.py), marked so.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import overload
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, Qt
 from PySide6.QtGui import QBrush, QFont
 
+from appupdater.core.along import AlongChange
 from appupdater.core.planning import ModuleChange, Plan, PlanTarget
 from appupdater.core.words import plural
 from appupdater.store.models import DeployAction
@@ -26,6 +29,9 @@ TOP = 0  # internal id of device rows
 SHIFT = 10  # low bits of an internal id: a target's index within its device, plus one
 
 DeviceItem = tuple[int, list[PlanTarget]]  # a device id and its targets
+Child = PlanTarget | AlongChange  # an application row under a device
+
+ALONG_TEXT = "also pushed: configured earlier, not on the device yet"
 
 
 def wave_sizes(state: WizardState) -> list[int]:
@@ -106,9 +112,20 @@ class FinalizeModel(QAbstractItemModel):
     def deploys(self, device_id: int) -> bool:
         return self.state.action(device_id).action is not DeployAction.NONE
 
-    def shown_changes(self, target: PlanTarget) -> tuple[ModuleChange, ...]:
+    def apps_of(self, device_row: int) -> Sequence[Child]:
+        """A device's application rows: the run's targets, then (when it is deployed) what its
+        deployment also pushes."""
+        device_id, targets = self.devices[device_row]
+        along = self.plan.along.get(device_id)
+        if along and self.deploys(device_id):
+            return [*targets, *along]
+        return targets
+
+    def shown_changes(self, target: Child) -> tuple[ModuleChange, ...]:
         """What the tree lists under an application: the device's change when it is deployed,
-        else the configuration's."""
+        else the configuration's; for an application pushed along, from what the device runs."""
+        if isinstance(target, AlongChange):
+            return target.changes
         if self.deploys(target.device.id):
             return self.plan.device_changes(target)
         return self.plan.changes(target)
@@ -183,10 +200,10 @@ class FinalizeModel(QAbstractItemModel):
             return 0
         pid = parent.internalId()
         if pid == TOP:
-            return len(self.devices[parent.row()][1])
+            return len(self.apps_of(parent.row()))
         if pid & ((1 << SHIFT) - 1):
             return 0
-        target = self.devices[(pid >> SHIFT) - 1][1][parent.row()]
+        target = self.apps_of((pid >> SHIFT) - 1)[parent.row()]
         return len(self.shown_changes(target))
 
     def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -201,13 +218,13 @@ class FinalizeModel(QAbstractItemModel):
 
     # -- content -------------------------------------------------------------------------
 
-    def _item(self, index: ModelIndex) -> DeviceItem | PlanTarget | ModuleChange:
+    def _item(self, index: ModelIndex) -> DeviceItem | Child | ModuleChange:
         iid = index.internalId()
         if iid == TOP:
             return self.devices[index.row()]
         device_row = (iid >> SHIFT) - 1
         target_row = (iid & ((1 << SHIFT) - 1)) - 1
-        targets = self.devices[device_row][1]
+        targets = self.apps_of(device_row)
         if target_row < 0:
             return targets[index.row()]
         return self.shown_changes(targets[target_row])[index.row()]
@@ -221,6 +238,8 @@ class FinalizeModel(QAbstractItemModel):
             return self._device_data(item, column, role)
         if isinstance(item, PlanTarget):
             return self._target_data(item, column, role)
+        if isinstance(item, AlongChange):
+            return self._along_data(item, column, role)
         return self._change_data(item, column, role)
 
     def _device_data(self, item: DeviceItem, column: int, role: int) -> object:
@@ -266,6 +285,27 @@ class FinalizeModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.ToolTipRole and column in (2, 4) and t.device_differs:
             return self._differs_note(t, deployed)
         if role == Qt.ItemDataRole.FontRole and column == 4:
+            return self._italic
+        if role == Qt.ItemDataRole.DecorationRole and column == 0:
+            return icon("application")
+        return None
+
+    def _along_data(self, c: AlongChange, column: int, role: int) -> object:
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (c.application, None, c.from_text, c.configured.text, ALONG_TEXT)[column]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            runs = (
+                f"runs {c.installed.text}"
+                if c.installed is not None
+                else "has not reported a version of it"
+            )
+            return (
+                f"{c.application} is not part of this update. Its configuration was set to "
+                f"{c.configured.text} earlier, without a deployment that reached the device, "
+                f"which {runs}. A deployment pushes the device's whole configuration, so this "
+                f"one installs {c.application} {c.configured.text} too."
+            )
+        if role == Qt.ItemDataRole.FontRole and column in (0, 4):
             return self._italic
         if role == Qt.ItemDataRole.DecorationRole and column == 0:
             return icon("application")

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from appupdater.core.along import AlongChange
 from appupdater.core.identity import who
 from appupdater.core.planning import ChangeOp, Plan
 from appupdater.core.runs import DEPLOY_NOW, Applied, apply_configuration, create_run
@@ -154,6 +155,12 @@ class FinalizePage(QWizardPage):
                 "than its configuration: for devices that are deployed, the modules shown are "
                 "what the deployment changes on the device, from the version it runs."
             )
+        along = self.along_text()
+        if along:
+            notes.append(
+                f"{along}: a deployment pushes the device's whole configuration. They are listed "
+                "under those devices, marked “also pushed”, and counted in the modules above."
+            )
         self.note.setText("\n".join(notes))
         self.note.setVisible(bool(notes))
         self.note_icon.setVisible(bool(notes))
@@ -212,7 +219,35 @@ class FinalizePage(QWizardPage):
         for key, uses in self._uses().items():
             for change in diffs[key]:
                 counts[change.op.value] += uses
+        for along in self.carried_along().values():
+            for carried in along:
+                for change in carried.changes:
+                    counts[change.op.value] += 1
         return counts
+
+    def carried_along(self) -> dict[int, tuple[AlongChange, ...]]:
+        """Selected devices that are deployed and whose deployment also pushes applications
+        outside the run (core/along.py), with those applications."""
+        selected, deploys = self.state.selected, self.model.deploys
+        return {
+            device_id: along
+            for device_id, along in self.model.plan.along.items()
+            if device_id in selected and deploys(device_id)
+        }
+
+    def along_text(self) -> str:
+        """ "3 devices also get other applications configured earlier and not on them yet
+        (edge-gateway on 3 devices)"; "" when no deployment pushes more than the run."""
+        carried = self.carried_along()
+        if not carried:
+            return ""
+        per_app = Counter(c.application for along in carried.values() for c in along)
+        apps = ", ".join(f"{app} on {plural(n, 'device')}" for app, n in sorted(per_app.items()))
+        n = len(carried)
+        return (
+            f"{plural(n, 'device')} also {noun(n, 'gets', 'get')} other applications configured "
+            f"earlier and not on {noun(n, 'it', 'them')} yet ({apps})"
+        )
 
     def _uses(self) -> Counter[tuple[int, int]]:
         """How many selected targets show each change: the configuration's (cached by the
@@ -273,7 +308,10 @@ class FinalizePage(QWizardPage):
                 self._approve_words(counts["devices"]) + "\n"
                 f"{plural(counts['now'], 'deployment')} will start {self._start_words()} and "
                 f"{counts['at']:,} at their scheduled time; {plural(counts['none'], 'device')} "
-                f"{noun(counts['none'], 'gets', 'get')} the configuration only.\n\n" + ending,
+                f"{noun(counts['none'], 'gets', 'get')} the configuration only."
+                + (f"\n{self.along_text()}." if self.along_text() else "")
+                + "\n\n"
+                + ending,
                 QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel,
                 QMessageBox.StandardButton.Cancel,
             )

@@ -35,6 +35,7 @@ def test_two_people_approve_a_run_on_the_command_line(capsys, database, monkeypa
     assert code == 0
     assert "awaiting approval by a second person (not alice)" in out
     assert "nothing is configured or deployed before" in out
+    assert "appupdater review --run " in out  # how the approver reads what it does
     [entry] = _json(capsys, *database, "status", "--json")["runs"]
     run_id = entry["id"]
     assert entry["status"] == "awaiting approval"
@@ -49,6 +50,17 @@ def test_two_people_approve_a_run_on_the_command_line(capsys, database, monkeypa
     assert f"you (alice) asked for run #{run_id}: a second person must approve it" in err
 
     act_as(monkeypatch, "bob")
+    # what approving does, read first: press-07 and press-08 (fixtures/fleet.yaml)
+    code, out, _ = run(capsys, *database, "review", "--run", str(run_id))
+    assert code == 0
+    assert out.startswith(f"Run {run_id}: line-monitor → 2.0.0 on 2 devices")
+    assert "press-07 (Plant A): deploy now" in out and "  line-monitor 1.0.0 → 2.0.0" in out
+    assert "    ~ collector 1.0.0 → 2.0.0" in out
+    review = _json(capsys, *database, "review", "--run", str(run_id), "--json")
+    assert [d["device"] for d in review["devices"]] == ["press-07", "press-08"]
+    assert review["devices"][0]["applications"][0]["also_pushed"] is False
+    code, _, err = run(capsys, *database, "review", "--run", "999")
+    assert code != 0 and "there is no update run 999" in err
     result = _json(capsys, *database, "approve", "--run", str(run_id), "--note", "ok", "--json")
     assert result["deployments_created"] > 0
     [entry] = _json(capsys, *database, "status", "--json")["runs"]

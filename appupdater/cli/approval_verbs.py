@@ -1,4 +1,5 @@
-"""The second approver on the command line: `approve --run N [--note …] [--deploy-now-instead]`,
+"""The second approver on the command line: `review --run N [--json]` (what the run does),
+`approve --run N [--note …] [--deploy-now-instead]`,
 `reject --run N --note …`, and `policy [--second-approver on|off] [--expires-after HOURS]`
 (see docs/approval.md). Who decides is the database's user (PostgreSQL) or the OS user, as for
 every recorded action; `awaiting_words` is what `update`, `rollback` and `revert --yes` say of a
@@ -23,6 +24,12 @@ def add_parsers(verbs: Any) -> None:
         action="store_true",
         help="deploy now the devices whose scheduled time passed while the run waited",
     )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = verbs.add_parser(
+        "review",
+        help="what a run does, device by device: read it before you approve or reject it",
+    )
+    p.add_argument("--run", type=int, required=True, metavar="ID")
     p.add_argument("--json", action="store_true", help="print JSON")
     p = verbs.add_parser("reject", help="reject a run awaiting a second approver, saying why")
     p.add_argument("--run", type=int, required=True, metavar="ID")
@@ -65,6 +72,21 @@ def cmd_approve(args: argparse.Namespace) -> int:
             f"run {args.run} approved: {_count(applied.configurations_updated, 'configuration')} "
             f"updated, {_count(applied.deployments_created, 'deployment')} created"
         )
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from appupdater.core.run_review import review_json, review_run, review_text
+    from appupdater.store.models import UpdateRun
+
+    _open(args)
+    if UpdateRun.get_or_none(UpdateRun.id == args.run) is None:
+        raise AppUpdaterError(f"there is no update run {args.run}")
+    review = review_run(args.run)
+    if args.json:
+        print(json.dumps(review_json(review), indent=2))
+    else:
+        print("".join(review_text(review)), end="")
     return 0
 
 
@@ -121,9 +143,9 @@ def awaiting_words(run_id: int) -> str:
     until = f"{run.expires_at.astimezone():%Y-%m-%d %H:%M}" if run.expires_at else "?"
     return (
         f"run {run_id} recorded, awaiting approval by a second person (not {run.requested_by}) "
-        f"until {until}: nothing is configured or deployed before. Another user approves it "
-        f"with `appupdater approve --run {run_id}` or rejects it with `appupdater reject --run "
-        f"{run_id} --note …`."
+        f"until {until}: nothing is configured or deployed before. Another user reads what it "
+        f"does with `appupdater review --run {run_id}`, then approves it with `appupdater "
+        f"approve --run {run_id}` or rejects it with `appupdater reject --run {run_id} --note …`."
     )
 
 
@@ -131,4 +153,9 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-APPROVAL_VERBS = {"approve": cmd_approve, "reject": cmd_reject, "policy": cmd_policy}
+APPROVAL_VERBS = {
+    "approve": cmd_approve,
+    "review": cmd_review,
+    "reject": cmd_reject,
+    "policy": cmd_policy,
+}

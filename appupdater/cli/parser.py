@@ -189,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_revision_verbs(verbs)  # history, rollback, revert
     from appupdater.cli.approval_verbs import add_parsers as add_approval_verbs
 
-    add_approval_verbs(verbs)  # approve, reject, policy
+    add_approval_verbs(verbs)  # approve, review, reject, policy
 
     p = verbs.add_parser("status", help="runs and deployments with their states")
     p.add_argument("--run", type=int, metavar="ID")

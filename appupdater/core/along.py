@@ -22,6 +22,11 @@ from appupdater.core.planning import ChangeOp, ModuleChange, Plan, module_change
 from appupdater.store.models import Application, DeviceApp
 from appupdater.store.rows import tuples
 
+ALONG_NOTE = (
+    "Not part of this run: configured earlier, not on the device yet. This deployment pushes "
+    "the device's whole configuration, so it installs this too."
+)
+
 # above this many devices, read every differing row and keep the devices' in Python: one scan
 # instead of a long IN list
 _IN_LIST_LIMIT = 500

@@ -16,16 +16,11 @@ from dataclasses import dataclass
 
 import peewee
 
-from appupdater.core.along import load_along
+from appupdater.core.along import ALONG_NOTE, load_along
 from appupdater.core.catalog import load_catalog
 from appupdater.core.planning import ModuleChange, module_changes
 from appupdater.store.models import OPEN_STATES, Application, Deployment, DeviceApp, Target
 from appupdater.store.rows import one, tuples
-
-ALONG_NOTE = (
-    "Not part of this run: configured earlier, not on the device yet. This deployment pushes "
-    "the device's whole configuration, so it installs this too."
-)
 
 
 @dataclass(frozen=True)

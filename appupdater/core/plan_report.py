@@ -60,7 +60,7 @@ def _text(version: VersionInfo | None) -> str | None:
     return None if version is None else version.text
 
 
-def _changes(changes: Iterable[ModuleChange]) -> list[ChangeEntry]:
+def change_entries(changes: Iterable[ModuleChange]) -> list[ChangeEntry]:
     return [
         {"module": c.module, "op": c.op.value, "from": c.from_version, "to": c.to_version}
         for c in changes
@@ -83,9 +83,9 @@ def plan_json(plan: Plan) -> PlanDocument:
                 "installed": _text(t.installed),
                 "from": t.from_version.text,
                 "to": t.to_version.text,
-                "changes": _changes(plan.changes(t)),
+                "changes": change_entries(plan.changes(t)),
                 "device_from": t.device_from.text,
-                "device_changes": _changes(plan.device_changes(t)),
+                "device_changes": change_entries(plan.device_changes(t)),
             }
             for t in plan.targets
         ],
@@ -99,7 +99,7 @@ def plan_json(plan: Plan) -> PlanDocument:
                 "application": c.application,
                 "installed": _text(c.installed),
                 "configured": c.configured.text,
-                "device_changes": _changes(c.changes),
+                "device_changes": change_entries(c.changes),
             }
             for device_id, along in sorted(plan.along.items(), key=lambda kv: names[kv[0]])
             for c in along
@@ -107,7 +107,7 @@ def plan_json(plan: Plan) -> PlanDocument:
     }
 
 
-def _line(c: ModuleChange) -> str:
+def change_line(c: ModuleChange) -> str:
     versions = {
         ChangeOp.ADDED: c.to_version,
         ChangeOp.REMOVED: c.from_version,
@@ -123,7 +123,7 @@ def _along_lines(along: Iterable[AlongChange]) -> Iterator[str]:
             "configured earlier, not on the device yet)\n"
         )
         for change in c.changes:
-            yield f"    {_line(change)}\n"
+            yield f"    {change_line(change)}\n"
 
 
 def plan_text(plan: Plan) -> Iterator[str]:
@@ -154,11 +154,11 @@ def plan_text(plan: Plan) -> Iterator[str]:
         if t.device_differs:
             yield (
                 f"    a deployment takes the device from {t.device_from.text}: "
-                + (", ".join(_line(c) for c in plan.device_changes(t)) or "no module changes")
+                + (", ".join(change_line(c) for c in plan.device_changes(t)) or "no module changes")
                 + "\n"
             )
         for c in plan.changes(t):
-            yield f"    {_line(c)}\n"
+            yield f"    {change_line(c)}\n"
         if t is last.get(t.device.id):
             yield from _along_lines(plan.along.get(t.device.id, ()))
     if plan.skipped:

@@ -26,6 +26,9 @@ ACTION_ICON = {
     DeployAction.AT: "deploy-at",
 }
 
+# an application a deployment pushes besides its run's own (core/along.py)
+ALONG_TEXT = "also pushed: configured earlier, not on the device yet"
+
 OP_TEXT = {ChangeOp.ADDED: "Added", ChangeOp.REMOVED: "Removed", ChangeOp.MODIFIED: "Modified"}
 OP_ICON = {
     ChangeOp.ADDED: "op-added",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from appupdater.core.carried import ALONG_NOTE, carried_changes
+from appupdater.core.along import ALONG_NOTE
+from appupdater.core.carried import carried_changes
 from appupdater.core.planning import ChangeOp, Selection, plan_update
 from appupdater.core.runs import apply_configuration, create_run
 from appupdater.store.models import AppVersion, Deployment, Device, DeviceApp

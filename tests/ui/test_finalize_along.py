@@ -14,8 +14,7 @@ from appupdater.store.models import (
     Device,
     DeviceApp,
 )
-from appupdater.ui.wizard.finalize_model import ALONG_TEXT
-from appupdater.ui.wording import ACTION_TEXT, OP_TEXT
+from appupdater.ui.wording import ACTION_TEXT, ALONG_TEXT, OP_TEXT
 from tests.helpers import devices_yaml, load_yaml
 from tests.ui.drive import approve, next_page, open_wizard
 from tests.ui.test_finalize import _device_row, _modules, _set_action, _totals_match_the_tree

@@ -109,7 +109,9 @@ def test_another_user_approves_with_a_note_and_it_deploys(
         seen: list = []
         answer_dialog(qtbot, "release notes read", seen, ok=False)
         click_action(qtbot, window, window.approval.reject)
+        qtbot.waitUntil(lambda: len(seen) == 2)  # the dialog opens once the run is read
         assert seen[1] is True  # a note given: Reject enabled (then cancelled)
+        qtbot.waitUntil(lambda: not window.approval._reading)
 
         seen = []
         answer_dialog(qtbot, "release notes read", seen)
@@ -142,7 +144,9 @@ def test_reject_needs_a_note(qtbot, awaiting, engine, monkeypatch):
         seen: list = []
         answer_dialog(qtbot, "   ", seen, ok=False)
         click_action(qtbot, window, window.approval.reject)
+        qtbot.waitUntil(lambda: len(seen) == 2)
         assert seen[1] is False  # only blanks: Reject stays disabled
+        qtbot.waitUntil(lambda: not window.approval._reading)
         answer_dialog(qtbot, "not during the night shift", seen)
         click_action(qtbot, window, window.approval.reject)
         qtbot.waitUntil(lambda: UpdateRun.get_by_id(awaiting).approval == "rejected", timeout=WAIT)

@@ -28,10 +28,12 @@ from PySide6.QtWidgets import (
 
 from appupdater.core import approvals
 from appupdater.core.identity import who
+from appupdater.core.run_review import RunReview, review_run
 from appupdater.core.words import plural
 from appupdater.store.fields import utcnow
 from appupdater.store.models import Approval
 from appupdater.ui.icons import icon
+from appupdater.ui.overview.review_view import ReviewView
 from appupdater.ui.timefmt import local_text
 
 if TYPE_CHECKING:
@@ -40,8 +42,9 @@ if TYPE_CHECKING:
 
 
 class DecisionDialog(QDialog):
-    """Approve or reject one run, with a note; a rejection needs one. For an approval, the
-    devices whose scheduled time passed while the run waited, and whether to deploy them now."""
+    """Approve or reject one run, with a note; a rejection needs one. Above them, what the run
+    does, device by device (ui/overview/review_view.py). For an approval, the devices whose
+    scheduled time passed while the run waited, and whether to deploy them now."""
 
     def __init__(
         self,
@@ -50,6 +53,7 @@ class DecisionDialog(QDialog):
         asked: str,
         late: list[tuple[str, datetime]],
         parent: QWidget | None = None,
+        review: RunReview | None = None,
     ):
         super().__init__(parent)
         verb = "Approve" if approving else "Reject"
@@ -85,12 +89,15 @@ class DecisionDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
+        self.review = ReviewView(review or RunReview(run_id))
+        layout.addWidget(self.review, 1)
         layout.addWidget(self.note)
         layout.addWidget(self.deploy_now)
         layout.addWidget(buttons)
         self.note.textChanged.connect(self._note_changed)
         self._note_changed()
-        self.resize(520, self.sizeHint().height())
+        self.resize(860, 640)
+        self.note.setFocus()
 
     def _note_changed(self) -> None:
         self.ok.setEnabled(self.approving or bool(self.note.toPlainText().strip()))
@@ -102,6 +109,7 @@ class ApprovalActions(QObject):
     def __init__(self, window: OverviewWindow, toolbar: QToolBar):
         super().__init__(window)
         self.user = who().user
+        self._reading = False  # what a decision is about is being read
         self.approve = self._action(
             "deploy-now",
             "Appro&ve…",
@@ -236,15 +244,37 @@ class ApprovalActions(QObject):
         run_id, asked_by = chosen
         window = self.window
         now = utcnow()
-        late = approvals.late(run_id, now) if approving else []
         standing = window.runs_model.standing_of(run_id)
         until = local_text(standing.expires_at) if standing else ""
         asked = (
             f"Run #{run_id} was asked for by <b>{asked_by}</b>; it awaits a decision until {until}."
         )
-        dialog = DecisionDialog(run_id, approving, asked, late, window)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
+
+        def read() -> tuple[RunReview, list[tuple[str, datetime]]]:
+            return review_run(run_id), approvals.late(run_id, now) if approving else []
+
+        def ask(found: tuple[RunReview, list[tuple[str, datetime]]]) -> None:
+            self._reading = False
+            review, late = found
+            dialog = DecisionDialog(run_id, approving, asked, late, window, review)
+            if dialog.exec() == QDialog.DialogCode.Accepted:
+                self._send(run_id, approving, dialog)
+
+        def unreadable(error: BaseException) -> None:
+            self._reading = False
+            QMessageBox.warning(
+                window, "Deployment Overview", f"Could not read run #{run_id}: {error}"
+            )
+
+        if self._reading:  # a second click while the first one's reading
             return
+        self._reading = True
+        window.statusBar().showMessage(f"Reading what run #{run_id} does…", 5_000)
+        window.tasks.submit(read, ask, unreadable)
+
+    def _send(self, run_id: int, approving: bool, dialog: DecisionDialog) -> None:
+        """Record the decision taken in `dialog`, off the GUI thread."""
+        window = self.window
         note = dialog.note.toPlainText().strip()
         deploy_now = dialog.deploy_now.isChecked()
 

@@ -23,15 +23,20 @@ from appupdater.ui.icons import icon
 from appupdater.ui.tables import ModelIndex
 from appupdater.ui.timefmt import local_text
 from appupdater.ui.wizard.state import WizardState
-from appupdater.ui.wording import ACTION_ICON, ACTION_TEXT, OP_COLOUR, OP_ICON, OP_TEXT
+from appupdater.ui.wording import (
+    ACTION_ICON,
+    ACTION_TEXT,
+    ALONG_TEXT,
+    OP_COLOUR,
+    OP_ICON,
+    OP_TEXT,
+)
 
 TOP = 0  # internal id of device rows
 SHIFT = 10  # low bits of an internal id: a target's index within its device, plus one
 
 DeviceItem = tuple[int, list[PlanTarget]]  # a device id and its targets
 Child = PlanTarget | AlongChange  # an application row under a device
-
-ALONG_TEXT = "also pushed: configured earlier, not on the device yet"
 
 
 def wave_sizes(state: WizardState) -> list[int]:

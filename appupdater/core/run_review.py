@@ -1,0 +1,232 @@
+"""What a recorded run will do, device by device, for the person who decides on it.
+
+A run awaiting a second approver has targets but no deployments yet. Its review shows what
+approving it does, as the wizard's Finalize showed the requester: per device its action, each
+application's module changes — from what the device runs now when it is deployed, else the
+configuration's change — and what its deployment also pushes (core/along.py). Read from the
+database as it is now, so a device that changed since the request shows where it is now.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import peewee
+
+from appupdater.core.along import ALONG_NOTE, all_added, load_along
+from appupdater.core.catalog import VersionInfo, load_versions
+from appupdater.core.plan_report import change_entries, change_line
+from appupdater.core.planning import ModuleChange, module_changes
+from appupdater.core.words import plural
+from appupdater.store.models import Application, DeployAction, Device, DeviceApp, Target
+from appupdater.store.rows import tuples
+
+
+@dataclass(frozen=True)
+class AppChange:
+    """One application of a device in the review: from → to and its module changes."""
+
+    application: str
+    start: str  # "—": the device reported no version
+    end: str
+    changes: tuple[ModuleChange, ...]
+    note: str = ""  # set for an application the deployment pushes along
+
+
+@dataclass(frozen=True)
+class DeviceReview:
+    name: str
+    site: str
+    action: DeployAction
+    at: datetime | None
+    wave: int | None
+    apps: tuple[AppChange, ...]
+
+
+@dataclass
+class RunReview:
+    """A run's devices by name, and its changes counted per application and target version."""
+
+    run_id: int
+    devices: list[DeviceReview] = field(default_factory=list)
+    # (application, target version) -> devices
+    goals: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # application pushed along -> devices
+    along: Counter[str] = field(default_factory=Counter)
+
+    def summary(self) -> str:
+        """ "line-monitor → 2.1.0 on 24 devices; 2 devices also get other applications
+        configured earlier and not on them yet (edge-gateway on 2 devices)"."""
+        parts = [
+            f"{app} → {version} on {plural(n, 'device')}"
+            for (app, version), n in sorted(self.goals.items())
+        ]
+        text = "; ".join(parts) or "no device changes"
+        if self.along:
+            carried = sum(1 for d in self.devices if any(a.note for a in d.apps))
+            apps = ", ".join(f"{a} on {plural(n, 'device')}" for a, n in sorted(self.along.items()))
+            verb = "gets" if carried == 1 else "get"
+            them = "it" if carried == 1 else "them"
+            text += (
+                f"; {plural(carried, 'device')} also {verb} other applications configured "
+                f"earlier and not on {them} yet ({apps})"
+            )
+        return text
+
+
+# (device id, name, site, application id, application, action, at, wave, from, to, installed)
+_Row = tuple[int, str, str, int, str, str, datetime | None, int | None, int | None, int, int | None]
+
+
+def review_run(run_id: int) -> RunReview:
+    """The review of run `run_id` (empty for a run without targets)."""
+    query = (
+        Target.select(
+            Device.id,
+            Device.name,
+            Device.site,
+            Application.id,
+            Application.name,
+            Target.action,
+            Target.scheduled_at,
+            Target.wave,
+            Target.from_version,
+            Target.to_version,
+            DeviceApp.installed,
+        )
+        .join(Device)
+        .switch(Target)
+        .join(Application)
+        .switch(Target)
+        .join(
+            DeviceApp,
+            peewee.JOIN.LEFT_OUTER,
+            on=(DeviceApp.device == Target.device) & (DeviceApp.application == Target.application),
+        )
+        .where((Target.run == run_id) & Target.skipped.is_null())
+        .order_by(Device.name, Application.name)
+    )
+    # (device id, name, site, application id, application, action, at, wave, from, to, installed)
+    rows = list(
+        tuples(
+            query,
+            tuple[
+                int,
+                str,
+                str,
+                int,
+                str,
+                str,
+                datetime | None,
+                int | None,
+                int | None,
+                int,
+                int | None,
+            ],
+        )
+    )
+    review = RunReview(run_id)
+    if not rows:
+        return review
+    versions = load_versions({v for r in rows for v in (r[8], r[9], r[10]) if v is not None})
+    deployed = {r[0] for r in rows if r[5] != DeployAction.NONE.value}
+    along = load_along(deployed, ((r[0], r[3]) for r in rows if r[0] in deployed))
+    diffs: dict[tuple[int | None, int], tuple[ModuleChange, ...]] = {}
+    current: list[AppChange] = []
+    for i, (device_id, name, site, _, app, action, at, wave, from_id, to_id, runs_id) in enumerate(
+        rows
+    ):
+        start_id = runs_id if device_id in deployed and runs_id is not None else from_id
+        current.append(_change(app, versions, start_id, to_id, diffs))
+        review.goals[(app, versions[to_id].text)] += 1
+        if i + 1 < len(rows) and rows[i + 1][0] == device_id:
+            continue
+        for carried in along.get(device_id, ()):
+            current.append(
+                AppChange(
+                    carried.application,
+                    carried.from_text,
+                    carried.configured.text,
+                    carried.changes,
+                    ALONG_NOTE,
+                )
+            )
+            review.along[carried.application] += 1
+        review.devices.append(
+            DeviceReview(name, site, DeployAction(action), at, wave, tuple(current))
+        )
+        current = []
+    return review
+
+
+def _change(
+    app: str,
+    versions: dict[int, VersionInfo],
+    start_id: int | None,
+    to_id: int,
+    diffs: dict[tuple[int | None, int], tuple[ModuleChange, ...]],
+) -> AppChange:
+    to = versions[to_id]
+    key = (start_id, to_id)
+    changes = diffs.get(key)
+    if changes is None:
+        start = versions[start_id] if start_id is not None else None
+        changes = diffs[key] = module_changes(start, to) if start is not None else all_added(to)
+    start_text = versions[start_id].text if start_id is not None else "—"
+    return AppChange(app, start_text, to.text, changes)
+
+
+def review_json(review: RunReview) -> dict[str, object]:
+    """What `appupdater review --run N --json` prints: the summary, then each device with its
+    action and applications (`also_pushed`: not the run's own, see core/along.py)."""
+    return {
+        "run": review.run_id,
+        "summary": review.summary(),
+        "devices": [
+            {
+                "device": d.name,
+                "site": d.site,
+                "action": d.action.value,
+                "at": d.at.isoformat() if d.at else None,
+                "wave": d.wave,
+                "applications": [
+                    {
+                        "application": a.application,
+                        "from": None if a.start == "—" else a.start,
+                        "to": a.end,
+                        "also_pushed": bool(a.note),
+                        "changes": change_entries(a.changes),
+                    }
+                    for a in d.apps
+                ],
+            }
+            for d in review.devices
+        ],
+    }
+
+
+_ACTION_WORDS = {
+    DeployAction.NOW: "deploy now",
+    DeployAction.AT: "deploy at",
+    DeployAction.NONE: "configuration only, not deployed",
+}
+
+
+def review_text(review: RunReview) -> Iterator[str]:
+    """Lines for a terminal: the summary, then each device, its applications and modules."""
+    yield f"Run {review.run_id}: {review.summary()}\n"
+    for d in review.devices:
+        when = _ACTION_WORDS[d.action]
+        if d.at is not None:
+            when += f" {d.at.astimezone():%Y-%m-%d %H:%M}"
+        if d.wave is not None:
+            when += f", wave {d.wave}"
+        yield f"\n{d.name} ({d.site or 'no site'}): {when}\n"
+        for a in d.apps:
+            along = "  (also pushed: configured earlier, not on the device yet)" if a.note else ""
+            yield f"  {a.application} {a.start} → {a.end}{along}\n"
+            for change in a.changes:
+                yield f"    {change_line(change)}\n"

@@ -2,9 +2,11 @@
 
     python bench/plan.py --devices 100000
 
-Prints name=value lines: import_s (setup), plan_s, create_run_s (every affected device
-deploying now), apply_s (its configuration applied: configured versions, deployments, the
-earlier runs' waiting deployments superseded, a revision per changed device), rollback_plan_s
+Prints name=value lines: import_s (setup), plan_s (with what deployments also push:
+along_devices), create_run_s (every affected device deploying now), review_s (what a second
+approver reads of that run: review_devices devices, each with its module changes), apply_s
+(its configuration applied: configured versions, deployments, the earlier runs' waiting
+deployments superseded, a revision per changed device), rollback_plan_s
 (planning the rollback of that run: each device back to its revision before it),
 rollback_create_s (recording the rollback run), rollback_apply_s (its configuration step, which
 also supersedes the run's deployments still queued), raw_insert_ratio (create_run_s over plain
@@ -30,6 +32,7 @@ from appupdater.core.fleetfile import DeviceAppSpec
 from appupdater.core.fleetimport import import_fleet
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.rollback import plan_rollback
+from appupdater.core.run_review import review_run
 from appupdater.core.runs import TARGET_FIELDS, apply_configuration, create_run
 from appupdater.demo.fleet import demo_fleet
 from appupdater.store.db import close_database, open_database
@@ -119,6 +122,12 @@ def main() -> None:
         create_run_s = time.perf_counter() - start
 
         start = time.perf_counter()
+        review = review_run(run_id)
+        review_s = time.perf_counter() - start
+        reviewed = len(review.devices)
+        del review
+
+        start = time.perf_counter()
         apply_configuration(run_id)
         apply_s = time.perf_counter() - start
 
@@ -146,6 +155,9 @@ def main() -> None:
     print(f"import_s={import_s:.3f}")
     print(f"plan_s={plan_s:.3f}")
     print(f"create_run_s={create_run_s:.3f}")
+    print(f"along_devices={len(plan.along)}")
+    print(f"review_devices={reviewed}")
+    print(f"review_s={review_s:.3f}")
     print(f"apply_s={apply_s:.3f}")
     print(f"rollback_targets={len(rollback.targets)}")
     print(f"rollback_plan_s={rollback_plan_s:.3f}")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from appupdater.core.catalog import VersionInfo, load_versions
 from appupdater.core.planning import ChangeOp, ModuleChange, Plan, module_changes
 from appupdater.store.models import Application, DeviceApp
-from appupdater.store.rows import tuples
+from appupdater.store.rows import sql_fetchall
 
 ALONG_NOTE = (
     "Not part of this run: configured earlier, not on the device yet. This deployment pushes "
@@ -83,9 +83,10 @@ def load_along(
         .where(differs)
     )
     wanted = device_ids if isinstance(device_ids, set | frozenset | dict) else set(device_ids)
+    sql, params = query.sql()  # raw rows: thousands can differ in a big fleet
     rows = [
         row
-        for row in tuples(query, tuple[int, int, str, int, int | None])
+        for row in sql_fetchall(sql, params, tuple[int, int, str, int, int | None])
         if row[0] in wanted and (row[0], row[1]) not in mine
     ]
     if not rows:

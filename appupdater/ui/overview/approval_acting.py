@@ -1,7 +1,7 @@
 """The overview's second-approver actions: Approve… and Reject… the selected run awaiting
 approval, each with a note (a rejection needs one). Offered only to a user other than the one
-who asked (identity.who().user, read once per window); the decision runs off the GUI thread and
-says what it did."""
+who asked (identity.who().user, read once per window). Who acts, what the run does and the
+decision are read and written off the GUI thread; the decision says what it did."""
 
 from __future__ import annotations
 
@@ -108,7 +108,10 @@ class ApprovalActions(QObject):
 
     def __init__(self, window: OverviewWindow, toolbar: QToolBar):
         super().__init__(window)
-        self.user = who().user
+        # who acts, read off the GUI thread (a query on PostgreSQL); None until known, and
+        # until then nobody is offered a decision
+        self.user: str | None = None
+        window.tasks.submit(lambda: who().user, self._known, lambda _error: None)
         self._reading = False  # what a decision is about is being read
         self.approve = self._action(
             "deploy-now",
@@ -174,9 +177,13 @@ class ApprovalActions(QObject):
         if standing is None or standing.aborted:
             return None
         shown = approvals.shown_approval(standing.approval, standing.expires_at, utcnow())
-        if shown != Approval.AWAITING or standing.requested_by == self.user:
+        if shown != Approval.AWAITING or self.user is None or standing.requested_by == self.user:
             return None
         return run.id, standing.requested_by or ""
+
+    def _known(self, user: str) -> None:
+        self.user = user
+        self.update()
 
     def update(self) -> None:
         """Offered only for a run awaiting approval, to a user other than the one who asked."""
@@ -212,11 +219,12 @@ class ApprovalActions(QObject):
             self.banner.hide()
             return
         asker = standing.requested_by or "?"
-        who_decides = (
-            "a second person must approve or reject it (not you)"
-            if asker == self.user
-            else "approve or reject it here"
-        )
+        if self.user is None:  # not known yet
+            who_decides = "a user other than the one who asked approves or rejects it"
+        elif asker == self.user:
+            who_decides = "a second person must approve or reject it (not you)"
+        else:
+            who_decides = "approve or reject it here"
         self.banner_text.setText(
             f"<b>Run #{run.id} awaits approval</b>, asked by <b>{asker}</b> until "
             f"{local_text(standing.expires_at)}: nothing of it is configured or deployed until "

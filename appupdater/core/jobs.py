@@ -14,6 +14,7 @@ from appupdater.store.models import (
     DeviceApp,
     Labels,
     Module,
+    Target,
 )
 from appupdater.store.rows import tuples
 
@@ -55,6 +56,9 @@ class DeploymentJob:
     connection: Connection | None = None
     # the deployment's claim number when this attempt claimed it: what its writes check
     claim: int = 0
+    # what it pushes besides its run's own applications, because their configuration is not
+    # what the device runs (core/along.py): "edge-gateway 3.9 → 3.10", by name
+    along: tuple[str, ...] = ()
 
 
 def load_jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
@@ -87,7 +91,8 @@ def load_jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
             ],
         )
     )
-    configs = _configurations([row[2] for row in rows])
+    configs, installed = _configurations([row[2] for row in rows])
+    along = _along([(row[0], row[1], row[2]) for row in rows], configs, installed)
     return [
         DeploymentJob(
             d,
@@ -101,6 +106,7 @@ def load_jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
             tuple(configs.get(device_id, ())),
             Connection(endpoint, token, ca_file, fingerprint) if endpoint else None,
             claim,
+            along.get(d, ()),
         )
         for (
             d,
@@ -118,8 +124,58 @@ def load_jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
     ]
 
 
-def _configurations(device_ids: list[int]) -> dict[int, list[AppConfig]]:
-    """device id -> every configured application with its modules, by application name."""
+def _along(
+    rows: list[tuple[int, int, int]],  # (deployment, run, device)
+    configs: dict[int, list[AppConfig]],
+    installed: dict[tuple[int, int], int | None],
+) -> dict[int, tuple[str, ...]]:
+    """deployment id -> what it pushes besides its run's applications (see DeploymentJob)."""
+    runs = {row[1] for row in rows}
+    devices = [row[2] for row in rows]
+    own = set(
+        tuples(
+            Target.select(Target.run, Target.device, Target.application).where(
+                Target.run.in_(list(runs)) & Target.device.in_(devices)
+            ),
+            tuple[int, int, int],
+        )
+    )
+    differs: dict[int, list[AppConfig]] = {}
+    for device_id, apps in configs.items():
+        for app in apps:
+            if installed.get((device_id, app.application_id)) != app.version_id:
+                differs.setdefault(device_id, []).append(app)
+    if not differs:
+        return {}
+    texts = dict(
+        tuples(
+            AppVersion.select(AppVersion.id, AppVersion.version).where(
+                AppVersion.id.in_([v for v in installed.values() if v is not None])
+            ),
+            tuple[int, str],
+        )
+    )
+
+    def running(device_id: int, app: AppConfig) -> str:
+        return texts.get(installed.get((device_id, app.application_id)) or 0, "—")
+
+    found = {}
+    for deployment_id, run_id, device_id in rows:
+        extra = tuple(
+            f"{app.application} {running(device_id, app)} → {app.version}"
+            for app in differs.get(device_id, ())
+            if (run_id, device_id, app.application_id) not in own
+        )
+        if extra:
+            found[deployment_id] = extra
+    return found
+
+
+def _configurations(
+    device_ids: list[int],
+) -> tuple[dict[int, list[AppConfig]], dict[tuple[int, int], int | None]]:
+    """device id -> every configured application with its modules, by application name; and
+    (device id, application id) -> the version the device runs (None: not reported)."""
     config_query = (
         DeviceApp.select(
             DeviceApp.device,
@@ -127,6 +183,7 @@ def _configurations(device_ids: list[int]) -> dict[int, list[AppConfig]]:
             AppVersion.version,
             AppVersion.id,
             DeviceApp.application,
+            DeviceApp.installed,
         )
         .join(Application)
         .switch(DeviceApp)
@@ -134,7 +191,7 @@ def _configurations(device_ids: list[int]) -> dict[int, list[AppConfig]]:
         .where(DeviceApp.device.in_(device_ids))
         .order_by(Application.name)
     )
-    config_rows = list(tuples(config_query, tuple[int, str, str, int, int]))
+    config_rows = list(tuples(config_query, tuple[int, str, str, int, int, int | None]))
     version_ids = list({row[3] for row in config_rows})
     modules: dict[int, list[ModuleInfo]] = {}
     module_query = (
@@ -147,8 +204,10 @@ def _configurations(device_ids: list[int]) -> dict[int, list[AppConfig]]:
     ):
         modules.setdefault(version_id, []).append(ModuleInfo(name, version, image, url, sha256))
     configs: dict[int, list[AppConfig]] = {}
-    for device_id, app, version, version_id, app_id in config_rows:
+    installed: dict[tuple[int, int], int | None] = {}
+    for device_id, app, version, version_id, app_id, runs_id in config_rows:
         configs.setdefault(device_id, []).append(
             AppConfig(app, version, version_id, tuple(modules.get(version_id, ())), app_id)
         )
-    return configs
+        installed[(device_id, app_id)] = runs_id
+    return configs, installed

@@ -27,7 +27,7 @@ from appupdater.engine.gateways.base import Gateway, Stopped
 from appupdater.engine.settings import EngineSettings
 from appupdater.engine.writer import EndWrite, NotWritten, Writer
 from appupdater.errors import GatewayError
-from appupdater.store.models import DeploymentState
+from appupdater.store.models import DeploymentPhase, DeploymentState
 
 log = logging.getLogger("appupdater.engine")
 
@@ -104,6 +104,13 @@ def execute(
             or time.monotonic() >= deadline
         )
 
+    if job.along:  # said before the device is contacted: the record of what goes with it
+        reporter(
+            DeploymentPhase.CONNECTING,
+            0,
+            f"also pushes {', '.join(job.along)}: configured earlier, not on the device yet "
+            "(a deployment pushes the device's whole configuration)",
+        )
     try:
         message = gateway.deploy(job, reporter, should_stop)
     except Stopped:

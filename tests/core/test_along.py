@@ -161,3 +161,18 @@ def test_plan_json_and_text_name_them(carrying):
     press_01 = text[text.index("press-01") : text.index("press-02")]
     assert "  edge-gateway 3.9 → 3.10  (also pushed when deployed" in press_01
     assert "    ~ broker 2.0 → 2.1" in press_01
+
+
+def test_a_claimed_job_says_what_it_pushes_along(carrying):
+    """What the engine writes in the deployment's log before contacting the device."""
+    run_id = create_run(
+        plan_update([Selection("line-monitor", "2.0.0")]), approved_by="alice", now=NOW
+    )
+    apply_configuration(run_id, now=NOW)
+    ids = [d.id for d in Deployment.select().where(Deployment.run == run_id)]
+    along = {job.device: job.along for job in load_jobs(ids, "test")}
+    assert along == {
+        "press-01": ("edge-gateway 3.9 → 3.10",),
+        "press-02": ("edge-gateway — → 3.9",),
+        "press-03": (),
+    }

@@ -13,7 +13,7 @@ from appupdater.agent.protocol import AppRef, Configuration, DeploymentState, Mo
 from appupdater.core.planning import ChangeOp, Selection, plan_update
 from appupdater.core.runs import create_run
 from appupdater.demo.agents import module_files, put_and_wait, write_tarball
-from appupdater.store.models import Deployment
+from appupdater.store.models import Deployment, DeploymentEvent
 from tests.agents import CATALOG_MODULES, AgentProcess, ArtifactServer, build_artifacts
 from tests.engine.test_agents import make_engine  # noqa: F401  (fixture)
 from tests.helpers import load_yaml
@@ -118,6 +118,15 @@ def test_a_deployment_installs_what_the_preview_said_it_also_pushes(
             timeout=WAIT,
         )
         assert deployment.get().state == "succeeded", deployment.get().last_message
+        log = [
+            e.message
+            for e in DeploymentEvent.select()
+            .where(DeploymentEvent.deployment == deployment.get().id)
+            .order_by(DeploymentEvent.id)
+        ]
+        said = next(i for i, m in enumerate(log) if m.startswith("also pushes "))
+        assert log[said].startswith("also pushes edge-gateway 1.0 → 1.1: configured earlier")
+        assert log[said + 1].startswith("connecting to ")  # before the device is contacted
         # the far side's own record
         assert (
             agent.active()

@@ -65,19 +65,19 @@ def prune(
     now: datetime,
     *,
     retention: timedelta = RETENTION,
-    keep: int = KEEP_LAST,
+    keep: int | None = None,
     batch: int = BATCH,
     batches: int | None = None,
 ) -> Pruned:
     """Delete the finished events older than `retention` and their attempts (see the module
-    docstring for what stays), `batch` events per transaction, at most `batches` transactions
-    (None: until none is left). Several engines may prune at once: on PostgreSQL each takes its
-    batch with SKIP LOCKED, so they delete different rows and never wait on one another; SQLite
-    lets one writer in at a time."""
+    docstring for what stays; `keep` None: KEEP_LAST), `batch` events per transaction, at most
+    `batches` transactions (None: until none is left). Several engines may prune at once: on
+    PostgreSQL each takes its batch with SKIP LOCKED, so they delete different rows and never
+    wait on one another; SQLite lets one writer in at a time."""
     if retention < 2 * CLOCK_MARGIN:
         raise ValueError(f"webhook history must be kept at least {2 * CLOCK_MARGIN.days} days")
     horizon = now - retention
-    kept = last_attempted(keep)
+    kept = last_attempted(KEEP_LAST if keep is None else keep)
     old = (
         WebhookEvent.state.in_(FINISHED)
         & (WebhookEvent.finished_at < horizon)
@@ -111,7 +111,7 @@ def prune(
     return Pruned(events, attempts, more=True)
 
 
-def last_attempted(keep: int = KEEP_LAST) -> set[int]:
+def last_attempted(keep: int) -> set[int]:
     """The events of each webhook's `keep` newest attempts (removed webhooks too: their
     deliveries stay readable), newest as `core.webhooks.deliveries` orders them."""
     found: set[int] = set()

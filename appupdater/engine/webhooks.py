@@ -115,7 +115,7 @@ class WebhookSender:
         self._hand_out(claimed)
         if self._pruned_at is None or now >= self._pruned_at + retention.PRUNE_EVERY:
             try:
-                pruned = retention.prune(now, batches=PRUNE_BATCHES)
+                pruned = retention.prune(now, batch=retention.BATCH, batches=PRUNE_BATCHES)
             except Exception as exc:
                 self._failed(exc, "pruning webhook history failed")
                 return

@@ -46,8 +46,8 @@ def remembered_since(now: datetime, retention: timedelta = RETENTION) -> datetim
 def history_words(retention: timedelta = RETENTION, keep: int = KEEP_LAST) -> str:
     """One sentence for `webhook list` and Settings → Notifications."""
     return (
-        f"Delivery history is kept for {retention.days} days "
-        f"(the last {keep} attempts of each webhook always)."
+        f"Delivery history is kept for {retention.days} days; "
+        f"the last {keep} attempts of each webhook are always kept."
     )
 
 

@@ -29,6 +29,8 @@ def test_add_list_test_remove(capsys, database, receiver):
         f"1  {redacted_url(receiver.url())}, signed\n"
         "    events: run.approved, run.paused\n"
         "    last delivery: none yet\n"
+        "\nDelivery history is kept for 30 days; "
+        "the last 20 attempts of each webhook are always kept.\n"
     )
     code, out, _ = run(capsys, *database, "webhook", "test", "1")
     assert code == 0 and out.startswith("HTTP 200 (")

@@ -77,6 +77,7 @@ def _test(webhook_id: int) -> int:
 def _list(as_json: bool) -> int:
     from appupdater.core import webhooks
     from appupdater.core.urls import redacted_url
+    from appupdater.core.webhook_retention import history_words
 
     hooks = webhooks.webhooks()
     if as_json:
@@ -118,6 +119,7 @@ def _list(as_json: bool) -> int:
         else:
             at = h.last.at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
             print(f"    last delivery: {h.last.event} on {at}: {h.last.describe()}")
+    print(f"\n{history_words()}")
     return 0
 
 

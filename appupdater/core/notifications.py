@@ -16,6 +16,7 @@ import peewee
 
 from appupdater.core.progress import RunStatus, run_counts, run_status
 from appupdater.core.status import approver_of
+from appupdater.core.webhook_retention import remembered_since
 from appupdater.core.webhooks import EVENT_WORDS, EventKind, Sent, encode
 from appupdater.core.words import plural
 from appupdater.store.db import writing
@@ -69,7 +70,8 @@ def detect(now: datetime, after: int | None) -> int:
     revision (store/revisions.py: handed out in commit order), and the runs' own decisions
     (asked, approved, paused) of the last RUN_LOOKBACK by the engine's clock at every look —
     runs are few, and an approval written by a workstation whose clock is minutes behind is
-    still found. The unique key of an event makes each one once."""
+    still found. The unique key of an event makes each one once; an event of a moment older
+    than the history kept is not made at all (core/webhook_retention.py)."""
     top = current_revision()  # before any row is read (see store/revisions.py)
     hooks = list(Webhook.select().where(Webhook.removed_at.is_null()))
     if not hooks:
@@ -77,11 +79,19 @@ def detect(now: datetime, after: int | None) -> int:
     # read them all first: a write while a read's cursor is open would find its snapshot stale
     # on SQLite (WAL) once another process wrote, and fail as "database is locked"
     found, held = occurrences(now, after)
-    # what earlier looks (or other engines) made already: no body is built for it again
+    # a moment older than the history kept may have had its event deleted: never made again
+    oldest = remembered_since(now).isoformat()
+    found = [o for o in found if o.key == "" or o.key >= oldest]
+    # what earlier looks (or other engines) made already: no body is built for it again. All
+    # three columns named, so the lookup goes through the events' unique index, not a scan
     made = WebhookEvent.select(
         WebhookEvent.webhook, WebhookEvent.kind, WebhookEvent.run, WebhookEvent.key
-    ).where(WebhookEvent.run.in_(list({o.run for o in found})))
-    existing = set(tuples(made, tuple[int, str, int, str]))
+    ).where(
+        WebhookEvent.webhook.in_([hook.id for hook in hooks])
+        & WebhookEvent.kind.in_(sorted({str(o.kind) for o in found}))
+        & WebhookEvent.run.in_(sorted({o.run for o in found}))
+    )
+    existing = set(tuples(made, tuple[int, str, int, str])) if found else set()
     for occurrence in found:
         kind = str(occurrence.kind)
         hooks_for = [

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from appupdater import __version__
 from appupdater.core import notifications
+from appupdater.core import webhook_retention as retention
 from appupdater.core.urls import redacted_url
 from appupdater.core.webhooks import SIGNATURE_HEADER, Sent, sign
 from appupdater.engine.clock import Clock
@@ -30,6 +31,7 @@ SENDERS = 8  # deliveries in flight at once
 TIMEOUT_S = 10.0  # one delivery, whole (connect, send, answer): slower counts as failed
 STOP_WAIT_S = 2.0  # at most this long a stopping engine waits for deliveries in flight
 ANSWER_LIMIT = 64 * 1024  # of a receiver's answer, read and dropped
+PRUNE_BATCHES = 10  # transactions of old history deleted per look (retention.BATCH events each)
 
 
 class WebhookSender:
@@ -46,6 +48,7 @@ class WebhookSender:
         self._in_flight = 0  # claimed and not finished
         self._idle = threading.Condition(self._lock)
         self._after: int | None = None  # the deployments' revision looked at (None: first look)
+        self._pruned_at: datetime | None = None  # by the engine's clock (None: prune at once)
 
     def maybe(self) -> None:
         """Wake the looker (called by the dispatcher at each step, on its connection: with no
@@ -106,13 +109,37 @@ class WebhookSender:
             with self._lock:
                 free = SENDERS - self._in_flight
             claimed = notifications.claim_due(self.instance, now, free)
-        except Exception as exc:  # notifications must never take the engine down
-            if not db.obj.is_closed():
-                db.obj.close()  # a new connection at the next look
-            if is_outage(exc):
-                log.warning("webhooks skipped: the database is unavailable (%s)", reason(exc))
-            else:
-                log.exception("looking for webhook events failed")
+        except Exception as exc:
+            self._failed(exc, "looking for webhook events failed")
+            return
+        self._hand_out(claimed)
+        if self._pruned_at is None or now >= self._pruned_at + retention.PRUNE_EVERY:
+            try:
+                pruned = retention.prune(now, batch=retention.BATCH, batches=PRUNE_BATCHES)
+            except Exception as exc:
+                self._failed(exc, "pruning webhook history failed")
+                return
+            # more left: again at the next look, so a long backlog goes in small steps
+            self._pruned_at = None if pruned.more else now
+            if pruned.events:
+                log.info(
+                    "webhook history: %d old events and %d attempts deleted",
+                    pruned.events,
+                    pruned.attempts,
+                )
+
+    def _failed(self, exc: Exception, what: str) -> None:
+        """Notifications must never take the engine down: a new connection at the next look."""
+        if not db.obj.is_closed():
+            db.obj.close()
+        if is_outage(exc):
+            log.warning("webhooks skipped: the database is unavailable (%s)", reason(exc))
+        else:
+            log.exception(what)
+
+    def _hand_out(self, claimed: list[notifications.Claimed]) -> None:
+        """Queue the claimed events for the senders, starting senders as needed."""
+        if not claimed:
             return
         with self._lock:
             self._in_flight += len(claimed)

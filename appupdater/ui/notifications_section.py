@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from appupdater.core import webhooks
 from appupdater.core.urls import redacted_url
+from appupdater.core.webhook_retention import history_words
 from appupdater.core.webhooks import EVENT_WORDS, EVENTS, Delivery, EventKind, WebhookInfo
 from appupdater.errors import AppUpdaterError
 from appupdater.store.db import database_problem
@@ -148,6 +149,9 @@ class NotificationsSection(QWidget):
         self.deliveries = self._table(["Time", "Event", "Run", "Result", "Took"])
         self.deliveries.setAccessibleName("Last deliveries")
         self.deliveries.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.history = QLabel(history_words())
+        self.history.setWordWrap(True)
+        self.history.setStyleSheet("color: #5f6368;")  # a note, not a control
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(about)
@@ -156,6 +160,7 @@ class NotificationsSection(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(self.deliveries_title)
         layout.addWidget(self.deliveries, 3)
+        layout.addWidget(self.history)
         self.loaded = Loaded([], {})
         self._busy = 0
         # tasks under way: their answers are dropped once this section is gone

@@ -39,16 +39,16 @@ def tick(qtbot, box):
     qtbot.mouseClick(box, LEFT, pos=QPoint(8, box.height() // 2))
 
 
-def shots(qtbot, dialog, name):
+def shots(qtbot, dialog, name, folder=SHOTS):
     """The dialog at its natural size, and at 1280×800 and 1024×700."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     dialog.adjustSize()
     QApplication.processEvents()
-    assert dialog.grab().save(str(SHOTS / f"{name}.png"))
+    assert dialog.grab().save(str(folder / f"{name}.png"))
     for width, height in ((1280, 800), (1024, 700)):
         dialog.resize(width, height)
         qtbot.waitUntil(lambda w=width: dialog.width() == w)
-        assert dialog.grab().save(str(SHOTS / f"{name}-{width}x{height}.png"))
+        assert dialog.grab().save(str(folder / f"{name}-{width}x{height}.png"))
     dialog.adjustSize()
 
 
@@ -162,7 +162,11 @@ def test_notifications_add_test_and_remove_a_webhook(qtbot, main_window, receive
     qtbot.waitUntil(lambda: section.table.rowCount() == 2)
     assert section.table.item(1, 0).text() == "https://chat.example/…"
     assert section.table.item(1, 1).text() == "run paused"
-    shots(qtbot, dialog, "settings-notifications")
+    assert section.history.text() == (
+        "Delivery history is kept for 30 days; the last 20 attempts of each webhook are always kept."
+    )
+    assert section.history.isVisible()
+    shots(qtbot, dialog, "settings-notifications", Path("/work/shots/webhookprune"))
 
     message_boxes.answer(text="Remove")
     qtbot.mouseClick(section.remove, LEFT)

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from appupdater.core import audit
 from appupdater.core import audit_follow as follow
 from appupdater.core import audit_query as q
-from appupdater.store.db import writing
-from tests.audit_entries import PEOPLE, START, acting_as, fill, record_as
+from tests.audit_entries import PEOPLE, START, fill, record_as
 
 EVERY = q.AuditFilter()
 

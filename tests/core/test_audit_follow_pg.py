@@ -35,13 +35,12 @@ def open_transaction(pg, note: str, commit: bool) -> Iterator[None]:
 
     def t1() -> None:
         try:
-            with pg.connection_context(), acting_as(PEOPLE[0]):
-                with writing():
-                    audit.record(audit.CANCEL, note=note, now=START + timedelta(days=1))
-                    recorded.set()
-                    assert release.wait(30)
-                    if not commit:
-                        raise Ending
+            with pg.connection_context(), acting_as(PEOPLE[0]), writing():
+                audit.record(audit.CANCEL, note=note, now=START + timedelta(days=1))
+                recorded.set()
+                assert release.wait(30)
+                if not commit:
+                    raise Ending
         except Ending:
             pass
         except BaseException as exc:  # reported by the test

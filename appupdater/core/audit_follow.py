@@ -16,7 +16,10 @@ gets one only at its first write, after it took the id). Once none of those is o
 that still does not see g will never see it: the gap is forgotten. The check costs one read of
 `pg_locks`, and only while gaps exist. On SQLite one writer commits at a time, so an id below
 a committed one is already final: a gap is asked for once more, then forgotten. Where the
-server will not say (`pg_locks` unreadable) a gap is kept for FALLBACK_S, then forgotten.
+server will not say (`pg_locks` unreadable) a gap is kept for FALLBACK_S, then forgotten. At
+most MAX_GAPS are kept (the lowest dropped, with a warning in the log), so the list never grows
+without bound. A look with nothing new is one read of the primary key (~0.1 ms at 100,000
+entries); each gap adds an IN list read by the same key.
 
 A window's first page starts the follower (`begin`) in the same snapshot: the ids missing among
 the newest TAIL ids become gaps, so an entry whose transaction was open while the page was read
@@ -139,9 +142,12 @@ def look(spec: q.AuditFilter, following: Following, clock: Monotonic = time.mono
         return not gap.open_then & open_now
 
     settled = {g.id for g in gaps if final(g)}  # decided before the read: its last chance
-    wanted = (AuditEntry.id > following.last) | AuditEntry.id.in_([g.id for g in gaps])
-    with snapshot():
-        found = _ids(AuditEntry.select(AuditEntry.id).where(wanted).order_by(AuditEntry.id))
+    with snapshot():  # two reads by the primary key (with OR, SQLite would scan)
+        ids = AuditEntry.select(AuditEntry.id)
+        newer = ids.where(AuditEntry.id > following.last).order_by(AuditEntry.id)
+        found = _ids(newer.limit(MOST + 1))
+        if gaps:
+            found = _ids(ids.where(AuditEntry.id.in_([g.id for g in gaps]))) + found
         if len(found) > MOST:
             return Look([], following, many=True)
         entries = q.by_ids(spec, found) if found else []

@@ -4,6 +4,8 @@ the database off the GUI thread hands the page to `append`."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QColor
 
@@ -51,12 +53,35 @@ class AuditModel(ListTableModel[Entry]):
             self.items.extend(entries)
             self.endInsertRows()
 
-    def prepend(self, entries: list[Entry]) -> None:
-        """Entries newer than the first row, newest first."""
-        if entries:
-            self.beginInsertRows(QModelIndex(), 0, len(entries) - 1)
-            self.items[:0] = entries
+    def merge(self, entries: list[Entry]) -> list[int]:
+        """Entries a look found, each put at its place by time (an entry committed late may
+        belong below rows already shown). One below the last row read is left to the pages
+        still to come, and one already here is not shown twice. The rows inserted, in order."""
+        rows = []
+        shown = {e.id for e in self.items}
+        for entry in sorted(entries, key=lambda e: e.key, reverse=True):
+            if entry.id in shown:
+                continue
+            row = self.row_for(entry.key)
+            if row == len(self.items) and self.more:
+                continue
+            self.beginInsertRows(QModelIndex(), row, row)
+            self.items.insert(row, entry)
             self.endInsertRows()
+            shown.add(entry.id)
+            rows.append(row)
+        return rows
+
+    def row_for(self, key: tuple[datetime, int]) -> int:
+        """Where an entry with `key` stands among the rows (newest first)."""
+        low, high = 0, len(self.items)
+        while low < high:
+            middle = (low + high) // 2
+            if self.items[middle].key > key:
+                low = middle + 1
+            else:
+                high = middle
+        return low
 
     def canFetchMore(self, parent: ModelIndex = QModelIndex()) -> bool:  # noqa: B008
         return not parent.isValid() and self.more and not self.fetching

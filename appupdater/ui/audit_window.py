@@ -2,14 +2,16 @@
 
 Every read runs off the GUI thread (its own BackgroundTasks): the first page with the count, the
 pages after it as the table scrolls (the model's fetchMore), and, every few seconds while the
-window is shown, a look at the newest entry id so that new entries appear at the top. A read
-that comes back after the filter changed is dropped (`_generation`)."""
+window is shown, a look for entries committed since (core/audit_follow.py: ids are not commit
+order, so one committed late still arrives, at its place by time, keeping the selection and
+what is in view). A read that comes back after the filter changed is dropped (`_generation`)."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from appupdater.core import audit_follow as follow
 from appupdater.core import audit_query as q
 from appupdater.core.words import plural
 from appupdater.ui.audit_export import export_csv
@@ -37,7 +40,7 @@ NOTHING_YET = (
     "No audit entries yet.\n\nApprovals, cancels, imports, exports, connection and settings "
     "changes are recorded here, with who made them and from which workstation."
 )
-FirstPage = tuple[list[q.Entry], int, int]  # entries, how many match, the newest id
+FirstPage = tuple[list[q.Entry], int, follow.Following]  # entries, how many match, following
 
 
 class AuditWindow(QMainWindow):
@@ -47,7 +50,12 @@ class AuditWindow(QMainWindow):
     loaded = Signal()  # after each first page is shown (tests and the bench wait on it)
     exported = Signal(str, int)  # path, entries written
 
-    def __init__(self, parent: QWidget | None = None, follow_ms: int = FOLLOW_MS) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        follow_ms: int = FOLLOW_MS,
+        clock: follow.Monotonic = time.monotonic,
+    ) -> None:
         super().__init__(parent)
         self.setWindowFlag(Qt.WindowType.Window)
         self.setWindowTitle("Audit log — App Updater")
@@ -56,7 +64,8 @@ class AuditWindow(QMainWindow):
         self.tasks = BackgroundTasks(self, threads=1)
         self._generation = 0
         self._spec = q.AuditFilter()
-        self._latest = 0  # the newest entry id seen
+        self._clock = clock
+        self.following = follow.Following()  # the newest id seen and the gaps below it
         self.total = 0  # entries matching the filter
         self._following = False
 
@@ -152,14 +161,15 @@ class AuditWindow(QMainWindow):
         self.count.setText("Loading…")
 
         def read() -> FirstPage:
-            return q.entries(spec), q.count(spec), q.latest_id()
+            with follow.snapshot():  # what the next look asks for starts from this page
+                return q.entries(spec), q.count(spec), follow.begin(self._clock)
 
         self.tasks.submit(read, lambda page: self._got_first(generation, page), self._failed)
 
     def _got_first(self, generation: int, page: FirstPage) -> None:
         if generation != self._generation:
             return
-        entries, self.total, self._latest = page
+        entries, self.total, self.following = page
         self.model.set_entries(entries, more=len(entries) == q.PAGE)
         self._show_count()
         self.loaded.emit()
@@ -180,34 +190,44 @@ class AuditWindow(QMainWindow):
         if self._following:  # the last look has not come back yet
             return
         self._following = True
-        generation, spec, seen = self._generation, self._spec, self._latest
+        generation, spec, since = self._generation, self._spec, self.following
 
-        def look() -> tuple[int, list[q.Entry]]:
-            latest = q.latest_id()
-            return latest, (q.newer(spec, seen) if latest > seen else [])
-
-        def done(found: tuple[int, list[q.Entry]]) -> None:
+        def done(found: follow.Look) -> None:
             self._following = False
-            latest, entries = found
-            if generation != self._generation or latest <= self._latest:
+            if generation != self._generation:
                 return
-            items = self.model.items
-            in_order = not items or all(e.key > items[0].key for e in entries)
-            if len(entries) >= 1000 or not in_order:  # many, or written with an older time
+            if found.many:
                 self.refresh()
                 return
-            self._latest = latest
-            self.model.prepend(entries)
-            self.total += len(entries)
-            self._show_count()
-            if entries:
+            self.following = found.following
+            if found.entries:
+                self._merge(found.entries)
+            if found.found:  # a new user or action may have come with them
                 self.tasks.submit(lambda: (q.users(), q.actions()), self._got_choices, self._failed)
 
         def failed(error: BaseException) -> None:
             self._following = False
             self._failed(error)
 
-        self.tasks.submit(look, done, failed)
+        self.tasks.submit(lambda: follow.look(spec, since, self._clock), done, failed)
+
+    def _merge(self, entries: list[q.Entry]) -> None:
+        """Put entries a look found at their places; what the person looks at stays where it
+        is unless the table is scrolled to its top (there the newest entries come into view)."""
+        bar = self.view.verticalScrollBar()
+        anchor = self.view.indexAt(QPoint(0, 0)) if bar.value() > 0 else QModelIndex()
+        kept = self.model.items[anchor.row()].id if anchor.isValid() else None
+        offset = self.view.visualRect(anchor).top() if anchor.isValid() else 0
+        self.model.merge(entries)
+        self.total += len(entries)  # below the rows read too: they come with the next pages
+        if kept is not None:
+            row = next(r for r, e in enumerate(self.model.items) if e.id == kept)
+            if self.view.verticalScrollMode() == QAbstractItemView.ScrollMode.ScrollPerItem:
+                bar.setValue(bar.value() + row - anchor.row())
+            else:
+                position = self.view.verticalHeader().sectionViewportPosition(row)
+                bar.setValue(bar.value() + position - offset)
+        self._show_count()
 
     def _got_choices(self, choices: tuple[list[str], list[str]]) -> None:
         self.filters.set_choices(*choices)

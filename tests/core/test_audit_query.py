@@ -62,15 +62,16 @@ def test_each_filter(filled):
     assert q.count(q.AuditFilter(user="alice", action="approve", text="night")) == len(both)
 
 
-def test_choices_newer_entries_and_the_latest_id(filled):
+def test_choices_entries_by_id_and_the_latest_id(filled):
     assert q.users() == ["alice", "bob", "ops_role"]
     assert q.actions() == sorted(["approve", "cancel", "import", "pause", "settings"])
     latest = q.latest_id()
-    assert latest == 60 and q.newer(q.AuditFilter(), latest) == []
+    assert latest == 60 and q.by_ids(q.AuditFilter(), []) == []
     record_as(PEOPLE[1], audit.RESUME, START + timedelta(days=9), run=7)
     record_as(PEOPLE[0], audit.RESUME, START + timedelta(days=9, hours=1))
-    assert [e.user for e in q.newer(q.AuditFilter(), latest)] == ["alice", "bob"]
-    assert [e.run for e in q.newer(q.AuditFilter(user="bob"), latest)] == [7]
+    assert [e.user for e in q.by_ids(q.AuditFilter(), [60, 61, 62])] == ["alice", "bob", "ops_role"]
+    assert [e.run for e in q.by_ids(q.AuditFilter(user="bob"), [61, 62])] == [7]
+    assert len(q.by_ids(q.AuditFilter(), range(1, 2000))) == 62  # more ids than one IN list
 
 
 def test_objects_in_words():

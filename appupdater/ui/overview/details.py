@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
 
 from appupdater.core.carried import CarriedChange
 from appupdater.core.overview import DeploymentRow
+from appupdater.ui.change_items import module_change_item
 from appupdater.ui.icons import icon
 from appupdater.ui.timefmt import local_times_in
-from appupdater.ui.wording import OP_COLOUR, OP_ICON, OP_TEXT
 
 Carried = list[CarriedChange]
 
@@ -142,16 +142,6 @@ class DeploymentDetails(QSplitter):
                 parent.addChild(note)
                 parent.setToolTip(2, carried_app.note)
             for change in carried_app.changes:
-                child = QTreeWidgetItem(
-                    [
-                        change.module,
-                        OP_TEXT[change.op],
-                        change.from_version or "—",
-                        change.to_version or "—",
-                    ]
-                )
-                child.setIcon(1, icon(OP_ICON[change.op]))
-                child.setForeground(1, OP_COLOUR[change.op])
-                parent.addChild(child)
+                parent.addChild(module_change_item(change))
             self.changes.addTopLevelItem(parent)
             parent.setExpanded(True)

@@ -19,9 +19,10 @@ from PySide6.QtWidgets import (
 from appupdater.core.run_review import AppChange, DeviceReview, RunReview
 from appupdater.core.words import plural
 from appupdater.store.models import DeployAction
+from appupdater.ui.change_items import module_change_item
 from appupdater.ui.icons import icon
 from appupdater.ui.timefmt import local_text
-from appupdater.ui.wording import ACTION_ICON, ACTION_TEXT, OP_COLOUR, OP_ICON, OP_TEXT
+from appupdater.ui.wording import ACTION_ICON, ACTION_TEXT
 
 SHOWN = 300  # devices in the tree at once
 OPEN = 20  # devices shown opened
@@ -135,15 +136,5 @@ class ReviewView(QWidget):
                 item.setFont(column, font)
                 item.setToolTip(column, app.note)
         for change in app.changes:
-            child = QTreeWidgetItem(
-                [
-                    change.module,
-                    OP_TEXT[change.op],
-                    change.from_version or "—",
-                    change.to_version or "—",
-                ]
-            )
-            child.setIcon(1, icon(OP_ICON[change.op]))
-            child.setForeground(1, OP_COLOUR[change.op])
-            item.addChild(child)
+            item.addChild(module_change_item(change))
         return item

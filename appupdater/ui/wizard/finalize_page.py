@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from appupdater.core.along import AlongChange
 from appupdater.core.identity import who
 from appupdater.core.planning import ChangeOp, Plan
 from appupdater.core.runs import DEPLOY_NOW, Applied, apply_configuration, create_run
@@ -30,6 +29,7 @@ from appupdater.ui.icons import icon
 from appupdater.ui.questions import ask
 from appupdater.ui.tasks import BackgroundTasks
 from appupdater.ui.timefmt import local_text
+from appupdater.ui.wizard.finalize_figures import FinalizeFigures
 from appupdater.ui.wizard.finalize_model import FinalizeModel, strategy_html, wave_sizes
 from appupdater.ui.wizard.state import WizardState
 from appupdater.ui.wizard.words import awaiting_text, hours_text
@@ -93,6 +93,7 @@ class FinalizePage(QWizardPage):
         tools.addWidget(self.collapse_button)
 
         self.model = FinalizeModel(state, self)
+        self.figures = FinalizeFigures(state, self.model)
         self.view = QTreeView()
         self.view.setAccessibleName("Pending updates")
         self.view.setModel(self.model)
@@ -143,19 +144,19 @@ class FinalizePage(QWizardPage):
         )
         self.strategy_label.setText(strategy_html(self.state))
         notes = []
-        if self.skips_versions():
+        if self.figures.skips_versions():
             notes.append(
                 "Some devices skip one or more versions. Skipping several versions can add or "
                 "remove modules: review the Added and Removed modules below."
             )
-        differ = self.devices_that_differ()
+        differ = self.figures.devices_that_differ()
         if differ:
             notes.append(
                 f"{plural(differ, 'device')} {noun(differ, 'runs', 'run')} an earlier version "
                 "than its configuration: for devices that are deployed, the modules shown are "
                 "what the deployment changes on the device, from the version it runs."
             )
-        along = self.along_text()
+        along = self.figures.along_text()
         if along:
             notes.append(
                 f"{along}: a deployment pushes the device's whole configuration. They are listed "
@@ -211,73 +212,8 @@ class FinalizePage(QWizardPage):
     # -- what is shown -------------------------------------------------------------------------
 
     def counts(self) -> Counter[str]:
-        """Devices per action, and module operations over all selected targets, as the tree
-        shows them (a deployed device's change from what it runs)."""
-        counts = Counter(devices=len(self.state.selected), added=0, removed=0, modified=0)
-        counts.update(self.state.action_counts())
-        diffs = self.model.plan.diffs  # the plan computed both changes of every target
-        for key, uses in self._uses().items():
-            for change in diffs[key]:
-                counts[change.op.value] += uses
-        for along in self.carried_along().values():
-            for carried in along:
-                for change in carried.changes:
-                    counts[change.op.value] += 1
-        return counts
-
-    def carried_along(self) -> dict[int, tuple[AlongChange, ...]]:
-        """Selected devices that are deployed and whose deployment also pushes applications
-        outside the run (core/along.py), with those applications."""
-        selected, deploys = self.state.selected, self.model.deploys
-        return {
-            device_id: along
-            for device_id, along in self.model.plan.along.items()
-            if device_id in selected and deploys(device_id)
-        }
-
-    def along_text(self) -> str:
-        """ "3 devices also get other applications configured earlier and not on them yet
-        (edge-gateway on 3 devices)"; "" when no deployment pushes more than the run."""
-        carried = self.carried_along()
-        if not carried:
-            return ""
-        per_app = Counter(c.application for along in carried.values() for c in along)
-        apps = ", ".join(f"{app} on {plural(n, 'device')}" for app, n in sorted(per_app.items()))
-        n = len(carried)
-        return (
-            f"{plural(n, 'device')} also {noun(n, 'gets', 'get')} other applications configured "
-            f"earlier and not on {noun(n, 'it', 'them')} yet ({apps})"
-        )
-
-    def _uses(self) -> Counter[tuple[int, int]]:
-        """How many selected targets show each change: the configuration's (cached by the
-        state), except for deployed devices that run another version (few: only they are
-        visited)."""
-        uses = Counter(self.state.diff_uses())
-        selected, deploys = self.state.selected, self.model.deploys
-        for device_id, targets in self.model.plan.drifted.items():
-            if device_id in selected and deploys(device_id):
-                for t in targets:
-                    uses[t.diff_key] -= 1
-                    uses[t.device_key] += 1
-        return +uses  # without the keys no target uses any more
-
-    def devices_that_differ(self) -> int:
-        """Selected devices that run an earlier version than their configuration."""
-        selected = self.state.selected
-        return sum(1 for device_id in self.model.plan.drifted if device_id in selected)
-
-    def skips_versions(self) -> bool:
-        """True when a shown change jumps over a version and gains or loses modules."""
-        plan = self.model.plan
-        apps = {app.id: app for app, _ in plan.selections}
-        for start_id, to_id in self._uses():
-            start, to = plan.versions[start_id], plan.versions[to_id]
-            between = any(start.parsed < v.parsed < to.parsed for v in apps[to.app_id].versions)
-            ops = {c.op for c in plan.diffs[(start_id, to_id)]}
-            if between and ops & {ChangeOp.ADDED, ChangeOp.REMOVED}:
-                return True
-        return False
+        """Devices per action and module operations, as the tree shows them."""
+        return self.figures.counts()
 
     @property
     def recording(self) -> bool:
@@ -309,7 +245,7 @@ class FinalizePage(QWizardPage):
                 f"{plural(counts['now'], 'deployment')} will start {self._start_words()} and "
                 f"{counts['at']:,} at their scheduled time; {plural(counts['none'], 'device')} "
                 f"{noun(counts['none'], 'gets', 'get')} the configuration only."
-                + (f"\n{self.along_text()}." if self.along_text() else "")
+                + (f"\n{self.figures.along_text()}." if self.figures.along_text() else "")
                 + "\n\n"
                 + ending,
                 QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel,

@@ -23,8 +23,8 @@ from appupdater.store.models import Application, DeviceApp
 from appupdater.store.rows import sql_fetchall
 
 ALONG_NOTE = (
-    "Not part of this run: configured earlier, not on the device yet. This deployment pushes "
-    "the device's whole configuration, so it installs this too."
+    "Also pushed: configured earlier, not on the device yet (a deployment pushes the device's "
+    "whole configuration)."
 )
 
 # above this many devices, read every differing row and keep the devices' in Python: one scan

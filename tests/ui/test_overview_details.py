@@ -144,3 +144,33 @@ def test_clipped_text_is_readable_in_a_tooltip_and_above_the_log(qtbot, overview
     click_row(qtbot, view, both)
     qtbot.waitUntil(lambda: overview.details.log.topLevelItemCount() > 0, timeout=WAIT)
     assert heading.isVisible()
+
+
+def test_the_changes_pane_shows_what_a_waiting_deployment_also_pushes(qtbot, overview, screenshot):
+    """agv-91's line-monitor deployment also pushes edge-gateway 4.0.0 (configured earlier,
+    the device runs 3.6.0): the pane lists it after the run's own, with why."""
+    from appupdater.core.along import ALONG_NOTE
+    from tests.helpers import devices_yaml, load_yaml
+
+    load_yaml(
+        devices_yaml(
+            "{name: agv-91, site: Hall 2, applications: "
+            "{line-monitor: {configured: '1.0.0', installed: '1.0.0'}, "
+            "edge-gateway: {configured: '4.0.0', installed: '3.6.0'}}}"
+        )
+    )
+    run_id = approve()
+    apply_configuration(run_id)
+    overview.show_run(run_id)
+    qtbot.waitUntil(lambda: overview.model.rowCount() > 0, timeout=WAIT)
+    model = overview.model
+    [row] = [r for r in range(model.rowCount()) if model.row_at(r).device == "agv-91"]
+    click_row(qtbot, overview.view, row)
+    changes = overview.details.changes
+    qtbot.waitUntil(lambda: changes.topLevelItemCount() == 2, timeout=WAIT)
+    own, along = changes.topLevelItem(0), changes.topLevelItem(1)
+    assert own.text(0) == "line-monitor"
+    assert [along.text(c) for c in range(4)] == ["edge-gateway", "", "3.6.0", "4.0.0"]
+    assert along.child(0).text(0) == ALONG_NOTE
+    assert along.childCount() > 1  # the note, then its modules
+    screenshot(overview, "overview-changes-also-pushed")

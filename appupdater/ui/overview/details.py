@@ -132,9 +132,9 @@ class DeploymentDetails(QSplitter):
                 [carried_app.application, "", carried_app.start, carried_app.end]
             )
             parent.setIcon(0, icon("application"))
+            note = None
             if carried_app.note:
                 note = QTreeWidgetItem([carried_app.note])
-                note.setFirstColumnSpanned(True)
                 note.setToolTip(0, carried_app.note)
                 font = note.font(0)
                 font.setItalic(True)
@@ -144,4 +144,6 @@ class DeploymentDetails(QSplitter):
             for change in carried_app.changes:
                 parent.addChild(module_change_item(change))
             self.changes.addTopLevelItem(parent)
+            if note is not None:  # spans only once in a tree (Qt ignores it before)
+                note.setFirstColumnSpanned(True)
             parent.setExpanded(True)

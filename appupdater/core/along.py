@@ -57,6 +57,21 @@ def all_added(version: VersionInfo) -> tuple[ModuleChange, ...]:
     )
 
 
+Diffs = dict[tuple[int | None, int], tuple[ModuleChange, ...]]
+
+
+def changes_from(
+    start: VersionInfo | None, end: VersionInfo, diffs: Diffs
+) -> tuple[ModuleChange, ...]:
+    """What a device goes through from `start` (None: it reported nothing) to `end`, computed
+    once per pair in `diffs`."""
+    key = (start.id if start is not None else None, end.id)
+    found = diffs.get(key)
+    if found is None:
+        found = diffs[key] = module_changes(start, end) if start is not None else all_added(end)
+    return found
+
+
 def load_along(
     device_ids: Collection[int], own: Iterable[tuple[int, int]] = ()
 ) -> dict[int, tuple[AlongChange, ...]]:
@@ -92,19 +107,12 @@ def load_along(
     if not rows:
         return {}
     versions = load_versions({v for row in rows for v in (row[3], row[4]) if v is not None})
-    diffs: dict[tuple[int | None, int], tuple[ModuleChange, ...]] = {}
+    diffs: Diffs = {}
     found: dict[int, list[AlongChange]] = {}
     for device_id, app_id, name, configured_id, installed_id in rows:
         configured = versions[configured_id]
         installed = versions[installed_id] if installed_id is not None else None
-        key = (installed_id, configured_id)
-        changes = diffs.get(key)
-        if changes is None:
-            changes = diffs[key] = (
-                module_changes(installed, configured)
-                if installed is not None
-                else all_added(configured)
-            )
+        changes = changes_from(installed, configured, diffs)
         found.setdefault(device_id, []).append(
             AlongChange(device_id, name, app_id, installed, configured, changes)
         )

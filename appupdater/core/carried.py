@@ -23,6 +23,11 @@ from appupdater.store.models import OPEN_STATES, Application, Deployment, Device
 from appupdater.store.rows import one, tuples
 
 
+def target_device_app() -> peewee.Expression:
+    """The join of a target to its device's row of that application (what the device runs)."""
+    return (DeviceApp.device == Target.device) & (DeviceApp.application == Target.application)
+
+
 @dataclass(frozen=True)
 class CarriedChange:
     """One application a deployment carries."""
@@ -57,7 +62,7 @@ def carried_changes(deployment_id: int) -> list[CarriedChange]:
         .join(
             DeviceApp,
             peewee.JOIN.LEFT_OUTER,
-            on=(DeviceApp.device == Target.device) & (DeviceApp.application == Target.application),
+            on=target_device_app(),
         )
         .where((Target.run == run_id) & (Target.device == device_id))
         .order_by(Application.name)

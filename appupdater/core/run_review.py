@@ -16,10 +16,11 @@ from datetime import datetime
 
 import peewee
 
-from appupdater.core.along import ALONG_NOTE, all_added, load_along
+from appupdater.core.along import ALONG_NOTE, Diffs, changes_from, load_along
+from appupdater.core.carried import target_device_app
 from appupdater.core.catalog import VersionInfo, load_versions
 from appupdater.core.plan_report import change_entries, change_line
-from appupdater.core.planning import ModuleChange, module_changes
+from appupdater.core.planning import ModuleChange
 from appupdater.core.words import plural
 from appupdater.store.models import Application, DeployAction, Device, DeviceApp, Target
 from appupdater.store.rows import tuples
@@ -104,7 +105,7 @@ def review_run(run_id: int) -> RunReview:
         .join(
             DeviceApp,
             peewee.JOIN.LEFT_OUTER,
-            on=(DeviceApp.device == Target.device) & (DeviceApp.application == Target.application),
+            on=target_device_app(),
         )
         .where((Target.run == run_id) & Target.skipped.is_null())
         .order_by(Device.name, Application.name)
@@ -134,7 +135,7 @@ def review_run(run_id: int) -> RunReview:
     versions = load_versions({v for r in rows for v in (r[8], r[9], r[10]) if v is not None})
     deployed = {r[0] for r in rows if r[5] != DeployAction.NONE.value}
     along = load_along(deployed, ((r[0], r[3]) for r in rows if r[0] in deployed))
-    diffs: dict[tuple[int | None, int], tuple[ModuleChange, ...]] = {}
+    diffs: Diffs = {}
     current: list[AppChange] = []
     for i, (device_id, name, site, _, app, action, at, wave, from_id, to_id, runs_id) in enumerate(
         rows
@@ -163,20 +164,12 @@ def review_run(run_id: int) -> RunReview:
 
 
 def _change(
-    app: str,
-    versions: dict[int, VersionInfo],
-    start_id: int | None,
-    to_id: int,
-    diffs: dict[tuple[int | None, int], tuple[ModuleChange, ...]],
+    app: str, versions: dict[int, VersionInfo], start_id: int | None, to_id: int, diffs: Diffs
 ) -> AppChange:
+    start = versions[start_id] if start_id is not None else None
     to = versions[to_id]
-    key = (start_id, to_id)
-    changes = diffs.get(key)
-    if changes is None:
-        start = versions[start_id] if start_id is not None else None
-        changes = diffs[key] = module_changes(start, to) if start is not None else all_added(to)
-    start_text = versions[start_id].text if start_id is not None else "—"
-    return AppChange(app, start_text, to.text, changes)
+    changes = changes_from(start, to, diffs)
+    return AppChange(app, start.text if start is not None else "—", to.text, changes)
 
 
 def review_json(review: RunReview) -> dict[str, object]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from appupdater.store.db import close_database, open_database
-from appupdater.store.migrations import WAVE_COLUMNS, latest_version, schema_version
+from appupdater.store.migration_steps import WAVE_COLUMNS
+from appupdater.store.migrations import latest_version, schema_version
 from appupdater.store.models import Device, SchemaInfo, UpdateRun
 
 

@@ -15,7 +15,6 @@ from playhouse.migrate import SchemaMigrator, migrate
 from appupdater import __version__
 from appupdater.errors import DatabaseError
 from appupdater.store.models import (
-    AuditEntry,
     ChangeCounter,
     ConfigRevision,
     Deployment,
@@ -23,10 +22,10 @@ from appupdater.store.models import (
     EngineInstance,
     Module,
     Target,
-    TeamSetting,
     UpdateRun,
 )
 from appupdater.store.revisions import create_counters
+from appupdater.store.team_models import AuditEntry, TeamSetting
 
 
 @dataclass(frozen=True)
@@ -219,7 +218,7 @@ def _second_approver(database: peewee.Database) -> None:
 
 
 def _webhooks(database: peewee.Database) -> None:
-    from appupdater.store.models import Webhook, WebhookAttempt, WebhookEvent
+    from appupdater.store.team_models import Webhook, WebhookAttempt, WebhookEvent
 
     database.create_tables([Webhook, WebhookEvent, WebhookAttempt])
 

@@ -33,8 +33,9 @@ from appupdater.store.migration_steps import (
     Migration,
     _catalog_references_unchecked,
 )
-from appupdater.store.models import ALL_MODELS, SchemaInfo
+from appupdater.store.models import SchemaInfo
 from appupdater.store.revisions import create_counters
+from appupdater.store.tables import ALL_MODELS
 
 log = logging.getLogger("appupdater.store")
 

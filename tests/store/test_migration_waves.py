@@ -53,8 +53,8 @@ def test_schema_7_gains_waves_and_decisions(db, db_path):
 @pytest.mark.integration
 def test_a_postgresql_database_of_schema_7_is_migrated_to_waves(pg_url):
     from appupdater.cli import main
-    from appupdater.store.models import ALL_MODELS
     from appupdater.store.models import db as proxy
+    from appupdater.store.tables import ALL_MODELS
 
     database = open_database(pg_url)
     try:

@@ -39,13 +39,8 @@ from appupdater.core import webhook_retention as retention  # noqa: E402
 from appupdater.engine import webhooks as sending  # noqa: E402
 from appupdater.store.bulk import insert_rows  # noqa: E402
 from appupdater.store.db import close_database, open_database, writing  # noqa: E402
-from appupdater.store.models import (  # noqa: E402
-    Deployment,
-    UpdateRun,
-    Webhook,
-    WebhookAttempt,
-    WebhookEvent,
-)
+from appupdater.store.models import Deployment, UpdateRun  # noqa: E402
+from appupdater.store.team_models import Webhook, WebhookAttempt, WebhookEvent  # noqa: E402
 
 NOW = datetime(2027, 12, 1, 9, 0, tzinfo=UTC)
 CHUNK = 50_000

@@ -67,7 +67,7 @@ def pg_url():
 @pytest.fixture
 def pg(pg_url):
     """The App Updater schema on that server, dropped again after the test."""
-    from appupdater.store.models import ALL_MODELS
+    from appupdater.store.tables import ALL_MODELS
 
     database = open_database(pg_url)
     yield database

@@ -6,7 +6,7 @@ import textwrap
 
 from appupdater.core.fleetfile import parse_fleet_text
 from appupdater.core.fleetimport import import_fleet
-from appupdater.store.models import ALL_MODELS
+from appupdater.store.tables import ALL_MODELS
 
 CATALOG = """
 applications:

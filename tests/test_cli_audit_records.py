@@ -8,7 +8,7 @@ import json
 import platform
 
 from appupdater.core import audit
-from appupdater.store.models import AuditEntry
+from appupdater.store.team_models import AuditEntry
 from tests.identities import act_as
 from tests.test_cli import run
 from tests.test_cli_approval import database

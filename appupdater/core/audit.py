@@ -18,8 +18,9 @@ from appupdater.core.identity import who
 from appupdater.errors import AppUpdaterError
 from appupdater.store.db import writing
 from appupdater.store.fields import utcnow
-from appupdater.store.models import AuditEntry, Deployment, Device
+from appupdater.store.models import Deployment, Device
 from appupdater.store.rows import tuples
+from appupdater.store.team_models import AuditEntry
 
 
 class Restoring(Protocol):

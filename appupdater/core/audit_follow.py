@@ -38,7 +38,8 @@ from typing import cast
 import peewee
 
 from appupdater.core import audit_query as q
-from appupdater.store.models import AuditEntry, db
+from appupdater.store.models import db
+from appupdater.store.team_models import AuditEntry
 
 TAIL = 1000  # the newest ids a first page checks for gaps
 MOST = 1000  # new ids one look takes; more, and the window reads its first page again

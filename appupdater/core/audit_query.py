@@ -18,8 +18,8 @@ from typing import TextIO, cast
 import peewee
 
 from appupdater.core.csvcells import safe_row
-from appupdater.store.models import AuditEntry
 from appupdater.store.rows import tuples
+from appupdater.store.team_models import AuditEntry
 
 PAGE = 200  # entries per read of the window
 MOST_IDS = 900  # ids per IN list (SQLite limits the variables of one statement)

@@ -20,18 +20,10 @@ from appupdater.core.webhook_retention import remembered_since
 from appupdater.core.webhooks import EVENT_WORDS, EventKind, Sent, encode
 from appupdater.core.words import plural
 from appupdater.store.db import writing
-from appupdater.store.models import (
-    Approval,
-    Deployment,
-    DeploymentState,
-    Device,
-    UpdateRun,
-    Webhook,
-    WebhookAttempt,
-    WebhookEvent,
-)
+from appupdater.store.models import Approval, Deployment, DeploymentState, Device, UpdateRun
 from appupdater.store.revisions import current_revision
 from appupdater.store.rows import tuples
+from appupdater.store.team_models import Webhook, WebhookAttempt, WebhookEvent
 
 # waits before the 2nd, 3rd and 4th attempt; after the 4th failure the event is given up
 BACKOFF = (timedelta(seconds=10), timedelta(seconds=60), timedelta(minutes=5))

@@ -18,7 +18,7 @@ from appupdater.core.waves import (
 )
 from appupdater.store.db import writing
 from appupdater.store.fields import utcnow
-from appupdater.store.models import TeamSetting
+from appupdater.store.team_models import TeamSetting
 
 DEFAULT_STRATEGY = "default_strategy"
 SECOND_APPROVER = "second_approver"

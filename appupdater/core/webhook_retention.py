@@ -24,8 +24,8 @@ import peewee
 
 from appupdater.store.bulk import is_postgres
 from appupdater.store.db import writing
-from appupdater.store.models import Webhook, WebhookAttempt, WebhookEvent
 from appupdater.store.rows import tuples
+from appupdater.store.team_models import Webhook, WebhookAttempt, WebhookEvent
 
 RETENTION = timedelta(days=30)
 KEEP_LAST = 20  # attempts per webhook, the number Settings → Notifications shows

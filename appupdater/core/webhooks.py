@@ -20,8 +20,8 @@ from appupdater.core.urls import redacted_url
 from appupdater.errors import AppUpdaterError
 from appupdater.store.db import writing
 from appupdater.store.fields import utcnow
-from appupdater.store.models import Webhook, WebhookAttempt, WebhookEvent
 from appupdater.store.rows import tuples
+from appupdater.store.team_models import Webhook, WebhookAttempt, WebhookEvent
 
 SIGNATURE_HEADER = "X-AppUpdater-Signature"
 

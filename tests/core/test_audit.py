@@ -11,7 +11,7 @@ import pytest
 from appupdater.core import audit
 from appupdater.core.identity import who
 from appupdater.store.db import writing
-from appupdater.store.models import AuditEntry
+from appupdater.store.team_models import AuditEntry
 
 
 def test_record_keeps_who_where_what_and_on_which_objects(db):

@@ -22,7 +22,8 @@ from appupdater.core.team_settings import (
 )
 from appupdater.core.waves import Strategy, parse_waves
 from appupdater.core.webhooks import add_webhook, remove_webhook
-from appupdater.store.models import AuditEntry, DeployAction, Deployment, Device
+from appupdater.store.models import DeployAction, Deployment, Device
+from appupdater.store.team_models import AuditEntry
 from tests.helpers import CATALOG
 from tests.identities import act_as
 

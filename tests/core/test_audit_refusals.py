@@ -19,7 +19,8 @@ from appupdater.core.runs import create_run
 from appupdater.core.team_settings import ApprovalPolicy, set_approval_policy
 from appupdater.core.webhooks import WebhookError, add_webhook
 from appupdater.errors import DeviceSettingError, FleetFileError, RunError
-from appupdater.store.models import AuditEntry, Deployment, Device, UpdateRun
+from appupdater.store.models import Deployment, Device, UpdateRun
+from appupdater.store.team_models import AuditEntry
 from tests.core.test_audit_actions import (
     NOW,
     alice,

@@ -10,8 +10,9 @@ from appupdater.core import notifications, webhooks
 from appupdater.core.runs import apply_configuration
 from appupdater.core.webhooks import Sent
 from appupdater.store.db import writing
-from appupdater.store.models import Deployment, UpdateRun, Webhook, WebhookEvent
+from appupdater.store.models import Deployment, UpdateRun
 from appupdater.store.revisions import stamped
+from appupdater.store.team_models import Webhook, WebhookEvent
 from tests.helpers import behind_on_line_monitor
 
 T0 = datetime(2026, 11, 28, 9, 0, 0, tzinfo=UTC)

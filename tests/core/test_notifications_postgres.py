@@ -10,7 +10,8 @@ import pytest
 from appupdater.core import notifications, webhooks
 from appupdater.core.runs import apply_configuration
 from appupdater.core.webhooks import Sent
-from appupdater.store.models import Deployment, WebhookEvent
+from appupdater.store.models import Deployment
+from appupdater.store.team_models import WebhookEvent
 from tests.helpers import behind_on_line_monitor
 
 pytestmark = pytest.mark.integration
@@ -19,7 +20,7 @@ NOW = datetime(2026, 11, 28, 9, 0, 30, tzinfo=UTC)
 
 def test_two_engines_make_and_claim_each_event_once(pg):
     webhooks.add_webhook("https://chat.example/hook")
-    from appupdater.store.models import Webhook
+    from appupdater.store.team_models import Webhook
 
     Webhook.update(created_at=NOW - timedelta(hours=12)).execute()
     run_id = behind_on_line_monitor(3)

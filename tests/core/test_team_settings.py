@@ -13,7 +13,7 @@ from appupdater.core.team_settings import (
     set_default_strategy,
 )
 from appupdater.core.waves import Strategy, StrategyError, parse_waves
-from appupdater.store.models import TeamSetting
+from appupdater.store.team_models import TeamSetting
 
 NORM = Strategy(parse_waves("1,10%,rest"), soak_minutes=15, max_failures_percent=5)
 

@@ -13,8 +13,9 @@ from appupdater.core import webhook_retention as retention
 from appupdater.core.runs import apply_configuration
 from appupdater.core.webhooks import Sent
 from appupdater.store.db import writing
-from appupdater.store.models import Deployment, Webhook, WebhookAttempt, WebhookEvent
+from appupdater.store.models import Deployment
 from appupdater.store.revisions import stamped
+from appupdater.store.team_models import Webhook, WebhookAttempt, WebhookEvent
 from tests.helpers import behind_on_line_monitor
 
 T0 = datetime(2026, 11, 28, 9, 0, 0, tzinfo=UTC)

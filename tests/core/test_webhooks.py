@@ -11,7 +11,7 @@ from appupdater.core import notifications, webhooks
 from appupdater.core.urls import redacted_url
 from appupdater.core.webhooks import WebhookError
 from appupdater.engine.webhooks import post
-from appupdater.store.models import Webhook, WebhookAttempt
+from appupdater.store.team_models import Webhook, WebhookAttempt
 
 
 @pytest.mark.parametrize(

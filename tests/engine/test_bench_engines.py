@@ -31,7 +31,7 @@ def empty_pg(pg_url):
     """The server's database, emptied again after the bench filled it."""
     yield pg_url
     from appupdater.store.db import close_database, open_database
-    from appupdater.store.models import ALL_MODELS
+    from appupdater.store.tables import ALL_MODELS
 
     database = open_database(pg_url)
     database.drop_tables(list(reversed(ALL_MODELS)), cascade=True)

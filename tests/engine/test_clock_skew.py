@@ -18,8 +18,9 @@ import pytest
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import create_run
 from appupdater.store.db import close_database, open_database
-from appupdater.store.models import ALL_MODELS, Deployment, DeploymentEvent, EngineInstance
+from appupdater.store.models import Deployment, DeploymentEvent, EngineInstance
 from appupdater.store.models import db as db_proxy
+from appupdater.store.tables import ALL_MODELS
 from tests.engine import processes
 from tests.engine.processes import TAKEN_OVER, wait_for
 from tests.helpers import CATALOG, load_yaml

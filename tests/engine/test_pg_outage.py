@@ -14,8 +14,9 @@ import peewee
 import pytest
 
 from appupdater.store.db import close_database, open_database
-from appupdater.store.models import ALL_MODELS, Deployment, DeploymentEvent, EngineInstance
+from appupdater.store.models import Deployment, DeploymentEvent, EngineInstance
 from appupdater.store.models import db as proxy
+from appupdater.store.tables import ALL_MODELS
 from tests.engine.test_processes import assert_never_overlapped
 from tests.helpers import behind_on_line_monitor
 from tests.pg_server import serve_postgres_server

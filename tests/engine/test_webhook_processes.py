@@ -9,7 +9,8 @@ from appupdater.core import webhooks
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.run_decisions import pause, resume
 from appupdater.core.runs import create_run
-from appupdater.store.models import Device, UpdateRun, WebhookEvent
+from appupdater.store.models import Device, UpdateRun
+from appupdater.store.team_models import WebhookEvent
 from tests.engine import processes
 from tests.engine.processes import count, stop, wait_for
 from tests.helpers import behind_on_line_monitor

@@ -10,8 +10,9 @@ from appupdater.core import webhook_retention as retention
 from appupdater.core import webhooks
 from appupdater.engine.clock import ManualClock
 from appupdater.store.db import writing
-from appupdater.store.models import Deployment, WebhookAttempt, WebhookEvent
+from appupdater.store.models import Deployment
 from appupdater.store.revisions import stamped
+from appupdater.store.team_models import WebhookAttempt, WebhookEvent
 from tests.engine.helpers import after_steps, approve, deployment, state
 
 WAIT = 15_000

@@ -15,8 +15,9 @@ from appupdater.core.runs import apply_configuration
 from appupdater.engine import webhooks as sending
 from appupdater.engine.clock import ManualClock
 from appupdater.store.db import writing
-from appupdater.store.models import Deployment, Webhook, WebhookAttempt, WebhookEvent
+from appupdater.store.models import Deployment
 from appupdater.store.revisions import stamped
+from appupdater.store.team_models import Webhook, WebhookAttempt, WebhookEvent
 from tests.helpers import behind_on_line_monitor
 
 pytestmark = pytest.mark.integration

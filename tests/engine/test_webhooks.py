@@ -11,7 +11,8 @@ from appupdater.core import webhooks
 from appupdater.core.run_decisions import pause
 from appupdater.engine import webhooks as sending
 from appupdater.engine.clock import ManualClock
-from appupdater.store.models import UpdateRun, WebhookAttempt, WebhookEvent
+from appupdater.store.models import UpdateRun
+from appupdater.store.team_models import WebhookAttempt, WebhookEvent
 from tests.engine.helpers import after_steps, approve, state
 
 WAIT = 15_000

@@ -23,7 +23,8 @@ from appupdater.store.db import (
     translate_errors,
     writing,
 )
-from appupdater.store.migrations import Migration, latest_version, schema_version
+from appupdater.store.migration_steps import Migration
+from appupdater.store.migrations import latest_version, schema_version
 from appupdater.store.models import Device, SchemaInfo, UpdateRun
 from appupdater.store.models import db as proxy
 from appupdater.store.revisions import next_revision

@@ -8,7 +8,8 @@ from __future__ import annotations
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import apply_configuration, create_run
 from appupdater.store.db import close_database, open_database
-from appupdater.store.migrations import WAVE_COLUMNS, latest_version, schema_version
+from appupdater.store.migration_steps import WAVE_COLUMNS
+from appupdater.store.migrations import latest_version, schema_version
 from appupdater.store.models import Deployment, DeploymentEvent, SchemaInfo, Target
 from tests.helpers import CATALOG, devices_yaml, load_yaml
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from appupdater.store.db import close_database, open_database
-from appupdater.store.migrations import WAVE_COLUMNS, latest_version, schema_version
+from appupdater.store.migration_steps import WAVE_COLUMNS
+from appupdater.store.migrations import latest_version, schema_version
 from appupdater.store.models import Device, SchemaInfo, UpdateRun
 
 
@@ -52,8 +53,8 @@ def test_schema_7_gains_waves_and_decisions(db, db_path):
 @pytest.mark.integration
 def test_a_postgresql_database_of_schema_7_is_migrated_to_waves(pg_url):
     from appupdater.cli import main
-    from appupdater.store.models import ALL_MODELS
     from appupdater.store.models import db as proxy
+    from appupdater.store.tables import ALL_MODELS
 
     database = open_database(pg_url)
     try:

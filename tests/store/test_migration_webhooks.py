@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from appupdater.store.db import close_database, open_database
 from appupdater.store.migrations import latest_version, schema_version
-from appupdater.store.models import SchemaInfo, UpdateRun, Webhook, WebhookAttempt, WebhookEvent
+from appupdater.store.models import SchemaInfo, UpdateRun
+from appupdater.store.team_models import Webhook, WebhookAttempt, WebhookEvent
 
 TABLES = ("webhook", "webhook_event", "webhook_attempt")
 

@@ -12,7 +12,7 @@ from appupdater.core.runs import create_run
 from appupdater.core.team_settings import ApprovalPolicy, set_approval_policy
 from appupdater.demo.fleet import load_demo
 from appupdater.errors import RunError
-from appupdater.store.models import AuditEntry
+from appupdater.store.team_models import AuditEntry
 from tests.identities import act_as
 from tests.store.test_pg_approval import become
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from appupdater.store import migrations
+from appupdater.store import migration_steps
 from appupdater.store.migrations import ensure_schema, latest_version, schema_version
 from appupdater.store.models import SchemaInfo
 
@@ -48,7 +48,7 @@ def test_migrating_from_6_drops_the_checks_of_the_targets(pg):
 
 
 def test_nothing_in_app_updater_deletes_what_a_target_refers_to():
-    """What the unchecked references rely on (see migrations.UNCHECKED_ON_SERVER)."""
+    """What the unchecked references rely on (see migration_steps.UNCHECKED_ON_SERVER)."""
     deleting = re.compile(
         r"\b(Application|AppVersion|Device|UpdateRun)\.delete\b"
         r"|DELETE FROM \"?(application|app_version|device|update_run)\b"
@@ -60,4 +60,4 @@ def test_nothing_in_app_updater_deletes_what_a_target_refers_to():
         if deleting.search(line)
     ]
     assert found == []
-    assert migrations.UNCHECKED_ON_SERVER
+    assert migration_steps.UNCHECKED_ON_SERVER

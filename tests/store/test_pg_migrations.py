@@ -15,8 +15,9 @@ from appupdater.cli import main
 from appupdater.errors import SchemaTooNewError, SchemaTooOldError
 from appupdater.store.db import close_database, open_database
 from appupdater.store.migrations import SCHEMA_LOCK, latest_version, schema_version
-from appupdater.store.models import ALL_MODELS, Device, SchemaInfo
+from appupdater.store.models import Device, SchemaInfo
 from appupdater.store.models import db as proxy
+from appupdater.store.tables import ALL_MODELS
 
 integration = pytest.mark.integration
 

@@ -15,8 +15,8 @@ import pytest
 from appupdater.engine.build import build_engine
 from appupdater.engine.settings import EngineSettings
 from appupdater.store.db import close_database, open_database
-from appupdater.store.models import ALL_MODELS
 from appupdater.store.models import db as proxy
+from appupdater.store.tables import ALL_MODELS
 from appupdater.ui import app as app_module
 from appupdater.ui.app import Application
 from tests.ui.test_app import QuitRecorder

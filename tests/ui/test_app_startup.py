@@ -11,8 +11,9 @@ from PySide6.QtCore import Qt
 
 from appupdater.store.db import close_database, open_database
 from appupdater.store.migrations import latest_version, schema_version
-from appupdater.store.models import ALL_MODELS, Device, SchemaInfo
+from appupdater.store.models import Device, SchemaInfo
 from appupdater.store.models import db as proxy
+from appupdater.store.tables import ALL_MODELS
 from appupdater.ui.startup import Startup
 from tests.ui.test_app import QuitRecorder
 

@@ -10,7 +10,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from appupdater.core import audit
-from appupdater.store.models import AuditEntry, Deployment, Device
+from appupdater.store.models import Deployment, Device
+from appupdater.store.team_models import AuditEntry
 from tests.identities import act_as
 from tests.ui.drive import click_action, click_row
 from tests.ui.test_overview import WAIT

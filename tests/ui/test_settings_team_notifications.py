@@ -19,7 +19,7 @@ from appupdater.core.team_settings import (
     set_approval_policy,
 )
 from appupdater.core.urls import redacted_url
-from appupdater.store.models import TeamSetting, Webhook
+from appupdater.store.team_models import TeamSetting, Webhook
 from appupdater.ui.notifications_section import AddWebhookDialog
 from tests.ui.drive import LEFT
 from tests.ui.test_settings_dialog import click_ok, closed, open_settings_dialog

@@ -88,8 +88,10 @@ class RunActions(QObject):
             open_work = unfinished(run) and not aborted
             pause = open_work and not paused
             resume = paused and not aborted
-            in_waves = standing is not None and standing.waves is not None
-            next_wave = in_waves and open_work and not paused and run.counts.get(S.HELD, 0) > 0
+            waves = standing.waves if standing is not None else None
+            # a later wave exists by the standing and by the counts (read a moment apart)
+            later = waves is not None and waves.current < waves.total
+            next_wave = later and open_work and not paused and run.counts.get(S.HELD, 0) > 0
             abort = open_work
         self.pause.setEnabled(pause)
         self.resume.setEnabled(resume)

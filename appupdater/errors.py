@@ -109,6 +109,10 @@ class DeviceRejected(GatewayError):
     """The device refused or failed the deployment; the message is the device's own text."""
 
 
+class UnknownDeployment(DeviceRejected):
+    """The agent has no deployment under that id (HTTP 404): it never reached the device."""
+
+
 class AgentError(GatewayError):
     """The agent answered, but not as the protocol says (HTTP 5xx, not JSON): worth a retry."""
 

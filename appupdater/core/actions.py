@@ -36,11 +36,13 @@ def _change(
     message: str,
     *,
     waits_again: bool = False,
+    stopping_too: bool = True,
     **values: object,
 ) -> list[int]:
     """With `waits_again`, ended deployments that would wait again keep the rule of one
     waiting deployment per device (see pending.py): one whose device waits for a later run's
-    deployment is left as it is."""
+    deployment is left as it is. Without `stopping_too`, waiting deployments that only ask
+    their device to stop (core/attempts.py `cancel_unconfirmed`) are left as they are."""
     ids = list(ids)
     stamp = stamped(now)
     if waits_again:
@@ -50,11 +52,10 @@ def _change(
         ended_ids = [d for (d,) in tuples(ended, tuple[int])]
         _, blocked = make_room(ended_ids, now, stamp)
         ids = [d for d in ids if d not in blocked]
-    query = (
-        Deployment.update(**values, **stamp)
-        .where(Deployment.id.in_(ids) & Deployment.state.in_(list(allowed)))
-        .returning(Deployment.id)
-    )
+    where = Deployment.id.in_(ids) & Deployment.state.in_(list(allowed))
+    if not stopping_too:
+        where &= ~Deployment.cancel_requested
+    query = Deployment.update(**values, **stamp).where(where).returning(Deployment.id)
     changed = [d for (d,) in returned(query, tuple[int])]
     log_events((d, Event.info(now, message)) for d in changed)
     return changed
@@ -88,7 +89,7 @@ def _selected(count: int) -> str:
 
 def cancel(ids: Iterable[int], now: datetime) -> tuple[list[int], list[int]]:
     """Cancel waiting deployments at once; ask running ones to stop. Returns (cancelled,
-    asked to stop)."""
+    asked to stop) — those already waiting to ask their device again are among the asked."""
     ids = list(ids)
     with writing():
         stopped = _change(
@@ -96,6 +97,7 @@ def cancel(ids: Iterable[int], now: datetime) -> tuple[list[int], list[int]]:
             now,
             WAITING_STATES,
             "cancelled by the administrator",
+            stopping_too=False,
             state=S.CANCELLED,
             finished_at=now,
             next_attempt_at=None,
@@ -107,9 +109,18 @@ def cancel(ids: Iterable[int], now: datetime) -> tuple[list[int], list[int]]:
             "cancel requested; asking the device to stop",
             cancel_requested=True,
         )
-        note = f"{plural(len(asked), 'running deployment')} asked to stop" if asked else ""
-        _audit(audit.CANCEL, ids, stopped + asked, now, "had already finished", note)
-    return stopped, asked
+        still = Deployment.select(Deployment.id).where(
+            Deployment.id.in_(ids)
+            & Deployment.state.in_(list(WAITING_STATES))
+            & Deployment.cancel_requested
+        )
+        asking = [d for (d,) in tuples(still, tuple[int])]
+        notes = [f"{plural(len(asked), 'running deployment')} asked to stop"] if asked else []
+        if asking:
+            notes.append(f"{plural(len(asking), 'deployment')} already asking the device to stop")
+        changed = stopped + asked + asking
+        _audit(audit.CANCEL, ids, changed, now, "had already finished", "; ".join(notes))
+    return stopped, asked + asking
 
 
 def retry(ids: Iterable[int], now: datetime) -> list[int]:
@@ -165,6 +176,7 @@ def reschedule(ids: Iterable[int], at: datetime, now: datetime) -> list[int]:
             RESCHEDULABLE,
             f"rescheduled {when}",
             waits_again=True,
+            stopping_too=False,  # a cancel its device did not confirm is not put off
             state=S.SCHEDULED,
             scheduled_at=at,
             finished_at=None,

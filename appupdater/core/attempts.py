@@ -114,15 +114,23 @@ def _finish(
     *,
     cancelled_instead: str | None = None,
     superseded_instead: str | None = None,
+    keep_cancel: bool = False,
     **extra: object,
 ) -> DeploymentState | None:
     """End the attempt in `state`, if this job still holds it; the state it ended in, or None
     when it did not (nothing is written then). With `cancelled_instead`, an attempt the
     administrator asked to cancel ends `cancelled` with that message instead. With
     `superseded_instead`, an attempt that would wait again while a later run's deployment
-    waits for the device ends `cancelled`: that message, then why (see pending.py)."""
+    waits for the device ends `cancelled`: that message, then why (see pending.py). With
+    `keep_cancel`, a cancel request stays (the device did not confirm it stopped: the next
+    attempt asks it again) and such a deployment replaces no other."""
     where = _claim(job)
+    stopping = False
     with writing():
+        if keep_cancel:
+            query = Deployment.select(Deployment.cancel_requested).where(*_held(job))
+            row = first(query, tuple[bool])
+            stopping = row is not None and row[0]
         if cancelled_instead is not None:
             query = Deployment.select(Deployment.cancel_requested).where(*_held(job))
             row = first(query, tuple[bool])
@@ -141,7 +149,7 @@ def _finish(
             state=state,
             finished_at=now if state.is_final else None,
             last_message=storable(message),
-            cancel_requested=False,
+            **({} if keep_cancel else {"cancel_requested": False}),
             **extra,
             **stamp,
         )
@@ -154,7 +162,8 @@ def _finish(
         log_events((job.id, e) for e in [*events, Event(now, level, message)])
         if state is S.SUCCEEDED:
             _mark_installed(job)
-        elif not state.is_final:  # it waits again: it replaces earlier runs' waiting ones
+        elif not state.is_final and not stopping:  # it waits again: it replaces earlier
+            # runs' waiting ones
             supersede(job.run_id, [job.device_id], now, stamp)
     return state
 
@@ -179,16 +188,59 @@ def succeed(
     )
 
 
-def cancelled(job: DeploymentJob, now: datetime, events: Sequence[Event]) -> DeploymentState | None:
-    """Stopped on the administrator's request; the device was told to stop."""
+def cancelled(
+    job: DeploymentJob, now: datetime, how: str, events: Sequence[Event]
+) -> DeploymentState | None:
+    """Stopped on the administrator's request, and the device confirmed it (`how`, in words:
+    "d1 confirmed it stopped and rolled back")."""
     return _finish(
         job,
         S.CANCELLED,
         now,
-        "cancelled while running; the device was told to stop",
+        f"cancelled while running; {how}",
         EventLevel.WARNING,
         events,
         phase=None,
+    )
+
+
+CANCEL_TRIES = 8  # times a device that did not confirm a cancel is asked again, at most
+CANCEL_BACKOFF_CAP = timedelta(minutes=15)
+
+
+def cancel_unconfirmed(
+    job: DeploymentJob, now: datetime, why: str, backoff: timedelta, events: Sequence[Event]
+) -> DeploymentState | None:
+    """The administrator cancelled the attempt, but its device did not confirm it stopped
+    (`why`): it may still finish. The deployment waits (`retrying`, its cancel request kept)
+    to ask the device again, its tries counted afresh; after `CANCEL_TRIES` it ends `failed`,
+    saying the device may have finished — never `cancelled`, which the device did not say."""
+    tries = job.attempt if job.cancelling else 0
+    if tries >= CANCEL_TRIES:
+        return _finish(
+            job,
+            S.FAILED,
+            now,
+            f"cancel requested, but {job.device} never confirmed it stopped ({why}; asked "
+            f"{tries} times): it may have finished the update; check the device",
+            EventLevel.ERROR,
+            events,
+            phase=None,
+        )
+    delay = min(backoff * (2 ** max(0, tries - 1)), CANCEL_BACKOFF_CAP)
+    return _finish(
+        job,
+        S.RETRYING,
+        now,
+        f"cancel requested, but {why}; it may still finish: asking again in "
+        f"{describe_delay(delay)}",
+        EventLevel.WARNING,
+        events,
+        keep_cancel=True,
+        next_attempt_at=now + delay,
+        phase=None,
+        claimed_by=None,
+        attempts=tries,
     )
 
 
@@ -225,9 +277,28 @@ def fail(
     return _finish(job, S.FAILED, now, why, EventLevel.ERROR, events, phase=None)
 
 
-def interrupt(job: DeploymentJob, now: datetime, events: Sequence[Event]) -> DeploymentState | None:
+def interrupt(
+    job: DeploymentJob, now: datetime, events: Sequence[Event], stopped: str | None
+) -> DeploymentState | None:
     """App Updater is quitting: back to `queued`, to resume at the next start — or, if the
-    administrator had asked to cancel it, `cancelled`."""
+    administrator had asked to cancel it and the device confirmed it stopped (`stopped`, in
+    words), `cancelled`. Unconfirmed (`stopped` None), a cancel request stays for the next
+    start to ask the device again."""
+    if stopped is None:
+        return _finish(
+            job,
+            S.QUEUED,
+            now,
+            "interrupted: App Updater quit before the device confirmed it stopped; the next "
+            "start takes it up again",
+            EventLevel.WARNING,
+            events,
+            keep_cancel=True,
+            phase=None,
+            progress=0,
+            claimed_by=None,
+            attempts=not_counted(),
+        )
     return _finish(
         job,
         S.QUEUED,
@@ -235,8 +306,7 @@ def interrupt(job: DeploymentJob, now: datetime, events: Sequence[Event]) -> Dep
         "interrupted: App Updater quit; it resumes at the next start",
         EventLevel.WARNING,
         events,
-        cancelled_instead="cancelled while running; App Updater quit before the device "
-        "confirmed it stopped",
+        cancelled_instead=f"cancelled while running; {stopped}",
         superseded_instead="interrupted: App Updater quit; not queued again",
         phase=None,
         progress=0,

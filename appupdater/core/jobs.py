@@ -59,6 +59,9 @@ class DeploymentJob:
     # what it pushes besides its run's own applications, because their configuration is not
     # what the device runs (core/along.py): "edge-gateway 3.9 → 3.10", by name
     along: tuple[str, ...] = ()
+    # an administrator cancelled an earlier attempt whose device did not confirm it stopped:
+    # this one asks the device again instead of pushing anything (core/attempts.py)
+    cancelling: bool = False
 
 
 def load_jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
@@ -78,6 +81,7 @@ def load_jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
             Device.tls_ca_file,
             Device.tls_fingerprint,
             Deployment.claim,
+            Deployment.cancel_requested,
         )
         .join(Device)
         .where(Deployment.id.in_(ids))
@@ -87,7 +91,18 @@ def load_jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
         tuples(
             query,
             tuple[
-                int, int, int, str, Labels, str | None, int, str | None, str | None, str | None, int
+                int,
+                int,
+                int,
+                str,
+                Labels,
+                str | None,
+                int,
+                str | None,
+                str | None,
+                str | None,
+                int,
+                bool,
             ],
         )
     )
@@ -107,6 +122,7 @@ def load_jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
             Connection(endpoint, token, ca_file, fingerprint) if endpoint else None,
             claim,
             along.get(d, ()),
+            bool(cancelling),
         )
         for (
             d,
@@ -120,6 +136,7 @@ def load_jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
             ca_file,
             fingerprint,
             claim,
+            cancelling,
         ) in rows
     ]
 

@@ -34,11 +34,13 @@ class PendingDeployment:
     state: DeploymentState
     # when it starts: the scheduled time, or the next attempt's; None for queued and running
     at: datetime | None
+    # it waits only to ask the device to stop what it was cancelled in (attempts.py)
+    stopping: bool = False
 
     @property
     def supersedable(self) -> bool:
         """A waiting deployment; a newer run's deployment for the device replaces it."""
-        return self.state in WAITING_STATES
+        return self.state in WAITING_STATES and not self.stopping
 
 
 def pending_deployments(device_ids: Iterable[int] | None = None) -> dict[int, PendingDeployment]:
@@ -51,19 +53,21 @@ def pending_deployments(device_ids: Iterable[int] | None = None) -> dict[int, Pe
         Deployment.state,
         Deployment.scheduled_at,
         Deployment.next_attempt_at,
+        Deployment.cancel_requested,
     ).where(Deployment.state.in_(list(OPEN_STATES)))
     wanted = None if device_ids is None else set(device_ids)
     found: dict[int, PendingDeployment] = {}
     rows = tuples(
         query.order_by(Deployment.run),
-        tuple[int, int, int, str, datetime | None, datetime | None],
+        tuple[int, int, int, str, datetime | None, datetime | None, bool],
     )
-    for deployment_id, run_id, device_id, state, scheduled_at, next_attempt_at in rows:
+    for deployment_id, run_id, device_id, state, scheduled_at, next_attempt_at, stop in rows:
         if wanted is not None and device_id not in wanted:
             continue
         state = S(state)
         at = {S.SCHEDULED: scheduled_at, S.RETRYING: next_attempt_at}.get(state)
-        found[device_id] = PendingDeployment(deployment_id, run_id, device_id, state, at)
+        stopping = bool(stop) and state in WAITING_STATES
+        found[device_id] = PendingDeployment(deployment_id, run_id, device_id, state, at, stopping)
     return found
 
 
@@ -87,7 +91,11 @@ def supersede(
     deployments replace. Call it inside the transaction that makes those deployments wait;
     `stamp` is that transaction's (taken here if not given)."""
     devices = list(set(device_ids))
-    earlier = Deployment.state.in_(list(WAITING_STATES)) & (Deployment.run < run_id)
+    earlier = (
+        Deployment.state.in_(list(WAITING_STATES))
+        & (Deployment.run < run_id)
+        & ~Deployment.cancel_requested  # it asks its device to stop: not replaced
+    )
     if not devices or not Deployment.select(Deployment.id).where(earlier).limit(1).exists():
         return []  # the common case, answered with one indexed read whatever the run's size
     stamp = stamp or stamped(now)
@@ -124,6 +132,7 @@ def newer_waiting(deployment_ids: Iterable[int]) -> dict[int, int]:
             .where(
                 Deployment.id.in_(ids[start : start + _CHUNK])
                 & later.state.in_(list(WAITING_STATES))
+                & ~later.cancel_requested  # it only asks its device to stop
             )
             .group_by(Deployment.id)
         )

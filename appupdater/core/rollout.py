@@ -44,13 +44,15 @@ LIMIT = "failure limit"  # who pauses a run when its failures cross the limit
 
 def startable() -> peewee.Node:
     """Deployments whose run is neither paused nor aborted: what claim and promote may start
-    (an aborted run's waiting deployments are cancelled; this keeps any that were not)."""
+    (an aborted run's waiting deployments are cancelled; this keeps any that were not) — and,
+    in any run, those whose attempt only asks the device to stop one it did not confirm
+    stopping (core/attempts.py `cancel_unconfirmed`): a brake is never held."""
     paused = UpdateRun.select(UpdateRun.id).where(
         (UpdateRun.id == Deployment.run)
         & (UpdateRun.paused_at.is_null(False) | UpdateRun.aborted_at.is_null(False))
     )
     not_paused: peewee.Node = peewee.fn.NOT(peewee.fn.EXISTS(paused))
-    return not_paused
+    return not_paused | (Deployment.cancel_requested == True)  # noqa: E712 (SQL)
 
 
 @dataclass(frozen=True)
@@ -354,14 +356,19 @@ def target_waves(run_ids: list[int]) -> dict[int, dict[int, int]]:
 
 def cancel_waiting(run_id: int, now: datetime, why: str) -> list[int]:
     """Cancel the run's deployments that wait (queued, held, scheduled, retrying), inside the
-    caller's transaction, each with the event `why`; their ids."""
+    caller's transaction, each with the event `why`; their ids. Not those waiting to ask their
+    device to stop an attempt (core/attempts.py `cancel_unconfirmed`): they go on asking."""
     cancelled = [
         d
         for (d,) in returned(
             Deployment.update(
                 state=S.CANCELLED, finished_at=now, next_attempt_at=None, **stamped(now)
             )
-            .where((Deployment.run == run_id) & Deployment.state.in_(list(WAITING_STATES)))
+            .where(
+                (Deployment.run == run_id)
+                & Deployment.state.in_(list(WAITING_STATES))
+                & ~Deployment.cancel_requested  # those wait to ask their device to stop
+            )
             .returning(Deployment.id),
             tuple[int],
         )

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import peewee
 
-from appupdater.core.attempts import not_counted
+from appupdater.core.attempts import CANCEL_TRIES, not_counted
 from appupdater.core.events import Event, describe_delay, log_events
 from appupdater.core.jobs import DeploymentJob, load_jobs
 from appupdater.core.liveness import Watch
@@ -125,17 +125,19 @@ _STOPPED_REQUEUED = (
 _STOPPED_SUPERSEDED = (
     "interrupted: the engine running it stopped (crash, power loss or kill); not queued again"
 )
-_STOPPED_CANCELLED = (
-    "cancelled while running; the engine running it stopped (crash, power loss or kill) "
-    "before the device confirmed, so it is not started again"
+_STOPPED_CANCELLING = (
+    "cancel requested, but the engine running it stopped (crash, power loss or kill) before "
+    "the device confirmed it stopped; asking the device to stop"
 )
 
 
 def requeue_interrupted(now: datetime, watch: Watch) -> list[int]:
     """Deployments left `running` by an engine that stopped without finishing them (a crash,
     a power loss, a kill) go back to `queued`; the attempt is not counted against them. Those
-    the administrator had asked to cancel end `cancelled` instead, and so do those whose device
-    waits for a later run's deployment (superseded, see pending.py). Returns them all.
+    the administrator had asked to cancel go back to `queued` keeping the request: their next
+    attempt asks the device to stop (nobody knows whether it did). Those whose device waits
+    for a later run's deployment end `cancelled` (superseded, see pending.py). Returns them
+    all.
 
     An engine is stopped when `watch` (the calling engine's) saw its beat stand still for
     `stale_after` — or, for an engine without a row that holds running deployments, saw the
@@ -197,15 +199,17 @@ def requeue_interrupted(now: datetime, watch: Watch) -> list[int]:
             )
         )
         requeued = [d for d, _, _ in back]
-        cancelled = [
+        # the device may still run what it was asked to stop: the next attempt asks it again
+        stopping = [
             d
             for (d,) in returned(
                 Deployment.update(
-                    state=S.CANCELLED,
+                    state=S.QUEUED,
+                    claimed_by=None,
                     phase=None,
-                    finished_at=now,
-                    cancel_requested=False,
-                    last_message=_STOPPED_CANCELLED,
+                    progress=0,
+                    attempts=0,
+                    last_message=_STOPPED_CANCELLING,
                     **stamp,
                 )
                 .where(orphaned & Deployment.cancel_requested)
@@ -215,11 +219,11 @@ def requeue_interrupted(now: datetime, watch: Watch) -> list[int]:
         ]
         log_events(
             [(d, Event.warning(now, _STOPPED_REQUEUED)) for d in requeued]
-            + [(d, Event.warning(now, _STOPPED_CANCELLED)) for d in cancelled]
+            + [(d, Event.warning(now, _STOPPED_CANCELLING)) for d in stopping]
         )
         for _, run_id, device_id in back:  # waiting again, it replaces earlier runs' waiting
             supersede(run_id, [device_id], now, stamp)
-    return sorted(requeued + cancelled + superseded)
+    return sorted(requeued + stopping + superseded)
 
 
 @lru_cache(maxsize=256)
@@ -285,7 +289,6 @@ def claim(instance: str, now: datetime | Callable[[], datetime], limit: int) -> 
                 phase=DeploymentPhase.CONNECTING,
                 progress=0,
                 attempts=Deployment.attempts + 1,
-                cancel_requested=False,
                 **stamped(moment),
             )
             .where(Deployment.id.in_(candidates) & (Deployment.state == S.QUEUED) & startable())
@@ -293,10 +296,7 @@ def claim(instance: str, now: datetime | Callable[[], datetime], limit: int) -> 
         )
         claimed = [d for (d,) in returned(taking, tuple[int])]
         jobs = load_jobs(claimed, instance)
-        log_events(
-            (job.id, Event.info(moment, f"attempt {job.attempt} started on {job.device}"))
-            for job in jobs
-        )
+        log_events((job.id, Event.info(moment, _started(job))) for job in jobs)
     return jobs
 
 
@@ -311,3 +311,12 @@ def claims_lost(held: Collection[tuple[int, int]]) -> list[tuple[int, int]]:
     )
     holding = set(tuples(query, tuple[int, int]))
     return sorted(set(held) - holding)
+
+
+def _started(job: DeploymentJob) -> str:
+    if job.cancelling:
+        return (
+            f"asking {job.device} to stop the deployment (cancel requested; try {job.attempt} "
+            f"of {CANCEL_TRIES})"
+        )
+    return f"attempt {job.attempt} started on {job.device}"

@@ -23,7 +23,7 @@ from appupdater.core import attempts
 from appupdater.core.events import Event
 from appupdater.core.jobs import DeploymentJob
 from appupdater.engine.clock import Clock
-from appupdater.engine.gateways.base import Gateway, Stopped
+from appupdater.engine.gateways.base import Gateway, Stopped, StopUnconfirmed
 from appupdater.engine.settings import EngineSettings
 from appupdater.engine.writer import EndWrite, NotWritten, Writer
 from appupdater.errors import GatewayError
@@ -104,7 +104,7 @@ def execute(
             or time.monotonic() >= deadline
         )
 
-    if job.along:  # said before the device is contacted: the record of what goes with it
+    if job.along and not job.cancelling:  # said before the device is contacted
         reporter(
             DeploymentPhase.CONNECTING,
             0,
@@ -113,17 +113,34 @@ def execute(
         )
     try:
         message = gateway.deploy(job, reporter, should_stop)
-    except Stopped:
+    except (Stopped, StopUnconfirmed) as exc:
+        # Stopped: the device confirmed it; StopUnconfirmed: it may still finish the attempt
+        stopped = exc.how if isinstance(exc, Stopped) else None
         now = clock.now()
+        cancel = handle.cancel.is_set() or job.cancelling
         if handle.lost.is_set():  # the engine logs it
             writer.forget(job)
             return None, "taken over by another engine"
-        if handle.stop.is_set() and not handle.cancel.is_set():
-            return _record(job, writer, lambda e: attempts.interrupt(job, now, e), "interrupted")
-        if handle.cancel.is_set():
-            return _record(job, writer, lambda e: attempts.cancelled(job, now, e), "cancelled")
+        if handle.stop.is_set() and not cancel:
+            return _record(
+                job, writer, lambda e: attempts.interrupt(job, now, e, stopped), "interrupted"
+            )
+        if cancel and stopped is not None:
+            return _record(
+                job, writer, lambda e: attempts.cancelled(job, now, stopped, e), "cancelled"
+            )
+        if cancel:
+            why = str(exc)
+            return _record(
+                job,
+                writer,
+                lambda e: attempts.cancel_unconfirmed(job, now, why, settings.backoff, e),
+                f"cancel not confirmed: {why}",
+            )
         minutes = settings.timeout.total_seconds() / 60
         text = f"{job.device} did not finish within {minutes:g} min (timeout)"
+        if stopped is None:
+            text = f"{text}; {exc}"
         return _failed(job, settings, clock, writer, text, transient=True)
     except GatewayError as exc:
         return _failed(job, settings, clock, writer, str(exc), transient=exc.transient)
@@ -133,7 +150,7 @@ def execute(
         return _failed(job, settings, clock, writer, text, transient=False)
     now = clock.now()
     late = []
-    if handle.cancel.is_set():
+    if handle.cancel.is_set() or job.cancelling:
         late.append(Event.info(now, "cancel came too late: the device had already finished"))
     return _record(job, writer, lambda e: attempts.succeed(job, now, message, e), message, late)
 

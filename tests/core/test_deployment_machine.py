@@ -13,18 +13,22 @@ claim, no change to the row at all):
 
 1. At most one deployment per device is `running`, and each running one is held by the job the
    model last saw claim it (same instance, attempt number and claim number).
-2. Attempts change only three ways: +1 when a deployment starts running (a claim); exactly -1
+2. Attempts change only these ways: +1 when a deployment starts running (a claim); exactly -1
    when a running deployment goes back to `queued` (interrupt or takeover: the attempt is given
-   back); reset to 0 by `retry`. Any other call leaves them as they were.
+   back); reset to 0 by `retry`, and when a cancelled attempt starts waiting to ask its device
+   to stop (its tries are counted afresh). Any other call leaves them as they were.
 3. `succeeded` never changes; `failed` and `cancelled` change only to `queued` by `retry` or to
    `scheduled` by `reschedule` (what `actions.reschedule` allows).
 4. Every change of a deployment's state is a transition the design allows, made by the action
    that may make it, and a new event of that deployment says so (its text is checked).
 5. New events are written only for deployments whose row the call changed: a report of a job
    that lost its claim writes nothing at all.
-6. A running deployment the administrator cancelled never runs again: an attempt that ends
-   without finishing (a transient failure, a quit, a takeover) ends it `cancelled`.
-7. A device never has two waiting deployments: a later run's deployment supersedes the waiting
+6. A running deployment the administrator cancelled never deploys again: an attempt that ends
+   without finishing (a transient failure, a quit) ends it `cancelled` once its device
+   confirmed it stopped; when nobody knows (the device did not confirm, its engine died), it
+   waits keeping the cancel request, and its next attempts only ask the device to stop.
+7. A device never has two waiting deployments (one that only asks its device to stop does not
+   count: it deploys nothing): a later run's deployment supersedes the waiting
    one of an earlier run (it ends `cancelled`, "superseded by run #N") — when it is made, and
    when its attempt goes back to waiting (an attempt's end, a takeover) — and one that would
    wait again while a later run's waits does not (an attempt's end, a takeover: `cancelled`;
@@ -77,6 +81,8 @@ from tests.core.lifecycle import (
 
 STALE_AFTER = timedelta(seconds=15)
 BACKOFF = timedelta(seconds=30)
+HOW = "the device was told to stop"  # how a gateway says the device stopped
+_UNCONFIRMED = "{device} could not be asked to stop: unreachable"  # and that it did not
 WAITING = ("scheduled", "queued", "retrying")
 FINAL = ("succeeded", "failed", "cancelled")
 _MINUTE = r"\d{4}-\d\d-\d\d \d\d:\d\d UTC"
@@ -104,28 +110,36 @@ TRANSITIONS: dict[tuple[str | None, str], tuple[set[str], str]] = {
         {"promote", "deploy now"},
         "next attempt is due; queued|deploy now requested; queued",
     ),
-    ("queued", "running"): ({"claim"}, "attempt {attempts} started on {device}"),
+    ("queued", "running"): (
+        {"claim"},
+        r"attempt {attempts} started on {device}"
+        r"|asking {device} to stop the deployment \(cancel requested; try {attempts} of 8\)",
+    ),
     ("running", "queued"): (
         {"interrupt", "take over"},
         r"interrupted: App Updater quit; it resumes at the next start"
-        r"|interrupted: the engine running it stopped \(crash, power loss or kill\); queued again",
+        r"|interrupted: App Updater quit before the device confirmed it stopped; the next start "
+        r"takes it up again"
+        r"|interrupted: the engine running it stopped \(crash, power loss or kill\); queued again"
+        r"|cancel requested, but the engine running it stopped \(crash, power loss or kill\) "
+        r"before the device confirmed it stopped; asking the device to stop",
     ),
     ("running", "succeeded"): ({"succeed"}, "deployed to {device}"),
     ("running", "retrying"): (
-        {"fail"},
-        r"{device} unreachable; retrying in .+ \(attempt {next} of \d\)",
+        {"fail", "unconfirmed"},
+        r"{device} unreachable; retrying in .+ \(attempt {next} of \d\)"
+        rf"|cancel requested, but {_UNCONFIRMED}; it may still finish: asking again in .+",
     ),
     ("running", "failed"): (
-        {"fail"},
+        {"fail", "unconfirmed"},
         r"{device} unreachable \(gave up after {attempts} attempts?\)"
-        r"|{device} rejected the configuration",
+        r"|{device} rejected the configuration"
+        rf"|cancel requested, but {{device}} never confirmed it stopped \({_UNCONFIRMED}; asked "
+        r"\d+ times\): it may have finished the update; check the device",
     ),
     ("running", "cancelled"): (
         {"cancelled", "fail", "interrupt", "take over"},
-        r"cancelled while running; (the device was told to stop"
-        r"|App Updater quit before the device confirmed it stopped"
-        r"|the engine running it stopped \(crash, power loss or kill\) before the device "
-        r"confirmed, so it is not started again)"
+        r"cancelled while running; the device was told to stop"
         r"|{device} unreachable; cancelled while running, so not retried"
         rf"|({{device}} unreachable; not retried|interrupted: App Updater quit; not queued again"
         r"|interrupted: the engine running it stopped \(crash, power loss or kill\); not queued "
@@ -388,10 +402,12 @@ class DeploymentMachine(RuleBasedStateMachine):
         assert set(taken) == expected
         after = rows()
         later = self._carried_by_later(set(taken))
-        for d in taken:  # the administrator's cancel sticks: those end, the rest run again,
-            # unless a later run's deployment waits for the device
-            cancel = self.before[d]["cancel_requested"] or d in later
-            assert after[d]["state"] == ("cancelled" if cancel else "queued")
+        for d in taken:  # the administrator's cancel sticks: those wait to ask the device to
+            # stop; the rest run again, unless a later run's deployment waits for the device
+            stopping = bool(self.before[d]["cancel_requested"])
+            ended = d in later and not stopping
+            assert after[d]["state"] == ("cancelled" if ended else "queued")
+            assert bool(after[d]["cancel_requested"]) == stopping
             self.stale.append(self.current.pop(d))
         self._after("take over")
 
@@ -413,13 +429,13 @@ class DeploymentMachine(RuleBasedStateMachine):
 
     def end_attempt(self, data) -> None:
         job = self._job(data)
-        how = data.draw(
-            st.sampled_from(["fail", "succeed", "fail permanently", "cancelled", "interrupt"]),
-            label="report",
-        )
+        cancel = bool(self.before[job.id]["cancel_requested"])
+        hows = ["fail", "succeed", "fail permanently", "cancelled", "interrupt"]
+        if cancel:  # the device did not confirm the cancel, when quitting or not
+            hows += ["unconfirmed", "interrupt unconfirmed"]
+        how = data.draw(st.sampled_from(hows), label="report")
         max_attempts = data.draw(st.sampled_from([3, 1, 2]), label="max_attempts")
         holds = self.current.get(job.id) is job
-        cancel = bool(self.before[job.id]["cancel_requested"])
         now, device = self.now, job.device
         if how == "succeed":
             changed = attempts.succeed(job, now, f"deployed to {device}", [])
@@ -440,12 +456,21 @@ class DeploymentMachine(RuleBasedStateMachine):
             if expected == "retrying" and cancel:
                 expected = "cancelled"  # the administrator's cancel sticks
         elif how == "cancelled":
-            changed = attempts.cancelled(job, now, [])
+            changed = attempts.cancelled(job, now, HOW, [])
             expected = "cancelled"
+        elif how == "unconfirmed":
+            why = _UNCONFIRMED.replace("{device}", device)
+            changed = attempts.cancel_unconfirmed(job, now, why, BACKOFF, [])
+            given_up = job.cancelling and job.attempt >= attempts.CANCEL_TRIES
+            expected = "failed" if given_up else "retrying"
+        elif how == "interrupt unconfirmed":
+            changed = attempts.interrupt(job, now, [], None)
+            expected = "queued"
         else:
-            changed = attempts.interrupt(job, now, [])
+            changed = attempts.interrupt(job, now, [], HOW)
             expected = "cancelled" if cancel else "queued"
-        if expected in WAITING and self._carried_by_later({job.id}):
+        stops = how.endswith("unconfirmed") and cancel
+        if expected in WAITING and not stops and self._carried_by_later({job.id}):
             expected = "cancelled"  # superseded: a later run's deployment waits for the device
         after = row(job.id)
         if holds:
@@ -497,10 +522,14 @@ class DeploymentMachine(RuleBasedStateMachine):
         )
         minutes = data.draw(st.sampled_from([-5, 0, 5, 60]), label="minutes from now")
         states = {d: self.before[d]["state"] for d in ids}
+        stopping = {d for d in ids if self.before[d]["cancel_requested"]}
         if action == "cancel":
             stopped, asked = actions.cancel(ids, self.now)
-            assert set(stopped) == {d for d, s in states.items() if s in WAITING}
-            assert set(asked) == {d for d, s in states.items() if s == "running"}
+            waiting = {d for d, s in states.items() if s in WAITING}
+            assert set(stopped) == waiting - stopping
+            assert set(asked) == {d for d, s in states.items() if s == "running"} | (
+                waiting & stopping
+            )
             self.cancel_asked |= set(asked)
         elif action == "retry":
             self.retried = set(actions.retry(ids, self.now))
@@ -517,7 +546,7 @@ class DeploymentMachine(RuleBasedStateMachine):
         else:
             moved = set(actions.reschedule(ids, self.now + timedelta(minutes=minutes), self.now))
             ended = {d for d, s in states.items() if s in ("failed", "cancelled")}
-            waiting = {d for d, s in states.items() if s in WAITING}
+            waiting = {d for d, s in states.items() if s in WAITING} - stopping
             assert moved == waiting | (ended - self._carried_by_later(ended))
             self.cancel_asked -= moved
         self._after(action)
@@ -532,7 +561,7 @@ class DeploymentMachine(RuleBasedStateMachine):
             for e, r in rows_.items()
             if r["device"] == rows_[d]["device"]
             and r["run"] > rows_[d]["run"]
-            and (r["state"] in WAITING or e in candidates)
+            and ((r["state"] in WAITING and not r["cancel_requested"]) or e in candidates)
         }
 
     # -- after every call ------------------------------------------------------------------
@@ -568,8 +597,17 @@ class DeploymentMachine(RuleBasedStateMachine):
             # 2. attempts
             if s0 != "running" and s1 == "running":
                 assert a1 == a0 + 1, f"{d}: attempts {a0} → {a1} when an attempt started"
+            elif (
+                s0 == "running"
+                and s1 == "queued"
+                and self.action == "take over"
+                and r["cancel_requested"]
+            ):
+                assert a1 == 0, f"{d}: attempts {a0} → {a1}, waiting to ask the device to stop"
             elif s0 == "running" and s1 == "queued":
                 assert a0 >= 1 and a1 == a0 - 1, f"{d}: attempts {a0} → {a1}, given back"
+            elif s0 == "running" and s1 == "retrying" and self.action == "unconfirmed":
+                assert a1 in (0, a0), f"{d}: attempts {a0} → {a1}, asking the device to stop"
             elif self.action == "retry" and d in self.retried:
                 assert a1 == 0, f"{d}: attempts {a1} after retry"
             else:
@@ -593,13 +631,17 @@ class DeploymentMachine(RuleBasedStateMachine):
                     f"{d}: {s0} → {s1} by {self.action}, events {written[d]}"
                 )
             # 6. the administrator's cancel of a running deployment sticks
-            assert not (d in self.cancel_asked and s0 != s1 == "running"), (
-                f"{d} runs again after it was cancelled while running"
-            )
+            assert not (
+                d in self.cancel_asked and s0 != s1 == "running" and not r["cancel_requested"]
+            ), f"{d} deploys again after it was cancelled while running"
             if s1 in FINAL:
                 self.cancel_asked.discard(d)
         # 7. one waiting deployment per device
-        waiting = [r["device"] for r in after.values() if r["state"] in WAITING]
+        waiting = [
+            r["device"]
+            for r in after.values()
+            if r["state"] in WAITING and not r["cancel_requested"]
+        ]
         assert len(waiting) == len(set(waiting)), f"two deployments wait on one device: {after}"
         # 5. events only for changed rows (a rejected report writes none)
         silent = set(written) - changed

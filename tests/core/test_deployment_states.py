@@ -20,13 +20,13 @@ from typing import Any
 
 import pytest
 
-from appupdater.core import actions, attempts, scheduling
+from appupdater.core import actions, attempts, run_decisions, scheduling
 from appupdater.core.events import Event
 from appupdater.core.jobs import DeploymentJob
 from appupdater.core.liveness import Watch
 from appupdater.core.runs import DEPLOY_NOW, DeviceAction
 from appupdater.errors import RunError
-from appupdater.store.models import DeployAction
+from appupdater.store.models import DeployAction, UpdateRun
 from tests.core.lifecycle import (
     T0,
     approve_and_configure,
@@ -39,6 +39,7 @@ from tests.core.lifecycle import (
 A, B, C = "engine-a", "engine-b", "engine-c"
 STALE_AFTER = timedelta(seconds=15)
 BACKOFF = timedelta(seconds=30)
+HOW = "the device was told to stop"  # how a gateway says the device stopped
 CLAIMED = T0 + timedelta(minutes=1)
 ENDED = T0 + timedelta(minutes=2)
 NOW = T0 + timedelta(minutes=10)
@@ -140,7 +141,7 @@ def queued() -> Subject:
 def queued_again() -> Subject:
     d = _deployment()
     job = _claimed(d)
-    assert attempts.interrupt(job, ENDED, [])
+    assert attempts.interrupt(job, ENDED, [], HOW)
     return Subject(d, job)
 
 
@@ -171,6 +172,30 @@ def running_cancel_requested() -> Subject:
     subject = running()
     assert actions.cancel([subject.id], ENDED) == ([], [subject.id])
     return subject
+
+
+def stopping() -> Subject:
+    """Cancelled while running, but the device did not confirm it stopped: it waits to ask
+    again."""
+    subject = running_cancel_requested()
+    why = f"{DEVICE} could not be asked to stop: unreachable"
+    assert attempts.cancel_unconfirmed(subject.job, ENDED, why, BACKOFF, []) == "retrying"
+    return subject
+
+
+def stopping_queued() -> Subject:
+    """Cancelled while running under engine-a, which died before the device confirmed."""
+    subject = running_cancel_requested()
+    assert _take_over(C, ENDED) == [subject.id]
+    return subject
+
+
+def stopping_running() -> Subject:
+    """engine-a claimed it again: its attempt asks the device to stop."""
+    subject = stopping_queued()
+    job = _claimed(subject.id)
+    assert job.cancelling
+    return Subject(subject.id, job)
 
 
 def running_under_b() -> Subject:
@@ -209,7 +234,7 @@ def cancelled() -> Subject:
 
 def cancelled_while_running() -> Subject:
     subject = running_cancel_requested()
-    assert attempts.cancelled(subject.job, ENDED, [])
+    assert attempts.cancelled(subject.job, ENDED, HOW, [])
     return subject
 
 
@@ -231,6 +256,9 @@ QUEUED_BUSY = "queued while its device runs another"
 RUNNING = "running"
 RUNNING_CANCEL = "running, cancel requested"
 RUNNING_B = "running under engine-b after a takeover"
+STOPPING = "retrying to ask its device to stop"
+STOPPING_QUEUED = "queued to ask its device to stop"
+STOPPING_RUNNING = "running, asking its device to stop"
 RETRYING = "retrying"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
@@ -250,6 +278,9 @@ STARTS = {
         Start(RUNNING, "running", 1, running),
         Start(RUNNING_CANCEL, "running", 1, running_cancel_requested),
         Start(RUNNING_B, "running", 1, running_under_b),
+        Start(STOPPING, "retrying", 0, stopping),
+        Start(STOPPING_QUEUED, "queued", 0, stopping_queued),
+        Start(STOPPING_RUNNING, "running", 1, stopping_running),
         Start(RETRYING, "retrying", 1, retrying),
         Start(SUCCEEDED, "succeeded", 1, succeeded),
         Start(FAILED, "failed", 1, failed),
@@ -325,6 +356,8 @@ FAIL_LAST = "engine-a reports a transient failure on the last attempt"
 FAIL_PERMANENT = "engine-a reports a permanent failure"
 CANCELLED = "engine-a reports cancelled"
 INTERRUPT = "engine-a reports interrupted (App Updater quits)"
+UNCONFIRMED = "engine-a reports the device did not confirm it stopped"
+INTERRUPT_UNCONFIRMED = "engine-a reports interrupted, the device did not confirm it stopped"
 PROGRESS = "engine-a reports progress"
 CANCEL = "admin cancel"
 RETRY = "retry"
@@ -344,15 +377,26 @@ ACTIONS: dict[str, Callable[[Subject], Any]] = {
     FAIL_LEFT: _fail_with(transient=True, last=False),
     FAIL_LAST: _fail_with(transient=True, last=True),
     FAIL_PERMANENT: _fail_with(transient=False, last=False),
-    CANCELLED: lambda s: attempts.cancelled(s.job, NOW, []),
-    INTERRUPT: lambda s: attempts.interrupt(s.job, NOW, []),
+    CANCELLED: lambda s: attempts.cancelled(s.job, NOW, HOW, []),
+    INTERRUPT: lambda s: attempts.interrupt(s.job, NOW, [], HOW),
+    UNCONFIRMED: lambda s: attempts.cancel_unconfirmed(s.job, NOW, UNREACHABLE, BACKOFF, []),
+    INTERRUPT_UNCONFIRMED: lambda s: attempts.interrupt(s.job, NOW, [], None),
     PROGRESS: _progress,
     CANCEL: lambda s: actions.cancel([s.id], NOW),
     RETRY: lambda s: actions.retry([s.id], NOW),
     DEPLOY_NOW_: lambda s: actions.deploy_now([s.id], NOW),
     RESCHEDULE: lambda s: actions.reschedule([s.id], LATER, NOW),
 }
-END_REPORTS = (SUCCEED, FAIL_LEFT, FAIL_LAST, FAIL_PERMANENT, CANCELLED, INTERRUPT)
+END_REPORTS = (
+    SUCCEED,
+    FAIL_LEFT,
+    FAIL_LAST,
+    FAIL_PERMANENT,
+    CANCELLED,
+    INTERRUPT,
+    UNCONFIRMED,
+    INTERRUPT_UNCONFIRMED,
+)
 REPORTS = (*END_REPORTS, PROGRESS)
 ADMIN = (CANCEL, RETRY, DEPLOY_NOW_, RESCHEDULE)
 
@@ -405,11 +449,17 @@ STARTED = f"attempt 1 started on {DEVICE}"
 DEPLOYED = f"deployed to {DEVICE}"
 REJECTED = f"{DEVICE} rejected the configuration"
 STOPPED = "cancelled while running; the device was told to stop"
-TAKEN_OVER_CANCELLED = (
-    "cancelled while running; the engine running it stopped (crash, power loss or kill) before "
-    "the device confirmed, so it is not started again"
+TAKEN_OVER_STOPPING = (
+    "cancel requested, but the engine running it stopped (crash, power loss or kill) before "
+    "the device confirmed it stopped; asking the device to stop"
 )
-QUIT_CANCELLED = "cancelled while running; App Updater quit before the device confirmed it stopped"
+UNREACHABLE = f"{DEVICE} could not be asked to stop: unreachable"
+ASKING_AGAIN = f"cancel requested, but {UNREACHABLE}; it may still finish: asking again in 30 s"
+QUIT_UNCONFIRMED = (
+    "interrupted: App Updater quit before the device confirmed it stopped; the next start "
+    "takes it up again"
+)
+STOPPING_STARTED = f"asking {DEVICE} to stop the deployment (cancel requested; try 1 of 8)"
 TAKEN_OVER = "interrupted: the engine running it stopped (crash, power loss or kill); queued again"
 SUPERSEDED = "superseded by run #2: its deployment pushes this device's whole configuration"
 GIVEN_BACK = {"claimed_by": None, "phase": None, "progress": 0}
@@ -456,10 +506,14 @@ TABLE = [
     Case(RUNNING, INTERRUPT, to("queued", 0, "interrupted: App Updater quit; it resumes at the next start", **GIVEN_BACK)),
     Case(RUNNING, PROGRESS, to("running", 1, "installing core", phase="installing", progress=60)),
     Case(RUNNING, CANCEL, to("running", 1, CANCEL_REQUESTED, cancel_requested=True)),
+    Case(RUNNING, INTERRUPT_UNCONFIRMED, to("queued", 0, QUIT_UNCONFIRMED, cancel_requested=False, **GIVEN_BACK)),
     # running with the administrator's cancel pending: an attempt that ends without finishing
-    # ends the deployment cancelled, it is not queued again
-    Case(RUNNING_CANCEL, REQUEUE, to("cancelled", 1, TAKEN_OVER_CANCELLED, **ENDED_NOW)),
-    Case(RUNNING_CANCEL, INTERRUPT, to("cancelled", 1, QUIT_CANCELLED, **ENDED_NOW)),
+    # ends the deployment cancelled once the device confirmed it stopped; unconfirmed (the
+    # device may still finish it), the deployment waits to ask it again
+    Case(RUNNING_CANCEL, REQUEUE, to("queued", 0, TAKEN_OVER_STOPPING, cancel_requested=True, **GIVEN_BACK)),
+    Case(RUNNING_CANCEL, INTERRUPT, to("cancelled", 1, STOPPED, **ENDED_NOW)),
+    Case(RUNNING_CANCEL, UNCONFIRMED, to("retrying", 0, ASKING_AGAIN, cancel_requested=True, next_attempt_at=NOW + BACKOFF, claimed_by=None, finished_at=None)),
+    Case(RUNNING_CANCEL, INTERRUPT_UNCONFIRMED, to("queued", 0, QUIT_UNCONFIRMED, cancel_requested=True, **GIVEN_BACK)),
     Case(RUNNING_CANCEL, FAIL_LEFT, to("cancelled", 1, "press-01 unreachable; cancelled while running, so not retried", **ENDED_NOW)),
     Case(RUNNING_CANCEL, FAIL_LAST, to("failed", 1, "press-01 unreachable (gave up after 1 attempt)", **ENDED_NOW)),
     Case(RUNNING_CANCEL, CANCELLED, to("cancelled", 1, STOPPED, **ENDED_NOW)),
@@ -471,6 +525,20 @@ TABLE = [
     *unchanged(RUNNING_B, CLAIM, REQUEUE_ALIVE, RETRY, DEPLOY_NOW_),
     *rejected(RUNNING_B),
     Case(RUNNING_B, CANCEL, to("running", 1, CANCEL_REQUESTED, claimed_by=B, cancel_requested=True)),
+    # waiting to ask its device again to stop: no administrator's action but deploy now (ask
+    # now) changes it, and a paused or aborted run does not hold it
+    *unchanged(STOPPING, CLAIM, PROMOTE_RETRY_EARLY, REQUEUE, RETRY, RESCHEDULE),
+    Case(STOPPING, PROMOTE_RETRY, to("queued", 0, "next attempt is due; queued", cancel_requested=True, next_attempt_at=None)),
+    Case(STOPPING, DEPLOY_NOW_, to("queued", 0, DEPLOY_NOW_REQUESTED, cancel_requested=True)),
+    *rejected(STOPPING),
+    *unchanged(STOPPING_QUEUED, PROMOTE, REQUEUE, RETRY, DEPLOY_NOW_, RESCHEDULE),
+    Case(STOPPING_QUEUED, CLAIM, to("running", 1, STOPPING_STARTED, claimed_by=B, cancel_requested=True)),
+    *rejected(STOPPING_QUEUED),
+    Case(STOPPING_RUNNING, CANCELLED, to("cancelled", 1, STOPPED, **ENDED_NOW)),
+    Case(STOPPING_RUNNING, SUCCEED, to("succeeded", 1, DEPLOYED, **ENDED_NOW)),
+    Case(STOPPING_RUNNING, UNCONFIRMED, to("retrying", 1, ASKING_AGAIN, cancel_requested=True, next_attempt_at=NOW + BACKOFF)),
+    Case(STOPPING_RUNNING, INTERRUPT_UNCONFIRMED, to("queued", 0, QUIT_UNCONFIRMED, cancel_requested=True, **GIVEN_BACK)),
+    Case(STOPPING_RUNNING, REQUEUE, to("queued", 0, TAKEN_OVER_STOPPING, cancel_requested=True, **GIVEN_BACK)),
     # retrying: the next attempt is due at 09:02:30
     *unchanged(RETRYING, CLAIM, PROMOTE_RETRY_EARLY, REQUEUE, RETRY),
     Case(RETRYING, PROMOTE_RETRY, to("queued", 1, "next attempt is due; queued", next_attempt_at=None)),
@@ -507,6 +575,8 @@ SAYS_CHANGED: dict[str, Callable[[Any], bool]] = {
     SUCCEED: bool,
     CANCELLED: bool,
     INTERRUPT: bool,
+    UNCONFIRMED: bool,
+    INTERRUPT_UNCONFIRMED: bool,
     CANCEL: lambda result: bool(result[0] or result[1]),
     RETRY: bool,
     DEPLOY_NOW_: bool,
@@ -693,7 +763,7 @@ def _requeued_by_takeover(job: DeploymentJob) -> None:
 
 
 def _interrupted_by_quit(job: DeploymentJob) -> None:
-    assert attempts.interrupt(job, NOW, []) == "cancelled"
+    assert attempts.interrupt(job, NOW, [], HOW) == "cancelled"
 
 
 def _failed_transiently(job: DeploymentJob) -> None:
@@ -713,13 +783,65 @@ def _failed_transiently(job: DeploymentJob) -> None:
     ],
 )
 def test_a_cancel_request_survives_the_end_of_the_attempt(fleet, attempt_ends):
-    """A running deployment the administrator cancelled never starts another attempt: it ends
-    cancelled however its attempt ended."""
+    """A running deployment the administrator cancelled never starts another attempt that
+    deploys: it ends cancelled, or — when nobody knows whether the device stopped (its engine
+    died) — its next attempt only asks the device to stop."""
     subject = running_cancel_requested()
     attempt_ends(subject.job)
     scheduling.heartbeat(B, "host-b", 2, NOW + BACKOFF)
-    assert scheduling.claim(B, NOW + BACKOFF, 10) == []
-    assert row(subject.id)["state"] == "cancelled"
+    taken = scheduling.claim(B, NOW + BACKOFF, 10)
+    if attempt_ends is _requeued_by_takeover:
+        assert [(job.id, job.cancelling) for job in taken] == [(subject.id, True)]
+    else:
+        assert taken == []
+        assert row(subject.id)["state"] == "cancelled"
+
+
+def test_asking_a_device_to_stop_is_not_held_by_a_paused_or_aborted_run(fleet):
+    """A run paused or aborted starts nothing — but the attempt that asks a device to stop
+    what it was cancelled in is a brake, not a start: it is claimed all the same."""
+    subject = stopping_queued()
+    run_id = row(subject.id)["run"]
+    UpdateRun.update(paused_at=NOW, paused_by="ops", aborted_at=NOW, aborted_by="ops").where(
+        UpdateRun.id == run_id
+    ).execute()
+    scheduling.heartbeat(B, "host-b", 2, NOW)
+    [job] = scheduling.claim(B, NOW, 10)
+    assert (job.id, job.cancelling) == (subject.id, True)
+
+
+def test_the_administrators_actions_leave_a_stop_in_progress_alone(fleet):
+    """Cancel counts a deployment waiting to ask its device to stop as asked (it stays so),
+    reschedule does not put the stop off, and aborting its run or a later run's deployment
+    for the device does not cancel it in the record: only the device's answer ends it."""
+    subject = stopping()
+    assert actions.cancel([subject.id], NOW) == ([], [subject.id])
+    assert row(subject.id)["state"] == "retrying" and row(subject.id)["cancel_requested"]
+    assert actions.reschedule([subject.id], LATER, NOW) == []
+    assert row(subject.id)["state"] == "retrying"
+    run_id = row(subject.id)["run"]
+    run_decisions.abort(run_id, "ops", NOW)
+    assert row(subject.id)["state"] == "retrying"
+    later = _deployment(2)
+    assert row(subject.id)["state"] == "retrying" and row(later)["state"] == "queued"
+
+
+def test_a_device_that_never_confirms_the_stop_ends_failed_not_cancelled(fleet):
+    """After `CANCEL_TRIES` tries the deployment ends failed, saying the device may have
+    finished the update: never cancelled, which the device did not say."""
+    subject = stopping_running()
+    job = subject.job
+    assert job is not None
+    for _ in range(attempts.CANCEL_TRIES - 1):
+        assert attempts.cancel_unconfirmed(job, NOW, UNREACHABLE, BACKOFF, []) == "retrying"
+        assert actions.deploy_now([subject.id], NOW) == [subject.id]
+        scheduling.heartbeat(A, "host-a", 1, NOW)
+        [job] = scheduling.claim(A, NOW, 10)
+        assert job.cancelling
+    assert job.attempt == attempts.CANCEL_TRIES
+    assert attempts.cancel_unconfirmed(job, NOW, UNREACHABLE, BACKOFF, []) == "failed"
+    message = row(subject.id)["last_message"]
+    assert "never confirmed it stopped" in message and "may have finished" in message
 
 
 def test_an_outage_of_every_engine_takes_nothing_over(fleet):

@@ -1,9 +1,8 @@
 """The HTTP gateway's own logic, without an agent: the configuration it sends, how it reads an
-answer, and that a cancel it cannot deliver is logged, not dropped."""
+answer, and that a cancel it cannot deliver is not taken for a stop."""
 
 from __future__ import annotations
 
-import logging
 import socket
 
 import pytest
@@ -13,6 +12,7 @@ from appupdater.agent.protocol import DeploymentAnswer, DeploymentState, LogLeve
 from appupdater.core.catalog import ModuleInfo
 from appupdater.core.jobs import AppConfig, Connection, DeploymentJob
 from appupdater.engine.gateways.agent_client import AgentClient
+from appupdater.engine.gateways.base import StopUnconfirmed
 from appupdater.engine.gateways.http import HttpGateway, configuration_of
 from appupdater.errors import DeviceRejected
 
@@ -67,14 +67,14 @@ def test_an_answer_is_read_tolerantly():
     assert newer.log[0].level is LogLevel.INFO
 
 
-def test_a_cancel_that_cannot_be_delivered_is_logged(caplog):
+def test_a_cancel_that_cannot_be_delivered_is_not_taken_for_a_stop():
+    """An agent that cannot be reached may still finish: the gateway says the stop is not
+    confirmed (never `Stopped`), naming the device and why."""
     with socket.socket() as free:  # a port nobody listens on
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
     client = AgentClient("press-01", Connection(f"http://127.0.0.1:{port}", "x" * 16), 2)
-    with caplog.at_level(logging.WARNING, logger="appupdater.engine"):
-        HttpGateway(timeout=2)._cancel(client, "r2-d3")
-    (record,) = caplog.records
-    assert record.name == "appupdater.engine"
-    assert "could not confirm the cancel of r2-d3 on press-01" in record.getMessage()
-    assert "connection refused" in record.getMessage()
+    with pytest.raises(StopUnconfirmed) as raised:
+        HttpGateway(timeout=2)._stop(client, "r2-d3")
+    assert str(raised.value).startswith("press-01 could not be asked to stop: press-01 unreachable")
+    assert "connection refused" in str(raised.value)

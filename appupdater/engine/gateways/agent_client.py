@@ -28,7 +28,7 @@ from appupdater.agent.protocol import (
     status_path,
 )
 from appupdater.core.jobs import Connection
-from appupdater.errors import AgentError, DeviceRejected, DeviceUnreachable
+from appupdater.errors import AgentError, DeviceRejected, DeviceUnreachable, UnknownDeployment
 
 _REASONS = {
     errno.ECONNREFUSED: "connection refused",
@@ -191,6 +191,8 @@ class AgentClient:
             raise AgentError(f"{self.device} answered HTTP {status}: {text}")
         if status == 409:
             raise AgentError(f"{self.device} is busy: {text}")
+        if status == 404:
+            raise UnknownDeployment(f"{self.device} has no such deployment: {text}")
         if status >= 400:
             raise DeviceRejected(f"{self.device} refused the request (HTTP {status}): {text}")
         return parsed

@@ -15,7 +15,17 @@ ShouldStop = Callable[[], bool]
 
 
 class Stopped(Exception):
-    """The gateway stopped because `should_stop()` said so (cancel, timeout or quit)."""
+    """The gateway stopped because `should_stop()` said so (cancel, timeout or quit), and the
+    device is known to run nothing of the attempt any more; `how` says so in words."""
+
+    def __init__(self, how: str = "the device stopped"):
+        super().__init__(how)
+        self.how = how
+
+
+class StopUnconfirmed(Exception):
+    """The gateway was to stop, but the device did not confirm it stopped (unreachable, or
+    still running when asked): it may still finish the attempt. The message says why."""
 
 
 @dataclass(frozen=True)
@@ -51,4 +61,8 @@ class Gateway(ABC):
     @abstractmethod
     def deploy(self, job: DeploymentJob, progress: Progress, should_stop: ShouldStop) -> str:
         """Push the job's whole configuration to its device; return a closing message.
-        Call `progress` as phases advance; check `should_stop` often and raise `Stopped`."""
+        Call `progress` as phases advance; check `should_stop` often and raise `Stopped` once
+        the device stopped, `StopUnconfirmed` when it could not be told or did not confirm.
+        A job that is `cancelling` is not pushed: its device is asked to stop the attempt an
+        earlier one started (same deployment), and the answer ends it as above — or, when the
+        device had finished it before, as that end."""

@@ -3,7 +3,9 @@
 One deployment is a PUT of the device's whole configuration under an id made of the run and the
 deployment (so a repeated PUT — a lost answer, a retry — never runs it twice), then long polls of
 its state whose phase, progress and log lines are relayed into the deployment's own. Cancel,
-timeout and quit ask the agent to cancel, which rolls the device back. The requests themselves,
+timeout and quit ask the agent to cancel, which rolls the device back; the attempt counts as
+stopped only once the agent says so (or never had it), else it may still finish on the device
+and the engine asks again later (see `HttpGateway._stop`). The requests themselves,
 and their errors in words, are `agent_client.AgentClient`'s.
 """
 
@@ -30,8 +32,9 @@ from appupdater.engine.gateways.base import (
     Progress,
     ShouldStop,
     Stopped,
+    StopUnconfirmed,
 )
-from appupdater.errors import DeviceRejected, DeviceUnreachable, GatewayError
+from appupdater.errors import DeviceRejected, DeviceUnreachable, GatewayError, UnknownDeployment
 from appupdater.store.models import DeploymentPhase
 
 log = logging.getLogger("appupdater.engine")
@@ -94,13 +97,21 @@ class HttpGateway(Gateway):
     def deploy(self, job: DeploymentJob, progress: Progress, should_stop: ShouldStop) -> str:
         if job.connection is None:
             raise DeviceRejected(f"{job.device} has no endpoint to deploy to")
-        configuration = configuration_of(job)
         deployment_id = run_deployment_id(job.run_id, job.id)
+        configuration = None if job.cancelling else configuration_of(job)
         with AgentClient(job.device, job.connection, self.timeout) as client:
-            progress(DeploymentPhase.CONNECTING, 0, f"connecting to {job.connection.endpoint}")
-            if should_stop():
-                raise Stopped()
-            answer = client.put(deployment_id, configuration)
+            if configuration is None:
+                progress(
+                    DeploymentPhase.CONNECTING,
+                    0,
+                    f"asking {job.device} at {job.connection.endpoint} to stop the deployment",
+                )
+                answer = self._stop(client, deployment_id)
+            else:
+                progress(DeploymentPhase.CONNECTING, 0, f"connecting to {job.connection.endpoint}")
+                if should_stop():
+                    raise Stopped("stopped before the device was contacted")
+                answer = client.put(deployment_id, configuration)
             log_after = 0
             last_contact = time.monotonic()
             while True:
@@ -112,12 +123,14 @@ class HttpGateway(Gateway):
                         f"{job.device}: {answer.message or 'failed'}", transient=answer.transient
                     )
                 if answer.state is DeploymentState.CANCELLED:
+                    if job.cancelling or should_stop():
+                        raise Stopped(f"{job.device} confirmed it stopped and rolled back")
                     raise DeviceRejected(
                         f"{job.device}: the deployment was cancelled on the device"
                     )
                 if should_stop():
-                    self._cancel(client, deployment_id)
-                    raise Stopped()
+                    answer = self._stop(client, deployment_id)
+                    continue  # its end, as the device tells it
                 try:
                     answer = client.poll(deployment_id, log_after, self.poll_wait)
                     last_contact = time.monotonic()
@@ -136,18 +149,25 @@ class HttpGateway(Gateway):
         progress(phase, answer.progress, None)
         return answer.log_total
 
-    def _cancel(self, client: AgentClient, deployment_id: str) -> None:
-        """Ask the agent to cancel and wait (a while) for it to have rolled back."""
+    def _stop(self, client: AgentClient, deployment_id: str) -> DeploymentAnswer:
+        """Ask the agent to cancel and wait (a while) for the deployment to end: the answer
+        with its end (cancelled, or succeeded or failed when it ended before the cancel came).
+        Raises `Stopped` when the agent never had it, `StopUnconfirmed` when it could not be
+        asked or was still running after `cancel_wait`: it may still finish."""
         deadline = time.monotonic() + self.cancel_wait
         try:
             answer = client.cancel(deployment_id)
             while answer.state is DeploymentState.RUNNING and time.monotonic() < deadline:
                 answer = client.poll(deployment_id, wait=1)
+        except UnknownDeployment as exc:
+            raise Stopped(f"{client.device} never started it") from exc
         except GatewayError as exc:
-            # unreachable now: once the agent has the cancel, it rolls back on its own
-            log.warning(
-                "could not confirm the cancel of %s on %s: %s", deployment_id, client.device, exc
+            raise StopUnconfirmed(f"{client.device} could not be asked to stop: {exc}") from exc
+        if answer.state is DeploymentState.RUNNING:
+            raise StopUnconfirmed(
+                f"{client.device} was still running it {self.cancel_wait:g} s after the cancel"
             )
+        return answer
 
     @staticmethod
     def _pause(seconds: float, should_stop: ShouldStop) -> None:

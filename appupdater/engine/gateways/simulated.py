@@ -59,6 +59,8 @@ class SimulatedGateway(Gateway):
         return ProbeResult(True)
 
     def deploy(self, job: DeploymentJob, progress: Progress, should_stop: ShouldStop) -> str:
+        if job.cancelling:  # a simulated device keeps nothing of an attempt it stopped
+            raise Stopped(f"{job.device} stopped (simulated)")
         labels = job.labels or {}
         latency = max(0.0, float(labels.get("sim.latency_s", self.latency_s)))
         rate = min(1.0, max(0.0, float(labels.get("sim.failure_rate", self.failure_rate))))
@@ -72,7 +74,7 @@ class SimulatedGateway(Gateway):
             steps = max(1, round(seconds / STEP_S)) if seconds else 1
             for step in range(steps):
                 if should_stop():
-                    raise Stopped()
+                    raise Stopped(f"{job.device} stopped (simulated)")
                 if seconds:
                     self.sleep(seconds / steps)
                 if phase is P.CONNECTING and offline:

@@ -138,7 +138,7 @@ def _finish(
                 state, message, level = S.CANCELLED, cancelled_instead, EventLevel.WARNING
                 extra = {"phase": None}
                 superseded_instead = None
-        if superseded_instead is not None:
+        if superseded_instead is not None and not stopping:
             later = newer_waiting([job.id]).get(job.id)
             if later is not None:
                 state, level = S.CANCELLED, EventLevel.WARNING
@@ -339,7 +339,7 @@ def requeue_untracked(instance: str, held: Collection[tuple[int, int]], now: dat
             UNTRACKED,
             EventLevel.WARNING,
             [],
-            cancelled_instead="cancelled: the database went away while this engine claimed it",
+            keep_cancel=True,  # a cancel request stays: the next attempt asks the device
             superseded_instead="interrupted: the database went away while this engine claimed "
             "it; not queued again",
             phase=None,

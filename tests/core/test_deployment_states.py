@@ -933,3 +933,17 @@ def test_a_watcher_counts_whole_ticks_when_stale_after_is_three_ticks(fleet):
         assert scheduling.requeue_interrupted(NOW, watch) == []
     clock.wait(tick)
     assert scheduling.requeue_interrupted(NOW, watch) == [d]
+
+
+def test_a_claim_the_engine_lost_track_of_keeps_its_cancel_request(fleet):
+    """The database took a claim whose answer never came back (it went away): the engine runs
+    no attempt for it. A plain one is queued again; one the administrator cancelled while it
+    ran keeps the request, so its next attempt asks the device instead of recording a cancel
+    nobody confirmed."""
+    plain = running()
+    assert attempts.requeue_untracked(A, set(), NOW) == [plain.id]
+    assert (row(plain.id)["state"], row(plain.id)["cancel_requested"]) == ("queued", False)
+    cancelled = running_cancel_requested()
+    assert attempts.requeue_untracked(A, set(), NOW) == [cancelled.id]
+    assert (row(cancelled.id)["state"], row(cancelled.id)["cancel_requested"]) == ("queued", True)
+    assert row(cancelled.id)["finished_at"] is None

@@ -207,19 +207,24 @@ class Agent:
 
     def put(self, deployment_id: str, configuration: Configuration) -> tuple[bool, dict[str, Any]]:
         """Take a deployment; the same id again is answered with its state (no second run),
-        unless it ended in failure or was cancelled: then it runs again (a retry). Returns
-        (created, deployment)."""
+        unless it ended in failure or was cancelled: then it runs again (a retry), with the
+        configuration given now — the workstation's may have changed since (a corrected
+        artifact, a newer version configured). Returns (created, deployment)."""
         with self.lock:
             existing = self.deployments.get(deployment_id)
-            if existing is not None and existing.configuration != configuration:
-                raise Conflict(f"deployment {deployment_id} exists with another configuration")
             if existing is not None and existing.state in (RUNNING, DeploymentState.SUCCEEDED):
+                if existing.configuration != configuration:
+                    done = "is running" if existing.state is RUNNING else "installed"
+                    raise Conflict(
+                        f"deployment {deployment_id} {done} another configuration on this device"
+                    )
                 return False, existing.to_json()
             busy = self._running()
             if busy:
                 raise Conflict(f"deployment {busy[0]} is in progress on this device")
             if existing is not None:  # a retry of a failed or cancelled one
                 deployment = existing
+                deployment.configuration = configuration
                 deployment.attempts += 1
                 deployment.state, deployment.phase, deployment.progress = RUNNING, Phase.NONE, 0
                 deployment.message, deployment.finished_at = "", None

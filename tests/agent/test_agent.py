@@ -117,6 +117,24 @@ def test_hash_mismatch_fails_and_keeps_what_ran(tmp_path, artifacts):
     assert agent.status()["installed"]["line-monitor"]["version"] == "1.0.0"
 
 
+def test_a_failed_deployment_retried_with_a_corrected_configuration_runs_it(tmp_path, artifacts):
+    """The workstation retries under the same id after the artifact was corrected (or a newer
+    version configured): the agent runs the configuration given now, as a second attempt — not
+    a 409 'busy' — and remembers it; while one runs or after it succeeded, another
+    configuration under its id stays refused."""
+    agent = Agent(tmp_path / "device")
+    wrong = {"alerts": {"sha256": "0" * 64}}
+    agent.put("d1", config(artifacts, "2.0.0", V2, **wrong))
+    assert finished(agent, "d1")["state"] == "failed"
+    created, again = agent.put("d1", config(artifacts, "2.0.0", V2))
+    assert not created and again["attempts"] == 2
+    assert finished(agent, "d1")["state"] == "succeeded"
+    assert active(agent.root) == {"collector": "2.0.0", "alerts": "1.0.0"}
+    assert Agent(agent.root).get("d1")["state"] == "succeeded"  # the new one, on disk
+    with pytest.raises(Conflict, match="d1 installed another configuration on this device"):
+        agent.put("d1", config(artifacts, "1.0.0", V1))
+
+
 @pytest.mark.parametrize(
     ("files", "links", "why"),
     [
@@ -222,7 +240,7 @@ def test_one_deployment_at_a_time_and_cancel(tmp_path, artifacts, monkeypatch):
     agent.put("d1", config(artifacts, "1.0.0", V1))
     with pytest.raises(Conflict, match="d1 is in progress"):
         agent.put("d2", config(artifacts, "2.0.0", V2))
-    with pytest.raises(Conflict, match="another configuration"):
+    with pytest.raises(Conflict, match="d1 is running another configuration"):
         agent.put("d1", config(artifacts, "2.0.0", V2))
     agent.cancel("d1")
     answer = finished(agent, "d1")

@@ -295,3 +295,27 @@ def test_a_misbehaving_device_fails_with_what_it_did(qtbot, world, make_engine, 
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_retry_after_the_artifact_was_corrected_deploys_the_corrected_one(
+    qtbot, world, make_engine
+):
+    """A wrong checksum in the fleet file fails the deployment; the administrator imports the
+    corrected file and retries. The retry goes under the same agent deployment id with the new
+    configuration: the agent runs it (it used to answer 409, recorded as 'busy')."""
+    agent = world.agent("press-01")
+    world.load([agent], alerts="ab" * 32)
+    approve(["press-01"])
+    engine = make_engine()
+    engine.start()
+    qtbot.waitUntil(lambda: ended("press-01"), timeout=WAIT)
+    assert the("press-01").state == "failed"
+    world.load([agent])  # the corrected checksum
+    assert engine.retry([the("press-01").id]) == [the("press-01").id]
+    qtbot.waitUntil(lambda: the("press-01").state in ("succeeded", "failed"), timeout=WAIT)
+    d = the("press-01")
+    assert d.state == "succeeded", d.last_message
+    assert agent_deployment(agent)["state"] == "succeeded"
+    assert agent_deployment(agent)["attempts"] == 2
+    assert agent.active() == V2 and installed("press-01") == "2.0.0"
+    assert not any("busy" in m for m in log_of("press-01"))

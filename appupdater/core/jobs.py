@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from appupdater.core.approved_config import approved_configurations
 from appupdater.core.catalog import MODULE_FIELDS, ModuleInfo
+from appupdater.store.config_revisions import ConfigMap
 from appupdater.store.models import (
     Application,
     AppVersion,
@@ -62,6 +64,9 @@ class DeploymentJob:
     # an administrator cancelled an earlier attempt whose device did not confirm it stopped:
     # this one asks the device again instead of pushing anything (core/attempts.py)
     cancelling: bool = False
+    # what the device's configuration holds that no one approved with this run (an import
+    # after the approval): left out of the push (core/approved_config.py), "app 1.2 (why)"
+    waits: tuple[str, ...] = ()
 
 
 def load_jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
@@ -106,7 +111,9 @@ def load_jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
             ],
         )
     )
-    configs, installed = _configurations([row[2] for row in rows])
+    held = approved_configurations((row[0], row[1], row[2]) for row in rows)
+    overrides = {row[2]: held[row[0]].configured for row in rows if row[0] in held}
+    configs, installed = _configurations([row[2] for row in rows], overrides)
     along = _along([(row[0], row[1], row[2]) for row in rows], configs, installed)
     return [
         DeploymentJob(
@@ -123,6 +130,7 @@ def load_jobs(ids: list[int], instance: str) -> list[DeploymentJob]:
             claim,
             along.get(d, ()),
             bool(cancelling),
+            held[d].waits if d in held else (),
         )
         for (
             d,
@@ -189,27 +197,33 @@ def _along(
 
 
 def _configurations(
-    device_ids: list[int],
+    device_ids: list[int], overrides: dict[int, ConfigMap]
 ) -> tuple[dict[int, list[AppConfig]], dict[tuple[int, int], int | None]]:
-    """device id -> every configured application with its modules, by application name; and
-    (device id, application id) -> the version the device runs (None: not reported)."""
-    config_query = (
-        DeviceApp.select(
-            DeviceApp.device,
-            Application.name,
-            AppVersion.version,
-            AppVersion.id,
-            DeviceApp.application,
-            DeviceApp.installed,
+    """device id -> every configured application with its modules, by application name (for a
+    device in `overrides`, that map instead of its current configuration); and (device id,
+    application id) -> the version the device runs (None: not reported)."""
+    query = DeviceApp.select(
+        DeviceApp.device, DeviceApp.application, DeviceApp.configured, DeviceApp.installed
+    ).where(DeviceApp.device.in_(device_ids))
+    maps: dict[int, ConfigMap] = {}
+    installed: dict[tuple[int, int], int | None] = {}
+    for device_id, app_id, configured, runs_id in tuples(
+        query, tuple[int, int, int | None, int | None]
+    ):
+        installed[(device_id, app_id)] = runs_id
+        if configured is not None:
+            maps.setdefault(device_id, {})[app_id] = configured
+    maps.update(overrides)
+    version_ids = list({v for configured in maps.values() for v in configured.values()})
+    names = {
+        version_id: (app, version)
+        for version_id, app, version in tuples(
+            AppVersion.select(AppVersion.id, Application.name, AppVersion.version)
+            .join(Application)
+            .where(AppVersion.id.in_(version_ids)),
+            tuple[int, str, str],
         )
-        .join(Application)
-        .switch(DeviceApp)
-        .join(AppVersion, on=DeviceApp.configured == AppVersion.id)
-        .where(DeviceApp.device.in_(device_ids))
-        .order_by(Application.name)
-    )
-    config_rows = list(tuples(config_query, tuple[int, str, str, int, int, int | None]))
-    version_ids = list({row[3] for row in config_rows})
+    }
     modules: dict[int, list[ModuleInfo]] = {}
     module_query = (
         Module.select(Module.app_version, *MODULE_FIELDS)
@@ -221,10 +235,10 @@ def _configurations(
     ):
         modules.setdefault(version_id, []).append(ModuleInfo(name, version, image, url, sha256))
     configs: dict[int, list[AppConfig]] = {}
-    installed: dict[tuple[int, int], int | None] = {}
-    for device_id, app, version, version_id, app_id, runs_id in config_rows:
-        configs.setdefault(device_id, []).append(
-            AppConfig(app, version, version_id, tuple(modules.get(version_id, ())), app_id)
-        )
-        installed[(device_id, app_id)] = runs_id
+    for device_id, configured in maps.items():
+        apps = [
+            AppConfig(*names[v], v, tuple(modules.get(v, ())), app_id)
+            for app_id, v in configured.items()
+        ]
+        configs[device_id] = sorted(apps, key=lambda app: app.application)
     return configs, installed

@@ -319,4 +319,11 @@ def _started(job: DeploymentJob) -> str:
             f"asking {job.device} to stop the deployment (cancel requested; try {job.attempt} "
             f"of {CANCEL_TRIES})"
         )
-    return f"attempt {job.attempt} started on {job.device}"
+    started = f"attempt {job.attempt} started on {job.device}"
+    if job.waits:
+        started += (
+            f"; it pushes the configuration approved with run #{job.run_id}: "
+            f"{', '.join(job.waits)} configured after the approval, waits for a later "
+            "approved run"
+        )
+    return started

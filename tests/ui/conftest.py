@@ -23,6 +23,13 @@ SCREENSHOTS = Path(
 )
 
 
+def shots_folder(name: str) -> Path:
+    """A folder of screenshots under SCREENSHOTS, made if missing (for people to look at)."""
+    folder = SCREENSHOTS / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @pytest.fixture(autouse=True)
 def _application(qapp):
     """App names for QSettings, and settings that start empty: Qt resolves the settings file

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -18,9 +17,10 @@ from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import create_run
 from appupdater.ui.audit_window import NOTHING_MATCHES, NOTHING_YET, AuditWindow
 from tests.audit_entries import PEOPLE, fill, record_as
+from tests.ui.conftest import shots_folder
 from tests.ui.drive import LEFT, choose_in_combo, choose_menu, click_action, click_row
 
-SHOTS = Path("/work/shots/auditui18")
+SHOTS = shots_folder("auditui18")
 
 
 def _open(qtbot, main_window) -> AuditWindow:

@@ -17,9 +17,10 @@ from appupdater.store.models import Deployment, DeploymentState, Device, UpdateR
 from appupdater.ui.device_history import DeviceHistoryDialog
 from appupdater.ui.timefmt import local_text
 from tests.helpers import devices_yaml, load_yaml
+from tests.ui.conftest import shots_folder
 from tests.ui.drive import LEFT, approve, choose_menu, click_row
 
-SHOTS = "/work/shots/histui"
+SHOTS = shots_folder("histui")
 
 
 @pytest.fixture

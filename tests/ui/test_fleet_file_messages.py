@@ -5,7 +5,6 @@ sentence. Each box is saved to the shots folder as it appears."""
 from __future__ import annotations
 
 import copy
-import os
 from pathlib import Path
 
 import pytest
@@ -14,10 +13,11 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from tests.helpers import dump_tables
+from tests.ui.conftest import shots_folder
 from tests.ui.drive import click_action
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "fleet.yaml"
-SHOTS = Path(os.environ.get("APPUPDATER_SHOTS", "/work/shots/fleetio"))
+SHOTS = shots_folder("fleetio")
 SIZES = [(1280, 800), (1024, 700)]
 
 
@@ -36,9 +36,7 @@ class Box:
             QTimer.singleShot(25, self._look)
             return
         self.text = "\n".join(filter(None, (box.text(), box.informativeText())))
-        if SHOTS.parent.is_dir():
-            SHOTS.mkdir(exist_ok=True)
-            box.grab().save(str(SHOTS / f"{self.shot}.png"))
+        box.grab().save(str(SHOTS / f"{self.shot}.png"))
         self.qtbot.mouseClick(box.button(QMessageBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
 
 

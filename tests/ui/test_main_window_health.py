@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 from PySide6.QtCore import Qt
 
 from appupdater.core.devices import ProbeReport, record_probes
 from appupdater.store.models import Application, Device, DeviceApp, Module
+from tests.ui.conftest import shots_folder
 
-SHOTS = Path("/work/shots/health17")
+SHOTS = shots_folder("health17")
 
 
 def in_sync(count: int) -> list[tuple[str, str]]:

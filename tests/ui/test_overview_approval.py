@@ -1,12 +1,11 @@
 """A run awaiting a second approver in the Deployment Overview: its row says so (who asked, until
 when), Approve… and Reject… are offered only to another user (never the requester), Approve…
 with a note approves it in the database and the engine deploys it; Reject… needs a note. Users
-are OS users (tests/identities.py stands in for a second account). Screenshots in /work/shots/approve18/."""
+are OS users (tests/identities.py stands in for a second account). Screenshots in screenshots/approve18/."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
@@ -18,10 +17,11 @@ from appupdater.ui.overview.approval_acting import DecisionDialog
 from appupdater.ui.overview.window import OverviewWindow
 from appupdater.ui.timefmt import local_text
 from tests.identities import act_as
+from tests.ui.conftest import shots_folder
 from tests.ui.drive import click_action, click_row
 from tests.ui.test_overview import WAIT, approve
 
-SHOTS = Path("/work/shots/approve18")
+SHOTS = shots_folder("approve18")
 
 
 @pytest.fixture

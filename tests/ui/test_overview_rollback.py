@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import CONFIG_ONLY, apply_configuration, create_run
 from appupdater.store.models import Application, AppVersion, Device, DeviceApp, Target, UpdateRun
+from tests.ui.conftest import shots_folder
 from tests.ui.drive import (
     approve,
     choose_in_combo,
@@ -24,7 +25,7 @@ from tests.ui.drive import (
 from tests.ui.test_overview_actions import select
 
 WAIT = 20_000
-SHOTS = "/work/shots/rollbackui"
+SHOTS = shots_folder("rollbackui")
 
 
 def snapshot() -> dict[str, dict[str, str]]:

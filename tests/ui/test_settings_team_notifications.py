@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import getpass
 from datetime import timedelta
-from pathlib import Path
 
 from PySide6.QtCore import QPoint, QTimer
 from PySide6.QtWidgets import QApplication
@@ -21,10 +20,11 @@ from appupdater.core.team_settings import (
 from appupdater.core.urls import redacted_url
 from appupdater.store.team_models import TeamSetting, Webhook
 from appupdater.ui.notifications_section import AddWebhookDialog
+from tests.ui.conftest import shots_folder
 from tests.ui.drive import LEFT
 from tests.ui.test_settings_dialog import click_ok, closed, open_settings_dialog
 
-SHOTS = Path("/work/shots/webhooks18")
+SHOTS = shots_folder("webhooks18")
 
 
 def open_tab(qtbot, dialog, title):
@@ -166,7 +166,7 @@ def test_notifications_add_test_and_remove_a_webhook(qtbot, main_window, receive
         "Delivery history is kept for 30 days; the last 20 attempts of each webhook are always kept."
     )
     assert section.history.isVisible()
-    shots(qtbot, dialog, "settings-notifications", Path("/work/shots/webhookprune"))
+    shots(qtbot, dialog, "settings-notifications", shots_folder("webhookprune"))
 
     message_boxes.answer(text="Remove")
     qtbot.mouseClick(section.remove, LEFT)

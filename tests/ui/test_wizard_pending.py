@@ -15,6 +15,7 @@ from appupdater.store.models import DeployAction, Deployment, DeploymentState
 from appupdater.ui.wizard.checklist_models import ChecklistModel
 from appupdater.ui.wizard.deployment_page import ACTION_COLUMN, PENDING_COLUMN
 from appupdater.ui.wording import ACTION_TEXT
+from tests.ui.conftest import shots_folder
 from tests.ui.drive import (
     approve,
     choose_action,
@@ -26,7 +27,7 @@ from tests.ui.drive import (
 )
 
 S = DeploymentState
-SHOTS = "/work/shots/wizard"
+SHOTS = shots_folder("wizard")
 
 
 @pytest.fixture

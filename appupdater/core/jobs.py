@@ -235,10 +235,10 @@ def _configurations(
     ):
         modules.setdefault(version_id, []).append(ModuleInfo(name, version, image, url, sha256))
     configs: dict[int, list[AppConfig]] = {}
-    for device_id, configured in maps.items():
+    for device_id, pushed in maps.items():
         apps = [
             AppConfig(*names[v], v, tuple(modules.get(v, ())), app_id)
-            for app_id, v in configured.items()
+            for app_id, v in pushed.items()
         ]
         configs[device_id] = sorted(apps, key=lambda app: app.application)
     return configs, installed

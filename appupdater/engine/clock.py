@@ -11,6 +11,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from appupdater.store.fields import utcnow
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
@@ -20,7 +22,8 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        """This machine's wall clock, corrected to the database server's (store/dbclock.py)."""
+        return utcnow()
 
     def monotonic(self) -> float:
         return time.monotonic()

@@ -44,6 +44,7 @@ from appupdater.engine.relay import Call, Relay
 from appupdater.engine.settings import EngineSettings
 from appupdater.engine.webhooks import WebhookSender
 from appupdater.engine.writer import Writer
+from appupdater.store import dbclock
 from appupdater.store.db import translate_errors
 from appupdater.store.models import DeploymentState, db
 
@@ -319,6 +320,7 @@ class Engine(AdministratorActions, QObject):
         step, and before each slow part of it once a tick has passed since the last beat."""
         now = self.clock.monotonic()
         if always or now - self._beaten >= self.settings.tick_ms / 1000:
+            dbclock.refresh(db.obj)  # every minute: the server's time stamps what it writes
             scheduling.heartbeat(self.instance, socket.gethostname(), os.getpid(), self.clock.now())
             self._beaten = now
 

@@ -213,6 +213,12 @@ def open_database(
     except BaseException:
         database.close()
         raise
+    from appupdater.store import dbclock
+
+    try:
+        dbclock.measure(database)
+    except peewee.DatabaseError as exc:  # a stamp on this machine's clock is no reason to stop
+        log.warning("could not read the database server's clock: %s", exc)
     log.info("opened database %s", describe(database))
     return database
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar, overload
 
 import peewee
@@ -82,8 +82,25 @@ def to_db_time(value: datetime | None) -> str | None:
     return value.astimezone(UTC).replace(tzinfo=None).strftime(_FORMAT)
 
 
+# How far the database server's clock is from this machine's (store/dbclock.py measures it on
+# PostgreSQL, where several workstations share the records; zero on SQLite): every stamp this
+# process writes is on the server's time, so a workstation whose clock is wrong writes no
+# audit entry, expiry or heartbeat in the future or the past.
+_server_offset = timedelta(0)
+
+
+def set_server_offset(offset: timedelta) -> None:
+    global _server_offset
+    _server_offset = offset
+
+
+def server_offset() -> timedelta:
+    return _server_offset
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, on the database server's clock (this machine's, corrected: see above)."""
+    return datetime.now(UTC) + _server_offset
 
 
 class JSONField(peewee.TextField, _Holds[_V]):

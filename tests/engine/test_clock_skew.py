@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from appupdater.store.db import close_database, open_database
 from appupdater.store.models import Deployment, DeploymentEvent, EngineInstance
 from appupdater.store.models import db as db_proxy
 from appupdater.store.tables import ALL_MODELS
+from appupdater.store.team_models import AuditEntry
 from tests.engine import processes
 from tests.engine.processes import TAKEN_OVER, wait_for
 from tests.helpers import CATALOG, load_yaml
@@ -106,15 +108,17 @@ def test_two_engines_with_skewed_clocks_start_each_deployment_once(location):
     )
     load_yaml(CATALOG + "devices:\n" + lines)
     create_run(plan_update([Selection("line-monitor", "2.0.0")]), approved_by="test")
+    shown = 0.0 if location.startswith("postgresql") else SKEW  # the skew written
     behind, ahead = start_engine(location, -SKEW), start_engine(location, +SKEW)
     try:
         wait_for(lambda: {behind.pid, ahead.pid} <= set(instances()), 60, behind, ahead)
-        # the hook shifts what the engines write: their heartbeats are 10 minutes apart
+        # the hook shifts the engines' clocks, 10 minutes apart. On SQLite what they write
+        # says so; on PostgreSQL each corrects to the server's clock (store/dbclock.py)
         now = datetime.now(UTC)
         a, a_beat = instances()[behind.pid]
         b, b_beat = instances()[ahead.pid]
-        assert abs((a_beat - now).total_seconds() + SKEW) < 30
-        assert abs((b_beat - now).total_seconds() - SKEW) < 30
+        assert abs((a_beat - now).total_seconds() + shown) < 30
+        assert abs((b_beat - now).total_seconds() - shown) < 30
         # both work, and while both live nothing is taken over and nothing starts twice
         wait_for(
             lambda: succeeded() >= DEVICES // 4 and claimed_by(b) and running_on(a),
@@ -138,8 +142,8 @@ def test_two_engines_with_skewed_clocks_start_each_deployment_once(location):
         outputs = [process.communicate(timeout=60)[0] for process in (behind, ahead)]
     taken = events(TAKEN_OVER)
     assert sorted(d for d, _ in taken) == sorted(orphaned), outputs[1]
-    for _, at in taken:  # written by engine B, on its clock 5 minutes ahead
-        waited = (at - timedelta(seconds=SKEW) - killed_at).total_seconds()
+    for _, at in taken:  # written by engine B, on its clock 5 minutes ahead (SQLite)
+        waited = (at - timedelta(seconds=shown) - killed_at).total_seconds()
         assert STALE_AFTER - 1.0 <= waited <= STALE_AFTER + 20, waited
     counted = starts()
     assert {d: n for d, n in counted.items() if n != 1} == dict.fromkeys(orphaned, 2)
@@ -148,3 +152,33 @@ def test_two_engines_with_skewed_clocks_start_each_deployment_once(location):
     assert set(ended.values()) == {1} and len(ended) == DEVICES
     attempts = Deployment.select(Deployment.attempts).distinct().tuples()
     assert [n for (n,) in attempts] == [1]
+
+
+def test_a_workstation_with_a_wrong_clock_stamps_the_servers_time(pg_server_url, tmp_path):
+    """A command run on a machine whose clock is 5 minutes ahead, on a PostgreSQL database:
+    its audit entry carries the server's time, not the machine's, and it warns in words."""
+    database = open_database(pg_server_url)
+    try:
+        load_yaml(CATALOG)
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(HOOK), os.environ.get("PYTHONPATH")])),
+            "APPUPDATER_TEST_CLOCK_SHIFT_S": str(SKEW),
+        }
+        command = [sys.executable, "-m", "appupdater", "--database", pg_server_url]
+        done = subprocess.run(
+            [*command, "settings", "--default-waves", "1,rest"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        now = datetime.now(UTC)
+        entry = AuditEntry.select().where(AuditEntry.action == "settings").get()
+        assert abs((entry.at - now).total_seconds()) < 30, entry.at
+        assert "this machine's clock is 5 min ahead of the database server's" in done.stderr
+    finally:
+        database.drop_tables(list(reversed(ALL_MODELS)), cascade=True)
+        close_database()
+        db_proxy.initialize(None)

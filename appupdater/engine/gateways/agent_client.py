@@ -192,7 +192,7 @@ class AgentClient:
         if status == 409:
             raise AgentError(f"{self.device} is busy: {text}")
         if status == 404:
-            raise UnknownDeployment(f"{self.device} has no such deployment: {text}")
+            raise UnknownDeployment(f"{self.device} has no such deployment (HTTP 404): {text}")
         if status >= 400:
             raise DeviceRejected(f"{self.device} refused the request (HTTP {status}): {text}")
         return parsed

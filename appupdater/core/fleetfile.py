@@ -64,6 +64,9 @@ class DeviceAppSpec:
     installed: str | None = None
 
 
+CONNECTION_KEYS = ("endpoint", "ca_file", "fingerprint")
+
+
 @dataclass(frozen=True)
 class DeviceSpec:
     name: str
@@ -74,6 +77,9 @@ class DeviceSpec:
     ca_file: str | None = None
     fingerprint: str | None = None
     token: str | None = field(default=None, repr=False)  # never printed
+    # connection keys the file gives as null: cleared on import. A key the file leaves out
+    # keeps what is stored (an import never turns a real device into a simulated one unasked)
+    cleared: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -307,9 +313,12 @@ def _devices(p: Problems, value: Any) -> list[DeviceSpec]:
                 token = token.strip()
         labels = check_labels(p, f"{place}.labels", item.get("labels", {}))
         apps = _device_apps(p, f"{place}.applications", item.get("applications", {}))
+        cleared = frozenset(k for k in CONNECTION_KEYS if k in item and item[k] is None)
         if name is not None:
             devices.append(
-                DeviceSpec(name, site or "", labels, endpoint, apps, ca_file, fingerprint, token)
+                DeviceSpec(
+                    name, site or "", labels, endpoint, apps, ca_file, fingerprint, token, cleared
+                )
             )
     return devices
 

@@ -22,7 +22,7 @@ from appupdater.core.fleetchecks import Problems
 
 # export lives in fleetexport; these two names stay here for callers written before the split
 from appupdater.core.fleetexport import export_file, fleet_document
-from appupdater.core.fleetfile import Fleet, ModuleSpec, read_fleet
+from appupdater.core.fleetfile import CONNECTION_KEYS, Fleet, ModuleSpec, read_fleet
 from appupdater.core.identity import who
 from appupdater.core.versions import VersionKey, order_key, parse_version
 from appupdater.core.words import plural
@@ -50,6 +50,8 @@ class ImportSummary:
     device_versions_changed: int = 0
     # configured versions the file gives earlier than (or without) the stored one: kept
     configurations_kept: int = 0
+    # devices whose endpoint, CA file or fingerprint changed (each change is in the audit note)
+    connections_changed: int = 0
 
     @property
     def changed_anything(self) -> bool:
@@ -64,6 +66,7 @@ class ImportSummary:
             (self.versions_changed, "version", "with changed modules"),
             (self.devices_added, "device", "added"),
             (self.devices_changed, "device", "changed"),
+            (self.connections_changed, "device connection", "changed"),
             (self.device_versions_changed, "device application version", "set"),
         ]
         text = ", ".join(f"{plural(n, what)} {how}" for n, what, how in parts if n)
@@ -109,7 +112,7 @@ def _write(fleet: Fleet, problems: Problems, progress: Progress | None) -> Impor
         report("applications", 0, len(fleet.applications))
         apps_added, versions_added, versions_changed = _write_catalog(fleet, apps, stored)
         report("devices", 0, len(fleet.devices))
-        devices_added, devices_changed = _write_devices(fleet)
+        devices_added, devices_changed, connections = _write_devices(fleet)
         states, kept = _write_device_apps(fleet, apps, stored, problems.file)
         report("devices", len(fleet.devices), len(fleet.devices))
         summary = ImportSummary(
@@ -120,9 +123,33 @@ def _write(fleet: Fleet, problems: Problems, progress: Progress | None) -> Impor
             devices_changed,
             states,
             kept,
+            len({name for name, _, _, _ in connections}),
         )
-        audit.record(audit.IMPORT, objects={"file": [problems.file]}, note=summary.describe())
+        objects: dict[str, list[int | str]] = {"file": [problems.file]}
+        note = summary.describe()
+        if connections:
+            objects["devices"] = sorted({name for name, _, _, _ in connections})
+            note = f"{note}; {describe_connections(connections)}"
+        audit.record(audit.IMPORT, objects=objects, note=note)
     return summary
+
+
+SHOWN_CONNECTIONS = 20  # connection changes named in the audit note; the rest are counted
+
+
+def describe_connections(changes: list[tuple[str, str, str | None, str | None]]) -> str:
+    """ "press-01 endpoint https://a:8443 → https://b:8443; press-02 fingerprint cleared" """
+
+    def value(text: str | None) -> str:
+        return "none" if text is None else text
+
+    named = [
+        f"{name} {what.replace('_', ' ')} "
+        + (f"{value(old)} → {value(new)}" if new is not None else f"{value(old)} cleared")
+        for name, what, old, new in changes[:SHOWN_CONNECTIONS]
+    ]
+    more = len(changes) - SHOWN_CONNECTIONS
+    return "connections: " + "; ".join(named) + (f"; and {more} more" if more > 0 else "")
 
 
 def _stored_versions() -> dict[str, dict[str, int]]:
@@ -242,9 +269,14 @@ _DEVICE_FIELDS = (
 )
 
 
-def _write_devices(fleet: Fleet) -> tuple[int, int]:
+def _write_devices(
+    fleet: Fleet,
+) -> tuple[int, int, list[tuple[str, str, str | None, str | None]]]:
     """New devices are added, changed ones updated. A device's token is replaced only by a file
-    that gives one: exported files never carry tokens, and importing one back keeps them."""
+    that gives one: exported files never carry tokens, and importing one back keeps them. Its
+    endpoint, CA file and fingerprint likewise, unless the file gives the key as null (clears
+    it): a file that leaves the endpoint out never turns a real device into a simulated one.
+    Returns (added, changed, connection changes as (device, key, old, new))."""
     query = Device.select(Device.id, Device.name, *_DEVICE_FIELDS)
     existing = {
         name: (device_id, rest)
@@ -254,18 +286,32 @@ def _write_devices(fleet: Fleet) -> tuple[int, int]:
     }
     new_rows: list[tuple[object, ...]] = []
     changed_rows: list[tuple[object, ...]] = []
+    connections: list[tuple[str, str, str | None, str | None]] = []
     for spec in fleet.devices:
         labels = Device.labels.db_value(spec.labels)
         current = existing.get(spec.name)
         token = spec.token if spec.token is not None or current is None else current[1][5]
-        wanted = [spec.site, spec.labels, spec.endpoint, spec.ca_file, spec.fingerprint, token]
+        given = (spec.endpoint, spec.ca_file, spec.fingerprint)
+        if current is not None:
+            stored = current[1][2:5]
+            kept = [
+                new if new is not None or key in spec.cleared else old
+                for key, new, old in zip(CONNECTION_KEYS, given, stored, strict=True)
+            ]
+            connections += [
+                (spec.name, key, old, new)
+                for key, new, old in zip(CONNECTION_KEYS, kept, stored, strict=True)
+                if new != old
+            ]
+            given = (kept[0], kept[1], kept[2])
+        wanted = [spec.site, spec.labels, *given, token]
         if current is None:
             new_rows.append((spec.name, True, *wanted[:1], labels, *wanted[2:]))
         elif list(current[1]) != wanted:
             changed_rows.append((*wanted[:1], labels, *wanted[2:], current[0]))
     insert_rows(Device, (Device.name, Device.online, *_DEVICE_FIELDS), new_rows)
     update_rows(Device, _DEVICE_FIELDS, changed_rows)
-    return len(new_rows), len(changed_rows)
+    return len(new_rows), len(changed_rows), connections
 
 
 def _write_device_apps(
@@ -304,13 +350,15 @@ def _write_device_apps(
             configured = versions[state.configured] if state.configured else None
             installed = versions[state.installed] if state.installed else None
             app_id = apps[app_name]
+            current = existing.get((device_id, app_id))
+            if installed is None and current is not None:
+                installed = current[2]  # what the device reported: a file leaving it out keeps it
             held = before.get(app_id)
             if held is not None and (configured is None or _earlier(order, configured, held)):
                 kept += configured != held
                 configured = held  # never downgraded, never cleared
             if configured is not None:
                 after[app_id] = configured
-            current = existing.get((device_id, app_id))
             if current is None:
                 new_rows.append((device_id, app_id, configured, installed))
             elif (current[1], current[2]) != (configured, installed):

@@ -62,11 +62,10 @@ def cmd_webhook(args: argparse.Namespace) -> int:
 
 
 def _test(webhook_id: int) -> int:
-    from datetime import UTC, datetime
-
     from appupdater.engine.webhooks import send_test
+    from appupdater.store.fields import utcnow
 
-    sent = send_test(webhook_id, datetime.now(UTC))
+    sent = send_test(webhook_id, utcnow())
     if sent.status is None:
         print(f"no answer from webhook {webhook_id}: {sent.error}")
         return 1

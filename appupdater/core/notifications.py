@@ -133,6 +133,16 @@ def occurrences(now: datetime, after: int | None) -> tuple[list[Occurrence], int
     paused = run.select(run.id, run.paused_at).where(run.paused_at >= since)
     for run_id, at in tuples(paused, tuple[int, datetime]):
         found.append(Occurrence(EventKind.PAUSED, run_id, at.isoformat(), at, {}))
+    aborted = run.select(run.id, run.aborted_at).where(run.aborted_at >= since)
+    for run_id, at in tuples(aborted, tuple[int, datetime]):
+        found.append(Occurrence(EventKind.ABORTED, run_id, "", at, {}))
+    decided = run.select(run.id, run.approval, run.decided_at).where(
+        run.approval.in_([Approval.REJECTED.value, Approval.EXPIRED.value])
+        & (run.decided_at >= since)
+    )
+    for run_id, approval, at in tuples(decided, tuple[int, str, datetime]):
+        kind = EventKind.REJECTED if approval == Approval.REJECTED else EventKind.APPROVAL_EXPIRED
+        found.append(Occurrence(kind, run_id, "", at, {}))
     changed = (
         Deployment.finished_at >= now - FIRST_LOOK if after is None else Deployment.revision > after
     )
@@ -244,6 +254,8 @@ def body(
 
 
 def _status(row: UpdateRun, counts: dict[str, int]) -> str:
+    if row.aborted_at is not None:
+        return "aborted"
     if row.approval in (Approval.AWAITING, Approval.REJECTED, Approval.EXPIRED):
         return "awaiting approval" if row.approval == Approval.AWAITING else str(row.approval)
     if row.paused_at is not None and (row.resumed_at is None or row.resumed_at < row.paused_at):
@@ -271,6 +283,19 @@ def summary(
         why = f": {row.pause_reason}" if row is not None and row.pause_reason else ""
         by = row.paused_by if row is not None else "someone"
         return f"{name} was paused by {by}{why}."
+    if kind is EventKind.ABORTED:
+        by = row.aborted_by if row is not None else "someone"
+        cancelled = counts.get(DeploymentState.CANCELLED, 0)
+        return (
+            f"{name} was aborted by {by}: {done} succeeded, {failed} failed, {cancelled} cancelled."
+        )
+    if kind is EventKind.REJECTED:
+        by = row.decided_by if row is not None else "someone"
+        why = f": {row.decision_note}" if row is not None and row.decision_note else ""
+        return f"{name} was rejected by {by}{why}. Nothing was changed."
+    if kind is EventKind.APPROVAL_EXPIRED:
+        by = row.requested_by if row is not None else "someone"
+        return f"{name} requested by {by} expired without a decision. Nothing was changed."
     if kind is EventKind.DEPLOYMENT_FAILED:
         devices = extra.get("failed_devices")
         names = [str(d["device"]) for d in devices] if isinstance(devices, list) else []

@@ -34,6 +34,9 @@ class EventKind(enum.StrEnum):
     COMPLETED = "run.completed"
     COMPLETED_WITH_FAILURES = "run.completed_with_failures"
     PAUSED = "run.paused"
+    ABORTED = "run.aborted"
+    REJECTED = "run.rejected"
+    APPROVAL_EXPIRED = "run.approval_expired"
     DEPLOYMENT_FAILED = "deployment.failed"
     TEST = "test"  # `webhook test`, Send test: never subscribed, sent on demand
 
@@ -45,6 +48,9 @@ EVENT_WORDS = {
     EventKind.COMPLETED: "run completed",
     EventKind.COMPLETED_WITH_FAILURES: "run completed with failures",
     EventKind.PAUSED: "run paused",
+    EventKind.ABORTED: "run aborted",
+    EventKind.REJECTED: "run rejected",
+    EventKind.APPROVAL_EXPIRED: "approval request expired",
     EventKind.DEPLOYMENT_FAILED: "deployment failed",
     EventKind.TEST: "test",
 }

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import peewee
 from playhouse.migrate import SchemaMigrator, migrate
 
 from appupdater import __version__
 from appupdater.errors import DatabaseError
+from appupdater.store.fields import utcnow
 from appupdater.store.models import (
     ChangeCounter,
     ConfigRevision,
@@ -180,9 +180,7 @@ def _config_revisions(database: peewee.Database) -> None:
     database.create_tables([ConfigRevision])
     maps = configured_maps()
     changed = {d: (0, config.configured) for d, config in maps.items() if config.number == 0}
-    record_revisions(
-        changed, at=datetime.now(UTC), by=f"App Updater {__version__}", reason=MIGRATED
-    )
+    record_revisions(changed, at=utcnow(), by=f"App Updater {__version__}", reason=MIGRATED)
 
 
 def _device_health(database: peewee.Database) -> None:

@@ -4,7 +4,7 @@ filter for core/audit_query at a given moment (a preset counts back from it)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from PySide6.QtCore import QDateTime, QSignalBlocker, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from appupdater.core.audit_query import AuditFilter
+from appupdater.store.fields import utcnow
 from appupdater.ui.timefmt import from_qdatetime, to_qdatetime
 
 # (label, how far back; None: all time)
@@ -95,7 +96,7 @@ class AuditFilterBar(QWidget):
             layout.addWidget(widget, 1, 2 * column + 1, 1, 2 if widget is self.search else 1)
         layout.setColumnStretch(6, 1)  # the search takes the width left; the rest keep theirs
 
-        self.show_period(datetime.now(UTC))
+        self.show_period(utcnow())
         self.period.currentIndexChanged.connect(self._period_chosen)
         self.since_edit.dateTimeChanged.connect(self._moment_edited)
         self.until_edit.dateTimeChanged.connect(self._moment_edited)
@@ -139,7 +140,7 @@ class AuditFilterBar(QWidget):
 
     def filtering(self) -> bool:
         """Whether anything is chosen besides all entries."""
-        return self.custom() or self.spec(datetime.now(UTC)) != AuditFilter()
+        return self.custom() or self.spec(utcnow()) != AuditFilter()
 
     def show_period(self, now: datetime) -> None:
         """Show a preset's range in From and To (To: now), without it counting as an edit."""
@@ -174,7 +175,7 @@ class AuditFilterBar(QWidget):
     # -- changes ---------------------------------------------------------------------------
 
     def _period_chosen(self) -> None:
-        now = datetime.now(UTC)
+        now = utcnow()
         if self.custom() and self.since_edit.dateTime() == self.since_edit.minimumDateTime():
             # a range to edit from "the beginning": the week up to now
             with QSignalBlocker(self.since_edit):

@@ -9,7 +9,6 @@ what is in view). A read that comes back after the filter changed is dropped (`_
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence, QShowEvent
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 from appupdater.core import audit_follow as follow
 from appupdater.core import audit_query as q
 from appupdater.core.words import plural
+from appupdater.store.fields import utcnow
 from appupdater.ui.audit_export import export_csv
 from appupdater.ui.audit_filters import AuditFilterBar
 from appupdater.ui.audit_model import AuditModel
@@ -155,7 +155,7 @@ class AuditWindow(QMainWindow):
         """Show the first page of what the filters match (the count comes with it)."""
         self._generation += 1
         generation = self._generation
-        now = datetime.now(UTC)
+        now = utcnow()
         self.filters.show_period(now)
         self._spec = spec = self.filters.spec(now)
         self.count.setText("Loading…")

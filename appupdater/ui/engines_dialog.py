@@ -5,7 +5,7 @@ while the dialog watches is shown as silent (another engine takes its deployment
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from appupdater.core.engines import EngineRow, engines
 from appupdater.core.liveness import Watch
 from appupdater.core.words import noun, plural
+from appupdater.store.fields import utcnow
 from appupdater.ui.tasks import BackgroundTasks
 from appupdater.ui.timefmt import short_local_text
 
@@ -90,7 +91,7 @@ class EnginesDialog(QDialog):
         self.problem.hide()
         silent = self._watch.silent({row.id: row.beat for row in rows})
         self.tree.clear()
-        now = datetime.now(UTC)
+        now = utcnow()
         for row in rows:
             if row.id == self.own_instance:
                 state = "alive (this window's)"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import peewee
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -36,6 +36,7 @@ from appupdater.core.webhook_retention import history_words
 from appupdater.core.webhooks import EVENT_WORDS, EVENTS, Delivery, EventKind, WebhookInfo
 from appupdater.errors import AppUpdaterError
 from appupdater.store.db import database_problem
+from appupdater.store.fields import utcnow
 from appupdater.ui.questions import ask
 from appupdater.ui.tasks import BackgroundTasks
 from appupdater.ui.timefmt import short_local_text
@@ -86,9 +87,10 @@ class AddWebhookDialog(QDialog):
         form = QFormLayout()
         form.addRow("URL:", self.url)
         form.addRow("Secret:", self.secret)
-        events = QVBoxLayout()
-        for box in self.events.values():
-            events.addWidget(box)
+        events = QGridLayout()  # two columns: the run's events, then the rest
+        half = (len(self.events) + 1) // 2
+        for i, box in enumerate(self.events.values()):
+            events.addWidget(box, i % half, i // half)
         form.addRow("Events:", events)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -235,7 +237,7 @@ class NotificationsSection(QWidget):
         for row, d in enumerate(shown):
             run = "" if d.run is None else f"#{d.run}"
             texts = (
-                short_local_text(d.at, datetime.now(UTC)),
+                short_local_text(d.at, utcnow()),
                 _event_words(d.event),
                 run,
                 d.describe(),
@@ -289,9 +291,7 @@ class NotificationsSection(QWidget):
         url = redacted_url(hook.url)
         self.status.setStyleSheet("")
         self.status.setText(f"Sending a test message to {url}…")
-        self._run(
-            lambda: send_test(hook.id, datetime.now(UTC)), lambda sent: self._tested(url, sent)
-        )
+        self._run(lambda: send_test(hook.id, utcnow()), lambda sent: self._tested(url, sent))
 
     def _tested(self, url: str, sent: webhooks.Sent) -> None:
         if sent.ok:
@@ -342,7 +342,7 @@ def _event_words(event: str) -> str:
 
 
 def _result(delivery: Delivery) -> str:
-    when = short_local_text(delivery.at, datetime.now(UTC))
+    when = short_local_text(delivery.at, utcnow())
     return f"{delivery.describe()}, {when}"
 
 

@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 from PySide6.QtCore import QDateTime, QTimeZone
 
+from appupdater.store.fields import utcnow
+
 
 def to_qdatetime(moment: datetime) -> QDateTime:
     """An aware datetime as a QDateTime in the workstation's local time zone."""
@@ -27,7 +29,7 @@ def from_qdatetime(value: QDateTime) -> datetime:
 
 def next_full_hour(now: datetime | None = None) -> datetime:
     """The next full hour after `now` in local time (a time zone offset can be a half hour)."""
-    now = (now or datetime.now(UTC)).astimezone()
+    now = (now or utcnow()).astimezone()
     return (now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)).astimezone(UTC)
 
 
@@ -42,7 +44,7 @@ def short_local_text(moment: datetime, now: datetime | None = None) -> str:
     """`17:00` today, `tomorrow 01:30` or `yesterday 23:00`, else as `local_text` (local time,
     days as the workstation's calendar has them)."""
     local = moment.astimezone()
-    days = (local.date() - (now or datetime.now(UTC)).astimezone().date()).days
+    days = (local.date() - (now or utcnow()).astimezone().date()).days
     words = {0: "", 1: "tomorrow ", -1: "yesterday "}
     if days in words:
         return words[days] + local.strftime("%H:%M")

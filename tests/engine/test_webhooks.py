@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from appupdater.core import webhooks
-from appupdater.core.run_decisions import pause
+from appupdater.core.run_decisions import abort, pause
 from appupdater.engine import webhooks as sending
 from appupdater.engine.clock import ManualClock
 from appupdater.store.models import UpdateRun
@@ -74,6 +74,53 @@ def test_a_pause_and_a_request_for_approval_written_by_another_process_notify(
     assert bodies["run.paused"]["run"]["status"] == "paused"
     assert bodies["run.awaiting_approval"]["run"]["status"] == "awaiting approval"
     assert "requested by bob" in bodies["run.awaiting_approval"]["summary"]
+
+
+def test_an_abort_a_rejection_and_an_expiry_notify_once_each(
+    qtbot, sim_devices, make_engine, receiver
+):
+    """The brakes and the refusals reach the team's channel too, whoever wrote them."""
+    clock = ManualClock(START)
+    webhooks.add_webhook(
+        receiver.url(),
+        events="run.aborted,run.rejected,run.approval_expired",
+        now=clock.now(),
+    )
+    engine = make_engine(clock=clock)
+    engine.start()
+    after_steps(qtbot, engine, 2)
+    slow = approve(devices=["slow-01"], now=clock.now())
+    abort(slow, "alice", clock.now())  # as `appupdater abort` would
+    rejected = approve(devices=["press-02"], now=clock.now())
+    expired = approve(devices=["press-03"], now=clock.now())
+    for run_id, approval, note in (
+        (rejected, "rejected", "wrong week"),
+        (expired, "expired", None),
+    ):
+        UpdateRun.update(
+            approval=approval,
+            requested_by="bob",
+            requested_at=clock.now(),
+            decided_by="carol" if note else None,
+            decided_at=clock.now(),
+            decision_note=note,
+        ).where(UpdateRun.id == run_id).execute()
+    qtbot.waitUntil(lambda: len(receiver.received) == 3, timeout=WAIT)
+    after_steps(qtbot, engine, 3)
+    assert receiver.events() == {
+        ("run.aborted", slow): 1,
+        ("run.rejected", rejected): 1,
+        ("run.approval_expired", expired): 1,
+    }
+    bodies = {b["event"]: b for b in receiver.bodies()}
+    assert bodies["run.aborted"]["summary"].startswith(f"Run #{slow} was aborted by alice: ")
+    assert bodies["run.aborted"]["run"]["status"] == "aborted"
+    assert bodies["run.rejected"]["summary"] == (
+        f"Run #{rejected} was rejected by carol: wrong week. Nothing was changed."
+    )
+    assert bodies["run.approval_expired"]["summary"] == (
+        f"Run #{expired} requested by bob expired without a decision. Nothing was changed."
+    )
 
 
 def test_a_receiver_failing_twice_gets_the_event_on_the_third_attempt(

@@ -148,6 +148,7 @@ def test_notifications_add_test_and_remove_a_webhook(qtbot, main_window, receive
     receiver.answers = [500]
     qtbot.mouseClick(section.test, LEFT)
     qtbot.waitUntil(lambda: "refused the test message: HTTP 500" in section.status.text())
+    qtbot.waitUntil(section.test.isEnabled)  # as a person would: the list is read again first
     qtbot.mouseClick(section.test, LEFT)
     qtbot.waitUntil(lambda: "delivered" in section.status.text())
     assert section.status.text() == f"Test message delivered to {shown}: HTTP 200."

@@ -8,7 +8,7 @@ Sorting and filtering happen in the model over row numbers: no proxy over 100,00
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from PySide6.QtCore import QModelIndex, QObject, Qt
@@ -17,6 +17,7 @@ from PySide6.QtGui import QColor, QIcon
 from appupdater.core.overview import DeploymentRow, RunSummary, parse_time, released_early
 from appupdater.core.progress import RunStatus
 from appupdater.core.rollout import Standing
+from appupdater.store.fields import utcnow
 from appupdater.store.models import DeploymentState as S
 from appupdater.ui.icons import icon
 from appupdater.ui.overview.feed import DeploymentTable
@@ -310,7 +311,7 @@ class DeploymentsModel(ListTableModel[DeploymentRow]):
         """The time the row had been scheduled for, if it was deployed before it."""
         if row.scheduled_at is None or row.state == S.SCHEDULED:
             return None  # most rows: no parsing
-        return released_early(row, self._target(row)[1], datetime.now(UTC))
+        return released_early(row, self._target(row)[1], utcnow())
 
     def _scheduled(self, row: DeploymentRow) -> datetime | None:
         """When the row waits for or started at its time; None once deployed before it (the

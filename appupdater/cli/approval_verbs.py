@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -64,6 +65,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
         "run": args.run,
         "configurations_updated": applied.configurations_updated,
         "deployments_created": applied.deployments_created,
+        "skipped": skipped_devices(applied.skips),
     }
     if args.json:
         print(json.dumps(result))
@@ -72,7 +74,22 @@ def cmd_approve(args: argparse.Namespace) -> int:
             f"run {args.run} approved: {_count(applied.configurations_updated, 'configuration')} "
             f"updated, {_count(applied.deployments_created, 'deployment')} created"
         )
+        for entry in result["skipped"]:
+            print(f"  {entry['device']} left as it is: {entry['why']}")
     return 0
+
+
+def skipped_devices(skips: Mapping[int, str]) -> list[dict[str, str]]:
+    """The devices a configuration step left as they were, by name, with why."""
+    from appupdater.store.models import Device
+
+    if not skips:
+        return []
+    names = dict(Device.select(Device.id, Device.name).where(Device.id.in_(list(skips))).tuples())
+    return sorted(
+        ({"device": names.get(d, f"device #{d}"), "why": why} for d, why in skips.items()),
+        key=lambda entry: entry["device"],
+    )
 
 
 def cmd_review(args: argparse.Namespace) -> int:

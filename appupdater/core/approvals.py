@@ -141,6 +141,13 @@ def _approve(run_id: int, user: str, note: str, now: datetime, deploy_now_instea
                 f"{plural(len(passed), 'device')} deployed now instead of at their passed time"
             )
             shown = f"{note}; {instead}" if note else instead
+        if applied.skipped:
+            left = (
+                f"{plural(applied.skipped, 'device')} left as "
+                f"{'it is' if applied.skipped == 1 else 'they are'}: configured later than the "
+                "run's version since the request"
+            )
+            shown = f"{shown}; {left}" if shown else left
         audit.record(audit.APPROVE, objects=objects, run=run_id, note=shown, now=now)
         return applied
 

@@ -45,6 +45,9 @@ class DeviceReview:
     at: datetime | None
     wave: int | None
     apps: tuple[AppChange, ...]
+    # why approving leaves the device as it is (its configuration moved past the run's target
+    # since the request: core/run_revisions.moved_past_targets); None: it changes as shown
+    skipped: str | None = None
 
 
 @dataclass
@@ -66,6 +69,13 @@ class RunReview:
             for (app, version), n in sorted(self.goals.items())
         ]
         text = "; ".join(parts) or "no device changes"
+        skipped = sum(1 for d in self.devices if d.skipped)
+        if skipped:
+            left = "is left as it is" if skipped == 1 else "are left as they are"
+            text += (
+                f"; {plural(skipped, 'device')} changed since the request {left} "
+                "(configured later than the run's version)"
+            )
         if self.along:
             carried = sum(1 for d in self.devices if any(a.note for a in d.apps))
             apps = ", ".join(f"{a} on {plural(n, 'device')}" for a, n in sorted(self.along.items()))
@@ -78,8 +88,22 @@ class RunReview:
         return text
 
 
-# (device id, name, site, application id, application, action, at, wave, from, to, installed)
-_Row = tuple[int, str, str, int, str, str, datetime | None, int | None, int | None, int, int | None]
+# (device id, name, site, application id, application, action, at, wave, from, to, installed,
+# configured)
+_Row = tuple[
+    int,
+    str,
+    str,
+    int,
+    str,
+    str,
+    datetime | None,
+    int | None,
+    int | None,
+    int,
+    int | None,
+    int | None,
+]
 
 
 def review_run(run_id: int) -> RunReview:
@@ -97,6 +121,7 @@ def review_run(run_id: int) -> RunReview:
             Target.from_version,
             Target.to_version,
             DeviceApp.installed,
+            DeviceApp.configured,
         )
         .join(Device)
         .switch(Target)
@@ -110,40 +135,41 @@ def review_run(run_id: int) -> RunReview:
         .where((Target.run == run_id) & Target.skipped.is_null())
         .order_by(Device.name, Application.name)
     )
-    # (device id, name, site, application id, application, action, at, wave, from, to, installed)
-    rows = list(
-        tuples(
-            query,
-            tuple[
-                int,
-                str,
-                str,
-                int,
-                str,
-                str,
-                datetime | None,
-                int | None,
-                int | None,
-                int,
-                int | None,
-            ],
-        )
-    )
+    rows = list(tuples(query, _Row))
     review = RunReview(run_id)
     if not rows:
         return review
-    versions = load_versions({v for r in rows for v in (r[8], r[9], r[10]) if v is not None})
-    deployed = {r[0] for r in rows if r[5] != DeployAction.NONE.value}
+    versions = load_versions({v for r in rows for v in (r[8], r[9], r[10], r[11]) if v is not None})
+    skipped = _moved_past(rows, versions)
+    deployed = {r[0] for r in rows if r[5] != DeployAction.NONE.value and r[0] not in skipped}
     along = load_along(deployed, ((r[0], r[3]) for r in rows if r[0] in deployed))
     diffs: Diffs = {}
     current: list[AppChange] = []
-    for i, (device_id, name, site, _, app, action, at, wave, from_id, to_id, runs_id) in enumerate(
-        rows
-    ):
+    for i, (
+        device_id,
+        name,
+        site,
+        _,
+        app,
+        action,
+        at,
+        wave,
+        from_id,
+        to_id,
+        runs_id,
+        _,
+    ) in enumerate(rows):
+        last = i + 1 == len(rows) or rows[i + 1][0] != device_id
+        if device_id in skipped:
+            if last:
+                review.devices.append(
+                    DeviceReview(name, site, DeployAction(action), at, wave, (), skipped[device_id])
+                )
+            continue
         start_id = runs_id if device_id in deployed and runs_id is not None else from_id
         current.append(_change(app, versions, start_id, to_id, diffs))
         review.goals[(app, versions[to_id].text)] += 1
-        if i + 1 < len(rows) and rows[i + 1][0] == device_id:
+        if not last:
             continue
         for carried in along.get(device_id, ()):
             current.append(
@@ -161,6 +187,19 @@ def review_run(run_id: int) -> RunReview:
         )
         current = []
     return review
+
+
+def _moved_past(rows: list[_Row], versions: dict[int, VersionInfo]) -> dict[int, str]:
+    """Devices whose configured version of one of the run's applications is now later than the
+    run's: approving leaves them as they are (the configuration step skips them), with why."""
+    found: dict[int, str] = {}
+    for device_id, _, _, _, app, _, _, _, _, to_id, _, configured_id in rows:
+        if device_id in found or configured_id is None:
+            continue
+        now, to = versions[configured_id], versions[to_id]
+        if now.parsed.key > to.parsed.key:
+            found[device_id] = f"{app} is configured {now.text}, later than the run's {to.text}"
+    return found
 
 
 def _change(
@@ -185,6 +224,7 @@ def review_json(review: RunReview) -> dict[str, object]:
                 "action": d.action.value,
                 "at": d.at.isoformat() if d.at else None,
                 "wave": d.wave,
+                "skipped": d.skipped,
                 "applications": [
                     {
                         "application": a.application,
@@ -218,6 +258,8 @@ def review_text(review: RunReview) -> Iterator[str]:
         if d.wave is not None:
             when += f", wave {d.wave}"
         yield f"\n{d.name} ({d.site or 'no site'}): {when}\n"
+        if d.skipped:
+            yield f"  left as it is: changed since the request: {d.skipped}\n"
         for a in d.apps:
             along = "  (also pushed: configured earlier, not on the device yet)" if a.note else ""
             yield f"  {a.application} {a.start} → {a.end}{along}\n"

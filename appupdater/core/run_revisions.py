@@ -14,10 +14,11 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime
 
+from appupdater.core.catalog import VersionInfo
 from appupdater.store.bulk import update_rows
 from appupdater.store.config_revisions import configured_maps, record_revisions
-from appupdater.store.models import ConfigRevision, Device, Target
-from appupdater.store.rows import sql_rows
+from appupdater.store.models import Application, ConfigRevision, Device, Target
+from appupdater.store.rows import first, sql_rows
 
 log = logging.getLogger("appupdater.runs")
 
@@ -62,6 +63,38 @@ def moved_since_planned(run_id: int) -> dict[int, str]:
         marks.append((reason, target_id))
     update_rows(Target, [Target.skipped], marks)
     return stale
+
+
+def moved_past_targets(
+    run_id: int, rows: list[TargetRow], versions: Mapping[int, VersionInfo]
+) -> dict[int, str]:
+    """Devices of ordinary run `run_id` whose configured version of one of its applications is
+    now later than the run's target (changed while the run waited: for its approver, for an
+    engine), each with why it is skipped; the reason is written on its targets and logged. The
+    run would neither set it (never downgrade) nor may its deployment push what it never
+    said."""
+    stale: dict[int, str] = {}
+    for device_id, _, to_id, _, _, _, _, configured_id in rows:
+        current = versions.get(configured_id) if configured_id is not None else None
+        target = versions[to_id]
+        if current is None or current.parsed.key <= target.parsed.key or device_id in stale:
+            continue
+        app = _app_name(target.app_id)
+        stale[device_id] = (
+            f"{app} is configured {current.text} since the run was planned (later than its "
+            f"{target.text}): nothing of this run for the device; plan a new run to change it"
+        )
+        log.warning("run #%d: device #%d skipped: %s", run_id, device_id, stale[device_id])
+    for device_id, why in stale.items():
+        Target.update(skipped=why).where(
+            (Target.run == run_id) & (Target.device == device_id)
+        ).execute()
+    return stale
+
+
+def _app_name(app_id: int) -> str:
+    row = first(Application.select(Application.name).where(Application.id == app_id), tuple[str])
+    return row[0] if row is not None else f"application #{app_id}"
 
 
 def write_run_revisions(

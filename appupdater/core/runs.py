@@ -20,7 +20,12 @@ from appupdater.core.catalog import load_catalog
 from appupdater.core.pending import supersede
 from appupdater.core.planning import Plan
 from appupdater.core.run_log import log_creation
-from appupdater.core.run_revisions import TargetRow, moved_since_planned, write_run_revisions
+from appupdater.core.run_revisions import (
+    TargetRow,
+    moved_past_targets,
+    moved_since_planned,
+    write_run_revisions,
+)
 from appupdater.core.waves import Strategy, assign
 from appupdater.errors import RunError
 from appupdater.heap import gc_paused
@@ -244,11 +249,15 @@ class Applied:
 def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
     """Set the configured versions of the run's targets and create its deployments, once.
 
-    A device whose configuration meanwhile moved past the target keeps it (never downgrade). A
-    restoring run (a rollback or a revert: `UpdateRun.reason` set) is the one exception: it sets
-    exactly its targets' versions, earlier ones too, but only on a device whose newest configuration
-    revision is still the one the run was planned from (`Target.from_revision`, re-checked here, in
-    the transaction); any other device is skipped whole (no configuration change, no deployment),
+    A device whose configuration of one of the run's applications meanwhile moved past the
+    target (another run, an import, while the run waited for its approver or its engine) is
+    skipped whole: it keeps its configuration (never downgrade) and gets no deployment of this
+    run, which would push what the run never said; the reason is on its targets, logged and in
+    `Applied.skips` (`run_revisions.moved_past_targets`). A restoring run (a rollback or a
+    revert: `UpdateRun.reason` set) is the other way round: it sets exactly its targets'
+    versions, earlier ones too, but only on a device whose newest configuration revision is
+    still the one the run was planned from (`Target.from_revision`, re-checked here, in the
+    transaction); any other device is skipped whole (no configuration change, no deployment),
     with the reason on its targets, logged and in `Applied.skips`. Every device whose configuration
     changed gets a new revision (reason "run #N", or the run's reason), in the same transaction.
     Several engines may try at once: the first marks the run as configured (a conditional update, in
@@ -293,9 +302,12 @@ def apply_configuration(run_id: int, now: datetime | None = None) -> Applied:
         )
         lock_devices(Target.select(Target.device).where(Target.run == run_id))
         rows = cast("list[TargetRow]", list(query.tuples()))
-        stale = moved_since_planned(run_id) if reason is not None else {}
         catalog = load_catalog()
         versions = catalog.versions
+        if reason is not None:
+            stale = moved_since_planned(run_id)
+        else:
+            stale = moved_past_targets(run_id, rows, versions)
         updates = []
         changed: dict[int, dict[int, int]] = {}
         deploy: dict[int, tuple[str, datetime | None]] = {}

@@ -5,13 +5,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
+from appupdater.core.planning import Selection, plan_update
+from appupdater.core.runs import create_run
 from appupdater.core.team_settings import ApprovalPolicy, set_approval_policy
-from appupdater.store.models import UpdateRun
+from appupdater.store.models import (
+    ConfigRevision,
+    Deployment,
+    Device,
+    DeviceApp,
+    Target,
+    UpdateRun,
+)
 from appupdater.ui.overview.approval_acting import DecisionDialog
-from appupdater.ui.overview.review_view import ALONG_SHORT, SHOWN
+from appupdater.ui.overview.review_view import ALONG_SHORT, SHOWN, SKIPPED_SHORT
 from tests.helpers import devices_yaml, load_yaml
 from tests.identities import act_as
 from tests.ui.drive import click_action
@@ -68,3 +77,62 @@ def test_the_approver_reviews_what_the_run_does(qtbot, demo_fleet, engine, monke
         assert UpdateRun.get_by_id(run_id).approval == "awaiting"
     finally:
         window.close()
+
+
+def test_a_device_moved_past_the_request_is_shown_left_alone_and_approving_skips_it(
+    qtbot, demo_fleet, engine, monkeypatch, screenshot
+):
+    """alice asks for line-monitor 2.0.0 on agv-91; before bob decides, an import configures it
+    2.1.0. The review says approving leaves agv-91 as it is (not a downgrade 2.1.0 → 2.0.0),
+    and approving writes no downgrade and no deployment for it."""
+    load_yaml(
+        devices_yaml(
+            "{name: agv-91, site: Hall 2, applications: "
+            "{line-monitor: {configured: '1.0.0', installed: '1.0.0'}}}"
+        )
+    )
+    set_approval_policy(ApprovalPolicy(True, timedelta(hours=24)), by="admin")
+    act_as(monkeypatch, "alice")
+    agv = Device.get(Device.name == "agv-91").id
+    plan = plan_update([Selection("line-monitor", "2.0.0")])
+    run_id = create_run(plan, approved_by="alice", devices=[agv])
+    load_yaml(
+        devices_yaml("{name: agv-91, applications: {line-monitor: {configured: '2.1.0'}}}"),
+        file="hall-2.yaml",
+    )
+    window = overview_as(qtbot, engine, monkeypatch, "bob")
+    seen: list = []
+
+    def look() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, DecisionDialog):
+            QTimer.singleShot(25, look)
+            return
+        review = dialog.review
+        qtbot.waitUntil(lambda: review.tree.topLevelItemCount() == 1)
+        device = review.tree.topLevelItem(0)
+        seen.append((device.text(4), device.child(0).text(0), review.summary.text()))
+        screenshot(dialog, "overview-approve-review-moved-past")
+        qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)
+
+    try:
+        QTimer.singleShot(0, look)
+        click_action(qtbot, window, window.approval.approve)
+        qtbot.waitUntil(lambda: len(seen) == 1)
+        shown, reason, summary = seen[0]
+        assert shown == SKIPPED_SHORT
+        assert reason == (
+            "Changed since the request: line-monitor is configured 2.1.0, later than the run's "
+            "2.0.0; approving leaves it as it is."
+        )
+        assert "1 device changed since the request is left as it is" in summary
+        qtbot.waitUntil(lambda: UpdateRun.get_by_id(run_id).approval == "approved")
+    finally:
+        window.close()
+    # the database: no downgrade, no deployment, the reason on the target
+    row = DeviceApp.get(DeviceApp.device == agv)
+    assert row.configured.version == "2.1.0"
+    assert not Deployment.select().where(Deployment.run == run_id).exists()
+    target = Target.get((Target.run == run_id) & (Target.device == agv))
+    assert target.skipped.startswith("line-monitor is configured 2.1.0 since the run was planned")
+    assert not ConfigRevision.select().where(ConfigRevision.run == run_id).exists()

@@ -301,6 +301,11 @@ class ApprovalActions(QObject):
                     f"{plural(applied.configurations_updated, 'configuration')} updated, "
                     f"{plural(applied.deployments_created, 'deployment')} created."
                 )
+                if applied.skipped:
+                    message += (
+                        f" {plural(applied.skipped, 'device')} changed since the request left "
+                        f"as {'it is' if applied.skipped == 1 else 'they are'}."
+                    )
             window.statusBar().showMessage(message, 10_000)
             window.engine.wake()
             window.poll()

@@ -35,6 +35,7 @@ _SHORT = {
     DeployAction.NONE: "Configuration only, not deployed",
 }
 ALONG_SHORT = "also pushed (configured earlier)"
+SKIPPED_SHORT = "Left as it is"
 
 
 def deployment_text(device: DeviceReview) -> str:
@@ -93,6 +94,10 @@ class ReviewView(QWidget):
         for i, device in enumerate(devices[:SHOWN]):
             item = self._device_item(device)
             self.tree.addTopLevelItem(item)
+            if device.skipped:  # Qt takes a span only once the row is in the tree
+                reason = item.child(0)
+                if reason is not None:
+                    reason.setFirstColumnSpanned(True)
             item.setExpanded(i < OPEN)
             for row in range(item.childCount()):
                 child = item.child(row)
@@ -112,10 +117,20 @@ class ReviewView(QWidget):
 
     def _device_item(self, device: DeviceReview) -> QTreeWidgetItem:
         name = f"{device.name} ({device.site})" if device.site else device.name
-        item = QTreeWidgetItem([name, "", "", "", deployment_text(device)])
+        if device.skipped:
+            item = QTreeWidgetItem([name, "", "", "", SKIPPED_SHORT])
+            item.setIcon(4, icon("warning"))
+            item.setToolTip(4, device.skipped)
+            reason = QTreeWidgetItem(
+                [f"Changed since the request: {device.skipped}; approving leaves it as it is."]
+            )
+            reason.setIcon(0, icon("info"))
+            item.addChild(reason)
+        else:
+            item = QTreeWidgetItem([name, "", "", "", deployment_text(device)])
+            item.setIcon(4, icon(ACTION_ICON[device.action]))
+            item.setToolTip(4, ACTION_TEXT[device.action])
         item.setIcon(0, icon("device"))
-        item.setIcon(4, icon(ACTION_ICON[device.action]))
-        item.setToolTip(4, ACTION_TEXT[device.action])
         font = item.font(0)
         font.setBold(True)
         item.setFont(0, font)

@@ -1,0 +1,70 @@
+"""A run whose device's configuration moved past its target before the configuration step (an
+import, another run, while it waited for its approver or an engine) leaves that device as it
+is — no downgrade, no deployment pushing what the run never said — and says so; the review
+shows it before anyone approves."""
+
+from __future__ import annotations
+
+from appupdater.core.planning import Selection, plan_update
+from appupdater.core.run_review import review_json, review_run, review_text
+from appupdater.core.runs import apply_configuration, create_run
+from appupdater.store.models import ConfigRevision, Deployment, Device, DeviceApp, Target
+from tests.helpers import CATALOG, load_yaml
+
+
+def fleet(press_01: str = "1.0.0") -> str:
+    return (
+        CATALOG
+        + "devices:\n"
+        + "".join(
+            f"  - {{name: {name}, applications: {{line-monitor: {{configured: '{version}', "
+            f"installed: '1.0.0'}}}}}}\n"
+            for name, version in (("press-01", press_01), ("press-02", "1.0.0"))
+        )
+    )
+
+
+def configured(name: str) -> str:
+    device = Device.get(Device.name == name)
+    return DeviceApp.get(DeviceApp.device == device).configured.version
+
+
+def test_a_device_moved_past_the_target_is_left_alone_and_the_others_proceed(db):
+    load_yaml(fleet())
+    run_id = create_run(plan_update([Selection("line-monitor", "1.5.0")]), approved_by="ops")
+    load_yaml(fleet(press_01="2.0.0"), file="hall.yaml")  # before the configuration step
+    review = review_run(run_id)
+    [moved] = [d for d in review.devices if d.skipped]
+    assert moved.name == "press-01" and moved.apps == ()
+    assert moved.skipped == "line-monitor is configured 2.0.0, later than the run's 1.5.0"
+    assert review.goals == {("line-monitor", "1.5.0"): 1}
+    assert "1 device changed since the request is left as it is" in review.summary()
+    text = "".join(review_text(review))
+    assert "left as it is: changed since the request: line-monitor is configured 2.0.0" in text
+    assert "2.0.0 → 1.5.0" not in text  # no false downgrade
+    entry = next(d for d in review_json(review)["devices"] if d["device"] == "press-01")
+    assert entry["skipped"] == moved.skipped and entry["applications"] == []
+
+    applied = apply_configuration(run_id)
+    press_01 = Device.get(Device.name == "press-01").id
+    assert (applied.configurations_updated, applied.deployments_created) == (1, 1)
+    assert applied.skips == {
+        press_01: "line-monitor is configured 2.0.0 since the run was planned (later than its "
+        "1.5.0): nothing of this run for the device; plan a new run to change it"
+    }
+    assert (configured("press-01"), configured("press-02")) == ("2.0.0", "1.5.0")
+    assert [d.device.name for d in Deployment.select().where(Deployment.run == run_id)] == [
+        "press-02"
+    ]
+    assert Target.get((Target.run == run_id) & (Target.device == press_01)).skipped
+    revised = ConfigRevision.select().where(ConfigRevision.run == run_id)
+    assert [r.device.name for r in revised] == ["press-02"]
+
+
+def test_a_device_configured_to_the_target_already_is_deployed_as_before(db):
+    """Equal is not past: nothing is downgraded, and the deployment pushes what the run says."""
+    load_yaml(fleet())
+    run_id = create_run(plan_update([Selection("line-monitor", "1.5.0")]), approved_by="ops")
+    load_yaml(fleet(press_01="1.5.0"), file="hall.yaml")
+    applied = apply_configuration(run_id)
+    assert applied.skips == {} and applied.deployments_created == 2

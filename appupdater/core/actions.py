@@ -17,7 +17,7 @@ from appupdater.core.pending import make_room
 from appupdater.core.words import plural
 from appupdater.errors import RunError
 from appupdater.store.db import writing
-from appupdater.store.models import WAITING_STATES, Deployment, DeploymentState
+from appupdater.store.models import WAITING_STATES, Deployment, DeploymentState, UpdateRun
 from appupdater.store.revisions import stamped
 from appupdater.store.rows import returned, tuples
 
@@ -83,6 +83,31 @@ def _audit(
     audit.record(action, objects=objects, run=run, note=note, now=now)
 
 
+ABORTED = "had their run aborted: an aborted run starts nothing again"
+
+
+def _of_live_runs(ids: list[int]) -> tuple[list[int], str]:
+    """Of `ids`, those whose run was not aborted (retry, deploy now and reschedule would leave
+    the others waiting for good: an aborted run starts nothing); with a note on those left out
+    ("" when none)."""
+    aborted = {
+        d
+        for (d,) in tuples(
+            Deployment.select(Deployment.id)
+            .join(UpdateRun, on=UpdateRun.id == Deployment.run)
+            .where(Deployment.id.in_(ids) & UpdateRun.aborted_at.is_null(False)),
+            tuple[int],
+        )
+    }
+    if not aborted:
+        return ids, ""
+    they = "it" if len(aborted) == 1 else "they"
+    return [d for d in ids if d not in aborted], (
+        f"{plural(len(aborted), 'deployment')} of an aborted run left as {they} "
+        f"{'is' if len(aborted) == 1 else 'are'}"
+    )
+
+
 def _selected(count: int) -> str:
     return "the selected deployment" if count == 1 else f"the {count} selected deployments"
 
@@ -128,8 +153,9 @@ def retry(ids: Iterable[int], now: datetime) -> list[int]:
     (not one whose device waits for a later run's deployment: that one carries it all)."""
     ids = list(ids)
     with writing():
+        live, note = _of_live_runs(ids)
         changed = _change(
-            ids,
+            live,
             now,
             RETRYABLE,
             "retry requested; queued",
@@ -140,23 +166,31 @@ def retry(ids: Iterable[int], now: datetime) -> list[int]:
             last_message="",
             next_attempt_at=None,
         )
-        _audit(audit.RETRY, ids, changed, now, "had not failed or been cancelled")
+        why_not = ABORTED if not live else "had not failed or been cancelled"
+        _audit(audit.RETRY, ids, changed, now, why_not, note)
     return changed
 
 
 def deploy_now(ids: Iterable[int], now: datetime) -> list[int]:
-    """A scheduled (or retrying) deployment starts without waiting for its time."""
+    """A scheduled (or retrying) deployment starts without waiting for its time — not one of
+    an aborted run, unless it only asks its device to stop (that one asks now)."""
     ids = list(ids)
     with writing():
+        live, note = _of_live_runs(ids)
+        stopping = Deployment.select(Deployment.id).where(
+            Deployment.id.in_(ids) & Deployment.cancel_requested
+        )
+        live += [d for (d,) in tuples(stopping, tuple[int]) if d not in live]
         changed = _change(
-            ids,
+            live,
             now,
             DEPLOYABLE_NOW,
             "deploy now requested; queued",
             state=S.QUEUED,
             next_attempt_at=None,
         )
-        _audit(audit.DEPLOY_NOW, ids, changed, now, "had stopped waiting")
+        why_not = ABORTED if not live else "had stopped waiting"
+        _audit(audit.DEPLOY_NOW, ids, changed, now, why_not, note)
     return changed
 
 
@@ -170,8 +204,9 @@ def reschedule(ids: Iterable[int], at: datetime, now: datetime) -> list[int]:
         audit.record_refusal(audit.RESCHEDULE, why, objects=objects, run=run, note=when, now=now)
         raise RunError(why)
     with writing():
+        live, note = _of_live_runs(ids)
         changed = _change(
-            ids,
+            live,
             now,
             RESCHEDULABLE,
             f"rescheduled {when}",
@@ -182,5 +217,6 @@ def reschedule(ids: Iterable[int], at: datetime, now: datetime) -> list[int]:
             finished_at=None,
             next_attempt_at=None,
         )
-        _audit(audit.RESCHEDULE, ids, changed, now, "had started or succeeded meanwhile", when)
+        why_not = ABORTED if not live else "had started or succeeded meanwhile"
+        _audit(audit.RESCHEDULE, ids, changed, now, why_not, f"{when}; {note}" if note else when)
     return changed

@@ -101,6 +101,12 @@ def resume(run_id: int, by: str, now: datetime) -> Decision:
 
 def _resume(run: UpdateRun, by: str, now: datetime) -> Decision:
     run_id = run.id
+    if run.aborted_at is not None:
+        return Decision(
+            False,
+            f"run #{run_id} was aborted (by {run.aborted_by}, {_when(run.aborted_at)}): it "
+            "cannot be resumed; plan a new run",
+        )
     if run.paused_at is None:
         return Decision(False, f"run #{run_id} is not paused")
     accepted = rollout.tally(run_id).failed

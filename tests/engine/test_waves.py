@@ -15,6 +15,7 @@ from appupdater.core.runs import DeviceAction, create_run
 from appupdater.core.waves import Strategy, parse_waves
 from appupdater.engine.clock import ManualClock
 from appupdater.store.models import DeployAction, Deployment, UpdateRun
+from appupdater.store.team_models import AuditEntry
 from tests.engine.helpers import after_steps, deployment, device_id, events, state
 from tests.helpers import CATALOG, devices_yaml, load_yaml
 
@@ -124,6 +125,21 @@ def test_abort_cancels_the_rest(qtbot, wave_fleet, make_engine):
     after_steps(qtbot, engine, 2)
     assert states(run_id, NAMES[1:]) == ["cancelled"] * 4
     assert not engine.abort(run_id, "carol").changed
+    # nothing of an aborted run is started again: retried, deployed now or rescheduled, it
+    # would wait for good; resuming it would record a run going on that never does
+    cancelled = [deployment(run_id, n).id for n in NAMES[1:]]
+    assert engine.retry(cancelled) == []
+    assert engine.reschedule(cancelled, clock.now() + timedelta(hours=2)) == []
+    assert states(run_id, NAMES[1:]) == ["cancelled"] * 4
+    refused = AuditEntry.select().where(AuditEntry.action == "retry").get()
+    assert refused.outcome == (
+        "refused: nothing to retry: the 4 selected deployments had their run aborted: an "
+        "aborted run starts nothing again"
+    )
+    resumed = engine.resume(run_id, "carol")
+    assert not resumed.changed
+    assert resumed.message.startswith(f"run #{run_id} was aborted (by carol, ")
+    assert resumed.message.endswith("it cannot be resumed; plan a new run")
 
 
 def test_next_wave_skips_the_soak(qtbot, wave_fleet, make_engine):

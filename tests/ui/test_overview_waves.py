@@ -120,6 +120,21 @@ def test_a_failing_canary_pauses_the_run_and_the_toolbar_steers_it(
     states = {Deployment.get_by_id(i).state for i in unfinished}
     assert states <= {"cancelled", "succeeded", "failed"} and "cancelled" in states
     assert offered(overview) == set()
+    # its cancelled deployments are not offered a retry: an aborted run starts nothing again
+    qtbot.waitUntil(
+        lambda: any(
+            overview.model.row_at(r).state == "cancelled" for r in range(overview.model.rowCount())
+        ),
+        timeout=WAIT,
+    )
+    row = next(
+        r for r in range(overview.model.rowCount()) if overview.model.row_at(r).state == "cancelled"
+    )
+    click_row(qtbot, overview.view, row)
+    assert not overview.acting.retry.isEnabled() and not overview.acting.reschedule.isEnabled()
+    assert (
+        overview.acting.retry.toolTip() == f"Run #{run_id} was aborted: nothing of it starts again"
+    )
 
 
 def test_a_soak_shows_the_next_wave_time_and_start_next_wave_skips_it(

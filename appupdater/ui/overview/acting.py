@@ -86,6 +86,7 @@ class DeploymentActions(QObject):
             "Ctrl+E",
             "One row per device of the selected run",
         )
+        self.tips = {a: a.statusTip() for a in (self.retry, self.deploy_now, self.reschedule)}
         self.toolbar = toolbar = window.addToolBar("Deployments")
         toolbar.setObjectName("overview-toolbar")
         toolbar.setMovable(False)
@@ -119,11 +120,19 @@ class DeploymentActions(QObject):
     def update(self) -> None:
         """Offer each action only when some selected deployment is in a state it applies to."""
         states = {row.state for row in self.window.selected_rows()}
+        run_id = self.window.run_id
+        standing = self.window.runs_model.standing_of(run_id) if run_id is not None else None
+        # an aborted run starts nothing again: what would wait for it would wait for good
+        live = standing is None or not standing.aborted
         self.cancel.setEnabled(not states.isdisjoint(CANCELLABLE))
-        self.retry.setEnabled(not states.isdisjoint(RETRYABLE))
-        self.deploy_now.setEnabled(not states.isdisjoint(DEPLOYABLE_NOW))
-        self.reschedule.setEnabled(not states.isdisjoint(RESCHEDULABLE))
-        self.export.setEnabled(self.window.run_id is not None)
+        self.retry.setEnabled(live and not states.isdisjoint(RETRYABLE))
+        self.deploy_now.setEnabled(live and not states.isdisjoint(DEPLOYABLE_NOW))
+        self.reschedule.setEnabled(live and not states.isdisjoint(RESCHEDULABLE))
+        for act, tip in self.tips.items():
+            act.setToolTip(
+                tip if live else f"Run #{run_id} was aborted: nothing of it starts again"
+            )
+        self.export.setEnabled(run_id is not None)
 
     # -- the actions -----------------------------------------------------------------------
 

@@ -79,7 +79,8 @@ def expire_due(now: datetime | None = None) -> list[int]:
     """Record every undecided request past its time as expired; the runs this call expired (an
     expiry another engine recorded first is not in it)."""
     now = now or utcnow()
-    due = _awaiting() & (UpdateRun.expires_at <= now)
+    # an aborted request is not waiting for anyone: it does not expire (nor notify so)
+    due = _awaiting() & (UpdateRun.expires_at <= now) & UpdateRun.aborted_at.is_null()
     if not UpdateRun.select(UpdateRun.id).where(due).limit(1).exists():
         return []  # the common case, answered without taking the write lock
     expired = []

@@ -108,7 +108,9 @@ def status_document(run_id: int | None = None) -> StatusDocument:
     run_rows: list[RunEntry] = [
         {
             "id": r.id,
-            "status": run_status(
+            "status": RunStatus.CANCELLED
+            if r.aborted_at is not None and r.configured_at is None  # before any approval
+            else run_status(
                 r.configured_at is not None,
                 counts.get(r.id, {}),
                 shown_approval(r.approval, r.expires_at, now),
@@ -308,7 +310,7 @@ def _run_decisions_text(run: RunEntry) -> str:
         if wave["next_at"] is not None:
             parts.append(f"next wave at {wave['next_at'][11:16]} UTC")
     approval = run["approval"]
-    if approval is not None and approval["state"] == "awaiting":
+    if approval is not None and approval["state"] == "awaiting" and run["aborted"] is None:
         until = (approval["expires_at"] or "")[:16].replace("T", " ")
         parts.append(f"asked by {approval['requested_by']}, until {until} UTC")
     elif approval is not None and approval["decided_by"] not in (None, EXPIRED_BY):

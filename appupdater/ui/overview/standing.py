@@ -44,6 +44,8 @@ def status_text(status: str, standing: Standing | None, now: datetime | None = N
     aborted run says so first (what people decided outweighs "in progress")."""
     if standing is None:
         return status
+    if standing.aborted and standing.approval == Approval.AWAITING:
+        return f"aborted by {standing.aborted_by} before anyone approved it"
     approval = approval_text(status, standing, now)
     if approval:
         return approval

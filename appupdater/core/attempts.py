@@ -205,6 +205,9 @@ def cancelled(
 
 
 CANCEL_TRIES = 8  # times a device that did not confirm a cancel is asked again, at most
+# how the message of a deployment waiting to ask its device to stop begins (a paused or aborted
+# run does not hold it: windows say nothing of waiting for a resume there)
+STOPPING_PREFIX = "cancel requested, but "
 CANCEL_BACKOFF_CAP = timedelta(minutes=15)
 
 
@@ -221,7 +224,7 @@ def cancel_unconfirmed(
             job,
             S.FAILED,
             now,
-            f"cancel requested, but {job.device} never confirmed it stopped ({why}; asked "
+            f"{STOPPING_PREFIX}{job.device} never confirmed it stopped ({why}; asked "
             f"{tries} times): it may have finished the update; check the device",
             EventLevel.ERROR,
             events,
@@ -232,8 +235,7 @@ def cancel_unconfirmed(
         job,
         S.RETRYING,
         now,
-        f"cancel requested, but {why}; it may still finish: asking again in "
-        f"{describe_delay(delay)}",
+        f"{STOPPING_PREFIX}{why}; it may still finish: asking again in {describe_delay(delay)}",
         EventLevel.WARNING,
         events,
         keep_cancel=True,

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import peewee
 
-from appupdater.core.attempts import CANCEL_TRIES, not_counted
+from appupdater.core.attempts import CANCEL_TRIES, STOPPING_PREFIX, not_counted
 from appupdater.core.events import Event, describe_delay, log_events
 from appupdater.core.jobs import DeploymentJob, load_jobs
 from appupdater.core.liveness import Watch
@@ -126,7 +126,7 @@ _STOPPED_SUPERSEDED = (
     "interrupted: the engine running it stopped (crash, power loss or kill); not queued again"
 )
 _STOPPED_CANCELLING = (
-    "cancel requested, but the engine running it stopped (crash, power loss or kill) before "
+    f"{STOPPING_PREFIX}the engine running it stopped (crash, power loss or kill) before "
     "the device confirmed it stopped; asking the device to stop"
 )
 

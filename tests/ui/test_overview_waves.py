@@ -6,12 +6,15 @@ they apply and they change the run in the database, and the deployments filter b
 from __future__ import annotations
 
 import getpass
+from datetime import timedelta
 
 import pytest
 
 from appupdater.core.planning import Selection, plan_update
+from appupdater.core.run_decisions import pause
 from appupdater.core.runs import apply_configuration, create_run
 from appupdater.core.waves import Strategy, parse_waves
+from appupdater.store.fields import utcnow
 from appupdater.store.models import Deployment, Device, Target, UpdateRun
 from tests.ui.drive import choose_in_combo, click_action, click_row
 from tests.ui.test_overview import WAIT, approve, shown_overview
@@ -240,3 +243,38 @@ def test_a_run_that_ended_while_paused_says_how_it_ended_and_is_not_waiting(qtbo
     assert said[aborted].startswith("aborted by dave")
     choose_in_combo(qtbot, overview.run_filter.state, "Paused")
     qtbot.waitUntil(lambda: overview.runs_model.rowCount() == 0, timeout=WAIT)
+
+
+def test_a_paused_runs_retrying_deployment_says_it_waits_for_the_resume(
+    qtbot, overview, engine, screenshot
+):
+    """A retry that a pause holds does not promise 'retrying in 30 s' or a next attempt time
+    that will pass unused: it says it waits until the run is resumed."""
+    run_id = approve_in_waves("1,rest")
+    apply_configuration(run_id)
+    [first] = Deployment.select().where((Deployment.run == run_id) & (Deployment.wave == 1))
+    said = f"{first.device.name} unreachable; retrying in 30 s (attempt 2 of 3)"
+    Deployment.update(
+        state="retrying",
+        attempts=1,
+        next_attempt_at=utcnow() + timedelta(seconds=30),
+        last_message=said,
+    ).where(Deployment.id == first.id).execute()
+    pause(run_id, ME, utcnow(), "checking the canary")
+    overview.show_run(run_id)
+    qtbot.waitUntil(lambda: overview.runs_model.rowCount() > 0, timeout=WAIT)
+    click_row(qtbot, overview.runs_view, 0)
+
+    def cells() -> tuple[str, str]:
+        model = overview.model
+        for r in range(model.rowCount()):
+            if model.row_at(r).id == first.id:
+                return (
+                    model.index(r, model.NEXT_ATTEMPT).data(),
+                    model.index(r, model.MESSAGE).data(),
+                )
+        return ("", "")
+
+    qtbot.waitUntil(lambda: cells()[0] == "when resumed", timeout=WAIT)
+    assert cells()[1] == f"{said} — the run is paused: it waits until the run is resumed"
+    screenshot(overview, "overview-paused-retrying")

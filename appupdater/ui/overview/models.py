@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 from PySide6.QtCore import QModelIndex, QObject, Qt
 from PySide6.QtGui import QColor, QIcon
 
+from appupdater.core.attempts import STOPPING_PREFIX
 from appupdater.core.overview import DeploymentRow, RunSummary, parse_time, released_early
 from appupdater.core.progress import RunStatus
 from appupdater.core.rollout import Standing
@@ -117,6 +118,9 @@ class RunsModel(ListTableModel[RunSummary]):
         return None
 
 
+PAUSED_WAITING = (S.QUEUED, S.SCHEDULED, S.RETRYING)  # what a paused run holds (held says so)
+
+
 class DeploymentsModel(ListTableModel[DeploymentRow]):
     """The deployments of the feed's table, filtered and sorted over row numbers."""
 
@@ -137,6 +141,9 @@ class DeploymentsModel(ListTableModel[DeploymentRow]):
         "Wave",  # shown for runs in waves only, beside the action (window.py)
     )
     WAVE = 13
+    NEXT_ATTEMPT = 11
+    MESSAGE = 12
+    PAUSED = "the run is paused: it waits until the run is resumed"
 
     def __init__(self, table: DeploymentTable, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -147,6 +154,15 @@ class DeploymentsModel(ListTableModel[DeploymentRow]):
         self._text = ""
         self._wave: int | None = None  # the wave filter (None: all waves)
         self._sort: tuple[int, Qt.SortOrder] | None = None
+        self.paused: set[int] = set()  # runs paused: their waiting rows start nothing
+
+    def set_paused(self, runs: set[int]) -> None:
+        """The paused runs changed: their waiting rows say they wait for the resume."""
+        if runs != self.paused:
+            self.paused = runs
+            if self.visible:
+                last = self.index(len(self.visible) - 1, self.MESSAGE)
+                self.dataChanged.emit(self.index(0, self.NEXT_ATTEMPT), last)
 
     @property
     def rows(self) -> list[DeploymentRow]:
@@ -297,10 +313,22 @@ class DeploymentsModel(ListTableModel[DeploymentRow]):
         if column == 10:
             return str(row.attempts)
         if column == 11:
+            if (
+                row.next_attempt_at
+                and row.run in self.paused
+                and not row.message.startswith(STOPPING_PREFIX)
+            ):
+                return "when resumed"
             return local_text(parse_time(row.next_attempt_at))
         if column == 13:
             wave = self.table.wave_of(row)
             return "" if wave is None else str(wave)
+        if (
+            row.run in self.paused
+            and row.state in PAUSED_WAITING
+            and not row.message.startswith(STOPPING_PREFIX)  # a brake is not held
+        ):
+            return f"{local_times_in(row.message)} — {self.PAUSED}".lstrip(" —")
         return local_times_in(row.message)
 
     def _target(self, row: DeploymentRow) -> tuple[str, str]:

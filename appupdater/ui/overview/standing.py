@@ -26,7 +26,8 @@ def paused_text(standing: Standing) -> str:
 
 
 def wave_text(standing: Standing, now: datetime | None = None) -> str:
-    """ "wave 2 of 4", and "next wave at 15:40" during a soak; empty for a run all at once."""
+    """ "wave 2 of 4", and "next wave at 15:40" during a soak ("when resumed" while paused,
+    "opening" once its time passed); empty for a run all at once."""
     waves = standing.waves
     if waves is None:
         return ""
@@ -35,7 +36,12 @@ def wave_text(standing: Standing, now: datetime | None = None) -> str:
     else:
         text = f"wave {waves.current} of {waves.total}"
     if waves.next_at is not None:
-        text += f", next wave at {short_local_text(waves.next_at, now)}"
+        if standing.paused:  # a soak that ended while paused: the wave waits for the resume
+            text += ", next wave when resumed"
+        elif waves.next_at <= (now or utcnow()):  # the engine opens it at its next step
+            text += ", next wave opening"
+        else:
+            text += f", next wave at {short_local_text(waves.next_at, now)}"
     return text
 
 

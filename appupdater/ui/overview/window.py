@@ -277,6 +277,7 @@ class OverviewWindow(QMainWindow):
 
     def _set_runs(self) -> None:
         self.runs_model.set_runs(self.feed.runs, self.feed.standings)
+        self.model.set_paused({r for r, s in self.feed.standings.items() if s.paused})
         self.run_filter.show_count(len(self.feed.runs))
         self._mark_shown_run()
         self._show_waves()

@@ -23,12 +23,30 @@ from appupdater.store.rows import tuples
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """An application's configured version no approval covered: it waits for a later run."""
+
+    application_id: int
+    application: str
+    version: str
+    why: str  # "import of fleet.yaml"
+
+    def __str__(self) -> str:
+        return f"{self.application} {self.version} ({self.why})"
+
+
+@dataclass(frozen=True)
 class Approved:
     """The configuration a deployment pushes instead of the device's current one, and what of
-    the current one waits: "edge-gateway 3.10 (import of fleet.yaml)", by name."""
+    the current one waits."""
 
     configured: ConfigMap
-    waits: tuple[str, ...]
+    waiting: tuple[Waiting, ...]
+
+    @property
+    def waits(self) -> tuple[str, ...]:
+        """ "edge-gateway 3.10 (import of fleet.yaml)", by name."""
+        return tuple(str(w) for w in self.waiting)
 
 
 def approved_configurations(jobs: Iterable[tuple[int, int, int]]) -> dict[int, Approved]:
@@ -92,11 +110,11 @@ def _described(found: dict[int, tuple[ConfigMap, ConfigMap, list[str]]]) -> dict
     result = {}
     for deployment, (basis, now, reasons) in found.items():
         why = ", ".join(dict.fromkeys(reasons)) or "a change no run approved"
-        waits = tuple(
-            f"{names[v][0]} {names[v][1]} ({why})"
+        waiting = tuple(
+            Waiting(app, *names[v], why)
             for app, v in sorted(now.items(), key=lambda item: names[item[1]][0])
             if basis.get(app) != v
         )
-        if waits:
-            result[deployment] = Approved(basis, waits)
+        if waiting:
+            result[deployment] = Approved(basis, waiting)
     return result

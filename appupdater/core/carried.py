@@ -4,10 +4,12 @@
 The configuration's change of a target starts where the configuration was; the device can run
 an earlier version (configured 4.0.0, running 3.6.0), and a deployment takes it from there.
 
-A deployment pushes the device's whole configuration: while it has not ended, the other
-applications whose configuration is not what the device runs follow the run's own, marked
-(core/along.py). Once it ended, what it pushed of those is in its event log (the device's
-words), not here: the device runs them now.
+A deployment pushes the device's whole configuration: while it waits, the other applications
+whose configuration is not what the device runs follow the run's own, marked (core/along.py;
+for a run approved by a second person, only what an approval covered: core/approved_config.py).
+A running attempt pushes what it loaded when it started, which its event log names ("also
+pushes …"): what was configured since is not shown as going with it. Once it ended, what it
+pushed of those is in its event log (the device's words), not here: the device runs them now.
 """
 
 from __future__ import annotations
@@ -17,9 +19,17 @@ from dataclasses import dataclass
 import peewee
 
 from appupdater.core.along import ALONG_NOTE, load_along
+from appupdater.core.approved_config import approved_configurations
 from appupdater.core.catalog import load_catalog
 from appupdater.core.planning import ModuleChange, module_changes
-from appupdater.store.models import OPEN_STATES, Application, Deployment, DeviceApp, Target
+from appupdater.store.models import (
+    OPEN_STATES,
+    WAITING_STATES,
+    Application,
+    Deployment,
+    DeviceApp,
+    Target,
+)
 from appupdater.store.rows import one, tuples
 
 
@@ -80,9 +90,22 @@ def carried_changes(deployment_id: int) -> list[CarriedChange]:
             verb = "runs" if still_open else "ran"
             note = f"Configuration was at {versions[from_id].text}; the device {verb} {start.text}."
         result.append(CarriedChange(app, start.text if start else "—", end.text, changes, note))
-    if still_open:
-        own = [(device_id, row[0]) for row in rows]
-        for along in load_along({device_id}, own).get(device_id, ()):
+    if state in WAITING_STATES:  # a running attempt pushes what it loaded when it started
+        result += _along(deployment_id, run_id, device_id, [(device_id, row[0]) for row in rows])
+    return result
+
+
+def _along(
+    deployment_id: int, run_id: int, device_id: int, own: list[tuple[int, int]]
+) -> list[CarriedChange]:
+    """What the waiting deployment also pushes — for a run approved by a second person, only
+    what an approval covered; what an import changed after it is shown as waiting."""
+    approved = approved_configurations([(deployment_id, run_id, device_id)]).get(deployment_id)
+    waiting = {w.application_id: w for w in approved.waiting} if approved else {}
+    result = []
+    for along in load_along({device_id}, own).get(device_id, ()):
+        held = waiting.get(along.application_id)
+        if held is None:
             result.append(
                 CarriedChange(
                     along.application,
@@ -90,6 +113,17 @@ def carried_changes(deployment_id: int) -> list[CarriedChange]:
                     along.configured.text,
                     along.changes,
                     ALONG_NOTE,
+                )
+            )
+        else:
+            result.append(
+                CarriedChange(
+                    along.application,
+                    along.from_text,
+                    "not pushed",
+                    (),
+                    f"{held.version} was configured after the run was approved ({held.why}): "
+                    "this deployment leaves it out; a later approved run carries it.",
                 )
             )
     return result

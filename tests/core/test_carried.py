@@ -74,3 +74,58 @@ def test_an_open_deployment_also_shows_what_it_pushes_along(three_presses):
     assert [(c.module, c.op) for c in along.changes] == [("broker", ChangeOp.MODIFIED)]
     Deployment.update(state="succeeded").where(Deployment.id == deployment).execute()
     assert [c.application for c in carried_changes(deployment)] == ["line-monitor"]
+
+
+def test_a_running_deployment_shows_no_configuration_made_after_it_started(three_presses):
+    """Configured while the attempt runs: that attempt pushes what it loaded when it started
+    (its event log names what it also pushes); nothing configured since is shown going with
+    it."""
+    press_01 = Device.get(Device.name == "press-01").id
+    run_id = create_run(
+        plan_update([Selection("line-monitor")]), approved_by="alice", devices=[press_01], now=NOW
+    )
+    apply_configuration(run_id, now=NOW)
+    deployment = Deployment.get(Deployment.run == run_id).id
+    Deployment.update(state="running").where(Deployment.id == deployment).execute()
+    gateway_310 = AppVersion.get(AppVersion.version == "3.10")
+    DeviceApp.update(configured=gateway_310.id).where(
+        (DeviceApp.device == press_01) & (DeviceApp.application == gateway_310.application)
+    ).execute()
+    assert [c.application for c in carried_changes(deployment)] == ["line-monitor"]
+
+
+def test_an_import_after_the_approval_is_shown_left_out(three_presses, monkeypatch):
+    """With the second approver, an import after the approval does not go with the waiting
+    deployment (core/approved_config.py): the pane says it is left out, and why."""
+    from datetime import timedelta
+
+    from appupdater.core import approvals
+    from appupdater.core.team_settings import ApprovalPolicy, set_approval_policy
+    from tests.helpers import load_yaml
+    from tests.identities import act_as
+
+    press_01 = Device.get(Device.name == "press-01").id
+    set_approval_policy(ApprovalPolicy(True, timedelta(hours=24)), by="admin")
+    act_as(monkeypatch, "alice")
+    run_id = create_run(
+        plan_update([Selection("line-monitor")]), approved_by="alice", devices=[press_01]
+    )
+    act_as(monkeypatch, "bob")
+    approvals.approve(run_id)
+    load_yaml(
+        "devices:\n  - {name: press-01, applications: {edge-gateway: {configured: '3.10'}}}\n",
+        file="later.yaml",
+    )
+    deployment = Deployment.get(Deployment.run == run_id).id
+    own, left = carried_changes(deployment)
+    assert own.application == "line-monitor"
+    assert (left.application, left.start, left.end, left.changes) == (
+        "edge-gateway",
+        "3.9",
+        "not pushed",
+        (),
+    )
+    assert left.note == (
+        "3.10 was configured after the run was approved (import of later.yaml): this "
+        "deployment leaves it out; a later approved run carries it."
+    )

@@ -26,7 +26,7 @@ from appupdater.core.run_revisions import (
     moved_since_planned,
     write_run_revisions,
 )
-from appupdater.core.waves import Strategy, assign
+from appupdater.core.waves import Strategy, resolve_waves, stored_strategy
 from appupdater.errors import RunError
 from appupdater.heap import gc_paused
 from appupdater.store.bulk import insert_rows, is_postgres, update_rows
@@ -134,7 +134,8 @@ def create_run(
     chosen_actions = {t.device.id: actions.get(t.device.id, default) for t in targets}
     validate_actions(plan, chosen_actions, now)
     names = {t.device.id: t.device.name for t in targets}
-    wave_of = resolve_waves(names, chosen_actions, strategy, waves)
+    deploy_now = {d for d in names if chosen_actions[d].action is DeployAction.NOW}
+    wave_of = resolve_waves(names, deploy_now, strategy, waves)
     stored = stored_strategy(strategy, wave_of)
     asked = approvals.request(now)
     with gc_paused(), writing():
@@ -179,57 +180,6 @@ def create_run(
         reverted = sorted(set(names.values())) if plan.reason and plan.rollback_of is None else ()
         audit.record_new_run(run.id, asked is not None, note, plan, reverted, now)
     return run.id
-
-
-def resolve_waves(
-    names: Mapping[int, str],
-    actions: Mapping[int, DeviceAction],
-    strategy: Strategy | None,
-    waves: Mapping[int, int] | None,
-) -> dict[int, int]:
-    """Each deploy-now device's wave (device id → 1-based number) for a run of the devices
-    `names` (id → name, in the targets' order) with `actions`; {} when all at once. Raises
-    `RunError` naming what cannot be used."""
-    now_devices = [d for d in names if actions[d].action is DeployAction.NOW]
-    if strategy is None:
-        if waves:
-            raise RunError("waves need a strategy: choose 'In waves' or leave the waves out")
-        return {}
-    if waves is None:
-        return assign(now_devices, strategy)
-    problems = []
-    for device_id, wave in waves.items():
-        name = names.get(device_id, f"device #{device_id}")
-        if device_id not in names or actions[device_id].action is not DeployAction.NOW:
-            problems.append(f"{name} is not deployed now, so it has no wave")
-        elif not isinstance(wave, int) or wave < 1:
-            problems.append(f"{name}: wave {wave} is not a wave (they are numbered from 1)")
-    missing = [names[d] for d in now_devices if d not in waves]
-    if missing:
-        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-        problems.append(f"no wave for {', '.join(missing[:5])}{more}")
-    if problems:
-        more = f" (and {len(problems) - 3} more problems)" if len(problems) > 3 else ""
-        raise RunError(f"The waves cannot be used: {'; '.join(problems[:3])}{more}.")
-    return dict(waves)
-
-
-def stored_strategy(
-    strategy: Strategy | None, wave_of: Mapping[int, int]
-) -> dict[str, object] | None:
-    """What a run stores of its strategy: the spec, each wave's device count as assigned (a
-    wave the administrator emptied counts 0), the soak time and the failure limit."""
-    if strategy is None:
-        return None
-    counts = [0] * max(wave_of.values(), default=0)
-    for wave in wave_of.values():
-        counts[wave - 1] += 1
-    return {
-        "spec": strategy.spec(),
-        "waves": counts,
-        "soak_minutes": strategy.soak_minutes,
-        "max_failures_percent": strategy.max_failures_percent,
-    }
 
 
 @dataclass(frozen=True)

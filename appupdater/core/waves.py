@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 
-from appupdater.errors import AppUpdaterError
+from appupdater.errors import AppUpdaterError, RunError
 
 DEFAULT_SOAK_MINUTES = 0.0
 DEFAULT_MAX_FAILURES_PERCENT = 10.0
@@ -141,3 +141,54 @@ def limit_crossed(failed: int, finished: int, wave_size: int, max_percent: float
     if finished < min(MIN_FINISHED_FOR_LIMIT, max(1, wave_size)):
         return False
     return failed * 100 > max_percent * finished
+
+
+def resolve_waves(
+    names: Mapping[int, str],
+    deploy_now: Set[int],
+    strategy: Strategy | None,
+    waves: Mapping[int, int] | None,
+) -> dict[int, int]:
+    """Each deploy-now device's wave (device id → 1-based number) for a run of the devices
+    `names` (id → name, in the targets' order) of which `deploy_now` deploy now (the others
+    have no wave); {} when all at once. Raises `RunError` naming what cannot be used."""
+    now_devices = [d for d in names if d in deploy_now]
+    if strategy is None:
+        if waves:
+            raise RunError("waves need a strategy: choose 'In waves' or leave the waves out")
+        return {}
+    if waves is None:
+        return assign(now_devices, strategy)
+    problems = []
+    for device_id, wave in waves.items():
+        name = names.get(device_id, f"device #{device_id}")
+        if device_id not in names or device_id not in deploy_now:
+            problems.append(f"{name} is not deployed now, so it has no wave")
+        elif not isinstance(wave, int) or wave < 1:
+            problems.append(f"{name}: wave {wave} is not a wave (they are numbered from 1)")
+    missing = [names[d] for d in now_devices if d not in waves]
+    if missing:
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        problems.append(f"no wave for {', '.join(missing[:5])}{more}")
+    if problems:
+        more = f" (and {len(problems) - 3} more problems)" if len(problems) > 3 else ""
+        raise RunError(f"The waves cannot be used: {'; '.join(problems[:3])}{more}.")
+    return dict(waves)
+
+
+def stored_strategy(
+    strategy: Strategy | None, wave_of: Mapping[int, int]
+) -> dict[str, object] | None:
+    """What a run stores of its strategy: the spec, each wave's device count as assigned (a
+    wave the administrator emptied counts 0), the soak time and the failure limit."""
+    if strategy is None:
+        return None
+    counts = [0] * max(wave_of.values(), default=0)
+    for wave in wave_of.values():
+        counts[wave - 1] += 1
+    return {
+        "spec": strategy.spec(),
+        "waves": counts,
+        "soak_minutes": strategy.soak_minutes,
+        "max_failures_percent": strategy.max_failures_percent,
+    }

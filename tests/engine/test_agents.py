@@ -78,8 +78,9 @@ def make_engine(qtbot, db):
             max_attempts=2,
             probe_interval=None,
         )
+        grace = overrides.pop("reconnect_grace", 15)
         settings.update(overrides)
-        gateways = GatewaySettings(agent_timeout=3, poll_wait=0.5, reconnect_grace=15)
+        gateways = GatewaySettings(agent_timeout=3, poll_wait=0.5, reconnect_grace=grace)
         engine = build_engine(EngineSettings(**settings, gateways=gateways))
         engines.append(engine)
         return engine

@@ -96,3 +96,23 @@ def test_an_agent_that_finished_meanwhile_is_recorded_as_finished(
     assert "cancel came too late: the device had already finished" in log_of("press-01")
     assert agent.active() == V2 and installed("press-01") == "2.0.0"
     assert Deployment.select().where(Deployment.state == "cancelled").count() == 0
+
+
+def test_an_agent_gone_mid_deployment_is_not_said_to_have_failed_for_sure(
+    qtbot,
+    world,  # noqa: F811
+    make_engine,  # noqa: F811
+):
+    """The agent took the deployment and stopped answering for good: the attempt gives up,
+    and the record says the device may still finish it — not a plain failure."""
+    agent = world.agent("press-01")
+    world.load([agent])
+    world.server.server.delay = 0.3
+    approve(["press-01"])
+    make_engine(max_attempts=1, reconnect_grace=1).start()
+    qtbot.waitUntil(lambda: "info: downloading collector 2.0.0" in log_of("press-01"), timeout=WAIT)
+    agent.kill()
+    qtbot.waitUntil(lambda: the("press-01").state == "failed", timeout=WAIT)
+    message = the("press-01").last_message
+    assert message.startswith("press-01 unreachable at ")
+    assert "it had taken the deployment and may still finish it" in message

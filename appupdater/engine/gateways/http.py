@@ -134,10 +134,12 @@ class HttpGateway(Gateway):
                 try:
                     answer = client.poll(deployment_id, log_after, self.poll_wait)
                     last_contact = time.monotonic()
-                except DeviceUnreachable:
+                except DeviceUnreachable as exc:
                     # an agent restarting picks the deployment up again: wait a little for it
                     if time.monotonic() - last_contact > self.reconnect_grace:
-                        raise
+                        raise DeviceUnreachable(
+                            f"{exc}; it had taken the deployment and may still finish it"
+                        ) from exc
                     self._pause(0.5, should_stop)
 
     @staticmethod

@@ -82,10 +82,12 @@ def cmd_approve(args: argparse.Namespace) -> int:
 def skipped_devices(skips: Mapping[int, str]) -> list[dict[str, str]]:
     """The devices a configuration step left as they were, by name, with why."""
     from appupdater.store.models import Device
+    from appupdater.store.rows import tuples
 
     if not skips:
         return []
-    names = dict(Device.select(Device.id, Device.name).where(Device.id.in_(list(skips))).tuples())
+    query = Device.select(Device.id, Device.name).where(Device.id.in_(list(skips)))
+    names = dict(tuples(query, tuple[int, str]))
     return sorted(
         ({"device": names.get(d, f"device #{d}"), "why": why} for d, why in skips.items()),
         key=lambda entry: entry["device"],

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from appupdater.core import audit
 from appupdater.core.catalog import MODULE_FIELDS
@@ -293,7 +294,7 @@ def _write_devices(
         token = spec.token if spec.token is not None or current is None else current[1][5]
         given = (spec.endpoint, spec.ca_file, spec.fingerprint)
         if current is not None:
-            stored = current[1][2:5]
+            stored = cast("tuple[str | None, str | None, str | None]", tuple(current[1][2:5]))
             kept = [
                 new if new is not None or key in spec.cleared else old
                 for key, new, old in zip(CONNECTION_KEYS, given, stored, strict=True)

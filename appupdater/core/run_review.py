@@ -135,7 +135,25 @@ def review_run(run_id: int) -> RunReview:
         .where((Target.run == run_id) & Target.skipped.is_null())
         .order_by(Device.name, Application.name)
     )
-    rows = list(tuples(query, _Row))
+    rows: list[_Row] = list(
+        tuples(
+            query,
+            tuple[
+                int,
+                str,
+                str,
+                int,
+                str,
+                str,
+                datetime | None,
+                int | None,
+                int | None,
+                int,
+                int | None,
+                int | None,
+            ],
+        )
+    )
     review = RunReview(run_id)
     if not rows:
         return review

@@ -98,3 +98,36 @@ def test_policy_refuses_an_expiry_out_of_range(capsys, database):
     )
     assert code != 0 and "at most 720 hours (nothing was changed)" in err
     assert _json(capsys, *database, "policy", "--json")["second_approver"] is False
+
+
+def test_approving_leaves_a_device_moved_past_the_request_as_it_is(
+    capsys, database, monkeypatch, tmp_path
+):
+    """press-07 is configured 2.1.0 after alice asked for 2.0.0: the review says approving
+    leaves it as it is, and `approve` says it did (no downgrade)."""
+    assert run(capsys, *database, "policy", "--second-approver", "on")[0] == 0
+    assert run(capsys, *database, "update", "--app", "line-monitor", "--yes")[0] == 0
+    [entry] = _json(capsys, *database, "status", "--json")["runs"]
+    later = tmp_path / "later.yaml"
+    later.write_text(
+        "applications:\n"
+        "  - name: line-monitor\n"
+        "    versions:\n"
+        '      - version: "2.1.0"\n'
+        "        modules:\n"
+        '          - {name: collector, version: "2.1.0", image: "registry.local/collector:2.1.0"}\n'
+        "devices:\n"
+        "  - {name: press-07, applications: {line-monitor: {configured: '2.1.0'}}}\n"
+    )
+    assert run(capsys, *database, "import", str(later))[0] == 0
+    act_as(monkeypatch, "bob")
+    code, out, _ = run(capsys, *database, "review", "--run", str(entry["id"]))
+    assert code == 0
+    assert (
+        "  left as it is: changed since the request: line-monitor is configured 2.1.0, later "
+        "than the run's 2.0.0" in out
+    )
+    approved = _json(capsys, *database, "approve", "--run", str(entry["id"]), "--json")
+    [skipped] = approved["skipped"]
+    assert skipped["device"] == "press-07"
+    assert skipped["why"].startswith("line-monitor is configured 2.1.0 since the run was planned")

@@ -37,6 +37,9 @@ def click_check(qtbot, view, row):
 
 
 def click_action(qtbot, window, action):
+    """Click a toolbar action as a person does: once it is offered (a refresh that enables it
+    may still be landing; clicking a disabled button does nothing)."""
+    qtbot.waitUntil(action.isEnabled, timeout=10_000)
     toolbar = window.findChild(QToolBar)
     qtbot.mouseClick(toolbar.widgetForAction(action), LEFT)
 

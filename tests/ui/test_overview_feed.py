@@ -207,3 +207,26 @@ def test_a_run_without_deployments_is_completed_once_configured(four_presses):
     [summary] = feed.runs
     assert summary.id == run_id and summary.counts == {}
     assert summary.status is RunStatus.COMPLETED
+
+
+def test_a_dropped_late_poll_does_not_let_a_poll_start_before_the_whole_read_lands(four_presses):
+    """The run picked while a poll was under way: that poll's result is dropped — and the
+    whole read of the run is still under way, so no new poll may start. One that did read
+    the changes without the run's rows (not held yet) and moved the seen revision past them:
+    the window showed the run 'in progress' for good (the self-test's overview, now and then)."""
+    run_id = run_of("line-monitor", "2.0.0")
+    feed = OverviewFeed()
+    shown(feed, ALL_RUNS)
+    late_poll = feed.changes()
+    whole = feed.show(run_id)  # picked meanwhile
+    assert feed.take_changes(late_poll()) is None  # dropped
+    assert feed.changes() is None  # the run's whole read is still under way
+    read = whole()
+    touch(*ids_of(run_id), state="succeeded")  # the engine ends them after that read
+    assert feed.take_whole(read)
+    poll = feed.changes()
+    assert poll is not None
+    feed.take_changes(poll())
+    assert {r.state for r in feed.table.rows} == {"succeeded"}
+    [run] = [r for r in feed.runs if r.id == run_id]
+    assert run.status is RunStatus.COMPLETED

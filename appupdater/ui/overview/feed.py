@@ -335,9 +335,9 @@ class OverviewFeed:
 
     def take_whole(self, result: WholeRead) -> bool:
         """Hold a whole read; False (and nothing held) if the shown run changed meanwhile."""
-        self.reading = False
         if result.generation != self._generation:
-            return False
+            return False  # the read of what is shown now is still under way: still reading
+        self.reading = False
         self.table.load(result.rows, result.targets, result.counts, result.waves)
         self.standings = result.standings
         self.held = result.held
@@ -352,9 +352,12 @@ class OverviewFeed:
     def take_changes(self, result: ChangesRead) -> tuple[list[int], list[int]] | None:
         """Apply an incremental read; (positions changed, positions arrived) in the table, or
         None if the shown run changed meanwhile."""
-        self.reading = False
         if result.generation != self._generation:
+            # dropped; the whole read of what is shown now is under way, and no poll may start
+            # before it lands (one would read the changes without that run's rows held, and
+            # move the seen revision past them: lost for good)
             return None
+        self.reading = False
         for run in result.touched:
             self.final.pop(run, None)  # reopened, or changed: read again when listed
         self._keep(result.runs)

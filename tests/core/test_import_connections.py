@@ -6,6 +6,7 @@ test_import_connection_audit.py."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -16,6 +17,7 @@ from appupdater.core.jobs import load_jobs
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.runs import apply_configuration, create_run
 from appupdater.core.scheduling import claim, heartbeat
+from appupdater.errors import FleetFileError
 from appupdater.store.fields import utcnow
 from appupdater.store.models import Device, DeviceApp
 from appupdater.store.team_models import AuditEntry
@@ -156,3 +158,20 @@ def test_a_new_device_gets_what_the_file_gives(fleet):
         "devices:\n  - {name: press-03, endpoint: 'https://10.0.0.3:8443', fingerprint: null}\n"
     )
     assert connection("press-03") == ("https://10.0.0.3:8443", None, None)
+
+
+@pytest.mark.parametrize("key", ["endpoint", "ca_file", "fingerprint"])
+def test_an_empty_text_is_refused_not_read_as_left_out_or_null(fleet, key):
+    with pytest.raises(FleetFileError) as caught:
+        imported(json.dumps({"devices": [{"name": "press-01", key: ""}]}), "json", "empty.json")
+    assert [place for place, _ in caught.value.problems] == [f"devices[0].{key}"]
+    assert connection() == STORED
+
+
+def test_the_schema_takes_null_where_an_import_does():
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((Path(__file__).parents[2] / "docs" / "fleet-file.schema.json").read_text())
+    nulls = {"endpoint": None, "ca_file": None, "fingerprint": None, "token": None}
+    jsonschema.validate({"devices": [{"name": "press-01", **nulls}]}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"devices": [{"name": "press-01", "endpoint": 7}]}, schema)

@@ -83,12 +83,13 @@ class ImportSummary:
             (self.devices_changed, "device", "changed"),
             (self.device_versions_changed, "device application version", "set"),
         ]
-        said = [f"{plural(n, what)} {how}" for n, what, how in parts if n]
-        said += [
+        # connections first: a status bar may cut the end, and these redirect or unpin a device
+        said = [
             f"{words} on {plural(n, 'device')}{MEANING.get(field, '')}"
             for field, words in SAID.items()
             if (n := getattr(self, field))
         ]
+        said += [f"{plural(n, what)} {how}" for n, what, how in parts if n]
         text = ", ".join(said)
         if self.configurations_kept:
             kept = plural(self.configurations_kept, "configured version")

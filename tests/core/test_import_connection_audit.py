@@ -112,3 +112,16 @@ def test_many_devices_changing_are_one_entry_listing_every_change(db):
     # the note names the first ones and points at the full list
     assert entry.note.count("→") == 20
     assert "and 10 more" in entry.note
+
+
+def test_the_summary_says_connection_changes_first(fleet):  # noqa: F811
+    """The main window's status bar may cut a long summary: what weakens or redirects a
+    device comes before the counts."""
+    summary = imported(
+        "devices:\n  - {name: press-01, site: hall-3, endpoint: null, fingerprint: null}\n"
+        "  - {name: press-02, applications: {line-monitor: {configured: '2.0.0'}}}\n"
+    )
+    assert summary.describe() == (
+        "endpoint cleared on 1 device (simulated from now on), fingerprint cleared on 1 device "
+        "(no longer pinned), 1 device changed, 1 device application version set"
+    )

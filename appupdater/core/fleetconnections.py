@@ -9,6 +9,7 @@ the import's one audit entry as device, key, old → new, and counted in its sum
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -19,6 +20,8 @@ Values = tuple[str | None, str | None, str | None]  # endpoint, CA file, fingerp
 
 LABELS = {"endpoint": "endpoint", "ca_file": "CA file", "fingerprint": "fingerprint"}
 SHOWN = 20  # changes named in the audit entry's note; its objects list every one
+# scheme, host (IPv6 in brackets) and port, nothing that could hide a secret: shown as it is
+PLAIN_ENDPOINT = re.compile(r"https?://[A-Za-z0-9.\-]+:[0-9]+|https?://\[[0-9A-Fa-f:.%]+\]:[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -42,8 +45,10 @@ class ConnectionChange:
     def _shown(self, value: str | None) -> str:
         if value is None:
             return "none"
+        if self.key != "endpoint" or PLAIN_ENDPOINT.fullmatch(value):
+            return value
         # a file's endpoint is scheme, host and port; one stored earlier may hold a password
-        return redacted_url(value) if self.key == "endpoint" else value
+        return redacted_url(value)
 
 
 def merged(spec: DeviceSpec, stored: Values) -> tuple[Values, list[ConnectionChange]]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from appupdater.core.fleetfile import parse_fleet_text
+from appupdater.core.fleetfile import parse_fleet, parse_fleet_text
 from appupdater.core.fleetimport import import_fleet
 from appupdater.core.jobs import load_jobs
 from appupdater.core.planning import Selection, plan_update
@@ -175,3 +175,11 @@ def test_the_schema_takes_null_where_an_import_does():
     jsonschema.validate({"devices": [{"name": "press-01", **nulls}]}, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"devices": [{"name": "press-01", "endpoint": 7}]}, schema)
+
+
+def test_devices_without_a_null_key_share_one_empty_set():
+    """A fleet of 100,000 devices held a set each (216 bytes: +22 MB of the import's peak)."""
+    doc = {"devices": [{"name": f"d{i}"} for i in range(3)] + [{"name": "x", "endpoint": None}]}
+    fleet = parse_fleet(doc, "many.json")
+    assert len({id(d.cleared) for d in fleet.devices[:3]}) == 1
+    assert fleet.devices[3].cleared == {"endpoint"}

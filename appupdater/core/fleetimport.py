@@ -15,15 +15,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 from appupdater.core import audit
 from appupdater.core.catalog import MODULE_FIELDS
 from appupdater.core.fleetchecks import Problems
 
 # export lives in fleetexport; these two names stay here for callers written before the split
+from appupdater.core.fleetconnections import (
+    MEANING,
+    SAID,
+    ConnectionChange,
+    audited,
+    counts,
+    merged,
+)
 from appupdater.core.fleetexport import export_file, fleet_document
-from appupdater.core.fleetfile import CONNECTION_KEYS, Fleet, ModuleSpec, read_fleet
+from appupdater.core.fleetfile import Fleet, ModuleSpec, read_fleet
 from appupdater.core.identity import who
 from appupdater.core.versions import VersionKey, order_key, parse_version
 from appupdater.core.words import plural
@@ -51,8 +58,15 @@ class ImportSummary:
     device_versions_changed: int = 0
     # configured versions the file gives earlier than (or without) the stored one: kept
     configurations_kept: int = 0
-    # devices whose endpoint, CA file or fingerprint changed (each change is in the audit note)
+    # devices whose endpoint, CA file or fingerprint changed (each change is in the audit
+    # entry), and per key the devices given a new value or cleared (fleetconnections)
     connections_changed: int = 0
+    endpoints_changed: int = 0
+    endpoints_cleared: int = 0
+    ca_files_changed: int = 0
+    ca_files_cleared: int = 0
+    fingerprints_changed: int = 0
+    fingerprints_cleared: int = 0
 
     @property
     def changed_anything(self) -> bool:
@@ -67,10 +81,16 @@ class ImportSummary:
             (self.versions_changed, "version", "with changed modules"),
             (self.devices_added, "device", "added"),
             (self.devices_changed, "device", "changed"),
-            (self.connections_changed, "device connection", "changed"),
             (self.device_versions_changed, "device application version", "set"),
         ]
-        text = ", ".join(f"{plural(n, what)} {how}" for n, what, how in parts if n)
+        # connections first: a status bar may cut the end, and these redirect or unpin a device
+        said = [
+            f"{words} on {plural(n, 'device')}{MEANING.get(field, '')}"
+            for field, words in SAID.items()
+            if (n := getattr(self, field))
+        ]
+        said += [f"{plural(n, what)} {how}" for n, what, how in parts if n]
+        text = ", ".join(said)
         if self.configurations_kept:
             kept = plural(self.configurations_kept, "configured version")
             text += (
@@ -124,33 +144,12 @@ def _write(fleet: Fleet, problems: Problems, progress: Progress | None) -> Impor
             devices_changed,
             states,
             kept,
-            len({name for name, _, _, _ in connections}),
+            **counts(connections),
         )
         objects: dict[str, list[int | str]] = {"file": [problems.file]}
-        note = summary.describe()
-        if connections:
-            objects["devices"] = sorted({name for name, _, _, _ in connections})
-            note = f"{note}; {describe_connections(connections)}"
+        note = audited(objects, summary.describe(), connections)
         audit.record(audit.IMPORT, objects=objects, note=note)
     return summary
-
-
-SHOWN_CONNECTIONS = 20  # connection changes named in the audit note; the rest are counted
-
-
-def describe_connections(changes: list[tuple[str, str, str | None, str | None]]) -> str:
-    """ "press-01 endpoint https://a:8443 → https://b:8443; press-02 fingerprint cleared" """
-
-    def value(text: str | None) -> str:
-        return "none" if text is None else text
-
-    named = [
-        f"{name} {what.replace('_', ' ')} "
-        + (f"{value(old)} → {value(new)}" if new is not None else f"{value(old)} cleared")
-        for name, what, old, new in changes[:SHOWN_CONNECTIONS]
-    ]
-    more = len(changes) - SHOWN_CONNECTIONS
-    return "connections: " + "; ".join(named) + (f"; and {more} more" if more > 0 else "")
 
 
 def _stored_versions() -> dict[str, dict[str, int]]:
@@ -270,46 +269,35 @@ _DEVICE_FIELDS = (
 )
 
 
-def _write_devices(
-    fleet: Fleet,
-) -> tuple[int, int, list[tuple[str, str, str | None, str | None]]]:
+def _write_devices(fleet: Fleet) -> tuple[int, int, list[ConnectionChange]]:
     """New devices are added, changed ones updated. A device's token is replaced only by a file
     that gives one: exported files never carry tokens, and importing one back keeps them. Its
     endpoint, CA file and fingerprint likewise, unless the file gives the key as null (clears
     it): a file that leaves the endpoint out never turns a real device into a simulated one.
-    Returns (added, changed, connection changes as (device, key, old, new))."""
+    Returns (added, changed, the connection changes)."""
     query = Device.select(Device.id, Device.name, *_DEVICE_FIELDS)
     existing = {
-        name: (device_id, rest)
-        for device_id, name, *rest in tuples(
+        name: (device_id, site, labels, (endpoint, ca_file, fingerprint), token)
+        for device_id, name, site, labels, endpoint, ca_file, fingerprint, token in tuples(
             query, tuple[int, str, str, Labels, str | None, str | None, str | None, str | None]
         )
     }
     new_rows: list[tuple[object, ...]] = []
     changed_rows: list[tuple[object, ...]] = []
-    connections: list[tuple[str, str, str | None, str | None]] = []
+    connections: list[ConnectionChange] = []
     for spec in fleet.devices:
         labels = Device.labels.db_value(spec.labels)
         current = existing.get(spec.name)
-        token = spec.token if spec.token is not None or current is None else current[1][5]
-        given = (spec.endpoint, spec.ca_file, spec.fingerprint)
-        if current is not None:
-            stored = cast("tuple[str | None, str | None, str | None]", tuple(current[1][2:5]))
-            kept = [
-                new if new is not None or key in spec.cleared else old
-                for key, new, old in zip(CONNECTION_KEYS, given, stored, strict=True)
-            ]
-            connections += [
-                (spec.name, key, old, new)
-                for key, new, old in zip(CONNECTION_KEYS, kept, stored, strict=True)
-                if new != old
-            ]
-            given = (kept[0], kept[1], kept[2])
-        wanted = [spec.site, spec.labels, *given, token]
         if current is None:
-            new_rows.append((spec.name, True, *wanted[:1], labels, *wanted[2:]))
-        elif list(current[1]) != wanted:
-            changed_rows.append((*wanted[:1], labels, *wanted[2:], current[0]))
+            given = (spec.endpoint, spec.ca_file, spec.fingerprint)
+            new_rows.append((spec.name, True, spec.site, labels, *given, spec.token))
+            continue
+        device_id, *stored = current
+        given, changed = merged(spec, current[3])
+        connections += changed
+        token = current[4] if spec.token is None else spec.token
+        if stored != [spec.site, spec.labels, given, token]:
+            changed_rows.append((spec.site, labels, *given, token, device_id))
     insert_rows(Device, (Device.name, Device.online, *_DEVICE_FIELDS), new_rows)
     update_rows(Device, _DEVICE_FIELDS, changed_rows)
     return len(new_rows), len(changed_rows), connections

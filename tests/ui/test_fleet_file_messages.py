@@ -1,10 +1,12 @@
 """What the main window tells when an import or an export fails, driven through its toolbar:
 every mistake of a fleet file on a line of its own, and an export to a missing folder in one
-sentence. Each box is saved to the shots folder as it appears."""
+sentence; and what an import that changed a device's connection says. Each box is saved to the
+shots folder as it appears."""
 
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,26 @@ def test_an_export_to_a_missing_folder_says_so(qtbot, main_window, monkeypatch, 
         f"Export failed.\n\ncannot write fleet.yaml: the folder {tmp_path / 'gone'} does not exist"
     )
     assert not (tmp_path / "gone").exists() and not list(tmp_path.glob("**/*.tmp"))
+
+
+def test_an_import_that_changes_a_connection_says_so_in_the_status_bar(
+    qtbot, main_window, monkeypatch, tmp_path
+):
+    from appupdater.store.models import Device
+
+    main_window.resize(1024, 700)
+    bar = main_window.statusBar()
+    steps = [
+        ("given", "https://10.0.9.1:8443", "endpoint changed on 1 device"),
+        ("cleared", None, "endpoint cleared on 1 device (simulated from now on)"),
+    ]
+    for name, endpoint, expected in steps:
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({"devices": [{"name": "lab-rig-01", "endpoint": endpoint}]}))
+        monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, p=path, **k: (str(p), ""))
+        click_action(qtbot, main_window, main_window.import_action)
+        qtbot.waitUntil(lambda p=path: bar.currentMessage().startswith(f"{p.name}: "))
+        assert bar.currentMessage().startswith(f"{path.name}: {expected}, ")  # said first
+        assert Device.get(Device.name == "lab-rig-01").endpoint == endpoint
+        qtbot.waitUntil(lambda: not main_window.busy.bar.isVisible())  # the fleet reloaded
+        main_window.grab().save(str(SHOTS / f"import-{name}-status.png"))

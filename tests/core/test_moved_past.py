@@ -5,11 +5,20 @@ shows it before anyone approves."""
 
 from __future__ import annotations
 
+import logging
+
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.run_review import review_json, review_run, review_text
 from appupdater.core.runs import apply_configuration, create_run
-from appupdater.store.models import ConfigRevision, Deployment, Device, DeviceApp, Target
-from tests.helpers import CATALOG, load_yaml
+from appupdater.store.models import (
+    Application,
+    ConfigRevision,
+    Deployment,
+    Device,
+    DeviceApp,
+    Target,
+)
+from tests.helpers import CATALOG, devices_yaml, load_yaml
 
 
 def fleet(press_01: str = "1.0.0") -> str:
@@ -68,3 +77,51 @@ def test_a_device_configured_to_the_target_already_is_deployed_as_before(db):
     load_yaml(fleet(press_01="1.5.0"), file="hall.yaml")
     applied = apply_configuration(run_id)
     assert applied.skips == {} and applied.deployments_created == 2
+
+
+def test_a_fleet_moved_past_a_waiting_request_is_skipped_device_by_device_and_logged_once(
+    db, caplog
+):
+    """An import moved three of four devices past a request for two applications: each of the
+    three keeps both applications as they are, each target says why, the fourth proceeds, and
+    the log says it once (a fleet of 100,000 moved past used to write a warning per device)."""
+    names = ("press-01", "press-02", "press-03", "press-04")
+
+    def devices(moved: str) -> str:
+        return devices_yaml(
+            *(
+                f"{{name: {name}, applications: {{line-monitor: {{configured: "
+                f"'{moved if name != 'press-04' else '1.0.0'}', installed: '1.0.0'}}, "
+                "edge-gateway: {configured: '3.9', installed: '3.9'}}}"
+                for name in names
+            )
+        )
+
+    load_yaml(CATALOG + devices("1.0.0"))
+    plan = plan_update([Selection("line-monitor", "1.5.0"), Selection("edge-gateway", "3.10")])
+    run_id = create_run(plan, approved_by="ops")
+    load_yaml(CATALOG + devices("2.0.0"), file="hall.yaml")
+    with caplog.at_level(logging.WARNING, logger="appupdater.runs"):
+        applied = apply_configuration(run_id)
+    ids = {d.name: d.id for d in Device.select()}
+    why = (
+        "line-monitor is configured 2.0.0 since the run was planned (later than its 1.5.0): "
+        "nothing of this run for the device; plan a new run to change it"
+    )
+    assert applied.skips == {ids[n]: why for n in names[:3]}
+    marks = {
+        (t.device.name, t.application.name): t.skipped
+        for t in Target.select().where(Target.run == run_id)
+    }
+    assert marks == {
+        **{(n, app): why for n in names[:3] for app in ("line-monitor", "edge-gateway")},
+        ("press-04", "line-monitor"): None,
+        ("press-04", "edge-gateway"): None,
+    }
+    edge = {
+        r.device.name: r.configured.version
+        for r in DeviceApp.select().join(Application).where(Application.name == "edge-gateway")
+    }
+    assert edge == {"press-01": "3.9", "press-02": "3.9", "press-03": "3.9", "press-04": "3.10"}
+    [record] = [r for r in caplog.records if r.name == "appupdater.runs"]
+    assert record.getMessage().startswith(f"run #{run_id}: 3 devices skipped")

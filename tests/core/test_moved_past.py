@@ -125,3 +125,29 @@ def test_a_fleet_moved_past_a_waiting_request_is_skipped_device_by_device_and_lo
     assert edge == {"press-01": "3.9", "press-02": "3.9", "press-03": "3.9", "press-04": "3.10"}
     [record] = [r for r in caplog.records if r.name == "appupdater.runs"]
     assert record.getMessage().startswith(f"run #{run_id}: 3 devices skipped")
+
+
+def test_the_review_lists_devices_moved_past_the_request_first_and_counts_them(db):
+    """A run's review shows at most a few hundred devices before a search: the ones approving
+    would leave alone come first, whatever their names, and text and JSON count them."""
+    names = ("aa-01", "mm-02", "zz-03")
+
+    def devices(moved: str) -> str:
+        return devices_yaml(
+            *(
+                f"{{name: {name}, applications: {{line-monitor: {{configured: "
+                f"'{moved if name == 'zz-03' else '1.0.0'}', installed: '1.0.0'}}}}}}"
+                for name in names
+            )
+        )
+
+    load_yaml(CATALOG + devices("1.0.0"))
+    run_id = create_run(plan_update([Selection("line-monitor", "1.5.0")]), approved_by="ops")
+    load_yaml(CATALOG + devices("2.0.0"), file="hall.yaml")
+    review = review_run(run_id)
+    assert [d.name for d in review.devices] == ["zz-03", "aa-01", "mm-02"]
+    text = "".join(review_text(review))
+    assert text.index("zz-03") < text.index("aa-01") < text.index("mm-02")
+    shown = review_json(review)
+    assert shown["skipped_devices"] == 1
+    assert [d["device"] for d in shown["devices"]] == ["zz-03", "aa-01", "mm-02"]

@@ -10,6 +10,7 @@ import logging
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.run_review import review_json, review_run, review_text
 from appupdater.core.runs import apply_configuration, create_run
+from appupdater.core.status import status_document, status_text
 from appupdater.store.models import (
     Application,
     ConfigRevision,
@@ -151,3 +152,23 @@ def test_the_review_lists_devices_moved_past_the_request_first_and_counts_them(d
     shown = review_json(review)
     assert shown["skipped_devices"] == 1
     assert [d["device"] for d in shown["devices"]] == ["zz-03", "aa-01", "mm-02"]
+
+
+def test_status_names_a_device_left_as_it_is_after_the_configuration_step(db):
+    """No approver: the run is recorded approved and an engine configures it a moment later;
+    press-01 moved past it in between. Its run has no deployment for press-01, so `status`
+    says, under the run, that press-01 was left as it is and why."""
+    load_yaml(fleet())
+    run_id = create_run(plan_update([Selection("line-monitor", "1.5.0")]), approved_by="ops")
+    load_yaml(fleet(press_01="2.0.0"), file="hall.yaml")
+    apply_configuration(run_id)
+    why = (
+        "line-monitor is configured 2.0.0 since the run was planned (later than its 1.5.0): "
+        "nothing of this run for the device; plan a new run to change it"
+    )
+    document = status_document(run_id)
+    [run] = document["runs"]
+    assert run["skipped"] == [{"device": "press-01", "why": why}]
+    assert [d["device"] for d in document["deployments"]] == ["press-02"]
+    text = "".join(status_text(document))
+    assert f"  left as it is: press-01 — {why}\n" in text

@@ -6,7 +6,10 @@ Prints name=value lines: import_s (setup), plan_s (with what deployments also pu
 along_devices), create_run_s (every affected device deploying now), review_s (what a second
 approver reads of that run: review_devices devices, each with its module changes), apply_s
 (its configuration applied: configured versions, deployments, the earlier runs' waiting
-deployments superseded, a revision per changed device), rollback_plan_s
+deployments superseded, a revision per changed device), stale_apply_s (the configuration step
+of a run requested before that one, to each application's version before the latest, which
+finds stale_skipped devices moved past it since the request and leaves them as they are),
+rollback_plan_s
 (planning the rollback of that run: each device back to its revision before it),
 rollback_create_s (recording the rollback run), rollback_apply_s (its configuration step, which
 also supersedes the run's deployments still queued), raw_insert_ratio (create_run_s over plain
@@ -28,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from appupdater.core.catalog import load_catalog
 from appupdater.core.fleetfile import DeviceAppSpec
 from appupdater.core.fleetimport import import_fleet
 from appupdater.core.planning import Selection, plan_update
@@ -127,9 +131,21 @@ def main() -> None:
         reviewed = len(review.devices)
         del review
 
+        # a request to the versions before the latest, whose devices that run moves past it
+        earlier = load_catalog(APPS).apps
+        stale_plan = plan_update(
+            [Selection(name, earlier[name].versions[-2].text) for name in APPS]
+        )
+        stale_id = create_run(stale_plan, approved_by="bench")
+        del stale_plan
+
         start = time.perf_counter()
         apply_configuration(run_id)
         apply_s = time.perf_counter() - start
+
+        start = time.perf_counter()
+        stale_skipped = apply_configuration(stale_id).skipped
+        stale_apply_s = time.perf_counter() - start
 
         start = time.perf_counter()
         rollback = plan_rollback(run_id)
@@ -159,6 +175,8 @@ def main() -> None:
     print(f"review_devices={reviewed}")
     print(f"review_s={review_s:.3f}")
     print(f"apply_s={apply_s:.3f}")
+    print(f"stale_skipped={stale_skipped}")
+    print(f"stale_apply_s={stale_apply_s:.3f}")
     print(f"rollback_targets={len(rollback.targets)}")
     print(f"rollback_plan_s={rollback_plan_s:.3f}")
     print(f"rollback_create_s={rollback_create_s:.3f}")

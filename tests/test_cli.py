@@ -181,6 +181,7 @@ def test_update_records_a_run_like_the_wizard(capsys, database):
             "rollback_of": None,
             "reason": None,
             "approval": None,
+            "skipped": [],
         }
     ]
     [deployment] = status["deployments"]

@@ -61,6 +61,10 @@ class RunReview:
     # application pushed along -> devices
     along: Counter[str] = field(default_factory=Counter)
 
+    def skipped_count(self) -> int:
+        """The devices approving leaves as they are: moved past the run since the request."""
+        return sum(1 for d in self.devices if d.skipped)
+
     def summary(self) -> str:
         """ "line-monitor → 2.1.0 on 24 devices; 2 devices also get other applications
         configured earlier and not on them yet (edge-gateway on 2 devices)"."""
@@ -69,7 +73,7 @@ class RunReview:
             for (app, version), n in sorted(self.goals.items())
         ]
         text = "; ".join(parts) or "no device changes"
-        skipped = sum(1 for d in self.devices if d.skipped)
+        skipped = self.skipped_count()
         if skipped:
             left = "is left as it is" if skipped == 1 else "are left as they are"
             text += (
@@ -204,6 +208,8 @@ def review_run(run_id: int) -> RunReview:
             DeviceReview(name, site, DeployAction(action), at, wave, tuple(current))
         )
         current = []
+    if skipped:  # first, so the approver sees them before a search (a stable sort: by name)
+        review.devices.sort(key=lambda d: d.skipped is None)
     return review
 
 
@@ -230,11 +236,14 @@ def _change(
 
 
 def review_json(review: RunReview) -> dict[str, object]:
-    """What `appupdater review --run N --json` prints: the summary, then each device with its
-    action and applications (`also_pushed`: not the run's own, see core/along.py)."""
+    """What `appupdater review --run N --json` prints: the summary, how many devices approving
+    leaves as they are (`skipped_devices`; each such device's `skipped` says why, and they come
+    first), then each device with its action and applications (`also_pushed`: not the run's
+    own, see core/along.py)."""
     return {
         "run": review.run_id,
         "summary": review.summary(),
+        "skipped_devices": review.skipped_count(),
         "devices": [
             {
                 "device": d.name,

@@ -15,10 +15,11 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from appupdater.core.catalog import VersionInfo
+from appupdater.core.words import plural
 from appupdater.store.bulk import update_rows
 from appupdater.store.config_revisions import configured_maps, record_revisions
 from appupdater.store.models import Application, ConfigRevision, Device, Target
-from appupdater.store.rows import first, sql_rows
+from appupdater.store.rows import sql_rows, tuples
 
 log = logging.getLogger("appupdater.runs")
 
@@ -72,29 +73,50 @@ def moved_past_targets(
     now later than the run's target (changed while the run waited: for its approver, for an
     engine), each with why it is skipped; the reason is written on its targets and logged. The
     run would neither set it (never downgrade) nor may its deployment push what it never
-    said."""
-    stale: dict[int, str] = {}
+    said. An import can move a whole fleet past a waiting request: the marks are one bulk
+    update and the log one line."""
+    moved: dict[int, tuple[VersionInfo, VersionInfo]] = {}
     for device_id, _, to_id, _, _, _, _, configured_id in rows:
-        current = versions.get(configured_id) if configured_id is not None else None
-        target = versions[to_id]
-        if current is None or current.parsed.key <= target.parsed.key or device_id in stale:
+        if configured_id is None or device_id in moved:
             continue
-        app = _app_name(target.app_id)
-        stale[device_id] = (
-            f"{app} is configured {current.text} since the run was planned (later than its "
-            f"{target.text}): nothing of this run for the device; plan a new run to change it"
+        current, target = versions.get(configured_id), versions[to_id]
+        if current is not None and current.parsed.key > target.parsed.key:
+            moved[device_id] = (current, target)
+    if not moved:
+        return {}
+    apps = _app_names({target.app_id for _, target in moved.values()})
+    stale = {
+        device_id: (
+            f"{apps[target.app_id]} is configured {current.text} since the run was planned "
+            f"(later than its {target.text}): nothing of this run for the device; plan a new "
+            "run to change it"
         )
-        log.warning("run #%d: device #%d skipped: %s", run_id, device_id, stale[device_id])
-    for device_id, why in stale.items():
-        Target.update(skipped=why).where(
-            (Target.run == run_id) & (Target.device == device_id)
-        ).execute()
+        for device_id, (current, target) in moved.items()
+    }
+    update_rows(
+        Target,
+        [Target.skipped],
+        ((why, run_id, device_id) for device_id, why in stale.items()),
+        keys=[Target.run, Target.device],
+    )
+    first_id, first_why = next(iter(stale.items()))
+    log.warning(
+        "run #%d: %s skipped, configured later than the run's versions since it was planned "
+        "(each target says why); the first, device #%d: %s",
+        run_id,
+        plural(len(stale), "device"),
+        first_id,
+        first_why,
+    )
     return stale
 
 
-def _app_name(app_id: int) -> str:
-    row = first(Application.select(Application.name).where(Application.id == app_id), tuple[str])
-    return row[0] if row is not None else f"application #{app_id}"
+def _app_names(app_ids: set[int]) -> dict[int, str]:
+    query = Application.select(Application.id, Application.name).where(
+        Application.id.in_(sorted(app_ids))
+    )
+    names = dict(tuples(query, tuple[int, str]))
+    return {app_id: names.get(app_id, f"application #{app_id}") for app_id in app_ids}
 
 
 def write_run_revisions(

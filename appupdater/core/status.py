@@ -13,7 +13,7 @@ from appupdater.core.progress import RunStatus, run_counts, run_status
 from appupdater.core.rollout import wave_progress, wave_sizes
 from appupdater.store.fields import utcnow
 from appupdater.store.models import Approval, Deployment, Device, Target, UpdateRun
-from appupdater.store.rows import sql_rows
+from appupdater.store.rows import sql_rows, tuples
 
 # a time read raw: SQLite's text or PostgreSQL's naive datetime, both UTC
 _Moment = str | datetime | None
@@ -52,6 +52,14 @@ class ApprovalEntry(TypedDict):
     note: str | None
 
 
+class SkippedEntry(TypedDict):
+    """A device the run's configuration step left as it is (its configuration moved since the
+    run was planned), with why: it has no deployment of the run to tell it."""
+
+    device: str
+    why: str
+
+
 class RunEntry(TypedDict):
     id: int
     status: RunStatus
@@ -67,6 +75,7 @@ class RunEntry(TypedDict):
     rollback_of: int | None  # the run a rollback run undoes
     reason: str | None  # a restoring run's: "rollback of run #12", "revert to revision 3"
     approval: ApprovalEntry | None
+    skipped: list[SkippedEntry]  # by device name
 
 
 class DeploymentEntry(TypedDict):
@@ -96,7 +105,7 @@ class StatusDocument(TypedDict):
 
 def status_document(run_id: int | None = None) -> StatusDocument:
     """``{"runs": [{id, status, approved_by, approved_at, counts, strategy, wave, paused,
-    aborted, rollback_of, reason, approval}],
+    aborted, rollback_of, reason, approval, skipped}],
     "deployments": [{id, run, device, state, phase, progress, attempts, message,
     action, wave, scheduled_at, started_at, finished_at, next_attempt_at}]}``, newest run
     first, deployments by run and device."""
@@ -104,6 +113,7 @@ def status_document(run_id: int | None = None) -> StatusDocument:
     if run_id is not None:
         runs = runs.where(UpdateRun.id == run_id)
     counts = run_counts(run_id)
+    skipped = _skipped(run_id)
     now = utcnow()
     run_rows: list[RunEntry] = [
         {
@@ -121,6 +131,7 @@ def status_document(run_id: int | None = None) -> StatusDocument:
             "rollback_of": r.rollback_of,
             "reason": r.reason,
             "approval": _approval(r, now),
+            "skipped": skipped.get(r.id, []),
         }
         for r in runs
     ]
@@ -212,6 +223,24 @@ def status_document(run_id: int | None = None) -> StatusDocument:
         ) in rows
     ]
     return {"runs": run_rows, "deployments": deployments}
+
+
+def _skipped(run_id: int | None) -> dict[int, list[SkippedEntry]]:
+    """Per run, the devices its configuration step skipped (`Target.skipped`: one reason per
+    device, on each of its targets)."""
+    query = (
+        Target.select(Target.run, Device.name, Target.skipped)
+        .distinct()
+        .join(Device)
+        .where(Target.skipped.is_null(False))
+        .order_by(Target.run, Device.name)
+    )
+    if run_id is not None:
+        query = query.where(Target.run == run_id)
+    found: dict[int, list[SkippedEntry]] = {}
+    for run, device, why in tuples(query, tuple[int, str, str]):
+        found.setdefault(run, []).append({"device": device, "why": why})
+    return found
 
 
 class _RunDecisions(TypedDict):
@@ -323,6 +352,9 @@ def _run_decisions_text(run: RunEntry) -> str:
     return "".join(f", {part}" for part in parts)
 
 
+_SKIPPED_SHOWN = 5  # a run's devices left as they are, named in the text
+
+
 def status_text(document: StatusDocument) -> Iterator[str]:
     if not document["runs"]:
         yield "no update runs yet\n"
@@ -339,6 +371,11 @@ def status_text(document: StatusDocument) -> Iterator[str]:
         yield (
             f"run {run['id']}{why} ({by}): {run['status']}{_run_decisions_text(run)} — {counts}\n"
         )
+        for entry in run["skipped"][:_SKIPPED_SHOWN]:
+            yield f"  left as it is: {entry['device']} — {entry['why']}\n"
+        if len(run["skipped"]) > _SKIPPED_SHOWN:
+            more = len(run["skipped"]) - _SKIPPED_SHOWN
+            yield f"  … and {more:,} more left as they are (status --json lists them)\n"
     shown = [d for d in document["deployments"] if d["state"] not in ("succeeded",)]
     if shown:
         yield "\n"

@@ -5,11 +5,21 @@ shows it before anyone approves."""
 
 from __future__ import annotations
 
+import logging
+
 from appupdater.core.planning import Selection, plan_update
 from appupdater.core.run_review import review_json, review_run, review_text
 from appupdater.core.runs import apply_configuration, create_run
-from appupdater.store.models import ConfigRevision, Deployment, Device, DeviceApp, Target
-from tests.helpers import CATALOG, load_yaml
+from appupdater.core.status import status_document, status_text
+from appupdater.store.models import (
+    Application,
+    ConfigRevision,
+    Deployment,
+    Device,
+    DeviceApp,
+    Target,
+)
+from tests.helpers import CATALOG, devices_yaml, load_yaml
 
 
 def fleet(press_01: str = "1.0.0") -> str:
@@ -68,3 +78,97 @@ def test_a_device_configured_to_the_target_already_is_deployed_as_before(db):
     load_yaml(fleet(press_01="1.5.0"), file="hall.yaml")
     applied = apply_configuration(run_id)
     assert applied.skips == {} and applied.deployments_created == 2
+
+
+def test_a_fleet_moved_past_a_waiting_request_is_skipped_device_by_device_and_logged_once(
+    db, caplog
+):
+    """An import moved three of four devices past a request for two applications: each of the
+    three keeps both applications as they are, each target says why, the fourth proceeds, and
+    the log says it once (a fleet of 100,000 moved past used to write a warning per device)."""
+    names = ("press-01", "press-02", "press-03", "press-04")
+
+    def devices(moved: str) -> str:
+        return devices_yaml(
+            *(
+                f"{{name: {name}, applications: {{line-monitor: {{configured: "
+                f"'{moved if name != 'press-04' else '1.0.0'}', installed: '1.0.0'}}, "
+                "edge-gateway: {configured: '3.9', installed: '3.9'}}}"
+                for name in names
+            )
+        )
+
+    load_yaml(CATALOG + devices("1.0.0"))
+    plan = plan_update([Selection("line-monitor", "1.5.0"), Selection("edge-gateway", "3.10")])
+    run_id = create_run(plan, approved_by="ops")
+    load_yaml(CATALOG + devices("2.0.0"), file="hall.yaml")
+    with caplog.at_level(logging.WARNING, logger="appupdater.runs"):
+        applied = apply_configuration(run_id)
+    ids = {d.name: d.id for d in Device.select()}
+    why = (
+        "line-monitor is configured 2.0.0 since the run was planned (later than its 1.5.0): "
+        "nothing of this run for the device; plan a new run to change it"
+    )
+    assert applied.skips == {ids[n]: why for n in names[:3]}
+    marks = {
+        (t.device.name, t.application.name): t.skipped
+        for t in Target.select().where(Target.run == run_id)
+    }
+    assert marks == {
+        **{(n, app): why for n in names[:3] for app in ("line-monitor", "edge-gateway")},
+        ("press-04", "line-monitor"): None,
+        ("press-04", "edge-gateway"): None,
+    }
+    edge = {
+        r.device.name: r.configured.version
+        for r in DeviceApp.select().join(Application).where(Application.name == "edge-gateway")
+    }
+    assert edge == {"press-01": "3.9", "press-02": "3.9", "press-03": "3.9", "press-04": "3.10"}
+    [record] = [r for r in caplog.records if r.name == "appupdater.runs"]
+    assert record.getMessage().startswith(f"run #{run_id}: 3 devices skipped")
+
+
+def test_the_review_lists_devices_moved_past_the_request_first_and_counts_them(db):
+    """A run's review shows at most a few hundred devices before a search: the ones approving
+    would leave alone come first, whatever their names, and text and JSON count them."""
+    names = ("aa-01", "mm-02", "zz-03")
+
+    def devices(moved: str) -> str:
+        return devices_yaml(
+            *(
+                f"{{name: {name}, applications: {{line-monitor: {{configured: "
+                f"'{moved if name == 'zz-03' else '1.0.0'}', installed: '1.0.0'}}}}}}"
+                for name in names
+            )
+        )
+
+    load_yaml(CATALOG + devices("1.0.0"))
+    run_id = create_run(plan_update([Selection("line-monitor", "1.5.0")]), approved_by="ops")
+    load_yaml(CATALOG + devices("2.0.0"), file="hall.yaml")
+    review = review_run(run_id)
+    assert [d.name for d in review.devices] == ["zz-03", "aa-01", "mm-02"]
+    text = "".join(review_text(review))
+    assert text.index("zz-03") < text.index("aa-01") < text.index("mm-02")
+    shown = review_json(review)
+    assert shown["skipped_devices"] == 1
+    assert [d["device"] for d in shown["devices"]] == ["zz-03", "aa-01", "mm-02"]
+
+
+def test_status_names_a_device_left_as_it_is_after_the_configuration_step(db):
+    """No approver: the run is recorded approved and an engine configures it a moment later;
+    press-01 moved past it in between. Its run has no deployment for press-01, so `status`
+    says, under the run, that press-01 was left as it is and why."""
+    load_yaml(fleet())
+    run_id = create_run(plan_update([Selection("line-monitor", "1.5.0")]), approved_by="ops")
+    load_yaml(fleet(press_01="2.0.0"), file="hall.yaml")
+    apply_configuration(run_id)
+    why = (
+        "line-monitor is configured 2.0.0 since the run was planned (later than its 1.5.0): "
+        "nothing of this run for the device; plan a new run to change it"
+    )
+    document = status_document(run_id)
+    [run] = document["runs"]
+    assert run["skipped"] == [{"device": "press-01", "why": why}]
+    assert [d["device"] for d in document["deployments"]] == ["press-02"]
+    text = "".join(status_text(document))
+    assert f"  left as it is: press-01 — {why}\n" in text

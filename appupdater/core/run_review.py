@@ -10,9 +10,10 @@ database as it is now, so a device that changed since the request shows where it
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 import peewee
 
@@ -23,7 +24,6 @@ from appupdater.core.plan_report import change_entries, change_line
 from appupdater.core.planning import ModuleChange
 from appupdater.core.words import plural
 from appupdater.store.models import Application, DeployAction, Device, DeviceApp, Target
-from appupdater.store.rows import tuples
 
 
 @dataclass(frozen=True)
@@ -139,25 +139,8 @@ def review_run(run_id: int) -> RunReview:
         .where((Target.run == run_id) & Target.skipped.is_null())
         .order_by(Device.name, Application.name)
     )
-    rows: list[_Row] = list(
-        tuples(
-            query,
-            tuple[
-                int,
-                str,
-                str,
-                int,
-                str,
-                str,
-                datetime | None,
-                int | None,
-                int | None,
-                int,
-                int | None,
-                int | None,
-            ],
-        )
-    )
+    # as store.rows.tuples does; a row type holding unions is no type[] for mypy
+    rows = list(cast("Iterable[_Row]", query.tuples()))
     review = RunReview(run_id)
     if not rows:
         return review

@@ -55,6 +55,28 @@ def _versions_yaml(url: str, artifacts: dict, catalog: dict) -> list[str]:
     return lines
 
 
+def fleet_yaml(url: str, artifacts: dict, agent: AgentProcess, gateway: str) -> str:
+    """press-01 at `agent`: line-monitor 1.0.0, edge-gateway configured `gateway`, running 1.0."""
+    return (
+        "\n".join(
+            [
+                "applications:",
+                "  - name: line-monitor",
+                "    versions:",
+                *_versions_yaml(url, artifacts, CATALOG_MODULES),
+                "  - name: edge-gateway",
+                "    versions:",
+                *_versions_yaml(url, artifacts, GATEWAY),
+                "devices:",
+                f"  - {{name: press-01, endpoint: '{agent.endpoint}', token: '{agent.token}', "
+                "applications: {line-monitor: {configured: '1.0.0', installed: '1.0.0'}, "
+                f"edge-gateway: {{configured: '{gateway}', installed: '1.0'}}}}}}",
+            ]
+        )
+        + "\n"
+    )
+
+
 def test_a_deployment_installs_what_the_preview_said_it_also_pushes(
     qtbot,
     tmp_path,
@@ -77,24 +99,7 @@ def test_a_deployment_installs_what_the_preview_said_it_also_pushes(
             assert put_and_wait(client, "seed", seeded).state is DeploymentState.SUCCEEDED
         before = agent.active()
         assert before == {"broker": "1.0", "collector": "1.0.0", "dashboard": "1.0.0"}
-        load_yaml(
-            "\n".join(
-                [
-                    "applications:",
-                    "  - name: line-monitor",
-                    "    versions:",
-                    *_versions_yaml(url, artifacts, CATALOG_MODULES),
-                    "  - name: edge-gateway",
-                    "    versions:",
-                    *_versions_yaml(url, artifacts, GATEWAY),
-                    "devices:",
-                    f"  - {{name: press-01, endpoint: '{agent.endpoint}', token: '{agent.token}', "
-                    "applications: {line-monitor: {configured: '1.0.0', installed: '1.0.0'}, "
-                    "edge-gateway: {configured: '1.1', installed: '1.0'}}}",
-                ]
-            )
-            + "\n"
-        )
+        load_yaml(fleet_yaml(url, artifacts, agent, gateway="1.1"))
         plan = plan_update([Selection("line-monitor", "2.0.0")])
         [target] = plan.targets
         [along] = plan.along[target.device.id]

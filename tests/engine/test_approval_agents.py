@@ -25,33 +25,12 @@ from appupdater.store.models import (
 )
 from tests.agents import CATALOG_MODULES, AgentProcess, ArtifactServer, build_artifacts
 from tests.engine.test_agents import make_engine  # noqa: F401  (fixture)
-from tests.engine.test_along_agents import GATEWAY, _gateway_artifacts, _refs, _versions_yaml
+from tests.engine.test_along_agents import GATEWAY, _gateway_artifacts, _refs, fleet_yaml
 from tests.helpers import load_yaml
 from tests.identities import act_as
 
 pytestmark = pytest.mark.integration
 WAIT = 60_000
-
-
-def fleet_yaml(url: str, artifacts: dict, agent: AgentProcess, gateway: str) -> str:
-    return (
-        "\n".join(
-            [
-                "applications:",
-                "  - name: line-monitor",
-                "    versions:",
-                *_versions_yaml(url, artifacts, CATALOG_MODULES),
-                "  - name: edge-gateway",
-                "    versions:",
-                *_versions_yaml(url, artifacts, GATEWAY),
-                "devices:",
-                f"  - {{name: press-01, endpoint: '{agent.endpoint}', token: '{agent.token}', "
-                "applications: {line-monitor: {configured: '1.0.0', installed: '1.0.0'}, "
-                f"edge-gateway: {{configured: '{gateway}', installed: '1.0'}}}}}}",
-            ]
-        )
-        + "\n"
-    )
 
 
 def gateway_row() -> DeviceApp:
